@@ -1,0 +1,76 @@
+using System;
+using Kiln.Runtime.Memory;
+
+namespace Kiln.Runtime;
+
+/// <summary>
+/// Where compiled graphs run. <see cref="Default"/> picks CUDA when a GPU is present, else the CPU; the
+/// environment variable <c>KILN_DEVICE</c> (<c>cpu</c>, <c>cuda</c>, <c>ilgpu-cpu</c>) overrides it.
+/// </summary>
+public abstract class Device : IDisposable
+{
+    bool _disposed;
+
+    public abstract DeviceKind Kind { get; }
+
+    public abstract string Name { get; }
+
+    public static Device Default()
+    {
+        var requested = Environment.GetEnvironmentVariable("KILN_DEVICE")?.Trim().ToLowerInvariant();
+        return requested switch
+        {
+            null or "" => IlgpuDevice.CudaAvailable ? Cuda() : Cpu(),
+            "cpu" => Cpu(),
+            "cuda" => Cuda(),
+            "ilgpu-cpu" => IlgpuCpu(),
+            _ => throw new ArgumentException($"KILN_DEVICE='{requested}' is not one of cpu, cuda, ilgpu-cpu."),
+        };
+    }
+
+    public static Device Cpu() => new CpuDevice();
+
+    /// <summary>The first CUDA GPU; throws <see cref="KilnDeviceException"/> when there is none.</summary>
+    public static Device Cuda() => IlgpuDevice.Create(DeviceKind.Cuda);
+
+    /// <summary>ILGPU's CPU accelerator: runs the GPU kernels exactly, slowly. For tests.</summary>
+    public static Device IlgpuCpu() => IlgpuDevice.Create(DeviceKind.IlgpuCpu);
+
+    /// <summary>Copies a host tensor to this device.</summary>
+    public DeviceTensor Upload(Kiln.Tensor tensor, string? name = null)
+    {
+        if (tensor is null) throw new ArgumentNullException(nameof(tensor));
+        var t = Allocate(tensor.Shape, name);
+        t.Memory.CopyFrom(tensor.Data);
+        return t;
+    }
+
+    /// <summary>A new, zero-initialized tensor on this device.</summary>
+    public DeviceTensor Allocate(int[] shape, string? name = null)
+    {
+        ThrowIfDisposed();
+        if (shape is null) throw new ArgumentNullException(nameof(shape));
+        foreach (var d in shape)
+            if (d < 0) throw new ArgumentException($"Negative dimension in shape {Kiln.Tensor.Format(shape)}.", nameof(shape));
+        return new DeviceTensor(this, AllocateMemory(Kiln.Tensor.ElementCount(shape)), shape, name);
+    }
+
+    internal abstract DeviceMemory AllocateMemory(long elements);
+
+    internal void ThrowIfDisposed()
+    {
+        if (_disposed) throw new ObjectDisposedException(Name, $"The device {Name} has been disposed.");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        DisposeCore();
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void DisposeCore() { }
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.Memory;
+using Kiln.Runtime.Memory;
+
+namespace Kiln.Runtime;
+
+/// <summary>
+/// The runtime state behind a generated <c>Compiled</c> model: the device, the uploaded parameters, the arena
+/// (one allocation, grown when a larger shape arrives) and memory plans cached per symbol values.
+/// </summary>
+public sealed class ModelSession : IDisposable
+{
+    readonly DeviceTensor[] _params;
+    readonly Dictionary<(GraphProgram, string), (MemoryPlan Plan, long[] Elements)> _plans = new();
+    DeviceMemory? _arena;
+    bool _disposed;
+
+    public ModelSession(string model, Device device, Weights weights, IReadOnlyList<ParameterSpec> parameters)
+    {
+        Model = model;
+        Device = device ?? throw new ArgumentNullException(nameof(device));
+        if (weights is null) throw new ArgumentNullException(nameof(weights));
+        device.ThrowIfDisposed();
+        weights.Validate(parameters, model);
+        _params = parameters.Select(p => device.Upload(weights[p.Name], p.Name)).ToArray();
+    }
+
+    public string Model { get; }
+
+    public Device Device { get; }
+
+    /// <summary>Calls hold this lock: the arena is shared, so one call runs at a time.</summary>
+    public object Gate { get; } = new();
+
+    /// <summary>Arena bytes currently allocated.</summary>
+    public long ArenaBytes => (_arena?.Elements ?? 0) * sizeof(float);
+
+    public DeviceTensor Param(int index) => _params[index];
+
+    public TDelegate Kernel<TDelegate>(string key, Func<ILGPU.Runtime.Accelerator, TDelegate> load) where TDelegate : Delegate =>
+        ((IlgpuDevice)Device).Kernel(key, load);
+
+    /// <summary>Checks the inputs against <paramref name="program"/>, binds its symbols and lays out the arena.</summary>
+    public Frame Begin(GraphProgram program, params DeviceTensor[] inputs)
+    {
+        if (_disposed) throw new ObjectDisposedException(Model, $"The compiled model {Model} has been disposed.");
+        Device.ThrowIfDisposed();
+        var symbols = BindSymbols(program, inputs, Device);
+        var key = (program, string.Join(",", symbols));
+        if (!_plans.TryGetValue(key, out var layout))
+            _plans[key] = layout = (program.PlanMemory(symbols), program.LiveBuffers(symbols).Select(b => b.Bytes / sizeof(float)).ToArray());
+        var plan = layout.Plan;
+        long elements = plan.ArenaBytes / sizeof(float);
+        if (_arena == null || _arena.Elements < elements)
+        {
+            _arena?.Dispose();
+            _arena = null;
+            _arena = Device.AllocateMemory(elements);
+        }
+        return new Frame(this, program, symbols, plan, layout.Elements, _arena);
+    }
+
+    static int[] BindSymbols(GraphProgram program, DeviceTensor[] inputs, Device device)
+    {
+        var values = new int[program.Symbols.Count];
+        var bound = new bool[values.Length];
+        for (int i = 0; i < program.Inputs.Count; i++)
+        {
+            var spec = program.Inputs[i];
+            var t = inputs[i];
+            CheckTensor(program, spec.Name, t, device);
+            if (t.Shape.Length != spec.Dims.Length)
+                throw Mismatch(program, spec, t, $"rank {t.Shape.Length} instead of {spec.Dims.Length}");
+            for (int d = 0; d < spec.Dims.Length; d++)
+            {
+                var dim = spec.Dims[d];
+                int actual = t.Shape[d];
+                if (dim.SymbolName == null)
+                {
+                    if (actual != dim.Size) throw Mismatch(program, spec, t, $"dimension {d} is {actual}, expected {dim.Size}");
+                    continue;
+                }
+                int s = IndexOf(program.Symbols, dim.SymbolName);
+                if (!bound[s]) { values[s] = actual; bound[s] = true; }
+                else if (values[s] != actual)
+                    throw Mismatch(program, spec, t, $"dimension {d} ('{dim.SymbolName}') is {actual}, but '{dim.SymbolName}' = {values[s]} from an earlier input");
+            }
+        }
+        return values;
+    }
+
+    internal static void CheckTensor(GraphProgram program, string name, DeviceTensor? t, Device? device)
+    {
+        if (t is null) throw new ArgumentNullException(name, $"{program.Name}: input '{name}' is null.");
+        if (t.IsDisposed) throw new ObjectDisposedException(name, $"{program.Name}: '{name}' has been disposed.");
+        if (device != null && !ReferenceEquals(t.Device, device))
+            throw new TensorShapeException(name, $"{program.Name}: '{name}' lives on {t.Device.Name}, but the model runs on {device.Name}.");
+    }
+
+    static TensorShapeException Mismatch(GraphProgram program, InputSpec spec, DeviceTensor t, string detail) =>
+        new(spec.Name, $"{program.Name}: input '{spec.Name}' expected shape {spec.ShapeText}, got {Kiln.Tensor.Format(t.Shape)} ({detail}).");
+
+    static int IndexOf(IReadOnlyList<string> list, string value)
+    {
+        for (int i = 0; i < list.Count; i++) if (list[i] == value) return i;
+        throw new InvalidOperationException($"Unknown symbol '{value}'.");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var p in _params) p.Dispose();
+        _arena?.Dispose();
+        _arena = null;
+    }
+}

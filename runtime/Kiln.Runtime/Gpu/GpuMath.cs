@@ -1,0 +1,23 @@
+using ILGPU.Algorithms;
+
+namespace Kiln.Runtime;
+
+/// <summary>Elementwise math for generated ILGPU kernels (XMath lowers to PTX intrinsics). Definitions match <c>Kiln.Scalar</c>.</summary>
+public static class GpuMath
+{
+    const float SqrtTwoOverPi = 0.7978845608028654f;
+
+    public static float Exp(float x) => XMath.Exp(x);
+    public static float Log(float x) => XMath.Log(x);
+    public static float Sqrt(float x) => XMath.Sqrt(x);
+    public static float Rsqrt(float x) => XMath.Rsqrt(x);
+    public static float Abs(float x) => XMath.Abs(x);
+    public static float Relu(float x) => x > 0f ? x : 0f;
+    public static float Sigmoid(float x) => 1f / (1f + XMath.Exp(-x));
+    public static float Tanh(float x) => XMath.Tanh(x);
+    public static float Gelu(float x) => 0.5f * x * (1f + XMath.Tanh(SqrtTwoOverPi * (x + 0.044715f * x * x * x)));
+    public static float Silu(float x) => x / (1f + XMath.Exp(-x));
+    public static float Maximum(float a, float b) => XMath.Max(a, b);
+    public static float Minimum(float a, float b) => XMath.Min(a, b);
+    public static float Pow(float a, float b) => XMath.Pow(a, b);
+}

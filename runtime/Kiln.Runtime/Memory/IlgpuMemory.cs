@@ -1,0 +1,23 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Kiln.Runtime.Memory;
+
+internal sealed class IlgpuMemory : DeviceMemory
+{
+    readonly MemoryBuffer1D<float, Stride1D.Dense> _buffer;
+
+    public IlgpuMemory(MemoryBuffer1D<float, Stride1D.Dense> buffer, long elements) : base(elements)
+    {
+        _buffer = buffer;
+        _buffer.MemSetToZero();
+    }
+
+    public ArrayView<float> View => _buffer.View.SubView(0, Elements);
+
+    public override void CopyFrom(float[] source) => View.CopyFromCPU(source);
+
+    public override void CopyTo(float[] destination) => View.CopyToCPU(destination);
+
+    public override void Dispose() => _buffer.Dispose();
+}

@@ -1,0 +1,159 @@
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Kernels;
+using Kiln.Compiler.Util;
+
+namespace Kiln.Compiler.Emit;
+
+/// <summary>
+/// Emits a plan's kernels as C# over <c>CpuView</c>s. Elementwise kernels and matmul epilogues run row by
+/// row with Vector256 SIMD along the last axis (when every load there is contiguous or broadcast), rows
+/// spread over the cores; matmuls call the runtime's packed GEMM with the epilogue as a struct, so the JIT
+/// inlines it into the tile loop. Reductions and softmax use the shared scalar body, one row per work item.
+/// </summary>
+public static class CpuEmitter
+{
+    public const string Math = "CpuMath";
+
+    public static void Emit(SourceWriter w, KernelPlan plan, string className)
+    {
+        w.Open($"public static class {className}");
+        foreach (var k in plan.Kernels)
+        {
+            var sig = new KernelSignature(plan, k);
+            KernelComments.Write(w, plan, k);
+            w.Open($"public static void K{k.Id}({sig.Parameters("CpuView")})");
+            switch (k.Root)
+            {
+                case null: EmitElementwise(w, k, sig); break;
+                case MatMulRoot m: EmitMatMul(w, plan, k, m, sig); break;
+                default: EmitScalar(w, plan, k, sig); break;
+            }
+            w.Close();
+            if (k.Root is null || (k.Root is MatMulRoot && !IsPlainAcc(k.Body))) { w.Line(); EmitRow(w, plan, k, sig); }
+            if (k.Root is MatMulRoot && !IsPlainAcc(k.Body)) { w.Line(); EmitEpilogueStruct(w, k, sig); }
+            w.Line();
+        }
+        w.Close();
+    }
+
+    static bool IsPlainAcc(Expr body) => body is AccExpr;
+
+    static (string Rows, string Cols) RowsAndCols(Shape shape) => shape.Rank == 0
+        ? ("1L", "1L")
+        : (IndexCode.Product(shape.Dims.Take(shape.Rank - 1)), shape[shape.Rank - 1].ToCSharp());
+
+    static void EmitElementwise(SourceWriter w, Kernel k, KernelSignature sig)
+    {
+        var (rows, cols) = RowsAndCols(k.Shape);
+        w.Line($"long rows = {rows}, cols = {cols};");
+        w.Line($"CpuParallel.For(rows, cols, (first, end) => {{ for (long row = first; row < end; row++) K{k.Id}_Row(row, 0, cols, {sig.Arguments()}); }});");
+    }
+
+    static void EmitMatMul(SourceWriter w, KernelPlan plan, Kernel k, MatMulRoot m, KernelSignature sig)
+    {
+        int rank = k.Shape.Rank;
+        var batchDims = k.Shape.Dims.Take(rank - 2).ToList();
+        string M = k.Shape[rank - 2].ToCSharp(), N = k.Shape[rank - 1].ToCSharp(), K = m.K.ToCSharp();
+        string a = KernelSignature.BufferName(plan, m.A.Buffer), b = KernelSignature.BufferName(plan, m.B.Buffer);
+        string output = KernelSignature.BufferName(plan, k.Output);
+        string epilogue = IsPlainAcc(k.Body) ? "default(NoEpilogue)" : $"new K{k.Id}Epilogue({sig.Arguments()})";
+        w.Line($"long batches = {IndexCode.Product(batchDims)};");
+        w.Open("for (long batch = 0; batch < batches; batch++)");
+        IndexCode.Unravel(w, "batch", batchDims, "o");
+        var o = IndexCode.Vars("o", batchDims.Count);
+        string aBase = IndexCode.Offset(m.A.Strides.Take(rank - 2).ToList(), o);
+        string bBase = IndexCode.Offset(m.B.Strides.Take(rank - 2).ToList(), o);
+        w.Line($"CpuGemm.Multiply({a}, {aBase}, {m.A.Strides[rank - 2].ToCSharp()}, {m.A.Strides[rank - 1].ToCSharp()},");
+        w.Line($"    {b}, {bBase}, {m.B.Strides[rank - 2].ToCSharp()}, {m.B.Strides[rank - 1].ToCSharp()},");
+        w.Line($"    {output}, batch * {M} * {N}, {M}, {N}, {K}, batch, {epilogue});");
+        w.Close();
+    }
+
+    static void EmitScalar(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
+    {
+        var cost = k.Root switch
+        {
+            ReduceRoot r => r.InputShape[r.Axis],
+            SoftmaxRoot s => k.Shape[s.Axis] * Dim.Of(3),
+            _ => Dim.One,
+        };
+        w.Line($"long items = {ScalarKernelBody.WorkItems(k).ToCSharp()};");
+        w.Open($"CpuParallel.For(items, {cost.ToCSharp()}, (first, end) =>");
+        w.Open("for (long item = first; item < end; item++)");
+        ScalarKernelBody.Write(w, plan, k, "item", Math);
+        w.Close();
+        w.Close(");");
+    }
+
+    /// <summary>
+    /// One row segment of an elementwise body: <c>output[row, col0 .. col0+count)</c>. For matmul epilogues
+    /// acc is the GEMM result already in the output.
+    /// </summary>
+    static void EmitRow(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
+    {
+        var shape = k.Shape.Rank == 0 ? Shape.Of(1L) : k.Shape;
+        int rank = shape.Rank;
+        var loads = k.Body.Loads().Distinct().ToList();
+        string output = KernelSignature.BufferName(plan, k.Output);
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Open($"static void K{k.Id}_Row(long row, long col0, long count, {sig.Parameters("CpuView")})");
+        IndexCode.Unravel(w, "row", shape.Dims.Take(rank - 1).ToList(), "o");
+        var o = IndexCode.Vars("o", rank - 1);
+        w.Line($"long outBase = row * {shape[rank - 1].ToCSharp()};");
+        var baseName = new Dictionary<LoadExpr, string>();
+        var inner = new Dictionary<LoadExpr, Dim>();
+        for (int i = 0; i < loads.Count; i++)
+        {
+            var l = loads[i];
+            var strides = k.Shape.Rank == 0 ? new[] { Dim.Of(0) } : l.Strides.ToArray();
+            baseName[l] = "l" + i;
+            inner[l] = strides[rank - 1];
+            w.Line($"long l{i} = {IndexCode.Offset(strides.Take(rank - 1).ToList(), o)}; // {KernelSignature.BufferName(plan, l.Buffer)}");
+        }
+
+        bool vectorizable = inner.Values.All(s => s.IsConstant && (s.Coefficient == 0 || s.Coefficient == 1));
+        w.Line("long j = col0, end = col0 + count;");
+        if (vectorizable)
+        {
+            var vec = new ExprRenderer(Math, vector: true, l =>
+            {
+                string buf = KernelSignature.BufferName(plan, l.Buffer);
+                return inner[l].Coefficient == 0
+                    ? $"Vector256.Create({buf}[{baseName[l]}])"
+                    : $"Vector256.LoadUnsafe(ref {buf}[{baseName[l]} + j])";
+            }, $"Vector256.LoadUnsafe(ref {output}[outBase + j])");
+            w.Open("for (; j <= end - 8; j += 8)");
+            w.Line($"{vec.Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);");
+            w.Close();
+        }
+        var scalar = new ExprRenderer(Math, vector: false, l =>
+        {
+            string buf = KernelSignature.BufferName(plan, l.Buffer);
+            var s = inner[l];
+            string at = s.IsConstant && s.Coefficient == 0 ? baseName[l] : s.IsOne ? $"{baseName[l]} + j" : $"{baseName[l]} + j * {s.ToCSharp()}";
+            return $"{buf}[{at}]";
+        }, $"{output}[outBase + j]");
+        w.Line($"for (; j < end; j++) {output}[outBase + j] = {scalar.Render(k.Body)};");
+        w.Close();
+    }
+
+    static void EmitEpilogueStruct(SourceWriter w, Kernel k, KernelSignature sig)
+    {
+        int rank = k.Shape.Rank;
+        string M = k.Shape[rank - 2].ToCSharp();
+        var fields = sig.Buffers.Select(b => ("CpuView", KernelSignature.BufferName(b)))
+            .Concat(sig.Symbols.Select(s => ("int", SymbolNames.Identifier(s)))).ToList();
+        w.Line($"/// <summary>k{k.Id}'s epilogue, applied by the GEMM to each finished tile row.</summary>");
+        w.Open($"readonly struct K{k.Id}Epilogue : IGemmEpilogue");
+        foreach (var (type, name) in fields) w.Line($"readonly {type} {name};");
+        w.Line();
+        w.Open($"public K{k.Id}Epilogue({sig.Parameters("CpuView")})");
+        foreach (var (_, name) in fields) w.Line($"this.{name} = {name};");
+        w.Close();
+        w.Line();
+        w.Line($"public void Apply(long batch, long row, long col0, long count) => K{k.Id}_Row(batch * {M} + row, col0, count, {sig.Arguments()});");
+        w.Close();
+    }
+}

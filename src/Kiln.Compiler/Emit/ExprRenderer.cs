@@ -1,0 +1,51 @@
+using System;
+using System.Globalization;
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Kernels;
+
+namespace Kiln.Compiler.Emit;
+
+/// <summary>
+/// Renders an <see cref="Expr"/> as C#. The math class (CpuMath, GpuMath) has overloads for float and for
+/// Vector256&lt;float&gt;, so scalar and SIMD code differ only in how loads, constants and acc are written.
+/// </summary>
+public sealed class ExprRenderer
+{
+    readonly string _math;
+    readonly bool _vector;
+    readonly Func<LoadExpr, string> _load;
+    readonly string _acc;
+
+    public ExprRenderer(string math, bool vector, Func<LoadExpr, string> load, string acc)
+    {
+        _math = math;
+        _vector = vector;
+        _load = load;
+        _acc = acc;
+    }
+
+    public string Render(Expr e) => e switch
+    {
+        LoadExpr l => _load(l),
+        AccExpr => _acc,
+        ConstExpr c => _vector ? $"Vector256.Create({FloatLiteral(c.Value)})" : FloatLiteral(c.Value),
+        UnaryExpr u => u.Op == OpKind.Neg ? $"(-{Render(u.X)})" : $"{_math}.{u.Op}({Render(u.X)})",
+        BinaryExpr b => b.Op switch
+        {
+            OpKind.Add => $"({Render(b.A)} + {Render(b.B)})",
+            OpKind.Sub => $"({Render(b.A)} - {Render(b.B)})",
+            OpKind.Mul => $"({Render(b.A)} * {Render(b.B)})",
+            OpKind.Div => $"({Render(b.A)} / {Render(b.B)})",
+            _ => $"{_math}.{b.Op}({Render(b.A)}, {Render(b.B)})",
+        },
+        _ => throw new ArgumentOutOfRangeException(nameof(e), e, "unknown expression"),
+    };
+
+    public static string FloatLiteral(float v)
+    {
+        if (float.IsNaN(v)) return "float.NaN";
+        if (float.IsPositiveInfinity(v)) return "float.PositiveInfinity";
+        if (float.IsNegativeInfinity(v)) return "float.NegativeInfinity";
+        return v.ToString("R", CultureInfo.InvariantCulture) + "f";
+    }
+}

@@ -1,0 +1,172 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.Util;
+
+namespace Kiln.Compiler.IR;
+
+/// <summary>
+/// Builds a <see cref="Graph"/> op by op, inferring every shape. Violations throw <see cref="ShapeException"/>
+/// with a message that names the shapes. Implicit broadcasting is made explicit here (BroadcastTo views),
+/// so every elementwise node's operands have the node's own shape.
+/// </summary>
+public sealed class GraphBuilder
+{
+    readonly List<Node> _nodes = new();
+    readonly string _name;
+
+    public GraphBuilder(string name) => _name = name;
+
+    public SourceSpan? Source { get; set; }
+
+    public Node this[int id] => _nodes[id];
+
+    public Shape ShapeOf(int id) => _nodes[id].Shape;
+
+    public int Input(string name, Shape shape) => Add(OpKind.Input, Array.Empty<int>(), shape, name: name);
+
+    public int Param(string name, Shape shape) => Add(OpKind.Param, Array.Empty<int>(), shape, name: name);
+
+    public int Constant(float value) => Add(OpKind.Constant, Array.Empty<int>(), Shape.Scalar, value: value);
+
+    public int Unary(OpKind op, int x)
+    {
+        if (!op.IsUnary()) throw new ArgumentException($"{op} is not unary.", nameof(op));
+        return Add(op, new[] { x }, ShapeOf(x));
+    }
+
+    public int Binary(OpKind op, int a, int b)
+    {
+        if (!op.IsBinary()) throw new ArgumentException($"{op} is not binary.", nameof(op));
+        var shape = Broadcast(ShapeOf(a), ShapeOf(b), $"{GraphPrinter.OpName(op)}");
+        return Add(op, new[] { BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape);
+    }
+
+    public int Reduce(OpKind op, int x, int axis, bool keepDims)
+    {
+        if (!op.IsReduce()) throw new ArgumentException($"{op} is not a reduction.", nameof(op));
+        var shape = ShapeOf(x);
+        int ax = NormalizeAxis(axis, shape, GraphPrinter.OpName(op));
+        var dims = shape.Dims.ToList();
+        if (keepDims) dims[ax] = Dim.One; else dims.RemoveAt(ax);
+        return Add(op, new[] { x }, new Shape(dims.ToEquatableArray()), axes: new[] { ax, keepDims ? 1 : 0 });
+    }
+
+    public int Softmax(OpKind op, int x, int axis)
+    {
+        if (!op.IsSoftmax()) throw new ArgumentException($"{op} is not a softmax.", nameof(op));
+        var shape = ShapeOf(x);
+        int ax = NormalizeAxis(axis, shape, GraphPrinter.OpName(op));
+        return Add(op, new[] { x }, shape, axes: new[] { ax });
+    }
+
+    public int MatMul(int a, int b)
+    {
+        Shape sa = ShapeOf(a), sb = ShapeOf(b);
+        if (sa.Rank < 2 || sb.Rank < 2)
+            throw new ShapeException(ShapeErrorKind.MatMul, $"matmul needs operands of rank 2 or more, got {sa} and {sb}");
+        Dim m = sa[sa.Rank - 2], k = sa[sa.Rank - 1], kb = sb[sb.Rank - 2], n = sb[sb.Rank - 1];
+        if (k != kb)
+            throw new ShapeException(ShapeErrorKind.MatMul, $"matmul of {sa} and {sb}: inner dimensions {k} and {kb} differ");
+        var batchA = new Shape(sa.Dims.Take(sa.Rank - 2).ToEquatableArray());
+        var batchB = new Shape(sb.Dims.Take(sb.Rank - 2).ToEquatableArray());
+        var batch = Broadcast(batchA, batchB, "matmul batch dimensions", ShapeErrorKind.MatMul);
+        var aShape = new Shape(batch.Dims.Concat(new[] { m, k }).ToEquatableArray());
+        var bShape = new Shape(batch.Dims.Concat(new[] { k, n }).ToEquatableArray());
+        var outShape = new Shape(batch.Dims.Concat(new[] { m, n }).ToEquatableArray());
+        return Add(OpKind.MatMul, new[] { BroadcastTo(a, aShape), BroadcastTo(b, bShape) }, outShape);
+    }
+
+    /// <summary>Reshape to integer sizes, one of which may be -1 (inferred, possibly symbolic).</summary>
+    public int Reshape(int x, IReadOnlyList<long> sizes)
+    {
+        var shape = ShapeOf(x);
+        var total = shape.ElementCount;
+        var dims = new Dim[sizes.Count];
+        int infer = -1;
+        for (int i = 0; i < sizes.Count; i++)
+        {
+            if (sizes[i] == -1)
+            {
+                if (infer >= 0) throw new ShapeException(ShapeErrorKind.Reshape, $"reshape of {shape} to [{string.Join(", ", sizes)}]: only one dimension may be -1");
+                infer = i;
+                continue;
+            }
+            if (sizes[i] < 0) throw new ShapeException(ShapeErrorKind.Reshape, $"reshape of {shape} to [{string.Join(", ", sizes)}]: negative size {sizes[i]}");
+            dims[i] = Dim.Of(sizes[i]);
+        }
+        if (infer >= 0)
+        {
+            var known = Dim.Product(dims.Where((_, i) => i != infer));
+            if (!total.TryDivide(known, out var inferred))
+                throw new ShapeException(ShapeErrorKind.Reshape, $"cannot reshape {shape} ({total} elements) to [{string.Join(", ", sizes)}]: {total} is not a multiple of {known}");
+            dims[infer] = inferred;
+        }
+        var target = Shape.Of(dims);
+        if (target.ElementCount != total)
+            throw new ShapeException(ShapeErrorKind.Reshape, $"cannot reshape {shape} ({total} elements) to {target} ({target.ElementCount} elements)");
+        return target == shape ? x : Add(OpKind.Reshape, new[] { x }, target);
+    }
+
+    public int Permute(int x, IReadOnlyList<int> axes)
+    {
+        var shape = ShapeOf(x);
+        var perm = axes.Select(a => a < 0 ? a + shape.Rank : a).ToArray();
+        if (perm.Length != shape.Rank || perm.Any(a => a < 0 || a >= shape.Rank) || perm.Distinct().Count() != perm.Length)
+            throw new ShapeException(ShapeErrorKind.Permute, $"permutation [{string.Join(", ", axes)}] is not a permutation of the {shape.Rank} axes of {shape}");
+        if (perm.Select((a, i) => a == i).All(same => same)) return x;
+        return Add(OpKind.Permute, new[] { x }, Shape.Of(perm.Select(p => shape[p]).ToArray()), axes: perm);
+    }
+
+    public int Transpose(int x)
+    {
+        var shape = ShapeOf(x);
+        if (shape.Rank < 2) throw new ShapeException(ShapeErrorKind.Rank, $"transpose needs rank 2 or more, got {shape}");
+        var axes = Enumerable.Range(0, shape.Rank).ToArray();
+        (axes[shape.Rank - 2], axes[shape.Rank - 1]) = (axes[shape.Rank - 1], axes[shape.Rank - 2]);
+        return Permute(x, axes);
+    }
+
+    public int BroadcastTo(int x, Shape target)
+    {
+        var shape = ShapeOf(x);
+        if (shape == target) return x;
+        if (Broadcast(shape, target, "broadcast") != target)
+            throw new ShapeException(ShapeErrorKind.Broadcast, $"cannot broadcast {shape} to {target}");
+        return Add(OpKind.BroadcastTo, new[] { x }, target);
+    }
+
+    public Graph Build(int output) => new(_name, _nodes.ToEquatableArray(), output);
+
+    /// <summary>NumPy broadcasting over monomial dims: equal, or one of them the constant 1.</summary>
+    public static Shape Broadcast(Shape a, Shape b, string what, ShapeErrorKind kind = ShapeErrorKind.Broadcast)
+    {
+        int rank = Math.Max(a.Rank, b.Rank);
+        var dims = new Dim[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            var da = i < rank - a.Rank ? Dim.One : a[i - (rank - a.Rank)];
+            var db = i < rank - b.Rank ? Dim.One : b[i - (rank - b.Rank)];
+            if (da != db && !da.IsOne && !db.IsOne)
+                throw new ShapeException(kind, $"{what}: shapes {a} and {b} do not broadcast (dimension {da} vs {db})");
+            dims[i] = da.IsOne ? db : da;
+        }
+        return Shape.Of(dims);
+    }
+
+    static int NormalizeAxis(int axis, Shape shape, string what)
+    {
+        int a = axis < 0 ? axis + shape.Rank : axis;
+        if (a < 0 || a >= shape.Rank)
+            throw new ShapeException(ShapeErrorKind.Axis, $"{what}: axis {axis} is out of range for {shape} (rank {shape.Rank})");
+        return a;
+    }
+
+    int Add(OpKind op, IReadOnlyList<int> inputs, Shape shape, string? name = null, float value = 0, int[]? axes = null)
+    {
+        var node = new Node(_nodes.Count, op, inputs.ToEquatableArray(), new TensorType(DType.F32, shape),
+            (axes ?? Array.Empty<int>()).ToEquatableArray(), name, value, Source);
+        _nodes.Add(node);
+        return node.Id;
+    }
+}

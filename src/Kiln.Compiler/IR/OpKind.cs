@@ -1,0 +1,49 @@
+namespace Kiln.Compiler.IR;
+
+/// <summary>Kiln's closed op set. Categories live in <see cref="OpGroups"/>.</summary>
+public enum OpKind
+{
+    // Data
+    Input,
+    Param,
+    Constant,
+
+    // Unary elementwise
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Rsqrt,
+    Abs,
+    Relu,
+    Sigmoid,
+    Tanh,
+    Gelu,
+    Silu,
+
+    // Binary elementwise (operands already broadcast to the result shape)
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Maximum,
+    Minimum,
+    Pow,
+
+    // Reductions over one axis
+    Sum,
+    Mean,
+    ReduceMax,
+
+    // Contraction over the last axis of A and the second-to-last of B
+    MatMul,
+
+    // Views: no data movement, only index arithmetic
+    Reshape,
+    Permute,
+    BroadcastTo,
+
+    // Composite ops kept whole because one kernel beats their decomposition
+    Softmax,
+    LogSoftmax,
+}

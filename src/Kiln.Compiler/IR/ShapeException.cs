@@ -1,0 +1,13 @@
+using System;
+
+namespace Kiln.Compiler.IR;
+
+public enum ShapeErrorKind { Broadcast, MatMul, Axis, Reshape, Permute, Rank }
+
+/// <summary>A shape rule violated while building a graph. The frontend turns it into a diagnostic on the op's span.</summary>
+public sealed class ShapeException : Exception
+{
+    public ShapeException(ShapeErrorKind kind, string message) : base(message) => Kind = kind;
+
+    public ShapeErrorKind Kind { get; }
+}

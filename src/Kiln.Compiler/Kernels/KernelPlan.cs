@@ -1,0 +1,55 @@
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Util;
+
+namespace Kiln.Compiler.Kernels;
+
+public enum BufferKind { Input, Param, Intermediate, Output }
+
+/// <summary>A tensor that kernels read or write. Intermediates live in the arena; the others do not.</summary>
+public sealed record BufferInfo(int Id, BufferKind Kind, string Name, Shape Shape)
+{
+    public override string ToString() => $"b{Id} {Kind.ToString().ToLowerInvariant()} {Name} {Shape}";
+}
+
+/// <summary>
+/// One fused kernel: an optional <paramref name="Root"/>, then <paramref name="Body"/> evaluated at every
+/// index of <paramref name="Shape"/> and stored to <paramref name="Output"/>.
+/// <paramref name="SourceOps"/> lists the IR ops it contains; <paramref name="Notes"/> says why fusion stopped.
+/// </summary>
+public sealed record Kernel(
+    int Id,
+    KernelRoot? Root,
+    Expr Body,
+    int Output,
+    Shape Shape,
+    EquatableArray<string> SourceOps,
+    EquatableArray<string> Notes)
+{
+    public string Kind => Root switch
+    {
+        MatMulRoot => "matmul",
+        ReduceRoot r => GraphPrinter.OpName(r.Op),
+        SoftmaxRoot s => s.Log ? "logsoftmax" : "softmax",
+        _ => "elementwise",
+    };
+
+    /// <summary>Buffers read, in first-use order.</summary>
+    public EquatableArray<int> Reads()
+    {
+        var loads = new System.Collections.Generic.List<LoadExpr>();
+        switch (Root)
+        {
+            case MatMulRoot m: loads.Add(m.A); loads.Add(m.B); break;
+            case ReduceRoot r: loads.AddRange(r.Input.Loads()); break;
+            case SoftmaxRoot s: loads.AddRange(s.Input.Loads()); break;
+        }
+        loads.AddRange(Body.Loads());
+        return System.Linq.Enumerable.Distinct(System.Linq.Enumerable.Select(loads, l => l.Buffer)).ToEquatableArray();
+    }
+}
+
+/// <summary>The output of fusion: the buffers and the kernels in launch order.</summary>
+public sealed record KernelPlan(string Name, EquatableArray<BufferInfo> Buffers, EquatableArray<Kernel> Kernels, int OutputBuffer, EquatableArray<string> Symbols)
+{
+    public override string ToString() => KernelPlanPrinter.Print(this);
+}

@@ -1,0 +1,27 @@
+using System.Text;
+
+namespace Kiln.Compiler.Kernels;
+
+public static class KernelPlanPrinter
+{
+    public static string Print(KernelPlan plan)
+    {
+        var sb = new StringBuilder();
+        sb.Append("plan ").Append(plan.Name).Append('\n');
+        foreach (var b in plan.Buffers) sb.Append("  ").Append(b).Append('\n');
+        foreach (var k in plan.Kernels)
+        {
+            sb.Append("  k").Append(k.Id).Append(' ').Append(k.Kind).Append(" -> b").Append(k.Output).Append(' ').Append(k.Shape).Append('\n');
+            switch (k.Root)
+            {
+                case MatMulRoot m: sb.Append("    acc = matmul(").Append(m.A).Append(", ").Append(m.B).Append(")\n"); break;
+                case ReduceRoot r: sb.Append("    acc = ").Append(k.Kind).Append(" axis ").Append(r.Axis).Append(" of ").Append(r.Input).Append('\n'); break;
+                case SoftmaxRoot s: sb.Append("    acc = ").Append(k.Kind).Append(" axis ").Append(s.Axis).Append(" of ").Append(s.Input).Append('\n'); break;
+            }
+            sb.Append("    out = ").Append(k.Body).Append('\n');
+            foreach (var op in k.SourceOps) sb.Append("    op ").Append(op).Append('\n');
+            foreach (var note in k.Notes) sb.Append("    note ").Append(note).Append('\n');
+        }
+        return sb.ToString();
+    }
+}

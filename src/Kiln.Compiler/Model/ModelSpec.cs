@@ -1,0 +1,24 @@
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Util;
+
+namespace Kiln.Compiler.Model;
+
+/// <summary>
+/// Everything the emitter needs about one [Model] class, as plain data. It must be immutable and compare
+/// structurally: the generator caches on it, so no Roslyn symbol or syntax may live here.
+/// </summary>
+public sealed record ModelSpec(
+    string Namespace,
+    string ClassName,
+    EquatableArray<string> ContainingTypes,
+    EquatableArray<ParamSpec> Params,
+    EquatableArray<EntryPointSpec> EntryPoints)
+{
+    public string FullName => (Namespace.Length > 0 ? Namespace + "." : "") + string.Join(".", ContainingTypes) + (ContainingTypes.Count > 0 ? "." : "") + ClassName;
+}
+
+/// <summary>A [Param] field: its weight name (the field name) and fixed shape.</summary>
+public sealed record ParamSpec(string Name, EquatableArray<long> Shape);
+
+/// <summary>A public [Graph] method, lowered: its C# parameter names in order and its IR.</summary>
+public sealed record EntryPointSpec(string MethodName, EquatableArray<string> InputNames, Graph Graph);

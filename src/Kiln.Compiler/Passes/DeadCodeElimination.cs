@@ -1,0 +1,22 @@
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.IR;
+
+namespace Kiln.Compiler.Passes;
+
+/// <summary>Removes nodes the output does not depend on. Inputs stay even when unused: they are the API.</summary>
+public static class DeadCodeElimination
+{
+    public static Graph Run(Graph graph)
+    {
+        var live = new bool[graph.Nodes.Count];
+        live[graph.Output] = true;
+        for (int i = graph.Nodes.Count - 1; i >= 0; i--)
+        {
+            if (graph[i].Op == OpKind.Input) live[i] = true;
+            if (!live[i]) continue;
+            foreach (var input in graph[i].Inputs) live[input] = true;
+        }
+        return live.All(l => l) ? graph : GraphRewriter.Rebuild(graph, live, new Dictionary<int, int>());
+    }
+}

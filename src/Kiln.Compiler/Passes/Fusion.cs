@@ -1,0 +1,240 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Kernels;
+using Kiln.Compiler.Util;
+
+namespace Kiln.Compiler.Passes;
+
+/// <summary>
+/// Groups the graph into kernels. Walking nodes in order, each value is either in a buffer (inputs,
+/// params, materialized results), a scalar constant, or <em>pending</em>: an expression not yet stored.
+/// Elementwise ops absorb pending operands (producer fusion) and extend pending roots (epilogue fusion:
+/// bias + activation after matmul). Views never become kernels: they fold into load strides. A pending
+/// value is stored — its kernel emitted — only when it must be: read twice, read through a view, read
+/// by a matmul, or a second root would join the same kernel. Each such decision is kept as a note.
+/// </summary>
+public static class Fusion
+{
+    public static KernelPlan Run(Graph graph) => new Fuser(graph).Run();
+
+    sealed class Pending
+    {
+        public KernelRoot? Root;
+        public Expr Body = new AccExpr();
+        public List<string> Ops = new();
+    }
+
+    sealed class Fuser
+    {
+        readonly Graph _graph;
+        readonly IReadOnlyList<IReadOnlyList<int>> _users;
+        readonly List<BufferInfo> _buffers = new();
+        readonly List<Kernel> _kernels = new();
+        readonly Dictionary<int, int> _bufferOf = new();
+        readonly Dictionary<int, Pending> _pending = new();
+
+        public Fuser(Graph graph)
+        {
+            _graph = graph;
+            _users = graph.Users();
+        }
+
+        public KernelPlan Run()
+        {
+            foreach (var n in _graph.Nodes)
+            {
+                switch (n.Op)
+                {
+                    case OpKind.Input: _bufferOf[n.Id] = AddBuffer(BufferKind.Input, n.Name!, n.Shape); break;
+                    case OpKind.Param: _bufferOf[n.Id] = AddBuffer(BufferKind.Param, n.Name!, n.Shape); break;
+                    case OpKind.Constant:
+                    case OpKind.Reshape:
+                    case OpKind.Permute:
+                    case OpKind.BroadcastTo:
+                        break; // resolved where they are read
+                    default:
+                        if (n.Op.IsElementwise()) FuseElementwise(n);
+                        else StartRoot(n);
+                        break;
+                }
+            }
+
+            var output = _graph.OutputNode;
+            if (_pending.ContainsKey(output.Id)) Materialize(output.Id, "graph output");
+            else if (!_bufferOf.ContainsKey(output.Id) || _buffers[_bufferOf[output.Id]].Kind != BufferKind.Output)
+            {
+                // The output is an input, a param, a constant or a view: copy it into the output buffer.
+                var copy = new Pending { Body = Operand(output.Id, $"%{output.Id} copied to the output", out _) };
+                copy.Ops.Add($"copy {Describe(output)}");
+                EmitKernel(copy, output, BufferKind.Output, "graph output");
+            }
+
+            var symbols = _graph.Symbols.ToEquatableArray();
+            return new KernelPlan(_graph.Name, _buffers.ToEquatableArray(), _kernels.ToEquatableArray(), _bufferOf[output.Id], symbols);
+        }
+
+        void FuseElementwise(Node n)
+        {
+            var fused = new Pending();
+            var operands = new List<Expr>();
+            foreach (var input in n.Inputs)
+            {
+                if (IsPendingDirect(input, out var p, out var reason) && (p!.Root == null || fused.Root == null))
+                {
+                    _pending.Remove(input);
+                    fused.Root ??= p.Root;
+                    fused.Ops.AddRange(p.Ops);
+                    operands.Add(p.Body);
+                }
+                else
+                {
+                    if (reason == null && p != null) reason = $"%{input} and another operand of %{n.Id} both have a root ({Describe(_graph[input])})";
+                    operands.Add(Operand(input, reason ?? "", out _));
+                }
+            }
+            fused.Body = n.Op.IsUnary() ? new UnaryExpr(n.Op, operands[0]) : new BinaryExpr(n.Op, operands[0], operands[1]);
+            fused.Ops.Add(Describe(n));
+            _pending[n.Id] = fused;
+        }
+
+        void StartRoot(Node n)
+        {
+            var p = new Pending();
+            if (n.Op == OpKind.MatMul)
+            {
+                var a = (LoadExpr)Operand(n.Inputs[0], $"matmul %{n.Id} reads its operands from memory", out _, requireLoad: true);
+                var b = (LoadExpr)Operand(n.Inputs[1], $"matmul %{n.Id} reads its operands from memory", out _, requireLoad: true);
+                var aShape = _graph[n.Inputs[0]].Shape;
+                p.Root = new MatMulRoot(a, b, aShape[aShape.Rank - 1]);
+            }
+            else
+            {
+                var input = _graph[n.Inputs[0]];
+                Expr prologue;
+                if (IsPendingDirect(input.Id, out var producer, out var reason) && producer!.Root == null)
+                {
+                    _pending.Remove(input.Id);
+                    p.Ops.AddRange(producer.Ops);
+                    prologue = producer.Body;
+                }
+                else
+                {
+                    if (reason == null && producer != null) reason = $"%{input.Id} has a root of its own ({Describe(input)})";
+                    prologue = Operand(input.Id, reason ?? "", out _);
+                }
+                p.Root = n.Op.IsReduce()
+                    ? new ReduceRoot(n.Op, n.Axes[0], input.Shape, prologue)
+                    : new SoftmaxRoot(n.Op == OpKind.LogSoftmax, n.Axes[0], prologue);
+            }
+            p.Ops.Add(Describe(n));
+            _pending[n.Id] = p;
+        }
+
+        /// <summary>Whether <paramref name="id"/> is a pending value this consumer may absorb; if not, why.</summary>
+        bool IsPendingDirect(int id, out Pending? pending, out string? reason)
+        {
+            reason = null;
+            if (!_pending.TryGetValue(id, out pending)) return false;
+            if (id == _graph.Output) { reason = $"%{id} is the graph output"; return false; }
+            if (_users[id].Count > 1) { reason = $"%{id} is read by {_users[id].Count} ops"; return false; }
+            return true;
+        }
+
+        /// <summary>An expression that reads value <paramref name="id"/>, following views down to stored data.</summary>
+        Expr Operand(int id, string reason, out Shape shape, bool requireLoad = false)
+        {
+            shape = _graph[id].Shape;
+            var chain = new List<Node>();
+            var baseNode = _graph[id];
+            while (baseNode.Op.IsView()) { chain.Add(baseNode); baseNode = _graph[baseNode.Inputs[0]]; }
+            chain.Reverse();
+
+            if (baseNode.Op == OpKind.Constant && !requireLoad) return new ConstExpr(baseNode.Value);
+            if (chain.Count > 0 && _pending.ContainsKey(baseNode.Id)) reason = $"%{baseNode.Id} is read through a view";
+            int buffer = Materialize(baseNode.Id, reason);
+            var viewShape = baseNode.Shape;
+            var strides = viewShape.ContiguousStrides();
+            foreach (var view in chain)
+            {
+                var next = ApplyView(view, viewShape, strides);
+                if (next == null)
+                {
+                    // Not expressible as strides (reshape of a permuted tensor): store the view so far contiguously.
+                    var copy = new Pending { Body = new LoadExpr(buffer, strides.ToEquatableArray()) };
+                    copy.Ops.Add($"copy of %{baseNode.Id} as {viewShape} for {Describe(view)}");
+                    buffer = EmitKernel(copy, null, BufferKind.Intermediate, $"{Describe(view)} is not a strided view of its input", viewShape);
+                    strides = viewShape.ContiguousStrides();
+                    next = ApplyView(view, viewShape, strides)!;
+                }
+                strides = next;
+                viewShape = view.Shape;
+            }
+            return new LoadExpr(buffer, strides.ToEquatableArray());
+        }
+
+        static IReadOnlyList<Dim>? ApplyView(Node view, Shape input, IReadOnlyList<Dim> strides)
+        {
+            var output = view.Shape;
+            switch (view.Op)
+            {
+                case OpKind.BroadcastTo:
+                {
+                    int lead = output.Rank - input.Rank;
+                    return Enumerable.Range(0, output.Rank).Select(d =>
+                        d < lead || (input[d - lead].IsOne && !output[d].IsOne) ? Dim.Of(0) : strides[d - lead]).ToList();
+                }
+                case OpKind.Permute:
+                    return view.Axes.Select(a => strides[a]).ToList();
+                case OpKind.Reshape:
+                    return IsContiguous(input, strides) ? output.ContiguousStrides() : null;
+                default:
+                    throw new InvalidOperationException($"{view.Op} is not a view");
+            }
+        }
+
+        static bool IsContiguous(Shape shape, IReadOnlyList<Dim> strides)
+        {
+            var expected = shape.ContiguousStrides();
+            return Enumerable.Range(0, shape.Rank).All(d => shape[d].IsOne || strides[d] == expected[d]);
+        }
+
+        int Materialize(int id, string reason)
+        {
+            if (_bufferOf.TryGetValue(id, out var existing)) return existing;
+            var node = _graph[id];
+            if (_pending.TryGetValue(id, out var p))
+            {
+                _pending.Remove(id);
+                return EmitKernel(p, node, id == _graph.Output ? BufferKind.Output : BufferKind.Intermediate, reason);
+            }
+            if (node.Op == OpKind.Constant)
+            {
+                var fill = new Pending { Body = new ConstExpr(node.Value) };
+                fill.Ops.Add(Describe(node));
+                return EmitKernel(fill, node, id == _graph.Output ? BufferKind.Output : BufferKind.Intermediate, reason);
+            }
+            throw new InvalidOperationException($"%{id} ({node.Op}) has no value to store");
+        }
+
+        int EmitKernel(Pending p, Node? node, BufferKind kind, string reason, Shape? shape = null)
+        {
+            var s = shape ?? node!.Shape;
+            int buffer = AddBuffer(kind, kind == BufferKind.Output ? "output" : node != null ? $"t{node.Id}" : $"copy{_kernels.Count}", s);
+            if (node != null) _bufferOf[node.Id] = buffer;
+            var notes = string.IsNullOrEmpty(reason) ? EquatableArray<string>.Empty : EquatableArray.Of($"stored: {reason}");
+            _kernels.Add(new Kernel(_kernels.Count, p.Root, p.Body, buffer, s, p.Ops.ToEquatableArray(), notes));
+            return buffer;
+        }
+
+        int AddBuffer(BufferKind kind, string name, Shape shape)
+        {
+            _buffers.Add(new BufferInfo(_buffers.Count, kind, name, shape));
+            return _buffers.Count - 1;
+        }
+
+        static string Describe(Node n) =>
+            $"%{n.Id} {GraphPrinter.OpName(n.Op)}{(n.Source != null ? $" ({n.Source})" : "")}";
+    }
+}

@@ -1,0 +1,4 @@
+namespace System.Runtime.CompilerServices;
+
+// Records and init accessors on netstandard2.0.
+internal static class IsExternalInit { }

@@ -1,0 +1,3 @@
+namespace Kiln;
+
+public enum ReduceKind { Sum, Mean, Max }

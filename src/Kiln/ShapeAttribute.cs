@@ -1,0 +1,15 @@
+using System;
+
+namespace Kiln;
+
+/// <summary>
+/// The shape of a graph input: each dimension is an integer or the name of a symbolic dimension
+/// (e.g. <c>[Shape("batch", 784)]</c>). Inputs that share a name must agree on its size at run time.
+/// </summary>
+[AttributeUsage(AttributeTargets.Parameter, Inherited = false)]
+public sealed class ShapeAttribute : Attribute
+{
+    public ShapeAttribute(params object[] dims) => Dims = dims;
+
+    public object[] Dims { get; }
+}
