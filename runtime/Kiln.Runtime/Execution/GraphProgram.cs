@@ -24,7 +24,7 @@ public sealed record InputSpec(string Name, DimSpec[] Dims)
 public sealed record ArenaBufferSpec(string Name, int First, int Last);
 
 /// <summary>A generated kernel: its name, kind and the source ops it holds.</summary>
-public sealed record KernelInfo(string Name, string Kind, string[] Ops);
+public sealed record KernelSummary(string Name, string Kind, string[] Ops);
 
 /// <summary>
 /// The build-time description of one compiled graph method, emitted by the generator: what the runtime needs
@@ -35,7 +35,7 @@ public sealed class GraphProgram
     readonly Func<int[], long[]> _bufferElements;
 
     public GraphProgram(string name, InputSpec[] inputs, string[] symbols, ArenaBufferSpec[] arenaBuffers,
-        Func<int[], long[]> bufferElements, KernelInfo[] kernels)
+        Func<int[], long[]> bufferElements, KernelSummary[] kernels)
     {
         Name = name;
         Inputs = inputs;
@@ -53,7 +53,7 @@ public sealed class GraphProgram
 
     public IReadOnlyList<ArenaBufferSpec> ArenaBuffers { get; }
 
-    public IReadOnlyList<KernelInfo> Kernels { get; }
+    public IReadOnlyList<KernelSummary> Kernels { get; }
 
     /// <summary>The arena's live buffers (bytes and live range) for concrete symbol values, in <see cref="ArenaBuffers"/> order.</summary>
     public IReadOnlyList<LiveBuffer> LiveBuffers(params int[] symbolValues)

@@ -19,6 +19,9 @@ public sealed class Weights
 
     public static Weights Load(string path) => new(SafeTensors.Read(path));
 
+    /// <summary>Reads safetensors from a seekable stream; <paramref name="source"/> names it in errors.</summary>
+    public static Weights Load(System.IO.Stream stream, string source) => new(SafeTensors.Read(stream, source));
+
     /// <summary>Writes a safetensors file (to a temporary file first, so an existing file is never left half-written).</summary>
     public void Save(string path) => SafeTensors.Write(path, _tensors);
 

@@ -42,6 +42,7 @@ public static class ModelEmitter
         w.Line("using ILGPU;");
         w.Line("using ILGPU.Runtime;");
         w.Line("using Kiln.Runtime;");
+        w.Line("using Device = Kiln.Runtime.Device;");
         w.Line();
         if (model.Namespace.Length > 0) { w.Line($"namespace {model.Namespace};"); w.Line(); }
         foreach (var outer in model.ContainingTypes) w.Open($"partial class {outer}");
@@ -120,7 +121,8 @@ public static class ModelEmitter
         var output = plan.Buffers[plan.OutputBuffer];
 
         w.Line($"/// <summary>What {name} compiled to: inputs, symbolic dims, arena buffers with live ranges, kernels.</summary>");
-        w.Open($"public static readonly GraphProgram {name}Program = new(");
+        w.Line($"public static readonly GraphProgram {name}Program = new(");
+        w.Indent();
         w.Line($"\"{model.ClassName}.{name}\",");
         w.Line("new InputSpec[]");
         w.Line("{");
@@ -134,12 +136,12 @@ public static class ModelEmitter
             w.Line($"    new(\"{b.Name}\", {intervals[b.Id].First}, {intervals[b.Id].Last}),");
         w.Line("},");
         w.Line($"static symbols => {{ {string.Concat(symbols.Select((s, i) => $"int {SymbolNames.Identifier(s)} = symbols[{i}]; "))}return new long[] {{ {string.Join(", ", arena.Select(b => b.Shape.ElementCount.ToCSharp()))} }}; }},");
-        w.Line("new KernelInfo[]");
+        w.Line("new KernelSummary[]");
         w.Line("{");
         foreach (var k in plan.Kernels)
             w.Line($"    new(\"k{k.Id}\", \"{k.Kind}\", new[] {{ {string.Join(", ", k.SourceOps.Select(Quote))} }}),");
         w.Line("});");
-        w.Close();
+        w.Outdent();
         w.Line();
 
         foreach (var k in plan.Kernels)

@@ -24,6 +24,19 @@ public sealed class SourceWriter
         return this;
     }
 
+    /// <summary>Indents the following lines without a brace (argument lists, initializers).</summary>
+    public SourceWriter Indent()
+    {
+        _indent++;
+        return this;
+    }
+
+    public SourceWriter Outdent()
+    {
+        _indent--;
+        return this;
+    }
+
     public SourceWriter Close(string suffix = "")
     {
         _indent--;

@@ -1,0 +1,105 @@
+using Microsoft.CodeAnalysis;
+
+namespace Kiln.Generators;
+
+/// <summary>Every diagnostic Kiln reports. IDs are assigned in order and never reused.</summary>
+public static class DiagnosticDescriptors
+{
+    const string Syntax = "Kiln.Syntax";
+    const string Shape = "Kiln.Shape";
+    const string Internal = "Kiln.Internal";
+
+    public static readonly DiagnosticDescriptor ModelNotPartial = new(
+        "KLN0001", "Model class must be partial",
+        "Model class '{0}' must be declared partial so that Kiln can add its compiled entry points",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnsupportedConstruct = new(
+        "KLN0002", "Unsupported construct in a graph",
+        "Kiln cannot compile '{0}' in a graph: {1}",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor NonConstantLoopBound = new(
+        "KLN0003", "Loop bound is not a build-time constant",
+        "The loop '{0}' must have bounds known at build time (literals, const fields and enclosing loop variables): {1}",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor ParamWithoutShape = new(
+        "KLN0004", "Parameter without shape",
+        "Parameter '{0}' has no shape; give its sizes as in [Param(784, 512)]",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InputWithoutShape = new(
+        "KLN0005", "Graph input without shape",
+        "Input '{0}' of graph '{1}' has no shape; add one as in [Shape(\"batch\", 784)]",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor ShapeMismatch = new(
+        "KLN0006", "Shape mismatch",
+        "Shape mismatch: {0}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor IncompatibleMatMul = new(
+        "KLN0007", "Incompatible matmul",
+        "Incompatible matmul: {0}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor BadAxis = new(
+        "KLN0008", "Bad axis",
+        "Bad axis: {0}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor BadReshape = new(
+        "KLN0009", "Bad reshape",
+        "Bad reshape: {0}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor RecursiveGraph = new(
+        "KLN0010", "Recursive graph method",
+        "Graph method '{0}' calls itself (directly or through other graph methods); graphs are inlined and cannot recurse",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnrollLimit = new(
+        "KLN0011", "Loop unrolls too far",
+        "The loop '{0}' unrolls past {1} iterations; a graph this large is almost certainly a mistake",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor BadDimension = new(
+        "KLN0012", "Invalid dimension",
+        "Invalid dimension {0} in the shape of '{1}': {2}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor NoEntryPoint = new(
+        "KLN0013", "Model has no entry point",
+        "Model '{0}' has no public [Graph] method, so nothing is compiled",
+        Syntax, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor GraphMustReturnTensor = new(
+        "KLN0014", "Graph must return a Tensor",
+        "Graph method '{0}' must return a Tensor",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InternalError = new(
+        "KLN0015", "Kiln internal error",
+        "Kiln hit an internal error while compiling '{0}': {1}. This is a bug in Kiln; please report it with the model.",
+        Internal, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static DiagnosticDescriptor ById(string id) => id switch
+    {
+        "KLN0001" => ModelNotPartial,
+        "KLN0002" => UnsupportedConstruct,
+        "KLN0003" => NonConstantLoopBound,
+        "KLN0004" => ParamWithoutShape,
+        "KLN0005" => InputWithoutShape,
+        "KLN0006" => ShapeMismatch,
+        "KLN0007" => IncompatibleMatMul,
+        "KLN0008" => BadAxis,
+        "KLN0009" => BadReshape,
+        "KLN0010" => RecursiveGraph,
+        "KLN0011" => UnrollLimit,
+        "KLN0012" => BadDimension,
+        "KLN0013" => NoEntryPoint,
+        "KLN0014" => GraphMustReturnTensor,
+        _ => InternalError,
+    };
+}

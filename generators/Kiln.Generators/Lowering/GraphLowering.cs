@@ -1,0 +1,523 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Kiln.Compiler.IR;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kiln.Generators.Lowering;
+
+/// <summary>
+/// Lowers one [Graph] method to IR by interpreting its body at build time: locals and loop variables hold
+/// build-time values, <c>for</c> loops with constant bounds unroll, [Graph] helpers inline, and each
+/// <c>Ops</c> call or tensor operator adds an IR node (whose shape the <see cref="GraphBuilder"/> checks).
+/// Anything else is a diagnostic on its exact span.
+/// </summary>
+sealed class GraphLowering
+{
+    public const int MaxUnrolledIterations = 10_000;
+    const int MaxInlineDepth = 32;
+    const string OpsType = "Kiln.Ops";
+    const string TensorType = "Kiln.Tensor";
+    const string GraphAttribute = "Kiln.GraphAttribute";
+
+    readonly Compilation _compilation;
+    readonly GraphBuilder _builder;
+    readonly IReadOnlyDictionary<string, Shape> _params;
+    readonly Dictionary<string, int> _paramNodes = new();
+    readonly Stack<IMethodSymbol> _calls = new();
+    readonly CancellationToken _cancellation;
+    readonly Dictionary<SyntaxTree, SemanticModel> _models = new();
+    Dictionary<ISymbol, BuildValue> _frame = new(SymbolEqualityComparer.Default);
+    int _iterations;
+
+    GraphLowering(Compilation compilation, string name, IReadOnlyDictionary<string, Shape> parameters, CancellationToken cancellation)
+    {
+        _compilation = compilation;
+        _builder = new GraphBuilder(name);
+        _params = parameters;
+        _cancellation = cancellation;
+    }
+
+    /// <summary>Lowers <paramref name="method"/> with its Tensor parameters as graph inputs of the given shapes.</summary>
+    public static Graph Lower(Compilation compilation, IMethodSymbol method, MethodDeclarationSyntax syntax,
+        IReadOnlyList<(IParameterSymbol Parameter, Shape Shape)> inputs, IReadOnlyDictionary<string, Shape> parameters, CancellationToken cancellation)
+    {
+        var lowering = new GraphLowering(compilation, method.Name, parameters, cancellation);
+        foreach (var (parameter, shape) in inputs)
+        {
+            lowering._builder.Source = Spans.Of(syntax.ParameterList.Parameters[parameter.Ordinal]);
+            lowering._frame[parameter] = BuildValue.OfTensor(lowering._builder.Input(parameter.Name, shape));
+        }
+        lowering._calls.Push(method);
+        var result = lowering.RunBody(syntax);
+        if (!result.IsTensor)
+            throw new LoweringException(DiagnosticDescriptors.UnsupportedConstruct, syntax.Identifier.Parent!, method.Name, "the graph must return a tensor");
+        return lowering._builder.Build(result.Tensor);
+    }
+
+    BuildValue RunBody(MethodDeclarationSyntax syntax)
+    {
+        if (syntax.ExpressionBody != null) return Eval(syntax.ExpressionBody.Expression);
+        if (syntax.Body == null)
+            throw new LoweringException(DiagnosticDescriptors.UnsupportedConstruct, syntax, syntax.Identifier.Text, "the method has no body");
+        var result = Exec(syntax.Body);
+        return result ?? throw new LoweringException(DiagnosticDescriptors.UnsupportedConstruct, syntax.Body, syntax.Identifier.Text, "the graph method ends without returning a tensor");
+    }
+
+    // Statements: each returns the returned value once a return statement ran, else null.
+
+    BuildValue? Exec(StatementSyntax statement)
+    {
+        _cancellation.ThrowIfCancellationRequested();
+        switch (statement)
+        {
+            case BlockSyntax block:
+                foreach (var s in block.Statements)
+                    if (Exec(s) is { } returned) return returned;
+                return null;
+            case LocalDeclarationStatementSyntax local:
+                Declare(local.Declaration);
+                return null;
+            case ExpressionStatementSyntax expression:
+                Effect(expression.Expression);
+                return null;
+            case ReturnStatementSyntax ret:
+                return ret.Expression != null ? Eval(ret.Expression)
+                    : throw Unsupported(ret, "a graph must return a tensor");
+            case ForStatementSyntax loop:
+                return Loop(loop);
+            case IfStatementSyntax branch:
+            {
+                bool condition = Constant(branch.Condition, "an if condition must be a build-time constant").Bool
+                    ?? throw Unsupported(branch.Condition, "the condition is not a bool");
+                if (condition) return Exec(branch.Statement);
+                return branch.Else != null ? Exec(branch.Else.Statement) : null;
+            }
+            case EmptyStatementSyntax:
+                return null;
+            default:
+                throw Unsupported(statement, $"{Describe(statement.Kind())} statements are not supported in a graph (use locals, for loops with constant bounds, if on constants, return)");
+        }
+    }
+
+    void Declare(VariableDeclarationSyntax declaration)
+    {
+        foreach (var variable in declaration.Variables)
+        {
+            var symbol = Model(variable).GetDeclaredSymbol(variable) ?? throw Unsupported(variable, "unresolved variable");
+            if (variable.Initializer == null) throw Unsupported(variable, "locals in a graph must be initialized where declared");
+            _frame[symbol] = Eval(variable.Initializer.Value);
+        }
+    }
+
+    /// <summary>Assignment, compound assignment, ++ and -- on locals.</summary>
+    void Effect(ExpressionSyntax expression)
+    {
+        switch (expression)
+        {
+            case AssignmentExpressionSyntax assign:
+            {
+                var target = Local(assign.Left);
+                var value = Eval(assign.Right);
+                if (!assign.IsKind(SyntaxKind.SimpleAssignmentExpression))
+                {
+                    var op = assign.Kind() switch
+                    {
+                        SyntaxKind.AddAssignmentExpression => SyntaxKind.AddExpression,
+                        SyntaxKind.SubtractAssignmentExpression => SyntaxKind.SubtractExpression,
+                        SyntaxKind.MultiplyAssignmentExpression => SyntaxKind.MultiplyExpression,
+                        SyntaxKind.DivideAssignmentExpression => SyntaxKind.DivideExpression,
+                        _ => throw Unsupported(assign, $"the operator {assign.OperatorToken.Text} is not supported"),
+                    };
+                    value = Arithmetic(assign, op, _frame[target], value);
+                }
+                _frame[target] = value;
+                return;
+            }
+            case PostfixUnaryExpressionSyntax { Operand: var operand } post when post.IsKind(SyntaxKind.PostIncrementExpression) || post.IsKind(SyntaxKind.PostDecrementExpression):
+                Step(operand, post.IsKind(SyntaxKind.PostIncrementExpression) ? 1 : -1);
+                return;
+            case PrefixUnaryExpressionSyntax { Operand: var operand } pre when pre.IsKind(SyntaxKind.PreIncrementExpression) || pre.IsKind(SyntaxKind.PreDecrementExpression):
+                Step(operand, pre.IsKind(SyntaxKind.PreIncrementExpression) ? 1 : -1);
+                return;
+            default:
+                throw Unsupported(expression, "only assignments to locals, ++ and -- can stand as statements in a graph");
+        }
+    }
+
+    void Step(ExpressionSyntax operand, int delta)
+    {
+        var target = Local(operand);
+        var current = _frame[target];
+        if (!current.IsNumber) throw Unsupported(operand, "++ and -- apply to numbers only");
+        _frame[target] = BuildValue.OfNumber(current.Number + delta, current.IsInt);
+    }
+
+    ISymbol Local(ExpressionSyntax target)
+    {
+        var symbol = Model(target).GetSymbolInfo(target).Symbol;
+        if (symbol is ILocalSymbol or IParameterSymbol && _frame.ContainsKey(symbol)) return symbol;
+        throw Unsupported(target, "only locals of the graph can be assigned");
+    }
+
+    BuildValue? Loop(ForStatementSyntax loop)
+    {
+        string header = $"for ({loop.Declaration};{loop.Condition};{string.Join(", ", loop.Incrementors)})";
+        try
+        {
+            if (loop.Declaration != null) Declare(loop.Declaration);
+            foreach (var init in loop.Initializers) Effect(init);
+            int count = 0;
+            while (true)
+            {
+                if (loop.Condition != null)
+                {
+                    var c = Constant(loop.Condition, "the loop condition is not a build-time constant");
+                    if (c.Bool != true) break;
+                }
+                else throw Unsupported(loop, "a loop needs a condition");
+                if (++count > MaxUnrolledIterations || ++_iterations > MaxUnrolledIterations)
+                    throw new LoweringException(DiagnosticDescriptors.UnrollLimit, loop, header, MaxUnrolledIterations.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (Exec(loop.Statement) is { } returned) return returned;
+                foreach (var inc in loop.Incrementors) Effect(inc);
+            }
+            return null;
+        }
+        catch (NotConstantException e)
+        {
+            throw new LoweringException(DiagnosticDescriptors.NonConstantLoopBound, e.Node, header, e.Message);
+        }
+    }
+
+    BuildValue Constant(ExpressionSyntax expression, string reason)
+    {
+        var value = Eval(expression);
+        if (value.IsTensor) throw new NotConstantException(expression, reason);
+        return value;
+    }
+
+    // Expressions
+
+    BuildValue Eval(ExpressionSyntax expression)
+    {
+        _cancellation.ThrowIfCancellationRequested();
+        var model = Model(expression);
+        var constant = model.GetConstantValue(expression, _cancellation);
+        if (constant.HasValue)
+        {
+            switch (constant.Value)
+            {
+                case bool b: return BuildValue.OfBool(b);
+                case int or long or short or byte or sbyte or ushort or uint: return BuildValue.OfNumber(Convert.ToDouble(constant.Value), isInt: true);
+                case float or double or decimal: return BuildValue.OfNumber(Convert.ToDouble(constant.Value), isInt: false);
+                default: throw Unsupported(expression, "only numeric and bool constants are meaningful in a graph");
+            }
+        }
+
+        switch (expression)
+        {
+            case ParenthesizedExpressionSyntax p:
+                return Eval(p.Expression);
+            case IdentifierNameSyntax or MemberAccessExpressionSyntax:
+                return Name(expression);
+            case BinaryExpressionSyntax binary:
+                return Binary(binary);
+            case PrefixUnaryExpressionSyntax unary:
+                return Prefix(unary);
+            case CastExpressionSyntax cast:
+            {
+                var value = Eval(cast.Expression);
+                if (!value.IsNumber) throw Unsupported(cast, "casts apply to numbers only");
+                var type = model.GetTypeInfo(cast.Type).Type?.SpecialType;
+                bool toInt = type is SpecialType.System_Int32 or SpecialType.System_Int64;
+                return BuildValue.OfNumber(toInt ? Math.Truncate(value.Number) : value.Number, toInt);
+            }
+            case ConditionalExpressionSyntax conditional:
+            {
+                bool c = Constant(conditional.Condition, "the condition must be a build-time constant").Bool
+                    ?? throw Unsupported(conditional.Condition, "the condition is not a bool");
+                return Eval(c ? conditional.WhenTrue : conditional.WhenFalse);
+            }
+            case InvocationExpressionSyntax call:
+                return Invocation(call);
+            case ImplicitArrayCreationExpressionSyntax implicitArray:
+                return Ints(implicitArray.Initializer.Expressions, implicitArray);
+            case ArrayCreationExpressionSyntax array when array.Initializer != null:
+                return Ints(array.Initializer.Expressions, array);
+            case CollectionExpressionSyntax collection:
+                return Ints(collection.Elements.Select(e => e is ExpressionElementSyntax x ? x.Expression : throw Unsupported(e, "spread elements are not supported")), collection);
+            default:
+                throw Unsupported(expression, $"{Describe(expression.Kind())} is not supported in a graph");
+        }
+    }
+
+    BuildValue Ints(IEnumerable<ExpressionSyntax> elements, ExpressionSyntax owner)
+    {
+        var values = new List<long>();
+        foreach (var e in elements)
+        {
+            var v = Eval(e);
+            if (!v.IsNumber || !v.IsInt) throw Unsupported(e, "array elements must be integer build-time constants");
+            values.Add((long)v.Number);
+        }
+        return BuildValue.OfInts(values);
+    }
+
+    BuildValue Name(ExpressionSyntax expression)
+    {
+        var symbol = Model(expression).GetSymbolInfo(expression, _cancellation).Symbol;
+        if (symbol != null && _frame.TryGetValue(symbol, out var value)) return value;
+        switch (symbol)
+        {
+            case IFieldSymbol field when _params.TryGetValue(field.Name, out var shape) && IsTensor(field.Type):
+                if (!_paramNodes.TryGetValue(field.Name, out var node))
+                {
+                    _builder.Source = Spans.Of(expression);
+                    _paramNodes[field.Name] = node = _builder.Param(field.Name, shape);
+                }
+                return BuildValue.OfTensor(node);
+            case IFieldSymbol field when IsTensor(field.Type):
+                throw Unsupported(expression, $"the tensor field '{field.Name}' is not a [Param]");
+            case IFieldSymbol or IPropertySymbol:
+                throw new NotConstantException(expression, $"'{symbol.Name}' is not a build-time constant (make it const)");
+            case ILocalSymbol or IParameterSymbol:
+                throw new NotConstantException(expression, $"'{symbol.Name}' has no value at build time");
+            default:
+                throw Unsupported(expression, "only locals, [Param] fields and constants can be named in a graph");
+        }
+    }
+
+    BuildValue Binary(BinaryExpressionSyntax binary)
+    {
+        var kind = binary.Kind();
+        if (kind is SyntaxKind.LogicalAndExpression or SyntaxKind.LogicalOrExpression)
+        {
+            bool left = Constant(binary.Left, "logical operators need build-time constants").Bool ?? throw Unsupported(binary.Left, "not a bool");
+            if (kind == SyntaxKind.LogicalAndExpression ? !left : left) return BuildValue.OfBool(left);
+            return BuildValue.OfBool(Constant(binary.Right, "logical operators need build-time constants").Bool ?? throw Unsupported(binary.Right, "not a bool"));
+        }
+        return Arithmetic(binary, kind, Eval(binary.Left), Eval(binary.Right));
+    }
+
+    BuildValue Arithmetic(SyntaxNode at, SyntaxKind kind, BuildValue left, BuildValue right)
+    {
+        if (left.IsTensor || right.IsTensor)
+        {
+            var op = kind switch
+            {
+                SyntaxKind.AddExpression => OpKind.Add,
+                SyntaxKind.SubtractExpression => OpKind.Sub,
+                SyntaxKind.MultiplyExpression => OpKind.Mul,
+                SyntaxKind.DivideExpression => OpKind.Div,
+                _ => throw Unsupported(at, "tensors support + - * / (and Ops methods)"),
+            };
+            return Op(at, () => _builder.Binary(op, TensorOperand(at, left), TensorOperand(at, right)));
+        }
+        if (!left.IsNumber || !right.IsNumber) throw Unsupported(at, "operands must be numbers or tensors");
+        double a = left.Number, b = right.Number;
+        bool ints = left.IsInt && right.IsInt;
+        switch (kind)
+        {
+            case SyntaxKind.AddExpression: return BuildValue.OfNumber(a + b, ints);
+            case SyntaxKind.SubtractExpression: return BuildValue.OfNumber(a - b, ints);
+            case SyntaxKind.MultiplyExpression: return BuildValue.OfNumber(a * b, ints);
+            case SyntaxKind.DivideExpression:
+                if (ints && b == 0) throw Unsupported(at, "integer division by zero");
+                return BuildValue.OfNumber(ints ? Math.Truncate(a / b) : a / b, ints);
+            case SyntaxKind.ModuloExpression:
+                if (ints && b == 0) throw Unsupported(at, "integer division by zero");
+                return BuildValue.OfNumber(a % b, ints);
+            case SyntaxKind.LessThanExpression: return BuildValue.OfBool(a < b);
+            case SyntaxKind.LessThanOrEqualExpression: return BuildValue.OfBool(a <= b);
+            case SyntaxKind.GreaterThanExpression: return BuildValue.OfBool(a > b);
+            case SyntaxKind.GreaterThanOrEqualExpression: return BuildValue.OfBool(a >= b);
+            case SyntaxKind.EqualsExpression: return BuildValue.OfBool(a == b);
+            case SyntaxKind.NotEqualsExpression: return BuildValue.OfBool(a != b);
+            default: throw Unsupported(at, $"the operator {Describe(kind)} is not supported");
+        }
+    }
+
+    BuildValue Prefix(PrefixUnaryExpressionSyntax unary)
+    {
+        var operand = Eval(unary.Operand);
+        switch (unary.Kind())
+        {
+            case SyntaxKind.UnaryMinusExpression when operand.IsTensor:
+                return Op(unary, () => _builder.Unary(OpKind.Neg, operand.Tensor));
+            case SyntaxKind.UnaryMinusExpression when operand.IsNumber:
+                return BuildValue.OfNumber(-operand.Number, operand.IsInt);
+            case SyntaxKind.UnaryPlusExpression:
+                return operand;
+            case SyntaxKind.LogicalNotExpression when operand.Bool != null:
+                return BuildValue.OfBool(!operand.Bool.Value);
+            default:
+                throw Unsupported(unary, $"the operator {unary.OperatorToken.Text} is not supported here");
+        }
+    }
+
+    BuildValue Invocation(InvocationExpressionSyntax call)
+    {
+        var model = Model(call);
+        if (model.GetSymbolInfo(call, _cancellation).Symbol is not IMethodSymbol method)
+            throw Unsupported(call, "the call does not resolve to a method");
+        if (method.ContainingType?.ToDisplayString() == OpsType) return OpCall(call, method);
+        if (method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == GraphAttribute)) return Inline(call, method);
+        throw Unsupported(call, $"'{method.Name}' is neither a Kiln.Ops method nor a [Graph] method");
+    }
+
+    BuildValue Inline(InvocationExpressionSyntax call, IMethodSymbol method)
+    {
+        var original = method.OriginalDefinition;
+        if (_calls.Any(m => SymbolEqualityComparer.Default.Equals(m, original)))
+            throw new LoweringException(DiagnosticDescriptors.RecursiveGraph, call, method.Name);
+        if (_calls.Count >= MaxInlineDepth) throw Unsupported(call, $"graph calls nest deeper than {MaxInlineDepth}");
+        var syntax = original.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_cancellation)).OfType<MethodDeclarationSyntax>().FirstOrDefault()
+            ?? throw Unsupported(call, $"the source of '{method.Name}' is not in this compilation");
+        var args = Arguments(call, method);
+        var frame = new Dictionary<ISymbol, BuildValue>(SymbolEqualityComparer.Default);
+        foreach (var p in original.Parameters)
+        {
+            if (args.TryGetValue(p.Ordinal, out var v)) frame[p] = v;
+            else if (p.HasExplicitDefaultValue) frame[p] = DefaultValue(call, p);
+            else throw Unsupported(call, $"no argument for '{p.Name}'");
+        }
+        var saved = _frame;
+        _frame = frame;
+        _calls.Push(original);
+        try { return RunBody(syntax); }
+        finally
+        {
+            _calls.Pop();
+            _frame = saved;
+        }
+    }
+
+    BuildValue DefaultValue(SyntaxNode at, IParameterSymbol p) => p.ExplicitDefaultValue switch
+    {
+        bool b => BuildValue.OfBool(b),
+        int or long => BuildValue.OfNumber(Convert.ToDouble(p.ExplicitDefaultValue), true),
+        float or double => BuildValue.OfNumber(Convert.ToDouble(p.ExplicitDefaultValue), false),
+        _ => throw Unsupported(at, $"the default of '{p.Name}' is not a number or bool"),
+    };
+
+    /// <summary>Arguments by parameter ordinal; a params array collects the trailing arguments.</summary>
+    Dictionary<int, BuildValue> Arguments(InvocationExpressionSyntax call, IMethodSymbol method)
+    {
+        var result = new Dictionary<int, BuildValue>();
+        var rest = new List<long>();
+        bool expanded = false;
+        var parameters = method.Parameters;
+        for (int i = 0; i < call.ArgumentList.Arguments.Count; i++)
+        {
+            var arg = call.ArgumentList.Arguments[i];
+            int ordinal = arg.NameColon != null
+                ? parameters.FirstOrDefault(p => p.Name == arg.NameColon.Name.Identifier.Text)?.Ordinal ?? throw Unsupported(arg, "unknown parameter name")
+                : Math.Min(i, parameters.Length - 1);
+            var value = Eval(arg.Expression);
+            var parameter = parameters[ordinal];
+            if (parameter.IsParams && value.Ints == null)
+            {
+                if (!value.IsNumber || !value.IsInt) throw Unsupported(arg, "expected an integer build-time constant");
+                rest.Add((long)value.Number);
+                expanded = true;
+            }
+            else result[ordinal] = value;
+        }
+        var last = parameters.LastOrDefault();
+        if (last != null && last.IsParams && !result.ContainsKey(last.Ordinal))
+            result[last.Ordinal] = BuildValue.OfInts(expanded ? rest : new List<long>());
+        return result;
+    }
+
+    BuildValue OpCall(InvocationExpressionSyntax call, IMethodSymbol method)
+    {
+        var args = Arguments(call, method);
+        BuildValue Arg(int i)
+        {
+            if (args.TryGetValue(i, out var v)) return v;
+            var p = method.Parameters[i];
+            return p.HasExplicitDefaultValue ? DefaultValue(call, p) : throw Unsupported(call, $"missing argument '{p.Name}'");
+        }
+        int TensorArg(int i) => TensorOperand(call.ArgumentList.Arguments.Count > i ? call.ArgumentList.Arguments[i] : call, Arg(i));
+        int IntArg(int i)
+        {
+            var v = Arg(i);
+            if (!v.IsNumber || !v.IsInt) throw Unsupported(call, $"'{method.Parameters[i].Name}' must be an integer build-time constant");
+            return (int)v.Number;
+        }
+        bool BoolArg(int i) => Arg(i).Bool ?? throw Unsupported(call, $"'{method.Parameters[i].Name}' must be a bool constant");
+        IReadOnlyList<long> IntsArg(int i) => Arg(i).Ints ?? throw Unsupported(call, $"'{method.Parameters[i].Name}' must be integer constants");
+
+        string name = method.Name;
+        if (Enum.TryParse<OpKind>(name, out var kind))
+        {
+            if (kind.IsUnary()) return Op(call, () => _builder.Unary(kind, TensorArg(0)));
+            if (kind.IsBinary()) return Op(call, () => _builder.Binary(kind, TensorArg(0), TensorArg(1)));
+            if (kind.IsReduce()) return Op(call, () => _builder.Reduce(kind, TensorArg(0), IntArg(1), BoolArg(2)));
+            if (kind.IsSoftmax()) return Op(call, () => _builder.Softmax(kind, TensorArg(0), IntArg(1)));
+            switch (kind)
+            {
+                case OpKind.MatMul: return Op(call, () => _builder.MatMul(TensorArg(0), TensorArg(1)));
+                case OpKind.Reshape: return Op(call, () => _builder.Reshape(TensorArg(0), IntsArg(1)));
+                case OpKind.Permute: return Op(call, () => _builder.Permute(TensorArg(0), IntsArg(1).Select(a => (int)a).ToList()));
+                case OpKind.BroadcastTo: return Op(call, () => _builder.BroadcastTo(TensorArg(0), Shape.Of(IntsArg(1).ToArray())));
+            }
+        }
+        if (name == "Transpose") return Op(call, () => _builder.Transpose(TensorArg(0)));
+        throw Unsupported(call, $"Ops.{name} has no compiled lowering yet");
+    }
+
+    int TensorOperand(SyntaxNode at, BuildValue value)
+    {
+        if (value.IsTensor) return value.Tensor;
+        if (value.IsNumber)
+        {
+            _builder.Source = Spans.Of(at);
+            return _builder.Constant((float)value.Number);
+        }
+        throw Unsupported(at, "expected a tensor or a number");
+    }
+
+    /// <summary>Adds IR through <paramref name="build"/>, turning shape errors into diagnostics on <paramref name="at"/>.</summary>
+    BuildValue Op(SyntaxNode at, Func<int> build)
+    {
+        try
+        {
+            _builder.Source = Spans.Of(at);
+            return BuildValue.OfTensor(build());
+        }
+        catch (ShapeException e)
+        {
+            var descriptor = e.Kind switch
+            {
+                ShapeErrorKind.MatMul => DiagnosticDescriptors.IncompatibleMatMul,
+                ShapeErrorKind.Axis or ShapeErrorKind.Permute => DiagnosticDescriptors.BadAxis,
+                ShapeErrorKind.Reshape => DiagnosticDescriptors.BadReshape,
+                _ => DiagnosticDescriptors.ShapeMismatch,
+            };
+            throw new LoweringException(descriptor, at, e.Message);
+        }
+        catch (OverflowException)
+        {
+            throw new LoweringException(DiagnosticDescriptors.BadDimension, at, "size", at.ToString(), "the tensor's size overflows 64 bits");
+        }
+    }
+
+    bool IsTensor(ITypeSymbol type) => type.ToDisplayString() == TensorType;
+
+    SemanticModel Model(SyntaxNode node)
+    {
+        if (!_models.TryGetValue(node.SyntaxTree, out var model))
+            _models[node.SyntaxTree] = model = _compilation.GetSemanticModel(node.SyntaxTree);
+        return model;
+    }
+
+    static LoweringException Unsupported(SyntaxNode node, string why) =>
+        new(DiagnosticDescriptors.UnsupportedConstruct, node, Spans.Of(node).Text, why);
+
+    static string Describe(SyntaxKind kind) =>
+        System.Text.RegularExpressions.Regex.Replace(kind.ToString().Replace("Statement", "").Replace("Expression", ""), "([a-z])([A-Z])", "$1 $2").ToLowerInvariant();
+}

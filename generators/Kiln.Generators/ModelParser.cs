@@ -1,0 +1,179 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Model;
+using Kiln.Compiler.Util;
+using Kiln.Generators.Lowering;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kiln.Generators;
+
+/// <summary>The parse step's output: a model to emit (null when it has errors) and its diagnostics.</summary>
+public sealed record ModelResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>
+/// Turns a [Model] class into a <see cref="ModelSpec"/>: reads [Param] fields and lowers each public
+/// [Graph] method to IR. Only equatable data leaves this class.
+/// </summary>
+public static class ModelParser
+{
+    const string ParamAttribute = "Kiln.ParamAttribute";
+    const string GraphAttribute = "Kiln.GraphAttribute";
+    const string ShapeAttribute = "Kiln.ShapeAttribute";
+
+    public static ModelResult Parse(INamedTypeSymbol type, ClassDeclarationSyntax declaration, Compilation compilation, CancellationToken cancellation)
+    {
+        var diagnostics = new List<DiagnosticInfo>();
+        try
+        {
+            if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, declaration.Identifier, type.Name));
+            if (type.IsGenericType || type.ContainingType?.IsGenericType == true)
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, declaration.Identifier, type.Name, "a model class cannot be generic"));
+
+            var parameters = ReadParams(type, diagnostics, cancellation);
+            var shapes = parameters.ToDictionary(p => p.Name, p => Shape.Of(p.Shape.ToArray()));
+            var entries = new List<EntryPointSpec>();
+            foreach (var method in type.GetMembers().OfType<IMethodSymbol>())
+            {
+                if (!HasAttribute(method, GraphAttribute) || method.DeclaredAccessibility != Accessibility.Public) continue;
+                var entry = LowerEntryPoint(method, compilation, shapes, diagnostics, cancellation);
+                if (entry != null) entries.Add(entry);
+            }
+            if (entries.Count == 0 && diagnostics.Count == 0)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoEntryPoint, declaration.Identifier, type.Name));
+
+            bool hasErrors = diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+            var containing = new List<string>();
+            for (var t = type.ContainingType; t != null; t = t.ContainingType) containing.Insert(0, t.Name);
+            var spec = hasErrors ? null : new ModelSpec(
+                type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString(),
+                type.Name, containing.ToEquatableArray(), parameters.ToEquatableArray(), entries.ToEquatableArray());
+            return new ModelResult(spec, diagnostics.ToEquatableArray());
+        }
+        catch (OperationCanceledException) { throw; }
+        catch (Exception e)
+        {
+            // The generator must never throw: an internal failure is a diagnostic like any other.
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, declaration.Identifier, type.Name, e.GetType().Name + ": " + e.Message));
+            return new ModelResult(null, diagnostics.ToEquatableArray());
+        }
+
+        ModelResult Fail(DiagnosticInfo d) => new(null, EquatableArray.Of(d));
+    }
+
+    static List<ParamSpec> ReadParams(INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
+    {
+        var result = new List<ParamSpec>();
+        foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
+        {
+            var attribute = field.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ParamAttribute);
+            if (attribute == null) continue;
+            var node = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation);
+            if (field.Type.ToDisplayString() != "Kiln.Tensor")
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, node, field.Name, "a [Param] field must be a Tensor"));
+                continue;
+            }
+            var dims = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
+                ? attribute.ConstructorArguments[0].Values.Select(v => v.Value).ToList()
+                : attribute.ConstructorArguments.Select(v => v.Value).ToList();
+            if (dims.Count == 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParamWithoutShape, node, field.Name));
+                continue;
+            }
+            var sizes = new List<long>();
+            foreach (var d in dims)
+            {
+                if (d is int size && size > 0) { sizes.Add(size); continue; }
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadDimension, node, d?.ToString() ?? "null", field.Name, "parameter sizes must be positive integers"));
+                sizes = null!;
+                break;
+            }
+            if (sizes != null) result.Add(new ParamSpec(field.Name, sizes.ToEquatableArray()));
+        }
+        return result;
+    }
+
+    static EntryPointSpec? LowerEntryPoint(IMethodSymbol method, Compilation compilation, IReadOnlyDictionary<string, Shape> parameters,
+        List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
+    {
+        var syntax = method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellation)).OfType<MethodDeclarationSyntax>().FirstOrDefault();
+        if (syntax == null) return null;
+        if (method.ReturnType.ToDisplayString() != "Kiln.Tensor")
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GraphMustReturnTensor, syntax.ReturnType, method.Name));
+            return null;
+        }
+        if (method.IsGenericMethod || method.IsStatic)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, syntax.Identifier, method.Name,
+                "an entry-point [Graph] method must be a non-generic instance method"));
+            return null;
+        }
+
+        var inputs = new List<(IParameterSymbol, Shape)>();
+        foreach (var p in method.Parameters)
+        {
+            var pSyntax = syntax.ParameterList.Parameters[p.Ordinal];
+            if (p.Type.ToDisplayString() != "Kiln.Tensor" || p.RefKind != RefKind.None)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, pSyntax, p.Name, "inputs of an entry-point graph must be Tensors"));
+                return null;
+            }
+            var shape = InputShape(p, pSyntax, method, diagnostics);
+            if (shape == null) return null;
+            inputs.Add((p, shape));
+        }
+
+        try
+        {
+            var graph = GraphLowering.Lower(compilation, method, syntax, inputs, parameters, cancellation);
+            return new EntryPointSpec(method.Name, method.Parameters.Select(p => p.Name).ToEquatableArray(), graph);
+        }
+        catch (LoweringException e)
+        {
+            diagnostics.Add(e.Diagnostic);
+            return null;
+        }
+    }
+
+    static Shape? InputShape(IParameterSymbol p, ParameterSyntax syntax, IMethodSymbol method, List<DiagnosticInfo> diagnostics)
+    {
+        var attribute = p.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ShapeAttribute);
+        var values = attribute == null ? new List<TypedConstant>()
+            : attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
+                ? attribute.ConstructorArguments[0].Values.ToList()
+                : attribute.ConstructorArguments.ToList();
+        if (values.Count == 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InputWithoutShape, syntax, p.Name, method.Name));
+            return null;
+        }
+        var dims = new List<Dim>();
+        foreach (var v in values)
+        {
+            switch (v.Value)
+            {
+                case int size when size > 0:
+                    dims.Add(Dim.Of(size));
+                    break;
+                case string symbol when SymbolNames.IsValid(symbol):
+                    dims.Add(Dim.Symbol(symbol));
+                    break;
+                default:
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadDimension, syntax, v.Value?.ToString() ?? "null", p.Name,
+                        "a dimension is a positive int or the name of a symbolic dimension (letters, digits, _)"));
+                    return null;
+            }
+        }
+        return Shape.Of(dims.ToArray());
+    }
+
+    static bool HasAttribute(ISymbol symbol, string name) => symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == name);
+}
