@@ -2,7 +2,7 @@ namespace Kiln;
 
 /// <summary>
 /// The op surface of Kiln graphs (<c>using static Kiln.Ops;</c>). Names follow NumPy: elementwise
-/// <see cref="Maximum"/> vs. reducing <see cref="ReduceMax"/>; axes may be negative (counted from the end).
+/// <c>Maximum</c> vs. reducing <c>ReduceMax</c>; axes may be negative (counted from the end).
 /// The generator recognises these methods by name; eagerly they run on <see cref="Reference"/>.
 /// </summary>
 public static class Ops

@@ -1,0 +1,56 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using Kiln.Runtime;
+
+namespace Kiln.Tests.Support;
+
+/// <summary>
+/// Runs a model's public [Graph] methods both ways — eagerly on the reference, and through the generated
+/// <c>Compiled</c> class on a device — with inputs drawn from the methods' [Shape] attributes.
+/// </summary>
+public static class GraphRunner
+{
+    /// <summary>The value symbolic dims take in the tests (small, and not a multiple of the SIMD width).</summary>
+    public const int SymbolValue = 3;
+
+    public static IEnumerable<object[]> EntryPoints(params Type[] models) =>
+        models.SelectMany(m => m.GetMethods(BindingFlags.Public | BindingFlags.Instance)
+            .Where(x => x.GetCustomAttribute<GraphAttribute>() != null)
+            .Select(x => new object[] { m.Name, x.Name }));
+
+    public static Type Model(string name) => typeof(GraphRunner).Assembly.GetTypes().Single(t => t.Name == name && t.GetCustomAttribute<ModelAttribute>() != null);
+
+    public static Tensor[] Inputs(MethodInfo method, int seed, float low, float high)
+    {
+        var rng = new Random(seed);
+        return method.GetParameters().Select(p =>
+        {
+            var dims = p.GetCustomAttribute<ShapeAttribute>()!.Dims.Select(d => d is int i ? i : SymbolValue).ToArray();
+            var data = new float[Tensor.ElementCount(dims)];
+            for (int i = 0; i < data.Length; i++) data[i] = (float)(low + rng.NextDouble() * (high - low));
+            return new Tensor(data, dims);
+        }).ToArray();
+    }
+
+    public static (Tensor Eager, Tensor Compiled) Run(string modelName, string method, Device device, int seed = 1)
+    {
+        var type = Model(modelName);
+        var graph = type.GetMethod(method)!;
+        bool positive = modelName == "PositiveOps";
+        var inputs = Inputs(graph, seed, positive ? 0.2f : -2f, 2f);
+        var specs = (ParameterSpec[])type.GetField("Parameters")!.GetValue(null)!;
+        var weights = Weights.Random(specs, seed + 100);
+
+        var eagerModel = Activator.CreateInstance(type)!;
+        type.GetMethod("LoadWeights")!.Invoke(eagerModel, new object[] { weights });
+        var eager = (Tensor)graph.Invoke(eagerModel, inputs)!;
+
+        var compile = type.GetMethod("Compile")!;
+        using var compiled = (IDisposable)compile.Invoke(null, new object[] { device, weights })!;
+        var run = compiled.GetType().GetMethod(method, inputs.Select(_ => typeof(Tensor)).ToArray())!;
+        var result = (Tensor)run.Invoke(compiled, inputs)!;
+        return (eager, result);
+    }
+}
