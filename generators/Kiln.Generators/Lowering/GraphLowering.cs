@@ -165,7 +165,7 @@ sealed class GraphLowering
 
     BuildValue? Loop(ForStatementSyntax loop)
     {
-        string header = $"for ({loop.Declaration};{loop.Condition};{string.Join(", ", loop.Incrementors)})";
+        string header = $"for ({loop.Declaration}; {loop.Condition}; {string.Join(", ", loop.Incrementors)})";
         try
         {
             if (loop.Declaration != null) Declare(loop.Declaration);

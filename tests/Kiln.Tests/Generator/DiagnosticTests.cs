@@ -1,0 +1,230 @@
+extern alias gen;
+using System.Linq;
+using Kiln.Tests.Support;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+using Xunit;
+
+namespace Kiln.Tests.Generator;
+
+/// <summary>
+/// Each Kiln diagnostic: its ID, its exact span (marked <c>[|…|]</c> in the source) and its message. Bad models
+/// produce exactly that diagnostic and no generated code; the generator never throws.
+/// </summary>
+public sealed class DiagnosticTests
+{
+    static void AssertDiagnostic(string markedBody, string id, string message)
+    {
+        string source = GeneratorHarness.Model(markedBody);
+        int start = source.IndexOf("[|", System.StringComparison.Ordinal);
+        int end = source.IndexOf("|]", System.StringComparison.Ordinal) - 2;
+        Assert.True(start >= 0 && end >= start, "the test source must mark the expected span with [| |]");
+        source = source.Replace("[|", "").Replace("|]", "");
+
+        var result = GeneratorHarness.Run(source);
+        var kiln = result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KLN", System.StringComparison.Ordinal)).ToList();
+        var d = Assert.Single(kiln);
+        Assert.Equal(id, d.Id);
+        Assert.Equal(new TextSpan(start, end - start), d.Location.SourceSpan);
+        Assert.Equal(message, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.DoesNotContain(result.GeneratorDiagnostics, x => x.Id == "KLN0015" || x.Id == "CS8785"); // no internal error, no generator crash
+    }
+
+    [Fact]
+    public void KLN0001_ModelNotPartial() => AssertDiagnostic("""
+        [Model]
+        public class [|Plain|]
+        {
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x;
+        }
+        """, "KLN0001", "Model class 'Plain' must be declared partial so that Kiln can add its compiled entry points");
+
+    [Fact]
+    public void KLN0002_UnsupportedStatement() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph]
+            public Tensor F([Shape(4)] Tensor x)
+            {
+                [|while (true) { }|]
+                return x;
+            }
+        }
+        """, "KLN0002", "Kiln cannot compile 'while (true) { }' in a graph: while statements are not supported in a graph (use locals, for loops with constant bounds, if on constants, return)");
+
+    [Fact]
+    public void KLN0002_UnsupportedCall() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(4)] Tensor x) => [|Helper(x)|];
+            static Tensor Helper(Tensor t) => t;
+        }
+        """, "KLN0002", "Kiln cannot compile 'Helper(x)' in a graph: 'Helper' is neither a Kiln.Ops method nor a [Graph] method");
+
+    [Fact]
+    public void KLN0003_NonConstantLoopBound() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            int layers = 3;
+            [Graph]
+            public Tensor F([Shape(4)] Tensor x)
+            {
+                for (int i = 0; i < [|layers|]; i++) x = Relu(x);
+                return x;
+            }
+        }
+        """, "KLN0003", "The loop 'for (int i = 0; i < layers; i++)' must have bounds known at build time (literals, const fields and enclosing loop variables): 'layers' is not a build-time constant (make it const)");
+
+    [Fact]
+    public void KLN0004_ParamWithoutShape() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [[|Param|]] Tensor w;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x;
+        }
+        """, "KLN0004", "Parameter 'w' has no shape; give its sizes as in [Param(784, 512)]");
+
+    [Fact]
+    public void KLN0005_InputWithoutShape() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([|Tensor x|]) => x;
+        }
+        """, "KLN0005", "Input 'x' of graph 'F' has no shape; add one as in [Shape(\"batch\", 784)]");
+
+    [Fact]
+    public void KLN0006_ShapeMismatch() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(5)] Tensor b;
+            [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => Relu([|x + b|]);
+        }
+        """, "KLN0006", "Shape mismatch: add: shapes [batch, 4] and [5] do not broadcast (dimension 4 vs 5)");
+
+    [Fact]
+    public void KLN0006_SymbolicDimsDoNotBroadcast() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape("n", 4)] Tensor a, [Shape("m", 4)] Tensor b) => [|Maximum(a, b)|];
+        }
+        """, "KLN0006", "Shape mismatch: maximum: shapes [n, 4] and [m, 4] do not broadcast (dimension n vs m)");
+
+    [Fact]
+    public void KLN0007_IncompatibleMatMul() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(784, 512)] Tensor w;
+            [Graph] public Tensor F([Shape("batch", 780)] Tensor x) => [|MatMul(x, w)|] + 1f;
+        }
+        """, "KLN0007", "Incompatible matmul: matmul of [batch, 780] and [784, 512]: inner dimensions 780 and 784 differ");
+
+    [Fact]
+    public void KLN0008_BadAxis() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape("batch", 10)] Tensor x) => [|Softmax(x, axis: 2)|];
+        }
+        """, "KLN0008", "Bad axis: softmax: axis 2 is out of range for [batch, 10] (rank 2)");
+
+    [Fact]
+    public void KLN0009_BadReshape() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape("batch", 10)] Tensor x) => [|Reshape(x, -1, 3)|];
+        }
+        """, "KLN0009", "Bad reshape: cannot reshape [batch, 10] (10*batch elements) to [-1, 3]: 10*batch is not a multiple of 3");
+
+    [Fact]
+    public void KLN0010_RecursiveGraph() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(4)] Tensor x) => Twice(x);
+            [Graph] Tensor Twice(Tensor x) => [|Twice(x)|];
+        }
+        """, "KLN0010", "Graph method 'Twice' calls itself (directly or through other graph methods); graphs are inlined and cannot recurse");
+
+    [Fact]
+    public void KLN0011_UnrollLimit() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph]
+            public Tensor F([Shape(4)] Tensor x)
+            {
+                [|for (int i = 0; i < 20000; i++) x = x + 1f;|]
+                return x;
+            }
+        }
+        """, "KLN0011", "The loop 'for (int i = 0; i < 20000; i++)' unrolls past 10000 iterations; a graph this large is almost certainly a mistake");
+
+    [Fact]
+    public void KLN0012_BadDimension() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([|[Shape("batch size", 4)] Tensor x|]) => x;
+        }
+        """, "KLN0012", "Invalid dimension batch size in the shape of 'x': a dimension is a positive int or the name of a symbolic dimension (letters, digits, _)");
+
+    [Fact]
+    public void KLN0013_NoEntryPoint() => AssertDiagnostic("""
+        [Model]
+        public partial class [|Empty|]
+        {
+        }
+        """, "KLN0013", "Model 'Empty' has no public [Graph] method, so nothing is compiled");
+
+    [Fact]
+    public void KLN0014_GraphMustReturnTensor() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public [|float|] F([Shape(4)] Tensor x) => 1f;
+        }
+        """, "KLN0014", "Graph method 'F' must return a Tensor");
+
+    [Fact]
+    public void ErrorsStopGenerationButNotTheBuild()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Model("""
+            [Model]
+            public partial class M
+            {
+                [Graph] public Tensor F([Shape(3)] Tensor a, [Shape(4)] Tensor b) => a + b;
+            }
+            """));
+        Assert.Equal("KLN0006", Assert.Single(result.GeneratorDiagnostics).Id);
+        Assert.Empty(result.HintNames);
+    }
+
+    [Fact]
+    public void ParamFieldsNeedNoNullInitializerButOtherFieldsDo()
+    {
+        var compilation = GeneratorHarness.Compilation(GeneratorHarness.Model("""
+            public class M
+            {
+                [Param(4)] Tensor w;
+                Tensor notAParam;
+            }
+            """));
+        var analyzers = System.Collections.Immutable.ImmutableArray.Create<Microsoft.CodeAnalysis.Diagnostics.DiagnosticAnalyzer>(new gen::Kiln.Generators.ParamFieldSuppressor());
+        var diagnostics = compilation.WithAnalyzers(analyzers, new Microsoft.CodeAnalysis.Diagnostics.CompilationWithAnalyzersOptions(
+                new Microsoft.CodeAnalysis.Diagnostics.AnalyzerOptions(default), null, concurrentAnalysis: false, logAnalyzerExecutionTime: false, reportSuppressedDiagnostics: true))
+            .GetAllDiagnosticsAsync().Result.Where(d => d.Id == "CS8618").ToList();
+        Assert.Equal(2, diagnostics.Count);
+        Assert.True(diagnostics.Single(d => d.GetMessage().Contains("'w'")).IsSuppressed);
+        Assert.False(diagnostics.Single(d => d.GetMessage().Contains("'notAParam'")).IsSuppressed);
+    }
+}

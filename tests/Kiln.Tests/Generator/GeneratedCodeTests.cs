@@ -1,0 +1,69 @@
+using System.IO;
+using System.Linq;
+using Kiln.Tests.Support;
+using Xunit;
+
+namespace Kiln.Tests.Generator;
+
+/// <summary>
+/// Snapshots of the generated C# (API, CPU kernels, ILGPU kernels) for the example models, so every change
+/// to what users read and step through shows up as a reviewable diff. The generated code must compile.
+/// </summary>
+public sealed class GeneratedCodeTests
+{
+    static string ExampleSource(string relative) =>
+        File.ReadAllText(Path.Combine(RepoRoot(), relative));
+
+    static string RepoRoot([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", "..", ".."));
+
+    [Fact]
+    public void MlpClassifier()
+    {
+        var result = GeneratorHarness.Run(ExampleSource("examples/Mlp/MlpClassifier.cs"));
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+        Snapshot.Verify(result.Source("MlpClassifier.g.cs"), "Api");
+        Snapshot.Verify(result.Source("MlpClassifier.Cpu.g.cs"), "Cpu");
+        Snapshot.Verify(result.Source("MlpClassifier.Gpu.g.cs"), "Gpu");
+    }
+
+    [Fact]
+    public void FusedChains()
+    {
+        var result = GeneratorHarness.Run(ExampleSource("tests/Kiln.Tests/Models/StructureOps.cs"));
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+        Snapshot.Verify(result.Source("FusedChains.Cpu.g.cs"), "Cpu");
+        Snapshot.Verify(result.Source("FusedChains.Gpu.g.cs"), "Gpu");
+    }
+
+    [Fact]
+    public void HintNamesAreStableAndPerModel()
+    {
+        var result = GeneratorHarness.Run(ExampleSource("tests/Kiln.Tests/Models/StructureOps.cs"));
+        Assert.Equal(new[]
+        {
+            "Kiln.Tests.Models.FusedChains.Cpu.g.cs", "Kiln.Tests.Models.FusedChains.Gpu.g.cs", "Kiln.Tests.Models.FusedChains.g.cs",
+            "Kiln.Tests.Models.StructureOps.Cpu.g.cs", "Kiln.Tests.Models.StructureOps.Gpu.g.cs", "Kiln.Tests.Models.StructureOps.g.cs",
+        }, result.HintNames.OrderBy(h => h, System.StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void NestedModelClassesGetTheirContainers()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Model("""
+            public static partial class Outer
+            {
+                [Model]
+                public partial class Inner
+                {
+                    [Graph] public Tensor F([Shape(4)] Tensor x) => Exp(x);
+                }
+            }
+            """));
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+        Assert.Contains("partial class Outer", result.Source("Outer.Inner.g.cs"));
+    }
+}

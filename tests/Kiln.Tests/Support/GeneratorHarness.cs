@@ -1,0 +1,67 @@
+extern alias gen;
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using KilnGenerator = gen::Kiln.Generators.KilnGenerator;
+using ParamFieldSuppressor = gen::Kiln.Generators.ParamFieldSuppressor;
+
+namespace Kiln.Tests.Support;
+
+/// <summary>Runs the real Kiln generator in memory on source text, as the compiler would.</summary>
+public static class GeneratorHarness
+{
+    static readonly Lazy<MetadataReference[]> References = new(() =>
+    {
+        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        var kiln = new[] { typeof(Tensor).Assembly, typeof(Runtime.Device).Assembly, typeof(ILGPU.Context).Assembly, typeof(ILGPU.Algorithms.XMath).Assembly }
+            .Select(a => a.Location);
+        return platform.Concat(kiln).Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToArray();
+    });
+
+    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
+
+    public sealed record Result(
+        GeneratorDriverRunResult Run,
+        ImmutableArray<Diagnostic> GeneratorDiagnostics,
+        ImmutableArray<Diagnostic> CompilationErrors,
+        GeneratorDriver Driver,
+        CSharpCompilation Input)
+    {
+        public string Source(string hintSuffix) =>
+            Run.Results.SelectMany(r => r.GeneratedSources).Single(s => s.HintName.EndsWith(hintSuffix, StringComparison.Ordinal)).SourceText.ToString();
+
+        public IEnumerable<string> HintNames => Run.Results.SelectMany(r => r.GeneratedSources).Select(s => s.HintName);
+    }
+
+    public static CSharpCompilation Compilation(params string[] sources) =>
+        CSharpCompilation.Create("KilnGeneratorTest",
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Model{i}.cs")),
+            References.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false));
+
+    public static Result Run(params string[] sources)
+    {
+        var input = Compilation(sources);
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(
+            new[] { new KilnGenerator().AsSourceGenerator() },
+            parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+        driver = driver.RunGeneratorsAndUpdateCompilation(input, out var output, out var diagnostics);
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
+        return new Result(driver.GetRunResult(), diagnostics.AddRange(driver.GetRunResult().Diagnostics).Distinct().ToImmutableArray(), errors, driver, input);
+    }
+
+    /// <summary>The same model source with the usual usings.</summary>
+    public static string Model(string body, string usings = "") => $$"""
+        using Kiln;
+        using static Kiln.Ops;
+        {{usings}}
+        namespace Demo;
+
+        {{body}}
+        """;
+}
