@@ -1,0 +1,69 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Kiln.Examples.Mlp;
+using Kiln.Runtime;
+using Kiln.Tests.Models;
+using Kiln.Tests.Support;
+using Xunit;
+
+namespace Kiln.Tests.Ptx;
+
+/// <summary>Every generated GPU kernel compiles to PTX for sm_80 on a machine without a GPU.</summary>
+public sealed class PtxTests : System.IDisposable
+{
+    readonly PtxCompiler _compiler = new();
+
+    public void Dispose() => _compiler.Dispose();
+
+    static IEnumerable<MethodInfo> Kernels(System.Type model) =>
+        model.GetNestedTypes().Where(t => t.Name.EndsWith("Gpu", System.StringComparison.Ordinal))
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
+            .OrderBy(m => m.DeclaringType!.Name + "." + m.Name, System.StringComparer.Ordinal);
+
+    public static IEnumerable<object[]> Models() =>
+        new[] { typeof(MlpClassifier), typeof(ElementwiseOps), typeof(PositiveOps), typeof(StructureOps), typeof(FusedChains) }
+            .Select(t => new object[] { t.Name });
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void EveryKernelCompilesToPtx(string model)
+    {
+        var type = model == nameof(MlpClassifier) ? typeof(MlpClassifier) : GraphRunner.Model(model);
+        var kernels = Kernels(type).ToList();
+        Assert.NotEmpty(kernels);
+        foreach (var kernel in kernels)
+        {
+            string ptx = _compiler.Compile(kernel);
+            Assert.Contains(".target sm_80", ptx);
+            Assert.Matches(@"\.visible \.entry \w+", ptx);
+            Assert.Contains("st.f32", ptx); // every kernel stores its output
+        }
+    }
+
+    /// <summary>The MLP's first kernel, with ILGPU's register numbering kept: a change in codegen shows as a diff.</summary>
+    [Fact]
+    public void MlpFirstLayerPtx()
+    {
+        var kernel = typeof(MlpClassifier.ForwardGpu).GetMethod("K0")!;
+        string ptx = _compiler.Compile(kernel);
+        Assert.Contains("mul.f32", ptx);   // the K loop multiplies and accumulates
+        Assert.Contains("selp.b32", ptx);  // ReLU in the epilogue
+        Snapshot.Verify(Normalize(ptx));
+    }
+
+    /// <summary>ILGPU numbers labels and parameters by global IR ids: renumber them by first appearance.</summary>
+    static string Normalize(string ptx)
+    {
+        ptx = Regex.Replace(ptx, @"//.*\n", "\n");
+        var names = new Dictionary<string, string>();
+        return Regex.Replace(ptx, @"\b(L_\d+|_\w+?_\d+)\b", m =>
+        {
+            if (!names.TryGetValue(m.Value, out var name))
+                names[m.Value] = name = m.Value.StartsWith("L_", System.StringComparison.Ordinal)
+                    ? $"L_{names.Count}" : Regex.Replace(m.Value, @"_\d+$", $"_{names.Count}");
+            return name;
+        });
+    }
+}
