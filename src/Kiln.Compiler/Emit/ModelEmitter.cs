@@ -100,6 +100,9 @@ public static class ModelEmitter
         w.Line();
         w.Line("public Device Device => _session.Device;");
         w.Line();
+        w.Line("/// <summary>Bytes of the activation arena currently allocated (grown only when a larger shape arrives).</summary>");
+        w.Line("public long ArenaBytes => _session.ArenaBytes;");
+        w.Line();
         w.Line("public void Dispose() => _session.Dispose();");
         foreach (var (entry, plan) in compiled)
         {

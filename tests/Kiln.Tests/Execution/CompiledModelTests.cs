@@ -1,0 +1,118 @@
+using System;
+using Kiln.Examples.Mlp;
+using Kiln.Runtime;
+using Kiln.Tests.Models;
+using Kiln.Tests.Support;
+using Xunit;
+
+namespace Kiln.Tests.Execution;
+
+/// <summary>The generated entry points at run time: kernel counts, arena reuse, and errors that name the tensor.</summary>
+public sealed class CompiledModelTests
+{
+    static readonly Weights MlpWeights = MlpClassifier.RandomWeights(seed: 3);
+
+    [Fact]
+    public void MlpForwardIsThreeKernels()
+    {
+        Assert.Equal(3, MlpClassifier.Compiled.ForwardProgram.Kernels.Count);
+        Assert.All(MlpClassifier.Compiled.ForwardProgram.Kernels, k => Assert.Equal("matmul", k.Kind));
+        Assert.Equal(4, MlpClassifier.Compiled.LogProbabilitiesProgram.Kernels.Count);
+    }
+
+    [Fact]
+    public void ArenaIsAllocatedOnceAndGrowsOnlyForLargerShapes()
+    {
+        using var device = Device.Cpu();
+        using var model = MlpClassifier.Compile(device, MlpWeights);
+        model.Forward(Tensor.Zeros(8, 784));
+        long at8 = model.ArenaBytes;
+        model.Forward(Tensor.Zeros(4, 784));
+        Assert.Equal(at8, model.ArenaBytes);
+        model.Forward(Tensor.Zeros(64, 784));
+        Assert.Equal(MlpClassifier.Compiled.ForwardProgram.PlanMemory(64).ArenaBytes, model.ArenaBytes);
+    }
+
+    [Fact]
+    public void WrongInputShapeNamesTheTensor()
+    {
+        using var device = Device.Cpu();
+        using var model = MlpClassifier.Compile(device, MlpWeights);
+        var e = Assert.Throws<TensorShapeException>(() => model.Forward(Tensor.Zeros(2, 783)));
+        Assert.Equal("images", e.Tensor);
+        Assert.StartsWith("MlpClassifier.Forward: input 'images' expected shape [batch, 784], got [2, 783] (dimension 1 is 783, expected 784).", e.Message);
+        var rank = Assert.Throws<TensorShapeException>(() => model.Forward(Tensor.Zeros(784)));
+        Assert.Contains("rank 1 instead of 2", rank.Message);
+    }
+
+    [Fact]
+    public void SymbolsMustAgreeAcrossInputs()
+    {
+        using var device = Device.Cpu();
+        using var model = ElementwiseOps.Compile(device, ElementwiseOps.RandomWeights(1));
+        var e = Assert.Throws<TensorShapeException>(() => model.Add_(Tensor.Zeros(2, 19), Tensor.Zeros(3, 19)));
+        Assert.Equal("b", e.Tensor);
+        Assert.Contains("('batch') is 3, but 'batch' = 2 from an earlier input", e.Message);
+    }
+
+    [Fact]
+    public void DestinationIsCheckedAndWrittenInPlace()
+    {
+        using var device = Device.Cpu();
+        using var model = MlpClassifier.Compile(device, MlpWeights);
+        using var x = device.Upload(Tensor.Random(1, 1f, 5, 784));
+        using var wrong = device.Allocate(new[] { 5, 11 });
+        var before = wrong.Download().Data;
+        Assert.Throws<TensorShapeException>(() => model.Forward(x, wrong));
+        Assert.Equal(before, wrong.Download().Data); // nothing written on failure
+        using var destination = device.Allocate(new[] { 5, 10 });
+        model.Forward(x, destination);
+        using var fresh = model.Forward(x);
+        Assert.Equal(fresh.Download().Data, destination.Download().Data);
+    }
+
+    [Fact]
+    public void NullDisposedAndForeignTensorsAreRejected()
+    {
+        using var device = Device.Cpu();
+        using var other = Device.Cpu();
+        using var model = MlpClassifier.Compile(device, MlpWeights);
+        Assert.Throws<ArgumentNullException>(() => model.Forward((DeviceTensor)null!));
+        var disposed = device.Allocate(new[] { 1, 784 });
+        disposed.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => model.Forward(disposed));
+        using var foreign = other.Allocate(new[] { 1, 784 });
+        var e = Assert.Throws<TensorShapeException>(() => model.Forward(foreign));
+        Assert.Contains("lives on", e.Message);
+        model.Dispose();
+        using var x = device.Allocate(new[] { 1, 784 });
+        Assert.Throws<ObjectDisposedException>(() => model.Forward(x));
+    }
+
+    [Fact]
+    public void CompileRejectsMisfitWeights()
+    {
+        using var device = Device.Cpu();
+        var e = Assert.Throws<WeightsException>(() => MlpClassifier.Compile(device, FusedChains.RandomWeights(1)));
+        Assert.Contains("missing 'w1' [784, 256]", e.Message);
+    }
+
+    [Fact]
+    public void ConcurrentCallsAreSerializedAndCorrect()
+    {
+        using var device = Device.Cpu();
+        using var model = MlpClassifier.Compile(device, MlpWeights);
+        var inputs = new Tensor[8];
+        var expected = new Tensor[8];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            inputs[i] = Tensor.Random(i, 1f, 1 + i, 784);
+            expected[i] = model.Forward(inputs[i]);
+        }
+        System.Threading.Tasks.Parallel.For(0, 64, i =>
+        {
+            var result = model.Forward(inputs[i % 8]);
+            Assert.Equal(expected[i % 8].Data, result.Data);
+        });
+    }
+}
