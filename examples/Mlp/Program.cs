@@ -41,8 +41,12 @@ var program = MlpClassifier.Compiled.ForwardProgram;
 Console.WriteLine($"Compiled at build time: Forward = {program.Kernels.Count} kernels");
 foreach (var k in program.Kernels)
     Console.WriteLine($"  {k.Name} {k.Kind,-11} {string.Join("  ·  ", k.Ops.Select(op => op.Split(" (")[0]))}");
-var plan = program.PlanMemory(options.Batch);
-Console.WriteLine($"Arena at batch {options.Batch}: {Kib(plan.ArenaBytes)} (lower bound {Kib(plan.LowerBound)}, one buffer each {Kib(plan.NaiveBytes)})");
+foreach (var p in new[] { program, MlpClassifier.Compiled.LogProbabilitiesProgram })
+{
+    var plan = p.PlanMemory(options.Batch);
+    Console.WriteLine($"Arena of {p.Name} at batch {options.Batch}: {Kib(plan.ArenaBytes)} " +
+        $"(lower bound {Kib(plan.LowerBound)}, one buffer each {Kib(plan.NaiveBytes)}; {p.Kernels.Count} kernels)");
+}
 Console.WriteLine($"Load + upload weights: {compileTimer.Elapsed.TotalMilliseconds:F1} ms");
 Console.WriteLine();
 

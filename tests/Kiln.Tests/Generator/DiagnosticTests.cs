@@ -210,7 +210,7 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
-    public void ParamFieldsNeedNoNullInitializerButOtherFieldsDo()
+    public async System.Threading.Tasks.Task ParamFieldsNeedNoNullInitializerButOtherFieldsDo()
     {
         var compilation = GeneratorHarness.Compilation(GeneratorHarness.Model("""
             public class M
@@ -220,9 +220,9 @@ public sealed class DiagnosticTests
             }
             """));
         var analyzers = System.Collections.Immutable.ImmutableArray.Create<Microsoft.CodeAnalysis.Diagnostics.DiagnosticAnalyzer>(new gen::Kiln.Generators.ParamFieldSuppressor());
-        var diagnostics = compilation.WithAnalyzers(analyzers, new Microsoft.CodeAnalysis.Diagnostics.CompilationWithAnalyzersOptions(
+        var diagnostics = (await compilation.WithAnalyzers(analyzers, new Microsoft.CodeAnalysis.Diagnostics.CompilationWithAnalyzersOptions(
                 new Microsoft.CodeAnalysis.Diagnostics.AnalyzerOptions(default), null, concurrentAnalysis: false, logAnalyzerExecutionTime: false, reportSuppressedDiagnostics: true))
-            .GetAllDiagnosticsAsync().Result.Where(d => d.Id == "CS8618").ToList();
+            .GetAllDiagnosticsAsync()).Where(d => d.Id == "CS8618").ToList();
         Assert.Equal(2, diagnostics.Count);
         Assert.True(diagnostics.Single(d => d.GetMessage().Contains("'w'")).IsSuppressed);
         Assert.False(diagnostics.Single(d => d.GetMessage().Contains("'notAParam'")).IsSuppressed);
