@@ -1,11 +1,11 @@
-using System.Diagnostics;
+using System;
 using System.Runtime.CompilerServices;
 
 namespace Kiln.Runtime;
 
 /// <summary>
 /// A float buffer in native CPU memory, as generated kernels see it. Indexing is unchecked in Release (the
-/// compiler proved the indices in range); Debug builds assert, which is how the tests run.
+/// compiler proved the indices in range); Debug builds check and throw, which is how the tests run.
 /// </summary>
 public readonly unsafe struct CpuView
 {
@@ -26,14 +26,18 @@ public readonly unsafe struct CpuView
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            Debug.Assert((ulong)index < (ulong)Length, $"index {index} outside [0, {Length})");
+#if DEBUG
+            if ((ulong)index >= (ulong)Length) throw new IndexOutOfRangeException($"CpuView index {index} outside [0, {Length}).");
+#endif
             return ref _data[index];
         }
     }
 
     public CpuView Slice(long offset, long length)
     {
-        Debug.Assert(offset >= 0 && offset + length <= Length);
+#if DEBUG
+        if (offset < 0 || length < 0 || offset + length > Length) throw new ArgumentOutOfRangeException(nameof(offset), $"Slice [{offset}, {offset + length}) outside [0, {Length}).");
+#endif
         return new CpuView(_data + offset, length);
     }
 }

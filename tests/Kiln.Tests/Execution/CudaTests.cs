@@ -1,6 +1,5 @@
 using Kiln.Examples.Mlp;
 using Kiln.Runtime;
-using Kiln.Tests.Models;
 using Kiln.Tests.Support;
 using Xunit;
 
@@ -13,7 +12,7 @@ public sealed class CudaTests
     public void EveryGraphMatchesReferenceOnCuda()
     {
         using var device = Device.Cuda();
-        foreach (var entry in CompiledVsReferenceTests_Graphs())
+        foreach (var entry in Numerics.CompiledVsReferenceTests.Graphs())
         {
             var (eager, compiled) = GraphRunner.Run((string)entry[0], (string)entry[1], device, seed: 11);
             Tolerance.AssertClose(eager, compiled, $"{entry[0]}.{entry[1]} on {device.Name}");
@@ -31,7 +30,4 @@ public sealed class CudaTests
         using var onCpu = MlpClassifier.Compile(cpu, weights);
         Tolerance.AssertClose(onCpu.Forward(x), onGpu.Forward(x), "MLP logits, CUDA vs CPU");
     }
-
-    static System.Collections.Generic.IEnumerable<object[]> CompiledVsReferenceTests_Graphs() =>
-        GraphRunner.EntryPoints(typeof(ElementwiseOps), typeof(PositiveOps), typeof(StructureOps), typeof(FusedChains));
 }
