@@ -36,6 +36,7 @@ public static class ModelParser
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, declaration.Identifier, type.Name, "a model class cannot be generic"));
 
             var parameters = ReadParams(type, diagnostics, cancellation);
+            if (diagnostics.Count > 0) return new ModelResult(null, diagnostics.ToEquatableArray()); // graphs would only repeat them
             var shapes = parameters.ToDictionary(p => p.Name, p => Shape.Of(p.Shape.ToArray()));
             var entries = new List<EntryPointSpec>();
             foreach (var method in type.GetMembers().OfType<IMethodSymbol>())

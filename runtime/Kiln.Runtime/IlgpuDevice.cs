@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -12,7 +13,9 @@ namespace Kiln.Runtime;
 public sealed class IlgpuDevice : Device
 {
     readonly Context _context;
-    readonly ConcurrentDictionary<string, Delegate> _kernels = new();
+    // Keyed by the generated class that owns the kernel, weakly: kernels of an unloaded assembly go with it, and two
+    // assemblies that reuse a model name (plugins, reloads) never share a launcher.
+    readonly ConditionalWeakTable<Type, ConcurrentDictionary<string, Delegate>> _kernels = new();
 
     IlgpuDevice(Context context, Accelerator accelerator, DeviceKind kind)
     {
@@ -62,9 +65,9 @@ public sealed class IlgpuDevice : Device
         }
     }
 
-    /// <summary>A kernel loaded once per device and cached under <paramref name="key"/>.</summary>
-    public TDelegate Kernel<TDelegate>(string key, Func<Accelerator, TDelegate> load) where TDelegate : Delegate =>
-        (TDelegate)_kernels.GetOrAdd(key, _ => load(Accelerator));
+    /// <summary>Kernel <paramref name="name"/> of <paramref name="owner"/>, loaded once per device and cached.</summary>
+    public TDelegate Kernel<TDelegate>(Type owner, string name, Func<Accelerator, TDelegate> load) where TDelegate : Delegate =>
+        (TDelegate)_kernels.GetValue(owner, _ => new ConcurrentDictionary<string, Delegate>()).GetOrAdd(name, _ => load(Accelerator));
 
     internal override DeviceMemory AllocateMemory(long elements)
     {

@@ -39,8 +39,9 @@ public sealed class ModelSession : IDisposable
 
     public DeviceTensor Param(int index) => _params[index];
 
-    public TDelegate Kernel<TDelegate>(string key, Func<ILGPU.Runtime.Accelerator, TDelegate> load) where TDelegate : Delegate =>
-        ((IlgpuDevice)Device).Kernel(key, load);
+    /// <summary>A generated GPU kernel's launcher, loaded once per device (see <see cref="IlgpuDevice.Kernel{TDelegate}"/>).</summary>
+    public TDelegate Kernel<TDelegate>(Type owner, string name, Func<ILGPU.Runtime.Accelerator, TDelegate> load) where TDelegate : Delegate =>
+        ((IlgpuDevice)Device).Kernel(owner, name, load);
 
     /// <summary>Checks the inputs against <paramref name="program"/>, binds its symbols and lays out the arena.</summary>
     public Frame Begin(GraphProgram program, params DeviceTensor[] inputs)

@@ -187,7 +187,7 @@ public static class ModelEmitter
             var sig = new KernelSignature(plan, k);
             string launcher = GpuEmitter.LauncherType(sig);
             string generic = launcher.Substring("Action<".Length, launcher.Length - "Action<".Length - 1);
-            w.Line($"(_gpu{name}K{k.Id} ??= _session.Kernel<{launcher}>(\"{model.FullName}.{name}.K{k.Id}\", a => a.LoadAutoGroupedStreamKernel<{generic}>({name}Gpu.K{k.Id})))");
+            w.Line($"(_gpu{name}K{k.Id} ??= _session.Kernel<{launcher}>(typeof({name}Gpu), \"K{k.Id}\", a => a.LoadAutoGroupedStreamKernel<{generic}>({name}Gpu.K{k.Id})))");
             w.Line($"    (_frame.Extent({ScalarKernelBody.WorkItems(k).ToCSharp()}), {Arguments(sig, model, ".View")});");
         }
         w.Close();

@@ -29,7 +29,8 @@ public static class GeneratorHarness
         ImmutableArray<Diagnostic> GeneratorDiagnostics,
         ImmutableArray<Diagnostic> CompilationErrors,
         GeneratorDriver Driver,
-        CSharpCompilation Input)
+        CSharpCompilation Input,
+        Compilation Output)
     {
         public string Source(string hintSuffix) =>
             Run.Results.SelectMany(r => r.GeneratedSources).Single(s => s.HintName.EndsWith(hintSuffix, StringComparison.Ordinal)).SourceText.ToString();
@@ -52,7 +53,7 @@ public static class GeneratorHarness
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
         driver = driver.RunGeneratorsAndUpdateCompilation(input, out var output, out var diagnostics);
         var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
-        return new Result(driver.GetRunResult(), diagnostics.AddRange(driver.GetRunResult().Diagnostics).Distinct().ToImmutableArray(), errors, driver, input);
+        return new Result(driver.GetRunResult(), diagnostics.AddRange(driver.GetRunResult().Diagnostics).Distinct().ToImmutableArray(), errors, driver, input, output);
     }
 
     /// <summary>The same model source with the usual usings.</summary>

@@ -1,0 +1,38 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace Kiln.Tests.Support;
+
+/// <summary>Model sources → real generator → Roslyn → an assembly in a collectible load context.</summary>
+public sealed class InMemoryAssembly : IDisposable
+{
+    readonly AssemblyLoadContext _context = new("kiln-in-memory", isCollectible: true);
+
+    InMemoryAssembly(Stream image) => Assembly = _context.LoadFromStream(image);
+
+    public Assembly Assembly { get; }
+
+    /// <summary>Null when the generator reported a diagnostic or the output does not compile; <paramref name="error"/> says why.</summary>
+    public static InMemoryAssembly? TryBuild(string[] sources, out string error)
+    {
+        var generated = GeneratorHarness.Run(sources);
+        var problems = generated.GeneratorDiagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning)
+            .Concat(generated.CompilationErrors).ToList();
+        error = string.Join("; ", problems.Take(5).Select(d => d.ToString()));
+        if (problems.Count > 0) return null;
+        using var image = new MemoryStream();
+        var emit = generated.Output.Emit(image);
+        if (!emit.Success)
+        {
+            error = "emit failed: " + string.Join("; ", emit.Diagnostics.Take(3));
+            return null;
+        }
+        image.Position = 0;
+        return new InMemoryAssembly(image);
+    }
+
+    public void Dispose() => _context.Unload();
+}
