@@ -84,6 +84,11 @@ public static class DiagnosticDescriptors
         "Kiln hit an internal error while compiling '{0}': {1}. This is a bug in Kiln; please report it with the model.",
         Internal, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor TensorTooLarge = new(
+        "KLN0016", "Tensor too large",
+        "'{0}' is too large: {1}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static DiagnosticDescriptor ById(string id) => id switch
     {
         "KLN0001" => ModelNotPartial,
@@ -100,6 +105,7 @@ public static class DiagnosticDescriptors
         "KLN0012" => BadDimension,
         "KLN0013" => NoEntryPoint,
         "KLN0014" => GraphMustReturnTensor,
+        "KLN0016" => TensorTooLarge,
         _ => InternalError,
     };
 }

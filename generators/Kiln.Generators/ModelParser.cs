@@ -22,6 +22,9 @@ public sealed record ModelResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo>
 public static class ModelParser
 {
     const string ParamAttribute = "Kiln.ParamAttribute";
+
+    /// <summary>Stands for "a graph did not bind in C#": stops emission, is never reported.</summary>
+    static readonly DiagnosticInfo CSharpErrorMarker = new("", null, EquatableArray<string>.Empty);
     const string GraphAttribute = "Kiln.GraphAttribute";
     const string ShapeAttribute = "Kiln.ShapeAttribute";
 
@@ -45,10 +48,11 @@ public static class ModelParser
                 var entry = LowerEntryPoint(method, compilation, shapes, diagnostics, cancellation);
                 if (entry != null) entries.Add(entry);
             }
-            if (entries.Count == 0 && diagnostics.Count == 0)
+            if (entries.Count == 0 && diagnostics.Count == 0 && !type.GetMembers().OfType<IMethodSymbol>().Any(m => HasAttribute(m, GraphAttribute) && m.DeclaredAccessibility == Accessibility.Public))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoEntryPoint, declaration.Identifier, type.Name));
 
-            bool hasErrors = diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+            bool hasErrors = diagnostics.Any(d => d == CSharpErrorMarker || DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+            diagnostics.RemoveAll(d => d == CSharpErrorMarker);
             var containing = new List<string>();
             for (var t = type.ContainingType; t != null; t = t.ContainingType) containing.Insert(0, t.Name);
             var spec = hasErrors ? null : new ModelSpec(
@@ -96,7 +100,14 @@ public static class ModelParser
                 sizes = null!;
                 break;
             }
-            if (sizes != null) result.Add(new ParamSpec(field.Name, sizes.ToEquatableArray()));
+            if (sizes == null) continue;
+            if (!FitsHost(sizes))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorTooLarge, node, field.Name,
+                    $"[{string.Join(", ", sizes)}] has more than {GraphBuilder.MaxElements} elements"));
+                continue;
+            }
+            result.Add(new ParamSpec(field.Name, sizes.ToEquatableArray()));
         }
         return result;
     }
@@ -139,7 +150,8 @@ public static class ModelParser
         }
         catch (LoweringException e)
         {
-            diagnostics.Add(e.Diagnostic);
+            if (e.Diagnostic != null) diagnostics.Add(e.Diagnostic);
+            else diagnostics.Add(CSharpErrorMarker);
             return null;
         }
     }
@@ -173,7 +185,24 @@ public static class ModelParser
                     return null;
             }
         }
+        if (!FitsHost(dims.Where(d => d.IsConstant).Select(d => d.Coefficient)))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorTooLarge, syntax, p.Name,
+                $"its fixed dimensions have more than {GraphBuilder.MaxElements} elements"));
+            return null;
+        }
         return Shape.Of(dims.ToArray());
+    }
+
+    static bool FitsHost(IEnumerable<long> sizes)
+    {
+        long count = 1;
+        foreach (var s in sizes)
+        {
+            if (count > GraphBuilder.MaxElements / s) return false;
+            count *= s;
+        }
+        return true;
     }
 
     static bool HasAttribute(ISymbol symbol, string name) => symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == name);

@@ -19,6 +19,7 @@ sealed class GraphLowering
 {
     public const int MaxUnrolledIterations = 10_000;
     const int MaxInlineDepth = 32;
+    const int MaxExpressionDepth = 200; // the interpreter recurses on syntax: stay far from the compiler's stack limit
     const string OpsType = "Kiln.Ops";
     const string TensorType = "Kiln.Tensor";
     const string GraphAttribute = "Kiln.GraphAttribute";
@@ -32,6 +33,7 @@ sealed class GraphLowering
     readonly Dictionary<SyntaxTree, SemanticModel> _models = new();
     Dictionary<ISymbol, BuildValue> _frame = new(SymbolEqualityComparer.Default);
     int _iterations;
+    int _depth;
 
     GraphLowering(Compilation compilation, string name, IReadOnlyDictionary<string, Shape> parameters, CancellationToken cancellation)
     {
@@ -52,7 +54,9 @@ sealed class GraphLowering
             lowering._frame[parameter] = BuildValue.OfTensor(lowering._builder.Input(parameter.Name, shape));
         }
         lowering._calls.Push(method);
-        var result = lowering.RunBody(syntax);
+        BuildValue result;
+        try { result = lowering.RunBody(syntax); }
+        catch (NotConstantException e) { throw Unsupported(e.Node, e.Message); }
         if (!result.IsTensor)
             throw new LoweringException(DiagnosticDescriptors.UnsupportedConstruct, syntax.Identifier.Parent!, method.Name, "the graph must return a tensor");
         return lowering._builder.Build(result.Tensor);
@@ -72,6 +76,14 @@ sealed class GraphLowering
     BuildValue? Exec(StatementSyntax statement)
     {
         _cancellation.ThrowIfCancellationRequested();
+        if (++_depth > MaxExpressionDepth)
+            throw Unsupported(statement, $"statements nest deeper than {MaxExpressionDepth} levels");
+        try { return ExecCore(statement); }
+        finally { _depth--; }
+    }
+
+    BuildValue? ExecCore(StatementSyntax statement)
+    {
         switch (statement)
         {
             case BlockSyntax block:
@@ -166,31 +178,31 @@ sealed class GraphLowering
     BuildValue? Loop(ForStatementSyntax loop)
     {
         string header = $"for ({loop.Declaration}; {loop.Condition}; {string.Join(", ", loop.Incrementors)})";
-        try
+        if (loop.Condition == null) throw Unsupported(loop, "a loop needs a condition");
+        Bounded(header, () =>
         {
             if (loop.Declaration != null) Declare(loop.Declaration);
             foreach (var init in loop.Initializers) Effect(init);
-            int count = 0;
-            while (true)
-            {
-                if (loop.Condition != null)
-                {
-                    var c = Constant(loop.Condition, "the loop condition is not a build-time constant");
-                    if (c.Bool != true) break;
-                }
-                else throw Unsupported(loop, "a loop needs a condition");
-                if (++count > MaxUnrolledIterations || ++_iterations > MaxUnrolledIterations)
-                    throw new LoweringException(DiagnosticDescriptors.UnrollLimit, loop, header, MaxUnrolledIterations.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                if (Exec(loop.Statement) is { } returned) return returned;
-                foreach (var inc in loop.Incrementors) Effect(inc);
-            }
-            return null;
-        }
-        catch (NotConstantException e)
+        });
+        int count = 0;
+        while (Bounded(header, () => Constant(loop.Condition, "the loop condition is not a build-time constant").Bool == true))
         {
-            throw new LoweringException(DiagnosticDescriptors.NonConstantLoopBound, e.Node, header, e.Message);
+            if (++count > MaxUnrolledIterations || ++_iterations > MaxUnrolledIterations)
+                throw new LoweringException(DiagnosticDescriptors.UnrollLimit, loop, header, MaxUnrolledIterations.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (Exec(loop.Statement) is { } returned) return returned;
+            Bounded(header, () => { foreach (var inc in loop.Incrementors) Effect(inc); });
         }
+        return null;
     }
+
+    /// <summary>Runs part of a loop header: a value that is not a build-time constant there is KLN0003.</summary>
+    static T Bounded<T>(string header, Func<T> part)
+    {
+        try { return part(); }
+        catch (NotConstantException e) { throw new LoweringException(DiagnosticDescriptors.NonConstantLoopBound, e.Node, header, e.Message); }
+    }
+
+    static void Bounded(string header, Action part) => Bounded(header, () => { part(); return 0; });
 
     BuildValue Constant(ExpressionSyntax expression, string reason)
     {
@@ -204,6 +216,14 @@ sealed class GraphLowering
     BuildValue Eval(ExpressionSyntax expression)
     {
         _cancellation.ThrowIfCancellationRequested();
+        if (++_depth > MaxExpressionDepth)
+            throw Unsupported(expression, $"the expression nests deeper than {MaxExpressionDepth} levels; split it with locals");
+        try { return EvalCore(expression); }
+        finally { _depth--; }
+    }
+
+    BuildValue EvalCore(ExpressionSyntax expression)
+    {
         var model = Model(expression);
         var constant = model.GetConstantValue(expression, _cancellation);
         if (constant.HasValue)
@@ -362,7 +382,7 @@ sealed class GraphLowering
     {
         var model = Model(call);
         if (model.GetSymbolInfo(call, _cancellation).Symbol is not IMethodSymbol method)
-            throw Unsupported(call, "the call does not resolve to a method");
+            throw LoweringException.CSharpError(call);
         if (method.ContainingType?.ToDisplayString() == OpsType) return OpCall(call, method);
         if (method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == GraphAttribute)) return Inline(call, method);
         throw Unsupported(call, $"'{method.Name}' is neither a Kiln.Ops method nor a [Graph] method");
@@ -496,13 +516,16 @@ sealed class GraphLowering
                 ShapeErrorKind.MatMul => DiagnosticDescriptors.IncompatibleMatMul,
                 ShapeErrorKind.Axis or ShapeErrorKind.Permute => DiagnosticDescriptors.BadAxis,
                 ShapeErrorKind.Reshape => DiagnosticDescriptors.BadReshape,
+                ShapeErrorKind.Size => DiagnosticDescriptors.TensorTooLarge,
                 _ => DiagnosticDescriptors.ShapeMismatch,
             };
-            throw new LoweringException(descriptor, at, e.Message);
+            throw e.Kind == ShapeErrorKind.Size
+                ? new LoweringException(descriptor, at, Spans.Of(at).Text, e.Message)
+                : new LoweringException(descriptor, at, e.Message);
         }
         catch (OverflowException)
         {
-            throw new LoweringException(DiagnosticDescriptors.BadDimension, at, "size", at.ToString(), "the tensor's size overflows 64 bits");
+            throw new LoweringException(DiagnosticDescriptors.TensorTooLarge, at, Spans.Of(at).Text, "a size that overflows 64 bits");
         }
     }
 

@@ -13,7 +13,13 @@ sealed class LoweringException : Exception
         Diagnostic = DiagnosticInfo.Create(descriptor, node, arguments);
     }
 
-    public DiagnosticInfo Diagnostic { get; }
+    LoweringException(string reason) : base(reason) { }
+
+    /// <summary>Null when C# itself reports the problem (code that does not bind): Kiln then adds nothing.</summary>
+    public DiagnosticInfo? Diagnostic { get; }
+
+    /// <summary>Stops lowering without a diagnostic of Kiln's own, for code the C# compiler already rejects.</summary>
+    public static LoweringException CSharpError(SyntaxNode node) => new($"'{node}' does not bind; the C# compiler reports why");
 }
 
 /// <summary>An expression that needed a build-time constant had none; loops turn it into KLN0003.</summary>

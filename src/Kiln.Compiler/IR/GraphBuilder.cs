@@ -92,7 +92,7 @@ public sealed class GraphBuilder
                 infer = i;
                 continue;
             }
-            if (sizes[i] < 0) throw new ShapeException(ShapeErrorKind.Reshape, $"reshape of {shape} to [{string.Join(", ", sizes)}]: negative size {sizes[i]}");
+            if (sizes[i] <= 0) throw new ShapeException(ShapeErrorKind.Reshape, $"reshape of {shape} to [{string.Join(", ", sizes)}]: size {sizes[i]} is not positive");
             dims[i] = Dim.Of(sizes[i]);
         }
         if (infer >= 0)
@@ -130,6 +130,8 @@ public sealed class GraphBuilder
     public int BroadcastTo(int x, Shape target)
     {
         var shape = ShapeOf(x);
+        if (target.Dims.Any(d => d.Coefficient <= 0))
+            throw new ShapeException(ShapeErrorKind.Broadcast, $"cannot broadcast {shape} to {target}: sizes must be positive");
         if (shape == target) return x;
         if (Broadcast(shape, target, "broadcast") != target)
             throw new ShapeException(ShapeErrorKind.Broadcast, $"cannot broadcast {shape} to {target}");
@@ -162,8 +164,16 @@ public sealed class GraphBuilder
         return a;
     }
 
+    /// <summary>Tensors index with 32-bit counts on the host: a fixed part of the size above this is rejected.</summary>
+    public const long MaxElements = int.MaxValue;
+
     int Add(OpKind op, IReadOnlyList<int> inputs, Shape shape, string? name = null, float value = 0, int[]? axes = null)
     {
+        Dim count;
+        try { count = shape.ElementCount; }
+        catch (OverflowException) { throw new ShapeException(ShapeErrorKind.Size, $"shape {shape} has more elements than 64 bits can count"); }
+        if (count.Coefficient > MaxElements)
+            throw new ShapeException(ShapeErrorKind.Size, $"shape {shape} has {count} elements, more than {MaxElements}");
         var node = new Node(_nodes.Count, op, inputs.ToEquatableArray(), new TensorType(DType.F32, shape),
             (axes ?? Array.Empty<int>()).ToEquatableArray(), name, value, Source);
         _nodes.Add(node);

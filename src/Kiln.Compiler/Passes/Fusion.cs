@@ -19,10 +19,17 @@ public static class Fusion
 {
     public static KernelPlan Run(Graph graph) => new Fuser(graph).Run();
 
+    /// <summary>
+    /// The deepest expression one kernel computes. Emitters recurse on expression trees, and a thousand-op
+    /// unrolled chain in one kernel helps nobody: past this depth the value is stored and a new kernel starts.
+    /// </summary>
+    public const int MaxExpressionDepth = 64;
+
     sealed class Pending
     {
         public KernelRoot? Root;
         public Expr Body = new AccExpr();
+        public int Depth;
         public List<string> Ops = new();
     }
 
@@ -81,20 +88,22 @@ public static class Fusion
             var operands = new List<Expr>();
             foreach (var input in n.Inputs)
             {
-                if (IsPendingDirect(input, out var p, out var reason) && (p!.Root == null || fused.Root == null))
+                bool absorb = IsPendingDirect(input, out var p, out var reason);
+                if (absorb && p!.Depth >= MaxExpressionDepth) { absorb = false; reason = $"%{input}'s kernel already nests {MaxExpressionDepth} ops deep"; }
+                if (absorb && (p!.Root == null || fused.Root == null))
                 {
                     _pending.Remove(input);
                     fused.Root ??= p.Root;
                     fused.Ops.AddRange(p.Ops);
+                    fused.Depth = System.Math.Max(fused.Depth, p.Depth);
                     operands.Add(p.Body);
+                    continue;
                 }
-                else
-                {
-                    if (reason == null && p != null) reason = $"%{input} and another operand of %{n.Id} both have a root ({Describe(_graph[input])})";
-                    operands.Add(Operand(input, reason ?? "", out _));
-                }
+                if (reason == null && p != null) reason = $"%{input} and another operand of %{n.Id} both have a root ({Describe(_graph[input])})";
+                operands.Add(Operand(input, reason ?? "", out _));
             }
             fused.Body = n.Op.IsUnary() ? new UnaryExpr(n.Op, operands[0]) : new BinaryExpr(n.Op, operands[0], operands[1]);
+            fused.Depth++;
             fused.Ops.Add(Describe(n));
             _pending[n.Id] = fused;
         }
@@ -117,6 +126,7 @@ public static class Fusion
                 {
                     _pending.Remove(input.Id);
                     p.Ops.AddRange(producer.Ops);
+                    p.Depth = producer.Depth;
                     prologue = producer.Body;
                 }
                 else

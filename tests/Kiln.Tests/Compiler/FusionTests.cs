@@ -109,4 +109,15 @@ public sealed class FusionTests
         Assert.Equal(new[] { "matmul", "softmax" }, plan.Kernels.Select(k => k.Kind));
         Assert.Contains(plan.Kernels[0].Notes, n => n.Contains("has a root of its own"));
     }
+
+    [Fact]
+    public void VeryLongChainsAreSplitAtTheDepthLimit()
+    {
+        var b = new GraphBuilder("long");
+        int x = b.Input("x", Shape.Of(8));
+        for (int i = 0; i < 200; i++) x = b.Unary(OpKind.Relu, b.Binary(OpKind.Add, x, b.Constant(1f)));
+        var plan = Pipeline.Compile(b.Build(x)).Plan;
+        Assert.Equal(7, plan.Kernels.Count); // 400 ops, at most 64 per kernel: ⌈400 / 64⌉
+        Assert.Contains(plan.Kernels[0].Notes, n => n.Contains("nests 64 ops deep"));
+    }
 }

@@ -171,7 +171,7 @@ public sealed class RandomModel
         {
             case 0 when shape.Length >= 2:
                 return new Value(Kind.Let, shape.Take(shape.Length - 2).Append(shape[^1]).Append(shape[^2]).ToArray(), "Transpose({0})", new[] { a });
-            case 1:
+            case 1 when shape.Length > 0:
             {
                 var perm = Enumerable.Range(0, shape.Length).OrderBy(_ => rng.Next()).ToArray();
                 return new Value(Kind.Let, perm.Select(p => shape[p]).ToArray(), $"Permute({{0}}, {string.Join(", ", perm)})", new[] { a });

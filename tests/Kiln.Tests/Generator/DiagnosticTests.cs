@@ -196,6 +196,30 @@ public sealed class DiagnosticTests
         """, "KLN0014", "Graph method 'F' must return a Tensor");
 
     [Fact]
+    public void KLN0016_TensorTooLarge() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(4)] Tensor x) => [|BroadcastTo(x, 65536, 65536, 4)|];
+        }
+        """, "KLN0016", "'BroadcastTo(x, 65536, 65536, 4)' is too large: shape [65536, 65536, 4] has 17179869184 elements, more than 2147483647");
+
+    [Fact]
+    public void CodeThatDoesNotBindIsLeftToTheCSharpCompiler()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Model("""
+            [Model]
+            public partial class M
+            {
+                [Graph] public Tensor F([Shape(4)] Tensor x) => Relu(Undefined(x));
+            }
+            """));
+        Assert.DoesNotContain(result.GeneratorDiagnostics, d => d.Id.StartsWith("KLN", System.StringComparison.Ordinal));
+        Assert.Contains(result.CompilationErrors, d => d.Id == "CS0103");
+        Assert.Empty(result.HintNames);
+    }
+
+    [Fact]
     public void ErrorsStopGenerationButNotTheBuild()
     {
         var result = GeneratorHarness.Run(GeneratorHarness.Model("""

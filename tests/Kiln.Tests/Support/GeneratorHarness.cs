@@ -56,6 +56,14 @@ public static class GeneratorHarness
         return new Result(driver.GetRunResult(), diagnostics.AddRange(driver.GetRunResult().Diagnostics).Distinct().ToImmutableArray(), errors, driver, input, output);
     }
 
+    /// <summary>Only the generator (no binding of the output): for hostile-input runs. Returns its diagnostics and any exception it threw.</summary>
+    public static (ImmutableArray<Diagnostic> Diagnostics, Exception? Exception) RunGeneratorOnly(string source)
+    {
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new KilnGenerator().AsSourceGenerator() }, parseOptions: ParseOptions);
+        var result = driver.RunGenerators(Compilation(source)).GetRunResult();
+        return (result.Diagnostics, result.Results.Single().Exception);
+    }
+
     /// <summary>The same model source with the usual usings.</summary>
     public static string Model(string body, string usings = "") => $$"""
         using Kiln;
