@@ -10,10 +10,16 @@ namespace Kiln.Runtime;
 public abstract class Device : IDisposable
 {
     bool _disposed;
+    long _allocatedBytes;
 
     public abstract DeviceKind Kind { get; }
 
     public abstract string Name { get; }
+
+    /// <summary>Bytes of this device's memory that Kiln tensors, weights and arenas hold right now.</summary>
+    public long AllocatedBytes => System.Threading.Interlocked.Read(ref _allocatedBytes);
+
+    internal void Account(long bytes) => System.Threading.Interlocked.Add(ref _allocatedBytes, bytes);
 
     public static Device Default()
     {

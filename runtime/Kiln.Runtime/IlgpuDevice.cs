@@ -71,7 +71,10 @@ public sealed class IlgpuDevice : Device
 
     internal override DeviceMemory AllocateMemory(long elements)
     {
-        try { return new IlgpuMemory(Accelerator.Allocate1D<float>(Math.Max(elements, 1)), elements); }
+        long bytes = elements * sizeof(float);
+        if (bytes > Accelerator.MemorySize - AllocatedBytes)
+            throw new KilnDeviceException($"Out of memory on {Name}: {bytes} bytes requested, {Accelerator.MemorySize - AllocatedBytes} of {Accelerator.MemorySize} bytes not yet allocated by Kiln.");
+        try { return new IlgpuMemory(this, Accelerator.Allocate1D<float>(Math.Max(elements, 1)), elements); }
         catch (Exception e) when (e is AcceleratorException or OutOfMemoryException)
         {
             throw new KilnDeviceException($"Out of memory on {Name}: could not allocate {elements * sizeof(float)} bytes " +

@@ -58,10 +58,18 @@ public sealed class ModelSession : IDisposable
         {
             _arena?.Dispose();
             _arena = null;
-            _arena = Device.AllocateMemory(elements);
+            try { _arena = Device.AllocateMemory(elements); }
+            catch (Exception e) when (e is KilnDeviceException or OutOfMemoryException)
+            {
+                throw new KilnDeviceException($"{program.Name} at {Describe(program, symbols)}: the activation arena needs {plan.ArenaBytes} bytes " +
+                    $"(lower bound {plan.LowerBound}, {program.Kernels.Count} kernels) and {Device.Name} could not provide it: {e.Message}", e);
+            }
         }
         return new Frame(this, program, symbols, plan, layout.Elements, _arena);
     }
+
+    static string Describe(GraphProgram program, int[] symbols) =>
+        symbols.Length == 0 ? "its fixed shapes" : string.Join(", ", program.Symbols.Select((s, i) => $"{s} = {symbols[i]}"));
 
     static int[] BindSymbols(GraphProgram program, DeviceTensor[] inputs, Device device)
     {

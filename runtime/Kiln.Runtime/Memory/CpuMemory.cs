@@ -8,7 +8,7 @@ internal sealed unsafe class CpuMemory : DeviceMemory
 {
     float* _data;
 
-    public CpuMemory(long elements) : base(elements)
+    public CpuMemory(Device device, long elements) : base(device, elements)
     {
         nuint bytes = (nuint)(Math.Max(elements, 1) * sizeof(float));
         _data = (float*)NativeMemory.AlignedAlloc(bytes, 64);
@@ -29,6 +29,7 @@ internal sealed unsafe class CpuMemory : DeviceMemory
         NativeMemory.AlignedFree(_data);
         GC.RemoveMemoryPressure(Math.Max(Elements, 1) * sizeof(float));
         _data = null;
+        Released();
         GC.SuppressFinalize(this);
     }
 

@@ -7,7 +7,7 @@ internal sealed class IlgpuMemory : DeviceMemory
 {
     readonly MemoryBuffer1D<float, Stride1D.Dense> _buffer;
 
-    public IlgpuMemory(MemoryBuffer1D<float, Stride1D.Dense> buffer, long elements) : base(elements)
+    public IlgpuMemory(Device device, MemoryBuffer1D<float, Stride1D.Dense> buffer, long elements) : base(device, elements)
     {
         _buffer = buffer;
         _buffer.MemSetToZero();
@@ -19,5 +19,9 @@ internal sealed class IlgpuMemory : DeviceMemory
 
     public override void CopyTo(float[] destination) => View.CopyToCPU(destination);
 
-    public override void Dispose() => _buffer.Dispose();
+    public override void Dispose()
+    {
+        _buffer.Dispose();
+        Released();
+    }
 }

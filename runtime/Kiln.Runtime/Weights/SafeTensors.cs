@@ -37,7 +37,9 @@ public static class SafeTensors
         stream.ReadExactly(header);
         long dataLength = fileLength - 8 - (long)headerLength;
 
-        var entries = ParseHeader(header, dataLength, source);
+        List<Entry> entries;
+        try { entries = ParseHeader(header, dataLength, source); }
+        catch (InvalidOperationException e) { throw Corrupt(source, "the header is not valid UTF-8 JSON", e); } // invalid UTF-8 in a name
         var tensors = new Dictionary<string, Kiln.Tensor>(StringComparer.Ordinal);
         long dataStart = 8 + (long)headerLength;
         foreach (var e in entries.OrderBy(e => e.Begin))
