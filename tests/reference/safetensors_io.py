@@ -20,3 +20,18 @@ def save(tensors: dict, path: str) -> None:
         f.write(raw)
         for b in blobs:
             f.write(b)
+
+
+def load(path: str) -> dict:
+    """Reads an F32 safetensors file into a dict of tensors."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(entry["shape"])
+    return out

@@ -1,65 +1,83 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Threading.Tasks;
 
 namespace Kiln.Runtime;
 
 /// <summary>
-/// C[m×n] = A[m×k] · B[k×n] for one batch entry, A and B with any strides, C contiguous. B is packed into
-/// 16-column panels (zero-padded), then a 4×16 register tile (eight Vector256 accumulators, FMA) walks K.
-/// Tiles of rows × panels are spread over the cores; each finished tile row goes through the epilogue
-/// while hot. (After GotoBLAS/BLIS's packed-panel design; no K blocking yet.)
+/// C[m×n] = A[m×k] · B[k×n] for one batch entry, A and B with any strides, C contiguous, then the epilogue on
+/// each finished row segment while it is in cache. B is packed into 16-column panels (zero-padded); a 6×16
+/// register tile (twelve Vector256 accumulators, FMA) walks K — the BLIS Haswell shape, which leaves room for
+/// two B vectors and one broadcast in the sixteen YMM registers. Tiles of rows × panels spread over the cores.
+/// A job is reused across calls: when B is constant (a weight) it is packed once.
 /// </summary>
-public static unsafe class CpuGemm
+public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct, IGemmEpilogue
 {
-    const int MR = 4, NR = 16, RowsPerTask = 32;
+    const int MR = 6, NR = 16, RowsPerTile = 48;
 
-    [ThreadStatic] static float* _scratch;
-    [ThreadStatic] static long _scratchLength;
+    float[] _packed = Array.Empty<float>();
+    (IntPtr B, long RowStride, long ColStride, long K, long N) _packedFor;
 
-    public static void Multiply<TEpilogue>(
+    // The call in flight (a job serves one call at a time: models serialize their calls).
+    float* _a, _c, _bPacked;
+    long _aRowStride, _aColStride, _m, _n, _k, _batch, _panels, _colTiles, _panelsPerTile;
+    TEpilogue _epilogue;
+
+    /// <param name="constantB">B does not change between calls (a parameter): pack it once and keep it.</param>
+    public void Multiply(
         CpuView a, long aOffset, long aRowStride, long aColStride,
         CpuView b, long bOffset, long bRowStride, long bColStride,
-        CpuView c, long cOffset, long m, long n, long k, long batch, TEpilogue epilogue)
-        where TEpilogue : struct, IGemmEpilogue
+        CpuView c, long cOffset, long m, long n, long k, long batch, TEpilogue epilogue, bool constantB = false)
     {
         if (m == 0 || n == 0) return;
-        long panels = (n + NR - 1) / NR;
-        float* packed = Scratch(panels * NR * Math.Max(k, 1));
-        PackB(b.Pointer + bOffset, bRowStride, bColStride, k, n, packed);
-
-        float* pa = a.Pointer + aOffset, pc = c.Pointer + cOffset;
-        long rowTasks = (m + RowsPerTask - 1) / RowsPerTask;
-        long colTasks = Math.Max(1, Math.Min(panels, 2L * CpuParallel.MaxThreads / rowTasks));
-        long panelsPerTask = (panels + colTasks - 1) / colTasks;
-        colTasks = (panels + panelsPerTask - 1) / panelsPerTask;
-        long tasks = rowTasks * colTasks;
-
-        void Tile(long t)
+        _panels = (n + NR - 1) / NR;
+        var key = ((IntPtr)(b.Pointer + bOffset), bRowStride, bColStride, k, n);
+        if (!constantB || _packedFor != key)
         {
-            long r0 = t / colTasks * RowsPerTask, r1 = Math.Min(m, r0 + RowsPerTask);
-            long p0 = t % colTasks * panelsPerTask, p1 = Math.Min(panels, p0 + panelsPerTask);
-            long col0 = p0 * NR, col1 = Math.Min(n, p1 * NR);
-            for (long i = r0; i < r1; i += MR)
-            {
-                int rows = (int)Math.Min(MR, r1 - i);
-                for (long p = p0; p < p1; p++)
-                {
-                    int cols = (int)Math.Min(NR, n - p * NR);
-                    float* aRows = pa + i * aRowStride;
-                    float* bPanel = packed + p * NR * k;
-                    float* cTile = pc + i * n + p * NR;
-                    if (rows == MR) Kernel4x16(aRows, aRowStride, aColStride, bPanel, k, cTile, n, cols);
-                    else for (int r = 0; r < rows; r++) Kernel1x16(aRows + r * aRowStride, aColStride, bPanel, k, cTile + r * n, cols);
-                }
-                for (int r = 0; r < rows; r++) epilogue.Apply(batch, i + r, col0, col1 - col0);
-            }
+            long floats = _panels * NR * Math.Max(k, 1);
+            if (_packed.Length < floats) _packed = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
+            fixed (float* packed = _packed) PackB(b.Pointer + bOffset, bRowStride, bColStride, k, n, packed);
+            _packedFor = constantB ? key : default;
         }
 
-        if (tasks == 1 || 2.0 * m * n * k < 1 << 16) { for (long t = 0; t < tasks; t++) Tile(t); }
-        else Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = CpuParallel.MaxThreads }, Tile);
+        long rowTiles = (m + RowsPerTile - 1) / RowsPerTile;
+        long colTiles = Math.Max(1, Math.Min(_panels, 2L * CpuParallel.MaxThreads / rowTiles));
+        _panelsPerTile = (_panels + colTiles - 1) / colTiles;
+        _colTiles = (_panels + _panelsPerTile - 1) / _panelsPerTile;
+        _a = a.Pointer + aOffset;
+        _c = c.Pointer + cOffset;
+        (_aRowStride, _aColStride, _m, _n, _k, _batch, _epilogue) = (aRowStride, aColStride, m, n, k, batch, epilogue);
+        fixed (float* packed = _packed)
+        {
+            _bPacked = packed; // pinned array: the address is stable while workers read it
+            CpuParallel.For(rowTiles * _colTiles, 2L * RowsPerTile * _panelsPerTile * NR * k, this);
+        }
+    }
+
+    public override void Run(long first, long end)
+    {
+        for (long t = first; t < end; t++) Tile(t);
+    }
+
+    void Tile(long t)
+    {
+        long r0 = t / _colTiles * RowsPerTile, r1 = Math.Min(_m, r0 + RowsPerTile);
+        long p0 = t % _colTiles * _panelsPerTile, p1 = Math.Min(_panels, p0 + _panelsPerTile);
+        long col0 = p0 * NR, col1 = Math.Min(_n, p1 * NR);
+        for (long i = r0; i < r1; i += MR)
+        {
+            int rows = (int)Math.Min(MR, r1 - i);
+            float* aRows = _a + i * _aRowStride;
+            for (long p = p0; p < p1; p++)
+            {
+                int cols = (int)Math.Min(NR, _n - p * NR);
+                float* bPanel = _bPacked + p * NR * _k;
+                float* cTile = _c + i * _n + p * NR;
+                if (rows == MR) Kernel6x16(aRows, _aRowStride, _aColStride, bPanel, _k, cTile, _n, cols);
+                else for (int r = 0; r < rows; r++) Kernel1x16(aRows + r * _aRowStride, _aColStride, bPanel, _k, cTile + r * _n, cols);
+            }
+            for (int r = 0; r < rows; r++) _epilogue.Apply(_batch, i + r, col0, col1 - col0);
+        }
     }
 
     /// <summary>panel p, row kk, lane j ← B[kk, p·16 + j], zero past column n.</summary>
@@ -87,11 +105,11 @@ public static unsafe class CpuGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel4x16(float* a, long rowStride, long colStride, float* bp, long k, float* c, long ldc, int cols)
+    static void Kernel6x16(float* a, long rowStride, long colStride, float* bp, long k, float* c, long ldc, int cols)
     {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride;
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride;
         for (long kk = 0; kk < k; kk++, bp += NR)
         {
             var b0 = Vector256.Load(bp);
@@ -105,11 +123,17 @@ public static unsafe class CpuGemm
             c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
             x = Vector256.Create(a3[at]);
             c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a4[at]);
+            c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a5[at]);
+            c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
         }
         StoreRow(c, c00, c01, cols);
         StoreRow(c + ldc, c10, c11, cols);
         StoreRow(c + 2 * ldc, c20, c21, cols);
         StoreRow(c + 3 * ldc, c30, c31, cols);
+        StoreRow(c + 4 * ldc, c40, c41, cols);
+        StoreRow(c + 5 * ldc, c50, c51, cols);
     }
 
     static void Kernel1x16(float* a, long colStride, float* bp, long k, float* c, int cols)
@@ -133,16 +157,15 @@ public static unsafe class CpuGemm
         Vector256.Store(hi, tmp + 8);
         for (int j = 0; j < cols; j++) c[j] = tmp[j];
     }
+}
 
-    /// <summary>Per-thread packing buffer, grown as needed and kept (the calling thread packs; workers only read).</summary>
-    static float* Scratch(long floats)
-    {
-        if (_scratchLength < floats)
-        {
-            if (_scratch != null) NativeMemory.AlignedFree(_scratch);
-            _scratch = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-            _scratchLength = floats;
-        }
-        return _scratch;
-    }
+/// <summary>One-off GEMM calls (tests, tools). Generated kernels hold a <see cref="GemmJob{TEpilogue}"/> instead.</summary>
+public static class CpuGemm
+{
+    public static void Multiply<TEpilogue>(
+        CpuView a, long aOffset, long aRowStride, long aColStride,
+        CpuView b, long bOffset, long bRowStride, long bColStride,
+        CpuView c, long cOffset, long m, long n, long k, long batch, TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue =>
+        new GemmJob<TEpilogue>().Multiply(a, aOffset, aRowStride, aColStride, b, bOffset, bRowStride, bColStride, c, cOffset, m, n, k, batch, epilogue);
 }

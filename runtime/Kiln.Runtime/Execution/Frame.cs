@@ -37,14 +37,20 @@ public readonly struct Frame
     public ArrayView<float> Gpu(int index) => ((IlgpuMemory)_arena).View.SubView(_plan.Offsets[index] / sizeof(float), _elements[index]);
 
     /// <summary>The caller's destination after checking its shape, or a new tensor of <paramref name="shape"/>.</summary>
-    public DeviceTensor Output(DeviceTensor? destination, long[] shape)
+    public DeviceTensor Output(DeviceTensor? destination, ReadOnlySpan<long> shape)
     {
-        var dims = Array.ConvertAll(shape, d => checked((int)d));
-        if (destination == null) return _session.Device.Allocate(dims, "output");
+        if (destination == null)
+        {
+            var dims = new int[shape.Length];
+            for (int i = 0; i < dims.Length; i++) dims[i] = checked((int)shape[i]);
+            return _session.Device.Allocate(dims, "output");
+        }
         ModelSession.CheckTensor(_program, "destination", destination, _session.Device);
-        if (!((ReadOnlySpan<int>)destination.Shape).SequenceEqual(dims))
+        bool same = destination.Shape.Length == shape.Length;
+        for (int i = 0; same && i < shape.Length; i++) same = destination.Shape[i] == shape[i];
+        if (!same)
             throw new TensorShapeException("destination",
-                $"{_program.Name}: destination has shape {Kiln.Tensor.Format(destination.Shape)}, expected {Kiln.Tensor.Format(dims)}.");
+                $"{_program.Name}: destination has shape {Kiln.Tensor.Format(destination.Shape)}, expected [{string.Join(", ", shape.ToArray())}].");
         return destination;
     }
 

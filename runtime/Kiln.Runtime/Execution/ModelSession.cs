@@ -13,7 +13,7 @@ namespace Kiln.Runtime;
 public sealed class ModelSession : IDisposable
 {
     readonly DeviceTensor[] _params;
-    readonly Dictionary<(GraphProgram, string), (MemoryPlan Plan, long[] Elements)> _plans = new();
+    readonly Dictionary<GraphProgram, List<Layout>> _layouts = new();
     DeviceMemory? _arena;
     bool _disposed;
 
@@ -43,15 +43,20 @@ public sealed class ModelSession : IDisposable
     public TDelegate Kernel<TDelegate>(Type owner, string name, Func<ILGPU.Runtime.Accelerator, TDelegate> load) where TDelegate : Delegate =>
         ((IlgpuDevice)Device).Kernel(owner, name, load);
 
-    /// <summary>Checks the inputs against <paramref name="program"/>, binds its symbols and lays out the arena.</summary>
+    /// <summary>A memory plan for one set of symbol values, kept for the next call with the same shapes.</summary>
+    sealed record Layout(int[] Symbols, MemoryPlan Plan, long[] Elements);
+
+    /// <summary>
+    /// Checks the inputs against <paramref name="program"/>, binds its symbols and lays out the arena. After the
+    /// first call with given shapes this allocates nothing.
+    /// </summary>
     public Frame Begin(GraphProgram program, params DeviceTensor[] inputs)
     {
         if (_disposed) throw new ObjectDisposedException(Model, $"The compiled model {Model} has been disposed.");
         Device.ThrowIfDisposed();
-        var symbols = BindSymbols(program, inputs, Device);
-        var key = (program, string.Join(",", symbols));
-        if (!_plans.TryGetValue(key, out var layout))
-            _plans[key] = layout = (program.PlanMemory(symbols), program.LiveBuffers(symbols).Select(b => b.Bytes / sizeof(float)).ToArray());
+        Span<int> symbols = stackalloc int[program.Symbols.Count];
+        BindSymbols(program, inputs, Device, symbols);
+        var layout = FindLayout(program, symbols);
         var plan = layout.Plan;
         long elements = plan.ArenaBytes / sizeof(float);
         if (_arena == null || _arena.Elements < elements)
@@ -61,20 +66,30 @@ public sealed class ModelSession : IDisposable
             try { _arena = Device.AllocateMemory(elements); }
             catch (Exception e) when (e is KilnDeviceException or OutOfMemoryException)
             {
-                throw new KilnDeviceException($"{program.Name} at {Describe(program, symbols)}: the activation arena needs {plan.ArenaBytes} bytes " +
+                throw new KilnDeviceException($"{program.Name} at {Describe(program, layout.Symbols)}: the activation arena needs {plan.ArenaBytes} bytes " +
                     $"(lower bound {plan.LowerBound}, {program.Kernels.Count} kernels) and {Device.Name} could not provide it: {e.Message}", e);
             }
         }
-        return new Frame(this, program, symbols, plan, layout.Elements, _arena);
+        return new Frame(this, program, layout.Symbols, plan, layout.Elements, _arena);
+    }
+
+    Layout FindLayout(GraphProgram program, ReadOnlySpan<int> symbols)
+    {
+        if (!_layouts.TryGetValue(program, out var known)) _layouts[program] = known = new List<Layout>();
+        foreach (var layout in known)
+            if (symbols.SequenceEqual(layout.Symbols)) return layout;
+        var values = symbols.ToArray();
+        var created = new Layout(values, program.PlanMemory(values), program.LiveBuffers(values).Select(b => b.Bytes / sizeof(float)).ToArray());
+        known.Add(created);
+        return created;
     }
 
     static string Describe(GraphProgram program, int[] symbols) =>
         symbols.Length == 0 ? "its fixed shapes" : string.Join(", ", program.Symbols.Select((s, i) => $"{s} = {symbols[i]}"));
 
-    static int[] BindSymbols(GraphProgram program, DeviceTensor[] inputs, Device device)
+    static void BindSymbols(GraphProgram program, DeviceTensor[] inputs, Device device, Span<int> values)
     {
-        var values = new int[program.Symbols.Count];
-        var bound = new bool[values.Length];
+        Span<bool> bound = stackalloc bool[values.Length];
         for (int i = 0; i < program.Inputs.Count; i++)
         {
             var spec = program.Inputs[i];
@@ -97,7 +112,6 @@ public sealed class ModelSession : IDisposable
                     throw Mismatch(program, spec, t, $"dimension {d} ('{dim.SymbolName}') is {actual}, but '{dim.SymbolName}' = {values[s]} from an earlier input");
             }
         }
-        return values;
     }
 
     internal static void CheckTensor(GraphProgram program, string name, DeviceTensor? t, Device? device)

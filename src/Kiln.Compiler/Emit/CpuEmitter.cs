@@ -7,10 +7,12 @@ using Kiln.Compiler.Util;
 namespace Kiln.Compiler.Emit;
 
 /// <summary>
-/// Emits a plan's kernels as C# over <c>CpuView</c>s. Elementwise kernels and matmul epilogues run row by
-/// row with Vector256 SIMD along the last axis (when every load there is contiguous or broadcast), rows
-/// spread over the cores; matmuls call the runtime's packed GEMM with the epilogue as a struct, so the JIT
-/// inlines it into the tile loop. Reductions and softmax use the shared scalar body, one row per work item.
+/// Emits a plan's kernels as C# over <c>CpuView</c>s, one class per kernel that the compiled model holds (so
+/// a launch allocates nothing). Elementwise kernels and matmul epilogues run row by row with Vector256 SIMD
+/// along the last axis (when every load there is contiguous or broadcast), rows spread over the cores;
+/// matmuls call the runtime's packed GEMM with the epilogue as a struct, so the JIT inlines it into the
+/// tile loop, and weights are packed once. Reductions and softmax use the shared scalar body, one row per
+/// work item.
 /// </summary>
 public static class CpuEmitter
 {
@@ -23,16 +25,12 @@ public static class CpuEmitter
         {
             var sig = new KernelSignature(plan, k);
             KernelComments.Write(w, plan, k);
-            w.Open($"public static void K{k.Id}({sig.Parameters("CpuView")})");
             switch (k.Root)
             {
-                case null: EmitElementwise(w, k, sig); break;
+                case null: EmitElementwise(w, plan, k, sig); break;
                 case MatMulRoot m: EmitMatMul(w, plan, k, m, sig); break;
                 default: EmitScalar(w, plan, k, sig); break;
             }
-            w.Close();
-            if (k.Root is null || (k.Root is MatMulRoot && !IsPlainAcc(k.Body))) { w.Line(); EmitRow(w, plan, k, sig); }
-            if (k.Root is MatMulRoot && !IsPlainAcc(k.Body)) { w.Line(); EmitEpilogueStruct(w, k, sig); }
             w.Line();
         }
         w.Close();
@@ -44,11 +42,32 @@ public static class CpuEmitter
         ? ("1L", "1L")
         : (IndexCode.Product(shape.Dims.Take(shape.Rank - 1)), shape[shape.Rank - 1].ToCSharp());
 
-    static void EmitElementwise(SourceWriter w, Kernel k, KernelSignature sig)
+    /// <summary>A kernel object the compiled model holds: Launch stores the arguments in fields, so the workers' Run sees them without a closure.</summary>
+    static void OpenTask(SourceWriter w, Kernel k, KernelSignature sig, string launchBody)
+    {
+        w.Open($"public sealed class K{k.Id} : CpuTask");
+        foreach (var (type, name) in Fields(sig)) w.Line($"{type} {name};");
+        w.Line();
+        w.Open($"public void Launch({sig.Parameters("CpuView")})");
+        foreach (var (_, name) in Fields(sig)) w.Line($"this.{name} = {name};");
+        w.Line(launchBody);
+        w.Close();
+        w.Line();
+    }
+
+    static IEnumerable<(string Type, string Name)> Fields(KernelSignature sig) =>
+        sig.Buffers.Select(b => ("CpuView", KernelSignature.BufferName(b))).Concat(sig.Symbols.Select(s => ("int", SymbolNames.Identifier(s))));
+
+    static void EmitElementwise(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
     {
         var (rows, cols) = RowsAndCols(k.Shape);
-        w.Line($"long rows = {rows}, cols = {cols};");
-        w.Line($"CpuParallel.For(rows, cols, (first, end) => {{ for (long row = first; row < end; row++) K{k.Id}_Row(row, 0, cols, {sig.Arguments()}); }});");
+        OpenTask(w, k, sig, $"CpuParallel.For({rows}, {cols}, this);");
+        w.Open("public override void Run(long first, long end)");
+        w.Line($"for (long row = first; row < end; row++) Row(row, 0, {cols}, {sig.Arguments()});");
+        w.Close();
+        w.Line();
+        EmitRow(w, plan, k, sig);
+        w.Close();
     }
 
     static void EmitMatMul(SourceWriter w, KernelPlan plan, Kernel k, MatMulRoot m, KernelSignature sig)
@@ -58,16 +77,32 @@ public static class CpuEmitter
         string M = k.Shape[rank - 2].ToCSharp(), N = k.Shape[rank - 1].ToCSharp(), K = m.K.ToCSharp();
         string a = KernelSignature.BufferName(plan, m.A.Buffer), b = KernelSignature.BufferName(plan, m.B.Buffer);
         string output = KernelSignature.BufferName(plan, k.Output);
-        string epilogue = IsPlainAcc(k.Body) ? "default(NoEpilogue)" : $"new K{k.Id}Epilogue({sig.Arguments()})";
+        bool epilogue = !IsPlainAcc(k.Body);
+        // A weight read the same way in every batch entry is packed once, at the first call.
+        bool constantB = plan.Buffers[m.B.Buffer].Kind == BufferKind.Param && m.B.Strides.Take(rank - 2).All(s => s.IsConstant && s.Coefficient == 0);
+
+        w.Open($"public sealed class K{k.Id}");
+        w.Line($"readonly GemmJob<{(epilogue ? "Epilogue" : "NoEpilogue")}> _gemm = new();");
+        w.Line();
+        w.Open($"public void Launch({sig.Parameters("CpuView")})");
         w.Line($"long batches = {IndexCode.Product(batchDims)};");
         w.Open("for (long batch = 0; batch < batches; batch++)");
         IndexCode.Unravel(w, "batch", batchDims, "o");
         var o = IndexCode.Vars("o", batchDims.Count);
         string aBase = IndexCode.Offset(m.A.Strides.Take(rank - 2).ToList(), o);
         string bBase = IndexCode.Offset(m.B.Strides.Take(rank - 2).ToList(), o);
-        w.Line($"CpuGemm.Multiply({a}, {aBase}, {m.A.Strides[rank - 2].ToCSharp()}, {m.A.Strides[rank - 1].ToCSharp()},");
+        w.Line($"_gemm.Multiply({a}, {aBase}, {m.A.Strides[rank - 2].ToCSharp()}, {m.A.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {b}, {bBase}, {m.B.Strides[rank - 2].ToCSharp()}, {m.B.Strides[rank - 1].ToCSharp()},");
-        w.Line($"    {output}, batch * {M} * {N}, {M}, {N}, {K}, batch, {epilogue});");
+        w.Line($"    {output}, batch * {M} * {N}, {M}, {N}, {K}, batch, {(epilogue ? $"new Epilogue({sig.Arguments()})" : "default")}, constantB: {(constantB ? "true" : "false")});");
+        w.Close();
+        w.Close();
+        if (epilogue)
+        {
+            w.Line();
+            EmitRow(w, plan, k, sig);
+            w.Line();
+            EmitEpilogueStruct(w, k, sig);
+        }
         w.Close();
     }
 
@@ -79,12 +114,13 @@ public static class CpuEmitter
             SoftmaxRoot s => k.Shape[s.Axis] * Dim.Of(3),
             _ => Dim.One,
         };
-        w.Line($"long items = {ScalarKernelBody.WorkItems(k).ToCSharp()};");
-        w.Open($"CpuParallel.For(items, {cost.ToCSharp()}, (first, end) =>");
+        OpenTask(w, k, sig, $"CpuParallel.For({ScalarKernelBody.WorkItems(k).ToCSharp()}, {cost.ToCSharp()}, this);");
+        w.Open("public override void Run(long first, long end)");
         w.Open("for (long item = first; item < end; item++)");
         ScalarKernelBody.Write(w, plan, k, "item", Math);
         w.Close();
-        w.Close(");");
+        w.Close();
+        w.Close();
     }
 
     /// <summary>
@@ -98,7 +134,7 @@ public static class CpuEmitter
         var loads = k.Body.Loads().Distinct().ToList();
         string output = KernelSignature.BufferName(plan, k.Output);
         w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-        w.Open($"static void K{k.Id}_Row(long row, long col0, long count, {sig.Parameters("CpuView")})");
+        w.Open($"internal static void Row(long row, long col0, long count, {sig.Parameters("CpuView")})");
         IndexCode.Unravel(w, "row", shape.Dims.Take(rank - 1).ToList(), "o");
         var o = IndexCode.Vars("o", rank - 1);
         w.Line($"long outBase = row * {shape[rank - 1].ToCSharp()};");
@@ -143,17 +179,16 @@ public static class CpuEmitter
     {
         int rank = k.Shape.Rank;
         string M = k.Shape[rank - 2].ToCSharp();
-        var fields = sig.Buffers.Select(b => ("CpuView", KernelSignature.BufferName(b)))
-            .Concat(sig.Symbols.Select(s => ("int", SymbolNames.Identifier(s)))).ToList();
+        var fields = Fields(sig).ToList();
         w.Line($"/// <summary>k{k.Id}'s epilogue, applied by the GEMM to each finished tile row.</summary>");
-        w.Open($"readonly struct K{k.Id}Epilogue : IGemmEpilogue");
+        w.Open("public readonly struct Epilogue : IGemmEpilogue");
         foreach (var (type, name) in fields) w.Line($"readonly {type} {name};");
         w.Line();
-        w.Open($"public K{k.Id}Epilogue({sig.Parameters("CpuView")})");
+        w.Open($"public Epilogue({sig.Parameters("CpuView")})");
         foreach (var (_, name) in fields) w.Line($"this.{name} = {name};");
         w.Close();
         w.Line();
-        w.Line($"public void Apply(long batch, long row, long col0, long count) => K{k.Id}_Row(batch * {M} + row, col0, count, {sig.Arguments()});");
+        w.Line($"public void Apply(long batch, long row, long col0, long count) => Row(batch * {M} + row, col0, count, {sig.Arguments()});");
         w.Close();
     }
 }

@@ -148,7 +148,10 @@ public static class ModelEmitter
         w.Line();
 
         foreach (var k in plan.Kernels)
+            w.Line($"readonly {name}Cpu.K{k.Id} _cpu{name}K{k.Id} = new();");
+        foreach (var k in plan.Kernels)
             w.Line($"{GpuEmitter.LauncherType(new KernelSignature(plan, k))}? _gpu{name}K{k.Id};");
+        w.Line($"readonly DeviceTensor[] _{name}Inputs = new DeviceTensor[{inputs.Count}];");
         w.Line();
 
         string tensorParams = string.Join(", ", entry.InputNames.Select(n => "Tensor " + n));
@@ -169,15 +172,19 @@ public static class ModelEmitter
         w.Line();
         w.Open($"DeviceTensor {name}Core({deviceParams}{(names.Length > 0 ? ", " : "")}DeviceTensor? destination)");
         w.Open("lock (_session.Gate)");
-        w.Line($"var _frame = _session.Begin({name}Program{string.Concat(entry.InputNames.Select(n => ", " + n))});");
+        for (int i = 0; i < entry.InputNames.Count; i++) w.Line($"_{name}Inputs[{i}] = {entry.InputNames[i]};");
+        w.Line($"var _frame = _session.Begin({name}Program, _{name}Inputs);");
+        w.Line($"Array.Clear(_{name}Inputs);");
         for (int i = 0; i < symbols.Count; i++) w.Line($"int {SymbolNames.Identifier(symbols[i])} = _frame.Symbol({i});");
-        w.Line($"var _output = _frame.Output(destination, new long[] {{ {string.Join(", ", output.Shape.Dims.Select(d => d.ToCSharp()))} }});");
+        w.Line(output.Shape.Rank == 0
+            ? "var _output = _frame.Output(destination, ReadOnlySpan<long>.Empty);"
+            : $"var _output = _frame.Output(destination, stackalloc long[] {{ {string.Join(", ", output.Shape.Dims.Select(d => d.ToCSharp()))} }});");
         w.Open("if (_frame.OnCpu)");
         foreach (var b in arena) w.Line($"var _{b.Name} = _frame.Cpu({arena.IndexOf(b)});");
         foreach (var k in plan.Kernels)
         {
             var sig = new KernelSignature(plan, k);
-            w.Line($"{name}Cpu.K{k.Id}({Arguments(sig, model, ".Cpu")});");
+            w.Line($"_cpu{name}K{k.Id}.Launch({Arguments(sig, model, ".Cpu")});");
         }
         w.Close();
         w.Open("else");

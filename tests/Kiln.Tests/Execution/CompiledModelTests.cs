@@ -115,4 +115,32 @@ public sealed class CompiledModelTests
             Assert.Equal(expected[i % 8].Data, result.Data);
         });
     }
+
+    /// <summary>After warm-up a forward call into a destination allocates nothing, on any thread (kernels are objects
+    /// the model holds, the worker pool is persistent, memory plans are cached per shape).</summary>
+    [Fact]
+    public void ForwardAllocatesNothingAfterWarmup()
+    {
+        using var device = Device.Cpu();
+        using var model = FusedChains.Compile(device, FusedChains.RandomWeights(2));
+        using var mlp = MlpClassifier.Compile(device, MlpWeights);
+        using var x = device.Upload(Tensor.Random(1, 1f, 64, FusedChains.Features));
+        using var y = device.Allocate(new[] { 64, FusedChains.Features });
+        using var images = device.Upload(Tensor.Random(2, 1f, 64, 784));
+        using var logits = device.Allocate(new[] { 64, 10 });
+        using var scores = device.Upload(Tensor.Random(3, 1f, 64, 4, FusedChains.Features));
+        using var probabilities = device.Allocate(new[] { 64, 4, FusedChains.Features });
+        void Calls()
+        {
+            model.LinearGelu(x, y);                      // GEMM + epilogue
+            model.Normalize(x, y);                       // reduction + elementwise
+            model.ScaledSoftmax(scores, probabilities);  // softmax
+            mlp.Forward(images, logits);                 // three GEMMs over the worker pool
+        }
+        for (int i = 0; i < 3; i++) Calls();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 20; i++) Calls();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Assert.True(allocated == 0, $"{allocated} bytes allocated by 20 forward calls");
+    }
 }

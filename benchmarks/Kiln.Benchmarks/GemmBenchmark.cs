@@ -1,0 +1,82 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Kiln.Runtime;
+
+namespace Kiln.Benchmarks;
+
+/// <summary>
+/// GFLOP/s of Kiln's CPU GEMM (C = A·B, row-major, no epilogue) on square and transformer-shaped matrices, on one
+/// thread and on all cores, against the machine's FMA peak: cores × FMA pipes × 8 float lanes × 2 flops × clock.
+/// </summary>
+public static class GemmBenchmark
+{
+    /// <summary>Zen 4 and recent Intel cores retire two 256-bit FMAs per cycle (Zen 4 runs AVX-512 as 2 × 256).</summary>
+    const int FmaPipes = 2, Lanes = 8;
+
+    public static void Run(bool quick)
+    {
+        double ghz = ClockGhz();
+        Console.WriteLine($"CPU: {CpuName()}, {Environment.ProcessorCount} cores at {ghz:F2} GHz (from /proc/cpuinfo)");
+        double peakOne = FmaPipes * Lanes * 2 * ghz;
+        Console.WriteLine($"FMA peak: {peakOne:F1} GFLOP/s per core, {peakOne * Environment.ProcessorCount:F1} GFLOP/s on all cores");
+        Console.WriteLine();
+        Console.WriteLine("| M × N × K | what | 1 thread GFLOP/s | % of 1-core peak | all cores GFLOP/s | % of peak |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        var shapes = new (int M, int N, int K, string What)[]
+        {
+            (256, 256, 784, "MLP layer 1, batch 256"),
+            (512, 512, 512, "square"),
+            (1024, 1024, 1024, "square"),
+            (128, 2304, 768, "GPT-2 small QKV, 128 tokens"),
+            (128, 768, 3072, "GPT-2 small MLP down, 128 tokens"),
+            (1, 768, 768, "one token, 768²"),
+        };
+        using var device = Device.Cpu();
+        foreach (var (m, n, k, what) in quick ? shapes.Take(3) : shapes)
+        {
+            using var a = device.Upload(Tensor.Random(1, 1f, m, k));
+            using var b = device.Upload(Tensor.Random(2, 1f, k, n));
+            using var c = device.Allocate(new[] { m, n });
+            double one = Measure(a, b, c, m, n, k, threads: 1, quick);
+            double all = Measure(a, b, c, m, n, k, threads: Environment.ProcessorCount, quick);
+            Console.WriteLine($"| {m} × {n} × {k} | {what} | {one:F1} | {100 * one / peakOne:F0}% | {all:F1} | {100 * all / (peakOne * Environment.ProcessorCount):F0}% |");
+        }
+        CpuParallel.MaxThreads = Environment.ProcessorCount;
+    }
+
+    static double Measure(DeviceTensor a, DeviceTensor b, DeviceTensor c, int m, int n, int k, int threads, bool quick)
+    {
+        CpuParallel.MaxThreads = threads;
+        void Once() => CpuGemm.Multiply(a.Cpu, 0, k, 1, b.Cpu, 0, n, 1, c.Cpu, 0, m, n, k, 0, default(NoEpilogue));
+        for (int i = 0; i < 3; i++) Once();
+        var samples = new System.Collections.Generic.List<double>();
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < (quick ? 0.3 : 1.5) || samples.Count < 5)
+        {
+            var t = Stopwatch.StartNew();
+            Once();
+            samples.Add(t.Elapsed.TotalSeconds);
+        }
+        samples.Sort();
+        return 2.0 * m * n * k / samples[samples.Count / 2] / 1e9; // median
+    }
+
+    public static double ClockGhz()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("cpu MHz", StringComparison.Ordinal));
+            if (line != null) return double.Parse(line.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture) / 1000;
+        }
+        catch (IOException) { }
+        return double.NaN;
+    }
+
+    public static string CpuName()
+    {
+        try { return File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name", StringComparison.Ordinal)).Split(':')[1].Trim(); }
+        catch (Exception) { return "unknown CPU"; }
+    }
+}

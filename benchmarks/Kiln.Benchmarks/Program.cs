@@ -1,0 +1,22 @@
+using System;
+using System.Linq;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Kiln.Benchmarks;
+
+// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- [mlp|gemm|bandwidth|all] [--quick]
+bool quick = args.Contains("--quick");
+string what = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
+Console.WriteLine($"Kiln benchmarks ({what}{(quick ? ", quick" : "")}) on {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+Console.WriteLine();
+
+if (what is "gemm" or "all") { GemmBenchmark.Run(quick); Console.WriteLine(); }
+if (what is "bandwidth" or "all") { BandwidthBenchmark.Run(quick); Console.WriteLine(); }
+if (what is "mlp" or "all")
+{
+    var job = (quick ? Job.ShortRun : Job.Default).WithToolchain(InProcessEmitToolchain.Instance);
+    var config = ManualConfig.Create(DefaultConfig.Instance).AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
+    BenchmarkRunner.Run<MlpBenchmarks>(config);
+}
