@@ -22,8 +22,10 @@ public static class GemmBenchmark
         double peakOne = FmaPipes * Lanes * 2 * ghz;
         Console.WriteLine($"FMA peak: {peakOne:F1} GFLOP/s per core, {peakOne * Environment.ProcessorCount:F1} GFLOP/s on all cores");
         Console.WriteLine();
-        Console.WriteLine("| M × N × K | what | 1 thread GFLOP/s | % of 1-core peak | all cores GFLOP/s | % of peak |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("B packed per call (as a BLAS call); \"weights\": B prepacked once, as for a model's parameters.");
+        Console.WriteLine();
+        Console.WriteLine("| M × N × K | what | 1 thread GFLOP/s | % of 1-core peak | all cores GFLOP/s | % of peak | all cores, weights |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         var shapes = new (int M, int N, int K, string What)[]
         {
             (256, 256, 784, "MLP layer 1, batch 256"),
@@ -39,17 +41,19 @@ public static class GemmBenchmark
             using var a = device.Upload(Tensor.Random(1, 1f, m, k));
             using var b = device.Upload(Tensor.Random(2, 1f, k, n));
             using var c = device.Allocate(new[] { m, n });
-            double one = Measure(a, b, c, m, n, k, threads: 1, quick);
-            double all = Measure(a, b, c, m, n, k, threads: Environment.ProcessorCount, quick);
-            Console.WriteLine($"| {m} × {n} × {k} | {what} | {one:F1} | {100 * one / peakOne:F0}% | {all:F1} | {100 * all / (peakOne * Environment.ProcessorCount):F0}% |");
+            double one = Measure(a, b, c, m, n, k, threads: 1, constantB: false, quick);
+            double all = Measure(a, b, c, m, n, k, threads: Environment.ProcessorCount, constantB: false, quick);
+            double weights = Measure(a, b, c, m, n, k, threads: Environment.ProcessorCount, constantB: true, quick);
+            Console.WriteLine($"| {m} × {n} × {k} | {what} | {one:F1} | {100 * one / peakOne:F0}% | {all:F1} | {100 * all / (peakOne * Environment.ProcessorCount):F0}% | {weights:F1} |");
         }
         CpuParallel.MaxThreads = Environment.ProcessorCount;
     }
 
-    static double Measure(DeviceTensor a, DeviceTensor b, DeviceTensor c, int m, int n, int k, int threads, bool quick)
+    static double Measure(DeviceTensor a, DeviceTensor b, DeviceTensor c, int m, int n, int k, int threads, bool constantB, bool quick)
     {
         CpuParallel.MaxThreads = threads;
-        void Once() => CpuGemm.Multiply(a.Cpu, 0, k, 1, b.Cpu, 0, n, 1, c.Cpu, 0, m, n, k, 0, default(NoEpilogue));
+        var job = new GemmJob<NoEpilogue>();
+        void Once() => job.Multiply(a.Cpu, 0, k, 1, b.Cpu, 0, n, 1, c.Cpu, 0, m, n, k, 0, default, constantB);
         for (int i = 0; i < 3; i++) Once();
         var samples = new System.Collections.Generic.List<double>();
         var total = Stopwatch.StartNew();
