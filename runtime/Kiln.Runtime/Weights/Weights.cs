@@ -40,7 +40,14 @@ public sealed class Weights
         return new Weights(tensors);
     }
 
-    /// <summary>Throws <see cref="WeightsException"/> listing every missing, unexpected or misshapen weight.</summary>
+    static int FirstNonFinite(float[] data)
+    {
+        for (int i = 0; i < data.Length; i++)
+            if (!float.IsFinite(data[i])) return i;
+        return -1;
+    }
+
+    /// <summary>Throws <see cref="WeightsException"/> listing every missing, unexpected, misshapen or non-finite weight.</summary>
     public void Validate(IReadOnlyList<ParameterSpec> parameters, string model)
     {
         var problems = new List<string>();
@@ -49,6 +56,8 @@ public sealed class Weights
             if (!_tensors.TryGetValue(p.Name, out var t)) problems.Add($"missing '{p.Name}' {Kiln.Tensor.Format(p.Shape)}");
             else if (!t.Shape.SequenceEqual(p.Shape))
                 problems.Add($"'{p.Name}' has shape {Kiln.Tensor.Format(t.Shape)}, expected {Kiln.Tensor.Format(p.Shape)}");
+            else if (FirstNonFinite(t.Data) is int bad and >= 0)
+                problems.Add($"'{p.Name}' holds {t.Data[bad]} at element {bad}"); // a NaN weight only ever produces NaN outputs
         }
         var expected = new HashSet<string>(parameters.Select(p => p.Name), StringComparer.Ordinal);
         foreach (var name in _tensors.Keys.Where(n => !expected.Contains(n)).OrderBy(n => n, StringComparer.Ordinal))

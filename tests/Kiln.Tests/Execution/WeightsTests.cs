@@ -114,4 +114,16 @@ public sealed class WeightsTests : IDisposable
         Assert.Single(Directory.GetFiles(_dir)); // no temporary file left behind
         Assert.Equal(Weights.Random(Specs, seed: 6)["w"].Data, Weights.Load(path)["w"].Data);
     }
+
+    [Fact]
+    public void NaNPayloadsLoadButDoNotCompile()
+    {
+        var w = Weights.Random(Specs, seed: 5);
+        w["w"].Data[4] = float.NaN;
+        w.Save(Path("nan.safetensors"));
+        var loaded = Weights.Load(Path("nan.safetensors"));
+        Assert.True(float.IsNaN(loaded["w"].Data[4])); // the file format carries any float
+        var e = Assert.Throws<WeightsException>(() => loaded.Validate(Specs, "Net"));
+        Assert.Equal("Weights do not fit Net: 'w' holds NaN at element 4.", e.Message);
+    }
 }
