@@ -6,14 +6,14 @@ namespace Kiln.Runtime;
 
 /// <summary>
 /// C[m×n] = A[m×k] · B[k×n] for one batch entry, A and B with any strides, C contiguous, then the epilogue on
-/// each finished row segment while it is in cache. B is packed into 16-column panels (zero-padded); a 6×16
-/// register tile (twelve Vector256 accumulators, FMA) walks K — the BLIS Haswell shape, which leaves room for
-/// two B vectors and one broadcast in the sixteen YMM registers. Tiles of rows × panels spread over the cores.
-/// A job is reused across calls: when B is constant (a weight) it is packed once.
+/// each finished row segment while it is in cache. B is packed into 32-column panels (zero-padded); a 6×32
+/// register tile — twelve Vector512 accumulators with AVX-512, or twice 3×32 in Vector256 without — walks K in
+/// blocks of 256 (GotoBLAS order). Tiles of rows × panels spread over the cores. A job is reused across calls:
+/// when B is constant (a weight) it is packed once.
 /// </summary>
 public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct, IGemmEpilogue
 {
-    const int MR = 6, NR = 16, RowsPerTile = 48, KC = 256;
+    const int MR = 6, NR = 32, RowsPerTile = 48, KC = 256;
 
     float[] _packed = Array.Empty<float>();
     (IntPtr B, long RowStride, long ColStride, long K, long N) _packedFor;
@@ -82,18 +82,17 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                     {
                         int cols = (int)Math.Min(NR, _n - p * NR);
                         float* bPanel = _bPacked + p * NR * _k + k0 * NR, cTile = _c + i * _n + p * NR;
-                        if (_aColStride == 1) Kernel6x16(aRows, _aRowStride, bPanel, kc, cTile, _n, cols, accumulate);
-                        else Kernel6x16Strided(aRows, _aRowStride, _aColStride, bPanel, kc, cTile, _n, cols, accumulate);
+                        Kernel6x32(aRows, _aRowStride, _aColStride, bPanel, kc, cTile, _n, cols, accumulate);
                     }
                 }
                 else
                 {
-                    // Fewer than six rows left (or a batch-1 GEMV): one row against four panels keeps eight FMAs in flight.
+                    // Fewer than six rows left (or a batch-1 GEMV): one row against two panels at a time keeps eight FMAs in flight.
                     for (int r = 0; r < rows; r++)
                         for (long p = p0; p < p1; p += 4)
                         {
                             int panels = (int)Math.Min(4, p1 - p); // never past this tile: the next panels belong to another thread
-                            Kernel1x64(aRows + r * _aRowStride, _aColStride, _bPacked + p * NR * _k + k0 * NR, kc, NR * _k, panels,
+                            Kernel1xPanels(aRows + r * _aRowStride, _aColStride, _bPacked + p * NR * _k + k0 * NR, kc, NR * _k, panels,
                                 _c + (i + r) * _n + p * NR, (int)Math.Min(_n - p * NR, panels * NR), accumulate);
                         }
                 }
@@ -102,7 +101,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         for (long i = r0; i < r1; i++) _epilogue.Apply(_batch, i, col0, col1 - col0);
     }
 
-    /// <summary>panel p, row kk, lane j ← B[kk, p·16 + j], zero past column n.</summary>
+    /// <summary>panel p, row kk, lane j ← B[kk, p·32 + j], zero past column n.</summary>
     static void PackB(float* b, long rowStride, long colStride, long k, long n, float* packed)
     {
         long panels = (n + NR - 1) / NR;
@@ -115,141 +114,168 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                 float* src = b + kk * rowStride + p * NR * colStride;
                 if (cols == NR && colStride == 1)
                 {
-                    Vector256.Store(Vector256.Load(src), dst);
-                    Vector256.Store(Vector256.Load(src + 8), dst + 8);
+                    for (int j = 0; j < NR; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
                     continue;
                 }
-                int j = 0;
-                for (; j < cols; j++) dst[j] = src[j * colStride];
-                for (; j < NR; j++) dst[j] = 0f;
+                int jj = 0;
+                for (; jj < cols; jj++) dst[jj] = src[jj * colStride];
+                for (; jj < NR; jj++) dst[jj] = 0f;
             }
         }
     }
 
-    /// <summary>The hot loop: A rows contiguous along K, so each broadcast is a plain pointer walk.</summary>
+    /// <summary>The hot loop: 6 rows of A (contiguous along K, or strided) against one 32-column panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel6x16(float* a0, long rowStride, float* bp, long k, float* c, long ldc, int cols, bool accumulate)
+    static void Kernel6x32(float* a, long rowStride, long colStride, float* bp, long k, float* c, long ldc, int cols, bool accumulate)
     {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            Kernel3x32(a, rowStride, colStride, bp, k, c, ldc, cols, accumulate);
+            Kernel3x32(a + 3 * rowStride, rowStride, colStride, bp, k, c + 3 * ldc, ldc, cols, accumulate);
+            return;
+        }
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         if (accumulate)
         {
-            LoadRow(c, cols, out c00, out c01); LoadRow(c + ldc, cols, out c10, out c11); LoadRow(c + 2 * ldc, cols, out c20, out c21);
-            LoadRow(c + 3 * ldc, cols, out c30, out c31); LoadRow(c + 4 * ldc, cols, out c40, out c41); LoadRow(c + 5 * ldc, cols, out c50, out c51);
+            Load512(c, cols, out c00, out c01); Load512(c + ldc, cols, out c10, out c11); Load512(c + 2 * ldc, cols, out c20, out c21);
+            Load512(c + 3 * ldc, cols, out c30, out c31); Load512(c + 4 * ldc, cols, out c40, out c41); Load512(c + 5 * ldc, cols, out c50, out c51);
         }
-        float* a1 = a0 + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride, a4 = a3 + rowStride, a5 = a4 + rowStride;
+        float* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride, a4 = a3 + rowStride, a5 = a4 + rowStride;
         float* end = bp + k * NR;
-        for (; bp < end; bp += NR, a0++, a1++, a2++, a3++, a4++, a5++)
+        for (; bp < end; bp += NR, a0 += colStride, a1 += colStride, a2 += colStride, a3 += colStride, a4 += colStride, a5 += colStride)
         {
-            var b0 = Vector256.Load(bp);
-            var b1 = Vector256.Load(bp + 8);
+            var b0 = Vector512.Load(bp);
+            var b1 = Vector512.Load(bp + 16);
+            var x = Vector512.Create(*a0);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(*a1);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(*a2);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(*a3);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(*a4);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(*a5);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+        }
+        Store512(c, c00, c01, cols);
+        Store512(c + ldc, c10, c11, cols);
+        Store512(c + 2 * ldc, c20, c21, cols);
+        Store512(c + 3 * ldc, c30, c31, cols);
+        Store512(c + 4 * ldc, c40, c41, cols);
+        Store512(c + 5 * ldc, c50, c51, cols);
+    }
+
+    /// <summary>Without AVX-512: 3 rows × 32 columns in twelve Vector256 accumulators (the sixteen YMM registers allow no more).</summary>
+    static void Kernel3x32(float* a, long rowStride, long colStride, float* bp, long k, float* c, long ldc, int cols, bool accumulate)
+    {
+        Span<Vector256<float>> acc = stackalloc Vector256<float>[12];
+        for (int r = 0; r < 3; r++)
+            if (accumulate) Load256x4(c + r * ldc, cols, acc.Slice(r * 4, 4));
+            else acc.Slice(r * 4, 4).Clear();
+        Vector256<float> r00 = acc[0], r01 = acc[1], r02 = acc[2], r03 = acc[3], r10 = acc[4], r11 = acc[5], r12 = acc[6], r13 = acc[7];
+        Vector256<float> r20 = acc[8], r21 = acc[9], r22 = acc[10], r23 = acc[11];
+        float* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride;
+        for (long kk = 0; kk < k; kk++, bp += NR, a0 += colStride, a1 += colStride, a2 += colStride)
+        {
+            var b0 = Vector256.Load(bp); var b1 = Vector256.Load(bp + 8); var b2 = Vector256.Load(bp + 16); var b3 = Vector256.Load(bp + 24);
             var x = Vector256.Create(*a0);
-            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            r00 = Vector256.FusedMultiplyAdd(x, b0, r00); r01 = Vector256.FusedMultiplyAdd(x, b1, r01); r02 = Vector256.FusedMultiplyAdd(x, b2, r02); r03 = Vector256.FusedMultiplyAdd(x, b3, r03);
             x = Vector256.Create(*a1);
-            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            r10 = Vector256.FusedMultiplyAdd(x, b0, r10); r11 = Vector256.FusedMultiplyAdd(x, b1, r11); r12 = Vector256.FusedMultiplyAdd(x, b2, r12); r13 = Vector256.FusedMultiplyAdd(x, b3, r13);
             x = Vector256.Create(*a2);
-            c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(*a3);
-            c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            x = Vector256.Create(*a4);
-            c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
-            x = Vector256.Create(*a5);
-            c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            r20 = Vector256.FusedMultiplyAdd(x, b0, r20); r21 = Vector256.FusedMultiplyAdd(x, b1, r21); r22 = Vector256.FusedMultiplyAdd(x, b2, r22); r23 = Vector256.FusedMultiplyAdd(x, b3, r23);
         }
-        StoreRow(c, c00, c01, cols);
-        StoreRow(c + ldc, c10, c11, cols);
-        StoreRow(c + 2 * ldc, c20, c21, cols);
-        StoreRow(c + 3 * ldc, c30, c31, cols);
-        StoreRow(c + 4 * ldc, c40, c41, cols);
-        StoreRow(c + 5 * ldc, c50, c51, cols);
+        (acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]) = (r00, r01, r02, r03, r10, r11, r12, r13);
+        (acc[8], acc[9], acc[10], acc[11]) = (r20, r21, r22, r23);
+        for (int r = 0; r < 3; r++) Store256x4(c + r * ldc, cols, acc.Slice(r * 4, 4));
     }
 
-    /// <summary>The same tile for A read with a stride along K (a transposed operand).</summary>
-    static void Kernel6x16Strided(float* a, long rowStride, long colStride, float* bp, long k, float* c, long ldc, int cols, bool accumulate)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        if (accumulate)
-        {
-            LoadRow(c, cols, out c00, out c01); LoadRow(c + ldc, cols, out c10, out c11); LoadRow(c + 2 * ldc, cols, out c20, out c21);
-            LoadRow(c + 3 * ldc, cols, out c30, out c31); LoadRow(c + 4 * ldc, cols, out c40, out c41); LoadRow(c + 5 * ldc, cols, out c50, out c51);
-        }
-        for (long kk = 0; kk < k; kk++, bp += NR)
-        {
-            var b0 = Vector256.Load(bp);
-            var b1 = Vector256.Load(bp + 8);
-            float* ak = a + kk * colStride;
-            var x = Vector256.Create(ak[0]);
-            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(ak[rowStride]);
-            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(ak[2 * rowStride]);
-            c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(ak[3 * rowStride]);
-            c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            x = Vector256.Create(ak[4 * rowStride]);
-            c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
-            x = Vector256.Create(ak[5 * rowStride]);
-            c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
-        }
-        StoreRow(c, c00, c01, cols);
-        StoreRow(c + ldc, c10, c11, cols);
-        StoreRow(c + 2 * ldc, c20, c21, cols);
-        StoreRow(c + 3 * ldc, c30, c31, cols);
-        StoreRow(c + 4 * ldc, c40, c41, cols);
-        StoreRow(c + 5 * ldc, c50, c51, cols);
-    }
-
-    /// <summary>One row of A against up to four consecutive panels (64 columns, <paramref name="panelStride"/> apart); <paramref name="cols"/> ≤ 64 are stored.</summary>
+    /// <summary>One row of A against up to four consecutive panels (<paramref name="panelStride"/> apart); <paramref name="cols"/> ≤ 128 are stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel1x64(float* a, long colStride, float* bp, long k, long panelStride, int panels, float* c, int cols, bool accumulate)
+    static void Kernel1xPanels(float* a, long colStride, float* bp, long k, long panelStride, int panels, float* c, int cols, bool accumulate)
     {
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        if (accumulate)
+        Span<float> row = stackalloc float[2 * NR];
+        for (int q = 0; q < panels; q++)
         {
-            LoadRow(c, Math.Min(cols, NR), out c0, out c1);
-            if (cols > NR) LoadRow(c + NR, Math.Min(cols - NR, NR), out c2, out c3);
-            if (cols > 2 * NR) LoadRow(c + 2 * NR, Math.Min(cols - 2 * NR, NR), out c4, out c5);
-            if (cols > 3 * NR) LoadRow(c + 3 * NR, cols - 3 * NR, out c6, out c7);
+            // Two panels at a time: 4 Vector512 (or 8 Vector256) accumulators.
+            int pair = Math.Min(2, panels - q);
+            float* b0p = bp + q * panelStride, b1p = pair > 1 ? b0p + panelStride : b0p; // a missing second panel re-reads the first; never stored
+            float* cq = c + q * NR;
+            int colsHere = Math.Min(cols - q * NR, pair * NR);
+            if (accumulate) for (int j = 0; j < 2 * NR; j++) row[j] = j < colsHere ? cq[j] : 0f;
+            else row.Clear();
+            fixed (float* r = row)
+            {
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    Vector512<float> s0 = Vector512.Load(r), s1 = Vector512.Load(r + 16), s2 = Vector512.Load(r + 32), s3 = Vector512.Load(r + 48);
+                    for (long kk = 0; kk < k; kk++)
+                    {
+                        var x = Vector512.Create(a[kk * colStride]);
+                        long o = kk * NR;
+                        s0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b0p + o), s0);
+                        s1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b0p + o + 16), s1);
+                        s2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b1p + o), s2);
+                        s3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b1p + o + 16), s3);
+                    }
+                    Vector512.Store(s0, r); Vector512.Store(s1, r + 16); Vector512.Store(s2, r + 32); Vector512.Store(s3, r + 48);
+                }
+                else
+                {
+                    Vector256<float> s0 = Vector256.Load(r), s1 = Vector256.Load(r + 8), s2 = Vector256.Load(r + 16), s3 = Vector256.Load(r + 24);
+                    Vector256<float> s4 = Vector256.Load(r + 32), s5 = Vector256.Load(r + 40), s6 = Vector256.Load(r + 48), s7 = Vector256.Load(r + 56);
+                    for (long kk = 0; kk < k; kk++)
+                    {
+                        var x = Vector256.Create(a[kk * colStride]);
+                        long o = kk * NR;
+                        s0 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b0p + o), s0); s1 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b0p + o + 8), s1);
+                        s2 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b0p + o + 16), s2); s3 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b0p + o + 24), s3);
+                        s4 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b1p + o), s4); s5 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b1p + o + 8), s5);
+                        s6 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b1p + o + 16), s6); s7 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b1p + o + 24), s7);
+                    }
+                    Vector256.Store(s0, r); Vector256.Store(s1, r + 8); Vector256.Store(s2, r + 16); Vector256.Store(s3, r + 24);
+                    Vector256.Store(s4, r + 32); Vector256.Store(s5, r + 40); Vector256.Store(s6, r + 48); Vector256.Store(s7, r + 56);
+                }
+                for (int j = 0; j < colsHere; j++) cq[j] = r[j];
+            }
+            q += pair - 1;
         }
-        // Panels past the last read panel 0 again: their sums are never stored.
-        float* b1p = panels > 1 ? bp + panelStride : bp, b2p = panels > 2 ? bp + 2 * panelStride : bp, b3p = panels > 3 ? bp + 3 * panelStride : bp;
-        for (long kk = 0; kk < k; kk++)
-        {
-            var x = Vector256.Create(a[kk * colStride]);
-            long o = kk * NR;
-            c0 = Vector256.FusedMultiplyAdd(x, Vector256.Load(bp + o), c0);
-            c1 = Vector256.FusedMultiplyAdd(x, Vector256.Load(bp + o + 8), c1);
-            c2 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b1p + o), c2);
-            c3 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b1p + o + 8), c3);
-            c4 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b2p + o), c4);
-            c5 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b2p + o + 8), c5);
-            c6 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b3p + o), c6);
-            c7 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b3p + o + 8), c7);
-        }
-        StoreRow(c, c0, c1, Math.Min(cols, NR));
-        if (cols > NR) StoreRow(c + NR, c2, c3, Math.Min(cols - NR, NR));
-        if (cols > 2 * NR) StoreRow(c + 2 * NR, c4, c5, Math.Min(cols - 2 * NR, NR));
-        if (cols > 3 * NR) StoreRow(c + 3 * NR, c6, c7, cols - 3 * NR);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void LoadRow(float* c, int cols, out Vector256<float> lo, out Vector256<float> hi)
+    static void Load512(float* c, int cols, out Vector512<float> lo, out Vector512<float> hi)
     {
-        if (cols == NR) { lo = Vector256.Load(c); hi = Vector256.Load(c + 8); return; }
+        if (cols == NR) { lo = Vector512.Load(c); hi = Vector512.Load(c + 16); return; }
         float* tmp = stackalloc float[NR];
         for (int j = 0; j < NR; j++) tmp[j] = j < cols ? c[j] : 0f;
-        lo = Vector256.Load(tmp);
-        hi = Vector256.Load(tmp + 8);
+        lo = Vector512.Load(tmp);
+        hi = Vector512.Load(tmp + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow(float* c, Vector256<float> lo, Vector256<float> hi, int cols)
+    static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, int cols)
     {
-        if (cols == NR) { Vector256.Store(lo, c); Vector256.Store(hi, c + 8); return; }
+        if (cols == NR) { Vector512.Store(lo, c); Vector512.Store(hi, c + 16); return; }
         float* tmp = stackalloc float[NR];
-        Vector256.Store(lo, tmp);
-        Vector256.Store(hi, tmp + 8);
+        Vector512.Store(lo, tmp);
+        Vector512.Store(hi, tmp + 16);
+        for (int j = 0; j < cols; j++) c[j] = tmp[j];
+    }
+
+    static void Load256x4(float* c, int cols, Span<Vector256<float>> into)
+    {
+        float* tmp = stackalloc float[NR];
+        for (int j = 0; j < NR; j++) tmp[j] = j < cols ? c[j] : 0f;
+        for (int v = 0; v < 4; v++) into[v] = Vector256.Load(tmp + 8 * v);
+    }
+
+    static void Store256x4(float* c, int cols, ReadOnlySpan<Vector256<float>> from)
+    {
+        float* tmp = stackalloc float[NR];
+        for (int v = 0; v < 4; v++) Vector256.Store(from[v], tmp + 8 * v);
         for (int j = 0; j < cols; j++) c[j] = tmp[j];
     }
 }

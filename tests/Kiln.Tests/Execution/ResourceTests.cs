@@ -7,6 +7,7 @@ using Xunit;
 namespace Kiln.Tests.Execution;
 
 /// <summary>No leaks over many compile/run/dispose cycles; out of memory is an exception with the plan's size.</summary>
+[Collection(nameof(AllocationTests))] // measures process-wide memory: runs alone
 public sealed class ResourceTests
 {
     [Fact]
