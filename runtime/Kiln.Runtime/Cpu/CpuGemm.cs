@@ -68,6 +68,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         long r0 = t / _colTiles * RowsPerTile, r1 = Math.Min(_m, r0 + RowsPerTile);
         long p0 = t % _colTiles * _panelsPerTile, p1 = Math.Min(_panels, p0 + _panelsPerTile);
         long col0 = p0 * NR, col1 = Math.Min(_n, p1 * NR);
+        float* aPacked = stackalloc float[MR * KC];
         for (long k0 = 0; k0 < _k || k0 == 0; k0 += KC)
         {
             long kc = Math.Min(KC, _k - k0);
@@ -78,11 +79,13 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                 float* aRows = _a + i * _aRowStride + k0 * _aColStride;
                 if (rows == MR)
                 {
+                    // Pack this 6-row slice of A's block as [kk][6]: the tile then reads one stream instead of six rows.
+                    PackA(aRows, _aRowStride, _aColStride, kc, aPacked);
                     for (long p = p0; p < p1; p++)
                     {
                         int cols = (int)Math.Min(NR, _n - p * NR);
                         float* bPanel = _bPacked + p * NR * _k + k0 * NR, cTile = _c + i * _n + p * NR;
-                        Kernel6x32(aRows, _aRowStride, _aColStride, bPanel, kc, cTile, _n, cols, accumulate);
+                        Kernel6x32(aPacked, bPanel, kc, cTile, _n, cols, accumulate);
                     }
                 }
                 else
@@ -124,14 +127,25 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         }
     }
 
-    /// <summary>The hot loop: 6 rows of A (contiguous along K, or strided) against one 32-column panel.</summary>
+    /// <summary>a[kk·6 + r] ← A[r, kk] for the six rows of a tile slice.</summary>
+    static void PackA(float* a, long rowStride, long colStride, long k, float* packed)
+    {
+        for (int r = 0; r < MR; r++)
+        {
+            float* src = a + r * rowStride;
+            float* dst = packed + r;
+            for (long kk = 0; kk < k; kk++, dst += MR) *dst = src[kk * colStride];
+        }
+    }
+
+    /// <summary>The hot loop: a packed 6-row slice of A (<c>[kk][6]</c>) against one 32-column panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel6x32(float* a, long rowStride, long colStride, float* bp, long k, float* c, long ldc, int cols, bool accumulate)
+    static void Kernel6x32(float* ap, float* bp, long k, float* c, long ldc, int cols, bool accumulate)
     {
         if (!Vector512.IsHardwareAccelerated)
         {
-            Kernel3x32(a, rowStride, colStride, bp, k, c, ldc, cols, accumulate);
-            Kernel3x32(a + 3 * rowStride, rowStride, colStride, bp, k, c + 3 * ldc, ldc, cols, accumulate);
+            Kernel3x32(ap, MR, bp, k, c, ldc, cols, accumulate);
+            Kernel3x32(ap + 3, MR, bp, k, c + 3 * ldc, ldc, cols, accumulate);
             return;
         }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -141,23 +155,22 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             Load512(c, cols, out c00, out c01); Load512(c + ldc, cols, out c10, out c11); Load512(c + 2 * ldc, cols, out c20, out c21);
             Load512(c + 3 * ldc, cols, out c30, out c31); Load512(c + 4 * ldc, cols, out c40, out c41); Load512(c + 5 * ldc, cols, out c50, out c51);
         }
-        float* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride, a4 = a3 + rowStride, a5 = a4 + rowStride;
         float* end = bp + k * NR;
-        for (; bp < end; bp += NR, a0 += colStride, a1 += colStride, a2 += colStride, a3 += colStride, a4 += colStride, a5 += colStride)
+        for (; bp < end; bp += NR, ap += MR)
         {
             var b0 = Vector512.Load(bp);
             var b1 = Vector512.Load(bp + 16);
-            var x = Vector512.Create(*a0);
+            var x = Vector512.Create(ap[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(*a1);
+            x = Vector512.Create(ap[1]);
             c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(*a2);
+            x = Vector512.Create(ap[2]);
             c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(*a3);
+            x = Vector512.Create(ap[3]);
             c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(*a4);
+            x = Vector512.Create(ap[4]);
             c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(*a5);
+            x = Vector512.Create(ap[5]);
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
         }
         Store512(c, c00, c01, cols);
@@ -168,8 +181,8 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         Store512(c + 5 * ldc, c50, c51, cols);
     }
 
-    /// <summary>Without AVX-512: 3 rows × 32 columns in twelve Vector256 accumulators (the sixteen YMM registers allow no more).</summary>
-    static void Kernel3x32(float* a, long rowStride, long colStride, float* bp, long k, float* c, long ldc, int cols, bool accumulate)
+    /// <summary>Without AVX-512: 3 rows (of a packed slice, <paramref name="kStride"/> apart along K) × 32 columns in twelve Vector256 accumulators.</summary>
+    static void Kernel3x32(float* a, long kStride, float* bp, long k, float* c, long ldc, int cols, bool accumulate)
     {
         Span<Vector256<float>> acc = stackalloc Vector256<float>[12];
         for (int r = 0; r < 3; r++)
@@ -177,8 +190,8 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             else acc.Slice(r * 4, 4).Clear();
         Vector256<float> r00 = acc[0], r01 = acc[1], r02 = acc[2], r03 = acc[3], r10 = acc[4], r11 = acc[5], r12 = acc[6], r13 = acc[7];
         Vector256<float> r20 = acc[8], r21 = acc[9], r22 = acc[10], r23 = acc[11];
-        float* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride;
-        for (long kk = 0; kk < k; kk++, bp += NR, a0 += colStride, a1 += colStride, a2 += colStride)
+        float* a0 = a, a1 = a + 1, a2 = a + 2;
+        for (long kk = 0; kk < k; kk++, bp += NR, a0 += kStride, a1 += kStride, a2 += kStride)
         {
             var b0 = Vector256.Load(bp); var b1 = Vector256.Load(bp + 8); var b2 = Vector256.Load(bp + 16); var b3 = Vector256.Load(bp + 24);
             var x = Vector256.Create(*a0);
