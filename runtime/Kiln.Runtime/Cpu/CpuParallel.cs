@@ -34,8 +34,23 @@ public static class CpuParallel
             task.Run(0, items);
     }
 
+    /// <summary>Bytes the pool's worker threads have allocated so far (for tests that prove launches allocate nothing).</summary>
+    internal static long WorkerAllocatedBytes => Pool.WorkerAllocatedBytes;
+
     static class Pool
     {
+        static long[] _workerAllocated = new long[64];
+
+        public static long WorkerAllocatedBytes
+        {
+            get
+            {
+                long sum = 0;
+                for (int i = 0; i < _workers; i++) sum += Volatile.Read(ref _workerAllocated[i]);
+                return sum;
+            }
+        }
+
         static readonly object Gate = new();
         static readonly SemaphoreSlim Wake = new(0);
         static readonly ManualResetEventSlim Done = new(false);
@@ -91,20 +106,23 @@ public static class CpuParallel
 
         static void EnsureWorkers(int count)
         {
+            count = Math.Min(count, _workerAllocated.Length);
             while (_workers < count)
             {
-                var thread = new Thread(Loop) { IsBackground = true, Name = $"Kiln CPU worker {_workers + 1}" };
+                int index = _workers;
+                var thread = new Thread(() => Loop(index)) { IsBackground = true, Name = $"Kiln CPU worker {index + 1}" };
                 thread.Start();
                 _workers++;
             }
         }
 
-        static void Loop()
+        static void Loop(int index)
         {
             while (true)
             {
                 Wake.Wait();
                 Work();
+                Volatile.Write(ref _workerAllocated[index], GC.GetAllocatedBytesForCurrentThread());
                 if (Interlocked.Decrement(ref _active) == 0) Done.Set();
             }
         }
