@@ -41,17 +41,9 @@ public sealed class FuzzRunner : IDisposable
     {
         try
         {
-            var graph = model.GetMethod("Forward")!;
-            var inputs = graph.GetParameters().Select((p, i) =>
-            {
-                var dims = p.GetCustomAttribute<ShapeAttribute>()!.Dims.Select(d => d is int n ? n : batch).ToArray();
-                return Tensor.Random(seed * 31 + i, 1f, dims);
-            }).ToArray();
-            var weights = (Weights)model.GetMethod("RandomWeights")!.Invoke(null, new object[] { seed })!;
-
-            var eager = Activator.CreateInstance(model)!;
-            model.GetMethod("LoadWeights")!.Invoke(eager, new object[] { weights });
-            var expected = (Tensor)graph.Invoke(eager, inputs)!;
+            var inputs = GraphRunner.Inputs(model.GetMethod("Forward")!, seed, -1f, 1f, symbolValue: batch);
+            var weights = GraphRunner.RandomWeights(model, seed);
+            var expected = GraphRunner.Eager(model, "Forward", inputs, weights);
 
             var program = (GraphProgram)model.GetNestedType("Compiled")!.GetField("ForwardProgram")!.GetValue(null)!;
             var symbols = program.Symbols.Select(_ => batch).ToArray();
@@ -60,10 +52,7 @@ public sealed class FuzzRunner : IDisposable
 
             foreach (var device in new[] { _cpu, _ilgpu })
             {
-                using var compiled = (IDisposable)model.GetMethod("Compile")!.Invoke(null, new object[] { device, weights })!;
-                var run = compiled.GetType().GetMethod("Forward", inputs.Select(_ => typeof(Tensor)).ToArray())!;
-                var actual = (Tensor)run.Invoke(compiled, inputs)!;
-                string? mismatch = Compare(expected, actual);
+                string? mismatch = Compare(expected, GraphRunner.Compiled(model, "Forward", inputs, weights, device));
                 if (mismatch != null) return $"{device.Kind}: {mismatch}";
             }
             return null;

@@ -22,35 +22,42 @@ public static class GraphRunner
 
     public static Type Model(string name) => typeof(GraphRunner).Assembly.GetTypes().Single(t => t.Name == name && t.GetCustomAttribute<ModelAttribute>() != null);
 
-    public static Tensor[] Inputs(MethodInfo method, int seed, float low, float high)
+    public static Tensor[] Inputs(MethodInfo method, int seed, float low, float high, int symbolValue = SymbolValue)
     {
         var rng = new Random(seed);
         return method.GetParameters().Select(p =>
         {
-            var dims = p.GetCustomAttribute<ShapeAttribute>()!.Dims.Select(d => d is int i ? i : SymbolValue).ToArray();
+            var dims = p.GetCustomAttribute<ShapeAttribute>()!.Dims.Select(d => d is int i ? i : symbolValue).ToArray();
             var data = new float[Tensor.ElementCount(dims)];
             for (int i = 0; i < data.Length; i++) data[i] = (float)(low + rng.NextDouble() * (high - low));
             return new Tensor(data, dims);
         }).ToArray();
     }
 
+    public static Weights RandomWeights(Type model, int seed) => (Weights)model.GetMethod("RandomWeights")!.Invoke(null, new object[] { seed })!;
+
+    /// <summary>The [Graph] method called directly: the eager reference.</summary>
+    public static Tensor Eager(Type model, string method, Tensor[] inputs, Weights weights)
+    {
+        var instance = Activator.CreateInstance(model)!;
+        model.GetMethod("LoadWeights")!.Invoke(instance, new object[] { weights });
+        return (Tensor)model.GetMethod(method)!.Invoke(instance, inputs)!;
+    }
+
+    /// <summary>The same method through the generated <c>Compile(device, weights)</c> entry point.</summary>
+    public static Tensor Compiled(Type model, string method, Tensor[] inputs, Weights weights, Device device)
+    {
+        using var compiled = (IDisposable)model.GetMethod("Compile")!.Invoke(null, new object[] { device, weights })!;
+        var run = compiled.GetType().GetMethod(method, inputs.Select(_ => typeof(Tensor)).ToArray())!;
+        return (Tensor)run.Invoke(compiled, inputs)!;
+    }
+
     public static (Tensor Eager, Tensor Compiled) Run(string modelName, string method, Device device, int seed = 1)
     {
         var type = Model(modelName);
-        var graph = type.GetMethod(method)!;
         bool positive = modelName == "PositiveOps";
-        var inputs = Inputs(graph, seed, positive ? 0.2f : -2f, 2f);
-        var specs = (ParameterSpec[])type.GetField("Parameters")!.GetValue(null)!;
-        var weights = Weights.Random(specs, seed + 100);
-
-        var eagerModel = Activator.CreateInstance(type)!;
-        type.GetMethod("LoadWeights")!.Invoke(eagerModel, new object[] { weights });
-        var eager = (Tensor)graph.Invoke(eagerModel, inputs)!;
-
-        var compile = type.GetMethod("Compile")!;
-        using var compiled = (IDisposable)compile.Invoke(null, new object[] { device, weights })!;
-        var run = compiled.GetType().GetMethod(method, inputs.Select(_ => typeof(Tensor)).ToArray())!;
-        var result = (Tensor)run.Invoke(compiled, inputs)!;
-        return (eager, result);
+        var inputs = Inputs(type.GetMethod(method)!, seed, positive ? 0.2f : -2f, 2f);
+        var weights = RandomWeights(type, seed + 100);
+        return (Eager(type, method, inputs, weights), Compiled(type, method, inputs, weights, device));
     }
 }
