@@ -73,7 +73,7 @@ public static class Fusion
             else if (!_bufferOf.ContainsKey(output.Id) || _buffers[_bufferOf[output.Id]].Kind != BufferKind.Output)
             {
                 // The output is an input, a param, a constant or a view: copy it into the output buffer.
-                var copy = new Pending { Body = Operand(output.Id, $"%{output.Id} copied to the output", out _) };
+                var copy = new Pending { Body = Operand(output.Id, $"%{output.Id} copied to the output") };
                 copy.Ops.Add($"copy {Describe(output)}");
                 EmitKernel(copy, output, BufferKind.Output, "graph output");
             }
@@ -100,7 +100,7 @@ public static class Fusion
                     continue;
                 }
                 if (reason == null && p != null) reason = $"%{input} and another operand of %{n.Id} both have a root ({Describe(_graph[input])})";
-                operands.Add(Operand(input, reason ?? "", out _));
+                operands.Add(Operand(input, reason ?? ""));
             }
             fused.Body = n.Op.IsUnary() ? new UnaryExpr(n.Op, operands[0]) : new BinaryExpr(n.Op, operands[0], operands[1]);
             fused.Depth++;
@@ -113,8 +113,8 @@ public static class Fusion
             var p = new Pending();
             if (n.Op == OpKind.MatMul)
             {
-                var a = (LoadExpr)Operand(n.Inputs[0], $"matmul %{n.Id} reads its operands from memory", out _, requireLoad: true);
-                var b = (LoadExpr)Operand(n.Inputs[1], $"matmul %{n.Id} reads its operands from memory", out _, requireLoad: true);
+                var a = (LoadExpr)Operand(n.Inputs[0], $"matmul %{n.Id} reads its operands from memory", requireLoad: true);
+                var b = (LoadExpr)Operand(n.Inputs[1], $"matmul %{n.Id} reads its operands from memory", requireLoad: true);
                 var aShape = _graph[n.Inputs[0]].Shape;
                 p.Root = new MatMulRoot(a, b, aShape[aShape.Rank - 1]);
             }
@@ -132,7 +132,7 @@ public static class Fusion
                 else
                 {
                     if (reason == null && producer != null) reason = $"%{input.Id} has a root of its own ({Describe(input)})";
-                    prologue = Operand(input.Id, reason ?? "", out _);
+                    prologue = Operand(input.Id, reason ?? "");
                 }
                 p.Root = n.Op.IsReduce()
                     ? new ReduceRoot(n.Op, n.Axes[0], input.Shape, prologue)
@@ -153,9 +153,8 @@ public static class Fusion
         }
 
         /// <summary>An expression that reads value <paramref name="id"/>, following views down to stored data.</summary>
-        Expr Operand(int id, string reason, out Shape shape, bool requireLoad = false)
+        Expr Operand(int id, string reason, bool requireLoad = false)
         {
-            shape = _graph[id].Shape;
             var chain = new List<Node>();
             var baseNode = _graph[id];
             while (baseNode.Op.IsView()) { chain.Add(baseNode); baseNode = _graph[baseNode.Inputs[0]]; }
