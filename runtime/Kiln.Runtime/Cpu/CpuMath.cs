@@ -50,6 +50,16 @@ public static class CpuMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Maximum(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Minimum(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
 
+    /// <summary>The largest of the eight lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HorizontalMax(Vector256<float> v)
+    {
+        var m = Vector128.Max(v.GetLower(), v.GetUpper());
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2)));
+        return m.ToScalar();
+    }
+
     public static Vector256<float> Pow(Vector256<float> a, Vector256<float> b)
     {
         Span<float> r = stackalloc float[Vector256<float>.Count];

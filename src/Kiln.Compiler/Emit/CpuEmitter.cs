@@ -106,8 +106,97 @@ public static class CpuEmitter
         w.Close();
     }
 
+    /// <summary>
+    /// A reduction or softmax over the last axis whose loads along that axis are contiguous or broadcast: SIMD along
+    /// the row (eight partial sums or maxima, then a horizontal step and a scalar tail).
+    /// </summary>
+    static bool IsVectorRow(Kernel k) => k.Root switch
+    {
+        ReduceRoot r => r.Axis == r.InputShape.Rank - 1 && UnitInner(r.Input, r.InputShape.Rank),
+        SoftmaxRoot s => s.Axis == k.Shape.Rank - 1 && UnitInner(s.Input, k.Shape.Rank) && UnitInner(k.Body, k.Shape.Rank),
+        _ => false,
+    };
+
+    static bool UnitInner(Expr e, int rank) =>
+        e.Loads().All(l => l.Strides[rank - 1] is { IsConstant: true, Coefficient: 0 or 1 });
+
+    static void EmitVectorRow(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
+    {
+        var (inputShape, prologue) = k.Root switch
+        {
+            ReduceRoot reduce => (reduce.InputShape, reduce.Input),
+            SoftmaxRoot softmax => (k.Shape, softmax.Input),
+            _ => throw new System.InvalidOperationException("not a row kernel"),
+        };
+        int rank = inputShape.Rank;
+        string n = inputShape[rank - 1].ToCSharp();
+        OpenTask(w, k, sig, $"CpuParallel.For({ScalarKernelBody.WorkItems(k).ToCSharp()}, {n}, this);");
+        w.Open("public override void Run(long first, long end)");
+        w.Open("for (long item = first; item < end; item++)");
+        IndexCode.Unravel(w, "item", inputShape.Dims.Take(rank - 1).ToList(), "i");
+        var i = IndexCode.Vars("i", rank - 1);
+        var loads = prologue.Loads().Concat(k.Body.Loads()).Distinct().ToList();
+        for (int l = 0; l < loads.Count; l++)
+            w.Line($"long l{l} = {IndexCode.Offset(loads[l].Strides.Take(rank - 1).ToList(), i)}; // {KernelSignature.BufferName(plan, loads[l].Buffer)}");
+        string Base(LoadExpr l) => "l" + loads.IndexOf(l);
+        bool Broadcast(LoadExpr l) => l.Strides[rank - 1].Coefficient == 0;
+        var vec = new ExprRenderer(Math, vector: true, l => Broadcast(l)
+            ? $"Vector256.Create({KernelSignature.BufferName(plan, l.Buffer)}[{Base(l)}])"
+            : $"Vector256.LoadUnsafe(ref {KernelSignature.BufferName(plan, l.Buffer)}[{Base(l)} + j])", "acc");
+        var scalar = new ExprRenderer(Math, vector: false, l => Broadcast(l)
+            ? $"{KernelSignature.BufferName(plan, l.Buffer)}[{Base(l)}]"
+            : $"{KernelSignature.BufferName(plan, l.Buffer)}[{Base(l)} + j]", "acc");
+        string output = KernelSignature.BufferName(plan, k.Output);
+        w.Line($"long n = {n}, j;");
+
+        if (k.Root is ReduceRoot r)
+        {
+            bool max = r.Op == OpKind.ReduceMax;
+            w.Line($"var vacc = Vector256.Create({(max ? "float.NegativeInfinity" : "0f")});");
+            w.Line($"for (j = 0; j <= n - 8; j += 8) vacc = {(max ? $"CpuMath.Maximum(vacc, {vec.Render(prologue)})" : $"vacc + {vec.Render(prologue)}")};");
+            w.Line($"float acc = {(max ? "CpuMath.HorizontalMax(vacc)" : "Vector256.Sum(vacc)")};");
+            w.Line($"for (; j < n; j++) acc = {(max ? $"CpuMath.Maximum(acc, {scalar.Render(prologue)})" : $"acc + {scalar.Render(prologue)}")};");
+            if (r.Op == OpKind.Mean) w.Line("acc /= (float)n;");
+            // The epilogue is evaluated at the output index, which for a last-axis reduction is the row itself.
+            int outRank = k.Shape.Rank;
+            IndexCode.Unravel(w, "item", k.Shape.Dims.ToList(), "o");
+            var o = IndexCode.Vars("o", outRank);
+            var epilogue = new ExprRenderer(Math, vector: false, l => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l.Strides, o)}]", "acc");
+            w.Line($"{output}[item] = {epilogue.Render(k.Body)};");
+        }
+        else
+        {
+            var s = (SoftmaxRoot)k.Root!;
+            string x = vec.Render(prologue), xs = scalar.Render(prologue);
+            w.Line("long outBase = item * n;");
+            w.Line("var vmax = Vector256.Create(float.NegativeInfinity);");
+            w.Line($"for (j = 0; j <= n - 8; j += 8) vmax = CpuMath.Maximum(vmax, {x});");
+            w.Line("float max = CpuMath.HorizontalMax(vmax);");
+            w.Line($"for (; j < n; j++) max = CpuMath.Maximum(max, {xs});");
+            w.Line("var vMaxAll = Vector256.Create(max);");
+            w.Line("var vsum = Vector256<float>.Zero;");
+            w.Line($"for (j = 0; j <= n - 8; j += 8) vsum += CpuMath.Exp({x} - vMaxAll);");
+            w.Line("float sum = Vector256.Sum(vsum);");
+            w.Line($"for (; j < n; j++) sum += CpuMath.Exp({xs} - max);");
+            w.Line(s.Log ? "float shift = max + CpuMath.Log(sum);" : "float scale = 1f / sum;");
+            w.Line(s.Log ? "var vShift = Vector256.Create(shift);" : "var vScale = Vector256.Create(scale);");
+            w.Open("for (j = 0; j <= n - 8; j += 8)");
+            w.Line(s.Log ? $"var acc = {x} - vShift;" : $"var acc = CpuMath.Exp({x} - vMaxAll) * vScale;");
+            w.Line($"{vec.Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);");
+            w.Close();
+            w.Open("for (; j < n; j++)");
+            w.Line(s.Log ? $"float acc = {xs} - shift;" : $"float acc = CpuMath.Exp({xs} - max) * scale;");
+            w.Line($"{output}[outBase + j] = {scalar.Render(k.Body)};");
+            w.Close();
+        }
+        w.Close();
+        w.Close();
+        w.Close();
+    }
+
     static void EmitScalar(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
     {
+        if (IsVectorRow(k)) { EmitVectorRow(w, plan, k, sig); return; }
         var cost = k.Root switch
         {
             ReduceRoot r => r.InputShape[r.Axis],
