@@ -134,18 +134,8 @@ public static class CpuEmitter
         w.Open("public override void Run(long first, long end)");
         w.Open("for (long item = first; item < end; item++)");
         IndexCode.Unravel(w, "item", inputShape.Dims.Take(rank - 1).ToList(), "i");
-        var i = IndexCode.Vars("i", rank - 1);
-        var loads = prologue.Loads().Concat(k.Body.Loads()).Distinct().ToList();
-        for (int l = 0; l < loads.Count; l++)
-            w.Line($"long l{l} = {IndexCode.Offset(loads[l].Strides.Take(rank - 1).ToList(), i)}; // {KernelSignature.BufferName(plan, loads[l].Buffer)}");
-        string Base(LoadExpr l) => "l" + loads.IndexOf(l);
-        bool Broadcast(LoadExpr l) => l.Strides[rank - 1].Coefficient == 0;
-        var vec = new ExprRenderer(Math, vector: true, l => Broadcast(l)
-            ? $"Vector256.Create({KernelSignature.BufferName(plan, l.Buffer)}[{Base(l)}])"
-            : $"Vector256.LoadUnsafe(ref {KernelSignature.BufferName(plan, l.Buffer)}[{Base(l)} + j])", "acc");
-        var scalar = new ExprRenderer(Math, vector: false, l => Broadcast(l)
-            ? $"{KernelSignature.BufferName(plan, l.Buffer)}[{Base(l)}]"
-            : $"{KernelSignature.BufferName(plan, l.Buffer)}[{Base(l)} + j]", "acc");
+        var loads = new RowLoads(w, plan, prologue.Loads().Concat(k.Body.Loads()), rank, IndexCode.Vars("i", rank - 1));
+        ExprRenderer vec = loads.Vector("acc"), scalar = loads.Scalar("acc");
         string output = KernelSignature.BufferName(plan, k.Output);
         w.Line($"long n = {n}, j;");
 
@@ -220,46 +210,20 @@ public static class CpuEmitter
     {
         var shape = k.Shape.Rank == 0 ? Shape.Of(1L) : k.Shape;
         int rank = shape.Rank;
-        var loads = k.Body.Loads().Distinct().ToList();
         string output = KernelSignature.BufferName(plan, k.Output);
         w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
         w.Open($"internal static void Row(long row, long col0, long count, {sig.Parameters("CpuView")})");
         IndexCode.Unravel(w, "row", shape.Dims.Take(rank - 1).ToList(), "o");
-        var o = IndexCode.Vars("o", rank - 1);
         w.Line($"long outBase = row * {shape[rank - 1].ToCSharp()};");
-        var baseName = new Dictionary<LoadExpr, string>();
-        var inner = new Dictionary<LoadExpr, Dim>();
-        for (int i = 0; i < loads.Count; i++)
-        {
-            var l = loads[i];
-            var strides = k.Shape.Rank == 0 ? new[] { Dim.Of(0) } : l.Strides.ToArray();
-            baseName[l] = "l" + i;
-            inner[l] = strides[rank - 1];
-            w.Line($"long l{i} = {IndexCode.Offset(strides.Take(rank - 1).ToList(), o)}; // {KernelSignature.BufferName(plan, l.Buffer)}");
-        }
-
-        bool vectorizable = inner.Values.All(s => s.IsConstant && (s.Coefficient == 0 || s.Coefficient == 1));
+        var loads = new RowLoads(w, plan, k.Body.Loads(), rank, IndexCode.Vars("o", rank - 1));
         w.Line("long j = col0, end = col0 + count;");
-        if (vectorizable)
+        if (loads.Vectorizable)
         {
-            var vec = new ExprRenderer(Math, vector: true, l =>
-            {
-                string buf = KernelSignature.BufferName(plan, l.Buffer);
-                return inner[l].Coefficient == 0
-                    ? $"Vector256.Create({buf}[{baseName[l]}])"
-                    : $"Vector256.LoadUnsafe(ref {buf}[{baseName[l]} + j])";
-            }, $"Vector256.LoadUnsafe(ref {output}[outBase + j])");
             w.Open("for (; j <= end - 8; j += 8)");
-            w.Line($"{vec.Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);");
+            w.Line($"{loads.Vector($"Vector256.LoadUnsafe(ref {output}[outBase + j])").Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);");
             w.Close();
         }
-        var scalar = new ExprRenderer(Math, vector: false, l =>
-        {
-            string buf = KernelSignature.BufferName(plan, l.Buffer);
-            var s = inner[l];
-            string at = s.IsConstant && s.Coefficient == 0 ? baseName[l] : s.IsOne ? $"{baseName[l]} + j" : $"{baseName[l]} + j * {s.ToCSharp()}";
-            return $"{buf}[{at}]";
-        }, $"{output}[outBase + j]");
+        var scalar = loads.Scalar($"{output}[outBase + j]");
         w.Line($"for (; j < end; j++) {output}[outBase + j] = {scalar.Render(k.Body)};");
         w.Close();
     }

@@ -14,8 +14,9 @@ public static class Liveness
         var last = new Dictionary<int, int>();
         foreach (var k in plan.Kernels)
         {
+            // Kernels come in launch order, so the latest kernel to touch a buffer ends its interval.
             if (!first.ContainsKey(k.Output)) first[k.Output] = k.Id;
-            last[k.Output] = System.Math.Max(last.TryGetValue(k.Output, out var l) ? l : k.Id, k.Id);
+            last[k.Output] = k.Id;
             foreach (var b in k.Reads()) last[b] = k.Id;
         }
         return plan.Buffers

@@ -1,0 +1,49 @@
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Kernels;
+using Kiln.Compiler.Util;
+
+namespace Kiln.Compiler.Emit;
+
+/// <summary>
+/// Loads of an expression evaluated along one row of a CPU kernel: each load's base offset for the row is declared
+/// once (<c>long l0 = …;</c>), then element <c>j</c> of the row is read at <c>base + j·stride</c>. With every stride
+/// along the row 0 or 1 the row is <see cref="Vectorizable"/>: a broadcast load becomes a splat, a contiguous one a
+/// Vector256 load.
+/// </summary>
+sealed class RowLoads
+{
+    readonly KernelPlan _plan;
+    readonly Dictionary<LoadExpr, (string Base, Dim Inner)> _loads = new();
+
+    /// <param name="rank">Rank of the row's index space; a rank-0 kernel passes 1 (one row of one element).</param>
+    /// <param name="rowIndex">The variables of the leading <paramref name="rank"/> − 1 coordinates.</param>
+    public RowLoads(SourceWriter w, KernelPlan plan, IEnumerable<LoadExpr> loads, int rank, IReadOnlyList<string> rowIndex)
+    {
+        _plan = plan;
+        foreach (var l in loads.Distinct())
+        {
+            // A scalar (rank-0) load seen from a rank-1 row is a broadcast.
+            var strides = l.Strides.Count < rank ? Enumerable.Repeat(Dim.Of(0), rank).ToList() : l.Strides.ToList();
+            string name = "l" + _loads.Count;
+            _loads[l] = (name, strides[rank - 1]);
+            w.Line($"long {name} = {IndexCode.Offset(strides.Take(rank - 1).ToList(), rowIndex)}; // {Buffer(l)}");
+        }
+    }
+
+    public bool Vectorizable => _loads.Values.All(x => x.Inner.IsConstant && x.Inner.Coefficient is 0 or 1);
+
+    public ExprRenderer Vector(string acc) => new(CpuEmitter.Math, vector: true, l => _loads[l] is var (b, inner) && inner.Coefficient == 0
+        ? $"Vector256.Create({Buffer(l)}[{b}])"
+        : $"Vector256.LoadUnsafe(ref {Buffer(l)}[{b} + j])", acc);
+
+    public ExprRenderer Scalar(string acc) => new(CpuEmitter.Math, vector: false, l =>
+    {
+        var (b, inner) = _loads[l];
+        string at = inner.IsConstant && inner.Coefficient == 0 ? b : inner.IsOne ? $"{b} + j" : $"{b} + j * {inner.ToCSharp()}";
+        return $"{Buffer(l)}[{at}]";
+    }, acc);
+
+    string Buffer(LoadExpr l) => KernelSignature.BufferName(_plan, l.Buffer);
+}
