@@ -89,23 +89,13 @@ public static class DiagnosticDescriptors
         "'{0}' is too large: {1}",
         Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
-    public static DiagnosticDescriptor ById(string id) => id switch
-    {
-        "KLN0001" => ModelNotPartial,
-        "KLN0002" => UnsupportedConstruct,
-        "KLN0003" => NonConstantLoopBound,
-        "KLN0004" => ParamWithoutShape,
-        "KLN0005" => InputWithoutShape,
-        "KLN0006" => ShapeMismatch,
-        "KLN0007" => IncompatibleMatMul,
-        "KLN0008" => BadAxis,
-        "KLN0009" => BadReshape,
-        "KLN0010" => RecursiveGraph,
-        "KLN0011" => UnrollLimit,
-        "KLN0012" => BadDimension,
-        "KLN0013" => NoEntryPoint,
-        "KLN0014" => GraphMustReturnTensor,
-        "KLN0016" => TensorTooLarge,
-        _ => InternalError,
-    };
+    static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
+        System.Linq.Enumerable.ToDictionary(
+            System.Linq.Enumerable.Select(
+                typeof(DiagnosticDescriptors).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static),
+                f => (DiagnosticDescriptor)f.GetValue(null)!),
+            d => d.Id);
+
+    /// <summary>The descriptor with this ID (every public field above); unknown IDs map to the internal error.</summary>
+    public static DiagnosticDescriptor ById(string id) => All.TryGetValue(id, out var d) ? d : InternalError;
 }

@@ -23,8 +23,6 @@ public static class ModelParser
 {
     const string ParamAttribute = "Kiln.ParamAttribute";
 
-    /// <summary>Stands for "a graph did not bind in C#": stops emission, is never reported.</summary>
-    static readonly DiagnosticInfo CSharpErrorMarker = new("", null, EquatableArray<string>.Empty);
     const string GraphAttribute = "Kiln.GraphAttribute";
     const string ShapeAttribute = "Kiln.ShapeAttribute";
 
@@ -41,18 +39,16 @@ public static class ModelParser
             var parameters = ReadParams(type, diagnostics, cancellation);
             if (diagnostics.Count > 0) return new ModelResult(null, diagnostics.ToEquatableArray()); // graphs would only repeat them
             var shapes = parameters.ToDictionary(p => p.Name, p => Shape.Of(p.Shape.ToArray()));
-            var entries = new List<EntryPointSpec>();
-            foreach (var method in type.GetMembers().OfType<IMethodSymbol>())
-            {
-                if (!HasAttribute(method, GraphAttribute) || method.DeclaredAccessibility != Accessibility.Public) continue;
-                var entry = LowerEntryPoint(method, compilation, shapes, diagnostics, cancellation);
-                if (entry != null) entries.Add(entry);
-            }
-            if (entries.Count == 0 && diagnostics.Count == 0 && !type.GetMembers().OfType<IMethodSymbol>().Any(m => HasAttribute(m, GraphAttribute) && m.DeclaredAccessibility == Accessibility.Public))
+            var graphs = type.GetMembers().OfType<IMethodSymbol>()
+                .Where(m => HasAttribute(m, GraphAttribute) && m.DeclaredAccessibility == Accessibility.Public).ToList();
+            if (graphs.Count == 0)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoEntryPoint, declaration.Identifier, type.Name));
+            var entries = new List<EntryPointSpec>();
+            foreach (var method in graphs)
+                if (LowerEntryPoint(method, compilation, shapes, diagnostics, cancellation) is { } entry) entries.Add(entry);
 
-            bool hasErrors = diagnostics.Any(d => d == CSharpErrorMarker || DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
-            diagnostics.RemoveAll(d => d == CSharpErrorMarker);
+            // A graph that did not lower has a diagnostic, or C# itself reports why it does not bind: emit nothing then.
+            bool hasErrors = entries.Count < graphs.Count;
             var containing = new List<string>();
             for (var t = type.ContainingType; t != null; t = t.ContainingType) containing.Insert(0, t.Name);
             var spec = hasErrors ? null : new ModelSpec(
@@ -151,7 +147,6 @@ public static class ModelParser
         catch (LoweringException e)
         {
             if (e.Diagnostic != null) diagnostics.Add(e.Diagnostic);
-            else diagnostics.Add(CSharpErrorMarker);
             return null;
         }
     }
