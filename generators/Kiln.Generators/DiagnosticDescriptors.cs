@@ -89,6 +89,11 @@ public static class DiagnosticDescriptors
         "'{0}' is too large: {1}",
         Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor InvalidModule = new(
+        "KLN0017", "Invalid module",
+        "'{0}' cannot be used as a Kiln module: {1}",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(
             System.Linq.Enumerable.Select(

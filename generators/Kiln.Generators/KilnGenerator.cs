@@ -10,7 +10,7 @@ namespace Kiln.Generators;
 
 /// <summary>
 /// The Kiln source generator: [Model] classes → <see cref="ModelSpec"/> (parse and lower, cached by value)
-/// → generated C# (API, CPU kernels, ILGPU kernels). Diagnostics and sources are separate outputs, and each
+/// → generated C# (API, CPU kernels, ILGPU kernels); [Module] classes → their eager LoadWeights. Diagnostics and sources are separate outputs, and each
 /// step has a tracking name so tests can prove unrelated edits hit the cache.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -18,6 +18,7 @@ public sealed class KilnGenerator : IIncrementalGenerator
 {
     public const string ModelStep = "KilnModel";
     public const string EmitStep = "KilnEmit";
+    public const string ModuleStep = "KilnModule";
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -41,6 +42,22 @@ public sealed class KilnGenerator : IIncrementalGenerator
         {
             foreach (var file in result.Files) spc.AddSource(file.HintName, file.Source);
             foreach (var d in result.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
+        });
+
+        var modules = context.SyntaxProvider.ForAttributeWithMetadataName(
+                "Kiln.ModuleAttribute",
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, _) => ModuleParser.Parse((INamedTypeSymbol)ctx.TargetSymbol, (ClassDeclarationSyntax)ctx.TargetNode))
+            .WithTrackingName(ModuleStep);
+
+        context.RegisterSourceOutput(modules, static (spc, module) =>
+        {
+            foreach (var d in module.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
+            if (module.Spec is { } spec)
+            {
+                var file = ModelEmitter.EmitModule(spec);
+                spc.AddSource(file.HintName, file.Source);
+            }
         });
     }
 

@@ -36,16 +36,21 @@ public static class ModelParser
             if (type.IsGenericType || type.ContainingType?.IsGenericType == true)
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, declaration.Identifier, type.Name, "a model class cannot be generic"));
 
-            var parameters = ReadParams(type, diagnostics, cancellation);
-            if (diagnostics.Count > 0) return new ModelResult(null, diagnostics.ToEquatableArray()); // graphs would only repeat them
-            var shapes = parameters.ToDictionary(p => p.Name, p => Shape.Of(p.Shape.ToArray()));
+            ModuleInstance root;
+            IReadOnlyList<ParamSpec> parameters;
+            try { (root, parameters) = GraphLowering.Instantiate(compilation, type, declaration.Identifier.Parent!, cancellation); }
+            catch (LoweringException e)
+            {
+                // The graphs would only repeat the problem.
+                return new ModelResult(null, e.Diagnostic == null ? EquatableArray<DiagnosticInfo>.Empty : EquatableArray.Of(e.Diagnostic));
+            }
             var graphs = type.GetMembers().OfType<IMethodSymbol>()
                 .Where(m => HasAttribute(m, GraphAttribute) && m.DeclaredAccessibility == Accessibility.Public).ToList();
             if (graphs.Count == 0)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoEntryPoint, declaration.Identifier, type.Name));
             var entries = new List<EntryPointSpec>();
             foreach (var method in graphs)
-                if (LowerEntryPoint(method, compilation, shapes, diagnostics, cancellation) is { } entry) entries.Add(entry);
+                if (LowerEntryPoint(method, compilation, root, diagnostics, cancellation) is { } entry) entries.Add(entry);
 
             // A graph that did not lower has a diagnostic, or C# itself reports why it does not bind: emit nothing then.
             bool hasErrors = entries.Count < graphs.Count;
@@ -53,7 +58,7 @@ public static class ModelParser
             for (var t = type.ContainingType; t != null; t = t.ContainingType) containing.Insert(0, t.Name);
             var spec = hasErrors ? null : new ModelSpec(
                 type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString(),
-                type.Name, containing.ToEquatableArray(), parameters.ToEquatableArray(), entries.ToEquatableArray());
+                type.Name, containing.ToEquatableArray(), parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type));
             return new ModelResult(spec, diagnostics.ToEquatableArray());
         }
         catch (OperationCanceledException) { throw; }
@@ -67,48 +72,27 @@ public static class ModelParser
         ModelResult Fail(DiagnosticInfo d) => new(null, EquatableArray.Of(d));
     }
 
-    static List<ParamSpec> ReadParams(INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
+    /// <summary>The fields eager LoadWeights fills (parameters) or descends into (modules), for any instance of <paramref name="type"/>.</summary>
+    public static EquatableArray<WeightField> WeightFields(INamedTypeSymbol type)
     {
-        var result = new List<ParamSpec>();
+        var fields = new List<WeightField>();
         foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
         {
-            var attribute = field.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ParamAttribute);
-            if (attribute == null) continue;
-            var node = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation);
-            if (field.Type.ToDisplayString() != "Kiln.Tensor")
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, node, field.Name, "a [Param] field must be a Tensor"));
-                continue;
-            }
-            var dims = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
-                ? attribute.ConstructorArguments[0].Values.Select(v => v.Value).ToList()
-                : attribute.ConstructorArguments.Select(v => v.Value).ToList();
-            if (dims.Count == 0)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParamWithoutShape, node, field.Name));
-                continue;
-            }
-            var sizes = new List<long>();
-            foreach (var d in dims)
-            {
-                if (d is int size && size > 0) { sizes.Add(size); continue; }
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadDimension, node, d?.ToString() ?? "null", field.Name, "parameter sizes must be positive integers"));
-                sizes = null!;
-                break;
-            }
-            if (sizes == null) continue;
-            if (!FitsHost(sizes))
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorTooLarge, node, field.Name,
-                    $"[{string.Join(", ", sizes)}] has more than {GraphBuilder.MaxElements} elements"));
-                continue;
-            }
-            result.Add(new ParamSpec(field.Name, sizes.ToEquatableArray()));
+            if (field.IsStatic || field.IsConst || field.IsImplicitlyDeclared) continue;
+            var declarator = field.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<VariableDeclaratorSyntax>().FirstOrDefault();
+            string name = WeightField.NameOf(field.Name);
+            if (field.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString() == "Kiln.Tensor"
+                && (HasAttribute(field, ParamAttribute) || declarator?.Initializer != null))
+                fields.Add(new WeightField(field.Name, name, field.NullableAnnotation == NullableAnnotation.Annotated ? WeightFieldKind.OptionalParam : WeightFieldKind.Param));
+            else if (GraphLowering.IsModule(field.Type))
+                fields.Add(new WeightField(field.Name, name, WeightFieldKind.Module));
+            else if (field.Type is IArrayTypeSymbol array && GraphLowering.IsModule(array.ElementType))
+                fields.Add(new WeightField(field.Name, name, WeightFieldKind.ModuleArray));
         }
-        return result;
+        return fields.ToEquatableArray();
     }
 
-    static EntryPointSpec? LowerEntryPoint(IMethodSymbol method, Compilation compilation, IReadOnlyDictionary<string, Shape> parameters,
+    static EntryPointSpec? LowerEntryPoint(IMethodSymbol method, Compilation compilation, ModuleInstance model,
         List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
     {
         var syntax = method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellation)).OfType<MethodDeclarationSyntax>().FirstOrDefault();
@@ -141,7 +125,7 @@ public static class ModelParser
 
         try
         {
-            var graph = GraphLowering.Lower(compilation, method, syntax, inputs, parameters, cancellation);
+            var graph = GraphLowering.Lower(compilation, method, syntax, inputs, model, cancellation);
             return new EntryPointSpec(method.Name, method.Parameters.Select(p => p.Name).ToEquatableArray(), graph);
         }
         catch (LoweringException e)

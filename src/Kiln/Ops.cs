@@ -7,6 +7,14 @@ namespace Kiln;
 /// </summary>
 public static class Ops
 {
+    // Declarations
+    /// <summary>
+    /// Declares a learned parameter of the given shape, in a field initializer of a [Model] or [Module] class:
+    /// <c>Tensor weight = Param(outFeatures, inFeatures);</c>. The sizes may use constructor arguments. Its weight
+    /// name is the field's, in snake_case, under the module's path. Eagerly it is zeros until <c>LoadWeights</c>.
+    /// </summary>
+    public static Tensor Param(params int[] shape) => Tensor.Zeros(shape);
+
     // Unary elementwise
     public static Tensor Neg(Tensor x) => Reference.Unary(x, Scalar.Neg);
     public static Tensor Exp(Tensor x) => Reference.Unary(x, Scalar.Exp);

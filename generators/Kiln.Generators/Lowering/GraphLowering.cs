@@ -11,11 +11,13 @@ namespace Kiln.Generators.Lowering;
 
 /// <summary>
 /// Lowers one [Graph] method to IR by interpreting its body at build time: locals and loop variables hold
-/// build-time values, <c>for</c> loops with constant bounds unroll, [Graph] helpers inline, and each
-/// <c>Ops</c> call or tensor operator adds an IR node (whose shape the <see cref="GraphBuilder"/> checks).
+/// build-time values, <c>for</c> and <c>foreach</c> loops with constant bounds unroll, [Graph] helpers and
+/// module methods inline (with <c>this</c> bound to the module instance), and each <c>Ops</c> call or tensor
+/// operator adds an IR node (whose shape the <see cref="GraphBuilder"/> checks). The same interpreter
+/// evaluates field initializers to build the module tree (see ModuleInstantiation.cs).
 /// Anything else is a diagnostic on its exact span.
 /// </summary>
-sealed class GraphLowering
+sealed partial class GraphLowering
 {
     public const int MaxUnrolledIterations = 10_000;
     const int MaxInlineDepth = 32;
@@ -23,31 +25,32 @@ sealed class GraphLowering
     const string OpsType = "Kiln.Ops";
     const string TensorType = "Kiln.Tensor";
     const string GraphAttribute = "Kiln.GraphAttribute";
+    const string ModulesType = "Kiln.Modules";
 
     readonly Compilation _compilation;
     readonly GraphBuilder _builder;
-    readonly IReadOnlyDictionary<string, Shape> _params;
     readonly Dictionary<string, int> _paramNodes = new();
     readonly Stack<IMethodSymbol> _calls = new();
     readonly CancellationToken _cancellation;
     readonly Dictionary<SyntaxTree, SemanticModel> _models = new();
     Dictionary<ISymbol, BuildValue> _frame = new(SymbolEqualityComparer.Default);
+    ModuleInstance? _self;
     int _iterations;
     int _depth;
 
-    GraphLowering(Compilation compilation, string name, IReadOnlyDictionary<string, Shape> parameters, CancellationToken cancellation)
+    GraphLowering(Compilation compilation, string name, ModuleInstance? self, CancellationToken cancellation)
     {
         _compilation = compilation;
         _builder = new GraphBuilder(name);
-        _params = parameters;
+        _self = self;
         _cancellation = cancellation;
     }
 
-    /// <summary>Lowers <paramref name="method"/> with its Tensor parameters as graph inputs of the given shapes.</summary>
+    /// <summary>Lowers <paramref name="method"/> of <paramref name="model"/> with its Tensor parameters as graph inputs of the given shapes.</summary>
     public static Graph Lower(Compilation compilation, IMethodSymbol method, MethodDeclarationSyntax syntax,
-        IReadOnlyList<(IParameterSymbol Parameter, Shape Shape)> inputs, IReadOnlyDictionary<string, Shape> parameters, CancellationToken cancellation)
+        IReadOnlyList<(IParameterSymbol Parameter, Shape Shape)> inputs, ModuleInstance model, CancellationToken cancellation)
     {
-        var lowering = new GraphLowering(compilation, method.Name, parameters, cancellation);
+        var lowering = new GraphLowering(compilation, method.Name, model, cancellation);
         foreach (var (parameter, shape) in inputs)
         {
             lowering._builder.Source = Spans.Of(syntax.ParameterList.Parameters[parameter.Ordinal]);
@@ -101,6 +104,8 @@ sealed class GraphLowering
                     : throw Unsupported(ret, "a graph must return a tensor");
             case ForStatementSyntax loop:
                 return Loop(loop);
+            case ForEachStatementSyntax each:
+                return ForEach(each);
             case IfStatementSyntax branch:
             {
                 bool condition = Constant(branch.Condition, "an if condition must be a build-time constant").Bool
@@ -195,6 +200,24 @@ sealed class GraphLowering
         return null;
     }
 
+    /// <summary><c>foreach</c> over an array of modules or of build-time ints: the body unrolls once per element.</summary>
+    BuildValue? ForEach(ForEachStatementSyntax loop)
+    {
+        var collection = Eval(loop.Expression);
+        var items = collection.Modules?.Select(BuildValue.OfModule)
+            ?? collection.Ints?.Select(i => BuildValue.OfNumber(i, isInt: true))
+            ?? throw Unsupported(loop.Expression, "foreach runs over arrays of modules or of build-time ints");
+        var variable = Model(loop).GetDeclaredSymbol(loop) ?? throw Unsupported(loop, "unresolved loop variable");
+        foreach (var item in items.ToList())
+        {
+            if (++_iterations > MaxUnrolledIterations)
+                throw new LoweringException(DiagnosticDescriptors.UnrollLimit, loop, $"foreach ({loop.Identifier.Text} in {loop.Expression})", MaxUnrolledIterations.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            _frame[variable] = item;
+            if (Exec(loop.Statement) is { } returned) return returned;
+        }
+        return null;
+    }
+
     /// <summary>Runs part of a loop header: a value that is not a build-time constant there is KLN0003.</summary>
     static T Bounded<T>(string header, Func<T> part)
     {
@@ -230,6 +253,7 @@ sealed class GraphLowering
         {
             switch (constant.Value)
             {
+                case null: return BuildValue.Null;
                 case bool b: return BuildValue.OfBool(b);
                 case int or long or short or byte or sbyte or ushort or uint: return BuildValue.OfNumber(Convert.ToDouble(constant.Value), isInt: true);
                 case float or double or decimal: return BuildValue.OfNumber(Convert.ToDouble(constant.Value), isInt: false);
@@ -243,6 +267,12 @@ sealed class GraphLowering
                 return Eval(p.Expression);
             case IdentifierNameSyntax or MemberAccessExpressionSyntax:
                 return Name(expression);
+            case ThisExpressionSyntax:
+                return _self != null ? BuildValue.OfModule(_self) : throw Unsupported(expression, "'this' is not a module here");
+            case ElementAccessExpressionSyntax element:
+                return Element(element);
+            case BaseObjectCreationExpressionSyntax creation:
+                return Create(creation);
             case BinaryExpressionSyntax binary:
                 return Binary(binary);
             case PrefixUnaryExpressionSyntax unary:
@@ -292,22 +322,56 @@ sealed class GraphLowering
         if (symbol != null && _frame.TryGetValue(symbol, out var value)) return value;
         switch (symbol)
         {
-            case IFieldSymbol field when _params.TryGetValue(field.Name, out var shape) && IsTensor(field.Type):
-                if (!_paramNodes.TryGetValue(field.Name, out var node))
-                {
-                    _builder.Source = Spans.Of(expression);
-                    _paramNodes[field.Name] = node = _builder.Param(field.Name, shape);
-                }
-                return BuildValue.OfTensor(node);
+            case IFieldSymbol { IsStatic: false } or IParameterSymbol when Owner(expression) is { } owner && owner.Values.TryGetValue(symbol!, out var member):
+                return Bind(expression, member);
+            case IPropertySymbol { Name: "Length", ContainingType.SpecialType: SpecialType.System_Array } when expression is MemberAccessExpressionSyntax access:
+            {
+                var array = Eval(access.Expression);
+                int? length = array.Modules?.Count ?? array.Ints?.Count;
+                return length is { } n ? BuildValue.OfNumber(n, isInt: true) : throw Unsupported(expression, "Length of an array that is not a build-time value");
+            }
             case IFieldSymbol field when IsTensor(field.Type):
-                throw Unsupported(expression, $"the tensor field '{field.Name}' is not a [Param]");
+                throw Unsupported(expression, $"the tensor field '{field.Name}' is not a parameter (give it [Param(sizes)] or '= Param(sizes)')");
             case IFieldSymbol or IPropertySymbol:
-                throw new NotConstantException(expression, $"'{symbol.Name}' is not a build-time constant (make it const)");
+                throw new NotConstantException(expression, $"'{symbol.Name}' is not a build-time constant (make it const, or readonly with an initializer)");
             case ILocalSymbol or IParameterSymbol:
                 throw new NotConstantException(expression, $"'{symbol.Name}' has no value at build time");
             default:
-                throw Unsupported(expression, "only locals, [Param] fields and constants can be named in a graph");
+                throw Unsupported(expression, "only locals, parameters, fields of modules and constants can be named in a graph");
         }
+    }
+
+    /// <summary>The module instance a field or captured constructor parameter is read from: <c>this</c>, or the receiver of <c>a.b</c>.</summary>
+    ModuleInstance? Owner(ExpressionSyntax expression)
+    {
+        if (expression is MemberAccessExpressionSyntax access && access.Expression is not ThisExpressionSyntax)
+            return Eval(access.Expression).Module ?? throw Unsupported(access.Expression, "fields are read from modules only");
+        return _self;
+    }
+
+    /// <summary>A module's member as a value: a parameter becomes (once per graph) a Param node.</summary>
+    BuildValue Bind(SyntaxNode at, BuildValue member)
+    {
+        if (member.Param is not { } param) return member;
+        if (_instantiating) throw Unsupported(at, "a field initializer cannot read a parameter (it has no value at build time)");
+        if (!_paramNodes.TryGetValue(param.Name, out var node))
+        {
+            _builder.Source = Spans.Of(at);
+            _paramNodes[param.Name] = node = _builder.Param(param.Name, param.Shape);
+        }
+        return BuildValue.OfTensor(node);
+    }
+
+    BuildValue Element(ElementAccessExpressionSyntax element)
+    {
+        var array = Eval(element.Expression);
+        if (element.ArgumentList.Arguments.Count != 1) throw Unsupported(element, "one index, please");
+        var index = Constant(element.ArgumentList.Arguments[0].Expression, "an index must be a build-time constant");
+        int count = array.Modules?.Count ?? array.Ints?.Count ?? throw Unsupported(element.Expression, "only arrays of modules or ints can be indexed in a graph");
+        if (!index.IsNumber || !index.IsInt || index.Number < 0 || index.Number >= count)
+            throw Unsupported(element, $"the index {index} is outside the array's {count} elements");
+        int i = (int)index.Number;
+        return array.Modules != null ? BuildValue.OfModule(array.Modules[i]) : BuildValue.OfNumber(array.Ints![i], isInt: true);
     }
 
     BuildValue Binary(BinaryExpressionSyntax binary)
@@ -319,7 +383,10 @@ sealed class GraphLowering
             if (kind == SyntaxKind.LogicalAndExpression ? !left : left) return BuildValue.OfBool(left);
             return BuildValue.OfBool(Constant(binary.Right, "logical operators need build-time constants").Bool ?? throw Unsupported(binary.Right, "not a bool"));
         }
-        return Arithmetic(binary, kind, Eval(binary.Left), Eval(binary.Right));
+        var (l, r) = (Eval(binary.Left), Eval(binary.Right));
+        if (kind is SyntaxKind.EqualsExpression or SyntaxKind.NotEqualsExpression && (l.IsNull || r.IsNull))
+            return BuildValue.OfBool((l.IsNull == r.IsNull) == (kind == SyntaxKind.EqualsExpression)); // is an optional parameter present?
+        return Arithmetic(binary, kind, l, r);
     }
 
     BuildValue Arithmetic(SyntaxNode at, SyntaxKind kind, BuildValue left, BuildValue right)
@@ -383,12 +450,21 @@ sealed class GraphLowering
         var model = Model(call);
         if (model.GetSymbolInfo(call, _cancellation).Symbol is not IMethodSymbol method)
             throw LoweringException.CSharpError(call);
-        if (method.ContainingType?.ToDisplayString() == OpsType) return OpCall(call, method);
-        if (method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == GraphAttribute)) return Inline(call, method);
+        if (method.ContainingType?.ToDisplayString() == OpsType)
+            return method.Name == "Param" ? DeclareParam(call, method) : OpCall(call, method);
+        if (method.ContainingType?.ToDisplayString() == ModulesType && method.Name == "Repeat") return Repeat(call, method);
+        if (method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == GraphAttribute))
+        {
+            if (_instantiating) throw Unsupported(call, "a field initializer cannot call a graph");
+            var receiver = _self;
+            if (!method.IsStatic && call.Expression is MemberAccessExpressionSyntax access && access.Expression is not ThisExpressionSyntax)
+                receiver = Eval(access.Expression).Module ?? throw Unsupported(access.Expression, "graph methods are called on modules");
+            return Inline(call, method, method.IsStatic ? _self : receiver);
+        }
         throw Unsupported(call, $"'{method.Name}' is neither a Kiln.Ops method nor a [Graph] method");
     }
 
-    BuildValue Inline(InvocationExpressionSyntax call, IMethodSymbol method)
+    BuildValue Inline(InvocationExpressionSyntax call, IMethodSymbol method, ModuleInstance? receiver)
     {
         var original = method.OriginalDefinition;
         if (_calls.Any(m => SymbolEqualityComparer.Default.Equals(m, original)))
@@ -396,7 +472,7 @@ sealed class GraphLowering
         if (_calls.Count >= MaxInlineDepth) throw Unsupported(call, $"graph calls nest deeper than {MaxInlineDepth}");
         var syntax = original.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_cancellation)).OfType<MethodDeclarationSyntax>().FirstOrDefault()
             ?? throw Unsupported(call, $"the source of '{method.Name}' is not in this compilation");
-        var args = Arguments(call, method);
+        var args = Arguments(call.ArgumentList, method);
         var frame = new Dictionary<ISymbol, BuildValue>(SymbolEqualityComparer.Default);
         foreach (var p in original.Parameters)
         {
@@ -404,14 +480,14 @@ sealed class GraphLowering
             else if (p.HasExplicitDefaultValue) frame[p] = DefaultValue(call, p);
             else throw Unsupported(call, $"no argument for '{p.Name}'");
         }
-        var saved = _frame;
-        _frame = frame;
+        var (savedFrame, savedSelf) = (_frame, _self);
+        (_frame, _self) = (frame, receiver);
         _calls.Push(original);
         try { return RunBody(syntax); }
         finally
         {
             _calls.Pop();
-            _frame = saved;
+            (_frame, _self) = (savedFrame, savedSelf);
         }
     }
 
@@ -424,15 +500,16 @@ sealed class GraphLowering
     };
 
     /// <summary>Arguments by parameter ordinal; a params array collects the trailing arguments.</summary>
-    Dictionary<int, BuildValue> Arguments(InvocationExpressionSyntax call, IMethodSymbol method)
+    Dictionary<int, BuildValue> Arguments(BaseArgumentListSyntax? list, IMethodSymbol method)
     {
         var result = new Dictionary<int, BuildValue>();
         var rest = new List<long>();
         bool expanded = false;
         var parameters = method.Parameters;
-        for (int i = 0; i < call.ArgumentList.Arguments.Count; i++)
+        var arguments = list?.Arguments ?? default;
+        for (int i = 0; i < arguments.Count; i++)
         {
-            var arg = call.ArgumentList.Arguments[i];
+            var arg = arguments[i];
             int ordinal = arg.NameColon != null
                 ? parameters.FirstOrDefault(p => p.Name == arg.NameColon.Name.Identifier.Text)?.Ordinal ?? throw Unsupported(arg, "unknown parameter name")
                 : Math.Min(i, parameters.Length - 1);
@@ -454,7 +531,7 @@ sealed class GraphLowering
 
     BuildValue OpCall(InvocationExpressionSyntax call, IMethodSymbol method)
     {
-        var args = Arguments(call, method);
+        var args = Arguments(call.ArgumentList, method);
         BuildValue Arg(int i)
         {
             if (args.TryGetValue(i, out var v)) return v;
@@ -504,6 +581,7 @@ sealed class GraphLowering
     /// <summary>Adds IR through <paramref name="build"/>, turning shape errors into diagnostics on <paramref name="at"/>.</summary>
     BuildValue Op(SyntaxNode at, Func<int> build)
     {
+        if (_instantiating) throw Unsupported(at, "field initializers run at build time to size the model; they cannot compute tensors");
         try
         {
             _builder.Source = Spans.Of(at);

@@ -23,7 +23,10 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     long _aRowStride, _aColStride, _m, _n, _k, _batch, _panels, _colTiles, _panelsPerTile;
     TEpilogue _epilogue;
 
-    /// <param name="constantB">B does not change between calls (a parameter): pack it once and keep it.</param>
+    /// <summary>
+    /// <c>c[batch][m, n] = a[m, k]·b[k, n]</c> over strided views, then the epilogue on each finished row segment.
+    /// <paramref name="constantB"/>: B does not change between calls (a parameter), so it is packed once and kept.
+    /// </summary>
     public void Multiply(
         CpuView a, long aOffset, long aRowStride, long aColStride,
         CpuView b, long bOffset, long bRowStride, long bColStride,

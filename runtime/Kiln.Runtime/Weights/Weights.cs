@@ -17,6 +17,8 @@ public sealed class Weights
     public Kiln.Tensor this[string name] => _tensors.TryGetValue(name, out var t) ? t
         : throw new WeightsException($"No weight named '{name}'. Present: {string.Join(", ", _tensors.Keys.OrderBy(k => k, StringComparer.Ordinal))}.");
 
+    public bool Contains(string name) => _tensors.ContainsKey(name);
+
     public static Weights Load(string path) => new(SafeTensors.Read(path));
 
     /// <summary>Reads safetensors from a seekable stream; <paramref name="source"/> names it in errors.</summary>

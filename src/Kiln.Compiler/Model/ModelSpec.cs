@@ -12,13 +12,20 @@ public sealed record ModelSpec(
     string ClassName,
     EquatableArray<string> ContainingTypes,
     EquatableArray<ParamSpec> Params,
-    EquatableArray<EntryPointSpec> EntryPoints)
+    EquatableArray<EntryPointSpec> EntryPoints,
+    EquatableArray<WeightField> Fields)
 {
     public string FullName => (Namespace.Length > 0 ? Namespace + "." : "") + string.Join(".", ContainingTypes) + (ContainingTypes.Count > 0 ? "." : "") + ClassName;
 }
 
-/// <summary>A [Param] field: its weight name (the field name) and fixed shape.</summary>
+/// <summary>A parameter of the module tree: its full weight name (<c>blocks.0.fc.weight</c>) and fixed shape.</summary>
 public sealed record ParamSpec(string Name, EquatableArray<long> Shape);
 
 /// <summary>A public [Graph] method, lowered: its C# parameter names in order and its IR.</summary>
 public sealed record EntryPointSpec(string MethodName, EquatableArray<string> InputNames, Graph Graph);
+
+/// <summary>A [Module] class: the generator adds <c>LoadWeights(weights, prefix)</c> for eager runs.</summary>
+public sealed record ModuleSpec(string Namespace, string ClassName, EquatableArray<string> ContainingTypes, EquatableArray<WeightField> Fields)
+{
+    public string FullName => (Namespace.Length > 0 ? Namespace + "." : "") + string.Join(".", ContainingTypes) + (ContainingTypes.Count > 0 ? "." : "") + ClassName;
+}

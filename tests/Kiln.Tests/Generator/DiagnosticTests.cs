@@ -77,7 +77,7 @@ public sealed class DiagnosticTests
                 return x;
             }
         }
-        """, "KLN0003", "The loop 'for (int i = 0; i < layers; i++)' must have bounds known at build time (literals, const fields and enclosing loop variables): 'layers' is not a build-time constant (make it const)");
+        """, "KLN0003", "The loop 'for (int i = 0; i < layers; i++)' must have bounds known at build time (literals, const fields and enclosing loop variables): 'layers' is not a build-time constant (make it const, or readonly with an initializer)");
 
     [Fact]
     public void KLN0004_ParamWithoutShape() => AssertDiagnostic("""

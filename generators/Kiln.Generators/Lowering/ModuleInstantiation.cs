@@ -1,0 +1,228 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Model;
+using Kiln.Compiler.Util;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kiln.Generators.Lowering;
+
+/// <summary>
+/// Builds the module tree of a [Model] at build time: the interpreter evaluates each field initializer in
+/// declaration order, with the primary-constructor arguments bound, so <c>new Linear(Width, 4 * Width)</c>,
+/// <c>Param(outFeatures, inFeatures)</c> and <c>Modules.Repeat(Layers, i => new Block(Width))</c> become module
+/// instances and parameters named by their path (<c>blocks.3.fc.weight</c>), in PyTorch's state-dict order.
+/// </summary>
+sealed partial class GraphLowering
+{
+    const string ModuleAttribute = "Kiln.ModuleAttribute";
+    const string ParamAttribute = "Kiln.ParamAttribute";
+    const int MaxModuleDepth = 32;
+
+    bool _instantiating;
+    string _path = "";
+    readonly List<ParamSpec> _declared = new();
+    readonly Stack<INamedTypeSymbol> _constructing = new();
+
+    /// <summary>The model's module tree and every parameter in it.</summary>
+    public static (ModuleInstance Root, IReadOnlyList<ParamSpec> Params) Instantiate(Compilation compilation, INamedTypeSymbol model,
+        SyntaxNode declaration, CancellationToken cancellation)
+    {
+        var lowering = new GraphLowering(compilation, model.Name, null, cancellation) { _instantiating = true };
+        try
+        {
+            var root = lowering.Construct(model, "", declaration, null, null);
+            return (root, lowering._declared);
+        }
+        catch (NotConstantException e) { throw Unsupported(e.Node, e.Message); }
+    }
+
+    /// <summary>Whether <paramref name="type"/> is a [Module] class.</summary>
+    public static bool IsModule(ITypeSymbol? type) =>
+        type is INamedTypeSymbol named && named.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModuleAttribute);
+
+    ModuleInstance Construct(INamedTypeSymbol type, string path, SyntaxNode at, BaseArgumentListSyntax? arguments, IMethodSymbol? constructor)
+    {
+        if (_constructing.Any(t => SymbolEqualityComparer.Default.Equals(t, type)))
+            throw new LoweringException(DiagnosticDescriptors.InvalidModule, at, type.Name, "it contains itself");
+        if (_constructing.Count >= MaxModuleDepth)
+            throw new LoweringException(DiagnosticDescriptors.InvalidModule, at, type.Name, $"modules nest deeper than {MaxModuleDepth}");
+        if (type.IsGenericType)
+            throw new LoweringException(DiagnosticDescriptors.InvalidModule, at, type.Name, "a module class cannot be generic");
+
+        var instance = new ModuleInstance(type, path);
+        BindConstructor(instance, at, arguments, constructor);
+
+        var (savedFrame, savedSelf, savedPath) = (_frame, _self, _path);
+        (_frame, _self) = (new Dictionary<ISymbol, BuildValue>(SymbolEqualityComparer.Default), instance);
+        _constructing.Push(type);
+        try
+        {
+            foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
+            {
+                if (field.IsStatic || field.IsConst || field.IsImplicitlyDeclared) continue;
+                InitializeField(instance, field);
+            }
+        }
+        finally
+        {
+            _constructing.Pop();
+            (_frame, _self, _path) = (savedFrame, savedSelf, savedPath);
+        }
+        return instance;
+    }
+
+    /// <summary>Binds the primary constructor's parameters (evaluated in the caller's context) into the instance.</summary>
+    void BindConstructor(ModuleInstance instance, SyntaxNode at, BaseArgumentListSyntax? arguments, IMethodSymbol? constructor)
+    {
+        var type = instance.Type;
+        var primary = type.InstanceConstructors.FirstOrDefault(c => c.DeclaringSyntaxReferences.Any(r => r.GetSyntax(_cancellation) is TypeDeclarationSyntax));
+        foreach (var explicitConstructor in type.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared && !SymbolEqualityComparer.Default.Equals(c, primary)))
+        {
+            var body = explicitConstructor.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_cancellation)).OfType<ConstructorDeclarationSyntax>().FirstOrDefault();
+            if (body != null && (body.Body?.Statements.Count > 0 || body.ExpressionBody != null || body.Initializer != null))
+                throw new LoweringException(DiagnosticDescriptors.InvalidModule, body.Identifier.Parent!, type.Name,
+                    "Kiln reads sizes from a primary constructor and field initializers; a constructor body is not run at build time");
+        }
+        if (constructor != null && primary != null && !SymbolEqualityComparer.Default.Equals(constructor.OriginalDefinition, primary))
+            throw new LoweringException(DiagnosticDescriptors.InvalidModule, at, type.Name, "create it through its primary constructor");
+        if (primary == null) return;
+
+        var values = arguments != null && constructor != null ? Arguments(arguments, constructor) : new Dictionary<int, BuildValue>();
+        foreach (var p in primary.Parameters)
+        {
+            if (values.TryGetValue(p.Ordinal, out var v)) instance.Values[p] = v;
+            else if (p.HasExplicitDefaultValue) instance.Values[p] = DefaultValue(at, p);
+            else throw new LoweringException(DiagnosticDescriptors.InvalidModule, at, type.Name, $"no build-time value for its constructor parameter '{p.Name}'");
+        }
+    }
+
+    void InitializeField(ModuleInstance instance, IFieldSymbol field)
+    {
+        var declarator = field.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_cancellation)).OfType<VariableDeclaratorSyntax>().FirstOrDefault();
+        if (declarator == null) return;
+        string name = instance.Path + WeightField.NameOf(field.Name);
+        var attribute = field.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ParamAttribute);
+        if (attribute != null)
+        {
+            var at = attribute.ApplicationSyntaxReference?.GetSyntax(_cancellation) ?? declarator;
+            if (declarator.Initializer != null)
+                throw Unsupported(declarator.Initializer, $"'{field.Name}' has [Param] sizes; it cannot also have an initializer");
+            AddParam(instance, field, name, AttributeShape(field, attribute, at), at);
+            return;
+        }
+        if (declarator.Initializer == null) return;
+
+        _path = name;
+        var value = Eval(declarator.Initializer.Value);
+        if (value.DeclaredParam is { } shape)
+        {
+            AddParam(instance, field, name, shape, declarator);
+            return;
+        }
+        if (value.Param != null)
+            throw Unsupported(declarator.Initializer.Value, "a field cannot alias another parameter; declare it with Param(sizes)");
+        // A mutable field could change after the build: only readonly ones (and absent optional parameters) are build-time values.
+        if (field.IsReadOnly || (value.IsNull && IsTensor(field.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated))))
+            instance.Values[field] = value;
+    }
+
+    void AddParam(ModuleInstance instance, IFieldSymbol field, string name, Shape shape, SyntaxNode at)
+    {
+        if (!IsTensor(field.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated)))
+            throw Unsupported(at, $"the parameter field '{field.Name}' must be a Tensor");
+        if (field.IsReadOnly)
+            throw Unsupported(at, $"the parameter field '{field.Name}' cannot be readonly: LoadWeights assigns it for eager runs");
+        var param = new ParamRef(name, shape);
+        _declared.Add(new ParamSpec(name, shape.Dims.Select(d => d.Coefficient).ToEquatableArray()));
+        instance.Values[field] = BuildValue.OfParam(param);
+    }
+
+    static Shape AttributeShape(IFieldSymbol field, AttributeData attribute, SyntaxNode at)
+    {
+        var dims = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
+            ? attribute.ConstructorArguments[0].Values.Select(v => v.Value).ToList()
+            : attribute.ConstructorArguments.Select(v => v.Value).ToList();
+        if (dims.Count == 0) throw new LoweringException(DiagnosticDescriptors.ParamWithoutShape, at, field.Name);
+        var sizes = new List<long>();
+        foreach (var d in dims)
+        {
+            if (d is int size && size > 0) { sizes.Add(size); continue; }
+            throw new LoweringException(DiagnosticDescriptors.BadDimension, at, d?.ToString() ?? "null", field.Name, "parameter sizes must be positive integers");
+        }
+        return CheckedShape(field.Name, sizes, at);
+    }
+
+    static Shape CheckedShape(string name, IReadOnlyList<long> sizes, SyntaxNode at)
+    {
+        long count = 1;
+        foreach (var s in sizes)
+        {
+            if (count > GraphBuilder.MaxElements / s)
+                throw new LoweringException(DiagnosticDescriptors.TensorTooLarge, at, name, $"[{string.Join(", ", sizes)}] has more than {GraphBuilder.MaxElements} elements");
+            count *= s;
+        }
+        return Shape.Of(sizes.ToArray());
+    }
+
+    /// <summary><c>Ops.Param(sizes)</c> in a field initializer.</summary>
+    BuildValue DeclareParam(InvocationExpressionSyntax call, IMethodSymbol method)
+    {
+        if (!_instantiating) throw Unsupported(call, "Param(sizes) declares a parameter in a field initializer, not in a graph");
+        var sizes = Arguments(call.ArgumentList, method).TryGetValue(0, out var v) ? v.Ints : null;
+        if (sizes == null || sizes.Count == 0) throw Unsupported(call, "Param needs at least one integer size known at build time");
+        foreach (var size in sizes)
+            if (size <= 0)
+                throw new LoweringException(DiagnosticDescriptors.BadDimension, call, size.ToString(System.Globalization.CultureInfo.InvariantCulture), _path, "parameter sizes must be positive integers");
+        return BuildValue.OfDeclaredParam(CheckedShape(_path, sizes, call));
+    }
+
+    /// <summary><c>new Linear(…)</c> of a [Module] class in a field initializer: a child named by the field.</summary>
+    BuildValue Create(BaseObjectCreationExpressionSyntax creation)
+    {
+        if (Model(creation).GetSymbolInfo(creation, _cancellation).Symbol is not IMethodSymbol constructor)
+            throw LoweringException.CSharpError(creation);
+        var type = constructor.ContainingType;
+        if (!IsModule(type))
+            throw new LoweringException(DiagnosticDescriptors.InvalidModule, creation, type.Name, "only [Module] classes can be created in a model (mark it [Module])");
+        if (!_instantiating)
+            throw Unsupported(creation, "modules are created in field initializers, not in graphs");
+        if (creation.Initializer != null)
+            throw Unsupported(creation.Initializer, "set a module's sizes through its constructor, not an object initializer");
+        return BuildValue.OfModule(Construct(type, _path + ".", creation, creation.ArgumentList, constructor));
+    }
+
+    /// <summary><c>Modules.Repeat(count, i => new Block(…))</c>: children named <c>field.0</c>, <c>field.1</c>, ….</summary>
+    BuildValue Repeat(InvocationExpressionSyntax call, IMethodSymbol method)
+    {
+        if (!_instantiating) throw Unsupported(call, "Modules.Repeat creates modules in a field initializer, not in a graph");
+        var args = call.ArgumentList.Arguments;
+        if (args.Count != 2) throw Unsupported(call, "Repeat takes a count and a lambda");
+        var count = Constant(args[0].Expression, "the count must be a build-time constant");
+        if (!count.IsNumber || !count.IsInt || count.Number < 0 || count.Number > MaxUnrolledIterations)
+            throw Unsupported(args[0], $"the count must be an integer from 0 to {MaxUnrolledIterations}");
+        var (parameter, body) = args[1].Expression switch
+        {
+            SimpleLambdaExpressionSyntax { ExpressionBody: { } e } simple => (simple.Parameter, e),
+            ParenthesizedLambdaExpressionSyntax { ExpressionBody: { } e, ParameterList.Parameters.Count: <= 1 } paren => (paren.ParameterList.Parameters.FirstOrDefault(), e),
+            _ => throw Unsupported(args[1], "the second argument must be an expression lambda such as i => new Block(Width)"),
+        };
+        var symbol = parameter == null ? null : Model(parameter).GetDeclaredSymbol(parameter, _cancellation);
+        string basePath = _path;
+        var modules = new List<ModuleInstance>();
+        try
+        {
+            for (int i = 0; i < (int)count.Number; i++)
+            {
+                _path = basePath + "." + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (symbol != null) _frame[symbol] = BuildValue.OfNumber(i, isInt: true);
+                modules.Add(Eval(body).Module ?? throw Unsupported(body, "the lambda must create a [Module]"));
+            }
+        }
+        finally { _path = basePath; }
+        return BuildValue.OfModules(modules);
+    }
+}

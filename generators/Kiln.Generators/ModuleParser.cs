@@ -1,0 +1,45 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.Model;
+using Kiln.Compiler.Util;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kiln.Generators;
+
+/// <summary>The module step's output: the class to extend with LoadWeights (null on error) and its diagnostics.</summary>
+public sealed record ModuleResult(ModuleSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>
+/// Reads a [Module] class for the eager half of the API: which fields LoadWeights fills or descends into.
+/// Its graphs and sizes are interpreted where a model instantiates it (ModuleInstantiation), since only
+/// there are its constructor arguments known.
+/// </summary>
+public static class ModuleParser
+{
+    public static ModuleResult Parse(INamedTypeSymbol type, ClassDeclarationSyntax declaration)
+    {
+        try
+        {
+            if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidModule, declaration.Identifier, type.Name,
+                    "a module class must be declared partial so that Kiln can add LoadWeights"));
+            if (type.IsGenericType || type.ContainingType?.IsGenericType == true)
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidModule, declaration.Identifier, type.Name, "a module class cannot be generic"));
+            var containing = new List<string>();
+            for (var t = type.ContainingType; t != null; t = t.ContainingType) containing.Insert(0, t.Name);
+            var spec = new ModuleSpec(type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString(),
+                type.Name, containing.ToEquatableArray(), ModelParser.WeightFields(type));
+            return new ModuleResult(spec, EquatableArray<DiagnosticInfo>.Empty);
+        }
+        catch (OperationCanceledException) { throw; }
+        catch (Exception e)
+        {
+            return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, declaration.Identifier, type.Name, e.GetType().Name + ": " + e.Message));
+        }
+
+        static ModuleResult Fail(DiagnosticInfo d) => new(null, EquatableArray.Of(d));
+    }
+}
