@@ -94,6 +94,26 @@ public static class DiagnosticDescriptors
         "'{0}' cannot be used as a Kiln module: {1}",
         Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor BadSlice = new(
+        "KLN0018", "Bad slice",
+        "Bad slice: {0}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor BadEmbedding = new(
+        "KLN0019", "Bad embedding lookup",
+        "Bad embedding lookup: {0}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor BadAttention = new(
+        "KLN0020", "Bad attention",
+        "Bad attention: {0}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidConfiguration = new(
+        "KLN0021", "Invalid model configuration",
+        "'{0}' is not a valid configuration: {1}",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(
             System.Linq.Enumerable.Select(

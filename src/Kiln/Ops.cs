@@ -28,6 +28,8 @@ public static class Ops
     /// <summary>GELU, tanh approximation (as GPT-2): 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).</summary>
     public static Tensor Gelu(Tensor x) => Reference.Unary(x, Scalar.Gelu);
     public static Tensor Silu(Tensor x) => Reference.Unary(x, Scalar.Silu);
+    /// <summary>GELU with erf, PyTorch's default <c>F.gelu(x)</c>: 0.5x(1 + erf(x/√2)).</summary>
+    public static Tensor GeluErf(Tensor x) => Reference.Unary(x, Scalar.GeluErf);
 
     // Binary elementwise, NumPy broadcasting
     public static Tensor Add(Tensor a, Tensor b) => Reference.Binary(a, b, Scalar.Add);
@@ -66,8 +68,41 @@ public static class Ops
     /// <summary>Swaps the last two axes.</summary>
     public static Tensor Transpose(Tensor x) => Reference.Transpose(x);
     public static Tensor BroadcastTo(Tensor x, params int[] shape) => Reference.BroadcastTo(x, shape);
+    /// <summary>Elements <paramref name="start"/> .. <paramref name="start"/> + <paramref name="length"/> of <paramref name="axis"/> (compiled: an offset in the load).</summary>
+    public static Tensor Slice(Tensor x, int axis, int start, int length) => Reference.Slice(x, axis, start, length);
 
     // Composite
     public static Tensor Softmax(Tensor x, int axis = -1) => Reference.Softmax(x, axis, log: false);
     public static Tensor LogSoftmax(Tensor x, int axis = -1) => Reference.Softmax(x, axis, log: true);
+
+    /// <summary>LayerNorm over the last axis, then <c>· weight + bias</c> when given; one kernel compiled (the affine part is its epilogue).</summary>
+    public static Tensor LayerNorm(Tensor x, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
+    {
+        var y = Reference.Normalize(x, eps, centre: true);
+        if (weight is not null) y = Mul(y, weight);
+        return bias is not null ? Add(y, bias) : y;
+    }
+
+    /// <summary>RMSNorm over the last axis: <c>x/√(mean(x²) + ε) · weight</c>.</summary>
+    public static Tensor RmsNorm(Tensor x, Tensor? weight = null, float eps = 1e-6f)
+    {
+        var y = Reference.Normalize(x, eps, centre: false);
+        return weight is not null ? Mul(y, weight) : y;
+    }
+
+    // Indexed reads and attention
+    /// <summary>
+    /// <c>table[indices]</c>: rows of <paramref name="table"/> picked by <paramref name="indices"/> (whole numbers held as
+    /// floats), shape <c>indices.shape + table.shape[1:]</c>, as <c>F.embedding(indices, table)</c>.
+    /// </summary>
+    public static Tensor Embedding(Tensor indices, Tensor table) => Reference.Embedding(indices, table);
+
+    /// <summary>
+    /// Scaled dot-product attention, <c>softmax(q·kᵀ·scale)·v</c> per head, in the [..., seq, heads, headDim] layout of
+    /// FlashAttention (so head split and merge are plain reshapes). <paramref name="scale"/> defaults to 1/√headDim;
+    /// causal masks keys after the query (aligned at the end when the lengths differ). Compiled: one fused kernel with
+    /// online softmax; the seq×seq scores are never stored.
+    /// </summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, bool causal = false, float? scale = null) =>
+        Reference.Attention(q, k, v, causal, scale);
 }

@@ -7,7 +7,7 @@ namespace Kiln;
 /// The eager reference implementation: plain loops over row-major data, accumulating in double. It is
 /// slow on purpose and is the oracle the compiled paths are tested against.
 /// </summary>
-public static class Reference
+public static partial class Reference
 {
     public static Tensor Scalar(float value) => new(new[] { value });
 

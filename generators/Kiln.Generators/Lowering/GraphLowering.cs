@@ -493,6 +493,7 @@ sealed partial class GraphLowering
 
     BuildValue DefaultValue(SyntaxNode at, IParameterSymbol p) => p.ExplicitDefaultValue switch
     {
+        null => BuildValue.Null,
         bool b => BuildValue.OfBool(b),
         int or long => BuildValue.OfNumber(Convert.ToDouble(p.ExplicitDefaultValue), true),
         float or double => BuildValue.OfNumber(Convert.ToDouble(p.ExplicitDefaultValue), false),
@@ -546,6 +547,13 @@ sealed partial class GraphLowering
             return (int)v.Number;
         }
         bool BoolArg(int i) => Arg(i).Bool ?? throw Unsupported(call, $"'{method.Parameters[i].Name}' must be a bool constant");
+        float? FloatArg(int i)
+        {
+            var v = Arg(i);
+            if (v.IsNull) return null;
+            return v.IsNumber ? (float)v.Number : throw Unsupported(call, $"'{method.Parameters[i].Name}' must be a number known at build time");
+        }
+        int? OptionalTensorArg(int i) => Arg(i).IsNull ? null : TensorArg(i);
         IReadOnlyList<long> IntsArg(int i) => Arg(i).Ints ?? throw Unsupported(call, $"'{method.Parameters[i].Name}' must be integer constants");
 
         string name = method.Name;
@@ -561,8 +569,24 @@ sealed partial class GraphLowering
                 case OpKind.Reshape: return Op(call, () => _builder.Reshape(TensorArg(0), IntsArg(1)));
                 case OpKind.Permute: return Op(call, () => _builder.Permute(TensorArg(0), IntsArg(1).Select(a => (int)a).ToList()));
                 case OpKind.BroadcastTo: return Op(call, () => _builder.BroadcastTo(TensorArg(0), Shape.Of(IntsArg(1).ToArray())));
+                case OpKind.Slice: return Op(call, () => _builder.Slice(TensorArg(0), IntArg(1), IntArg(2), IntArg(3)));
+                case OpKind.Attention: return Op(call, () => _builder.Attention(TensorArg(0), TensorArg(1), TensorArg(2), BoolArg(3), FloatArg(4)));
+                case OpKind.LayerNorm:
+                    return Op(call, () =>
+                    {
+                        int y = _builder.Norm(OpKind.LayerNorm, TensorArg(0), -1, FloatArg(3) ?? 1e-5f);
+                        if (OptionalTensorArg(1) is { } weight) y = _builder.Binary(OpKind.Mul, y, weight);
+                        return OptionalTensorArg(2) is { } bias ? _builder.Binary(OpKind.Add, y, bias) : y;
+                    });
+                case OpKind.RmsNorm:
+                    return Op(call, () =>
+                    {
+                        int y = _builder.Norm(OpKind.RmsNorm, TensorArg(0), -1, FloatArg(2) ?? 1e-6f);
+                        return OptionalTensorArg(1) is { } weight ? _builder.Binary(OpKind.Mul, y, weight) : y;
+                    });
             }
         }
+        if (name == "Embedding") return Op(call, () => _builder.Gather(TensorArg(1), TensorArg(0)));
         if (name == "Transpose") return Op(call, () => _builder.Transpose(TensorArg(0)));
         throw Unsupported(call, $"Ops.{name} has no compiled lowering yet");
     }
@@ -595,6 +619,9 @@ sealed partial class GraphLowering
                 ShapeErrorKind.Axis or ShapeErrorKind.Permute => DiagnosticDescriptors.BadAxis,
                 ShapeErrorKind.Reshape => DiagnosticDescriptors.BadReshape,
                 ShapeErrorKind.Size => DiagnosticDescriptors.TensorTooLarge,
+                ShapeErrorKind.Slice => DiagnosticDescriptors.BadSlice,
+                ShapeErrorKind.Gather => DiagnosticDescriptors.BadEmbedding,
+                ShapeErrorKind.Attention => DiagnosticDescriptors.BadAttention,
                 _ => DiagnosticDescriptors.ShapeMismatch,
             };
             throw e.Kind == ShapeErrorKind.Size

@@ -22,6 +22,32 @@ public static class CpuMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Tanh(float x) => MathF.Tanh(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Gelu(float x) => 0.5f * x * (1f + MathF.Tanh(SqrtTwoOverPi * (x + 0.044715f * x * x * x)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Silu(float x) => x / (1f + MathF.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float GeluErf(float x) => 0.5f * x * (1f + Erf(x * 0.70710678118654752f));
+
+    /// <summary>erf by Abramowitz–Stegun 7.1.26 (absolute error below 1.5e-7, under float32's resolution of erf near 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Erf(float x)
+    {
+        float a = MathF.Abs(x);
+        float t = 1f / (1f + 0.3275911f * a);
+        float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+        return MathF.CopySign(1f - poly * MathF.Exp(-a * a), x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> GeluErf(Vector256<float> x) =>
+        Vector256.Create(0.5f) * x * (Vector256<float>.One + Erf(x * Vector256.Create(0.70710678118654752f)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Erf(Vector256<float> x)
+    {
+        var a = Vector256.Abs(x);
+        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.3275911f) * a);
+        var poly = ((((Vector256.Create(1.061405429f) * t - Vector256.Create(1.453152027f)) * t + Vector256.Create(1.421413741f)) * t
+            - Vector256.Create(0.284496736f)) * t + Vector256.Create(0.254829592f)) * t;
+        var magnitude = Vector256<float>.One - poly * Vector256.Exp(-(a * a));
+        return Vector256.CopySign(magnitude, x);
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Maximum(float a, float b) => MathF.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Minimum(float a, float b) => MathF.Min(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Pow(float a, float b) => MathF.Pow(a, b);

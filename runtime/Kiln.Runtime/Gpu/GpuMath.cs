@@ -17,6 +17,17 @@ public static class GpuMath
     public static float Tanh(float x) => XMath.Tanh(x);
     public static float Gelu(float x) => 0.5f * x * (1f + XMath.Tanh(SqrtTwoOverPi * (x + 0.044715f * x * x * x)));
     public static float Silu(float x) => x / (1f + XMath.Exp(-x));
+    public static float GeluErf(float x) => 0.5f * x * (1f + Erf(x * 0.70710678118654752f));
+
+    /// <summary>erf by Abramowitz–Stegun 7.1.26, as CpuMath.Erf.</summary>
+    public static float Erf(float x)
+    {
+        float a = XMath.Abs(x);
+        float t = 1f / (1f + 0.3275911f * a);
+        float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+        float magnitude = 1f - poly * XMath.Exp(-a * a);
+        return x < 0f ? -magnitude : magnitude;
+    }
     public static float Maximum(float a, float b) => XMath.Max(a, b);
     public static float Minimum(float a, float b) => XMath.Min(a, b);
     public static float Pow(float a, float b) => XMath.Pow(a, b);

@@ -29,6 +29,8 @@ public static class CpuEmitter
             {
                 case null: EmitElementwise(w, plan, k, sig); break;
                 case MatMulRoot m: EmitMatMul(w, plan, k, m, sig); break;
+                case GatherRoot g when g.Table.Strides.Count == 2: EmitGatherRows(w, plan, k, g, sig); break;
+                case AttentionRoot a: EmitAttention(w, plan, k, a, sig); break;
                 default: EmitScalar(w, plan, k, sig); break;
             }
             w.Line();
@@ -89,8 +91,8 @@ public static class CpuEmitter
         w.Open("for (long batch = 0; batch < batches; batch++)");
         IndexCode.Unravel(w, "batch", batchDims, "o");
         var o = IndexCode.Vars("o", batchDims.Count);
-        string aBase = IndexCode.Offset(m.A.Strides.Take(rank - 2).ToList(), o);
-        string bBase = IndexCode.Offset(m.B.Strides.Take(rank - 2).ToList(), o);
+        string aBase = IndexCode.Offset(m.A.Strides.Take(rank - 2).ToList(), o, m.A.Offset);
+        string bBase = IndexCode.Offset(m.B.Strides.Take(rank - 2).ToList(), o, m.B.Offset);
         w.Line($"_gemm.Multiply({a}, {aBase}, {m.A.Strides[rank - 2].ToCSharp()}, {m.A.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {b}, {bBase}, {m.B.Strides[rank - 2].ToCSharp()}, {m.B.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {output}, batch * {M} * {N}, {M}, {N}, {K}, batch, {(epilogue ? $"new Epilogue({sig.Arguments()})" : "default")}, constantB: {(constantB ? "true" : "false")});");
@@ -113,7 +115,7 @@ public static class CpuEmitter
     static bool IsVectorRow(Kernel k) => k.Root switch
     {
         ReduceRoot r => r.Axis == r.InputShape.Rank - 1 && UnitInner(r.Input, r.InputShape.Rank),
-        SoftmaxRoot s => s.Axis == k.Shape.Rank - 1 && UnitInner(s.Input, k.Shape.Rank) && UnitInner(k.Body, k.Shape.Rank),
+        RowRoot s => s.Axis == k.Shape.Rank - 1 && UnitInner(s.Input, k.Shape.Rank) && UnitInner(k.Body, k.Shape.Rank),
         _ => false,
     };
 
@@ -125,7 +127,7 @@ public static class CpuEmitter
         var (inputShape, prologue) = k.Root switch
         {
             ReduceRoot reduce => (reduce.InputShape, reduce.Input),
-            SoftmaxRoot softmax => (k.Shape, softmax.Input),
+            RowRoot row => (k.Shape, row.Input),
             _ => throw new System.InvalidOperationException("not a row kernel"),
         };
         int rank = inputShape.Rank;
@@ -151,31 +153,59 @@ public static class CpuEmitter
             int outRank = k.Shape.Rank;
             IndexCode.Unravel(w, "item", k.Shape.Dims.ToList(), "o");
             var o = IndexCode.Vars("o", outRank);
-            var epilogue = new ExprRenderer(Math, vector: false, l => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l.Strides, o)}]", "acc");
+            var epilogue = new ExprRenderer(Math, vector: false, l => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, o)}]", "acc");
             w.Line($"{output}[item] = {epilogue.Render(k.Body)};");
         }
         else
         {
-            var s = (SoftmaxRoot)k.Root!;
+            var s = (RowRoot)k.Root!;
             string x = vec.Render(prologue), xs = scalar.Render(prologue);
             w.Line("long outBase = item * n;");
-            w.Line("var vmax = Vector256.Create(float.NegativeInfinity);");
-            w.Line($"for (j = 0; j <= n - 8; j += 8) vmax = CpuMath.Maximum(vmax, {x});");
-            w.Line("float max = CpuMath.HorizontalMax(vmax);");
-            w.Line($"for (; j < n; j++) max = CpuMath.Maximum(max, {xs});");
-            w.Line("var vMaxAll = Vector256.Create(max);");
-            w.Line("var vsum = Vector256<float>.Zero;");
-            w.Line($"for (j = 0; j <= n - 8; j += 8) vsum += CpuMath.Exp({x} - vMaxAll);");
-            w.Line("float sum = Vector256.Sum(vsum);");
-            w.Line($"for (; j < n; j++) sum += CpuMath.Exp({xs} - max);");
-            w.Line(s.Log ? "float shift = max + CpuMath.Log(sum);" : "float scale = 1f / sum;");
-            w.Line(s.Log ? "var vShift = Vector256.Create(shift);" : "var vScale = Vector256.Create(scale);");
+            string vectorValue, scalarValue;
+            if (s.Op is OpKind.Softmax or OpKind.LogSoftmax)
+            {
+                bool log = s.Op == OpKind.LogSoftmax;
+                w.Line("var vmax = Vector256.Create(float.NegativeInfinity);");
+                w.Line($"for (j = 0; j <= n - 8; j += 8) vmax = CpuMath.Maximum(vmax, {x});");
+                w.Line("float max = CpuMath.HorizontalMax(vmax);");
+                w.Line($"for (; j < n; j++) max = CpuMath.Maximum(max, {xs});");
+                w.Line("var vMaxAll = Vector256.Create(max);");
+                w.Line("var vsum = Vector256<float>.Zero;");
+                w.Line($"for (j = 0; j <= n - 8; j += 8) vsum += CpuMath.Exp({x} - vMaxAll);");
+                w.Line("float sum = Vector256.Sum(vsum);");
+                w.Line($"for (; j < n; j++) sum += CpuMath.Exp({xs} - max);");
+                w.Line(log ? "float shift = max + CpuMath.Log(sum);" : "float scale = 1f / sum;");
+                w.Line(log ? "var vShift = Vector256.Create(shift);" : "var vScale = Vector256.Create(scale);");
+                (vectorValue, scalarValue) = log ? ($"{x} - vShift", $"{xs} - shift") : ($"CpuMath.Exp({x} - vMaxAll) * vScale", $"CpuMath.Exp({xs} - max) * scale");
+            }
+            else
+            {
+                // LayerNorm centres first (two passes keep the variance accurate); RMSNorm only scales.
+                bool centre = s.Op == OpKind.LayerNorm;
+                if (centre)
+                {
+                    w.Line("var vsum = Vector256<float>.Zero;");
+                    w.Line($"for (j = 0; j <= n - 8; j += 8) vsum += {x};");
+                    w.Line("float sum = Vector256.Sum(vsum);");
+                    w.Line($"for (; j < n; j++) sum += {xs};");
+                    w.Line("float mean = sum / n;");
+                    w.Line("var vMean = Vector256.Create(mean);");
+                }
+                string cv = centre ? $"({x} - vMean)" : x, cs = centre ? $"({xs} - mean)" : xs;
+                w.Line("var vsq = Vector256<float>.Zero;");
+                w.Line($"for (j = 0; j <= n - 8; j += 8) {{ var c = {cv}; vsq += c * c; }}");
+                w.Line("float squares = Vector256.Sum(vsq);");
+                w.Line($"for (; j < n; j++) {{ float c = {cs}; squares += c * c; }}");
+                w.Line($"float inverse = CpuMath.Rsqrt(squares / n + {ExprRenderer.FloatLiteral(s.Epsilon)});");
+                w.Line("var vInverse = Vector256.Create(inverse);");
+                (vectorValue, scalarValue) = ($"{cv} * vInverse", $"{cs} * inverse");
+            }
             w.Open("for (j = 0; j <= n - 8; j += 8)");
-            w.Line(s.Log ? $"var acc = {x} - vShift;" : $"var acc = CpuMath.Exp({x} - vMaxAll) * vScale;");
+            w.Line($"var acc = {vectorValue};");
             w.Line($"{vec.Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);");
             w.Close();
             w.Open("for (; j < n; j++)");
-            w.Line(s.Log ? $"float acc = {xs} - shift;" : $"float acc = CpuMath.Exp({xs} - max) * scale;");
+            w.Line($"float acc = {scalarValue};");
             w.Line($"{output}[outBase + j] = {scalar.Render(k.Body)};");
             w.Close();
         }
@@ -190,7 +220,7 @@ public static class CpuEmitter
         var cost = k.Root switch
         {
             ReduceRoot r => r.InputShape[r.Axis],
-            SoftmaxRoot s => k.Shape[s.Axis] * Dim.Of(3),
+            RowRoot s => k.Shape[s.Axis] * Dim.Of(3),
             _ => Dim.One,
         };
         OpenTask(w, k, sig, $"CpuParallel.For({ScalarKernelBody.WorkItems(k).ToCSharp()}, {cost.ToCSharp()}, this);");
@@ -199,6 +229,68 @@ public static class CpuEmitter
         ScalarKernelBody.Write(w, plan, k, "item", Math);
         w.Close();
         w.Close();
+        w.Close();
+    }
+
+    /// <summary>
+    /// An embedding lookup from a rank-2 table: each output row is a table row (copied with SIMD), then the fused
+    /// epilogue (say, + positional embedding) runs over it in place. An index outside the table throws.
+    /// </summary>
+    static void EmitGatherRows(SourceWriter w, KernelPlan plan, Kernel k, GatherRoot g, KernelSignature sig)
+    {
+        var indexDims = k.Shape.Dims.Take(g.IndexRank).ToList();
+        string cols = k.Shape[k.Shape.Rank - 1].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
+        string table = KernelSignature.BufferName(plan, g.Table.Buffer), indices = KernelSignature.BufferName(plan, g.Indices.Buffer);
+        OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(indexDims)}, {cols}, this);");
+        w.Open("public override void Run(long first, long end)");
+        w.Open("for (long item = first; item < end; item++)");
+        IndexCode.Unravel(w, "item", indexDims, "o");
+        w.Line($"float id = {indices}[{IndexCode.Offset(g.Indices, IndexCode.Vars("o", g.IndexRank))}];");
+        w.Line("long row = (long)id;");
+        w.Line($"if (!(row >= 0 && row < {g.Rows.ToCSharp()} && row == id)) throw new IndexOutOfRangeException($\"{plan.Name}: index {{id}} at position {{item}} of the indices is not a row of the {g.Rows}-row table '{plan.Buffers[g.Table.Buffer].Name}'.\");");
+        string rowBase = IndexCode.Offset(new[] { g.Table.Strides[0] }, new[] { "row" }, g.Table.Offset);
+        string colStride = g.Table.Strides[1].ToCSharp();
+        w.Line($"for (long j = 0; j < {cols}; j++) {output}[item * {cols} + j] = {table}[{rowBase} + j * {colStride}];");
+        if (!IsPlainAcc(k.Body)) w.Line($"Row(item, 0, {cols}, {sig.Arguments()});");
+        w.Close();
+        w.Close();
+        if (!IsPlainAcc(k.Body))
+        {
+            w.Line();
+            EmitRow(w, plan, k, sig);
+        }
+        w.Close();
+    }
+
+    /// <summary>Fused attention: one work item per query row of one head (see CpuAttention.Row), then the epilogue on that row.</summary>
+    static void EmitAttention(SourceWriter w, KernelPlan plan, Kernel k, AttentionRoot a, KernelSignature sig)
+    {
+        int rank = k.Shape.Rank;
+        var rowDims = k.Shape.Dims.Take(rank - 1).ToList();
+        string dv = k.Shape[rank - 1].ToCSharp(), tq = k.Shape[rank - 3].ToCSharp(), tk = a.KeyLength.ToCSharp();
+        string output = KernelSignature.BufferName(plan, k.Output);
+        string Name(LoadExpr l) => KernelSignature.BufferName(plan, l.Buffer);
+        OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(rowDims)}, {tk} * {a.HeadSize.ToCSharp()} * 4L, this);");
+        w.Open("public override void Run(long first, long end)");
+        w.Open("for (long item = first; item < end; item++)");
+        IndexCode.Unravel(w, "item", rowDims, "o");
+        var o = IndexCode.Vars("o", rank - 1);
+        var batch = o.Take(rank - 3).ToList();
+        string t = o[rank - 3], h = o[rank - 2];
+        string Base(LoadExpr l, string seq) => IndexCode.Offset(l, batch.Concat(new[] { seq, h, "0" }).ToList());
+        w.Line($"long keys = {(a.Causal ? $"System.Math.Min({tk}, {t} + {tk} - {tq} + 1)" : tk)};");
+        w.Line($"CpuAttention.Row({Name(a.Q)}, {Base(a.Q, t)}, {a.Q.Strides[rank - 1].ToCSharp()},");
+        w.Line($"    {Name(a.K)}, {Base(a.K, "0")}, {a.K.Strides[rank - 3].ToCSharp()}, {a.K.Strides[rank - 1].ToCSharp()},");
+        w.Line($"    {Name(a.V)}, {Base(a.V, "0")}, {a.V.Strides[rank - 3].ToCSharp()}, {a.V.Strides[rank - 1].ToCSharp()},");
+        w.Line($"    {a.HeadSize.ToCSharp()}, {dv}, keys, {ExprRenderer.FloatLiteral(a.Scale)}, {output}, item * {dv});");
+        if (!IsPlainAcc(k.Body)) w.Line($"Row(item, 0, {dv}, {sig.Arguments()});");
+        w.Close();
+        w.Close();
+        if (!IsPlainAcc(k.Body))
+        {
+            w.Line();
+            EmitRow(w, plan, k, sig);
+        }
         w.Close();
     }
 

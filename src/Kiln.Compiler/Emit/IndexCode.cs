@@ -23,14 +23,18 @@ public static class IndexCode
         w.Line($"long {prefix}0 = {prefix}rest;");
     }
 
-    /// <summary><c>Σ index[d]·strides[d]</c>, skipping zero strides; "0L" when empty.</summary>
-    public static string Offset(IReadOnlyList<Dim> strides, IReadOnlyList<string> index)
+    /// <summary>Where load <paramref name="l"/> reads at <paramref name="index"/> (its constant offset included).</summary>
+    public static string Offset(Kernels.LoadExpr l, IReadOnlyList<string> index) => Offset(l.Strides, index, l.Offset);
+
+    /// <summary><c>Σ constant + Σ index[d]·strides[d]</c>, skipping zero strides; "0L" when empty.</summary>
+    public static string Offset(IReadOnlyList<Dim> strides, IReadOnlyList<string> index, IReadOnlyList<Dim>? constant = null)
     {
         var terms = new List<string>();
+        if (constant != null) terms.AddRange(constant.Where(c => !(c.IsConstant && c.Coefficient == 0)).Select(c => c.ToCSharp()));
         for (int d = 0; d < strides.Count; d++)
         {
             var s = strides[d];
-            if (s.IsConstant && s.Coefficient == 0) continue;
+            if ((s.IsConstant && s.Coefficient == 0) || index[d] == "0") continue;
             terms.Add(s.IsOne ? index[d] : $"{index[d]} * {s.ToCSharp()}");
         }
         return terms.Count == 0 ? "0L" : string.Join(" + ", terms);

@@ -28,7 +28,7 @@ sealed class RowLoads
             var strides = l.Strides.Count < rank ? Enumerable.Repeat(Dim.Of(0), rank).ToList() : l.Strides.ToList();
             string name = "l" + _loads.Count;
             _loads[l] = (name, strides[rank - 1]);
-            w.Line($"long {name} = {IndexCode.Offset(strides.Take(rank - 1).ToList(), rowIndex)}; // {Buffer(l)}");
+            w.Line($"long {name} = {IndexCode.Offset(strides.Take(rank - 1).ToList(), rowIndex, l.Offset)}; // {Buffer(l)}");
         }
     }
 

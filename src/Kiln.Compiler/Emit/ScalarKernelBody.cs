@@ -9,22 +9,25 @@ namespace Kiln.Compiler.Emit;
 
 /// <summary>
 /// The per-work-item scalar code of a kernel, shared by the ILGPU emitter (one GPU thread per work item)
-/// and the CPU emitter's general path. A work item is one output element, or for softmax one row along
-/// the softmax axis.
+/// and the CPU emitter's general path. A work item is one output element, for softmax and the norms one row
+/// along their axis, and for attention one query row of one head.
 /// </summary>
 public static class ScalarKernelBody
 {
     /// <summary>How many work items the kernel has.</summary>
-    public static Dim WorkItems(Kernel k) => k.Root is SoftmaxRoot s
-        ? Dim.Product(k.Shape.Dims.Where((_, d) => d != s.Axis))
-        : k.Shape.ElementCount;
+    public static Dim WorkItems(Kernel k) => k.Root switch
+    {
+        RowRoot s => Dim.Product(k.Shape.Dims.Where((_, d) => d != s.Axis)),
+        AttentionRoot => Dim.Product(k.Shape.Dims.Take(k.Shape.Rank - 1)),
+        _ => k.Shape.ElementCount,
+    };
 
     public static void Write(SourceWriter w, KernelPlan plan, Kernel k, string flat, string math)
     {
         var outName = KernelSignature.BufferName(plan, k.Output);
         int rank = k.Shape.Rank;
         var o = IndexCode.Vars("o", rank);
-        string Load(LoadExpr l, IReadOnlyList<string> index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l.Strides, index)}]";
+        string Load(LoadExpr l, IReadOnlyList<string> index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
         ExprRenderer Renderer(IReadOnlyList<string> index, string acc) => new(math, vector: false, l => Load(l, index), acc);
 
         switch (k.Root)
@@ -64,7 +67,7 @@ public static class ScalarKernelBody
                 break;
             }
 
-            case SoftmaxRoot s:
+            case RowRoot s:
             {
                 var rowDims = k.Shape.Dims.Where((_, d) => d != s.Axis).ToList();
                 IndexCode.Unravel(w, flat, rowDims, "r");
@@ -72,20 +75,99 @@ public static class ScalarKernelBody
                 string n = k.Shape[s.Axis].ToCSharp();
                 string x = Renderer(index, "0f").Render(s.Input);
                 string outOffset = IndexCode.Offset(k.Shape.ContiguousStrides(), index);
-                w.Line("float max = float.NegativeInfinity;");
-                w.Line($"for (long kk = 0; kk < {n}; kk++) max = {math}.Maximum(max, {x});");
-                w.Line("float sum = 0f;");
-                w.Line($"for (long kk = 0; kk < {n}; kk++) sum += {math}.Exp({x} - max);");
-                if (s.Log) w.Line($"float logSum = {math}.Log(sum);");
+                string value;
+                switch (s.Op)
+                {
+                    case OpKind.Softmax:
+                    case OpKind.LogSoftmax:
+                        w.Line("float max = float.NegativeInfinity;");
+                        w.Line($"for (long kk = 0; kk < {n}; kk++) max = {math}.Maximum(max, {x});");
+                        w.Line("float sum = 0f;");
+                        w.Line($"for (long kk = 0; kk < {n}; kk++) sum += {math}.Exp({x} - max);");
+                        if (s.Op == OpKind.LogSoftmax) w.Line($"float logSum = {math}.Log(sum);");
+                        value = s.Op == OpKind.LogSoftmax ? $"{x} - max - logSum" : $"{math}.Exp({x} - max) / sum";
+                        break;
+                    case OpKind.LayerNorm:
+                        // Two passes (mean, then the centred square) keep the variance accurate when |mean| ≫ σ.
+                        w.Line("float sum = 0f;");
+                        w.Line($"for (long kk = 0; kk < {n}; kk++) sum += {x};");
+                        w.Line($"float mean = sum / (float){n};");
+                        w.Line("float squares = 0f;");
+                        w.Line($"for (long kk = 0; kk < {n}; kk++) {{ float centred = {x} - mean; squares += centred * centred; }}");
+                        w.Line($"float inverse = {math}.Rsqrt(squares / (float){n} + {ExprRenderer.FloatLiteral(s.Epsilon)});");
+                        value = $"({x} - mean) * inverse";
+                        break;
+                    case OpKind.RmsNorm:
+                        w.Line("float squares = 0f;");
+                        w.Line($"for (long kk = 0; kk < {n}; kk++) {{ float v = {x}; squares += v * v; }}");
+                        w.Line($"float inverse = {math}.Rsqrt(squares / (float){n} + {ExprRenderer.FloatLiteral(s.Epsilon)});");
+                        value = $"{x} * inverse";
+                        break;
+                    default:
+                        throw new ArgumentOutOfRangeException(nameof(k), s.Op, "not a row op");
+                }
                 w.Open($"for (long kk = 0; kk < {n}; kk++)");
-                w.Line(s.Log ? $"float acc = {x} - max - logSum;" : $"float acc = {math}.Exp({x} - max) / sum;");
+                w.Line($"float acc = {value};");
                 w.Line($"{outName}[{outOffset}] = {Renderer(index, "acc").Render(k.Body)};");
                 w.Close();
                 break;
             }
 
+            case GatherRoot g:
+            {
+                IndexCode.Unravel(w, flat, k.Shape.Dims.ToList(), "o");
+                var tableIndex = new[] { "row" }.Concat(o.Skip(g.IndexRank)).ToList();
+                w.Line($"float id = {Load(g.Indices, o.Take(g.IndexRank).ToList())};");
+                w.Line("long row = (long)id;");
+                // An index that is not a whole number inside the table has no row: NaN marks the element (a GPU thread cannot throw).
+                w.Line($"float acc = row >= 0 && row < {g.Rows.ToCSharp()} && row == id ? {Load(g.Table, tableIndex)} : float.NaN;");
+                w.Line($"{outName}[{flat}] = {Renderer(o, "acc").Render(k.Body)};");
+                break;
+            }
+
+            case AttentionRoot a:
+                WriteAttention(w, plan, k, a, flat, math, Load, Renderer);
+                break;
+
             default:
                 throw new ArgumentOutOfRangeException(nameof(k), k.Root, "unknown kernel root");
         }
+    }
+
+    /// <summary>
+    /// One query row of one head with online softmax: the running maximum m and sum l rescale the output row, which
+    /// doubles as the accumulator, so the scalar path needs no scratch memory and no seq×seq matrix.
+    /// </summary>
+    static void WriteAttention(SourceWriter w, KernelPlan plan, Kernel k, AttentionRoot a, string flat, string math,
+        Func<LoadExpr, IReadOnlyList<string>, string> load, Func<IReadOnlyList<string>, string, ExprRenderer> renderer)
+    {
+        var outName = KernelSignature.BufferName(plan, k.Output);
+        int rank = k.Shape.Rank;
+        IndexCode.Unravel(w, flat, k.Shape.Dims.Take(rank - 1).ToList(), "o");
+        var o = IndexCode.Vars("o", rank - 1);
+        var batch = o.Take(rank - 3).ToList();
+        string t = o[rank - 3], h = o[rank - 2];
+        string dv = k.Shape[rank - 1].ToCSharp(), d = a.HeadSize.ToCSharp(), tk = a.KeyLength.ToCSharp();
+        string tq = k.Shape[rank - 3].ToCSharp();
+        List<string> At(string seq, string dim) => batch.Concat(new[] { seq, h, dim }).ToList();
+        w.Line($"long outBase = {flat} * {dv};");
+        w.Line($"long keys = {(a.Causal ? $"System.Math.Min({tk}, {t} + {tk} - {tq} + 1)" : tk)};");
+        w.Line("float m = float.NegativeInfinity, l = 0f;");
+        w.Line($"for (long dd = 0; dd < {dv}; dd++) {outName}[outBase + dd] = 0f;");
+        w.Open("for (long j = 0; j < keys; j++)");
+        w.Line("float s = 0f;");
+        w.Line($"for (long dd = 0; dd < {d}; dd++) s += {load(a.Q, At(t, "dd"))} * {load(a.K, At("j", "dd"))};");
+        w.Line($"s *= {ExprRenderer.FloatLiteral(a.Scale)};");
+        w.Line("float mNew = s > m ? s : m;");
+        w.Line($"float correction = {math}.Exp(m - mNew), p = {math}.Exp(s - mNew);");
+        w.Line("l = l * correction + p;");
+        w.Line($"for (long dd = 0; dd < {dv}; dd++) {outName}[outBase + dd] = {outName}[outBase + dd] * correction + p * {load(a.V, At("j", "dd"))};");
+        w.Line("m = mNew;");
+        w.Close();
+        var index = o.Concat(new[] { "dd" }).ToList();
+        w.Open($"for (long dd = 0; dd < {dv}; dd++)");
+        w.Line($"float acc = {outName}[outBase + dd] / l;");
+        w.Line($"{outName}[outBase + dd] = {renderer(index, "acc").Render(k.Body)};");
+        w.Close();
     }
 }

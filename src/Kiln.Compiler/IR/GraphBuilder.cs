@@ -60,6 +60,66 @@ public sealed class GraphBuilder
         return Add(op, new[] { x }, shape, axes: new[] { ax });
     }
 
+    /// <summary>LayerNorm or RMSNorm over <paramref name="axis"/>, without the affine part (the caller multiplies and adds).</summary>
+    public int Norm(OpKind op, int x, int axis, float epsilon)
+    {
+        if (op is not (OpKind.LayerNorm or OpKind.RmsNorm)) throw new ArgumentException($"{op} is not a norm.", nameof(op));
+        if (!(epsilon >= 0) || float.IsInfinity(epsilon))
+            throw new ShapeException(ShapeErrorKind.Axis, $"{GraphPrinter.OpName(op)}: epsilon {epsilon} must be a finite number ≥ 0");
+        var shape = ShapeOf(x);
+        int ax = NormalizeAxis(axis, shape, GraphPrinter.OpName(op));
+        return Add(op, new[] { x }, shape, axes: new[] { ax }, value: epsilon);
+    }
+
+    /// <summary>Elements <c>start .. start+length</c> of <paramref name="axis"/>: a view (an offset in the load).</summary>
+    public int Slice(int x, int axis, long start, long length)
+    {
+        var shape = ShapeOf(x);
+        int ax = NormalizeAxis(axis, shape, "slice");
+        var size = shape[ax];
+        if (!size.IsConstant)
+            throw new ShapeException(ShapeErrorKind.Slice, $"slice of {shape} along axis {axis}: the axis has the symbolic size {size}; only fixed-size axes can be sliced");
+        if (start < 0 || length <= 0 || start + length > size.Coefficient)
+            throw new ShapeException(ShapeErrorKind.Slice, $"slice [{start}, {start + length}) of axis {axis} is outside {shape} (the axis has {size.Coefficient} elements)");
+        if (start == 0 && length == size.Coefficient) return x;
+        var dims = shape.Dims.ToArray();
+        dims[ax] = Dim.Of(length);
+        return Add(OpKind.Slice, new[] { x }, Shape.Of(dims), axes: new[] { ax, checked((int)start) });
+    }
+
+    /// <summary>Rows of <paramref name="table"/> picked by the integer values of <paramref name="indices"/>: shape indices + table[1:].</summary>
+    public int Gather(int table, int indices)
+    {
+        Shape t = ShapeOf(table), i = ShapeOf(indices);
+        if (t.Rank < 1) throw new ShapeException(ShapeErrorKind.Gather, $"embedding lookup needs a table of rank 1 or more, got {t}");
+        return Add(OpKind.Gather, new[] { table, indices }, new Shape(i.Dims.Concat(t.Dims.Skip(1)).ToEquatableArray()));
+    }
+
+    /// <summary>
+    /// Scaled dot-product attention in the [..., seq, heads, headDim] layout: q [..., Tq, H, D], k [..., Tk, H, D],
+    /// v [..., Tk, H, Dv] → [..., Tq, H, Dv]. Causal: query t sees keys up to t + Tk − Tq. Scale defaults to 1/√D.
+    /// </summary>
+    public int Attention(int q, int k, int v, bool causal, float? scale)
+    {
+        Shape sq = ShapeOf(q), sk = ShapeOf(k), sv = ShapeOf(v);
+        if (sq.Rank < 3 || sk.Rank != sq.Rank || sv.Rank != sq.Rank)
+            throw new ShapeException(ShapeErrorKind.Attention, $"attention needs q, k and v of one rank ≥ 3 in the [..., seq, heads, headDim] layout, got {sq}, {sk} and {sv}");
+        int r = sq.Rank;
+        for (int d = 0; d < r - 3; d++)
+            if (sq[d] != sk[d] || sq[d] != sv[d])
+                throw new ShapeException(ShapeErrorKind.Attention, $"attention: batch dimension {d} differs between q {sq}, k {sk} and v {sv}");
+        if (sq[r - 2] != sk[r - 2] || sq[r - 2] != sv[r - 2])
+            throw new ShapeException(ShapeErrorKind.Attention, $"attention: q {sq}, k {sk} and v {sv} must have the same number of heads (axis -2)");
+        if (sq[r - 1] != sk[r - 1])
+            throw new ShapeException(ShapeErrorKind.Attention, $"attention: q {sq} and k {sk} must have the same head size (axis -1)");
+        if (sk[r - 3] != sv[r - 3])
+            throw new ShapeException(ShapeErrorKind.Attention, $"attention: k {sk} and v {sv} must have the same sequence length (axis -3)");
+        float s = scale ?? (sq[r - 1].IsConstant ? 1f / (float)Math.Sqrt(sq[r - 1].Coefficient)
+            : throw new ShapeException(ShapeErrorKind.Attention, $"attention: the head size {sq[r - 1]} is symbolic; pass the scale explicitly"));
+        var outShape = new Shape(sq.Dims.Take(r - 1).Concat(new[] { sv[r - 1] }).ToEquatableArray());
+        return Add(OpKind.Attention, new[] { q, k, v }, outShape, axes: new[] { causal ? 1 : 0 }, value: s);
+    }
+
     public int MatMul(int a, int b)
     {
         Shape sa = ShapeOf(a), sb = ShapeOf(b);

@@ -21,7 +21,7 @@ public static class GraphPrinter
         var sb = new StringBuilder();
         sb.Append('%').Append(n.Id).Append(" = ").Append(OpName(n.Op));
         if (n.Name != null) sb.Append(" \"").Append(n.Name).Append('"');
-        if (n.Op == OpKind.Constant) sb.Append(' ').Append(n.Value.ToString("R", CultureInfo.InvariantCulture));
+        if (n.Op is OpKind.Constant or OpKind.LayerNorm or OpKind.RmsNorm or OpKind.Attention) sb.Append(' ').Append(n.Value.ToString("R", CultureInfo.InvariantCulture));
         if (n.Inputs.Count > 0) sb.Append(' ').Append(string.Join(", ", n.Inputs.Select(i => "%" + i)));
         if (n.Axes.Count > 0) sb.Append(" {").Append(string.Join(", ", n.Axes)).Append('}');
         sb.Append(" : ").Append(n.Type);

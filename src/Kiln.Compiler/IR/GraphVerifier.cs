@@ -14,11 +14,11 @@ public static class GraphVerifier
             if (n.Id != i) Fail(graph, $"node at position {i} has id {n.Id}");
             foreach (var input in n.Inputs)
                 if (input < 0 || input >= i) Fail(graph, $"%{i} reads %{input}, which is not defined before it");
-            int arity = n.Op.IsData() ? 0 : n.Op.IsBinary() || n.Op == OpKind.MatMul ? 2 : 1;
+            int arity = n.Op.Arity();
             if (n.Inputs.Count != arity) Fail(graph, $"%{i} ({n.Op}) has {n.Inputs.Count} inputs, expected {arity}");
             if (n.Op.IsElementwise() && n.Inputs.Any(x => graph[x].Shape != n.Shape))
                 Fail(graph, $"%{i} ({n.Op}) has an operand whose shape differs from {n.Shape}");
-            if (n.Op.IsView() && graph[n.Inputs[0]].Shape.ElementCount != n.Shape.ElementCount && n.Op != OpKind.BroadcastTo)
+            if (n.Op is OpKind.Reshape or OpKind.Permute && graph[n.Inputs[0]].Shape.ElementCount != n.Shape.ElementCount)
                 Fail(graph, $"%{i} ({n.Op}) changes the element count");
         }
         if (graph.Output < 0 || graph.Output >= graph.Nodes.Count) Fail(graph, $"output %{graph.Output} does not exist");

@@ -12,10 +12,16 @@ public static class OpGroups
 
     public static bool IsReduce(this OpKind op) => op is OpKind.Sum or OpKind.Mean or OpKind.ReduceMax;
 
-    public static bool IsView(this OpKind op) => op is OpKind.Reshape or OpKind.Permute or OpKind.BroadcastTo;
+    public static bool IsView(this OpKind op) => op is OpKind.Reshape or OpKind.Permute or OpKind.BroadcastTo or OpKind.Slice;
 
     public static bool IsSoftmax(this OpKind op) => op is OpKind.Softmax or OpKind.LogSoftmax;
 
+    /// <summary>Ops that compute statistics along one axis and then rewrite every element of it: softmax and the norms.</summary>
+    public static bool IsRowOp(this OpKind op) => op.IsSoftmax() || op is OpKind.LayerNorm or OpKind.RmsNorm;
+
     /// <summary>Ops that start a kernel of their own: everything else is fused into one.</summary>
-    public static bool IsKernelRoot(this OpKind op) => op.IsReduce() || op.IsSoftmax() || op == OpKind.MatMul;
+    public static bool IsKernelRoot(this OpKind op) => op.IsReduce() || op.IsRowOp() || op is OpKind.MatMul or OpKind.Gather or OpKind.Attention;
+
+    /// <summary>How many inputs the op takes.</summary>
+    public static int Arity(this OpKind op) => op.IsData() ? 0 : op == OpKind.Attention ? 3 : op.IsBinary() || op is OpKind.MatMul or OpKind.Gather ? 2 : 1;
 }

@@ -19,6 +19,7 @@ public enum OpKind
     Sigmoid,
     Tanh,
     Gelu,
+    GeluErf,
     Silu,
 
     // Binary elementwise (operands already broadcast to the result shape)
@@ -42,8 +43,15 @@ public enum OpKind
     Reshape,
     Permute,
     BroadcastTo,
+    Slice,
 
     // Composite ops kept whole because one kernel beats their decomposition
     Softmax,
     LogSoftmax,
+    LayerNorm,
+    RmsNorm,
+
+    // Indexed reads and fused attention
+    Gather,
+    Attention,
 }

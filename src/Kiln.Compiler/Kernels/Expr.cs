@@ -11,12 +11,13 @@ namespace Kiln.Compiler.Kernels;
 public abstract record Expr;
 
 /// <summary>
-/// Reads buffer <paramref name="Buffer"/> at <c>Σ index[d] · Strides[d]</c>. Views (reshape, permute,
-/// broadcast) are folded into the strides: a broadcast axis has stride 0.
+/// Reads buffer <paramref name="Buffer"/> at <c>Σ Offset + Σ index[d] · Strides[d]</c>. Views (reshape, permute,
+/// broadcast, slice) are folded into the strides and the offset: a broadcast axis has stride 0, a slice adds its
+/// start times its axis' stride.
 /// </summary>
-public sealed record LoadExpr(int Buffer, EquatableArray<Dim> Strides) : Expr
+public sealed record LoadExpr(int Buffer, EquatableArray<Dim> Strides, EquatableArray<Dim> Offset = default) : Expr
 {
-    public override string ToString() => $"b{Buffer}[{string.Join(", ", Strides)}]";
+    public override string ToString() => $"b{Buffer}[{(Offset.Count > 0 ? "+" + string.Join("+", Offset) + "; " : "")}{string.Join(", ", Strides)}]";
 }
 
 public sealed record ConstExpr(float Value) : Expr

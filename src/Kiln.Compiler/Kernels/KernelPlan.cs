@@ -29,7 +29,9 @@ public sealed record Kernel(
     {
         MatMulRoot => "matmul",
         ReduceRoot r => GraphPrinter.OpName(r.Op),
-        SoftmaxRoot s => s.Log ? "logsoftmax" : "softmax",
+        RowRoot r => GraphPrinter.OpName(r.Op),
+        GatherRoot => "gather",
+        AttentionRoot => "attention",
         _ => "elementwise",
     };
 
@@ -41,7 +43,9 @@ public sealed record Kernel(
         {
             case MatMulRoot m: loads.Add(m.A); loads.Add(m.B); break;
             case ReduceRoot r: loads.AddRange(r.Input.Loads()); break;
-            case SoftmaxRoot s: loads.AddRange(s.Input.Loads()); break;
+            case RowRoot s: loads.AddRange(s.Input.Loads()); break;
+            case GatherRoot g: loads.Add(g.Table); loads.Add(g.Indices); break;
+            case AttentionRoot a: loads.Add(a.Q); loads.Add(a.K); loads.Add(a.V); break;
         }
         loads.AddRange(Body.Loads());
         return System.Linq.Enumerable.Distinct(System.Linq.Enumerable.Select(loads, l => l.Buffer)).ToEquatableArray();

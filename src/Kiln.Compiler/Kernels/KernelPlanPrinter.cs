@@ -16,7 +16,9 @@ public static class KernelPlanPrinter
             {
                 case MatMulRoot m: sb.Append("    acc = matmul(").Append(m.A).Append(", ").Append(m.B).Append(")\n"); break;
                 case ReduceRoot r: sb.Append("    acc = ").Append(k.Kind).Append(" axis ").Append(r.Axis).Append(" of ").Append(r.Input).Append('\n'); break;
-                case SoftmaxRoot s: sb.Append("    acc = ").Append(k.Kind).Append(" axis ").Append(s.Axis).Append(" of ").Append(s.Input).Append('\n'); break;
+                case RowRoot s: sb.Append("    acc = ").Append(k.Kind).Append(" axis ").Append(s.Axis).Append(" of ").Append(s.Input).Append('\n'); break;
+                case GatherRoot g: sb.Append("    acc = gather(").Append(g.Table).Append(", ").Append(g.Indices).Append(")\n"); break;
+                case AttentionRoot a: sb.Append("    acc = attention(").Append(a.Q).Append(", ").Append(a.K).Append(", ").Append(a.V).Append(a.Causal ? ", causal" : "").Append(")\n"); break;
             }
             sb.Append("    out = ").Append(k.Body).Append('\n');
             foreach (var op in k.SourceOps) sb.Append("    op ").Append(op).Append('\n');

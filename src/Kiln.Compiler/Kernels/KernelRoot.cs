@@ -17,5 +17,22 @@ public sealed record MatMulRoot(LoadExpr A, LoadExpr B, Dim K) : KernelRoot;
 /// </summary>
 public sealed record ReduceRoot(OpKind Op, int Axis, Shape InputShape, Expr Input) : KernelRoot;
 
-/// <summary>Softmax or log-softmax over <paramref name="Axis"/> of <paramref name="Input"/> (same shape as the kernel).</summary>
-public sealed record SoftmaxRoot(bool Log, int Axis, Expr Input) : KernelRoot;
+/// <summary>
+/// A row op over <paramref name="Axis"/> of <paramref name="Input"/> (same shape as the kernel): softmax, log-softmax,
+/// LayerNorm <c>(x − mean)/√(var + ε)</c> or RMSNorm <c>x/√(mean(x²) + ε)</c>. Statistics first, then every element.
+/// </summary>
+public sealed record RowRoot(OpKind Op, int Axis, Expr Input, float Epsilon = 0) : KernelRoot;
+
+/// <summary>
+/// Embedding lookup: the kernel's element <c>[i…, c…]</c> is <paramref name="Table"/><c>[indices[i…], c…]</c>.
+/// <paramref name="Indices"/> is read at the leading <paramref name="IndexRank"/> coordinates; the table's rows have
+/// <paramref name="Rows"/> entries (an index outside them is an error on the CPU and NaN on the GPU).
+/// </summary>
+public sealed record GatherRoot(LoadExpr Table, LoadExpr Indices, int IndexRank, Dim Rows) : KernelRoot;
+
+/// <summary>
+/// Fused scaled dot-product attention with online softmax, in the [..., seq, heads, headDim] layout: one query row
+/// (batch…, t, h) at a time streams over the keys, so no seq×seq matrix exists. <paramref name="Q"/>, <paramref name="K"/>,
+/// <paramref name="V"/> carry their views' strides (head split/merge are index arithmetic).
+/// </summary>
+public sealed record AttentionRoot(LoadExpr Q, LoadExpr K, LoadExpr V, Dim KeyLength, Dim HeadSize, bool Causal, float Scale) : KernelRoot;

@@ -17,7 +17,8 @@ public static class ConstantFolding
         foreach (var n in graph.Nodes)
         {
             if (n.Op == OpKind.Constant) { values[n.Id] = n.Value; continue; }
-            if (!n.Op.IsElementwise() || n.Shape.Rank != 0) continue;
+            // GeluErf stays a kernel op: this netstandard2.0 core has no erf, and a second copy of it is not worth one fold.
+            if (!n.Op.IsElementwise() || n.Shape.Rank != 0 || n.Op == OpKind.GeluErf) continue;
             if (!values.TryGetValue(n.Inputs[0], out var a)) continue;
             float b = 0;
             if (n.Op.IsBinary() && !values.TryGetValue(n.Inputs[1], out b)) continue;

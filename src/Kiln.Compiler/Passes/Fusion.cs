@@ -60,6 +60,7 @@ public static class Fusion
                     case OpKind.Reshape:
                     case OpKind.Permute:
                     case OpKind.BroadcastTo:
+                    case OpKind.Slice:
                         break; // resolved where they are read
                     default:
                         if (n.Op.IsElementwise()) FuseElementwise(n);
@@ -111,12 +112,21 @@ public static class Fusion
         void StartRoot(Node n)
         {
             var p = new Pending();
+            LoadExpr Load(int input) => (LoadExpr)Operand(n.Inputs[input], $"{GraphPrinter.OpName(n.Op)} %{n.Id} reads its operands from memory", requireLoad: true);
             if (n.Op == OpKind.MatMul)
             {
-                var a = (LoadExpr)Operand(n.Inputs[0], $"matmul %{n.Id} reads its operands from memory", requireLoad: true);
-                var b = (LoadExpr)Operand(n.Inputs[1], $"matmul %{n.Id} reads its operands from memory", requireLoad: true);
                 var aShape = _graph[n.Inputs[0]].Shape;
-                p.Root = new MatMulRoot(a, b, aShape[aShape.Rank - 1]);
+                p.Root = new MatMulRoot(Load(0), Load(1), aShape[aShape.Rank - 1]);
+            }
+            else if (n.Op == OpKind.Gather)
+            {
+                var table = _graph[n.Inputs[0]].Shape;
+                p.Root = new GatherRoot(Load(0), Load(1), _graph[n.Inputs[1]].Shape.Rank, table[0]);
+            }
+            else if (n.Op == OpKind.Attention)
+            {
+                var k = _graph[n.Inputs[1]].Shape;
+                p.Root = new AttentionRoot(Load(0), Load(1), Load(2), k[k.Rank - 3], k[k.Rank - 1], n.Axes[0] == 1, n.Value);
             }
             else
             {
@@ -136,7 +146,7 @@ public static class Fusion
                 }
                 p.Root = n.Op.IsReduce()
                     ? new ReduceRoot(n.Op, n.Axes[0], input.Shape, prologue)
-                    : new SoftmaxRoot(n.Op == OpKind.LogSoftmax, n.Axes[0], prologue);
+                    : new RowRoot(n.Op, n.Axes[0], prologue, n.Value);
             }
             p.Ops.Add(Describe(n));
             _pending[n.Id] = p;
@@ -165,22 +175,31 @@ public static class Fusion
             int buffer = Materialize(baseNode.Id, reason);
             var viewShape = baseNode.Shape;
             var strides = viewShape.ContiguousStrides();
+            var offset = new List<Dim>();
             foreach (var view in chain)
             {
+                if (view.Op == OpKind.Slice)
+                {
+                    // A slice keeps the strides and moves the start.
+                    offset.Add(Dim.Of(view.Axes[1]) * strides[view.Axes[0]]);
+                    viewShape = view.Shape;
+                    continue;
+                }
                 var next = ApplyView(view, viewShape, strides);
                 if (next == null)
                 {
-                    // Not expressible as strides (reshape of a permuted tensor): store the view so far contiguously.
-                    var copy = new Pending { Body = new LoadExpr(buffer, strides.ToEquatableArray()) };
+                    // Not expressible as strides (merging axes a permute separated): store the view so far contiguously.
+                    var copy = new Pending { Body = new LoadExpr(buffer, strides.ToEquatableArray(), offset.ToEquatableArray()) };
                     copy.Ops.Add($"copy of %{baseNode.Id} as {viewShape} for {Describe(view)}");
                     buffer = EmitKernel(copy, null, BufferKind.Intermediate, $"{Describe(view)} is not a strided view of its input", viewShape);
                     strides = viewShape.ContiguousStrides();
+                    offset.Clear();
                     next = ApplyView(view, viewShape, strides)!;
                 }
                 strides = next;
                 viewShape = view.Shape;
             }
-            return new LoadExpr(buffer, strides.ToEquatableArray());
+            return new LoadExpr(buffer, strides.ToEquatableArray(), offset.ToEquatableArray());
         }
 
         static IReadOnlyList<Dim>? ApplyView(Node view, Shape input, IReadOnlyList<Dim> strides)
@@ -197,16 +216,47 @@ public static class Fusion
                 case OpKind.Permute:
                     return view.Axes.Select(a => strides[a]).ToList();
                 case OpKind.Reshape:
-                    return IsContiguous(input, strides) ? output.ContiguousStrides() : null;
+                    return ReshapeStrides(input, strides, output);
                 default:
                     throw new InvalidOperationException($"{view.Op} is not a view");
             }
         }
 
-        static bool IsContiguous(Shape shape, IReadOnlyList<Dim> strides)
+        /// <summary>
+        /// Strides that read <paramref name="input"/> (laid out by <paramref name="strides"/>) as <paramref name="output"/>,
+        /// or null when none exist. Input axes fall into chunks that are contiguous among themselves; each run of output
+        /// axes must cover exactly one chunk (so splitting an axis of a slice, or merging axes a slice kept together, stays
+        /// a view; merging axes a permute separated does not).
+        /// </summary>
+        static IReadOnlyList<Dim>? ReshapeStrides(Shape input, IReadOnlyList<Dim> strides, Shape output)
         {
-            var expected = shape.ContiguousStrides();
-            return Enumerable.Range(0, shape.Rank).All(d => shape[d].IsOne || strides[d] == expected[d]);
+            var result = new Dim[output.Rank];
+            int o = output.Rank - 1;
+            int i = input.Rank - 1;
+            while (i >= 0)
+            {
+                // The chunk ending at input axis i: extend left while the axis before is laid out right after it.
+                var chunkStride = strides[i];
+                var chunkSize = input[i];
+                while (i > 0 && (input[i - 1].IsOne || strides[i - 1] == chunkStride * chunkSize))
+                {
+                    i--;
+                    chunkSize *= input[i];
+                }
+                i--;
+                // Output axes covering the chunk, innermost first.
+                var covered = Dim.One;
+                while (o >= 0 && (covered != chunkSize || output[o].IsOne))
+                {
+                    if (!chunkSize.TryDivide(covered * output[o], out _)) return null;
+                    result[o] = chunkStride * covered;
+                    covered *= output[o];
+                    o--;
+                }
+                if (covered != chunkSize) return null;
+            }
+            while (o >= 0) { if (!output[o].IsOne) return null; result[o--] = Dim.Of(0); }
+            return result;
         }
 
         int Materialize(int id, string reason)
