@@ -1,3 +1,6 @@
+using System;
+using System.Linq;
+
 namespace Kiln;
 
 /// <summary>
@@ -68,6 +71,28 @@ public static class Ops
     /// <summary>Swaps the last two axes.</summary>
     public static Tensor Transpose(Tensor x) => Reference.Transpose(x);
     public static Tensor BroadcastTo(Tensor x, params int[] shape) => Reference.BroadcastTo(x, shape);
+    /// <summary>Merges axes <paramref name="startAxis"/>..<paramref name="endAxis"/> into one, as <c>torch.flatten</c> (compiled: a view).</summary>
+    public static Tensor Flatten(Tensor x, int startAxis = 0, int endAxis = -1)
+    {
+        int start = startAxis < 0 ? startAxis + x.Rank : startAxis, end = endAxis < 0 ? endAxis + x.Rank : endAxis;
+        if (start < 0 || end >= x.Rank || start > end) throw new ArgumentException($"Cannot flatten axes {startAxis}..{endAxis} of {Tensor.Format(x.Shape)}.");
+        int merged = 1;
+        for (int d = start; d <= end; d++) merged *= x.Shape[d];
+        return Reshape(x, x.Shape.Take(start).Append(merged).Concat(x.Shape.Skip(end + 1)).ToArray());
+    }
+
+    /// <summary>Splits <paramref name="axis"/> into <paramref name="sizes"/> (one may be -1), as <c>torch.unflatten</c> (compiled: a view).</summary>
+    public static Tensor Unflatten(Tensor x, int axis, params int[] sizes)
+    {
+        int a = axis < 0 ? axis + x.Rank : axis;
+        if (a < 0 || a >= x.Rank) throw new ArgumentException($"Axis {axis} is out of range for {Tensor.Format(x.Shape)}.");
+        int known = sizes.Where(s => s != -1).Aggregate(1, (p, s) => p * s);
+        var resolved = sizes.Select(s => s == -1 ? x.Shape[a] / Math.Max(1, known) : s).ToArray();
+        if (resolved.Aggregate(1, (p, s) => p * s) != x.Shape[a])
+            throw new ArgumentException($"Cannot split axis {axis} of {Tensor.Format(x.Shape)} into [{string.Join(", ", sizes)}].");
+        return Reshape(x, x.Shape.Take(a).Concat(resolved).Concat(x.Shape.Skip(a + 1)).ToArray());
+    }
+
     /// <summary>Elements <paramref name="start"/> .. <paramref name="start"/> + <paramref name="length"/> of <paramref name="axis"/> (compiled: an offset in the load).</summary>
     public static Tensor Slice(Tensor x, int axis, int start, int length) => Reference.Slice(x, axis, start, length);
 

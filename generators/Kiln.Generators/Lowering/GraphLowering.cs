@@ -115,6 +115,8 @@ sealed partial class GraphLowering
             }
             case EmptyStatementSyntax:
                 return null;
+            case ThrowStatementSyntax thrown:
+                throw ConfigurationError(thrown, thrown.Expression);
             default:
                 throw Unsupported(statement, $"{Describe(statement.Kind())} statements are not supported in a graph (use locals, for loops with constant bounds, if on constants, return)");
         }
@@ -273,6 +275,8 @@ sealed partial class GraphLowering
                 return Element(element);
             case BaseObjectCreationExpressionSyntax creation:
                 return Create(creation);
+            case ThrowExpressionSyntax thrown:
+                throw ConfigurationError(thrown, thrown.Expression);
             case BinaryExpressionSyntax binary:
                 return Binary(binary);
             case PrefixUnaryExpressionSyntax unary:
@@ -587,6 +591,8 @@ sealed partial class GraphLowering
             }
         }
         if (name == "Embedding") return Op(call, () => _builder.Gather(TensorArg(1), TensorArg(0)));
+        if (name == "Flatten") return Op(call, () => _builder.Flatten(TensorArg(0), IntArg(1), IntArg(2)));
+        if (name == "Unflatten") return Op(call, () => _builder.Unflatten(TensorArg(0), IntArg(1), IntsArg(2)));
         if (name == "Transpose") return Op(call, () => _builder.Transpose(TensorArg(0)));
         throw Unsupported(call, $"Ops.{name} has no compiled lowering yet");
     }

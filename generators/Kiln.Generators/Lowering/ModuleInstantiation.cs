@@ -26,6 +26,7 @@ sealed partial class GraphLowering
     string _path = "";
     readonly List<ParamSpec> _declared = new();
     readonly Stack<INamedTypeSymbol> _constructing = new();
+    readonly Stack<SyntaxNode> _creationSites = new();
 
     /// <summary>The model's module tree and every parameter in it.</summary>
     public static (ModuleInstance Root, IReadOnlyList<ParamSpec> Params) Instantiate(Compilation compilation, INamedTypeSymbol model,
@@ -192,7 +193,37 @@ sealed partial class GraphLowering
             throw Unsupported(creation, "modules are created in field initializers, not in graphs");
         if (creation.Initializer != null)
             throw Unsupported(creation.Initializer, "set a module's sizes through its constructor, not an object initializer");
-        return BuildValue.OfModule(Construct(type, _path + ".", creation, creation.ArgumentList, constructor));
+        _creationSites.Push(creation);
+        try { return BuildValue.OfModule(Construct(type, _path + ".", creation, creation.ArgumentList, constructor)); }
+        finally { _creationSites.Pop(); }
+    }
+
+    /// <summary>
+    /// A <c>throw</c> reached at build time: a module rejecting its arguments (<c>width % heads != 0</c>). Reported at the
+    /// outermost <c>new</c> being built, in the model's own code, where the arguments can be fixed.
+    /// </summary>
+    LoweringException ConfigurationError(SyntaxNode at, ExpressionSyntax? thrown)
+    {
+        string message = "it throws at build time";
+        if (thrown is BaseObjectCreationExpressionSyntax { ArgumentList.Arguments.Count: > 0 } exception)
+            message = BuildString(exception.ArgumentList.Arguments[0].Expression) ?? message;
+        var site = _creationSites.Count > 0 ? _creationSites.Last() : at;
+        return new LoweringException(DiagnosticDescriptors.InvalidConfiguration, site, Spans.Of(site).Text, message);
+    }
+
+    /// <summary>A string constant, or an interpolated string whose holes are build-time numbers.</summary>
+    string? BuildString(ExpressionSyntax e)
+    {
+        if (Model(e).GetConstantValue(e, _cancellation) is { HasValue: true, Value: string constant }) return constant;
+        if (e is not InterpolatedStringExpressionSyntax interpolated) return null;
+        var sb = new System.Text.StringBuilder();
+        foreach (var part in interpolated.Contents)
+        {
+            if (part is InterpolatedStringTextSyntax text) { sb.Append(text.TextToken.ValueText); continue; }
+            try { sb.Append(Eval(((InterpolationSyntax)part).Expression)); }
+            catch (Exception ex) when (ex is LoweringException or NotConstantException) { sb.Append(part); }
+        }
+        return sb.ToString();
     }
 
     /// <summary><c>Modules.Repeat(count, i => new Block(…))</c>: children named <c>field.0</c>, <c>field.1</c>, ….</summary>

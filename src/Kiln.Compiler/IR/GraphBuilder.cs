@@ -168,6 +168,33 @@ public sealed class GraphBuilder
         return target == shape ? x : Add(OpKind.Reshape, new[] { x }, target);
     }
 
+    /// <summary>Merges axes <paramref name="start"/>..<paramref name="end"/> (a reshape that keeps the other, possibly symbolic, sizes).</summary>
+    public int Flatten(int x, int start, int end)
+    {
+        var shape = ShapeOf(x);
+        int s = NormalizeAxis(start, shape, "flatten"), e = NormalizeAxis(end, shape, "flatten");
+        if (s > e) throw new ShapeException(ShapeErrorKind.Axis, $"flatten: axis {start} comes after axis {end} in {shape}");
+        var dims = shape.Dims.Take(s).Append(Dim.Product(shape.Dims.Skip(s).Take(e - s + 1))).Concat(shape.Dims.Skip(e + 1));
+        return ReshapeTo(x, Shape.Of(dims.ToArray()));
+    }
+
+    /// <summary>Splits <paramref name="axis"/> into <paramref name="sizes"/>, one of which may be -1.</summary>
+    public int Unflatten(int x, int axis, IReadOnlyList<long> sizes)
+    {
+        var shape = ShapeOf(x);
+        int a = NormalizeAxis(axis, shape, "unflatten");
+        if (sizes.Count == 0 || sizes.Count(v => v == -1) > 1 || sizes.Any(v => v == 0 || v < -1))
+            throw new ShapeException(ShapeErrorKind.Reshape, $"unflatten of axis {axis} of {shape} into [{string.Join(", ", sizes)}]: sizes must be positive, one may be -1");
+        var known = Dim.Of(sizes.Where(v => v != -1).Aggregate(1L, (p, v) => checked(p * v)));
+        Dim inferred = Dim.One;
+        if (sizes.Contains(-1) ? !shape[a].TryDivide(known, out inferred) : known != shape[a])
+            throw new ShapeException(ShapeErrorKind.Reshape, $"cannot split axis {axis} of {shape} (size {shape[a]}) into [{string.Join(", ", sizes)}]");
+        var parts = sizes.Select(v => v == -1 ? inferred : Dim.Of(v));
+        return ReshapeTo(x, Shape.Of(shape.Dims.Take(a).Concat(parts).Concat(shape.Dims.Skip(a + 1)).ToArray()));
+    }
+
+    int ReshapeTo(int x, Shape target) => target == ShapeOf(x) ? x : Add(OpKind.Reshape, new[] { x }, target);
+
     public int Permute(int x, IReadOnlyList<int> axes)
     {
         var shape = ShapeOf(x);

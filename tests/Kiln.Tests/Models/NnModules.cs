@@ -1,0 +1,32 @@
+using Kiln;
+using Kiln.Nn;
+using static Kiln.Ops;
+
+namespace Kiln.Tests.Models;
+
+/// <summary>
+/// Each standard module as tests/reference/nn_reference.py builds its PyTorch twin: the field names give the weight
+/// names (layerNorm → layer_norm.weight), one graph per module.
+/// </summary>
+[Model]
+public partial class NnModules
+{
+    readonly Linear linear = new(12, 7);
+    readonly LayerNorm layerNorm = new(12);
+    readonly RmsNorm rmsNorm = new(12);
+    readonly Embedding embedding = new(20, 6);
+    readonly FeedForward feedForward = new(12, 48);
+    readonly MultiHeadAttention causalAttention = new(12, 3, causal: true);
+    readonly MultiHeadAttention fullAttention = new(12, 3, causal: false);
+    readonly TransformerBlock block = new(12, 3);
+
+    [Graph] public Tensor Linear([Shape("batch", 5, 12)] Tensor x) => linear.Forward(x);
+    [Graph] public Tensor LayerNorm([Shape("batch", 12)] Tensor x) => layerNorm.Forward(x);
+    [Graph] public Tensor RmsNorm([Shape("batch", 12)] Tensor x) => rmsNorm.Forward(x);
+    [Graph] public Tensor Embedding([Shape("batch", 5)] Tensor ids) => embedding.Forward(ids);
+    [Graph] public Tensor FeedForward([Shape("batch", 5, 12)] Tensor x) => feedForward.Forward(x);
+    [Graph] public Tensor CausalAttention([Shape("batch", 7, 12)] Tensor x) => causalAttention.Forward(x);
+    [Graph] public Tensor FullAttention([Shape("batch", 7, 12)] Tensor x) => fullAttention.Forward(x);
+    [Graph] public Tensor Block([Shape("batch", 7, 12)] Tensor x) => block.Forward(x);
+    [Graph] public Tensor GeluErf([Shape("n")] Tensor x) => Ops.GeluErf(x);
+}

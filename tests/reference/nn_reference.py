@@ -1,0 +1,55 @@
+"""Reference outputs of Kiln's standard modules, computed by their PyTorch twins (kiln_nn.py), written to
+tests/Kiln.Tests/Reference/nn.safetensors: each module's parameters under the field name the C# test model
+(tests/Kiln.Tests/Models/NnModules.cs) gives it, its input as inputs.<name> and PyTorch's output as outputs.<name>.
+Parameters are drawn at random (not PyTorch's init: LayerNorm's ones and zeros would hide a swapped scale and shift).
+  /usr/bin/python3 tests/reference/nn_reference.py
+"""
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+from kiln_nn import FeedForward, MultiHeadAttention, RmsNorm, TransformerBlock  # noqa: E402
+from safetensors_io import save  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def randomize(module):
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+    return module
+
+
+def main():
+    torch.manual_seed(1)
+    cases = {
+        "linear": (randomize(nn.Linear(12, 7)), torch.randn(3, 5, 12)),
+        "layer_norm": (randomize(nn.LayerNorm(12)), torch.randn(4, 12) * 3 + 1),
+        "rms_norm": (randomize(RmsNorm(12)), torch.randn(4, 12)),
+        "embedding": (randomize(nn.Embedding(20, 6)), torch.tensor([[3, 0, 19, 7, 7], [1, 2, 3, 4, 5]])),
+        "feed_forward": (randomize(FeedForward(12, 48)), torch.randn(2, 5, 12)),
+        "causal_attention": (randomize(MultiHeadAttention(12, 3, True)), torch.randn(2, 7, 12)),
+        "full_attention": (randomize(MultiHeadAttention(12, 3, False)), torch.randn(2, 7, 12)),
+        "block": (randomize(TransformerBlock(12, 3)), torch.randn(2, 7, 12)),
+    }
+    out = {}
+    with torch.no_grad():
+        for name, (module, x) in cases.items():
+            for key, value in module.state_dict().items():
+                out[f"{name}.{key}"] = value
+            out[f"inputs.{name}"] = x.float()
+            out[f"outputs.{name}"] = module(x)
+        x = torch.linspace(-6, 6, 97)
+        out["inputs.gelu_erf"] = x
+        out["outputs.gelu_erf"] = F.gelu(x)
+    save(out, f"{ROOT}/tests/Kiln.Tests/Reference/nn.safetensors")
+    print(f"wrote {len(out)} tensors")
+
+
+if __name__ == "__main__":
+    main()
