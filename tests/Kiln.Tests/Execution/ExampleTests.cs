@@ -1,28 +1,41 @@
 using System;
 using System.IO;
+using Kiln.Examples.Gpt;
 using Kiln.Examples.Mlp;
 using Xunit;
 
 namespace Kiln.Tests.Execution;
 
-/// <summary>The README's first command, in process: the MLP example runs end to end on the CPU and agrees with its eager run.</summary>
+/// <summary>The README's example commands, in process: each example runs end to end on the CPU and agrees with its eager run.</summary>
 public sealed class ExampleTests
 {
-    [Fact]
-    public void MlpExampleRunsEndToEnd()
+    static (int ExitCode, string Output) Run(System.Reflection.Assembly example, params string[] args)
     {
-        var entry = typeof(FashionMnist).Assembly.EntryPoint!;
         var output = new StringWriter();
         var previous = Console.Out;
         Console.SetOut(output);
-        int exitCode;
-        try { exitCode = (int)entry.Invoke(null, new object[] { new[] { "--device", "cpu", "--batch", "200" } })!; }
+        try { return ((int)example.EntryPoint!.Invoke(null, new object[] { args })!, output.ToString()); }
         finally { Console.SetOut(previous); }
+    }
 
-        string text = output.ToString();
+    [Fact]
+    public void MlpExampleRunsEndToEnd()
+    {
+        var (exitCode, text) = Run(typeof(FashionMnist).Assembly, "--device", "cpu", "--batch", "200");
         Assert.True(exitCode == 0, text);
         Assert.Contains("Forward = 3 kernels", text);
         Assert.Matches(@"Accuracy: \d+/\d+ = 8\d\.\d\d%", text); // PyTorch: 86.90% (subset), 87.03% (full test set)
+        Assert.Contains("max |compiled − eager|", text);
+    }
+
+    [Fact]
+    public void GptExampleGeneratesText()
+    {
+        var (exitCode, text) = Run(typeof(CharGpt).Assembly, "--device", "cpu", "--chars", "40", "--prompt", "The whale");
+        Assert.True(exitCode == 0, text);
+        Assert.Contains($"Logits = {1 + 7 * CharGpt.Layers + 2} kernels", text); // lookup, 7 per block, final norm, head
+        Assert.Matches(@"mean cross-entropy \d\.\d{4} nats/char", text);
+        Assert.Contains("The whale", text);
         Assert.Contains("max |compiled − eager|", text);
     }
 }

@@ -251,4 +251,97 @@ public sealed class DiagnosticTests
         Assert.True(diagnostics.Single(d => d.GetMessage().Contains("'w'")).IsSuppressed);
         Assert.False(diagnostics.Single(d => d.GetMessage().Contains("'notAParam'")).IsSuppressed);
     }
+
+    [Fact]
+    public void KLN0017_ModuleNotPartial() => AssertDiagnostic("""
+        [Module]
+        public class [|Lin|]
+        {
+            Tensor weight = Param(3, 3);
+            [Graph] public Tensor Forward(Tensor x) => MatMul(x, weight);
+        }
+        """, "KLN0017", "'Lin' cannot be used as a Kiln module: a module class must be declared partial so that Kiln can add LoadWeights");
+
+    [Fact]
+    public void KLN0017_ModuleContainsItself() => AssertDiagnostic("""
+        [Module]
+        public partial class Chain
+        {
+            readonly Chain next = [|new()|];
+            [Graph] public Tensor Forward(Tensor x) => x;
+        }
+
+        [Model]
+        public partial class M
+        {
+            readonly Chain chain = new();
+            [Graph] public Tensor F([Shape(4)] Tensor x) => chain.Forward(x);
+        }
+        """, "KLN0017", "'Chain' cannot be used as a Kiln module: it contains itself");
+
+    [Fact]
+    public void KLN0017_CreatingANonModule() => AssertDiagnostic("""
+        public class Plain { }
+
+        [Model]
+        public partial class M
+        {
+            readonly object plain = [|new Plain()|];
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x;
+        }
+        """, "KLN0017", "'Plain' cannot be used as a Kiln module: only [Module] classes can be created in a model (mark it [Module])");
+
+    [Fact]
+    public void KLN0002_ReadonlyParameterField() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            readonly Tensor [|w = Param(4)|];
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+        }
+        """, "KLN0002", "Kiln cannot compile 'w = Param(4)' in a graph: the parameter field 'w' cannot be readonly: LoadWeights assigns it for eager runs");
+
+    [Fact]
+    public void KLN0018_SliceOutOfRange() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(2, 5)] Tensor x) => [|Slice(x, 1, 3, 4)|];
+        }
+        """, "KLN0018", "Bad slice: slice [3, 7) of axis 1 is outside [2, 5] (the axis has 5 elements)");
+
+    [Fact]
+    public void KLN0019_EmbeddingTableOfRankZero() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(2, 5)] Tensor ids, [Shape(7)] Tensor t) => [|Embedding(ids, Sum(t, 0))|];
+        }
+        """, "KLN0019", "Bad embedding lookup: embedding lookup needs a table of rank 1 or more, got []");
+
+    [Fact]
+    public void KLN0020_AttentionHeadsDiffer() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(5, 3, 4)] Tensor q, [Shape(5, 2, 4)] Tensor k) => [|Attention(q, k, k)|];
+        }
+        """, "KLN0020", "Bad attention: attention: q [5, 3, 4], k [5, 2, 4] and v [5, 2, 4] must have the same number of heads (axis -2)");
+
+    [Fact]
+    public void KLN0021_ModuleRejectsItsArguments() => AssertDiagnostic("""
+        [Module]
+        public partial class Heads(int width, int heads)
+        {
+            readonly int size = width % heads == 0 ? width / heads : throw new System.ArgumentException($"width {width} is not divisible into {heads} heads");
+            [Graph] public Tensor Forward(Tensor x) => Unflatten(x, -1, heads, size);
+        }
+
+        [Model]
+        public partial class M
+        {
+            readonly Heads split = [|new(10, 3)|];
+            [Graph] public Tensor F([Shape(2, 10)] Tensor x) => split.Forward(x);
+        }
+        """, "KLN0021", "'new(10, 3)' is not a valid configuration: width 10 is not divisible into 3 heads");
 }

@@ -1,0 +1,146 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using System.Text;
+using Kiln;
+using Kiln.Examples.Gpt;
+using Kiln.Runtime;
+
+// Text generation with Kiln's compiled character-level GPT.
+//   dotnet run --project examples/Gpt [-- --device cpu|cuda|ilgpu-cpu] [--prompt TEXT] [--chars N] [--temperature T] [--seed S] [--weights FILE]
+var options = Options.Parse(args);
+using var device = options.Device switch
+{
+    null => Device.Default(),
+    "cpu" => Device.Cpu(),
+    "cuda" => Device.Cuda(),
+    "ilgpu-cpu" => Device.IlgpuCpu(),
+    var other => throw new ArgumentException($"Unknown device '{other}'."),
+};
+Weights weights;
+if (options.WeightsPath != null) weights = Weights.Load(options.WeightsPath);
+else
+{
+    using var stream = Corpus.Resource("gpt.safetensors");
+    weights = Weights.Load(stream, "gpt.safetensors");
+}
+
+Console.WriteLine($"Kiln character GPT ({CharGpt.Layers} layers, width {CharGpt.Width}, {CharGpt.Heads} heads, context {CharGpt.Context}, {CharGpt.Vocab} characters)");
+Console.WriteLine($"  device:  {device.Name}");
+Console.WriteLine($"  weights: {options.WeightsPath ?? "bundled, trained on Moby-Dick with PyTorch by tests/reference/gpt_reference.py"}");
+Console.WriteLine();
+
+var compileTimer = Stopwatch.StartNew();
+using var model = CharGpt.Compile(device, weights);
+compileTimer.Stop();
+var program = CharGpt.Compiled.LogitsProgram;
+Console.WriteLine($"Compiled at build time: Logits = {program.Kernels.Count} kernels " +
+    $"({string.Join(", ", program.Kernels.GroupBy(k => k.Kind).Select(g => $"{g.Count()} {g.Key}"))})");
+foreach (var k in program.Kernels.Take(8))
+    Console.WriteLine($"  {k.Name,-3} {k.Kind,-11} {string.Join("  ·  ", k.Ops.Select(op => op.Split(" (")[0]))}");
+Console.WriteLine($"  … ({program.Kernels.Count - 8} more: the other blocks repeat k1–k7, then the final norm and head)");
+foreach (int batch in new[] { 1, 32 })
+{
+    var plan = program.PlanMemory(batch);
+    Console.WriteLine($"Arena at batch {batch}: {Kib(plan.ArenaBytes)} (lower bound {Kib(plan.LowerBound)}, one buffer each {Kib(plan.NaiveBytes)})");
+}
+Console.WriteLine($"Load + upload weights: {compileTimer.Elapsed.TotalMilliseconds:F1} ms");
+Console.WriteLine();
+
+// How well the model predicts the bundled excerpt: mean cross-entropy of the next character, windows of Context.
+var excerpt = Corpus.Encode(Corpus.Excerpt());
+int windows = (excerpt.Length - 1) / CharGpt.Context;
+var inputs = new float[windows * CharGpt.Context];
+Array.Copy(excerpt, inputs, inputs.Length);
+model.Logits(new Tensor(inputs.Take(CharGpt.Context).ToArray(), 1, CharGpt.Context)); // warm-up: planning and JIT
+var evalTimer = Stopwatch.StartNew();
+var logits = model.Logits(new Tensor(inputs, windows, CharGpt.Context));
+evalTimer.Stop();
+double loss = 0;
+for (int p = 0; p < windows * CharGpt.Context; p++)
+    loss -= LogSoftmaxAt(logits.Data, p * CharGpt.Vocab, (int)excerpt[p + 1]);
+loss /= windows * CharGpt.Context;
+Console.WriteLine($"Excerpt: {excerpt.Length:N0} characters; mean cross-entropy {loss:F4} nats/char over {windows} windows " +
+    $"({windows * CharGpt.Context / evalTimer.Elapsed.TotalSeconds:N0} characters/s in one batch of {windows})");
+
+// Generation: the last Context characters, padded at the end (causal attention never looks ahead), one forward per character.
+var random = new Random(options.Seed);
+var text = new StringBuilder(options.Prompt);
+var window = new float[CharGpt.Context];
+var genTimer = Stopwatch.StartNew();
+for (int i = 0; i < options.Chars; i++)
+{
+    var ids = Corpus.Encode(text.ToString());
+    int length = Math.Min(ids.Length, CharGpt.Context);
+    Array.Clear(window);
+    Array.Copy(ids, ids.Length - length, window, 0, length);
+    var next = model.Logits(new Tensor(window, 1, CharGpt.Context));
+    text.Append(Corpus.Decode(Sample(next.Data, (length - 1) * CharGpt.Vocab, options.Temperature, random)));
+}
+genTimer.Stop();
+Console.WriteLine();
+Console.WriteLine($"Generated (temperature {options.Temperature}, seed {options.Seed}):");
+Console.WriteLine("  " + text.ToString().Replace("\n", "\n  "));
+Console.WriteLine();
+Console.WriteLine($"{options.Chars} characters in {genTimer.Elapsed.TotalMilliseconds:F0} ms ({genTimer.Elapsed.TotalMilliseconds / Math.Max(1, options.Chars):F2} ms per forward of a {CharGpt.Context}-character window)");
+
+// The same [Graph] method, run eagerly on the reference implementation, as a cross-check.
+var eager = new CharGpt();
+eager.LoadWeights(weights);
+var firstWindow = new Tensor(inputs.Take(CharGpt.Context).ToArray(), 1, CharGpt.Context);
+float maxDiff = eager.Logits(firstWindow).Data.Zip(model.Logits(firstWindow).Data, (a, b) => Math.Abs(a - b)).Max();
+Console.WriteLine($"Eager reference on the first window: max |compiled − eager| = {maxDiff:E2}");
+return maxDiff < 1e-3f ? 0 : 1;
+
+static double LogSoftmaxAt(float[] logits, int offset, int index)
+{
+    double max = double.NegativeInfinity, sum = 0;
+    for (int i = 0; i < CharGpt.Vocab; i++) max = Math.Max(max, logits[offset + i]);
+    for (int i = 0; i < CharGpt.Vocab; i++) sum += Math.Exp(logits[offset + i] - max);
+    return logits[offset + index] - max - Math.Log(sum);
+}
+
+static int Sample(float[] logits, int offset, double temperature, Random random)
+{
+    if (temperature <= 0)
+        return Enumerable.Range(0, CharGpt.Vocab).MaxBy(i => logits[offset + i]);
+    var p = new double[CharGpt.Vocab];
+    double max = Enumerable.Range(0, CharGpt.Vocab).Max(i => (double)logits[offset + i]), sum = 0;
+    for (int i = 0; i < p.Length; i++) sum += p[i] = Math.Exp((logits[offset + i] - max) / temperature);
+    double u = random.NextDouble() * sum;
+    for (int i = 0; i < p.Length; i++)
+        if ((u -= p[i]) <= 0) return i;
+    return p.Length - 1;
+}
+
+static string Kib(long bytes) => $"{bytes / 1024.0:F1} KiB";
+
+sealed record Options(string? Device, string Prompt, int Chars, double Temperature, int Seed, string? WeightsPath)
+{
+    public static Options Parse(string[] args)
+    {
+        string? device = null, weights = null;
+        string prompt = "Call me Ishmael. ";
+        int chars = 240, seed = 1;
+        double temperature = 0.7;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            var culture = System.Globalization.CultureInfo.InvariantCulture;
+            switch (args[i])
+            {
+                case "--device": device = Value(); break;
+                case "--prompt": prompt = Value(); break;
+                case "--chars": chars = int.Parse(Value(), culture); break;
+                case "--temperature": temperature = double.Parse(Value(), culture); break;
+                case "--seed": seed = int.Parse(Value(), culture); break;
+                case "--weights": weights = Value(); break;
+                default: throw new ArgumentException($"Unknown option '{args[i]}'. Options: --device cpu|cuda|ilgpu-cpu, --prompt TEXT, --chars N, --temperature T, --seed S, --weights FILE.");
+            }
+        }
+        if (prompt.Length == 0) throw new ArgumentException("--prompt must not be empty.");
+        if (chars < 0) throw new ArgumentException("--chars must not be negative.");
+        Corpus.Encode(prompt); // rejects characters outside the vocabulary, naming them
+        return new Options(device, prompt, chars, temperature, seed, weights);
+    }
+}
