@@ -28,6 +28,20 @@ public sealed class GeneratedCodeTests
         Snapshot.Verify(result.Source("MlpClassifier.Gpu.g.cs"), "Gpu");
     }
 
+    /// <summary>The GPT example with the standard modules it is built from: 24 kernels, and TransformerBlock's eager LoadWeights.</summary>
+    [Fact]
+    public void CharGpt()
+    {
+        var modules = Directory.GetFiles(Path.Combine(RepoRoot(), "src", "Kiln.Nn"), "*.cs").OrderBy(f => f, System.StringComparer.Ordinal).Select(File.ReadAllText);
+        var result = GeneratorHarness.Run(modules.Prepend(ExampleSource("examples/Gpt/CharGpt.cs")).ToArray());
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+        Snapshot.Verify(result.Source("CharGpt.g.cs"), "Api");
+        Snapshot.Verify(result.Source("CharGpt.Cpu.g.cs"), "Cpu");
+        Snapshot.Verify(result.Source("CharGpt.Gpu.g.cs"), "Gpu");
+        Snapshot.Verify(result.Source("TransformerBlock.Module.g.cs"), "TransformerBlockModule");
+    }
+
     [Fact]
     public void FusedChains()
     {

@@ -55,4 +55,45 @@ public sealed class IncrementalityTests
         var source = driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName.EndsWith(".Cpu.g.cs")).SourceText.ToString();
         Assert.Contains("CpuMath.Gelu", source);
     }
+
+    const string ModelUsingModule = """
+        using Kiln;
+        namespace Demo;
+
+        [Model]
+        public partial class Stack
+        {
+            readonly Dense dense = new(8, 4);
+            [Graph] public Tensor Forward([Shape("batch", 8)] Tensor x) => dense.Forward(x);
+        }
+        """;
+
+    const string ModuleSource = """
+        using Kiln;
+        using static Kiln.Ops;
+        namespace Demo;
+
+        [Module]
+        public partial class Dense(int inputs, int outputs)
+        {
+            Tensor weight = Param(inputs, outputs);
+            [Graph] public Tensor Forward(Tensor x) => Relu(MatMul(x, weight));
+        }
+        """;
+
+    /// <summary>A model inlines its modules' graphs from their syntax: editing a module in another file must regenerate the model.</summary>
+    [Fact]
+    public void EditInAModuleInAnotherFileRegeneratesTheModel()
+    {
+        var first = GeneratorHarness.Run(ModelUsingModule, ModuleSource);
+        Assert.Empty(first.GeneratorDiagnostics);
+        Assert.Empty(first.CompilationErrors);
+        var oldTree = first.Input.SyntaxTrees.Single(t => t.ToString().Contains("[Module]"));
+        var newTree = oldTree.WithChangedText(Microsoft.CodeAnalysis.Text.SourceText.From(ModuleSource.Replace("Relu(", "Gelu(")));
+        var driver = first.Driver.RunGenerators(first.Input.ReplaceSyntaxTree(oldTree, newTree));
+
+        var source = driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Stack.Cpu.g.cs").SourceText.ToString();
+        Assert.Contains("CpuMath.Gelu", source);
+        Assert.DoesNotContain("CpuMath.Relu", source);
+    }
 }
