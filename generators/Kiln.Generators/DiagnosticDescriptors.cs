@@ -114,6 +114,11 @@ public static class DiagnosticDescriptors
         "'{0}' is not a valid configuration: {1}",
         Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor BadWindow = new(
+        "KLN0022", "Bad convolution or pooling window",
+        "Bad convolution or pooling window: {0}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(
             System.Linq.Enumerable.Select(

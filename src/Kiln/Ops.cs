@@ -115,6 +115,24 @@ public static class Ops
         return weight is not null ? Mul(y, weight) : y;
     }
 
+    // Convolution and pooling over [N, C, H, W]
+    /// <summary>
+    /// 2-D convolution as <c>F.conv2d</c>: <paramref name="weight"/> is [O, C/groups, KH, KW], square stride, zero padding
+    /// and dilation; groups = C gives a depthwise convolution. Compiled, bias, batch norm and activation after it run
+    /// in its epilogue.
+    /// </summary>
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
+    {
+        var y = Reference.Conv2d(x, weight, stride, padding, dilation, groups);
+        return bias is not null ? Add(y, Reshape(bias, bias.Length, 1, 1)) : y;
+    }
+
+    /// <summary>Max pooling over square windows; <paramref name="stride"/> defaults to the window.</summary>
+    public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) => Reference.Pool2d(x, kernel, stride ?? kernel, padding, max: true);
+
+    /// <summary>Average pooling over square windows (padding counts as zeros); <paramref name="stride"/> defaults to the window.</summary>
+    public static Tensor AvgPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) => Reference.Pool2d(x, kernel, stride ?? kernel, padding, max: false);
+
     // Indexed reads and attention
     /// <summary>
     /// <c>table[indices]</c>: rows of <paramref name="table"/> picked by <paramref name="indices"/> (whole numbers held as

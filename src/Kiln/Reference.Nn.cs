@@ -97,4 +97,59 @@ public static partial class Reference
                 }
         return new Tensor(y, q.Shape.Take(r - 1).Append(dv).ToArray());
     }
+
+    /// <summary>PyTorch's conv2d (cross-correlation) over [N, C, H, W] with weights [O, C/groups, KH, KW], zero padding.</summary>
+    public static Tensor Conv2d(Tensor x, Tensor w, int stride, int padding, int dilation, int groups)
+    {
+        if (x.Rank != 4 || w.Rank != 4) throw new ArgumentException($"Conv2d needs [N, C, H, W] and [O, C/groups, KH, KW], got {Tensor.Format(x.Shape)} and {Tensor.Format(w.Shape)}.");
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], o = w.Shape[0], kh = w.Shape[2], kw = w.Shape[3];
+        if (groups < 1 || c % groups != 0 || o % groups != 0 || w.Shape[1] != c / groups)
+            throw new ArgumentException($"Conv2d: {Tensor.Format(w.Shape)} does not fit {c} channels in {groups} groups.");
+        int oh = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1, ow = (wd + 2 * padding - dilation * (kw - 1) - 1) / stride + 1;
+        int perGroup = c / groups, outPerGroup = o / groups;
+        var y = new float[n * o * oh * ow];
+        for (int b = 0; b < n; b++)
+            for (int f = 0; f < o; f++)
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++)
+                    {
+                        double acc = 0;
+                        int g = f / outPerGroup;
+                        for (int cc = 0; cc < perGroup; cc++)
+                            for (int a = 0; a < kh; a++)
+                                for (int e = 0; e < kw; e++)
+                                {
+                                    int ih = i * stride - padding + a * dilation, iw = j * stride - padding + e * dilation;
+                                    if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+                                    acc += (double)x.Data[((b * c + g * perGroup + cc) * h + ih) * wd + iw] * w.Data[((f * perGroup + cc) * kh + a) * kw + e];
+                                }
+                        y[((b * o + f) * oh + i) * ow + j] = (float)acc;
+                    }
+        return new Tensor(y, n, o, oh, ow);
+    }
+
+    /// <summary>Max pooling (padding never wins) or average pooling (padding counts as zeros, PyTorch's default) over [N, C, H, W].</summary>
+    public static Tensor Pool2d(Tensor x, int kernel, int stride, int padding, bool max)
+    {
+        if (x.Rank != 4) throw new ArgumentException($"Pooling needs [N, C, H, W], got {Tensor.Format(x.Shape)}.");
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3];
+        int oh = (h + 2 * padding - kernel) / stride + 1, ow = (wd + 2 * padding - kernel) / stride + 1;
+        var y = new float[n * c * oh * ow];
+        for (int p = 0; p < n * c; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    double acc = max ? double.NegativeInfinity : 0;
+                    for (int a = 0; a < kernel; a++)
+                        for (int e = 0; e < kernel; e++)
+                        {
+                            int ih = i * stride - padding + a, iw = j * stride - padding + e;
+                            if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+                            double v = x.Data[(p * h + ih) * wd + iw];
+                            acc = max ? Math.Max(acc, v) : acc + v;
+                        }
+                    y[(p * oh + i) * ow + j] = (float)(max ? acc : acc / (kernel * kernel));
+                }
+        return new Tensor(y, n, c, oh, ow);
+    }
 }

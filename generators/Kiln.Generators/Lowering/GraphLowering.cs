@@ -558,6 +558,7 @@ sealed partial class GraphLowering
             return v.IsNumber ? (float)v.Number : throw Unsupported(call, $"'{method.Parameters[i].Name}' must be a number known at build time");
         }
         int? OptionalTensorArg(int i) => Arg(i).IsNull ? null : TensorArg(i);
+        int? OptionalIntArg(int i) => Arg(i).IsNull ? null : IntArg(i);
         IReadOnlyList<long> IntsArg(int i) => Arg(i).Ints ?? throw Unsupported(call, $"'{method.Parameters[i].Name}' must be integer constants");
 
         string name = method.Name;
@@ -574,6 +575,21 @@ sealed partial class GraphLowering
                 case OpKind.Permute: return Op(call, () => _builder.Permute(TensorArg(0), IntsArg(1).Select(a => (int)a).ToList()));
                 case OpKind.BroadcastTo: return Op(call, () => _builder.BroadcastTo(TensorArg(0), Shape.Of(IntsArg(1).ToArray())));
                 case OpKind.Slice: return Op(call, () => _builder.Slice(TensorArg(0), IntArg(1), IntArg(2), IntArg(3)));
+                case OpKind.Conv2d:
+                    return Op(call, () =>
+                    {
+                        int stride = IntArg(3), padding = IntArg(4), dilation = IntArg(5);
+                        int y = _builder.Conv2d(TensorArg(0), TensorArg(1), stride, stride, padding, padding, dilation, dilation, IntArg(6));
+                        if (OptionalTensorArg(2) is not { } bias) return y;
+                        return _builder.Binary(OpKind.Add, y, _builder.Unflatten(bias, 0, new long[] { -1, 1, 1 }));
+                    });
+                case OpKind.MaxPool2d:
+                case OpKind.AvgPool2d:
+                    return Op(call, () =>
+                    {
+                        int kernel = IntArg(1), stride = OptionalIntArg(2) ?? kernel, padding = IntArg(3);
+                        return _builder.Pool2d(kind, TensorArg(0), kernel, kernel, stride, stride, padding, padding);
+                    });
                 case OpKind.Attention: return Op(call, () => _builder.Attention(TensorArg(0), TensorArg(1), TensorArg(2), BoolArg(3), FloatArg(4)));
                 case OpKind.LayerNorm:
                     return Op(call, () =>
@@ -628,6 +644,7 @@ sealed partial class GraphLowering
                 ShapeErrorKind.Slice => DiagnosticDescriptors.BadSlice,
                 ShapeErrorKind.Gather => DiagnosticDescriptors.BadEmbedding,
                 ShapeErrorKind.Attention => DiagnosticDescriptors.BadAttention,
+                ShapeErrorKind.Window => DiagnosticDescriptors.BadWindow,
                 _ => DiagnosticDescriptors.ShapeMismatch,
             };
             throw e.Kind == ShapeErrorKind.Size

@@ -221,6 +221,8 @@ public static class CpuEmitter
         {
             ReduceRoot r => r.InputShape[r.Axis],
             RowRoot s => k.Shape[s.Axis] * Dim.Of(3),
+            ConvRoot c => Dim.Of(c.Window.KernelH * c.Window.KernelW * (c.InputShape[1].Coefficient / c.Window.Groups)),
+            PoolRoot p => Dim.Of(p.Window.KernelH * p.Window.KernelW),
             _ => Dim.One,
         };
         OpenTask(w, k, sig, $"CpuParallel.For({ScalarKernelBody.WorkItems(k).ToCSharp()}, {cost.ToCSharp()}, this);");

@@ -129,9 +129,51 @@ public static class ScalarKernelBody
                 WriteAttention(w, plan, k, a, flat, math, Load, Renderer);
                 break;
 
+            case ConvRoot c:
+            {
+                IndexCode.Unravel(w, flat, k.Shape.Dims.ToList(), "o");
+                var win = c.Window;
+                long channels = c.InputShape[1].Coefficient, perGroup = channels / win.Groups, outPerGroup = k.Shape[1].Coefficient / win.Groups;
+                w.Line($"long cBase = (o1 / {outPerGroup}L) * {perGroup}L;");
+                w.Line("float acc = 0f;");
+                w.Open($"for (long cc = 0; cc < {perGroup}L; cc++)");
+                w.Line("long ci = cBase + cc;");
+                WindowLoops(w, c.InputShape, win);
+                w.Line($"acc += {Load(c.X, new[] { "o0", "ci", "ih", "iw" })} * {Load(c.W, new[] { "o1", "cc", "kh", "kw" })};");
+                w.Close(); w.Close(); w.Close();
+                w.Line($"{outName}[{flat}] = {Renderer(o, "acc").Render(k.Body)};");
+                break;
+            }
+
+            case PoolRoot p:
+            {
+                IndexCode.Unravel(w, flat, k.Shape.Dims.ToList(), "o");
+                bool max = p.Op == OpKind.MaxPool2d;
+                w.Line($"float acc = {(max ? "float.NegativeInfinity" : "0f")};");
+                WindowLoops(w, p.InputShape, p.Window);
+                string v = Renderer(new[] { "o0", "o1", "ih", "iw" }, "0f").Render(p.Input);
+                w.Line(max ? $"acc = {math}.Maximum(acc, {v});" : $"acc += {v};");
+                w.Close(); w.Close();
+                // Average pooling divides by the whole window, padding included (PyTorch's count_include_pad default).
+                if (!max) w.Line($"acc /= {p.Window.KernelH * p.Window.KernelW}f;");
+                w.Line($"{outName}[{flat}] = {Renderer(o, "acc").Render(k.Body)};");
+                break;
+            }
+
             default:
                 throw new ArgumentOutOfRangeException(nameof(k), k.Root, "unknown kernel root");
         }
+    }
+
+    /// <summary>Opens the kh and kw loops of a window at output (o2, o3), declaring ih and iw and skipping padding.</summary>
+    static void WindowLoops(SourceWriter w, Shape input, Window2d win)
+    {
+        w.Open($"for (long kh = 0; kh < {win.KernelH}L; kh++)");
+        w.Line($"long ih = o2 * {win.StrideH}L - {win.PadH}L + kh * {win.DilationH}L;");
+        w.Line($"if (ih < 0 || ih >= {input[2].ToCSharp()}) continue;");
+        w.Open($"for (long kw = 0; kw < {win.KernelW}L; kw++)");
+        w.Line($"long iw = o3 * {win.StrideW}L - {win.PadW}L + kw * {win.DilationW}L;");
+        w.Line($"if (iw < 0 || iw >= {input[3].ToCSharp()}) continue;");
     }
 
     /// <summary>

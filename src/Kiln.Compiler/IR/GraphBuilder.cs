@@ -120,6 +120,50 @@ public sealed class GraphBuilder
         return Add(OpKind.Attention, new[] { q, k, v }, outShape, axes: new[] { causal ? 1 : 0 }, value: s);
     }
 
+    /// <summary>2-D cross-correlation (PyTorch's conv2d): x [N, C, H, W], w [O, C/groups, KH, KW] → [N, O, OH, OW].</summary>
+    public int Conv2d(int x, int w, int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups)
+    {
+        Shape sx = ShapeOf(x), sw = ShapeOf(w);
+        if (sx.Rank != 4 || sw.Rank != 4)
+            throw new ShapeException(ShapeErrorKind.Window, $"conv2d needs an input [N, C, H, W] and weights [O, C/groups, KH, KW], got {sx} and {sw}");
+        if (!sx[1].IsConstant || !sx[2].IsConstant || !sx[3].IsConstant)
+            throw new ShapeException(ShapeErrorKind.Window, $"conv2d of {sx}: channels and spatial sizes must be fixed (only the batch may be symbolic)");
+        long c = sx[1].Coefficient, o = sw[0].Coefficient;
+        if (groups < 1 || c % groups != 0 || o % groups != 0)
+            throw new ShapeException(ShapeErrorKind.Window, $"conv2d: {groups} groups do not divide {c} input and {o} output channels");
+        if (sw[1].Coefficient != c / groups)
+            throw new ShapeException(ShapeErrorKind.Window, $"conv2d of {sx} with weights {sw}: each group reads {c / groups} channels, the weights have {sw[1]}");
+        var window = new Window2d(checked((int)sw[2].Coefficient), checked((int)sw[3].Coefficient), strideH, strideW, padH, padW, dilationH, dilationW, groups);
+        var (oh, ow) = CheckWindow("conv2d", sx, window);
+        return Add(OpKind.Conv2d, new[] { x, w }, Shape.Of(sx[0], sw[0], Dim.Of(oh), Dim.Of(ow)), axes: window.ToAxes().ToArray());
+    }
+
+    /// <summary>Max or average pooling over windows of [N, C, H, W]; average pooling counts padding as zeros (PyTorch's default).</summary>
+    public int Pool2d(OpKind op, int x, int kernelH, int kernelW, int strideH, int strideW, int padH, int padW)
+    {
+        if (!op.IsPool()) throw new ArgumentException($"{op} is not a pooling op.", nameof(op));
+        var sx = ShapeOf(x);
+        string name = GraphPrinter.OpName(op);
+        if (sx.Rank != 4) throw new ShapeException(ShapeErrorKind.Window, $"{name} needs an input [N, C, H, W], got {sx}");
+        if (!sx[2].IsConstant || !sx[3].IsConstant)
+            throw new ShapeException(ShapeErrorKind.Window, $"{name} of {sx}: spatial sizes must be fixed");
+        if (kernelH < 1 || kernelW < 1 || padH < 0 || padW < 0 || 2 * padH > kernelH || 2 * padW > kernelW)
+            throw new ShapeException(ShapeErrorKind.Window, $"{name}: a {kernelH}x{kernelW} window with padding {padH},{padW} is not valid (padding at most half the window)");
+        var window = new Window2d(kernelH, kernelW, strideH, strideW, padH, padW, 1, 1, 1);
+        var (oh, ow) = CheckWindow(name, sx, window);
+        return Add(op, new[] { x }, Shape.Of(sx[0], sx[1], Dim.Of(oh), Dim.Of(ow)), axes: window.ToAxes().ToArray());
+    }
+
+    static (long H, long W) CheckWindow(string name, Shape input, Window2d w)
+    {
+        if (w.StrideH < 1 || w.StrideW < 1 || w.DilationH < 1 || w.DilationW < 1 || w.PadH < 0 || w.PadW < 0)
+            throw new ShapeException(ShapeErrorKind.Window, $"{name}: stride and dilation must be ≥ 1 and padding ≥ 0 (window {w})");
+        long oh = w.OutputH(input[2].Coefficient), ow = w.OutputW(input[3].Coefficient);
+        if (oh < 1 || ow < 1)
+            throw new ShapeException(ShapeErrorKind.Window, $"{name} of {input}: the window {w} does not fit (output {oh}x{ow})");
+        return (oh, ow);
+    }
+
     public int MatMul(int a, int b)
     {
         Shape sa = ShapeOf(a), sb = ShapeOf(b);

@@ -23,7 +23,8 @@ public static class GraphPrinter
         if (n.Name != null) sb.Append(" \"").Append(n.Name).Append('"');
         if (n.Op is OpKind.Constant or OpKind.LayerNorm or OpKind.RmsNorm or OpKind.Attention) sb.Append(' ').Append(n.Value.ToString("R", CultureInfo.InvariantCulture));
         if (n.Inputs.Count > 0) sb.Append(' ').Append(string.Join(", ", n.Inputs.Select(i => "%" + i)));
-        if (n.Axes.Count > 0) sb.Append(" {").Append(string.Join(", ", n.Axes)).Append('}');
+        if (n.Op == OpKind.Conv2d || n.Op.IsPool()) sb.Append(" {").Append(Window2d.FromAxes(n.Axes)).Append('}');
+        else if (n.Axes.Count > 0) sb.Append(" {").Append(string.Join(", ", n.Axes)).Append('}');
         sb.Append(" : ").Append(n.Type);
         return sb.ToString();
     }

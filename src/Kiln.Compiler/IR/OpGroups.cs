@@ -20,8 +20,11 @@ public static class OpGroups
     public static bool IsRowOp(this OpKind op) => op.IsSoftmax() || op is OpKind.LayerNorm or OpKind.RmsNorm;
 
     /// <summary>Ops that start a kernel of their own: everything else is fused into one.</summary>
-    public static bool IsKernelRoot(this OpKind op) => op.IsReduce() || op.IsRowOp() || op is OpKind.MatMul or OpKind.Gather or OpKind.Attention;
+    public static bool IsKernelRoot(this OpKind op) => op.IsReduce() || op.IsRowOp() || op.IsPool()
+        || op is OpKind.MatMul or OpKind.Gather or OpKind.Attention or OpKind.Conv2d;
+
+    public static bool IsPool(this OpKind op) => op is OpKind.MaxPool2d or OpKind.AvgPool2d;
 
     /// <summary>How many inputs the op takes.</summary>
-    public static int Arity(this OpKind op) => op.IsData() ? 0 : op == OpKind.Attention ? 3 : op.IsBinary() || op is OpKind.MatMul or OpKind.Gather ? 2 : 1;
+    public static int Arity(this OpKind op) => op.IsData() ? 0 : op == OpKind.Attention ? 3 : op.IsBinary() || op is OpKind.MatMul or OpKind.Gather or OpKind.Conv2d ? 2 : 1;
 }

@@ -39,6 +39,11 @@ public enum OpKind
     // Contraction over the last axis of A and the second-to-last of B
     MatMul,
 
+    // 2-D convolution and pooling over [N, C, H, W] (Axes hold the window geometry)
+    Conv2d,
+    MaxPool2d,
+    AvgPool2d,
+
     // Views: no data movement, only index arithmetic
     Reshape,
     Permute,

@@ -32,6 +32,8 @@ public sealed record Kernel(
         RowRoot r => GraphPrinter.OpName(r.Op),
         GatherRoot => "gather",
         AttentionRoot => "attention",
+        ConvRoot => "conv2d",
+        PoolRoot p => GraphPrinter.OpName(p.Op),
         _ => "elementwise",
     };
 
@@ -46,6 +48,8 @@ public sealed record Kernel(
             case RowRoot s: loads.AddRange(s.Input.Loads()); break;
             case GatherRoot g: loads.Add(g.Table); loads.Add(g.Indices); break;
             case AttentionRoot a: loads.Add(a.Q); loads.Add(a.K); loads.Add(a.V); break;
+            case ConvRoot c: loads.Add(c.X); loads.Add(c.W); break;
+            case PoolRoot p: loads.AddRange(p.Input.Loads()); break;
         }
         loads.AddRange(Body.Loads());
         return System.Linq.Enumerable.Distinct(System.Linq.Enumerable.Select(loads, l => l.Buffer)).ToEquatableArray();

@@ -31,6 +31,15 @@ public sealed record RowRoot(OpKind Op, int Axis, Expr Input, float Epsilon = 0)
 public sealed record GatherRoot(LoadExpr Table, LoadExpr Indices, int IndexRank, Dim Rows) : KernelRoot;
 
 /// <summary>
+/// 2-D convolution of <paramref name="X"/> ([N, C, H, W] of <paramref name="InputShape"/>) with <paramref name="W"/>
+/// ([O, C/groups, KH, KW]); the kernel's shape is [N, O, OH, OW]. Bias, batch norm and activation are its epilogue.
+/// </summary>
+public sealed record ConvRoot(LoadExpr X, LoadExpr W, Window2d Window, Shape InputShape) : KernelRoot;
+
+/// <summary>Max or average pooling of <paramref name="Input"/> (an expression over [N, C, H, W], so producers fuse as a prologue).</summary>
+public sealed record PoolRoot(OpKind Op, Expr Input, Window2d Window, Shape InputShape) : KernelRoot;
+
+/// <summary>
 /// Fused scaled dot-product attention with online softmax, in the [..., seq, heads, headDim] layout: one query row
 /// (batch…, t, h) at a time streams over the keys, so no seq×seq matrix exists. <paramref name="Q"/>, <paramref name="K"/>,
 /// <paramref name="V"/> carry their views' strides (head split/merge are index arithmetic).

@@ -123,6 +123,10 @@ public static class Fusion
                 var table = _graph[n.Inputs[0]].Shape;
                 p.Root = new GatherRoot(Load(0), Load(1), _graph[n.Inputs[1]].Shape.Rank, table[0]);
             }
+            else if (n.Op == OpKind.Conv2d)
+            {
+                p.Root = new ConvRoot(Load(0), Load(1), Window2d.FromAxes(n.Axes), _graph[n.Inputs[0]].Shape);
+            }
             else if (n.Op == OpKind.Attention)
             {
                 var k = _graph[n.Inputs[1]].Shape;
@@ -144,8 +148,8 @@ public static class Fusion
                     if (reason == null && producer != null) reason = $"%{input.Id} has a root of its own ({Describe(input)})";
                     prologue = Operand(input.Id, reason ?? "");
                 }
-                p.Root = n.Op.IsReduce()
-                    ? new ReduceRoot(n.Op, n.Axes[0], input.Shape, prologue)
+                p.Root = n.Op.IsReduce() ? new ReduceRoot(n.Op, n.Axes[0], input.Shape, prologue)
+                    : n.Op.IsPool() ? new PoolRoot(n.Op, prologue, Window2d.FromAxes(n.Axes), input.Shape)
                     : new RowRoot(n.Op, n.Axes[0], prologue, n.Value);
             }
             p.Ops.Add(Describe(n));

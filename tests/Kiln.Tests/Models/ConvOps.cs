@@ -1,0 +1,41 @@
+using Kiln;
+using static Kiln.Ops;
+
+namespace Kiln.Tests.Models;
+
+/// <summary>Convolutions and pooling with the geometry variants PyTorch has, and with their usual epilogues.</summary>
+[Model]
+public partial class ConvOps
+{
+    Tensor w3 = Param(6, 4, 3, 3);
+    Tensor w1 = Param(6, 4, 1, 1);
+    Tensor depthwise = Param(4, 1, 3, 3);
+    Tensor grouped = Param(6, 2, 3, 3);
+    Tensor bias = Param(6);
+    Tensor mean = Param(6);
+    Tensor variance = Param(6);
+    Tensor gamma = Param(6);
+
+    [Graph] public Tensor Same3x3([Shape("batch", 4, 9, 9)] Tensor x) => Conv2d(x, w3, padding: 1);
+    [Graph] public Tensor Strided([Shape("batch", 4, 9, 8)] Tensor x) => Conv2d(x, w3, bias, stride: 2, padding: 1);
+    [Graph] public Tensor Dilated([Shape("batch", 4, 9, 9)] Tensor x) => Conv2d(x, w3, dilation: 2, padding: 2);
+    [Graph] public Tensor Pointwise([Shape("batch", 4, 5, 7)] Tensor x) => Relu(Conv2d(x, w1, bias));
+    [Graph] public Tensor Depthwise([Shape("batch", 4, 7, 7)] Tensor x) => Conv2d(x, depthwise, padding: 1, groups: 4);
+    [Graph] public Tensor Grouped([Shape("batch", 4, 6, 6)] Tensor x) => Conv2d(x, grouped, groups: 2);
+
+    /// <summary>Conv, inference batch norm and GELU: one kernel (the norm and activation are the conv's epilogue).</summary>
+    [Graph]
+    public Tensor ConvBatchNormGelu([Shape("batch", 4, 8, 8)] Tensor x)
+    {
+        var y = Conv2d(x, w3, padding: 1);
+        var shape = new[] { 6, 1, 1 };
+        var scale = Reshape(gamma, shape) * Rsqrt(Abs(Reshape(variance, shape)) + 1e-5f);
+        return GeluErf((y - Reshape(mean, shape)) * scale + Reshape(bias, shape));
+    }
+
+    [Graph] public Tensor MaxPool([Shape("batch", 3, 8, 7)] Tensor x) => MaxPool2d(x, 2);
+    [Graph] public Tensor MaxPoolPadded([Shape("batch", 3, 7, 7)] Tensor x) => MaxPool2d(x, 3, stride: 2, padding: 1);
+    [Graph] public Tensor AvgPool([Shape("batch", 3, 7, 7)] Tensor x) => AvgPool2d(x, 3, stride: 2, padding: 1);
+    [Graph] public Tensor ReluThenPool([Shape("batch", 3, 6, 6)] Tensor x) => MaxPool2d(Relu(x - 0.5f), 2);
+    [Graph] public Tensor GlobalAveragePool([Shape("batch", 3, 5, 5)] Tensor x) => Mean(Flatten(x, 2, 3), -1);
+}
