@@ -85,7 +85,7 @@ public static class ModelParser
                 && (HasAttribute(field, ParamAttribute) || declarator?.Initializer != null))
                 fields.Add(new WeightField(field.Name, name, field.NullableAnnotation == NullableAnnotation.Annotated ? WeightFieldKind.OptionalParam : WeightFieldKind.Param));
             else if (GraphLowering.IsModule(field.Type))
-                fields.Add(new WeightField(field.Name, name, WeightFieldKind.Module));
+                fields.Add(new WeightField(field.Name, name, field.NullableAnnotation == NullableAnnotation.Annotated ? WeightFieldKind.OptionalModule : WeightFieldKind.Module));
             else if (field.Type is IArrayTypeSymbol array && GraphLowering.IsModule(array.ElementType))
                 fields.Add(new WeightField(field.Name, name, WeightFieldKind.ModuleArray));
         }

@@ -267,6 +267,8 @@ sealed partial class GraphLowering
         {
             case ParenthesizedExpressionSyntax p:
                 return Eval(p.Expression);
+            case PostfixUnaryExpressionSyntax bang when bang.IsKind(SyntaxKind.SuppressNullableWarningExpression):
+                return Eval(bang.Operand);
             case IdentifierNameSyntax or MemberAccessExpressionSyntax:
                 return Name(expression);
             case ThisExpressionSyntax:

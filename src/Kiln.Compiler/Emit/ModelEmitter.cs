@@ -51,6 +51,7 @@ public static class ModelEmitter
                 case WeightFieldKind.Param: w.Line($"this.{f.Field} = weights[{Name(f.WeightName)}];"); break;
                 case WeightFieldKind.OptionalParam: w.Line($"this.{f.Field} = weights.Contains({Name(f.WeightName)}) ? weights[{Name(f.WeightName)}] : null;"); break;
                 case WeightFieldKind.Module: w.Line($"this.{f.Field}.LoadWeights(weights, {Name(f.WeightName + ".")});"); break;
+                case WeightFieldKind.OptionalModule: w.Line($"this.{f.Field}?.LoadWeights(weights, {Name(f.WeightName + ".")});"); break;
                 case WeightFieldKind.ModuleArray:
                     w.Line($"for (int i = 0; i < this.{f.Field}.Length; i++) this.{f.Field}[i].LoadWeights(weights, {Name(f.WeightName + ".")} + i + \".\");");
                     break;

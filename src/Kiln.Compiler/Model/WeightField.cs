@@ -10,6 +10,8 @@ public enum WeightFieldKind
     OptionalParam,
     /// <summary>A child module.</summary>
     Module,
+    /// <summary>A child module some instances leave null (a shortcut projection only when shapes change).</summary>
+    OptionalModule,
     /// <summary>An array of child modules (<c>Modules.Repeat</c>): weights under <c>field.0.</c>, <c>field.1.</c>, …</summary>
     ModuleArray,
 }

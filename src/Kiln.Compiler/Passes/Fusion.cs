@@ -89,6 +89,13 @@ public static class Fusion
             var operands = new List<Expr>();
             foreach (var input in n.Inputs)
             {
+                if (BroadcastPending(input) is { } broadcast)
+                {
+                    fused.Ops.AddRange(broadcast.Ops);
+                    fused.Depth = System.Math.Max(fused.Depth, broadcast.Depth);
+                    operands.Add(broadcast.Body);
+                    continue;
+                }
                 bool absorb = IsPendingDirect(input, out var p, out var reason);
                 if (absorb && p!.Depth >= MaxExpressionDepth) { absorb = false; reason = $"%{input}'s kernel already nests {MaxExpressionDepth} ops deep"; }
                 if (absorb && (p!.Root == null || fused.Root == null))
@@ -108,6 +115,35 @@ public static class Fusion
             fused.Ops.Add(Describe(n));
             _pending[n.Id] = fused;
         }
+
+        /// <summary>
+        /// A small pending elementwise value read through a broadcast (a per-channel scale <c>w·rsqrt(var + ε)</c> applied
+        /// to [N, C, H, W]) is recomputed at each element of the consumer instead of stored: its loads take the broadcast's
+        /// strides. Storing it would cost a kernel launch and a round trip for a few ops per element.
+        /// </summary>
+        Pending? BroadcastPending(int id)
+        {
+            var view = _graph[id];
+            if (view.Op != OpKind.BroadcastTo || _users[id].Count != 1) return null;
+            int producer = view.Inputs[0];
+            if (!IsPendingDirect(producer, out var p, out _) || p!.Root != null || p.Ops.Count > MaxRecomputedOps) return null;
+            _pending.Remove(producer);
+            var input = _graph[producer].Shape;
+            p.Body = Rebroadcast(p.Body, input, view.Shape);
+            p.Ops.Add($"{Describe(view)} recomputed per element");
+            return p;
+        }
+
+        /// <summary>The most ops a value may have to be recomputed through a broadcast rather than stored.</summary>
+        const int MaxRecomputedOps = 8;
+
+        static Expr Rebroadcast(Expr e, Shape from, Shape to) => e switch
+        {
+            LoadExpr l => l with { Strides = ApplyView(new Node(-1, OpKind.BroadcastTo, default, new TensorType(DType.F32, to), default), from, l.Strides)!.ToEquatableArray() },
+            UnaryExpr u => u with { X = Rebroadcast(u.X, from, to) },
+            BinaryExpr b => b with { A = Rebroadcast(b.A, from, to), B = Rebroadcast(b.B, from, to) },
+            _ => e,
+        };
 
         void StartRoot(Node n)
         {

@@ -51,6 +51,24 @@ public sealed class FusionTests
         Assert.Equal("tanh(sub(exp(mul(b0[16, 1], b1[0, 1])), 1))", k.Body.ToString());
     }
 
+    /// <summary>Batch norm after a convolution: the per-channel scale w·rsqrt(var + ε) is recomputed per element, not stored.</summary>
+    [Fact]
+    public void ConvWithBatchNormIsOneKernel()
+    {
+        var b = new GraphBuilder("conv_bn");
+        int x = b.Input("x", Shape.Of(Batch, Dim.Of(3), Dim.Of(8), Dim.Of(8)));
+        int w = b.Param("w", Shape.Of(4, 3, 3, 3));
+        int gamma = b.Unflatten(b.Param("gamma", Shape.Of(4)), 0, new long[] { -1, 1, 1 });
+        int variance = b.Unflatten(b.Param("var", Shape.Of(4)), 0, new long[] { -1, 1, 1 });
+        int scale = b.Binary(OpKind.Mul, gamma, b.Unary(OpKind.Rsqrt, b.Binary(OpKind.Add, variance, b.Constant(1e-5f))));
+        int y = b.Unary(OpKind.Relu, b.Binary(OpKind.Mul, b.Conv2d(x, w, 1, 1, 1, 1, 1, 1, 1), scale));
+        var plan = Pipeline.Compile(b.Build(y)).Plan;
+        var k = Assert.Single(plan.Kernels);
+        Assert.IsType<ConvRoot>(k.Root);
+        Assert.Equal("relu(mul(acc, mul(b2[0, 1, 0, 0], rsqrt(add(b3[0, 1, 0, 0], 1E-05)))))", k.Body.ToString());
+        Assert.Contains(k.SourceOps, op => op.Contains("recomputed per element"));
+    }
+
     [Fact]
     public void ValueReadTwiceIsStoredOnceWithAReason()
     {
