@@ -52,8 +52,9 @@ public partial class CifarNet
     }
 
     /// <summary>
-    /// Seeded weights for running the network without a download: Kiln's ±1/√fan-in draw, with each batch norm's
-    /// running variance made positive (|v| + 0.5), as a trained one would be.
+    /// Seeded weights for running the network without a download: Kiln's ±1/√fan-in draw, except that each batch
+    /// norm gets a scale near 1 (1 + u) and a positive running variance (|u| + 0.5), as a trained one would have; with
+    /// the raw draw every norm would shrink the signal and the logits would not depend on the image.
     /// </summary>
     public static Weights SyntheticWeights(int seed)
     {
@@ -61,7 +62,9 @@ public partial class CifarNet
         return new Weights(random.Names.ToDictionary(n => n, n =>
         {
             var t = random[n];
-            return n.EndsWith("running_var", System.StringComparison.Ordinal) ? new Tensor(t.Data.Select(v => System.MathF.Abs(v) + 0.5f).ToArray(), t.Shape) : t;
+            if (n.EndsWith("running_var", System.StringComparison.Ordinal)) return new Tensor(t.Data.Select(v => System.MathF.Abs(v) + 0.5f).ToArray(), t.Shape);
+            if (n.Contains(".norm", System.StringComparison.Ordinal) && n.EndsWith(".weight", System.StringComparison.Ordinal)) return new Tensor(t.Data.Select(v => 1f + v).ToArray(), t.Shape);
+            return t;
         }));
     }
 }

@@ -77,3 +77,58 @@ class CharGpt(nn.Module):
         for block in self.blocks:
             h = block(h)
         return self.head(self.norm(h))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.project = stride != 1 or in_channels != out_channels
+        if self.project:
+            self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
+            self.shortcut_bn = nn.BatchNorm2d(out_channels)
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        identity = self.shortcut_bn(self.shortcut(x)) if self.project else x
+        return F.relu(y + identity)
+
+
+class ConvGroup(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.norm1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.norm2 = nn.BatchNorm2d(out_channels)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.conv1(x), 2)
+        x = F.gelu(self.norm1(x))
+        return F.gelu(self.norm2(self.conv2(x)))
+
+
+class CifarNet(nn.Module):
+    """examples/Cifar/CifarNet.cs (airbench's shape) in PyTorch."""
+
+    def __init__(self):
+        super().__init__()
+        self.whiten = nn.Conv2d(3, 24, 2)
+        self.layer1 = ConvGroup(24, 64)
+        self.layer2 = ConvGroup(64, 256)
+        self.layer3 = ConvGroup(256, 256)
+        self.head = nn.Linear(256, 10, bias=False)
+
+    def forward(self, x):
+        x = F.gelu(self.whiten(x))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.head(F.max_pool2d(x, 3).flatten(1))
+
+
+def state_dict_for_kiln(module):
+    """The state dict without BatchNorm's step counter (an int64 Kiln has no use for at inference)."""
+    return {k: v for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}

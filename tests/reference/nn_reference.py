@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
-from kiln_nn import FeedForward, MultiHeadAttention, RmsNorm, TransformerBlock  # noqa: E402
+from kiln_nn import FeedForward, MultiHeadAttention, ResidualBlock, RmsNorm, TransformerBlock, state_dict_for_kiln  # noqa: E402
 from safetensors_io import save  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -22,7 +22,12 @@ def randomize(module):
     with torch.no_grad():
         for p in module.parameters():
             p.copy_(torch.randn_like(p) * 0.5)
-    return module
+        for name, b in module.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(torch.randn_like(b) * 0.5)
+            elif name.endswith("running_var"):
+                b.copy_(torch.rand_like(b) + 0.5)
+    return module.eval()
 
 
 def main():
@@ -36,17 +41,25 @@ def main():
         "causal_attention": (randomize(MultiHeadAttention(12, 3, True)), torch.randn(2, 7, 12)),
         "full_attention": (randomize(MultiHeadAttention(12, 3, False)), torch.randn(2, 7, 12)),
         "block": (randomize(TransformerBlock(12, 3)), torch.randn(2, 7, 12)),
+        "conv": (randomize(nn.Conv2d(4, 6, 3, stride=2, padding=1)), torch.randn(2, 4, 9, 8)),
+        "depthwise": (randomize(nn.Conv2d(4, 4, 3, padding=1, groups=4, bias=False)), torch.randn(2, 4, 7, 7)),
+        "batch_norm": (randomize(nn.BatchNorm2d(5)), torch.randn(2, 5, 4, 3)),
+        "residual": (randomize(ResidualBlock(4, 4)), torch.randn(2, 4, 6, 6)),
+        "residual_down": (randomize(ResidualBlock(4, 8, stride=2)), torch.randn(2, 4, 7, 7)),
     }
     out = {}
     with torch.no_grad():
         for name, (module, x) in cases.items():
-            for key, value in module.state_dict().items():
+            for key, value in state_dict_for_kiln(module).items():
                 out[f"{name}.{key}"] = value
             out[f"inputs.{name}"] = x.float()
             out[f"outputs.{name}"] = module(x)
         x = torch.linspace(-6, 6, 97)
         out["inputs.gelu_erf"] = x
         out["outputs.gelu_erf"] = F.gelu(x)
+        x = torch.randn(2, 3, 7, 7)
+        out["inputs.max_pool"], out["outputs.max_pool"] = x, F.max_pool2d(x, 3, 2, 1)
+        out["inputs.avg_pool"], out["outputs.avg_pool"] = x, F.avg_pool2d(x, 3, 2, 1)
     save(out, f"{ROOT}/tests/Kiln.Tests/Reference/nn.safetensors")
     print(f"wrote {len(out)} tensors")
 

@@ -19,6 +19,11 @@ public partial class NnModules
     readonly MultiHeadAttention causalAttention = new(12, 3, causal: true);
     readonly MultiHeadAttention fullAttention = new(12, 3, causal: false);
     readonly TransformerBlock block = new(12, 3);
+    readonly Conv2d conv = new(4, 6, 3, stride: 2, padding: 1);
+    readonly Conv2d depthwise = new(4, 4, 3, padding: 1, groups: 4, useBias: false);
+    readonly BatchNorm2d batchNorm = new(5);
+    readonly ResidualBlock residual = new(4, 4);
+    readonly ResidualBlock residualDown = new(4, 8, stride: 2);
 
     [Graph] public Tensor Linear([Shape("batch", 5, 12)] Tensor x) => linear.Forward(x);
     [Graph] public Tensor LayerNorm([Shape("batch", 12)] Tensor x) => layerNorm.Forward(x);
@@ -29,4 +34,11 @@ public partial class NnModules
     [Graph] public Tensor FullAttention([Shape("batch", 7, 12)] Tensor x) => fullAttention.Forward(x);
     [Graph] public Tensor Block([Shape("batch", 7, 12)] Tensor x) => block.Forward(x);
     [Graph] public Tensor GeluErf([Shape("n")] Tensor x) => Ops.GeluErf(x);
+    [Graph] public Tensor Conv([Shape("batch", 4, 9, 8)] Tensor x) => conv.Forward(x);
+    [Graph] public Tensor Depthwise([Shape("batch", 4, 7, 7)] Tensor x) => depthwise.Forward(x);
+    [Graph] public Tensor BatchNorm([Shape("batch", 5, 4, 3)] Tensor x) => batchNorm.Forward(x);
+    [Graph] public Tensor Residual([Shape("batch", 4, 6, 6)] Tensor x) => residual.Forward(x);
+    [Graph] public Tensor ResidualDown([Shape("batch", 4, 7, 7)] Tensor x) => residualDown.Forward(x);
+    [Graph] public Tensor MaxPool([Shape("batch", 3, 7, 7)] Tensor x) => MaxPool2d(x, 3, stride: 2, padding: 1);
+    [Graph] public Tensor AvgPool([Shape("batch", 3, 7, 7)] Tensor x) => AvgPool2d(x, 3, stride: 2, padding: 1);
 }

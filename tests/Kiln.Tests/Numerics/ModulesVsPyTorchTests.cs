@@ -31,7 +31,8 @@ public sealed class ModulesVsPyTorchTests : IClassFixture<IlgpuCpuFixture>
     {
         ("Linear", "linear"), ("LayerNorm", "layer_norm"), ("RmsNorm", "rms_norm"), ("Embedding", "embedding"),
         ("FeedForward", "feed_forward"), ("CausalAttention", "causal_attention"), ("FullAttention", "full_attention"),
-        ("Block", "block"), ("GeluErf", "gelu_erf"),
+        ("Block", "block"), ("GeluErf", "gelu_erf"), ("Conv", "conv"), ("Depthwise", "depthwise"), ("BatchNorm", "batch_norm"),
+        ("Residual", "residual"), ("ResidualDown", "residual_down"), ("MaxPool", "max_pool"), ("AvgPool", "avg_pool"),
     }.Select(c => new object[] { c.Item1, c.Item2 });
 
     [Theory]
