@@ -31,6 +31,7 @@ public static class CpuEmitter
                 case MatMulRoot m: EmitMatMul(w, plan, k, m, sig); break;
                 case GatherRoot g when g.Table.Strides.Count == 2: EmitGatherRows(w, plan, k, g, sig); break;
                 case AttentionRoot a: EmitAttention(w, plan, k, a, sig); break;
+                case ConvRoot c when IsDense(c, k): EmitConv(w, plan, k, c, sig); break;
                 default: EmitScalar(w, plan, k, sig); break;
             }
             w.Line();
@@ -260,6 +261,57 @@ public static class CpuEmitter
         {
             w.Line();
             EmitRow(w, plan, k, sig);
+        }
+        w.Close();
+    }
+
+    /// <summary>Input and weights laid out contiguously (no view in between), as the im2col + GEMM path reads them.</summary>
+    static bool IsDense(ConvRoot c, Kernel k)
+    {
+        var weights = Shape.Of(k.Shape[1], Dim.Of(c.InputShape[1].Coefficient / c.Window.Groups), Dim.Of(c.Window.KernelH), Dim.Of(c.Window.KernelW));
+        return c.X.Offset.Count == 0 && c.W.Offset.Count == 0
+            && c.X.Strides.SequenceEqual(c.InputShape.ContiguousStrides()) && c.W.Strides.SequenceEqual(weights.ContiguousStrides());
+    }
+
+    /// <summary>
+    /// A convolution through the runtime's im2col + packed GEMM (ConvJob), the epilogue applied per finished tile row:
+    /// a GEMM row is one output channel of one image, its columns the output pixels, split here into rows of the output.
+    /// </summary>
+    static void EmitConv(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c, KernelSignature sig)
+    {
+        var g = c.Window;
+        long channels = c.InputShape[1].Coefficient, outChannels = k.Shape[1].Coefficient, oh = k.Shape[2].Coefficient, ow = k.Shape[3].Coefficient;
+        bool epilogue = !IsPlainAcc(k.Body);
+        w.Open($"public sealed class K{k.Id}");
+        w.Line($"static readonly ConvGeometry Geometry = new({channels}, {c.InputShape[2].Coefficient}, {c.InputShape[3].Coefficient}, {outChannels}, {g.KernelH}, {g.KernelW}, {g.StrideH}, {g.StrideW}, {g.PadH}, {g.PadW}, {g.DilationH}, {g.DilationW}, {g.Groups}, {oh}, {ow});");
+        w.Line($"readonly ConvJob<{(epilogue ? "Epilogue" : "NoEpilogue")}> _conv = new();");
+        w.Line();
+        w.Open($"public void Launch({sig.Parameters("CpuView")})");
+        w.Line($"_conv.Run({KernelSignature.BufferName(plan, c.X.Buffer)}, {KernelSignature.BufferName(plan, c.W.Buffer)}, {KernelSignature.BufferName(plan, k.Output)}, {k.Shape[0].ToCSharp()}, Geometry, {(epilogue ? $"new Epilogue({sig.Arguments()})" : "default")});");
+        w.Close();
+        if (epilogue)
+        {
+            w.Line();
+            EmitRow(w, plan, k, sig);
+            w.Line();
+            var fields = Fields(sig).ToList();
+            w.Line($"/// <summary>k{k.Id}'s epilogue: GEMM row = output channel of one image, its pixel range split into output rows.</summary>");
+            w.Open("public readonly struct Epilogue : IGemmEpilogue");
+            foreach (var (type, name) in fields) w.Line($"readonly {type} {name};");
+            w.Line();
+            w.Open($"public Epilogue({sig.Parameters("CpuView")})");
+            foreach (var (_, name) in fields) w.Line($"this.{name} = {name};");
+            w.Close();
+            w.Line();
+            w.Open("public void Apply(long batch, long row, long col0, long count)");
+            w.Line($"long image = batch / {g.Groups}L, channel = batch % {g.Groups}L * {outChannels / g.Groups}L + row;");
+            w.Open("for (long p = col0, end = col0 + count; p < end;)");
+            w.Line($"long y = p / {ow}L, x = p - y * {ow}L, run = System.Math.Min({ow}L - x, end - p);");
+            w.Line($"Row((image * {outChannels}L + channel) * {oh}L + y, x, run, {sig.Arguments()});");
+            w.Line("p += run;");
+            w.Close();
+            w.Close();
+            w.Close();
         }
         w.Close();
     }
