@@ -50,6 +50,24 @@ public static class Ops
     public static Tensor Maximum(Tensor a, float b) => Maximum(a, Reference.Scalar(b));
     public static Tensor Minimum(Tensor a, float b) => Minimum(a, Reference.Scalar(b));
     public static Tensor Pow(Tensor a, float b) => Pow(a, Reference.Scalar(b));
+
+    // Comparisons (1 where true, 0 where false) and selection
+    public static Tensor Greater(Tensor a, Tensor b) => Reference.Binary(a, b, Scalar.Greater);
+    public static Tensor Less(Tensor a, Tensor b) => Reference.Binary(a, b, Scalar.Less);
+    public static Tensor Equal(Tensor a, Tensor b) => Reference.Binary(a, b, Scalar.Equal);
+    public static Tensor Greater(Tensor a, float b) => Greater(a, Reference.Scalar(b));
+    public static Tensor Less(Tensor a, float b) => Less(a, Reference.Scalar(b));
+    public static Tensor Equal(Tensor a, float b) => Equal(a, Reference.Scalar(b));
+    /// <summary><paramref name="condition"/> ≠ 0 ? <paramref name="a"/> : <paramref name="b"/>, broadcast together (masks, clamps, causal fills).</summary>
+    public static Tensor Where(Tensor condition, Tensor a, Tensor b) => Reference.Where(condition, a, b);
+    public static Tensor Where(Tensor condition, Tensor a, float b) => Where(condition, a, Reference.Scalar(b));
+    public static Tensor Where(Tensor condition, float a, Tensor b) => Where(condition, Reference.Scalar(a), b);
+
+    // Generated values
+    /// <summary>0, 1, …, n − 1 for n = the size of <paramref name="like"/>'s <paramref name="axis"/> (which may be symbolic): positions, one-hot tests.</summary>
+    public static Tensor Iota(Tensor like, int axis) => Reference.Iota(like.Shape[axis < 0 ? axis + like.Rank : axis]);
+    /// <summary>0, 1, …, <paramref name="count"/> − 1.</summary>
+    public static Tensor Arange(int count) => Reference.Iota(count);
     public static Tensor Add(float a, Tensor b) => Add(Reference.Scalar(a), b);
     public static Tensor Sub(float a, Tensor b) => Sub(Reference.Scalar(a), b);
     public static Tensor Mul(float a, Tensor b) => Mul(Reference.Scalar(a), b);
@@ -59,6 +77,8 @@ public static class Ops
     public static Tensor Sum(Tensor x, int axis, bool keepDims = false) => Reference.Reduce(x, axis, keepDims, ReduceKind.Sum);
     public static Tensor Mean(Tensor x, int axis, bool keepDims = false) => Reference.Reduce(x, axis, keepDims, ReduceKind.Mean);
     public static Tensor ReduceMax(Tensor x, int axis, bool keepDims = false) => Reference.Reduce(x, axis, keepDims, ReduceKind.Max);
+    /// <summary>The index of the largest element along <paramref name="axis"/> (the first one on ties), as a float.</summary>
+    public static Tensor ArgMax(Tensor x, int axis, bool keepDims = false) => Reference.ArgMax(x, axis, keepDims);
 
     // Contraction
     /// <summary>Matrix product over the last two axes; leading axes are batch axes and broadcast.</summary>
@@ -92,6 +112,12 @@ public static class Ops
             throw new ArgumentException($"Cannot split axis {axis} of {Tensor.Format(x.Shape)} into [{string.Join(", ", sizes)}].");
         return Reshape(x, x.Shape.Take(a).Concat(resolved).Concat(x.Shape.Skip(a + 1)).ToArray());
     }
+
+    /// <summary><paramref name="a"/> followed by <paramref name="b"/> along <paramref name="axis"/> (compiled: a range test in the consumer's loads).</summary>
+    public static Tensor Concat(Tensor a, Tensor b, int axis) => Reference.Concat(a, b, axis);
+
+    /// <summary><paramref name="before"/> and <paramref name="after"/> elements of <paramref name="value"/> added around <paramref name="axis"/>.</summary>
+    public static Tensor Pad(Tensor x, int axis, int before, int after, float value = 0f) => Reference.Pad(x, axis, before, after, value);
 
     /// <summary>Elements <paramref name="start"/> .. <paramref name="start"/> + <paramref name="length"/> of <paramref name="axis"/> (compiled: an offset in the load).</summary>
     public static Tensor Slice(Tensor x, int axis, int start, int length) => Reference.Slice(x, axis, start, length);
@@ -132,6 +158,16 @@ public static class Ops
 
     /// <summary>Average pooling over square windows (padding counts as zeros); <paramref name="stride"/> defaults to the window.</summary>
     public static Tensor AvgPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) => Reference.Pool2d(x, kernel, stride ?? kernel, padding, max: false);
+
+    /// <summary>
+    /// Mean cross-entropy of <paramref name="logits"/> [..., classes] against class indices <paramref name="targets"/> [...],
+    /// as <c>F.cross_entropy</c>: −mean(log_softmax(logits)[target]). A scalar.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor targets)
+    {
+        var picked = Sum(LogSoftmax(logits, -1) * Equal(Iota(logits, -1), Unflatten(targets, -1, -1, 1)), -1);
+        return Neg(Mean(Reshape(picked, -1), 0));
+    }
 
     // Indexed reads and attention
     /// <summary>

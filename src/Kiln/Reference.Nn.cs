@@ -152,4 +152,70 @@ public static partial class Reference
                 }
         return new Tensor(y, n, c, oh, ow);
     }
+
+    /// <summary>Elementwise selection with the three shapes broadcast together.</summary>
+    public static Tensor Where(Tensor condition, Tensor a, Tensor b)
+    {
+        int[] shape = BroadcastShape(BroadcastShape(condition.Shape, a.Shape), b.Shape);
+        var y = new float[Tensor.ElementCount(shape)];
+        var index = new int[shape.Length];
+        for (int i = 0; i < y.Length; i++)
+        {
+            Unravel(i, shape, index);
+            y[i] = condition.Data[BroadcastOffset(index, condition.Shape)] != 0 ? a.Data[BroadcastOffset(index, a.Shape)] : b.Data[BroadcastOffset(index, b.Shape)];
+        }
+        return new Tensor(y, shape);
+    }
+
+    public static Tensor Iota(int count) => new(Enumerable.Range(0, count).Select(i => (float)i).ToArray(), count);
+
+    public static Tensor ArgMax(Tensor x, int axis, bool keepDims)
+    {
+        int ax = NormalizeAxis(axis, x.Rank);
+        int outer = Product(x.Shape, 0, ax), n = x.Shape[ax], inner = Product(x.Shape, ax + 1, x.Rank);
+        var y = new float[outer * inner];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0;
+                for (int k = 1; k < n; k++)
+                {
+                    float v = x.Data[(o * n + k) * inner + i], b = x.Data[(o * n + best) * inner + i];
+                    if (v > b || (float.IsNaN(v) && !float.IsNaN(b))) best = k;
+                }
+                y[o * inner + i] = best;
+            }
+        var shape = x.Shape.ToList();
+        if (keepDims) shape[ax] = 1; else shape.RemoveAt(ax);
+        return new Tensor(y, shape.ToArray());
+    }
+
+    public static Tensor Concat(Tensor a, Tensor b, int axis)
+    {
+        int ax = NormalizeAxis(axis, a.Rank);
+        if (b.Rank != a.Rank || Enumerable.Range(0, a.Rank).Any(d => d != ax && a.Shape[d] != b.Shape[d]))
+            throw new ArgumentException($"Cannot concatenate {Tensor.Format(a.Shape)} and {Tensor.Format(b.Shape)} along axis {axis}.");
+        int outer = Product(a.Shape, 0, ax), inner = Product(a.Shape, ax + 1, a.Rank), na = a.Shape[ax], nb = b.Shape[ax];
+        var y = new float[a.Length + b.Length];
+        for (int o = 0; o < outer; o++)
+        {
+            Array.Copy(a.Data, o * na * inner, y, o * (na + nb) * inner, na * inner);
+            Array.Copy(b.Data, o * nb * inner, y, (o * (na + nb) + na) * inner, nb * inner);
+        }
+        var shape = (int[])a.Shape.Clone();
+        shape[ax] = na + nb;
+        return new Tensor(y, shape);
+    }
+
+    public static Tensor Pad(Tensor x, int axis, int before, int after, float value)
+    {
+        int ax = NormalizeAxis(axis, x.Rank);
+        if (before < 0 || after < 0) throw new ArgumentException("Padding must not be negative.");
+        int outer = Product(x.Shape, 0, ax), inner = Product(x.Shape, ax + 1, x.Rank), n = x.Shape[ax], m = n + before + after;
+        var y = Enumerable.Repeat(value, outer * m * inner).ToArray();
+        for (int o = 0; o < outer; o++) Array.Copy(x.Data, o * n * inner, y, (o * m + before) * inner, n * inner);
+        var shape = (int[])x.Shape.Clone();
+        shape[ax] = m;
+        return new Tensor(y, shape);
+    }
 }

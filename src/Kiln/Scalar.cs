@@ -47,4 +47,7 @@ public static class Scalar
     public static double Max(double a, double b) => Math.Max(a, b);
     public static double Min(double a, double b) => Math.Min(a, b);
     public static double Pow(double a, double b) => Math.Pow(a, b);
+    public static double Greater(double a, double b) => a > b ? 1 : 0;
+    public static double Less(double a, double b) => a < b ? 1 : 0;
+    public static double Equal(double a, double b) => a == b ? 1 : 0;
 }

@@ -592,6 +592,17 @@ sealed partial class GraphLowering
                         int kernel = IntArg(1), stride = OptionalIntArg(2) ?? kernel, padding = IntArg(3);
                         return _builder.Pool2d(kind, TensorArg(0), kernel, kernel, stride, stride, padding, padding);
                     });
+                case OpKind.Where: return Op(call, () => _builder.Where(TensorArg(0), TensorArg(1), TensorArg(2)));
+                case OpKind.Iota:
+                    return Op(call, () =>
+                    {
+                        var like = _builder.ShapeOf(TensorArg(0));
+                        int axis = IntArg(1);
+                        if (axis < -like.Rank || axis >= like.Rank) throw new ShapeException(ShapeErrorKind.Axis, $"iota: axis {axis} is out of range for {like}");
+                        return _builder.Iota(Shape.Of(like[axis < 0 ? axis + like.Rank : axis]), 0);
+                    });
+                case OpKind.Concat: return Op(call, () => _builder.Concat(TensorArg(0), TensorArg(1), IntArg(2)));
+                case OpKind.Pad: return Op(call, () => _builder.Pad(TensorArg(0), IntArg(1), IntArg(2), IntArg(3), FloatArg(4) ?? 0f));
                 case OpKind.Attention: return Op(call, () => _builder.Attention(TensorArg(0), TensorArg(1), TensorArg(2), BoolArg(3), FloatArg(4)));
                 case OpKind.LayerNorm:
                     return Op(call, () =>
@@ -609,6 +620,19 @@ sealed partial class GraphLowering
             }
         }
         if (name == "Embedding") return Op(call, () => _builder.Gather(TensorArg(1), TensorArg(0)));
+        if (name == "Arange")
+            return Op(call, () => IntArg(0) > 0 ? _builder.Iota(Shape.Of((long)IntArg(0)), 0) : throw new ShapeException(ShapeErrorKind.Size, $"arange of {IntArg(0)} elements"));
+        if (name == "CrossEntropy")
+            return Op(call, () =>
+            {
+                int logits = TensorArg(0), targets = TensorArg(1);
+                var shape = _builder.ShapeOf(logits);
+                int logProbabilities = _builder.Softmax(OpKind.LogSoftmax, logits, -1);
+                int classes = _builder.Iota(Shape.Of(shape[shape.Rank - 1]), 0);
+                int oneHot = _builder.Binary(OpKind.Equal, classes, _builder.Unflatten(targets, -1, new long[] { -1, 1 }));
+                int picked = _builder.Reduce(OpKind.Sum, _builder.Binary(OpKind.Mul, logProbabilities, oneHot), -1, keepDims: false);
+                return _builder.Unary(OpKind.Neg, _builder.Reduce(OpKind.Mean, _builder.Reshape(picked, new long[] { -1 }), 0, keepDims: false));
+            });
         if (name == "Flatten") return Op(call, () => _builder.Flatten(TensorArg(0), IntArg(1), IntArg(2)));
         if (name == "Unflatten") return Op(call, () => _builder.Unflatten(TensorArg(0), IntArg(1), IntsArg(2)));
         if (name == "Transpose") return Op(call, () => _builder.Transpose(TensorArg(0)));

@@ -31,4 +31,8 @@ public static class GpuMath
     public static float Maximum(float a, float b) => XMath.Max(a, b);
     public static float Minimum(float a, float b) => XMath.Min(a, b);
     public static float Pow(float a, float b) => XMath.Pow(a, b);
+    public static float Greater(float a, float b) => a > b ? 1f : 0f;
+    public static float Less(float a, float b) => a < b ? 1f : 0f;
+    public static float Equal(float a, float b) => a == b ? 1f : 0f;
+    public static float Where(float c, float a, float b) => c != 0f ? a : b;
 }

@@ -115,13 +115,13 @@ public static class CpuEmitter
     /// </summary>
     static bool IsVectorRow(Kernel k) => k.Root switch
     {
-        ReduceRoot r => r.Axis == r.InputShape.Rank - 1 && UnitInner(r.Input, r.InputShape.Rank),
+        ReduceRoot r => r.Op != OpKind.ArgMax && r.Axis == r.InputShape.Rank - 1 && UnitInner(r.Input, r.InputShape.Rank),
         RowRoot s => s.Axis == k.Shape.Rank - 1 && UnitInner(s.Input, k.Shape.Rank) && UnitInner(k.Body, k.Shape.Rank),
         _ => false,
     };
 
     static bool UnitInner(Expr e, int rank) =>
-        e.Loads().All(l => l.Strides[rank - 1] is { IsConstant: true, Coefficient: 0 or 1 });
+        e.Loads().All(l => l.Strides[rank - 1] is { IsConstant: true, Coefficient: 0 or 1 }) && !e.SelectsAlong(rank - 1);
 
     static void EmitVectorRow(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
     {
@@ -154,7 +154,7 @@ public static class CpuEmitter
             int outRank = k.Shape.Rank;
             IndexCode.Unravel(w, "item", k.Shape.Dims.ToList(), "o");
             var o = IndexCode.Vars("o", outRank);
-            var epilogue = new ExprRenderer(Math, vector: false, l => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, o)}]", "acc");
+            var epilogue = new ExprRenderer(Math, vector: false, l => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, o)}]", "acc", d => o[d]);
             w.Line($"{output}[item] = {epilogue.Render(k.Body)};");
         }
         else
@@ -363,7 +363,7 @@ public static class CpuEmitter
         w.Line($"long outBase = row * {shape[rank - 1].ToCSharp()};");
         var loads = new RowLoads(w, plan, k.Body.Loads(), rank, IndexCode.Vars("o", rank - 1));
         w.Line("long j = col0, end = col0 + count;");
-        if (loads.Vectorizable)
+        if (loads.Vectorizable(k.Body))
         {
             w.Open("for (; j <= end - 8; j += 8)");
             w.Line($"{loads.Vector($"Vector256.LoadUnsafe(ref {output}[outBase + j])").Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);");

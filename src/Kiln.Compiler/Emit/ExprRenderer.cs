@@ -15,13 +15,19 @@ public sealed class ExprRenderer
     readonly bool _vector;
     readonly Func<LoadExpr, string> _load;
     readonly string _acc;
+    readonly Func<int, string> _coordinate;
+    readonly int _laneAxis;
 
-    public ExprRenderer(string math, bool vector, Func<LoadExpr, string> load, string acc)
+    /// <param name="coordinate">The variable holding the current index along an axis (for iota and range selections).</param>
+    /// <param name="laneAxis">In vector rendering, the axis the SIMD lanes run along (coordinate + lane).</param>
+    public ExprRenderer(string math, bool vector, Func<LoadExpr, string> load, string acc, Func<int, string> coordinate, int laneAxis = -1)
     {
         _math = math;
         _vector = vector;
         _load = load;
         _acc = acc;
+        _coordinate = coordinate;
+        _laneAxis = laneAxis;
     }
 
     public string Render(Expr e) => e switch
@@ -38,6 +44,11 @@ public sealed class ExprRenderer
             OpKind.Div => $"({Render(b.A)} / {Render(b.B)})",
             _ => $"{_math}.{b.Op}({Render(b.A)}, {Render(b.B)})",
         },
+        SelectExpr s => $"{_math}.Where({Render(s.Condition)}, {Render(s.A)}, {Render(s.B)})",
+        IotaExpr i when _vector && i.Axis == _laneAxis => $"(Vector256.Create((float){_coordinate(i.Axis)}) + {_math}.Lanes)",
+        IotaExpr i => _vector ? $"Vector256.Create((float){_coordinate(i.Axis)})" : $"((float){_coordinate(i.Axis)})",
+        RangeSelectExpr r when _vector && r.Axis == _laneAxis => throw new InvalidOperationException("a range selection along the SIMD lanes is rendered scalar"),
+        RangeSelectExpr r => $"({_coordinate(r.Axis)} >= {r.Start}L && {_coordinate(r.Axis)} < {r.End}L ? {Render(r.Inside)} : {Render(r.Outside)})",
         _ => throw new ArgumentOutOfRangeException(nameof(e), e, "unknown expression"),
     };
 

@@ -16,12 +16,16 @@ sealed class RowLoads
 {
     readonly KernelPlan _plan;
     readonly Dictionary<LoadExpr, (string Base, Dim Inner)> _loads = new();
+    readonly IReadOnlyList<string> _rowIndex;
+    readonly int _rank;
 
     /// <param name="rank">Rank of the row's index space; a rank-0 kernel passes 1 (one row of one element).</param>
     /// <param name="rowIndex">The variables of the leading <paramref name="rank"/> − 1 coordinates.</param>
     public RowLoads(SourceWriter w, KernelPlan plan, IEnumerable<LoadExpr> loads, int rank, IReadOnlyList<string> rowIndex)
     {
         _plan = plan;
+        _rowIndex = rowIndex;
+        _rank = rank;
         foreach (var l in loads.Distinct())
         {
             // A scalar (rank-0) load seen from a rank-1 row is a broadcast.
@@ -32,18 +36,21 @@ sealed class RowLoads
         }
     }
 
-    public bool Vectorizable => _loads.Values.All(x => x.Inner.IsConstant && x.Inner.Coefficient is 0 or 1);
+    /// <summary>Whether <paramref name="body"/> can run eight elements of the row at once: unit or broadcast loads along it, no range test on it.</summary>
+    public bool Vectorizable(Expr body) => _loads.Values.All(x => x.Inner.IsConstant && x.Inner.Coefficient is 0 or 1) && !body.SelectsAlong(_rank - 1);
+
+    string Coordinate(int axis) => axis < _rank - 1 ? _rowIndex[axis] : "j";
 
     public ExprRenderer Vector(string acc) => new(CpuEmitter.Math, vector: true, l => _loads[l] is var (b, inner) && inner.Coefficient == 0
         ? $"Vector256.Create({Buffer(l)}[{b}])"
-        : $"Vector256.LoadUnsafe(ref {Buffer(l)}[{b} + j])", acc);
+        : $"Vector256.LoadUnsafe(ref {Buffer(l)}[{b} + j])", acc, Coordinate, _rank - 1);
 
     public ExprRenderer Scalar(string acc) => new(CpuEmitter.Math, vector: false, l =>
     {
         var (b, inner) = _loads[l];
         string at = inner.IsConstant && inner.Coefficient == 0 ? b : inner.IsOne ? $"{b} + j" : $"{b} + j * {inner.ToCSharp()}";
         return $"{Buffer(l)}[{at}]";
-    }, acc);
+    }, acc, Coordinate);
 
     string Buffer(LoadExpr l) => KernelSignature.BufferName(_plan, l.Buffer);
 }

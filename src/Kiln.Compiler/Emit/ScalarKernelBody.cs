@@ -28,7 +28,7 @@ public static class ScalarKernelBody
         int rank = k.Shape.Rank;
         var o = IndexCode.Vars("o", rank);
         string Load(LoadExpr l, IReadOnlyList<string> index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
-        ExprRenderer Renderer(IReadOnlyList<string> index, string acc) => new(math, vector: false, l => Load(l, index), acc);
+        ExprRenderer Renderer(IReadOnlyList<string> index, string acc) => new(math, vector: false, l => Load(l, index), acc, d => index[d]);
 
         switch (k.Root)
         {
@@ -57,11 +57,23 @@ public static class ScalarKernelBody
                 var inIndex = Enumerable.Range(0, r.InputShape.Rank)
                     .Select(d => d == r.Axis ? "kk" : keepDims ? o[d] : o[d < r.Axis ? d : d - 1]).ToList();
                 bool max = r.Op == OpKind.ReduceMax;
-                w.Line($"float acc = {(max ? "float.NegativeInfinity" : "0f")};");
-                w.Open($"for (long kk = 0; kk < {r.InputShape[r.Axis].ToCSharp()}; kk++)");
                 string v = Renderer(inIndex, "0f").Render(r.Input);
-                w.Line(max ? $"acc = {math}.Maximum(acc, {v});" : $"acc += {v};");
-                w.Close();
+                if (r.Op == OpKind.ArgMax)
+                {
+                    // The first index of the largest value, as torch.argmax; a NaN counts as the largest (it propagates in max).
+                    w.Line("float best = float.NegativeInfinity, acc = 0f;");
+                    w.Open($"for (long kk = 0; kk < {r.InputShape[r.Axis].ToCSharp()}; kk++)");
+                    w.Line($"float v = {v};");
+                    w.Line("if (v > best || (v != v && best == best)) { best = v; acc = kk; }");
+                    w.Close();
+                }
+                else
+                {
+                    w.Line($"float acc = {(max ? "float.NegativeInfinity" : "0f")};");
+                    w.Open($"for (long kk = 0; kk < {r.InputShape[r.Axis].ToCSharp()}; kk++)");
+                    w.Line(max ? $"acc = {math}.Maximum(acc, {v});" : $"acc += {v};");
+                    w.Close();
+                }
                 if (r.Op == OpKind.Mean) w.Line($"acc /= (float){r.InputShape[r.Axis].ToCSharp()};");
                 w.Line($"{outName}[{flat}] = {Renderer(o, "acc").Render(k.Body)};");
                 break;

@@ -42,6 +42,47 @@ public sealed class GraphBuilder
         return Add(op, new[] { BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape);
     }
 
+    /// <summary><paramref name="condition"/> ≠ 0 ? <paramref name="a"/> : <paramref name="b"/>, the three broadcast together.</summary>
+    public int Where(int condition, int a, int b)
+    {
+        var shape = Broadcast(Broadcast(ShapeOf(condition), ShapeOf(a), "where"), ShapeOf(b), "where");
+        return Add(OpKind.Where, new[] { BroadcastTo(condition, shape), BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape);
+    }
+
+    /// <summary>A tensor of <paramref name="shape"/> whose elements are their coordinate along <paramref name="axis"/>.</summary>
+    public int Iota(Shape shape, int axis)
+    {
+        int ax = NormalizeAxis(axis, shape, "iota");
+        return Add(OpKind.Iota, Array.Empty<int>(), shape, axes: new[] { ax });
+    }
+
+    /// <summary><paramref name="a"/> then <paramref name="b"/> along <paramref name="axis"/>; every other dimension must match.</summary>
+    public int Concat(int a, int b, int axis)
+    {
+        Shape sa = ShapeOf(a), sb = ShapeOf(b);
+        int ax = NormalizeAxis(axis, sa, "concat");
+        if (sa.Rank != sb.Rank || Enumerable.Range(0, sa.Rank).Any(d => d != ax && sa[d] != sb[d]))
+            throw new ShapeException(ShapeErrorKind.Broadcast, $"concat along axis {axis}: {sa} and {sb} differ in another dimension");
+        if (!sa[ax].IsConstant || !sb[ax].IsConstant)
+            throw new ShapeException(ShapeErrorKind.Slice, $"concat along axis {axis}: {sa} and {sb} must have fixed sizes there");
+        var dims = sa.Dims.ToArray();
+        dims[ax] = Dim.Of(sa[ax].Coefficient + sb[ax].Coefficient);
+        return Add(OpKind.Concat, new[] { a, b }, Shape.Of(dims), axes: new[] { ax });
+    }
+
+    /// <summary><paramref name="before"/> and <paramref name="after"/> elements of <paramref name="value"/> around <paramref name="axis"/>.</summary>
+    public int Pad(int x, int axis, int before, int after, float value)
+    {
+        var shape = ShapeOf(x);
+        int ax = NormalizeAxis(axis, shape, "pad");
+        if (before < 0 || after < 0) throw new ShapeException(ShapeErrorKind.Slice, $"pad of {shape}: amounts {before} and {after} must not be negative");
+        if (!shape[ax].IsConstant) throw new ShapeException(ShapeErrorKind.Slice, $"pad of {shape} along axis {axis}: the size there must be fixed");
+        if (before == 0 && after == 0) return x;
+        var dims = shape.Dims.ToArray();
+        dims[ax] = Dim.Of(shape[ax].Coefficient + before + after);
+        return Add(OpKind.Pad, new[] { x }, Shape.Of(dims), axes: new[] { ax, before }, value: value);
+    }
+
     public int Reduce(OpKind op, int x, int axis, bool keepDims)
     {
         if (!op.IsReduce()) throw new ArgumentException($"{op} is not a reduction.", nameof(op));

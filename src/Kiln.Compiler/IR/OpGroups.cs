@@ -6,11 +6,12 @@ public static class OpGroups
 
     public static bool IsUnary(this OpKind op) => op >= OpKind.Neg && op <= OpKind.Silu;
 
-    public static bool IsBinary(this OpKind op) => op >= OpKind.Add && op <= OpKind.Pow;
+    public static bool IsBinary(this OpKind op) => op >= OpKind.Add && op <= OpKind.Equal;
 
-    public static bool IsElementwise(this OpKind op) => op.IsUnary() || op.IsBinary();
+    /// <summary>Ops computed element by element at the result's index: unary, binary, where, and the range selections.</summary>
+    public static bool IsElementwise(this OpKind op) => op.IsUnary() || op.IsBinary() || op == OpKind.Where;
 
-    public static bool IsReduce(this OpKind op) => op is OpKind.Sum or OpKind.Mean or OpKind.ReduceMax;
+    public static bool IsReduce(this OpKind op) => op is OpKind.Sum or OpKind.Mean or OpKind.ReduceMax or OpKind.ArgMax;
 
     public static bool IsView(this OpKind op) => op is OpKind.Reshape or OpKind.Permute or OpKind.BroadcastTo or OpKind.Slice;
 
@@ -26,5 +27,6 @@ public static class OpGroups
     public static bool IsPool(this OpKind op) => op is OpKind.MaxPool2d or OpKind.AvgPool2d;
 
     /// <summary>How many inputs the op takes.</summary>
-    public static int Arity(this OpKind op) => op.IsData() ? 0 : op == OpKind.Attention ? 3 : op.IsBinary() || op is OpKind.MatMul or OpKind.Gather or OpKind.Conv2d ? 2 : 1;
+    public static int Arity(this OpKind op) => op.IsData() || op == OpKind.Iota ? 0 : op is OpKind.Attention or OpKind.Where ? 3
+        : op.IsBinary() || op is OpKind.MatMul or OpKind.Gather or OpKind.Conv2d or OpKind.Concat ? 2 : 1;
 }

@@ -30,11 +30,21 @@ public enum OpKind
     Maximum,
     Minimum,
     Pow,
+    Greater,
+    Less,
+    Equal,
+
+    // Ternary elementwise: condition ? a : b
+    Where,
+
+    // Generated values: the coordinate along one axis
+    Iota,
 
     // Reductions over one axis
     Sum,
     Mean,
     ReduceMax,
+    ArgMax,
 
     // Contraction over the last axis of A and the second-to-last of B
     MatMul,
@@ -59,4 +69,8 @@ public enum OpKind
     // Indexed reads and fused attention
     Gather,
     Attention,
+
+    // Assembling along one axis (elementwise with a range test on the coordinate)
+    Concat,
+    Pad,
 }

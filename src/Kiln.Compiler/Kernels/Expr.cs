@@ -35,6 +35,27 @@ public sealed record BinaryExpr(OpKind Op, Expr A, Expr B) : Expr
     public override string ToString() => $"{GraphPrinter.OpName(Op)}({A}, {B})";
 }
 
+/// <summary><paramref name="Condition"/> ≠ 0 ? <paramref name="A"/> : <paramref name="B"/>.</summary>
+public sealed record SelectExpr(Expr Condition, Expr A, Expr B) : Expr
+{
+    public override string ToString() => $"where({Condition}, {A}, {B})";
+}
+
+/// <summary>The current index's coordinate along <paramref name="Axis"/>, as a float.</summary>
+public sealed record IotaExpr(int Axis) : Expr
+{
+    public override string ToString() => $"iota{Axis}";
+}
+
+/// <summary>
+/// <paramref name="Inside"/> where <paramref name="Start"/> ≤ coordinate(<paramref name="Axis"/>) &lt; <paramref name="End"/>, else
+/// <paramref name="Outside"/> (concat and pad; each branch is evaluated only where it is taken).
+/// </summary>
+public sealed record RangeSelectExpr(int Axis, long Start, long End, Expr Inside, Expr Outside) : Expr
+{
+    public override string ToString() => $"range{Axis}[{Start}, {End})({Inside}, {Outside})";
+}
+
 /// <summary>The value the kernel's root (matmul, reduction, softmax) produced at the current index.</summary>
 public sealed record AccExpr : Expr
 {
@@ -43,19 +64,21 @@ public sealed record AccExpr : Expr
 
 public static class ExprExtensions
 {
-    public static System.Collections.Generic.IEnumerable<LoadExpr> Loads(this Expr e) => e switch
+    public static System.Collections.Generic.IEnumerable<Expr> Children(this Expr e) => e switch
     {
-        LoadExpr l => new[] { l },
-        UnaryExpr u => u.X.Loads(),
-        BinaryExpr b => b.A.Loads().Concat(b.B.Loads()),
-        _ => Enumerable.Empty<LoadExpr>(),
+        UnaryExpr u => new[] { u.X },
+        BinaryExpr b => new[] { b.A, b.B },
+        SelectExpr s => new[] { s.Condition, s.A, s.B },
+        RangeSelectExpr r => new[] { r.Inside, r.Outside },
+        _ => Enumerable.Empty<Expr>(),
     };
 
-    public static bool UsesAcc(this Expr e) => e switch
-    {
-        AccExpr => true,
-        UnaryExpr u => u.X.UsesAcc(),
-        BinaryExpr b => b.A.UsesAcc() || b.B.UsesAcc(),
-        _ => false,
-    };
+    public static System.Collections.Generic.IEnumerable<LoadExpr> Loads(this Expr e) =>
+        e is LoadExpr l ? new[] { l } : e.Children().SelectMany(Loads);
+
+    public static bool UsesAcc(this Expr e) => e is AccExpr || e.Children().Any(UsesAcc);
+
+    /// <summary>Whether the expression tests the coordinate along <paramref name="axis"/> (so SIMD lanes along it may differ in branch).</summary>
+    public static bool SelectsAlong(this Expr e, int axis) =>
+        (e is RangeSelectExpr r && r.Axis == axis) || e.Children().Any(c => c.SelectsAlong(axis));
 }

@@ -18,7 +18,7 @@ public static class ConstantFolding
         {
             if (n.Op == OpKind.Constant) { values[n.Id] = n.Value; continue; }
             // GeluErf stays a kernel op: this netstandard2.0 core has no erf, and a second copy of it is not worth one fold.
-            if (!n.Op.IsElementwise() || n.Shape.Rank != 0 || n.Op == OpKind.GeluErf) continue;
+            if (!(n.Op.IsUnary() || n.Op.IsBinary()) || n.Shape.Rank != 0 || n.Op == OpKind.GeluErf) continue;
             if (!values.TryGetValue(n.Inputs[0], out var a)) continue;
             float b = 0;
             if (n.Op.IsBinary() && !values.TryGetValue(n.Inputs[1], out b)) continue;
@@ -52,6 +52,9 @@ public static class ConstantFolding
         OpKind.Maximum => (float)Math.Max(a, b),
         OpKind.Minimum => (float)Math.Min(a, b),
         OpKind.Pow => (float)Math.Pow(a, b),
+        OpKind.Greater => a > b ? 1f : 0f,
+        OpKind.Less => a < b ? 1f : 0f,
+        OpKind.Equal => a == b ? 1f : 0f,
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
     };
 }

@@ -62,6 +62,13 @@ public static class Fusion
                     case OpKind.BroadcastTo:
                     case OpKind.Slice:
                         break; // resolved where they are read
+                    case OpKind.Iota:
+                        _pending[n.Id] = new Pending { Body = new IotaExpr(n.Axes[0]), Ops = { Describe(n) } };
+                        break;
+                    case OpKind.Concat:
+                    case OpKind.Pad:
+                        AssembleAlongAxis(n);
+                        break;
                     default:
                         if (n.Op.IsElementwise()) FuseElementwise(n);
                         else StartRoot(n);
@@ -110,7 +117,12 @@ public static class Fusion
                 if (reason == null && p != null) reason = $"%{input} and another operand of %{n.Id} both have a root ({Describe(_graph[input])})";
                 operands.Add(Operand(input, reason ?? ""));
             }
-            fused.Body = n.Op.IsUnary() ? new UnaryExpr(n.Op, operands[0]) : new BinaryExpr(n.Op, operands[0], operands[1]);
+            fused.Body = operands.Count switch
+            {
+                1 => new UnaryExpr(n.Op, operands[0]),
+                2 => new BinaryExpr(n.Op, operands[0], operands[1]),
+                _ => new SelectExpr(operands[0], operands[1], operands[2]),
+            };
             fused.Depth++;
             fused.Ops.Add(Describe(n));
             _pending[n.Id] = fused;
@@ -127,23 +139,75 @@ public static class Fusion
             if (view.Op != OpKind.BroadcastTo || _users[id].Count != 1) return null;
             int producer = view.Inputs[0];
             if (!IsPendingDirect(producer, out var p, out _) || p!.Root != null || p.Ops.Count > MaxRecomputedOps) return null;
+            var body = Rebroadcast(p.Body, _graph[producer].Shape, view.Shape);
+            if (body == null) return null;
             _pending.Remove(producer);
-            var input = _graph[producer].Shape;
-            p.Body = Rebroadcast(p.Body, input, view.Shape);
+            p.Body = body;
             p.Ops.Add($"{Describe(view)} recomputed per element");
             return p;
         }
 
+        /// <summary>
+        /// Concat and pad: an elementwise value that tests the coordinate along the axis and reads the stored operand that
+        /// covers it, its load shifted to the operand's own coordinate. Consumers fuse it like any elementwise value.
+        /// </summary>
+        void AssembleAlongAxis(Node n)
+        {
+            int axis = n.Axes[0];
+            var p = new Pending { Depth = 1 };
+            if (n.Op == OpKind.Concat)
+            {
+                long split = _graph[n.Inputs[0]].Shape[axis].Coefficient;
+                var first = Operand(n.Inputs[0], $"concat %{n.Id} reads its operands from memory");
+                var second = Shift(Operand(n.Inputs[1], $"concat %{n.Id} reads its operands from memory"), axis, split);
+                p.Body = new RangeSelectExpr(axis, 0, split, first, second);
+            }
+            else
+            {
+                long before = n.Axes[1], size = _graph[n.Inputs[0]].Shape[axis].Coefficient;
+                var inside = Shift(Operand(n.Inputs[0], $"pad %{n.Id} reads its operand from memory"), axis, before);
+                p.Body = new RangeSelectExpr(axis, before, before + size, inside, new ConstExpr(n.Value));
+            }
+            p.Ops.Add(Describe(n));
+            _pending[n.Id] = p;
+        }
+
+        /// <summary>Reads <paramref name="e"/> at coordinate − <paramref name="by"/> along <paramref name="axis"/>.</summary>
+        static Expr Shift(Expr e, int axis, long by) => e is LoadExpr l && !(l.Strides[axis] is { IsConstant: true, Coefficient: 0 })
+            ? l with { Offset = l.Offset.Append(Dim.Of(-by) * l.Strides[axis]).ToEquatableArray() }
+            : e;
+
         /// <summary>The most ops a value may have to be recomputed through a broadcast rather than stored.</summary>
         const int MaxRecomputedOps = 8;
 
-        static Expr Rebroadcast(Expr e, Shape from, Shape to) => e switch
+        /// <summary>The expression read at the broadcast's index; null when an axis it tests the coordinate of is broadcast.</summary>
+        static Expr? Rebroadcast(Expr e, Shape from, Shape to)
         {
-            LoadExpr l => l with { Strides = ApplyView(new Node(-1, OpKind.BroadcastTo, default, new TensorType(DType.F32, to), default), from, l.Strides)!.ToEquatableArray() },
-            UnaryExpr u => u with { X = Rebroadcast(u.X, from, to) },
-            BinaryExpr b => b with { A = Rebroadcast(b.A, from, to), B = Rebroadcast(b.B, from, to) },
-            _ => e,
-        };
+            int lead = to.Rank - from.Rank;
+            bool Broadcast(int axis) => from[axis].IsOne && !to[axis + lead].IsOne;
+            switch (e)
+            {
+                case LoadExpr l:
+                    return l with { Strides = ApplyView(new Node(-1, OpKind.BroadcastTo, default, new TensorType(DType.F32, to), default), from, l.Strides)!.ToEquatableArray() };
+                case IotaExpr i:
+                    return Broadcast(i.Axis) ? new ConstExpr(0) : new IotaExpr(i.Axis + lead);
+                case RangeSelectExpr r:
+                {
+                    if (Broadcast(r.Axis)) return null;
+                    var (inside, outside) = (Rebroadcast(r.Inside, from, to), Rebroadcast(r.Outside, from, to));
+                    return inside == null || outside == null ? null : r with { Axis = r.Axis + lead, Inside = inside, Outside = outside };
+                }
+                case UnaryExpr u:
+                    return Rebroadcast(u.X, from, to) is { } x ? u with { X = x } : null;
+                case BinaryExpr b:
+                    return Rebroadcast(b.A, from, to) is { } a && Rebroadcast(b.B, from, to) is { } bb ? b with { A = a, B = bb } : null;
+                case SelectExpr s:
+                    return Rebroadcast(s.Condition, from, to) is { } c && Rebroadcast(s.A, from, to) is { } sa && Rebroadcast(s.B, from, to) is { } sb
+                        ? new SelectExpr(c, sa, sb) : null;
+                default:
+                    return e;
+            }
+        }
 
         void StartRoot(Node n)
         {

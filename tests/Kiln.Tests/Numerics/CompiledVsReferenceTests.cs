@@ -18,7 +18,7 @@ public sealed class CompiledVsReferenceTests : IClassFixture<IlgpuCpuFixture>
     public CompiledVsReferenceTests(IlgpuCpuFixture ilgpu) => _ilgpu = ilgpu;
 
     public static IEnumerable<object[]> Graphs() =>
-        GraphRunner.EntryPoints(typeof(ElementwiseOps), typeof(PositiveOps), typeof(StructureOps), typeof(FusedChains), typeof(ModuleStack), typeof(LayerOps), typeof(ConvOps));
+        GraphRunner.EntryPoints(typeof(ElementwiseOps), typeof(PositiveOps), typeof(StructureOps), typeof(FusedChains), typeof(ModuleStack), typeof(LayerOps), typeof(ConvOps), typeof(SelectionOps));
 
     [Theory]
     [MemberData(nameof(Graphs))]
