@@ -41,4 +41,9 @@ public partial class NnModules
     [Graph] public Tensor ResidualDown([Shape("batch", 4, 7, 7)] Tensor x) => residualDown.Forward(x);
     [Graph] public Tensor MaxPool([Shape("batch", 3, 7, 7)] Tensor x) => MaxPool2d(x, 3, stride: 2, padding: 1);
     [Graph] public Tensor AvgPool([Shape("batch", 3, 7, 7)] Tensor x) => AvgPool2d(x, 3, stride: 2, padding: 1);
+    [Graph] public Tensor CrossEntropy([Shape("batch", 4, 7)] Tensor logits, [Shape("batch", 4)] Tensor targets) => Ops.CrossEntropy(logits, targets);
+    [Graph] public Tensor ArgMax([Shape("batch", 11)] Tensor x) => Ops.ArgMax(x, -1);
+    [Graph] public Tensor Where([Shape("batch", 11)] Tensor x) => Ops.Where(Greater(x, 0f), Exp(x), -1f);
+    [Graph] public Tensor Concat([Shape("batch", 11)] Tensor x) => Ops.Concat(x, Slice(x, 1, 0, 4) * 2f, -1);
+    [Graph] public Tensor Pad([Shape("batch", 11)] Tensor x) => Ops.Pad(x, -1, 2, 1, value: -1f);
 }

@@ -24,6 +24,11 @@ public sealed class ModulesVsPyTorchTests : IClassFixture<IlgpuCpuFixture>
     static readonly Lazy<Weights> Reference = new(() => Weights.Load(Path.Combine(AppContext.BaseDirectory, "Reference", "nn.safetensors")));
 
     /// <summary>The model's parameters, taken from the reference file by name.</summary>
+    /// <summary>The graph's inputs: inputs.name, and targets.name for the losses.</summary>
+    static Tensor[] Inputs(string name) => Reference.Value.Names.Contains("targets." + name)
+        ? new[] { Reference.Value["inputs." + name], Reference.Value["targets." + name] }
+        : new[] { Reference.Value["inputs." + name] };
+
     static Weights Parameters() =>
         new(NnModules.Parameters.ToDictionary(p => p.Name, p => Reference.Value[p.Name]));
 
@@ -33,6 +38,7 @@ public sealed class ModulesVsPyTorchTests : IClassFixture<IlgpuCpuFixture>
         ("FeedForward", "feed_forward"), ("CausalAttention", "causal_attention"), ("FullAttention", "full_attention"),
         ("Block", "block"), ("GeluErf", "gelu_erf"), ("Conv", "conv"), ("Depthwise", "depthwise"), ("BatchNorm", "batch_norm"),
         ("Residual", "residual"), ("ResidualDown", "residual_down"), ("MaxPool", "max_pool"), ("AvgPool", "avg_pool"),
+        ("CrossEntropy", "cross_entropy"), ("ArgMax", "arg_max"), ("Where", "where"), ("Concat", "concat"), ("Pad", "pad"),
     }.Select(c => new object[] { c.Item1, c.Item2 });
 
     [Theory]
@@ -40,7 +46,7 @@ public sealed class ModulesVsPyTorchTests : IClassFixture<IlgpuCpuFixture>
     public void CompiledCpuMatchesPyTorch(string graph, string name)
     {
         using var device = Device.Cpu();
-        var actual = GraphRunner.Compiled(typeof(NnModules), graph, new[] { Reference.Value["inputs." + name] }, Parameters(), device);
+        var actual = GraphRunner.Compiled(typeof(NnModules), graph, Inputs(name), Parameters(), device);
         Tolerance.AssertClose(Reference.Value["outputs." + name], actual, $"{graph} on CPU vs PyTorch");
     }
 
@@ -48,7 +54,7 @@ public sealed class ModulesVsPyTorchTests : IClassFixture<IlgpuCpuFixture>
     [MemberData(nameof(Cases))]
     public void IlgpuKernelsMatchPyTorch(string graph, string name)
     {
-        var actual = GraphRunner.Compiled(typeof(NnModules), graph, new[] { Reference.Value["inputs." + name] }, Parameters(), _ilgpu.Device);
+        var actual = GraphRunner.Compiled(typeof(NnModules), graph, Inputs(name), Parameters(), _ilgpu.Device);
         Tolerance.AssertClose(Reference.Value["outputs." + name], actual, $"{graph} on {_ilgpu.Device.Name} vs PyTorch");
     }
 
@@ -56,7 +62,7 @@ public sealed class ModulesVsPyTorchTests : IClassFixture<IlgpuCpuFixture>
     [MemberData(nameof(Cases))]
     public void EagerMatchesPyTorch(string graph, string name)
     {
-        var actual = GraphRunner.Eager(typeof(NnModules), graph, new[] { Reference.Value["inputs." + name] }, Parameters());
+        var actual = GraphRunner.Eager(typeof(NnModules), graph, Inputs(name), Parameters());
         Tolerance.AssertClose(Reference.Value["outputs." + name], actual, $"{graph} eagerly vs PyTorch");
     }
 
