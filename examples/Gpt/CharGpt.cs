@@ -8,7 +8,8 @@ namespace Kiln.Examples.Gpt;
 /// A GPT-2-style character-level transformer: token and position embeddings, <see cref="Layers"/> pre-norm blocks
 /// of causal multi-head attention and a GELU MLP, a final LayerNorm and a linear head. Compiled, a block is seven
 /// kernels (each bias, GELU and residual add rides a GEMM epilogue; attention is one fused kernel) and the position
-/// embedding is added inside the token lookup.
+/// embedding is added inside the token lookup. The sequence length is symbolic: any window of up to
+/// <see cref="Context"/> characters runs as is (a longer one fails the position lookup, naming the table).
 /// </summary>
 [Model]
 public partial class CharGpt
@@ -27,11 +28,11 @@ public partial class CharGpt
     readonly LayerNorm norm = new(Width);
     readonly Linear head = new(Width, Vocab, useBias: false);
 
-    /// <summary>Next-character logits at every position of each window of <see cref="Context"/> token ids.</summary>
+    /// <summary>Next-character logits at every position of each window of up to <see cref="Context"/> token ids.</summary>
     [Graph]
-    public Tensor Logits([Shape("batch", Context)] Tensor ids)
+    public Tensor Logits([Shape("batch", "seq")] Tensor ids)
     {
-        var h = tokens.Forward(ids) + positions;
+        var h = tokens.Forward(ids) + Embedding(Iota(ids, 1), positions);
         foreach (var block in blocks)
             h = block.Forward(h);
         return head.Forward(norm.Forward(h));

@@ -41,8 +41,8 @@ foreach (var k in program.Kernels.Take(8))
 Console.WriteLine($"  … ({program.Kernels.Count - 8} more: the other blocks repeat k1–k7, then the final norm and head)");
 foreach (int batch in new[] { 1, 32 })
 {
-    var plan = program.PlanMemory(batch);
-    Console.WriteLine($"Arena at batch {batch}: {Kib(plan.ArenaBytes)} (lower bound {Kib(plan.LowerBound)}, one buffer each {Kib(plan.NaiveBytes)})");
+    var plan = program.PlanMemory(batch, CharGpt.Context);
+    Console.WriteLine($"Arena at batch {batch}, seq {CharGpt.Context}: {Kib(plan.ArenaBytes)} (lower bound {Kib(plan.LowerBound)}, one buffer each {Kib(plan.NaiveBytes)})");
 }
 Console.WriteLine($"Load + upload weights: {compileTimer.Elapsed.TotalMilliseconds:F1} ms");
 Console.WriteLine();
@@ -63,18 +63,16 @@ loss /= windows * CharGpt.Context;
 Console.WriteLine($"Excerpt: {excerpt.Length:N0} characters; mean cross-entropy {loss:F4} nats/char over {windows} windows " +
     $"({windows * CharGpt.Context / evalTimer.Elapsed.TotalSeconds:N0} characters/s in one batch of {windows})");
 
-// Generation: the last Context characters, padded at the end (causal attention never looks ahead), one forward per character.
+// Generation: one forward per character over the last (up to) Context characters; the sequence length is symbolic,
+// so each window runs at its own length (the arena is planned once per length and reused).
 var random = new Random(options.Seed);
 var text = new StringBuilder(options.Prompt);
-var window = new float[CharGpt.Context];
 var genTimer = Stopwatch.StartNew();
 for (int i = 0; i < options.Chars; i++)
 {
     var ids = Corpus.Encode(text.ToString());
     int length = Math.Min(ids.Length, CharGpt.Context);
-    Array.Clear(window);
-    Array.Copy(ids, ids.Length - length, window, 0, length);
-    var next = model.Logits(new Tensor(window, 1, CharGpt.Context));
+    var next = model.Logits(new Tensor(ids[^length..], 1, length));
     text.Append(Corpus.Decode(Sample(next.Data, (length - 1) * CharGpt.Vocab, options.Temperature, random)));
 }
 genTimer.Stop();
@@ -82,7 +80,7 @@ Console.WriteLine();
 Console.WriteLine($"Generated (temperature {options.Temperature}, seed {options.Seed}):");
 Console.WriteLine("  " + text.ToString().Replace("\n", "\n  "));
 Console.WriteLine();
-Console.WriteLine($"{options.Chars} characters in {genTimer.Elapsed.TotalMilliseconds:F0} ms ({genTimer.Elapsed.TotalMilliseconds / Math.Max(1, options.Chars):F2} ms per forward of a {CharGpt.Context}-character window)");
+Console.WriteLine($"{options.Chars} characters in {genTimer.Elapsed.TotalMilliseconds:F0} ms ({genTimer.Elapsed.TotalMilliseconds / Math.Max(1, options.Chars):F2} ms per forward of a window of up to {CharGpt.Context} characters)");
 
 // The same [Graph] method, run eagerly on the reference implementation, as a cross-check.
 var eager = new CharGpt();

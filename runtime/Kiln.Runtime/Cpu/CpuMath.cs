@@ -55,6 +55,7 @@ public static class CpuMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Less(float a, float b) => a < b ? 1f : 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Equal(float a, float b) => a == b ? 1f : 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Where(float c, float a, float b) => c != 0f ? a : b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool IsNaN(float x) => float.IsNaN(x);
 
     /// <summary>0, 1, …, 7: added to a row coordinate, the coordinates of the eight lanes.</summary>
     public static readonly Vector256<float> Lanes = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);

@@ -35,4 +35,5 @@ public static class GpuMath
     public static float Less(float a, float b) => a < b ? 1f : 0f;
     public static float Equal(float a, float b) => a == b ? 1f : 0f;
     public static float Where(float c, float a, float b) => c != 0f ? a : b;
+    public static bool IsNaN(float x) => XMath.IsNaN(x);
 }

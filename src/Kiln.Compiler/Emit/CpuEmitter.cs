@@ -243,12 +243,14 @@ public static class CpuEmitter
     {
         var indexDims = k.Shape.Dims.Take(g.IndexRank).ToList();
         string cols = k.Shape[k.Shape.Rank - 1].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
-        string table = KernelSignature.BufferName(plan, g.Table.Buffer), indices = KernelSignature.BufferName(plan, g.Indices.Buffer);
+        string table = KernelSignature.BufferName(plan, g.Table.Buffer);
+        var o = IndexCode.Vars("o", g.IndexRank);
+        var indices = new ExprRenderer(Math, vector: false, l => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, o)}]", "0f", d => o[d]);
         OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(indexDims)}, {cols}, this);");
         w.Open("public override void Run(long first, long end)");
         w.Open("for (long item = first; item < end; item++)");
         IndexCode.Unravel(w, "item", indexDims, "o");
-        w.Line($"float id = {indices}[{IndexCode.Offset(g.Indices, IndexCode.Vars("o", g.IndexRank))}];");
+        w.Line($"float id = {indices.Render(g.Indices)};");
         w.Line("long row = (long)id;");
         w.Line($"if (!(row >= 0 && row < {g.Rows.ToCSharp()} && row == id)) throw new IndexOutOfRangeException($\"{plan.Name}: index {{id}} at position {{item}} of the indices is not a row of the {g.Rows}-row table '{plan.Buffers[g.Table.Buffer].Name}'.\");");
         string rowBase = IndexCode.Offset(new[] { g.Table.Strides[0] }, new[] { "row" }, g.Table.Offset);

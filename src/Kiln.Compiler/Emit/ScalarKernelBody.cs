@@ -64,7 +64,7 @@ public static class ScalarKernelBody
                     w.Line("float best = float.NegativeInfinity, acc = 0f;");
                     w.Open($"for (long kk = 0; kk < {r.InputShape[r.Axis].ToCSharp()}; kk++)");
                     w.Line($"float v = {v};");
-                    w.Line("if (v > best || (v != v && best == best)) { best = v; acc = kk; }");
+                    w.Line($"if (v > best || ({math}.IsNaN(v) && !{math}.IsNaN(best))) {{ best = v; acc = kk; }}");
                     w.Close();
                 }
                 else
@@ -129,7 +129,7 @@ public static class ScalarKernelBody
             {
                 IndexCode.Unravel(w, flat, k.Shape.Dims.ToList(), "o");
                 var tableIndex = new[] { "row" }.Concat(o.Skip(g.IndexRank)).ToList();
-                w.Line($"float id = {Load(g.Indices, o.Take(g.IndexRank).ToList())};");
+                w.Line($"float id = {Renderer(o.Take(g.IndexRank).ToList(), "0f").Render(g.Indices)};");
                 w.Line("long row = (long)id;");
                 // An index that is not a whole number inside the table has no row: NaN marks the element (a GPU thread cannot throw).
                 w.Line($"float acc = row >= 0 && row < {g.Rows.ToCSharp()} && row == id ? {Load(g.Table, tableIndex)} : float.NaN;");

@@ -46,7 +46,7 @@ public sealed record Kernel(
             case MatMulRoot m: loads.Add(m.A); loads.Add(m.B); break;
             case ReduceRoot r: loads.AddRange(r.Input.Loads()); break;
             case RowRoot s: loads.AddRange(s.Input.Loads()); break;
-            case GatherRoot g: loads.Add(g.Table); loads.Add(g.Indices); break;
+            case GatherRoot g: loads.Add(g.Table); loads.AddRange(g.Indices.Loads()); break;
             case AttentionRoot a: loads.Add(a.Q); loads.Add(a.K); loads.Add(a.V); break;
             case ConvRoot c: loads.Add(c.X); loads.Add(c.W); break;
             case PoolRoot p: loads.AddRange(p.Input.Loads()); break;

@@ -25,10 +25,11 @@ public sealed record RowRoot(OpKind Op, int Axis, Expr Input, float Epsilon = 0)
 
 /// <summary>
 /// Embedding lookup: the kernel's element <c>[i…, c…]</c> is <paramref name="Table"/><c>[indices[i…], c…]</c>.
-/// <paramref name="Indices"/> is read at the leading <paramref name="IndexRank"/> coordinates; the table's rows have
-/// <paramref name="Rows"/> entries (an index outside them is an error on the CPU and NaN on the GPU).
+/// <paramref name="Indices"/> is an expression at the leading <paramref name="IndexRank"/> coordinates (a load, or a fused
+/// producer such as iota for positions); the table's rows have <paramref name="Rows"/> entries (an index outside them
+/// is an error on the CPU and NaN on the GPU).
 /// </summary>
-public sealed record GatherRoot(LoadExpr Table, LoadExpr Indices, int IndexRank, Dim Rows) : KernelRoot;
+public sealed record GatherRoot(LoadExpr Table, Expr Indices, int IndexRank, Dim Rows) : KernelRoot;
 
 /// <summary>
 /// 2-D convolution of <paramref name="X"/> ([N, C, H, W] of <paramref name="InputShape"/>) with <paramref name="W"/>

@@ -221,7 +221,16 @@ public static class Fusion
             else if (n.Op == OpKind.Gather)
             {
                 var table = _graph[n.Inputs[0]].Shape;
-                p.Root = new GatherRoot(Load(0), Load(1), _graph[n.Inputs[1]].Shape.Rank, table[0]);
+                // The indices may be a pending elementwise value (iota for positions): computed in place, never stored.
+                Expr indices;
+                if (IsPendingDirect(n.Inputs[1], out var producer, out _) && producer!.Root == null)
+                {
+                    _pending.Remove(n.Inputs[1]);
+                    p.Ops.AddRange(producer.Ops);
+                    indices = producer.Body;
+                }
+                else indices = Operand(n.Inputs[1], $"gather %{n.Id} reads stored indices");
+                p.Root = new GatherRoot(Load(0), indices, _graph[n.Inputs[1]].Shape.Rank, table[0]);
             }
             else if (n.Op == OpKind.Conv2d)
             {

@@ -33,7 +33,7 @@ public sealed class ExampleTests
     {
         var (exitCode, text) = Run(typeof(CharGpt).Assembly, "--device", "cpu", "--chars", "40", "--prompt", "The whale");
         Assert.True(exitCode == 0, text);
-        Assert.Contains($"Logits = {1 + 7 * CharGpt.Layers + 2} kernels", text); // lookup, 7 per block, final norm, head
+        Assert.Contains($"Logits = {2 + 7 * CharGpt.Layers + 2} kernels", text); // position and token lookups, 7 per block, final norm, head
         Assert.Matches(@"mean cross-entropy \d\.\d{4} nats/char", text);
         Assert.Contains("The whale", text);
         Assert.Contains("max |compiled − eager|", text);

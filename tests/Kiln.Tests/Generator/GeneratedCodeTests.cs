@@ -28,7 +28,7 @@ public sealed class GeneratedCodeTests
         Snapshot.Verify(result.Source("MlpClassifier.Gpu.g.cs"), "Gpu");
     }
 
-    /// <summary>The GPT example with the standard modules it is built from: 24 kernels, and TransformerBlock's eager LoadWeights.</summary>
+    /// <summary>The GPT example with the standard modules it is built from: 25 kernels, and TransformerBlock's eager LoadWeights.</summary>
     [Fact]
     public void CharGpt()
     {
