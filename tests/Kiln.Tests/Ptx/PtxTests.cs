@@ -22,15 +22,19 @@ public sealed class PtxTests : System.IDisposable
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
             .OrderBy(m => m.DeclaringType!.Name + "." + m.Name, System.StringComparer.Ordinal);
 
-    public static IEnumerable<object[]> Models() =>
-        new[] { typeof(MlpClassifier), typeof(ElementwiseOps), typeof(PositiveOps), typeof(StructureOps), typeof(FusedChains) }
-            .Select(t => new object[] { t.Name });
+    static readonly System.Type[] AllModels =
+    {
+        typeof(MlpClassifier), typeof(Kiln.Examples.Gpt.CharGpt), typeof(Kiln.Examples.Cifar.CifarNet), typeof(ElementwiseOps), typeof(PositiveOps),
+        typeof(StructureOps), typeof(FusedChains), typeof(ModuleStack), typeof(LayerOps), typeof(ConvOps), typeof(SelectionOps), typeof(NnModules),
+    };
+
+    public static IEnumerable<object[]> Models() => AllModels.Select(t => new object[] { t.Name });
 
     [Theory]
     [MemberData(nameof(Models))]
     public void EveryKernelCompilesToPtx(string model)
     {
-        var type = model == nameof(MlpClassifier) ? typeof(MlpClassifier) : GraphRunner.Model(model);
+        var type = AllModels.Single(t => t.Name == model);
         var kernels = Kernels(type).ToList();
         Assert.NotEmpty(kernels);
         foreach (var kernel in kernels)
