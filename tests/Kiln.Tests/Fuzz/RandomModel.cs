@@ -77,7 +77,11 @@ public sealed class RandomModel
     }
 
     static readonly string[] Unary = { "Neg({0})", "Exp(Minimum({0}, 4f))", "Log(Abs({0}) + 0.5f)", "Sqrt(Abs({0}))", "Rsqrt(Abs({0}) + 0.5f)",
-        "Abs({0})", "Relu({0})", "Sigmoid({0})", "Tanh({0})", "Gelu({0})", "Silu({0})", "Pow(Abs({0}) + 0.5f, 1.5f)", "({0} * 0.5f - 1f)", "(2f / (Abs({0}) + 1f))" };
+        "Abs({0})", "Relu({0})", "Sigmoid({0})", "Tanh({0})", "Gelu({0})", "Silu({0})", "Pow(Abs({0}) + 0.5f, 1.5f)", "({0} * 0.5f - 1f)", "(2f / (Abs({0}) + 1f))",
+        "GeluErf({0})", "Where(Greater({0}, 0.3f), {0}, -{0})", "(Less({0}, 0.5f) + Equal({0}, {0}))" };
+
+    /// <summary>Ops over the last axis, for values of rank ≥ 1.</summary>
+    static readonly string[] LastAxisUnary = { "({0} + Iota({0}, -1) * 0.25f)", "LayerNorm({0}, eps: 0.01f)", "RmsNorm({0}, eps: 0.01f)" };
 
     static readonly string[] ScalarBinary = { "({0} + c)", "({0} - c)", "({0} * c)", "(c - {0})", "({0} / (c + 3f))", "Maximum({0}, c)", "Minimum({0}, c)" };
 
@@ -86,7 +90,12 @@ public sealed class RandomModel
     Value? NextStatement(Random rng)
     {
         double r = rng.NextDouble();
-        if (r < 0.22) { int a = Pick(rng); return new Value(Kind.Let, Values[a].Shape, Unary[rng.Next(Unary.Length)], new[] { a }); }
+        if (r < 0.22)
+        {
+            int a = Pick(rng);
+            var templates = Values[a].Shape.Length > 0 && rng.Next(4) == 0 ? LastAxisUnary : Unary;
+            return new Value(Kind.Let, Values[a].Shape, templates[rng.Next(templates.Length)], new[] { a });
+        }
         if (r < 0.50) return BinaryStatement(rng);
         if (r < 0.60)
         {
@@ -110,7 +119,54 @@ public sealed class RandomModel
             return new Value(Kind.Let, Values[a].Shape, $"{op}({{0}}, {axis})", new[] { a });
         }
         if (r < 0.80) return MatMulStatement(rng);
-        return ViewStatement(rng);
+        if (r < 0.88) return ViewStatement(rng);
+        return LayerStatement(rng);
+    }
+
+    /// <summary>Slices, concat, pad, argmax, attention, convolution and pooling (through a unit batch axis, keeping ranks ≤ 3).</summary>
+    Value? LayerStatement(Random rng)
+    {
+        int a = Pick(rng, v => v.Shape.Length > 0);
+        if (a < 0) return null;
+        var shape = Values[a].Shape;
+        int axis = rng.Next(shape.Length);
+        object[] With(int ax, object size) { var s = (object[])shape.Clone(); s[ax] = size; return s; }
+        switch (rng.Next(7))
+        {
+            case 0 when shape[axis] is int n && n >= 2:
+            {
+                int start = rng.Next(n - 1), length = rng.Next(1, n - start + 1);
+                return new Value(Kind.Let, With(axis, length), $"Slice({{0}}, {axis}, {start}, {length})", new[] { a });
+            }
+            case 1 when shape[axis] is int n:
+                return new Value(Kind.Let, With(axis, 2 * n), $"Concat({{0}}, Exp(Minimum({{0}}, 2f)), {axis})", new[] { a });
+            case 2 when shape[axis] is int n:
+            {
+                int before = rng.Next(3), after = rng.Next(3);
+                return new Value(Kind.Let, With(axis, n + before + after), $"Pad({{0}}, {axis}, {before}, {after}, value: 0.5f)", new[] { a });
+            }
+            case 3:
+                return new Value(Kind.Let, shape.Where((_, d) => d != axis).ToArray(), $"ArgMax({{0}}, {axis})", new[] { a });
+            case 4 when shape.Length == 3 && shape[2] is int:
+                return new Value(Kind.Let, shape, $"Attention({{0}}, Tanh({{0}}), {{0}} * 0.5f, causal: {(rng.Next(2) == 0 ? "true" : "false")})", new[] { a });
+            case 5 when shape.Length == 3 && shape.All(d => d is int) && (int)shape[1] >= 2 && (int)shape[2] >= 2:
+            {
+                int c = (int)shape[0], h = (int)shape[1], w = (int)shape[2], o = new[] { 1, 2, 3 }[rng.Next(3)];
+                int k = rng.Next(1, Math.Min(3, Math.Min(h, w)) + 1), pad = rng.Next(0, k / 2 + 1), stride = rng.Next(1, 3);
+                int p = AddParam(new object[] { o, c, k, k });
+                object[] result = { o, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1 };
+                return new Value(Kind.Let, result, $"Flatten(Conv2d(Unflatten({{0}}, 0, 1, -1), {{1}}, stride: {stride}, padding: {pad}), 0, 1)", new[] { a, p });
+            }
+            case 6 when shape.Length == 3 && shape.All(d => d is int) && (int)shape[1] >= 2 && (int)shape[2] >= 2:
+            {
+                int h = (int)shape[1], w = (int)shape[2];
+                bool max = rng.Next(2) == 0;
+                return new Value(Kind.Let, new object[] { shape[0], h / 2, w / 2 },
+                    $"Flatten({(max ? "MaxPool2d" : "AvgPool2d")}(Unflatten({{0}}, 0, 1, -1), 2), 0, 1)", new[] { a });
+            }
+            default:
+                return null;
+        }
     }
 
     Value BinaryStatement(Random rng)
