@@ -1,9 +1,7 @@
 using System;
-using System.IO;
 using BenchmarkDotNet.Attributes;
 using Kiln.Examples.Mlp;
 using Kiln.Runtime;
-using Microsoft.ML.OnnxRuntime;
 
 namespace Kiln.Benchmarks;
 
@@ -22,10 +20,7 @@ public class MlpBenchmarks
     DeviceTensor _x = null!, _y = null!;
     MlpClassifier _eager = null!;
     Tensor _hostX = null!;
-    InferenceSession _ort = null!;
-    OrtValue _ortX = null!, _ortY = null!;
-    RunOptions _runOptions = null!;
-    float[] _ortInput = null!, _ortOutput = null!;
+    OrtRunner _ort = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -44,31 +39,17 @@ public class MlpBenchmarks
         _eager = new MlpClassifier();
         _eager.LoadWeights(weights);
 
-        var options = new SessionOptions
-        {
-            IntraOpNumThreads = Environment.ProcessorCount,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
-        _ort = new InferenceSession(Path.Combine(AppContext.BaseDirectory, "models", "mlp.onnx"), options);
-        _ortInput = (float[])_hostX.Data.Clone();
-        _ortOutput = new float[Batch * MlpClassifier.Classes];
-        _ortX = OrtValue.CreateTensorValueFromMemory(_ortInput, new long[] { Batch, MlpClassifier.Pixels });
-        _ortY = OrtValue.CreateTensorValueFromMemory(_ortOutput, new long[] { Batch, MlpClassifier.Classes });
-        _runOptions = new RunOptions();
+        _ort = OrtRunner.Create("mlp.onnx", "images", (float[])_hostX.Data.Clone(), new long[] { Batch, MlpClassifier.Pixels },
+            "logits", new long[] { Batch, MlpClassifier.Classes });
 
         // Same answers before timing anything.
         KilnCompiled();
         OnnxRuntime();
-        var kiln = _y.Download().Data;
-        for (int i = 0; i < kiln.Length; i++)
-            if (MathF.Abs(kiln[i] - _ortOutput[i]) > 1e-3f * (1 + MathF.Abs(_ortOutput[i])))
-                throw new InvalidOperationException($"Kiln and ONNX Runtime disagree at {i}: {kiln[i]} vs {_ortOutput[i]}");
+        _ort.AssertAgrees(_y.Download().Data, $"MLP at batch {Batch}");
     }
 
     [Benchmark(Baseline = true)]
-    public void OnnxRuntime() => _ort.Run(_runOptions, new[] { "images" }, new[] { _ortX }, new[] { "logits" }, new[] { _ortY });
+    public void OnnxRuntime() => _ort.Run();
 
     [Benchmark]
     public void KilnCompiled() => _kiln.Forward(_x, _y);
@@ -84,8 +65,5 @@ public class MlpBenchmarks
         _y.Dispose();
         _device.Dispose();
         _ort.Dispose();
-        _ortX.Dispose();
-        _ortY.Dispose();
-        _runOptions.Dispose();
     }
 }
