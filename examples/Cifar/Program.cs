@@ -8,14 +8,7 @@ using Kiln.Runtime;
 // Inference with Kiln's compiled airbench-shaped CIFAR-10 network, on seeded synthetic weights and images.
 //   dotnet run --project examples/Cifar [-- --device cpu|cuda|ilgpu-cpu] [--batch N] [--seed S] [--export-weights FILE]
 var options = Options.Parse(args);
-using var device = options.Device switch
-{
-    null => Device.Default(),
-    "cpu" => Device.Cpu(),
-    "cuda" => Device.Cuda(),
-    "ilgpu-cpu" => Device.IlgpuCpu(),
-    var other => throw new ArgumentException($"Unknown device '{other}'."),
-};
+using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
 var weights = CifarNet.SyntheticWeights(options.Seed);
 if (options.ExportPath != null)
 {

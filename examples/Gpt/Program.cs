@@ -9,14 +9,7 @@ using Kiln.Runtime;
 // Text generation with Kiln's compiled character-level GPT.
 //   dotnet run --project examples/Gpt [-- --device cpu|cuda|ilgpu-cpu] [--prompt TEXT] [--chars N] [--temperature T] [--seed S] [--weights FILE]
 var options = Options.Parse(args);
-using var device = options.Device switch
-{
-    null => Device.Default(),
-    "cpu" => Device.Cpu(),
-    "cuda" => Device.Cuda(),
-    "ilgpu-cpu" => Device.IlgpuCpu(),
-    var other => throw new ArgumentException($"Unknown device '{other}'."),
-};
+using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
 Weights weights;
 if (options.WeightsPath != null) weights = Weights.Load(options.WeightsPath);
 else

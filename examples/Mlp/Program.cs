@@ -8,14 +8,7 @@ using Kiln.Runtime;
 // Fashion-MNIST classification with Kiln's compiled MLP.
 //   dotnet run --project examples/Mlp [-- --device cpu|cuda|ilgpu-cpu] [--batch N] [--weights file.safetensors]
 var options = Options.Parse(args);
-using var device = options.Device switch
-{
-    null => Device.Default(),
-    "cpu" => Device.Cpu(),
-    "cuda" => Device.Cuda(),
-    "ilgpu-cpu" => Device.IlgpuCpu(),
-    var other => throw new ArgumentException($"Unknown device '{other}'."),
-};
+using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
 Weights weights;
 string weightsSource;
 if (options.WeightsPath != null) { weights = Weights.Load(options.WeightsPath); weightsSource = options.WeightsPath; }

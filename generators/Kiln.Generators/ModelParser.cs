@@ -54,11 +54,8 @@ public static class ModelParser
 
             // A graph that did not lower has a diagnostic, or C# itself reports why it does not bind: emit nothing then.
             bool hasErrors = entries.Count < graphs.Count;
-            var containing = new List<string>();
-            for (var t = type.ContainingType; t != null; t = t.ContainingType) containing.Insert(0, t.Name);
-            var spec = hasErrors ? null : new ModelSpec(
-                type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString(),
-                type.Name, containing.ToEquatableArray(), parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type));
+            var spec = hasErrors ? null : new ModelSpec(Namespace(type), type.Name, ContainingTypes(type),
+                parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type));
             return new ModelResult(spec, diagnostics.ToEquatableArray());
         }
         catch (OperationCanceledException) { throw; }
@@ -70,6 +67,16 @@ public static class ModelParser
         }
 
         ModelResult Fail(DiagnosticInfo d) => new(null, EquatableArray.Of(d));
+    }
+
+    public static string Namespace(INamedTypeSymbol type) => type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
+
+    /// <summary>The classes <paramref name="type"/> is nested in, outermost first (the generated partial repeats them).</summary>
+    public static EquatableArray<string> ContainingTypes(INamedTypeSymbol type)
+    {
+        var containing = new List<string>();
+        for (var t = type.ContainingType; t != null; t = t.ContainingType) containing.Insert(0, t.Name);
+        return containing.ToEquatableArray();
     }
 
     /// <summary>The fields eager LoadWeights fills (parameters) or descends into (modules), for any instance of <paramref name="type"/>.</summary>

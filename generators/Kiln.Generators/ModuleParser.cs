@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using Kiln.Compiler.Model;
 using Kiln.Compiler.Util;
@@ -28,10 +27,7 @@ public static class ModuleParser
                     "a module class must be declared partial so that Kiln can add LoadWeights"));
             if (type.IsGenericType || type.ContainingType?.IsGenericType == true)
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidModule, declaration.Identifier, type.Name, "a module class cannot be generic"));
-            var containing = new List<string>();
-            for (var t = type.ContainingType; t != null; t = t.ContainingType) containing.Insert(0, t.Name);
-            var spec = new ModuleSpec(type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString(),
-                type.Name, containing.ToEquatableArray(), ModelParser.WeightFields(type));
+            var spec = new ModuleSpec(ModelParser.Namespace(type), type.Name, ModelParser.ContainingTypes(type), ModelParser.WeightFields(type));
             return new ModuleResult(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (OperationCanceledException) { throw; }

@@ -21,16 +21,22 @@ public abstract class Device : IDisposable
 
     internal void Account(long bytes) => System.Threading.Interlocked.Add(ref _allocatedBytes, bytes);
 
-    public static Device Default()
+    public static Device Default() => FromName(Environment.GetEnvironmentVariable("KILN_DEVICE"), "KILN_DEVICE");
+
+    /// <summary>
+    /// The device a command line or setting names: <c>cpu</c>, <c>cuda</c> or <c>ilgpu-cpu</c>; null or empty picks as
+    /// <see cref="Default"/> does without the override. <paramref name="source"/> names the setting in the error.
+    /// </summary>
+    public static Device FromName(string? name, string source = "device")
     {
-        var requested = Environment.GetEnvironmentVariable("KILN_DEVICE")?.Trim().ToLowerInvariant();
+        var requested = name?.Trim().ToLowerInvariant();
         return requested switch
         {
             null or "" => IlgpuDevice.CudaAvailable ? Cuda() : Cpu(),
             "cpu" => Cpu(),
             "cuda" => Cuda(),
             "ilgpu-cpu" => IlgpuCpu(),
-            _ => throw new ArgumentException($"KILN_DEVICE='{requested}' is not one of cpu, cuda, ilgpu-cpu."),
+            _ => throw new ArgumentException($"{source}='{name}' is not one of cpu, cuda, ilgpu-cpu."),
         };
     }
 

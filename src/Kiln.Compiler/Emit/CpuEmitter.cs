@@ -104,7 +104,8 @@ public static class CpuEmitter
             w.Line();
             EmitRow(w, plan, k, sig);
             w.Line();
-            EmitEpilogueStruct(w, k, sig);
+            EmitEpilogueStruct(w, k, sig, "row of one batch entry", () =>
+                w.Line($"public void Apply(long batch, long row, long col0, long count) => Row(batch * {M} + row, col0, count, {sig.Arguments()});"));
         }
         w.Close();
     }
@@ -256,10 +257,20 @@ public static class CpuEmitter
         string rowBase = IndexCode.Offset(new[] { g.Table.Strides[0] }, new[] { "row" }, g.Table.Offset);
         string colStride = g.Table.Strides[1].ToCSharp();
         w.Line($"for (long j = 0; j < {cols}; j++) {output}[item * {cols} + j] = {table}[{rowBase} + j * {colStride}];");
-        if (!IsPlainAcc(k.Body)) w.Line($"Row(item, 0, {cols}, {sig.Arguments()});");
+        CloseRowTask(w, plan, k, sig, cols);
+    }
+
+    /// <summary>
+    /// Ends a kernel whose work item fills one output row (a lookup, an attention row): the fused epilogue runs over
+    /// that row in place while it is in cache, then the item loop, Run and the class close.
+    /// </summary>
+    static void CloseRowTask(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig, string rowLength)
+    {
+        bool epilogue = !IsPlainAcc(k.Body);
+        if (epilogue) w.Line($"Row(item, 0, {rowLength}, {sig.Arguments()});");
         w.Close();
         w.Close();
-        if (!IsPlainAcc(k.Body))
+        if (epilogue)
         {
             w.Line();
             EmitRow(w, plan, k, sig);
@@ -296,24 +307,17 @@ public static class CpuEmitter
             w.Line();
             EmitRow(w, plan, k, sig);
             w.Line();
-            var fields = Fields(sig).ToList();
-            w.Line($"/// <summary>k{k.Id}'s epilogue: GEMM row = output channel of one image, its pixel range split into output rows.</summary>");
-            w.Open("public readonly struct Epilogue : IGemmEpilogue");
-            foreach (var (type, name) in fields) w.Line($"readonly {type} {name};");
-            w.Line();
-            w.Open($"public Epilogue({sig.Parameters("CpuView")})");
-            foreach (var (_, name) in fields) w.Line($"this.{name} = {name};");
-            w.Close();
-            w.Line();
-            w.Open("public void Apply(long batch, long row, long col0, long count)");
-            w.Line($"long image = batch / {g.Groups}L, channel = batch % {g.Groups}L * {outChannels / g.Groups}L + row;");
-            w.Open("for (long p = col0, end = col0 + count; p < end;)");
-            w.Line($"long y = p / {ow}L, x = p - y * {ow}L, run = System.Math.Min({ow}L - x, end - p);");
-            w.Line($"Row((image * {outChannels}L + channel) * {oh}L + y, x, run, {sig.Arguments()});");
-            w.Line("p += run;");
-            w.Close();
-            w.Close();
-            w.Close();
+            EmitEpilogueStruct(w, k, sig, "GEMM row = output channel of one image, its pixel range split into output rows", () =>
+            {
+                w.Open("public void Apply(long batch, long row, long col0, long count)");
+                w.Line($"long image = batch / {g.Groups}L, channel = batch % {g.Groups}L * {outChannels / g.Groups}L + row;");
+                w.Open("for (long p = col0, end = col0 + count; p < end;)");
+                w.Line($"long y = p / {ow}L, x = p - y * {ow}L, run = System.Math.Min({ow}L - x, end - p);");
+                w.Line($"Row((image * {outChannels}L + channel) * {oh}L + y, x, run, {sig.Arguments()});");
+                w.Line("p += run;");
+                w.Close();
+                w.Close();
+            });
         }
         w.Close();
     }
@@ -339,15 +343,7 @@ public static class CpuEmitter
         w.Line($"    {Name(a.K)}, {Base(a.K, "0")}, {a.K.Strides[rank - 3].ToCSharp()}, {a.K.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {Name(a.V)}, {Base(a.V, "0")}, {a.V.Strides[rank - 3].ToCSharp()}, {a.V.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {a.HeadSize.ToCSharp()}, {dv}, keys, {ExprRenderer.FloatLiteral(a.Scale)}, {output}, item * {dv});");
-        if (!IsPlainAcc(k.Body)) w.Line($"Row(item, 0, {dv}, {sig.Arguments()});");
-        w.Close();
-        w.Close();
-        if (!IsPlainAcc(k.Body))
-        {
-            w.Line();
-            EmitRow(w, plan, k, sig);
-        }
-        w.Close();
+        CloseRowTask(w, plan, k, sig, dv);
     }
 
     /// <summary>
@@ -376,12 +372,11 @@ public static class CpuEmitter
         w.Close();
     }
 
-    static void EmitEpilogueStruct(SourceWriter w, Kernel k, KernelSignature sig)
+    /// <summary>The struct a GEMM calls for each finished tile row: the kernel's arguments as fields, and <paramref name="apply"/>.</summary>
+    static void EmitEpilogueStruct(SourceWriter w, Kernel k, KernelSignature sig, string what, System.Action apply)
     {
-        int rank = k.Shape.Rank;
-        string M = k.Shape[rank - 2].ToCSharp();
         var fields = Fields(sig).ToList();
-        w.Line($"/// <summary>k{k.Id}'s epilogue, applied by the GEMM to each finished tile row.</summary>");
+        w.Line($"/// <summary>k{k.Id}'s epilogue, applied by the GEMM to each finished tile row: {what}.</summary>");
         w.Open("public readonly struct Epilogue : IGemmEpilogue");
         foreach (var (type, name) in fields) w.Line($"readonly {type} {name};");
         w.Line();
@@ -389,7 +384,7 @@ public static class CpuEmitter
         foreach (var (_, name) in fields) w.Line($"this.{name} = {name};");
         w.Close();
         w.Line();
-        w.Line($"public void Apply(long batch, long row, long col0, long count) => Row(batch * {M} + row, col0, count, {sig.Arguments()});");
+        apply();
         w.Close();
     }
 }

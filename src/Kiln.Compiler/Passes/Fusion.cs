@@ -188,7 +188,7 @@ public static class Fusion
             switch (e)
             {
                 case LoadExpr l:
-                    return l with { Strides = ApplyView(new Node(-1, OpKind.BroadcastTo, default, new TensorType(DType.F32, to), default), from, l.Strides)!.ToEquatableArray() };
+                    return l with { Strides = BroadcastStrides(from, l.Strides, to).ToEquatableArray() };
                 case IotaExpr i:
                     return Broadcast(i.Axis) ? new ConstExpr(0) : new IotaExpr(i.Axis + lead);
                 case RangeSelectExpr r:
@@ -321,11 +321,7 @@ public static class Fusion
             switch (view.Op)
             {
                 case OpKind.BroadcastTo:
-                {
-                    int lead = output.Rank - input.Rank;
-                    return Enumerable.Range(0, output.Rank).Select(d =>
-                        d < lead || (input[d - lead].IsOne && !output[d].IsOne) ? Dim.Of(0) : strides[d - lead]).ToList();
-                }
+                    return BroadcastStrides(input, strides, output);
                 case OpKind.Permute:
                     return view.Axes.Select(a => strides[a]).ToList();
                 case OpKind.Reshape:
@@ -333,6 +329,14 @@ public static class Fusion
                 default:
                     throw new InvalidOperationException($"{view.Op} is not a view");
             }
+        }
+
+        /// <summary>Strides that read <paramref name="input"/> broadcast to <paramref name="output"/>: new and stretched axes get stride 0.</summary>
+        static IReadOnlyList<Dim> BroadcastStrides(Shape input, IReadOnlyList<Dim> strides, Shape output)
+        {
+            int lead = output.Rank - input.Rank;
+            return Enumerable.Range(0, output.Rank).Select(d =>
+                d < lead || (input[d - lead].IsOne && !output[d].IsOne) ? Dim.Of(0) : strides[d - lead]).ToList();
         }
 
         /// <summary>
