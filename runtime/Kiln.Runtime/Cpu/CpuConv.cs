@@ -9,15 +9,21 @@ public readonly record struct ConvGeometry(
     int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW, int Groups, int OutHeight, int OutWidth);
 
 /// <summary>
-/// Convolution on the CPU as GEMM: per image and group, <c>out[o, p] = Σₖ w[o, k] · col[k, p]</c> with k = (c, kh, kw) and
-/// p = (oh, ow). A 1×1 stride-1 unpadded convolution reads the input as B directly; others first unfold the input
-/// (im2col) into a buffer the job keeps. The packed GEMM then runs across the cores with the kernel's epilogue (bias,
-/// batch norm, activation, residual) applied to each finished tile row. Inputs and weights are contiguous.
+/// Convolution on the CPU as GEMM: <c>out[o, p] = Σₖ w[o, k] · col[k, p]</c> with k = (c, kh, kw) and p = (oh, ow), per
+/// group. The input is unfolded (im2col) into a buffer the job keeps; a 1×1 stride-1 unpadded convolution of one image
+/// reads the input as B directly. When an image has few output pixels (the late 7×7 layers), several images share one
+/// GEMM — their columns side by side — so the GEMM is wide enough to keep every core busy; its result then goes to the
+/// NCHW output row by row. The packed GEMM runs across the cores with the kernel's epilogue (bias, batch norm,
+/// activation, residual) applied to each finished output row. Inputs and weights are contiguous.
 /// </summary>
 public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpilogue
 {
+    /// <summary>Images share a GEMM until it has about this many columns (8 panels of 32 per core on two cores and more).</summary>
+    const long TargetColumns = 512;
+
     readonly GemmJob<TEpilogue> _gemm = new();
-    float[] _columns = Array.Empty<float>();
+    readonly GemmJob<NoEpilogue> _batchedGemm = new();
+    float[] _columns = Array.Empty<float>(), _product = Array.Empty<float>();
 
     /// <summary>True when the convolution reads its input as is: 1×1, stride 1, no padding.</summary>
     public static bool IsPointwise(in ConvGeometry g) =>
@@ -31,36 +37,61 @@ public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpi
     {
         long channelsPerGroup = g.Channels / g.Groups, outPerGroup = g.OutChannels / g.Groups;
         long k = channelsPerGroup * g.KernelH * g.KernelW, pixels = (long)g.OutHeight * g.OutWidth, plane = (long)g.Height * g.Width;
-        bool pointwise = IsPointwise(g);
-        if (!pointwise && _columns.Length < k * pixels) _columns = GC.AllocateUninitializedArray<float>(checked((int)(k * pixels)), pinned: true);
+        long perGemm = Math.Max(1, Math.Min(images, TargetColumns / pixels));
+        bool direct = perGemm == 1 && IsPointwise(g);
+        if (!direct) Grow(ref _columns, k * pixels * perGemm);
+        if (perGemm > 1) Grow(ref _product, outPerGroup * pixels * perGemm);
         fixed (float* columns = _columns)
+        fixed (float* product = _product)
         {
             var columnView = new CpuView(columns, _columns.Length);
-            for (long n = 0; n < images; n++)
-                for (long group = 0; group < g.Groups; group++)
+            for (long group = 0; group < g.Groups; group++)
+                for (long n0 = 0; n0 < images; n0 += perGemm)
                 {
-                    long inputOffset = (n * g.Channels + group * channelsPerGroup) * plane;
-                    CpuView b = x;
-                    long bOffset = inputOffset;
-                    if (!pointwise)
+                    long count = Math.Min(perGemm, images - n0), width = count * pixels;
+                    long weights = group * outPerGroup * k;
+                    if (direct)
                     {
-                        Unfold(x.Pointer + inputOffset, columns, channelsPerGroup, g);
-                        (b, bOffset) = (columnView, 0);
+                        long input = (n0 * g.Channels + group * channelsPerGroup) * plane;
+                        _gemm.Multiply(w, weights, k, 1, x, input, pixels, 1,
+                            output, (n0 * g.OutChannels + group * outPerGroup) * pixels, outPerGroup, pixels, k, n0 * g.Groups + group, epilogue);
+                        continue;
                     }
-                    _gemm.Multiply(w, group * outPerGroup * k, k, 1, b, bOffset, pixels, 1,
-                        output, (n * g.OutChannels + group * outPerGroup) * pixels, outPerGroup, pixels, k, n * g.Groups + group, epilogue);
+                    for (long i = 0; i < count; i++)
+                        Unfold(x.Pointer + ((n0 + i) * g.Channels + group * channelsPerGroup) * plane, columns + i * pixels, width, channelsPerGroup, g);
+                    if (count == 1)
+                    {
+                        _gemm.Multiply(w, weights, k, 1, columnView, 0, width, 1,
+                            output, (n0 * g.OutChannels + group * outPerGroup) * pixels, outPerGroup, pixels, k, n0 * g.Groups + group, epilogue);
+                        continue;
+                    }
+                    _batchedGemm.Multiply(w, weights, k, 1, columnView, 0, width, 1, new CpuView(product, _product.Length), 0, outPerGroup, width, k, 0, default);
+                    for (long i = 0; i < count; i++)
+                        for (long o = 0; o < outPerGroup; o++)
+                        {
+                            long row = ((n0 + i) * g.OutChannels + group * outPerGroup + o) * pixels;
+                            new ReadOnlySpan<float>(product + o * width + i * pixels, checked((int)pixels)).CopyTo(new Span<float>(output.Pointer + row, checked((int)pixels)));
+                            epilogue.Apply((n0 + i) * g.Groups + group, o, 0, pixels);
+                        }
                 }
         }
     }
 
-    /// <summary>im2col: row (c, kh, kw) of the buffer holds input[c, oh·s − pad + kh·d, ow·s − pad + kw·d] for every (oh, ow); zeros outside.</summary>
-    static void Unfold(float* input, float* columns, long channels, in ConvGeometry g)
+    static void Grow(ref float[] buffer, long floats)
     {
-        long pixels = (long)g.OutHeight * g.OutWidth;
+        if (buffer.Length < floats) buffer = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
+    }
+
+    /// <summary>
+    /// im2col: row (c, kh, kw) of the buffer (rows <paramref name="rowStride"/> floats apart) holds
+    /// input[c, oh·s − pad + kh·d, ow·s − pad + kw·d] for every (oh, ow); zeros outside.
+    /// </summary>
+    static void Unfold(float* input, float* columns, long rowStride, long channels, in ConvGeometry g)
+    {
         float* row = columns;
         for (long c = 0; c < channels; c++)
             for (int kh = 0; kh < g.KernelH; kh++)
-                for (int kw = 0; kw < g.KernelW; kw++, row += pixels)
+                for (int kw = 0; kw < g.KernelW; kw++, row += rowStride)
                 {
                     float* plane = input + c * g.Height * g.Width;
                     for (int oh = 0; oh < g.OutHeight; oh++)
