@@ -30,7 +30,7 @@ public partial class CharGpt
 
     /// <summary>Next-character logits at every position of each window of up to <see cref="Context"/> token ids.</summary>
     [Graph]
-    public Tensor Logits([Shape("batch", "seq")] Tensor ids)
+    public Tensor Logits([Shape("batch", "seq", DType = DType.Int32)] Tensor ids)
     {
         var h = tokens.Forward(ids) + Embedding(Iota(ids, 1), positions);
         foreach (var block in blocks)

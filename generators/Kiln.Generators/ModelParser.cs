@@ -116,7 +116,7 @@ public static class ModelParser
             return null;
         }
 
-        var inputs = new List<(IParameterSymbol, Shape)>();
+        var inputs = new List<(IParameterSymbol, Shape, DType)>();
         foreach (var p in method.Parameters)
         {
             var pSyntax = syntax.ParameterList.Parameters[p.Ordinal];
@@ -127,7 +127,7 @@ public static class ModelParser
             }
             var shape = InputShape(p, pSyntax, method, diagnostics);
             if (shape == null) return null;
-            inputs.Add((p, shape));
+            inputs.Add((p, shape, InputType(p)));
         }
 
         try
@@ -140,6 +140,14 @@ public static class ModelParser
             if (e.Diagnostic != null) diagnostics.Add(e.Diagnostic);
             return null;
         }
+    }
+
+    /// <summary>The element type a [Shape] attribute names (<c>DType = DType.Int32</c>); float32 otherwise.</summary>
+    static DType InputType(IParameterSymbol p)
+    {
+        var attribute = p.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ShapeAttribute);
+        var named = attribute?.NamedArguments.FirstOrDefault(a => a.Key == "DType").Value;
+        return named is { Value: int value } && value == 1 ? DType.I32 : DType.F32;
     }
 
     static Shape? InputShape(IParameterSymbol p, ParameterSyntax syntax, IMethodSymbol method, List<DiagnosticInfo> diagnostics)

@@ -63,6 +63,12 @@ public static class Ops
     public static Tensor Where(Tensor condition, Tensor a, float b) => Where(condition, a, Reference.Scalar(b));
     public static Tensor Where(Tensor condition, float a, Tensor b) => Where(condition, Reference.Scalar(a), b);
 
+    /// <summary>
+    /// Converts to <paramref name="type"/>: to <see cref="DType.Int32"/> truncates toward zero (as <c>.to(torch.int32)</c>),
+    /// to <see cref="DType.Float32"/> keeps the values. Lookups and losses need Int32 indices.
+    /// </summary>
+    public static Tensor Cast(Tensor x, DType type) => type == DType.Int32 ? Reference.Unary(x, Math.Truncate) : x;
+
     // Generated values
     /// <summary>0, 1, …, n − 1 for n = the size of <paramref name="like"/>'s <paramref name="axis"/> (which may be symbolic): positions, one-hot tests.</summary>
     public static Tensor Iota(Tensor like, int axis) => Reference.Iota(like.Shape[axis < 0 ? axis + like.Rank : axis]);

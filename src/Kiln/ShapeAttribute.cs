@@ -12,4 +12,7 @@ public sealed class ShapeAttribute : Attribute
     public ShapeAttribute(params object[] dims) => Dims = dims;
 
     public object[] Dims { get; }
+
+    /// <summary>The input's element type: <see cref="Kiln.DType.Int32"/> for token ids and class indices.</summary>
+    public DType DType { get; set; } = DType.Float32;
 }

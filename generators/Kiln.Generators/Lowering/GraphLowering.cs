@@ -48,13 +48,13 @@ sealed partial class GraphLowering
 
     /// <summary>Lowers <paramref name="method"/> of <paramref name="model"/> with its Tensor parameters as graph inputs of the given shapes.</summary>
     public static Graph Lower(Compilation compilation, IMethodSymbol method, MethodDeclarationSyntax syntax,
-        IReadOnlyList<(IParameterSymbol Parameter, Shape Shape)> inputs, ModuleInstance model, CancellationToken cancellation)
+        IReadOnlyList<(IParameterSymbol Parameter, Shape Shape, DType Type)> inputs, ModuleInstance model, CancellationToken cancellation)
     {
         var lowering = new GraphLowering(compilation, method.Name, model, cancellation);
-        foreach (var (parameter, shape) in inputs)
+        foreach (var (parameter, shape, type) in inputs)
         {
             lowering._builder.Source = Spans.Of(syntax.ParameterList.Parameters[parameter.Ordinal]);
-            lowering._frame[parameter] = BuildValue.OfTensor(lowering._builder.Input(parameter.Name, shape));
+            lowering._frame[parameter] = BuildValue.OfTensor(lowering._builder.Input(parameter.Name, shape, type));
         }
         lowering._calls.Push(method);
         BuildValue result;
@@ -620,12 +620,21 @@ sealed partial class GraphLowering
             }
         }
         if (name == "Embedding") return Op(call, () => _builder.Gather(TensorArg(1), TensorArg(0)));
+        if (name == "Cast")
+            return Op(call, () =>
+            {
+                int x = TensorArg(0);
+                bool toInt = IntArg(1) == 1; // Kiln.DType.Int32
+                return toInt ? (_builder.TypeOf(x) == DType.I32 ? x : _builder.Unary(OpKind.ToInt32, x))
+                    : _builder.TypeOf(x) == DType.F32 ? x : _builder.Unary(OpKind.ToFloat32, x);
+            });
         if (name == "Arange")
             return Op(call, () => IntArg(0) > 0 ? _builder.Iota(Shape.Of((long)IntArg(0)), 0) : throw new ShapeException(ShapeErrorKind.Size, $"arange of {IntArg(0)} elements"));
         if (name == "CrossEntropy")
             return Op(call, () =>
             {
                 int logits = TensorArg(0), targets = TensorArg(1);
+                _builder.RequireIntegers(targets, "cross-entropy targets");
                 var shape = _builder.ShapeOf(logits);
                 int logProbabilities = _builder.Softmax(OpKind.LogSoftmax, logits, -1);
                 int classes = _builder.Iota(Shape.Of(shape[shape.Rank - 1]), 0);
@@ -645,7 +654,7 @@ sealed partial class GraphLowering
         if (value.IsNumber)
         {
             _builder.Source = Spans.Of(at);
-            return _builder.Constant((float)value.Number);
+            return _builder.Constant((float)value.Number, value.IsInt);
         }
         throw Unsupported(at, "expected a tensor or a number");
     }

@@ -56,6 +56,10 @@ public static class CpuMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Equal(float a, float b) => a == b ? 1f : 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Where(float c, float a, float b) => c != 0f ? a : b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool IsNaN(float x) => float.IsNaN(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToInt32(float x) => MathF.Truncate(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToFloat32(float x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ToInt32(Vector256<float> x) => Vector256.Truncate(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ToFloat32(Vector256<float> x) => x;
 
     /// <summary>0, 1, …, 7: added to a row coordinate, the coordinates of the eight lanes.</summary>
     public static readonly Vector256<float> Lanes = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);

@@ -36,4 +36,6 @@ public static class GpuMath
     public static float Equal(float a, float b) => a == b ? 1f : 0f;
     public static float Where(float c, float a, float b) => c != 0f ? a : b;
     public static bool IsNaN(float x) => XMath.IsNaN(x);
+    public static float ToInt32(float x) => x < 0f ? XMath.Ceiling(x) : XMath.Floor(x);
+    public static float ToFloat32(float x) => x;
 }

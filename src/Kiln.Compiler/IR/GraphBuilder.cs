@@ -23,37 +23,53 @@ public sealed class GraphBuilder
 
     public Shape ShapeOf(int id) => _nodes[id].Shape;
 
-    public int Input(string name, Shape shape) => Add(OpKind.Input, Array.Empty<int>(), shape, name: name);
+    public int Input(string name, Shape shape, DType type = DType.F32) => Add(OpKind.Input, Array.Empty<int>(), shape, name: name, type: type);
+
+    public DType TypeOf(int id) => _nodes[id].Type.DType;
 
     public int Param(string name, Shape shape) => Add(OpKind.Param, Array.Empty<int>(), shape, name: name);
 
-    public int Constant(float value) => Add(OpKind.Constant, Array.Empty<int>(), Shape.Scalar, value: value);
+    /// <summary>A scalar constant; <paramref name="integer"/> marks a whole-number literal, which keeps int arithmetic int.</summary>
+    public int Constant(float value, bool integer = false) =>
+        Add(OpKind.Constant, Array.Empty<int>(), Shape.Scalar, value: value, type: integer && value == Math.Floor(value) ? DType.I32 : DType.F32);
 
     public int Unary(OpKind op, int x)
     {
         if (!op.IsUnary()) throw new ArgumentException($"{op} is not unary.", nameof(op));
-        return Add(op, new[] { x }, ShapeOf(x));
+        // Whole numbers stay whole under negation, |x|, ReLU and truncation; every other function gives floats.
+        var type = op == OpKind.ToInt32 || (op is OpKind.Neg or OpKind.Abs or OpKind.Relu && TypeOf(x) == DType.I32) ? DType.I32 : DType.F32;
+        return Add(op, new[] { x }, ShapeOf(x), type: type);
     }
 
     public int Binary(OpKind op, int a, int b)
     {
         if (!op.IsBinary()) throw new ArgumentException($"{op} is not binary.", nameof(op));
         var shape = Broadcast(ShapeOf(a), ShapeOf(b), $"{GraphPrinter.OpName(op)}");
-        return Add(op, new[] { BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape);
+        bool integers = TypeOf(a) == DType.I32 && TypeOf(b) == DType.I32 && op is OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Maximum or OpKind.Minimum;
+        return Add(op, new[] { BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape, type: integers ? DType.I32 : DType.F32);
+    }
+
+    /// <summary>Fails unless <paramref name="x"/> holds whole numbers (int32): lookups and class targets index with them.</summary>
+    public void RequireIntegers(int x, string what)
+    {
+        if (TypeOf(x) != DType.I32)
+            throw new ShapeException(ShapeErrorKind.Gather,
+                $"{what} must be int32 (a [Shape(..., DType = DType.Int32)] input, Iota, ArgMax or Cast(x, DType.Int32)), got {_nodes[x].Type}");
     }
 
     /// <summary><paramref name="condition"/> ≠ 0 ? <paramref name="a"/> : <paramref name="b"/>, the three broadcast together.</summary>
     public int Where(int condition, int a, int b)
     {
         var shape = Broadcast(Broadcast(ShapeOf(condition), ShapeOf(a), "where"), ShapeOf(b), "where");
-        return Add(OpKind.Where, new[] { BroadcastTo(condition, shape), BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape);
+        var type = TypeOf(a) == DType.I32 && TypeOf(b) == DType.I32 ? DType.I32 : DType.F32;
+        return Add(OpKind.Where, new[] { BroadcastTo(condition, shape), BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape, type: type);
     }
 
     /// <summary>A tensor of <paramref name="shape"/> whose elements are their coordinate along <paramref name="axis"/>.</summary>
     public int Iota(Shape shape, int axis)
     {
         int ax = NormalizeAxis(axis, shape, "iota");
-        return Add(OpKind.Iota, Array.Empty<int>(), shape, axes: new[] { ax });
+        return Add(OpKind.Iota, Array.Empty<int>(), shape, axes: new[] { ax }, type: DType.I32);
     }
 
     /// <summary><paramref name="a"/> then <paramref name="b"/> along <paramref name="axis"/>; every other dimension must match.</summary>
@@ -67,7 +83,8 @@ public sealed class GraphBuilder
             throw new ShapeException(ShapeErrorKind.Slice, $"concat along axis {axis}: {sa} and {sb} must have fixed sizes there");
         var dims = sa.Dims.ToArray();
         dims[ax] = Dim.Of(sa[ax].Coefficient + sb[ax].Coefficient);
-        return Add(OpKind.Concat, new[] { a, b }, Shape.Of(dims), axes: new[] { ax });
+        var type = TypeOf(a) == DType.I32 && TypeOf(b) == DType.I32 ? DType.I32 : DType.F32;
+        return Add(OpKind.Concat, new[] { a, b }, Shape.Of(dims), axes: new[] { ax }, type: type);
     }
 
     /// <summary><paramref name="before"/> and <paramref name="after"/> elements of <paramref name="value"/> around <paramref name="axis"/>.</summary>
@@ -80,7 +97,8 @@ public sealed class GraphBuilder
         if (before == 0 && after == 0) return x;
         var dims = shape.Dims.ToArray();
         dims[ax] = Dim.Of(shape[ax].Coefficient + before + after);
-        return Add(OpKind.Pad, new[] { x }, Shape.Of(dims), axes: new[] { ax, before }, value: value);
+        var type = TypeOf(x) == DType.I32 && value == Math.Floor(value) ? DType.I32 : DType.F32;
+        return Add(OpKind.Pad, new[] { x }, Shape.Of(dims), axes: new[] { ax, before }, value: value, type: type);
     }
 
     public int Reduce(OpKind op, int x, int axis, bool keepDims)
@@ -90,7 +108,9 @@ public sealed class GraphBuilder
         int ax = NormalizeAxis(axis, shape, GraphPrinter.OpName(op));
         var dims = shape.Dims.ToList();
         if (keepDims) dims[ax] = Dim.One; else dims.RemoveAt(ax);
-        return Add(op, new[] { x }, new Shape(dims.ToEquatableArray()), axes: new[] { ax, keepDims ? 1 : 0 });
+        // argmax gives indices; sums and maxima of whole numbers are whole; a mean is not.
+        var type = op == OpKind.ArgMax || (op is OpKind.Sum or OpKind.ReduceMax && TypeOf(x) == DType.I32) ? DType.I32 : DType.F32;
+        return Add(op, new[] { x }, new Shape(dims.ToEquatableArray()), axes: new[] { ax, keepDims ? 1 : 0 }, type: type);
     }
 
     public int Softmax(OpKind op, int x, int axis)
@@ -133,7 +153,8 @@ public sealed class GraphBuilder
     {
         Shape t = ShapeOf(table), i = ShapeOf(indices);
         if (t.Rank < 1) throw new ShapeException(ShapeErrorKind.Gather, $"embedding lookup needs a table of rank 1 or more, got {t}");
-        return Add(OpKind.Gather, new[] { table, indices }, new Shape(i.Dims.Concat(t.Dims.Skip(1)).ToEquatableArray()));
+        RequireIntegers(indices, "embedding indices");
+        return Add(OpKind.Gather, new[] { table, indices }, new Shape(i.Dims.Concat(t.Dims.Skip(1)).ToEquatableArray()), type: TypeOf(table));
     }
 
     /// <summary>
@@ -339,14 +360,16 @@ public sealed class GraphBuilder
     /// <summary>Tensors index with 32-bit counts on the host: a fixed part of the size above this is rejected.</summary>
     public const long MaxElements = int.MaxValue;
 
-    int Add(OpKind op, IReadOnlyList<int> inputs, Shape shape, string? name = null, float value = 0, int[]? axes = null)
+    int Add(OpKind op, IReadOnlyList<int> inputs, Shape shape, string? name = null, float value = 0, int[]? axes = null, DType? type = null)
     {
         Dim count;
         try { count = shape.ElementCount; }
         catch (OverflowException) { throw new ShapeException(ShapeErrorKind.Size, $"shape {shape} has more elements than 64 bits can count"); }
         if (count.Coefficient > MaxElements)
             throw new ShapeException(ShapeErrorKind.Size, $"shape {shape} has {count} elements, more than {MaxElements}");
-        var node = new Node(_nodes.Count, op, inputs.ToEquatableArray(), new TensorType(DType.F32, shape),
+        // Views keep their input's element type; other ops say theirs.
+        var dtype = type ?? (op.IsView() ? TypeOf(inputs[0]) : DType.F32);
+        var node = new Node(_nodes.Count, op, inputs.ToEquatableArray(), new TensorType(dtype, shape),
             (axes ?? Array.Empty<int>()).ToEquatableArray(), name, value, Source);
         _nodes.Add(node);
         return node.Id;

@@ -20,6 +20,8 @@ public enum OpKind
     Tanh,
     Gelu,
     GeluErf,
+    ToInt32,
+    ToFloat32,
     Silu,
 
     // Binary elementwise (operands already broadcast to the result shape)

@@ -52,6 +52,8 @@ public static class ConstantFolding
         OpKind.Maximum => (float)Math.Max(a, b),
         OpKind.Minimum => (float)Math.Min(a, b),
         OpKind.Pow => (float)Math.Pow(a, b),
+        OpKind.ToInt32 => (float)Math.Truncate(a),
+        OpKind.ToFloat32 => a,
         OpKind.Greater => a > b ? 1f : 0f,
         OpKind.Less => a < b ? 1f : 0f,
         OpKind.Equal => a == b ? 1f : 0f,

@@ -315,9 +315,30 @@ public sealed class DiagnosticTests
         [Model]
         public partial class M
         {
-            [Graph] public Tensor F([Shape(2, 5)] Tensor ids, [Shape(7)] Tensor t) => [|Embedding(ids, Sum(t, 0))|];
+            [Graph] public Tensor F([Shape(2, 5, DType = DType.Int32)] Tensor ids, [Shape(7)] Tensor t) => [|Embedding(ids, Sum(t, 0))|];
         }
         """, "KLN0019", "Bad embedding lookup: embedding lookup needs a table of rank 1 or more, got []");
+
+    [Fact]
+    public void KLN0019_FloatIndices() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(10, 4)] Tensor table;
+            [Graph] public Tensor F([Shape("batch", 5)] Tensor ids) => [|Embedding(ids * 2f, table)|];
+        }
+        """, "KLN0019", "Bad embedding lookup: embedding indices must be int32 (a [Shape(..., DType = DType.Int32)] input, Iota, ArgMax or Cast(x, DType.Int32)), got f32[batch, 5]");
+
+    [Fact]
+    public void IntegerArithmeticKeepsIndicesInt32() => Assert.Empty(GeneratorHarness.Run(GeneratorHarness.Model("""
+        [Model]
+        public partial class M
+        {
+            [Param(10, 4)] Tensor table;
+            [Graph] public Tensor F([Shape("batch", 5, DType = DType.Int32)] Tensor ids, [Shape("batch", 5)] Tensor x) =>
+                Embedding(ids * 2 + 1, table) + Embedding(Cast(Abs(x), DType.Int32), table) + Embedding(Iota(x, 1), table);
+        }
+        """)).GeneratorDiagnostics);
 
     [Fact]
     public void KLN0020_AttentionHeadsDiffer() => AssertDiagnostic("""

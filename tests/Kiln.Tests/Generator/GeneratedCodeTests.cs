@@ -42,6 +42,18 @@ public sealed class GeneratedCodeTests
         Snapshot.Verify(result.Source("TransformerBlock.Module.g.cs"), "TransformerBlockModule");
     }
 
+    /// <summary>The CIFAR example with its modules: 12 kernels, convolutions through ConvJob with batch norm and GELU epilogues.</summary>
+    [Fact]
+    public void CifarNet()
+    {
+        var modules = Directory.GetFiles(Path.Combine(RepoRoot(), "src", "Kiln.Nn"), "*.cs").OrderBy(f => f, System.StringComparer.Ordinal).Select(File.ReadAllText);
+        var result = GeneratorHarness.Run(modules.Prepend(ExampleSource("examples/Cifar/CifarNet.cs")).ToArray());
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+        Snapshot.Verify(result.Source("CifarNet.Cpu.g.cs"), "Cpu");
+        Snapshot.Verify(result.Source("CifarNet.Gpu.g.cs"), "Gpu");
+    }
+
     [Fact]
     public void FusedChains()
     {

@@ -28,7 +28,7 @@ public partial class NnModules
     [Graph] public Tensor Linear([Shape("batch", 5, 12)] Tensor x) => linear.Forward(x);
     [Graph] public Tensor LayerNorm([Shape("batch", 12)] Tensor x) => layerNorm.Forward(x);
     [Graph] public Tensor RmsNorm([Shape("batch", 12)] Tensor x) => rmsNorm.Forward(x);
-    [Graph] public Tensor Embedding([Shape("batch", 5)] Tensor ids) => embedding.Forward(ids);
+    [Graph] public Tensor Embedding([Shape("batch", 5, DType = DType.Int32)] Tensor ids) => embedding.Forward(ids);
     [Graph] public Tensor FeedForward([Shape("batch", 5, 12)] Tensor x) => feedForward.Forward(x);
     [Graph] public Tensor CausalAttention([Shape("batch", 7, 12)] Tensor x) => causalAttention.Forward(x);
     [Graph] public Tensor FullAttention([Shape("batch", 7, 12)] Tensor x) => fullAttention.Forward(x);
@@ -41,7 +41,7 @@ public partial class NnModules
     [Graph] public Tensor ResidualDown([Shape("batch", 4, 7, 7)] Tensor x) => residualDown.Forward(x);
     [Graph] public Tensor MaxPool([Shape("batch", 3, 7, 7)] Tensor x) => MaxPool2d(x, 3, stride: 2, padding: 1);
     [Graph] public Tensor AvgPool([Shape("batch", 3, 7, 7)] Tensor x) => AvgPool2d(x, 3, stride: 2, padding: 1);
-    [Graph] public Tensor CrossEntropy([Shape("batch", 4, 7)] Tensor logits, [Shape("batch", 4)] Tensor targets) => Ops.CrossEntropy(logits, targets);
+    [Graph] public Tensor CrossEntropy([Shape("batch", 4, 7)] Tensor logits, [Shape("batch", 4, DType = DType.Int32)] Tensor targets) => Ops.CrossEntropy(logits, targets);
     [Graph] public Tensor ArgMax([Shape("batch", 11)] Tensor x) => Ops.ArgMax(x, -1);
     [Graph] public Tensor Where([Shape("batch", 11)] Tensor x) => Ops.Where(Greater(x, 0f), Exp(x), -1f);
     [Graph] public Tensor Concat([Shape("batch", 11)] Tensor x) => Ops.Concat(x, Slice(x, 1, 0, 4) * 2f, -1);

@@ -79,10 +79,24 @@ public sealed class ModulesVsPyTorchTests : IClassFixture<IlgpuCpuFixture>
     }
 
     [Fact]
+    public void NonIntegerIdsAreRejectedBeforeTheyReachTheDevice()
+    {
+        using var device = Device.Cpu();
+        using var model = NnModules.Compile(device, Parameters());
+        var e = Assert.Throws<TensorShapeException>(() => model.Embedding(new Tensor(new[] { 1f, 2.5f, 3f, 4f, 5f }, 1, 5)));
+        Assert.Equal("ids", e.Tensor);
+        Assert.Contains("input 'ids' is int32", e.Message);
+        Assert.Contains("element 1 is 2.5", e.Message);
+    }
+
+    /// <summary>Device tensors skip the host check; the GPU kernels cannot throw, so a bad index yields NaN rather than another row.</summary>
+    [Fact]
     public void EmbeddingIndexOutsideTheTableIsNaNOnTheGpuPath()
     {
-        var ids = new Tensor(new[] { 1f, 2.5f, -1f, 3f, 4f }, 1, 5);
-        var y = GraphRunner.Compiled(typeof(NnModules), "Embedding", new[] { ids }, Parameters(), _ilgpu.Device);
+        using var model = NnModules.Compile(_ilgpu.Device, Parameters());
+        using var ids = _ilgpu.Device.Upload(new Tensor(new[] { 1f, 2.5f, -1f, 3f, 4f }, 1, 5));
+        using var result = model.Embedding(ids);
+        var y = result.Download();
         for (int c = 0; c < 6; c++)
         {
             Assert.True(float.IsNaN(y.Data[1 * 6 + c]) && float.IsNaN(y.Data[2 * 6 + c]), "non-integer and negative indices must not read a row");
