@@ -17,6 +17,12 @@ public sealed class GeneratedCodeTests
     static string RepoRoot([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", "..", ".."));
 
+    /// <summary>An example model's file and the standard modules, each under its own file name.</summary>
+    static (string Path, string Text)[] WithModules(string model) =>
+        Directory.GetFiles(Path.Combine(RepoRoot(), "src", "Kiln.Nn"), "*.cs").OrderBy(f => f, System.StringComparer.Ordinal)
+            .Select(f => (Path.GetFileName(f), File.ReadAllText(f)))
+            .Prepend((Path.GetFileName(model), ExampleSource(model))).ToArray();
+
     [Fact]
     public void MlpClassifier()
     {
@@ -32,8 +38,7 @@ public sealed class GeneratedCodeTests
     [Fact]
     public void CharGpt()
     {
-        var modules = Directory.GetFiles(Path.Combine(RepoRoot(), "src", "Kiln.Nn"), "*.cs").OrderBy(f => f, System.StringComparer.Ordinal).Select(File.ReadAllText);
-        var result = GeneratorHarness.Run(modules.Prepend(ExampleSource("examples/Gpt/CharGpt.cs")).ToArray());
+        var result = GeneratorHarness.Run(WithModules("examples/Gpt/CharGpt.cs"));
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.CompilationErrors);
         Snapshot.Verify(result.Source("CharGpt.g.cs"), "Api");
@@ -46,8 +51,7 @@ public sealed class GeneratedCodeTests
     [Fact]
     public void CifarNet()
     {
-        var modules = Directory.GetFiles(Path.Combine(RepoRoot(), "src", "Kiln.Nn"), "*.cs").OrderBy(f => f, System.StringComparer.Ordinal).Select(File.ReadAllText);
-        var result = GeneratorHarness.Run(modules.Prepend(ExampleSource("examples/Cifar/CifarNet.cs")).ToArray());
+        var result = GeneratorHarness.Run(WithModules("examples/Cifar/CifarNet.cs"));
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.CompilationErrors);
         Snapshot.Verify(result.Source("CifarNet.Cpu.g.cs"), "Cpu");

@@ -39,14 +39,21 @@ public static class GeneratorHarness
     }
 
     public static CSharpCompilation Compilation(params string[] sources) =>
+        Compilation(sources.Select((s, i) => ($"Model{i}.cs", s)).ToArray());
+
+    /// <summary>Sources with their file names (which kernel comments quote).</summary>
+    public static CSharpCompilation Compilation(params (string Path, string Text)[] files) =>
         CSharpCompilation.Create("KilnGeneratorTest",
-            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Model{i}.cs")),
+            files.Select(f => CSharpSyntaxTree.ParseText(f.Text, ParseOptions, path: f.Path)),
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false));
 
-    public static Result Run(params string[] sources)
+    public static Result Run(params string[] sources) => Run(Compilation(sources));
+
+    public static Result Run(params (string Path, string Text)[] files) => Run(Compilation(files));
+
+    static Result Run(CSharpCompilation input)
     {
-        var input = Compilation(sources);
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             new[] { new KilnGenerator().AsSourceGenerator() },
             parseOptions: ParseOptions,
