@@ -23,5 +23,5 @@ public class CifarBenchmarks : KilnVsOrt
         Prepare(_kiln, images, new[] { Batch, CifarNet.Classes }, ort, $"CIFAR at batch {Batch}");
     }
 
-    public override void KilnCompiled() => _kiln.Forward(Input, Output);
+    protected override void RunKiln() => _kiln.Forward(Input, Output);
 }

@@ -28,5 +28,5 @@ public class GptBenchmarks : KilnVsOrt
         Prepare(_kiln, new Tensor(text, Batch, Seq), new[] { Batch, Seq, CharGpt.Vocab }, ort, $"GPT at batch {Batch}, seq {Seq}");
     }
 
-    public override void KilnCompiled() => _kiln.Logits(Input, Output);
+    protected override void RunKiln() => _kiln.Logits(Input, Output);
 }

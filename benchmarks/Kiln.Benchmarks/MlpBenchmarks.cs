@@ -32,7 +32,7 @@ public class MlpBenchmarks : KilnVsOrt
         Prepare(_kiln, _hostX, new[] { Batch, MlpClassifier.Classes }, ort, $"MLP at batch {Batch}");
     }
 
-    public override void KilnCompiled() => _kiln.Forward(Input, Output);
+    protected override void RunKiln() => _kiln.Forward(Input, Output);
 
     [Benchmark]
     public Tensor KilnEager() => _eager.Forward(_hostX);
