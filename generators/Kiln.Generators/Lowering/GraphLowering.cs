@@ -338,6 +338,8 @@ sealed partial class GraphLowering
             }
             case IFieldSymbol field when IsTensor(field.Type):
                 throw Unsupported(expression, $"the tensor field '{field.Name}' is not a parameter (give it [Param(sizes)] or '= Param(sizes)')");
+            case IFieldSymbol field when !IsModule(field.Type) && field.Type.GetMembers().OfType<IMethodSymbol>().Any(m => m.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == GraphAttribute)):
+                throw new LoweringException(DiagnosticDescriptors.InvalidModule, expression, field.Type.Name, "it has [Graph] methods but is not marked [Module]");
             case IFieldSymbol or IPropertySymbol:
                 throw new NotConstantException(expression, $"'{symbol.Name}' is not a build-time constant (make it const, or readonly with an initializer)");
             case ILocalSymbol or IParameterSymbol:

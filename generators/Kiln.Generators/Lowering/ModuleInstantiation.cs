@@ -117,8 +117,20 @@ sealed partial class GraphLowering
         }
         if (declarator.Initializer == null) return;
 
+        // Tensors and modules must evaluate; numbers and bools may (they are sizes); anything else is the user's own state.
+        var type = field.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated);
+        bool kiln = IsTensor(type) || IsModule(type) || type is IArrayTypeSymbol { ElementType: var element } && IsModule(element);
+        bool sizeLike = type.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Single
+            or SpecialType.System_Double or SpecialType.System_Boolean;
+        if (!kiln && !sizeLike) return;
+
         _path = name;
-        var value = Eval(declarator.Initializer.Value);
+        BuildValue value;
+        try { value = Eval(declarator.Initializer.Value); }
+        catch (Exception e) when (!kiln && (e is NotConstantException || e is LoweringException { Diagnostic.Id: "KLN0002" } || e is LoweringException { Diagnostic: null }))
+        {
+            return; // not a build-time value: a graph that reads it gets the error there
+        }
         if (value.DeclaredParam is { } shape)
         {
             AddParam(instance, field, name, shape, declarator);

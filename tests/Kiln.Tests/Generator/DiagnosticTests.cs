@@ -280,16 +280,19 @@ public sealed class DiagnosticTests
         """, "KLN0017", "'Chain' cannot be used as a Kiln module: it contains itself");
 
     [Fact]
-    public void KLN0017_CreatingANonModule() => AssertDiagnostic("""
-        public class Plain { }
+    public void KLN0017_ModuleWithoutTheAttribute() => AssertDiagnostic("""
+        public partial class Dense
+        {
+            [Graph] public Tensor Forward(Tensor x) => Relu(x);
+        }
 
         [Model]
         public partial class M
         {
-            readonly object plain = [|new Plain()|];
-            [Graph] public Tensor F([Shape(4)] Tensor x) => x;
+            readonly Dense dense = new();
+            [Graph] public Tensor F([Shape(4)] Tensor x) => [|dense|].Forward(x);
         }
-        """, "KLN0017", "'Plain' cannot be used as a Kiln module: only [Module] classes can be created in a model (mark it [Module])");
+        """, "KLN0017", "'Dense' cannot be used as a Kiln module: it has [Graph] methods but is not marked [Module]");
 
     [Fact]
     public void KLN0002_ReadonlyParameterField() => AssertDiagnostic("""
@@ -365,4 +368,33 @@ public sealed class DiagnosticTests
             [Graph] public Tensor F([Shape(2, 10)] Tensor x) => split.Forward(x);
         }
         """, "KLN0021", "'new(10, 3)' is not a valid configuration: width 10 is not divisible into 3 heads");
+
+    /// <summary>Fields that are the user's own state (a name, a random generator, a value known only at run time) are left alone.</summary>
+    [Fact]
+    public void OtherFieldsOfAModelAreNotInterpreted()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Model("""
+            [Model]
+            public partial class M
+            {
+                readonly string name = "net";
+                readonly System.Random random = new(3);
+                readonly int seed = System.Environment.ProcessorCount;
+                [Param(4)] Tensor w;
+                [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+            }
+            """));
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+    }
+
+    [Fact]
+    public void ARunTimeFieldReadByAGraphIsNotAConstant() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            readonly int seed = System.Environment.ProcessorCount;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * [|seed|];
+        }
+        """, "KLN0002", "Kiln cannot compile 'seed' in a graph: 'seed' is not a build-time constant (make it const, or readonly with an initializer)");
 }
