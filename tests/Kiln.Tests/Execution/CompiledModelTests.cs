@@ -1,3 +1,4 @@
+using System.Linq;
 using System;
 using Kiln.Examples.Mlp;
 using Kiln.Runtime;
@@ -138,12 +139,20 @@ public sealed class AllocationTests
         using var logits = device.Allocate(new[] { 64, 10 });
         using var scores = device.Upload(Tensor.Random(3, 1f, 64, 4, FusedChains.Features));
         using var probabilities = device.Allocate(new[] { 64, 4, FusedChains.Features });
+        using var gpt = Kiln.Examples.Gpt.CharGpt.Compile(device, Kiln.Examples.Gpt.CharGpt.RandomWeights(4));
+        using var ids = device.Upload(new Tensor(Enumerable.Range(0, 32).Select(i => (float)(i % 83)).ToArray(), 2, 16));
+        using var next = device.Allocate(new[] { 2, 16, Kiln.Examples.Gpt.CharGpt.Vocab });
+        using var cifar = Kiln.Examples.Cifar.CifarNet.Compile(device, Kiln.Examples.Cifar.CifarNet.SyntheticWeights(5));
+        using var pictures = device.Upload(Tensor.Random(6, 1f, 2, 3, 32, 32));
+        using var classes = device.Allocate(new[] { 2, Kiln.Examples.Cifar.CifarNet.Classes });
         void Calls()
         {
             model.LinearGelu(x, y);                      // GEMM + epilogue
             model.Normalize(x, y);                       // reduction + elementwise
             model.ScaledSoftmax(scores, probabilities);  // softmax
             mlp.Forward(images, logits);                 // three GEMMs over the worker pool
+            gpt.Logits(ids, next);                       // lookups, norms, attention, GEMMs with residual epilogues
+            cifar.Forward(pictures, classes);            // im2col convolutions (batched GEMM), pooling
         }
         // Warm up past tiered JIT (30 calls, then a background re-JIT that allocates on its own thread).
         for (int i = 0; i < 40; i++) Calls();
