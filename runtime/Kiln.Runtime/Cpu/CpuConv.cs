@@ -23,6 +23,7 @@ public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpi
 
     readonly GemmJob<TEpilogue> _gemm = new();
     readonly GemmJob<NoEpilogue> _batchedGemm = new();
+    readonly UnfoldTask _unfold = new();
     float[] _columns = Array.Empty<float>(), _product = Array.Empty<float>();
 
     /// <summary>True when the convolution reads its input as is: 1×1, stride 1, no padding.</summary>
@@ -57,8 +58,7 @@ public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpi
                             output, (n0 * g.OutChannels + group * outPerGroup) * pixels, outPerGroup, pixels, k, n0 * g.Groups + group, epilogue);
                         continue;
                     }
-                    for (long i = 0; i < count; i++)
-                        Unfold(x.Pointer + ((n0 + i) * g.Channels + group * channelsPerGroup) * plane, columns + i * pixels, width, channelsPerGroup, g);
+                    _unfold.Run(x.Pointer + (n0 * g.Channels + group * channelsPerGroup) * plane, g.Channels * plane, columns, pixels, width, count, channelsPerGroup, g);
                     if (count == 1)
                     {
                         _gemm.Multiply(w, weights, k, 1, columnView, 0, width, 1,
@@ -74,6 +74,32 @@ public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpi
                             epilogue.Apply((n0 + i) * g.Groups + group, o, 0, pixels);
                         }
                 }
+        }
+    }
+
+    /// <summary>im2col for several images at once, spread over the cores by (image, channel).</summary>
+    sealed class UnfoldTask : CpuTask
+    {
+        float* _input, _columns;
+        long _imageStride, _pixels, _rowStride, _channels;
+        ConvGeometry _g;
+
+        public void Run(float* input, long imageStride, float* columns, long pixels, long rowStride, long images, long channels, in ConvGeometry g)
+        {
+            _input = input;
+            _columns = columns;
+            (_imageStride, _pixels, _rowStride, _channels, _g) = (imageStride, pixels, rowStride, channels, g);
+            CpuParallel.For(images * channels, (long)g.KernelH * g.KernelW * pixels, this);
+        }
+
+        public override void Run(long first, long end)
+        {
+            long plane = (long)_g.Height * _g.Width, rowsPerChannel = (long)_g.KernelH * _g.KernelW;
+            for (long item = first; item < end; item++)
+            {
+                long image = item / _channels, channel = item % _channels;
+                Unfold(_input + image * _imageStride + channel * plane, _columns + channel * rowsPerChannel * _rowStride + image * _pixels, _rowStride, 1, _g);
+            }
         }
     }
 
