@@ -100,6 +100,20 @@ public sealed class HostileSourceTests
         ("reshape to huge", "[Graph] public Tensor F([Shape(\"batch\", 3)] Tensor x) => Reshape(x, -1, 2147483647, 2147483647);"),
         ("tensor in loop bound", "[Graph] public Tensor F([Shape(3)] Tensor x) { for (int i = 0; x < 3; i++) x = x + 1f; return x; }"),
         ("empty class", ""),
+        // Modules: built at build time from field initializers, so every way that can go wrong must end in a diagnostic.
+        ("a million modules", "[Module] public partial class B { Tensor w = Param(2); [Graph] public Tensor Forward(Tensor x) => x * w; } readonly B[] bs = Modules.Repeat(1000000, _ => new B()); [Graph] public Tensor F([Shape(2)] Tensor x) => bs[0].Forward(x);"),
+        ("modules containing each other", "[Module] public partial class A { readonly C c = new(); } [Module] public partial class C { readonly A a = new(); } readonly A root = new(); [Graph] public Tensor F([Shape(2)] Tensor x) => x;"),
+        ("negative parameter size", "[Module] public partial class B(int n) { Tensor w = Param(n, -3); [Graph] public Tensor Forward(Tensor x) => x; } readonly B b = new(2); [Graph] public Tensor F([Shape(2)] Tensor x) => b.Forward(x);"),
+        ("parameter of 2^62 elements", "[Module] public partial class B(int n) { Tensor w = Param(n, n); } readonly B b = new(2147483647); [Graph] public Tensor F([Shape(2)] Tensor x) => x;"),
+        ("module index out of range", "[Module] public partial class B { [Graph] public Tensor Forward(Tensor x) => x; } readonly B[] bs = Modules.Repeat(2, _ => new B()); [Graph] public Tensor F([Shape(2)] Tensor x) => bs[5].Forward(x);"),
+        ("foreach over a tensor", "[Graph] public Tensor F([Shape(2)] Tensor x) { foreach (var v in x) { } return x; }"),
+        ("Param and new in a graph", "[Module] public partial class B { } [Graph] public Tensor F([Shape(2)] Tensor x) { var b = new B(); return x * Param(2); }"),
+        ("block lambda in Repeat", "[Module] public partial class B { } readonly B[] bs = Modules.Repeat(2, i => { return new B(); }); [Graph] public Tensor F([Shape(2)] Tensor x) => x;"),
+        ("throw with a run-time message", "[Module] public partial class B(int n) { readonly int m = n > 0 ? n : throw new System.ArgumentException(System.Environment.MachineName); } readonly B b = new(-1); [Graph] public Tensor F([Shape(2)] Tensor x) => x;"),
+        ("module reading a parameter in an initializer", "[Module] public partial class B { Tensor w = Param(2); readonly int k = w == null ? 1 : 2; } readonly B b = new(); [Graph] public Tensor F([Shape(2)] Tensor x) => x;"),
+        ("attention with symbolic head size", "[Graph] public Tensor F([Shape(4, 2, \"d\")] Tensor q) => Attention(q, q, q);"),
+        ("conv with a window larger than the input", "[Param(2, 3, 9, 9)] Tensor w; [Graph] public Tensor F([Shape(\"batch\", 3, 4, 4)] Tensor x) => Conv2d(x, w);"),
+        ("pool with padding past half the window", "[Graph] public Tensor F([Shape(1, 3, 4, 4)] Tensor x) => MaxPool2d(x, 2, padding: 2);"),
     }.Select(c => new object[] { c.Item1, GeneratorHarness.Model("[Model]\npublic partial class Hostile\n{\n" + c.Item2 + "\n}\n") });
 
     [Theory]
