@@ -260,6 +260,9 @@ sealed partial class GraphLowering
         {
             for (int i = 0; i < (int)count.Number; i++)
             {
+                // Counted with loop iterations: nested Repeats may not multiply past the unroll limit either.
+                if (++_iterations > MaxUnrolledIterations)
+                    throw new LoweringException(DiagnosticDescriptors.UnrollLimit, call, call.ToString(), MaxUnrolledIterations.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 _path = basePath + "." + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (symbol != null) _frame[symbol] = BuildValue.OfNumber(i, isInt: true);
                 modules.Add(Eval(body).Module ?? throw Unsupported(body, "the lambda must create a [Module]"));

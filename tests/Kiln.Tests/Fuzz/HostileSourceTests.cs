@@ -102,6 +102,7 @@ public sealed class HostileSourceTests
         ("empty class", ""),
         // Modules: built at build time from field initializers, so every way that can go wrong must end in a diagnostic.
         ("a million modules", "[Module] public partial class B { Tensor w = Param(2); [Graph] public Tensor Forward(Tensor x) => x * w; } readonly B[] bs = Modules.Repeat(1000000, _ => new B()); [Graph] public Tensor F([Shape(2)] Tensor x) => bs[0].Forward(x);"),
+        ("nested repeats of 10^8 modules", "[Module] public partial class B { } [Module] public partial class R { readonly B[] bs = Modules.Repeat(10000, _ => new B()); } readonly R[] rs = Modules.Repeat(10000, _ => new R()); [Graph] public Tensor F([Shape(2)] Tensor x) => x;"),
         ("modules containing each other", "[Module] public partial class A { readonly C c = new(); } [Module] public partial class C { readonly A a = new(); } readonly A root = new(); [Graph] public Tensor F([Shape(2)] Tensor x) => x;"),
         ("negative parameter size", "[Module] public partial class B(int n) { Tensor w = Param(n, -3); [Graph] public Tensor Forward(Tensor x) => x; } readonly B b = new(2); [Graph] public Tensor F([Shape(2)] Tensor x) => b.Forward(x);"),
         ("parameter of 2^62 elements", "[Module] public partial class B(int n) { Tensor w = Param(n, n); } readonly B b = new(2147483647); [Graph] public Tensor F([Shape(2)] Tensor x) => x;"),
