@@ -5,12 +5,17 @@ using System.Runtime.Intrinsics;
 namespace Kiln.Runtime;
 
 /// <summary>
-/// One query row of fused attention on the CPU (generated attention kernels call it per (batch…, t, head)): scores
-/// are computed key by key and folded into the output row with online softmax (running maximum and sum, the row
-/// rescaled only when the maximum grows), so the scores are never stored. Head-dimension strides of 1 run SIMD.
+/// One query row of fused attention on the CPU (generated attention kernels call it per (batch…, t, head)). Up to
+/// <see cref="MaxBufferedKeys"/> keys, the row's scores live in a stack buffer: all dot products, one max, SIMD
+/// exponentials and sum, then the weighted sum of the value rows — one row of scores, never the seq×seq matrix. Longer
+/// rows stream key by key with online softmax (running max and sum, the output rescaled when the max grows). Head
+/// dimension strides of 1 run SIMD.
 /// </summary>
 public static unsafe class CpuAttention
 {
+    /// <summary>The longest key range whose scores are buffered on the stack (16 KiB).</summary>
+    public const int MaxBufferedKeys = 4096;
+
     public static void Row(
         CpuView q, long qBase, long qStride,
         CpuView k, long kBase, long kSeqStride, long kStride,
@@ -21,22 +26,54 @@ public static unsafe class CpuAttention
         float* o = output.Pointer + outBase;
         new Span<float>(o, checked((int)valueSize)).Clear();
         float* qRow = q.Pointer + qBase;
-        float max = float.NegativeInfinity, sum = 0f;
+        if (keys <= MaxBufferedKeys)
+        {
+            float* scores = stackalloc float[(int)Math.Max(keys, 1)];
+            float max = float.NegativeInfinity;
+            for (long j = 0; j < keys; j++)
+            {
+                float s = Dot(qRow, qStride, k.Pointer + kBase + j * kSeqStride, kStride, headSize) * scale;
+                scores[j] = s;
+                if (s > max) max = s;
+            }
+            float total = ExpAndSum(scores, keys, max);
+            for (long j = 0; j < keys; j++) Axpy(o, scores[j], v.Pointer + vBase + j * vSeqStride, vStride, valueSize);
+            Scale(o, valueSize, 1f / total);
+            return;
+        }
+        float runningMax = float.NegativeInfinity, sum = 0f;
         for (long j = 0; j < keys; j++)
         {
             float s = Dot(qRow, qStride, k.Pointer + kBase + j * kSeqStride, kStride, headSize) * scale;
-            if (s > max)
+            if (s > runningMax)
             {
-                float correction = MathF.Exp(max - s);
+                float correction = MathF.Exp(runningMax - s);
                 sum *= correction;
                 Scale(o, valueSize, correction);
-                max = s;
+                runningMax = s;
             }
-            float p = MathF.Exp(s - max);
+            float p = MathF.Exp(s - runningMax);
             sum += p;
             Axpy(o, p, v.Pointer + vBase + j * vSeqStride, vStride, valueSize);
         }
         Scale(o, valueSize, 1f / sum);
+    }
+
+    /// <summary>scores[j] ← exp(scores[j] − max), returning their sum (eight at a time, then the tail).</summary>
+    static float ExpAndSum(float* scores, long n, float max)
+    {
+        long j = 0;
+        var vmax = Vector256.Create(max);
+        var vsum = Vector256<float>.Zero;
+        for (; j <= n - 8; j += 8)
+        {
+            var e = Vector256.Exp(Vector256.Load(scores + j) - vmax);
+            e.Store(scores + j);
+            vsum += e;
+        }
+        float sum = Vector256.Sum(vsum);
+        for (; j < n; j++) sum += scores[j] = MathF.Exp(scores[j] - max);
+        return sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
