@@ -101,10 +101,7 @@ public static class CpuEmitter
         w.Close();
         if (epilogue)
         {
-            w.Line();
-            EmitRow(w, plan, k, sig);
-            w.Line();
-            EmitEpilogueStruct(w, k, sig, "row of one batch entry", () =>
+            EmitGemmEpilogue(w, plan, k, sig, "row of one batch entry", () =>
                 w.Line($"public void Apply(long batch, long row, long col0, long count) => Row(batch * {M} + row, col0, count, {sig.Arguments()});"));
         }
         w.Close();
@@ -155,7 +152,7 @@ public static class CpuEmitter
             int outRank = k.Shape.Rank;
             IndexCode.Unravel(w, "item", k.Shape.Dims.ToList(), "o");
             var o = IndexCode.Vars("o", outRank);
-            var epilogue = new ExprRenderer(Math, vector: false, l => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, o)}]", "acc", d => o[d]);
+            var epilogue = ExprRenderer.AtIndex(plan, Math, o, "acc");
             w.Line($"{output}[item] = {epilogue.Render(k.Body)};");
         }
         else
@@ -246,7 +243,7 @@ public static class CpuEmitter
         string cols = k.Shape[k.Shape.Rank - 1].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
         string table = KernelSignature.BufferName(plan, g.Table.Buffer);
         var o = IndexCode.Vars("o", g.IndexRank);
-        var indices = new ExprRenderer(Math, vector: false, l => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, o)}]", "0f", d => o[d]);
+        var indices = ExprRenderer.AtIndex(plan, Math, o, "0f");
         OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(indexDims)}, {cols}, this);");
         w.Open("public override void Run(long first, long end)");
         w.Open("for (long item = first; item < end; item++)");
@@ -304,10 +301,7 @@ public static class CpuEmitter
         w.Close();
         if (epilogue)
         {
-            w.Line();
-            EmitRow(w, plan, k, sig);
-            w.Line();
-            EmitEpilogueStruct(w, k, sig, "GEMM row = output channel of one image, its pixel range split into output rows", () =>
+            EmitGemmEpilogue(w, plan, k, sig, "GEMM row = output channel of one image, its pixel range split into output rows", () =>
             {
                 w.Open("public void Apply(long batch, long row, long col0, long count)");
                 w.Line($"long image = batch / {g.Groups}L, channel = batch % {g.Groups}L * {outChannels / g.Groups}L + row;");
@@ -372,9 +366,15 @@ public static class CpuEmitter
         w.Close();
     }
 
-    /// <summary>The struct a GEMM calls for each finished tile row: the kernel's arguments as fields, and <paramref name="apply"/>.</summary>
-    static void EmitEpilogueStruct(SourceWriter w, Kernel k, KernelSignature sig, string what, System.Action apply)
+    /// <summary>
+    /// A GEMM-based kernel's epilogue: the Row method, then the struct the GEMM calls for each finished tile row (the
+    /// kernel's arguments as fields, <paramref name="apply"/> mapping a GEMM row to output rows).
+    /// </summary>
+    static void EmitGemmEpilogue(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig, string what, System.Action apply)
     {
+        w.Line();
+        EmitRow(w, plan, k, sig);
+        w.Line();
         var fields = Fields(sig).ToList();
         w.Line($"/// <summary>k{k.Id}'s epilogue, applied by the GEMM to each finished tile row: {what}.</summary>");
         w.Open("public readonly struct Epilogue : IGemmEpilogue");

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Kernels;
@@ -29,6 +30,10 @@ public sealed class ExprRenderer
         _coordinate = coordinate;
         _laneAxis = laneAxis;
     }
+
+    /// <summary>Scalar rendering at one index of the kernel's space: each load at its strided offset, coordinates by name.</summary>
+    public static ExprRenderer AtIndex(KernelPlan plan, string math, IReadOnlyList<string> index, string acc) =>
+        new(math, vector: false, l => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]", acc, d => index[d]);
 
     public string Render(Expr e) => e switch
     {

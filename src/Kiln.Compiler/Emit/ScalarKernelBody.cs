@@ -28,7 +28,7 @@ public static class ScalarKernelBody
         int rank = k.Shape.Rank;
         var o = IndexCode.Vars("o", rank);
         string Load(LoadExpr l, IReadOnlyList<string> index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
-        ExprRenderer Renderer(IReadOnlyList<string> index, string acc) => new(math, vector: false, l => Load(l, index), acc, d => index[d]);
+        ExprRenderer Renderer(IReadOnlyList<string> index, string acc) => ExprRenderer.AtIndex(plan, math, index, acc);
 
         switch (k.Root)
         {

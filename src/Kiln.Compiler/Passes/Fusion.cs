@@ -220,17 +220,9 @@ public static class Fusion
             }
             else if (n.Op == OpKind.Gather)
             {
-                var table = _graph[n.Inputs[0]].Shape;
                 // The indices may be a pending elementwise value (iota for positions): computed in place, never stored.
-                Expr indices;
-                if (IsPendingDirect(n.Inputs[1], out var producer, out _) && producer!.Root == null)
-                {
-                    _pending.Remove(n.Inputs[1]);
-                    p.Ops.AddRange(producer.Ops);
-                    indices = producer.Body;
-                }
-                else indices = Operand(n.Inputs[1], $"gather %{n.Id} reads stored indices");
-                p.Root = new GatherRoot(Load(0), indices, _graph[n.Inputs[1]].Shape.Rank, table[0]);
+                var table = _graph[n.Inputs[0]].Shape;
+                p.Root = new GatherRoot(Load(0), Prologue(n.Inputs[1], p), _graph[n.Inputs[1]].Shape.Rank, table[0]);
             }
             else if (n.Op == OpKind.Conv2d)
             {
@@ -244,25 +236,30 @@ public static class Fusion
             else
             {
                 var input = _graph[n.Inputs[0]];
-                Expr prologue;
-                if (IsPendingDirect(input.Id, out var producer, out var reason) && producer!.Root == null)
-                {
-                    _pending.Remove(input.Id);
-                    p.Ops.AddRange(producer.Ops);
-                    p.Depth = producer.Depth;
-                    prologue = producer.Body;
-                }
-                else
-                {
-                    if (reason == null && producer != null) reason = $"%{input.Id} has a root of its own ({Describe(input)})";
-                    prologue = Operand(input.Id, reason ?? "");
-                }
+                var prologue = Prologue(input.Id, p);
                 p.Root = n.Op.IsReduce() ? new ReduceRoot(n.Op, n.Axes[0], input.Shape, prologue)
                     : n.Op.IsPool() ? new PoolRoot(n.Op, prologue, Window2d.FromAxes(n.Axes), input.Shape)
                     : new RowRoot(n.Op, n.Axes[0], prologue, n.Value);
             }
             p.Ops.Add(Describe(n));
             _pending[n.Id] = p;
+        }
+
+        /// <summary>
+        /// What a root reads of <paramref name="input"/> at each index: a single-use pending elementwise value is absorbed
+        /// into <paramref name="root"/> (a prologue, computed in place), anything else is loaded, stored first if need be.
+        /// </summary>
+        Expr Prologue(int input, Pending root)
+        {
+            if (IsPendingDirect(input, out var producer, out var reason) && producer!.Root == null)
+            {
+                _pending.Remove(input);
+                root.Ops.AddRange(producer.Ops);
+                root.Depth = System.Math.Max(root.Depth, producer.Depth);
+                return producer.Body;
+            }
+            if (reason == null && producer != null) reason = $"%{input} has a root of its own ({Describe(_graph[input])})";
+            return Operand(input, reason ?? "");
         }
 
         /// <summary>Whether <paramref name="id"/> is a pending value this consumer may absorb; if not, why.</summary>
