@@ -125,9 +125,10 @@ public static class ModelParser
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, pSyntax, p.Name, "inputs of an entry-point graph must be Tensors"));
                 return null;
             }
-            var shape = InputShape(p, pSyntax, method, diagnostics);
+            var attribute = p.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ShapeAttribute);
+            var shape = InputShape(p, attribute, pSyntax, method, diagnostics);
             if (shape == null) return null;
-            inputs.Add((p, shape, InputType(p)));
+            inputs.Add((p, shape, InputType(attribute)));
         }
 
         try
@@ -143,20 +144,21 @@ public static class ModelParser
     }
 
     /// <summary>The element type a [Shape] attribute names (<c>DType = DType.Int32</c>); float32 otherwise.</summary>
-    static DType InputType(IParameterSymbol p)
+    static DType InputType(AttributeData? shape)
     {
-        var attribute = p.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ShapeAttribute);
-        var named = attribute?.NamedArguments.FirstOrDefault(a => a.Key == "DType").Value;
+        var named = shape?.NamedArguments.FirstOrDefault(a => a.Key == "DType").Value;
         return named is { Value: int value } && value == 1 ? DType.I32 : DType.F32;
     }
 
-    static Shape? InputShape(IParameterSymbol p, ParameterSyntax syntax, IMethodSymbol method, List<DiagnosticInfo> diagnostics)
+    /// <summary>The arguments of a <c>params</c> attribute constructor ([Shape(…)], [Param(…)]), however C# bound them.</summary>
+    public static IReadOnlyList<TypedConstant> ParamsArguments(AttributeData attribute) =>
+        attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
+            ? attribute.ConstructorArguments[0].Values
+            : attribute.ConstructorArguments;
+
+    static Shape? InputShape(IParameterSymbol p, AttributeData? attribute, ParameterSyntax syntax, IMethodSymbol method, List<DiagnosticInfo> diagnostics)
     {
-        var attribute = p.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ShapeAttribute);
-        var values = attribute == null ? new List<TypedConstant>()
-            : attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
-                ? attribute.ConstructorArguments[0].Values.ToList()
-                : attribute.ConstructorArguments.ToList();
+        var values = attribute == null ? new List<TypedConstant>() : ParamsArguments(attribute);
         if (values.Count == 0)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InputWithoutShape, syntax, p.Name, method.Name));
@@ -188,7 +190,8 @@ public static class ModelParser
         return Shape.Of(dims.ToArray());
     }
 
-    static bool FitsHost(IEnumerable<long> sizes)
+    /// <summary>Whether a tensor of these fixed sizes has at most <see cref="GraphBuilder.MaxElements"/> elements.</summary>
+    public static bool FitsHost(IEnumerable<long> sizes)
     {
         long count = 1;
         foreach (var s in sizes)

@@ -156,9 +156,7 @@ sealed partial class GraphLowering
 
     static Shape AttributeShape(IFieldSymbol field, AttributeData attribute, SyntaxNode at)
     {
-        var dims = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
-            ? attribute.ConstructorArguments[0].Values.Select(v => v.Value).ToList()
-            : attribute.ConstructorArguments.Select(v => v.Value).ToList();
+        var dims = ModelParser.ParamsArguments(attribute).Select(v => v.Value).ToList();
         if (dims.Count == 0) throw new LoweringException(DiagnosticDescriptors.ParamWithoutShape, at, field.Name);
         var sizes = new List<long>();
         foreach (var d in dims)
@@ -171,13 +169,8 @@ sealed partial class GraphLowering
 
     static Shape CheckedShape(string name, IReadOnlyList<long> sizes, SyntaxNode at)
     {
-        long count = 1;
-        foreach (var s in sizes)
-        {
-            if (count > GraphBuilder.MaxElements / s)
-                throw new LoweringException(DiagnosticDescriptors.TensorTooLarge, at, name, $"[{string.Join(", ", sizes)}] has more than {GraphBuilder.MaxElements} elements");
-            count *= s;
-        }
+        if (!ModelParser.FitsHost(sizes))
+            throw new LoweringException(DiagnosticDescriptors.TensorTooLarge, at, name, $"[{string.Join(", ", sizes)}] has more than {GraphBuilder.MaxElements} elements");
         return Shape.Of(sizes.ToArray());
     }
 
