@@ -1,12 +1,13 @@
 using System;
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 
 namespace Kiln.Runtime;
 
 /// <summary>
-/// Fork-join over persistent worker threads: the calling thread takes chunks too, workers wake on a semaphore,
-/// and nothing is allocated per launch (unlike Parallel.For). One launch at a time: a caller that finds the pool
+/// Fork-join over persistent worker threads: the calling thread takes chunks too, idle workers spin for a
+/// millisecond before they sleep on a semaphore, and nothing is allocated per launch (unlike Parallel.For). One launch at a time: a caller that finds the pool
 /// busy (another model on another thread) runs its launch inline rather than oversubscribing the cores.
 /// Small launches run inline too: waking a thread costs more than a few tens of thousands of flops.
 /// </summary>
@@ -51,13 +52,24 @@ public static class CpuParallel
             }
         }
 
+        /// <summary>
+        /// How long an idle worker spins before it blocks. A blocked worker takes tens to hundreds of microseconds to
+        /// wake (on a VM the idle vCPU is halted and must be woken through the hypervisor), which is longer than many
+        /// kernels; spinning through the gaps between the kernels of a forward pass keeps it ready, as OpenMP runtimes
+        /// and ONNX Runtime's pool do.
+        /// </summary>
+        static readonly long SpinTicks = Stopwatch.Frequency / 1000;
+
         static readonly object Gate = new();
         static readonly SemaphoreSlim Wake = new(0);
-        static readonly ManualResetEventSlim Done = new(false);
-        static int _workers;
+        /// <summary>Set in <see cref="_joined"/> once a launch takes no more workers.</summary>
+        const int Closed = 1 << 30;
+
+        static int _workers, _generation, _sleepers, _helpers;
         static CpuTask? _task;
         static long _items, _chunk, _chunks, _next;
-        static int _active;
+        /// <summary>Workers inside the current launch, plus <see cref="Closed"/> once the launcher stopped admitting them.</summary>
+        static int _joined = Closed;
         static ExceptionDispatchInfo? _failure;
 
         public static bool TryRun(CpuTask task, long items, int threads)
@@ -73,12 +85,20 @@ public static class CpuParallel
                 _next = 0;
                 _task = task;
                 _failure = null;
-                int helpers = Math.Min(threads - 1, _workers);
-                _active = helpers;
-                Done.Reset();
-                if (helpers > 0) Wake.Release(helpers);
+                _helpers = Math.Min(threads - 1, _workers);
+                // Opening the launch publishes the fields above; a worker that went to sleep before seeing it is woken.
+                Volatile.Write(ref _joined, 0);
+                Interlocked.Increment(ref _generation);
+                int sleepers = Volatile.Read(ref _sleepers);
+                if (sleepers > 0) Wake.Release(sleepers);
                 Work();
-                if (helpers > 0) Done.Wait();
+                // The launcher waits only for workers that joined (they are running chunks): a worker the OS has not
+                // scheduled yet finds the launch closed and stays out, instead of holding everyone up.
+                int joined;
+                do joined = Volatile.Read(ref _joined);
+                while (Interlocked.CompareExchange(ref _joined, joined | Closed, joined) != joined);
+                var spin = new SpinWait();
+                while (Volatile.Read(ref _joined) != Closed) spin.SpinOnce(sleep1Threshold: -1);
                 _task = null;
                 _failure?.Throw();
                 return true;
@@ -110,21 +130,61 @@ public static class CpuParallel
             while (_workers < count)
             {
                 int index = _workers;
-                var thread = new Thread(() => Loop(index)) { IsBackground = true, Name = $"Kiln CPU worker {index + 1}" };
+                int generation = _generation; // before this launch's: the new worker takes part in it
+                var thread = new Thread(() => Loop(index, generation)) { IsBackground = true, Name = $"Kiln CPU worker {index + 1}" };
                 thread.Start();
                 _workers++;
             }
         }
 
-        static void Loop(int index)
+        static void Loop(int index, int seen)
         {
             while (true)
             {
-                Wake.Wait();
+                // A worker the last launch did not ask for sleeps at once rather than spin beside those it did.
+                seen = AwaitGeneration(seen, spin: index < Volatile.Read(ref _helpers));
+                if (index >= Volatile.Read(ref _helpers) || !TryJoin()) continue; // fewer threads asked for, or too late
                 Work();
                 Volatile.Write(ref _workerAllocated[index], GC.GetAllocatedBytesForCurrentThread());
-                if (Interlocked.Decrement(ref _active) == 0) Done.Set();
+                Interlocked.Decrement(ref _joined);
             }
+        }
+
+        /// <summary>
+        /// Enters the open launch, if any. A worker late for the launch it saw may join the next one instead: that is
+        /// harmless, since it reads the task only after joining and the launcher rewrites it only while closed.
+        /// </summary>
+        static bool TryJoin()
+        {
+            int joined;
+            do
+            {
+                joined = Volatile.Read(ref _joined);
+                if ((joined & Closed) != 0) return false;
+            }
+            while (Interlocked.CompareExchange(ref _joined, joined + 1, joined) != joined);
+            return true;
+        }
+
+        /// <summary>Spins for a launch newer than <paramref name="seen"/>, then sleeps until one comes; returns its generation.</summary>
+        static int AwaitGeneration(int seen, bool spin)
+        {
+            long deadline = spin ? Stopwatch.GetTimestamp() + SpinTicks : 0;
+            int generation;
+            while ((generation = Volatile.Read(ref _generation)) == seen)
+            {
+                if (Stopwatch.GetTimestamp() < deadline)
+                {
+                    Thread.SpinWait(32);
+                    continue;
+                }
+                // Counted as a sleeper before the last look, so a launcher either sees it or it sees the launch.
+                Interlocked.Increment(ref _sleepers);
+                if (Volatile.Read(ref _generation) == seen) Wake.Wait();
+                Interlocked.Decrement(ref _sleepers);
+                deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            }
+            return generation;
         }
     }
 }

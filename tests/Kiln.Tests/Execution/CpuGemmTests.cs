@@ -10,7 +10,7 @@ namespace Kiln.Tests.Execution;
 /// where AVX-512 is absent): GEMV rows (m &lt; 3), edge rows (m mod 6), partial panels, K blocks (k around 128 and 256),
 /// transposed operands, constant operands packed once, tiles split over threads — and nothing written outside C.
 /// </summary>
-[Collection(nameof(GemmTileSetting))]
+[Collection(nameof(ProcessWideCpuSettings))]
 public sealed class CpuGemmTests
 {
     [Theory]
@@ -72,8 +72,7 @@ public sealed class CpuGemmTests
     }
 }
 
-/// <summary>Tests that choose the GEMM's register tile run one at a time (the choice is process-wide).</summary>
-[CollectionDefinition(nameof(GemmTileSetting), DisableParallelization = true)]
+/// <summary>Sets the GEMM's register tile for one test and restores it.</summary>
 public sealed class GemmTileSetting : IDisposable
 {
     readonly bool _previous = GemmMicroKernels.UseWideTile;
