@@ -14,7 +14,8 @@ public readonly record struct ConvGeometry(
 /// reads the input as B directly. When an image has few output pixels (the late 7×7 layers), several images share one
 /// GEMM — their columns side by side — so the GEMM is wide enough to keep every core busy; its result then goes to the
 /// NCHW output row by row. The packed GEMM runs across the cores with the kernel's epilogue (bias, batch norm,
-/// activation, residual) applied to each finished output row. Inputs and weights are contiguous.
+/// activation, residual) applied to each finished output row. Inputs and weights are contiguous. 3×3 stride-1
+/// convolutions of parameters with enough channels run as Winograd F(2×2, 3×3) instead (<see cref="WinogradConv{TEpilogue}"/>).
 /// </summary>
 public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpilogue
 {
@@ -24,6 +25,7 @@ public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpi
     readonly GemmJob<TEpilogue> _gemm = new();
     readonly GemmJob<NoEpilogue> _batchedGemm = new();
     readonly UnfoldTask _unfold = new();
+    WinogradConv<TEpilogue>? _winograd;
     float[] _columns = Array.Empty<float>(), _product = Array.Empty<float>();
 
     /// <summary>True when the convolution reads its input as is: 1×1, stride 1, no padding.</summary>
@@ -32,10 +34,16 @@ public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpi
 
     /// <summary>
     /// x [images, C, H, W] → output [images, O, OH, OW] with weights w [O, C/groups, KH, KW]. The epilogue sees batch =
-    /// image·groups + group and row = the output channel within the group.
+    /// image·groups + group and row = the output channel within the group. <paramref name="constantWeights"/>: w is a
+    /// parameter, so a 3×3 convolution may run as Winograd F(2×2, 3×3) with its filters transformed once.
     /// </summary>
-    public void Run(CpuView x, CpuView w, CpuView output, long images, in ConvGeometry g, TEpilogue epilogue)
+    public void Run(CpuView x, CpuView w, CpuView output, long images, in ConvGeometry g, TEpilogue epilogue, bool constantWeights = false)
     {
+        if (constantWeights && WinogradConv<TEpilogue>.Applies(g))
+        {
+            (_winograd ??= new()).Run(x, w, output, images, g, epilogue);
+            return;
+        }
         long channelsPerGroup = g.Channels / g.Groups, outPerGroup = g.OutChannels / g.Groups;
         long k = channelsPerGroup * g.KernelH * g.KernelW, pixels = (long)g.OutHeight * g.OutWidth, plane = (long)g.Height * g.Width;
         long perGemm = Math.Max(1, Math.Min(images, TargetColumns / pixels));

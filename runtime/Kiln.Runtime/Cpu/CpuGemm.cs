@@ -26,6 +26,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     bool _wide;
     float* _a, _b, _c, _aRows, _bPacked;
     long _aRowStride, _aColStride, _bRowStride, _bColStride, _lda, _m, _n, _k, _batch;
+    long _entries, _aEntryStride, _bEntryStride, _cEntryStride;
     long _slices, _panels, _rowTiles, _colTiles;
     TEpilogue _epilogue;
 
@@ -45,7 +46,32 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         _b = b.Pointer + bOffset;
         _c = c.Pointer + cOffset;
         (_aRowStride, _aColStride, _bRowStride, _bColStride) = (aRowStride, aColStride, bRowStride, bColStride);
+        (_entries, _aEntryStride, _bEntryStride, _cEntryStride) = (1, 0, 0, 0);
         (_m, _n, _k, _batch, _epilogue) = (m, n, k, batch, epilogue);
+        Dispatch(constantA, constantB);
+    }
+
+    /// <summary>
+    /// <paramref name="entries"/> independent products of one shape in one launch (so that small ones still fill the
+    /// cores): <c>c + e·cEntryStride = (a + e·aEntryStride) · (b + e·bEntryStride)</c>, A and B row-major with rows
+    /// <paramref name="lda"/> and <paramref name="ldb"/> apart, C rows n apart. The epilogue is told batch = e.
+    /// </summary>
+    public void MultiplyMany(
+        CpuView a, long aEntryStride, long lda, CpuView b, long bEntryStride, long ldb, CpuView c, long cEntryStride,
+        long entries, long m, long n, long k, TEpilogue epilogue)
+    {
+        if (m == 0 || n == 0 || entries == 0) return;
+        _a = a.Pointer;
+        _b = b.Pointer;
+        _c = c.Pointer;
+        (_aRowStride, _aColStride, _bRowStride, _bColStride) = (lda, 1, ldb, 1);
+        (_entries, _aEntryStride, _bEntryStride, _cEntryStride) = (entries, aEntryStride, bEntryStride, cEntryStride);
+        (_m, _n, _k, _batch, _epilogue) = (m, n, k, 0, epilogue);
+        Dispatch(constantA: false, constantB: false);
+    }
+
+    void Dispatch(bool constantA, bool constantB)
+    {
         _wide = GemmMicroKernels.UseWideTile;
         if (_wide) Multiply<Tile6x32>(constantA, constantB);
         else Multiply<Tile6x16>(constantA, constantB);
@@ -58,12 +84,12 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         _panels = (_n + width - 1) / width;
         bool rowsOnly = _m < 3, copyA = !rowsOnly && _aColStride != 1;
         _slices = (_m + MR - 1) / MR;
-        fixed (float* bPacked = _bPack.Reserve(_panels * width * k))
+        fixed (float* bPacked = _bPack.Reserve(_entries * _panels * width * k))
         fixed (float* aCopy = _aPack.Reserve(copyA ? _m * k : 0))
         {
             // Pinned arrays: the addresses stay valid while the workers read them.
             _bPacked = bPacked;
-            if (_bPack.NeedsPacking(constantB, _b, _bRowStride, _bColStride, _k, _n, width)) Launch(Phase.PackB, _panels, width * _k);
+            if (_bPack.NeedsPacking(constantB, _b, _bRowStride, _bColStride, _k, _n, width)) Launch(Phase.PackB, _entries * _panels, width * _k);
             if (copyA)
             {
                 _aRows = aCopy;
@@ -77,14 +103,15 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             }
             if (rowsOnly)
             {
-                Launch(Phase.Rows, (_n + RowColumns - 1) / RowColumns, _m * RowColumns * _k);
+                Launch(Phase.Rows, _entries * ((_n + RowColumns - 1) / RowColumns), _m * RowColumns * _k);
                 return;
             }
             // Tiles of at most 48 rows, at least four per thread where the panels allow, cut evenly (within one slice
             // or panel) so that no thread is left with a large last tile.
             _rowTiles = (_slices + SlicesPerTile - 1) / SlicesPerTile;
-            _colTiles = Math.Clamp((4L * CpuParallel.MaxThreads + _rowTiles - 1) / _rowTiles, 1, _panels);
-            Launch(Phase.Tiles, _rowTiles * _colTiles, _m * _n * _k / (_rowTiles * _colTiles));
+            long tilesPerEntry = Math.Max(1, (4L * CpuParallel.MaxThreads + _entries - 1) / _entries);
+            _colTiles = Math.Clamp((tilesPerEntry + _rowTiles - 1) / _rowTiles, 1, _panels);
+            Launch(Phase.Tiles, _entries * _rowTiles * _colTiles, _m * _n * _k / (_rowTiles * _colTiles));
         }
     }
 
@@ -120,7 +147,9 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     void Tile<TKernel>(long t) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width;
-        long rowTile = t / _colTiles, colTile = t % _colTiles;
+        long entry = t / (_rowTiles * _colTiles), rowTile = t / _colTiles % _rowTiles, colTile = t % _colTiles;
+        float* aRows = _aRows + entry * _aEntryStride, bPacked = _bPacked + entry * _panels * width * Math.Max(_k, 1);
+        float* cEntry = _c + entry * _cEntryStride;
         long s0 = rowTile * _slices / _rowTiles, s1 = (rowTile + 1) * _slices / _rowTiles;
         long p0 = colTile * _panels / _colTiles, p1 = (colTile + 1) * _panels / _colTiles;
         long kBlocks = Math.Max(1, (_k + TKernel.KBlock - 1) / TKernel.KBlock), kc = (_k + kBlocks - 1) / kBlocks;
@@ -133,11 +162,11 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             for (long p = p0; p < p1; p++)
             {
                 int cols = (int)Math.Min(width, _n - p * width);
-                float* bBlock = _bPacked + p * panelFloats + k0 * width;
+                float* bBlock = bPacked + p * panelFloats + k0 * width;
                 for (long s = s0; s < s1; s++)
                 {
                     int rows = (int)Math.Min(MR, _m - s * MR);
-                    float* aBlock = _aRows + s * MR * _lda + k0, c = _c + s * MR * _n + p * width;
+                    float* aBlock = aRows + s * MR * _lda + k0, c = cEntry + s * MR * _n + p * width;
                     if (rows == MR && cols == width)
                     {
                         TKernel.Tile(aBlock, _lda, MR, bBlock, steps, c, _n, accumulate);
@@ -151,21 +180,23 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             }
         }
         long col0 = p0 * width, count = Math.Min(_n, p1 * width) - col0;
-        for (long i = s0 * MR, end = Math.Min(_m, s1 * MR); i < end; i++) _epilogue.Apply(_batch, i, col0, count);
+        for (long i = s0 * MR, end = Math.Min(_m, s1 * MR); i < end; i++) _epilogue.Apply(_batch + entry, i, col0, count);
     }
 
     /// <summary>GEMV shapes: every row of A (read in place) against one group of 64 columns, full K, then the epilogue.</summary>
-    void Rows<TKernel>(long group) where TKernel : struct, IGemmMicroKernel
+    void Rows<TKernel>(long item) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width, panelsPerGroup = RowColumns / width;
+        long groups = (_n + RowColumns - 1) / RowColumns, entry = item / groups, group = item % groups;
         long p0 = group * panelsPerGroup, col0 = group * RowColumns, panelFloats = width * Math.Max(_k, 1);
         int panels = (int)Math.Min(panelsPerGroup, _panels - p0), count = (int)Math.Min(RowColumns, _n - col0);
-        float* result = stackalloc float[RowColumns];
+        float* result = stackalloc float[RowColumns], a = _a + entry * _aEntryStride, c = _c + entry * _cEntryStride;
+        float* b = _bPacked + (entry * _panels + p0) * panelFloats;
         for (long r = 0; r < _m; r++)
         {
-            TKernel.Row(_a + r * _aRowStride, _aColStride, _bPacked + p0 * panelFloats, panelFloats, panels, _k, result);
-            new ReadOnlySpan<float>(result, count).CopyTo(new Span<float>(_c + r * _n + col0, count));
-            _epilogue.Apply(_batch, r, col0, count);
+            TKernel.Row(a + r * _aRowStride, _aColStride, b, panelFloats, panels, _k, result);
+            new ReadOnlySpan<float>(result, count).CopyTo(new Span<float>(c + r * _n + col0, count));
+            _epilogue.Apply(_batch + entry, r, col0, count);
         }
     }
 
@@ -176,14 +207,15 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         for (long kk = 0; kk < _k; kk++) dst[kk] = src[kk * _aColStride];
     }
 
-    /// <summary>Panel p: <c>packed[p][kk][j] ← B[kk, p·width + j]</c>, zero for columns past n.</summary>
-    void PackB(long p, int width)
+    /// <summary>Panel p of entry e (item = e · panels + p): <c>packed[item][kk][j] ← B_e[kk, p·width + j]</c>, zero past column n.</summary>
+    void PackB(long item, int width)
     {
+        long entry = item / _panels, p = item % _panels;
         int cols = (int)Math.Min(width, _n - p * width);
-        float* dst = _bPacked + p * width * _k;
+        float* dst = _bPacked + item * width * _k, b = _b + entry * _bEntryStride;
         for (long kk = 0; kk < _k; kk++, dst += width)
         {
-            float* src = _b + kk * _bRowStride + p * width * _bColStride;
+            float* src = b + kk * _bRowStride + p * width * _bColStride;
             if (cols == width && _bColStride == 1)
             {
                 for (int j = 0; j < width; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);

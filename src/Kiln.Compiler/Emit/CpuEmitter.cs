@@ -297,7 +297,9 @@ public static class CpuEmitter
         w.Line($"readonly ConvJob<{(epilogue ? "Epilogue" : "NoEpilogue")}> _conv = new();");
         w.Line();
         w.Open($"public void Launch({sig.Parameters("CpuView")})");
-        w.Line($"_conv.Run({KernelSignature.BufferName(plan, c.X.Buffer)}, {KernelSignature.BufferName(plan, c.W.Buffer)}, {KernelSignature.BufferName(plan, k.Output)}, {k.Shape[0].ToCSharp()}, Geometry, {(epilogue ? $"new Epilogue({sig.Arguments()})" : "default")});");
+        // A parameter's filters may be transformed once (Winograd); a computed weight is read as it is at each call.
+        bool constantWeights = plan.Buffers[c.W.Buffer].Kind == BufferKind.Param;
+        w.Line($"_conv.Run({KernelSignature.BufferName(plan, c.X.Buffer)}, {KernelSignature.BufferName(plan, c.W.Buffer)}, {KernelSignature.BufferName(plan, k.Output)}, {k.Shape[0].ToCSharp()}, Geometry, {(epilogue ? $"new Epilogue({sig.Arguments()})" : "default")}, constantWeights: {(constantWeights ? "true" : "false")});");
         w.Close();
         if (epilogue)
         {
