@@ -6,17 +6,19 @@ namespace Kiln.Tests.Execution;
 
 /// <summary>
 /// The CPU convolution paths against the reference's double-precision loop: Winograd F(2×2, 3×3) (odd and even output
-/// sizes, so partial tiles are clipped; padding 0–2; several images; channels not a multiple of anything; filters
-/// transformed once and reused by the second call) and im2col + GEMM for the same shapes.
+/// sizes, so partial tiles are clipped; padding 0–2; several images; channels not a multiple of anything; rows wide
+/// enough for the eight-tile SIMD transforms and their scalar borders; filters transformed once and reused by the
+/// second call) and im2col + GEMM for the same shapes.
 /// </summary>
 public sealed class CpuConvTests
 {
     [Theory]
-    [InlineData(1, 16, 16, 8, 8, 1)]
-    [InlineData(3, 17, 20, 7, 9, 1)]   // odd sizes: the last row and column of tiles are half outside
-    [InlineData(2, 24, 64, 31, 31, 1)] // the CIFAR network's first 3×3 layer
-    [InlineData(2, 32, 16, 6, 5, 0)]
-    [InlineData(1, 16, 24, 5, 5, 2)]   // padding wider than one pixel: whole tiles of zeros at the border
+    [InlineData(1, 128, 64, 8, 8, 1)]
+    [InlineData(3, 129, 70, 7, 9, 1)]   // odd sizes: the last row and column of tiles are half outside
+    [InlineData(2, 256, 256, 7, 7, 1)]  // the CIFAR network's 7×7 layers
+    [InlineData(2, 128, 64, 6, 7, 0)]   // no padding: a 4 × 5 output
+    [InlineData(1, 128, 64, 5, 5, 2)]   // padding wider than one pixel: whole tiles of zeros at the border
+    [InlineData(1, 128, 64, 21, 40, 1)] // rows wide enough for the eight-tile transforms, a last tile row of one output row
     public void ThreeByThreeMatchesReference(int images, int channels, int outChannels, int height, int width, int padding)
     {
         var g = new ConvGeometry(channels, height, width, outChannels, 3, 3, 1, 1, padding, padding, 1, 1, 1,
@@ -41,12 +43,13 @@ public sealed class CpuConvTests
     }
 
     [Theory]
-    [InlineData(8, 16)]  // too few input channels
-    [InlineData(16, 8)]  // too few output channels
-    public void WinogradOnlyWhereItPays(int channels, int outChannels)
+    [InlineData(64, 256, 15)]  // too few input channels
+    [InlineData(256, 32, 7)]   // too few output channels
+    [InlineData(256, 256, 3)]  // too small an output: most of each tile clipped
+    public void WinogradOnlyWhereItPays(int channels, int outChannels, int size)
     {
-        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(channels, 8, 8, outChannels, 3, 3, 1, 1, 1, 1, 1, 1, 1, 8, 8)));
-        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 4, 4)));  // strided
-        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2, 8, 8)));  // grouped
+        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(channels, size, size, outChannels, 3, 3, 1, 1, 1, 1, 1, 1, 1, size, size)));
+        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(256, 8, 8, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 4, 4)));  // strided
+        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(256, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1, 1, 2, 8, 8)));  // grouped
     }
 }
