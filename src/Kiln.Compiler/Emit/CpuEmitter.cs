@@ -32,6 +32,7 @@ public static class CpuEmitter
                 case GatherRoot g when g.Table.Strides.Count == 2: EmitGatherRows(w, plan, k, g, sig); break;
                 case AttentionRoot a: EmitAttention(w, plan, k, a, sig); break;
                 case ConvRoot c when IsDense(c, k): EmitConv(w, plan, k, c, sig); break;
+                case PoolRoot p: EmitPoolRows(w, plan, k, p, sig); break;
                 default: EmitScalar(w, plan, k, sig); break;
             }
             w.Line();
@@ -254,6 +255,25 @@ public static class CpuEmitter
         string rowBase = IndexCode.Offset(new[] { g.Table.Strides[0] }, new[] { "row" }, g.Table.Offset);
         string colStride = g.Table.Strides[1].ToCSharp();
         w.Line($"for (long j = 0; j < {cols}; j++) {output}[item * {cols} + j] = {table}[{rowBase} + j * {colStride}];");
+        CloseRowTask(w, plan, k, sig, cols);
+    }
+
+    /// <summary>
+    /// Pooling, one output row per work item: the row's windows (no index arithmetic per element beyond the window),
+    /// then the fused epilogue — batch norm, activation — over the row with SIMD, as for lookups.
+    /// </summary>
+    static void EmitPoolRows(SourceWriter w, KernelPlan plan, Kernel k, PoolRoot p, KernelSignature sig)
+    {
+        var rowDims = k.Shape.Dims.Take(3).ToList();
+        string cols = k.Shape[3].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
+        OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {p.Window.KernelH * p.Window.KernelW}L, this);");
+        w.Open("public override void Run(long first, long end)");
+        w.Open("for (long item = first; item < end; item++)");
+        IndexCode.Unravel(w, "item", rowDims, "o");
+        w.Open($"for (long o3 = 0; o3 < {cols}; o3++)");
+        ScalarKernelBody.PoolWindow(w, plan, p, Math);
+        w.Line($"{output}[item * {cols} + o3] = acc;");
+        w.Close();
         CloseRowTask(w, plan, k, sig, cols);
     }
 

@@ -160,14 +160,7 @@ public static class ScalarKernelBody
             case PoolRoot p:
             {
                 IndexCode.Unravel(w, flat, k.Shape.Dims.ToList(), "o");
-                bool max = p.Op == OpKind.MaxPool2d;
-                w.Line($"float acc = {(max ? "float.NegativeInfinity" : "0f")};");
-                WindowLoops(w, p.InputShape, p.Window);
-                string v = Renderer(new[] { "o0", "o1", "ih", "iw" }, "0f").Render(p.Input);
-                w.Line(max ? $"acc = {math}.Maximum(acc, {v});" : $"acc += {v};");
-                w.Close(); w.Close();
-                // Average pooling divides by the whole window, padding included (PyTorch's count_include_pad default).
-                if (!max) w.Line($"acc /= {p.Window.KernelH * p.Window.KernelW}f;");
+                PoolWindow(w, plan, p, math);
                 w.Line($"{outName}[{flat}] = {Renderer(o, "acc").Render(k.Body)};");
                 break;
             }
@@ -175,6 +168,21 @@ public static class ScalarKernelBody
             default:
                 throw new ArgumentOutOfRangeException(nameof(k), k.Root, "unknown kernel root");
         }
+    }
+
+    /// <summary>
+    /// The window of a pooling kernel at output (o0, o1, o2, o3): declares <c>acc</c>, the window's maximum (padding never
+    /// wins) or mean (padding counted as zeros: PyTorch's count_include_pad default).
+    /// </summary>
+    public static void PoolWindow(SourceWriter w, KernelPlan plan, PoolRoot p, string math)
+    {
+        bool max = p.Op == OpKind.MaxPool2d;
+        w.Line($"float acc = {(max ? "float.NegativeInfinity" : "0f")};");
+        WindowLoops(w, p.InputShape, p.Window);
+        string v = ExprRenderer.AtIndex(plan, math, new[] { "o0", "o1", "ih", "iw" }, "0f").Render(p.Input);
+        w.Line(max ? $"acc = {math}.Maximum(acc, {v});" : $"acc += {v};");
+        w.Close(); w.Close();
+        if (!max) w.Line($"acc /= {p.Window.KernelH * p.Window.KernelW}f;");
     }
 
     /// <summary>Opens the kh and kw loops of a window at output (o2, o3), declaring ih and iw and skipping padding.</summary>
