@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using Kiln.Runtime;
 using static Kiln.Ops;
 
@@ -24,8 +23,8 @@ public static class BandwidthBenchmark
         using var x = device.Upload(Tensor.Random(1, 1f, n));
         using var y = device.Upload(Tensor.Random(2, 1f, n));
         using var z = device.Allocate(new[] { n });
-        double kiln = Median(() => model.Axpy(x, y, z), quick) is var t1 ? 3.0 * n * sizeof(float) / t1 / 1e9 : 0;
-        double copy = Median(() => Copy(x, z, n), quick) is var t2 ? 2.0 * n * sizeof(float) / t2 / 1e9 : 0;
+        double kiln = Timing.MedianSeconds(() => model.Axpy(x, y, z), quick) is var t1 ? 3.0 * n * sizeof(float) / t1 / 1e9 : 0;
+        double copy = Timing.MedianSeconds(() => Copy(x, z, n), quick) is var t2 ? 2.0 * n * sizeof(float) / t2 / 1e9 : 0;
         Console.WriteLine("| kernel | bytes moved | GB/s | vs copy |");
         Console.WriteLine("|---|---|---|---|");
         Console.WriteLine($"| memory copy (Buffer.MemoryCopy, 1 thread) | 2 × 128 MiB | {copy:F1} | 100% |");
@@ -35,19 +34,5 @@ public static class BandwidthBenchmark
     static unsafe void Copy(DeviceTensor from, DeviceTensor to, int n)
     {
         fixed (float* s = &from.Cpu[0]) fixed (float* d = &to.Cpu[0]) Buffer.MemoryCopy(s, d, (long)n * 4, (long)n * 4);
-    }
-
-    static double Median(Action run, bool quick)
-    {
-        run();
-        var samples = new double[quick ? 5 : 15];
-        for (int i = 0; i < samples.Length; i++)
-        {
-            var t = Stopwatch.StartNew();
-            run();
-            samples[i] = t.Elapsed.TotalSeconds;
-        }
-        Array.Sort(samples);
-        return samples[samples.Length / 2];
     }
 }

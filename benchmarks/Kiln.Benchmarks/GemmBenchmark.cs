@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Kiln.Runtime;
@@ -53,18 +52,8 @@ public static class GemmBenchmark
     {
         CpuParallel.MaxThreads = threads;
         var job = new GemmJob<NoEpilogue>();
-        void Once() => job.Multiply(a.Cpu, 0, k, 1, b.Cpu, 0, n, 1, c.Cpu, 0, m, n, k, 0, default, constantB);
-        for (int i = 0; i < 3; i++) Once();
-        var samples = new System.Collections.Generic.List<double>();
-        var total = Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < (quick ? 0.3 : 1.5) || samples.Count < 5)
-        {
-            var t = Stopwatch.StartNew();
-            Once();
-            samples.Add(t.Elapsed.TotalSeconds);
-        }
-        samples.Sort();
-        return 2.0 * m * n * k / samples[samples.Count / 2] / 1e9; // median
+        double seconds = Timing.MedianSeconds(() => job.Multiply(a.Cpu, 0, k, 1, b.Cpu, 0, n, 1, c.Cpu, 0, m, n, k, 0, default, constantB), quick);
+        return 2.0 * m * n * k / seconds / 1e9;
     }
 
     public static double ClockGhz()
