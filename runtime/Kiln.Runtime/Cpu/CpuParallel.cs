@@ -7,8 +7,9 @@ namespace Kiln.Runtime;
 
 /// <summary>
 /// Fork-join over persistent worker threads: the calling thread takes chunks too, idle workers spin for a
-/// millisecond before they sleep on a semaphore, and nothing is allocated per launch (unlike Parallel.For). One launch at a time: a caller that finds the pool
-/// busy (another model on another thread) runs its launch inline rather than oversubscribing the cores.
+/// millisecond before they sleep on a semaphore, and nothing is allocated per launch (unlike Parallel.For). One
+/// launch at a time: a caller that finds the pool busy (another model on another thread) runs its launch inline
+/// rather than oversubscribing the cores.
 /// Small launches run inline too: waking a thread costs more than a few tens of thousands of flops.
 /// </summary>
 public static class CpuParallel

@@ -42,59 +42,56 @@ public sealed class CpuParallelTests
     [InlineData(5)]
     public void EveryItemRunsExactlyOnce(int threads)
     {
-        int previous = CpuParallel.MaxThreads;
-        try
+        using var setting = ThreadsSetting.Use(threads);
+        var task = new CountingTask();
+        var random = new Random(7);
+        for (int launch = 0; launch < 2000; launch++)
         {
-            CpuParallel.MaxThreads = threads;
-            var task = new CountingTask();
-            var random = new Random(7);
-            for (int launch = 0; launch < 2000; launch++)
-            {
-                int items = random.Next(1, 40);
-                task.Runs = new int[items];
-                CpuParallel.For(items, 1 << 20, task);
-                for (int i = 0; i < items; i++) Assert.True(task.Runs[i] == 1, $"launch {launch}: item {i} of {items} ran {task.Runs[i]} times");
-            }
+            int items = random.Next(1, 40);
+            task.Runs = new int[items];
+            CpuParallel.For(items, 1 << 20, task);
+            for (int i = 0; i < items; i++) Assert.True(task.Runs[i] == 1, $"launch {launch}: item {i} of {items} ran {task.Runs[i]} times");
         }
-        finally { CpuParallel.MaxThreads = previous; }
     }
 
     [Fact]
     public void FailureReachesTheCallerAndThePoolKeepsWorking()
     {
-        int previous = CpuParallel.MaxThreads;
-        try
-        {
-            CpuParallel.MaxThreads = 2;
-            var task = new CountingTask { Runs = new int[64], FailAt = 37 };
-            var error = Assert.Throws<InvalidOperationException>(() => CpuParallel.For(64, 1 << 20, task));
-            Assert.Equal("item 37", error.Message);
-            task.FailAt = -1;
-            task.Runs = new int[64];
-            CpuParallel.For(64, 1 << 20, task);
-            Assert.All(task.Runs, r => Assert.Equal(1, r));
-        }
-        finally { CpuParallel.MaxThreads = previous; }
+        using var setting = ThreadsSetting.Use(2);
+        var task = new CountingTask { Runs = new int[64], FailAt = 37 };
+        var error = Assert.Throws<InvalidOperationException>(() => CpuParallel.For(64, 1 << 20, task));
+        Assert.Equal("item 37", error.Message);
+        task.FailAt = -1;
+        task.Runs = new int[64];
+        CpuParallel.For(64, 1 << 20, task);
+        Assert.All(task.Runs, r => Assert.Equal(1, r));
     }
 
     [Fact]
     public void ConcurrentLaunchersBothComplete()
     {
-        int previous = CpuParallel.MaxThreads;
-        try
+        using var setting = ThreadsSetting.Use(2);
+        var tasks = new[] { new CountingTask(), new CountingTask() };
+        Parallel.For(0, 2, t =>
         {
-            CpuParallel.MaxThreads = 2;
-            var tasks = new[] { new CountingTask(), new CountingTask() };
-            Parallel.For(0, 2, t =>
+            for (int launch = 0; launch < 300; launch++)
             {
-                for (int launch = 0; launch < 300; launch++)
-                {
-                    tasks[t].Runs = new int[33];
-                    CpuParallel.For(33, 1 << 20, tasks[t]);
-                    Assert.All(tasks[t].Runs, r => Assert.Equal(1, r));
-                }
-            });
-        }
-        finally { CpuParallel.MaxThreads = previous; }
+                tasks[t].Runs = new int[33];
+                CpuParallel.For(33, 1 << 20, tasks[t]);
+                Assert.All(tasks[t].Runs, r => Assert.Equal(1, r));
+            }
+        });
     }
+}
+
+/// <summary>Sets <see cref="CpuParallel.MaxThreads"/> for one test and restores it.</summary>
+public sealed class ThreadsSetting : IDisposable
+{
+    readonly int _previous = CpuParallel.MaxThreads;
+
+    ThreadsSetting(int threads) => CpuParallel.MaxThreads = threads;
+
+    public static ThreadsSetting Use(int threads) => new(threads);
+
+    public void Dispose() => CpuParallel.MaxThreads = _previous;
 }
