@@ -48,8 +48,8 @@ public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpi
         long k = channelsPerGroup * g.KernelH * g.KernelW, pixels = (long)g.OutHeight * g.OutWidth, plane = (long)g.Height * g.Width;
         long perGemm = Math.Max(1, Math.Min(images, TargetColumns / pixels));
         bool direct = perGemm == 1 && IsPointwise(g);
-        if (!direct) Grow(ref _columns, k * pixels * perGemm);
-        if (perGemm > 1) Grow(ref _product, outPerGroup * pixels * perGemm);
+        if (!direct) PinnedBuffer.Grow(ref _columns, k * pixels * perGemm);
+        if (perGemm > 1) PinnedBuffer.Grow(ref _product, outPerGroup * pixels * perGemm);
         fixed (float* columns = _columns)
         fixed (float* product = _product)
         {
@@ -111,10 +111,6 @@ public sealed unsafe class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpi
         }
     }
 
-    static void Grow(ref float[] buffer, long floats)
-    {
-        if (buffer.Length < floats) buffer = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
-    }
 
     /// <summary>
     /// im2col: row (c, kh, kw) of the buffer (rows <paramref name="rowStride"/> floats apart) holds

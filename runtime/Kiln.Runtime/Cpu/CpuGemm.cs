@@ -27,7 +27,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     float* _a, _b, _c, _aRows, _bPacked;
     long _aRowStride, _aColStride, _bRowStride, _bColStride, _lda, _m, _n, _k, _batch;
     long _entries, _aEntryStride, _bEntryStride, _cEntryStride;
-    long _slices, _panels, _rowTiles, _colTiles;
+    long _slices, _panels, _panelFloats, _rowTiles, _colTiles;
     TEpilogue _epilogue;
 
     /// <summary>
@@ -82,9 +82,10 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         int width = TKernel.Width;
         long k = Math.Max(_k, 1);
         _panels = (_n + width - 1) / width;
+        _panelFloats = width * k; // one packed panel (k = 0 still gets a panel's worth of room)
         bool rowsOnly = _m < 3, copyA = !rowsOnly && _aColStride != 1;
         _slices = (_m + MR - 1) / MR;
-        fixed (float* bPacked = _bPack.Reserve(_entries * _panels * width * k))
+        fixed (float* bPacked = _bPack.Reserve(_entries * _panels * _panelFloats))
         fixed (float* aCopy = _aPack.Reserve(copyA ? _m * k : 0))
         {
             // Pinned arrays: the addresses stay valid while the workers read them.
@@ -148,12 +149,11 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     {
         int width = TKernel.Width;
         long entry = t / (_rowTiles * _colTiles), rowTile = t / _colTiles % _rowTiles, colTile = t % _colTiles;
-        float* aRows = _aRows + entry * _aEntryStride, bPacked = _bPacked + entry * _panels * width * Math.Max(_k, 1);
+        float* aRows = _aRows + entry * _aEntryStride, bPacked = _bPacked + entry * _panels * _panelFloats;
         float* cEntry = _c + entry * _cEntryStride;
         long s0 = rowTile * _slices / _rowTiles, s1 = (rowTile + 1) * _slices / _rowTiles;
         long p0 = colTile * _panels / _colTiles, p1 = (colTile + 1) * _panels / _colTiles;
         long kBlocks = Math.Max(1, (_k + TKernel.KBlock - 1) / TKernel.KBlock), kc = (_k + kBlocks - 1) / kBlocks;
-        long panelFloats = width * Math.Max(_k, 1);
         float* edge = stackalloc float[MR * MaxWidth];
         for (long block = 0; block < kBlocks; block++)
         {
@@ -162,7 +162,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             for (long p = p0; p < p1; p++)
             {
                 int cols = (int)Math.Min(width, _n - p * width);
-                float* bBlock = bPacked + p * panelFloats + k0 * width;
+                float* bBlock = bPacked + p * _panelFloats + k0 * width;
                 for (long s = s0; s < s1; s++)
                 {
                     int rows = (int)Math.Min(MR, _m - s * MR);
@@ -188,13 +188,13 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     {
         int width = TKernel.Width, panelsPerGroup = RowColumns / width;
         long groups = (_n + RowColumns - 1) / RowColumns, entry = item / groups, group = item % groups;
-        long p0 = group * panelsPerGroup, col0 = group * RowColumns, panelFloats = width * Math.Max(_k, 1);
+        long p0 = group * panelsPerGroup, col0 = group * RowColumns;
         int panels = (int)Math.Min(panelsPerGroup, _panels - p0), count = (int)Math.Min(RowColumns, _n - col0);
         float* result = stackalloc float[RowColumns], a = _a + entry * _aEntryStride, c = _c + entry * _cEntryStride;
-        float* b = _bPacked + (entry * _panels + p0) * panelFloats;
+        float* b = _bPacked + (entry * _panels + p0) * _panelFloats;
         for (long r = 0; r < _m; r++)
         {
-            TKernel.Row(a + r * _aRowStride, _aColStride, b, panelFloats, panels, _k, result);
+            TKernel.Row(a + r * _aRowStride, _aColStride, b, _panelFloats, panels, _k, result);
             new ReadOnlySpan<float>(result, count).CopyTo(new Span<float>(c + r * _n + col0, count));
             _epilogue.Apply(_batch + entry, r, col0, count);
         }
@@ -212,7 +212,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     {
         long entry = item / _panels, p = item % _panels;
         int cols = (int)Math.Min(width, _n - p * width);
-        float* dst = _bPacked + item * width * _k, b = _b + entry * _bEntryStride;
+        float* dst = _bPacked + item * _panelFloats, b = _b + entry * _bEntryStride;
         for (long kk = 0; kk < _k; kk++, dst += width)
         {
             float* src = b + kk * _bRowStride + p * width * _bColStride;
@@ -242,11 +242,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
 
         public float[] Reserve(long floats)
         {
-            if (_data.Length < floats)
-            {
-                _data = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
-                _holds = null;
-            }
+            if (PinnedBuffer.Grow(ref _data, floats)) _holds = null;
             return _data;
         }
 

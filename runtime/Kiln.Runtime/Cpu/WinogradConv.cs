@@ -44,12 +44,12 @@ public sealed unsafe class WinogradConv<TEpilogue> where TEpilogue : struct, IGe
         long perChunk = Math.Clamp(ScratchFloats / (Points * (g.Channels + g.OutChannels) * tilesPerImage), 1, images);
         if (_filtersFor != ((IntPtr)w.Pointer, g))
         {
-            Grow(ref _filters, Points * g.OutChannels * g.Channels);
+            PinnedBuffer.Grow(ref _filters, Points * g.OutChannels * g.Channels);
             fixed (float* u = _filters) TransformFilters(w.Pointer, u, g.OutChannels, g.Channels);
             _filtersFor = ((IntPtr)w.Pointer, g);
         }
-        Grow(ref _v, Points * g.Channels * perChunk * tilesPerImage);
-        Grow(ref _m, Points * g.OutChannels * perChunk * tilesPerImage);
+        PinnedBuffer.Grow(ref _v, Points * g.Channels * perChunk * tilesPerImage);
+        PinnedBuffer.Grow(ref _m, Points * g.OutChannels * perChunk * tilesPerImage);
         fixed (float* u = _filters)
         fixed (float* v = _v)
         fixed (float* m = _m)
@@ -290,8 +290,4 @@ public sealed unsafe class WinogradConv<TEpilogue> where TEpilogue : struct, IGe
         }
     }
 
-    static void Grow(ref float[] buffer, long floats)
-    {
-        if (buffer.Length < floats) buffer = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
-    }
 }
