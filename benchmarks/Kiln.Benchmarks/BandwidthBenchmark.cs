@@ -1,5 +1,6 @@
 using System;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using static Kiln.Ops;
 
 namespace Kiln.Benchmarks;
@@ -33,6 +34,6 @@ public static class BandwidthBenchmark
 
     static unsafe void Copy(DeviceTensor from, DeviceTensor to, int n)
     {
-        fixed (float* s = &from.Cpu[0]) fixed (float* d = &to.Cpu[0]) Buffer.MemoryCopy(s, d, (long)n * 4, (long)n * 4);
+        fixed (float* s = &from.Cpu()[0]) fixed (float* d = &to.Cpu()[0]) Buffer.MemoryCopy(s, d, (long)n * 4, (long)n * 4);
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 
 namespace Kiln.Benchmarks;
 
@@ -29,8 +30,8 @@ public static class ConvBenchmark
                 using var y = device.Allocate(new[] { batch, o, size, size });
                 var im2col = new ConvJob<NoEpilogue>();
                 var winograd = new WinogradConv<NoEpilogue>();
-                double direct = Timing.MedianSeconds(() => im2col.Run(x.Cpu, w.Cpu, y.Cpu, batch, g, default, constantWeights: false), quick);
-                double fast = Timing.MedianSeconds(() => winograd.Run(x.Cpu, w.Cpu, y.Cpu, batch, g, default), quick);
+                double direct = Timing.MedianSeconds(() => im2col.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: false), quick);
+                double fast = Timing.MedianSeconds(() => winograd.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default), quick);
                 double flops = 2.0 * batch * o * size * size * c * 9;
                 Console.WriteLine($"| {name} {c}→{o} at {size}×{size} | {batch} | {direct * 1e3:F3} ms ({flops / direct / 1e9:F0} GFLOP/s) | " +
                     $"{fast * 1e3:F3} ms ({flops / fast / 1e9:F0}) | {fast / direct:F2} | {(WinogradConv<NoEpilogue>.Applies(g) ? "yes" : "no")} |");

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 
 namespace Kiln.Benchmarks;
 
@@ -52,7 +53,7 @@ public static class GemmBenchmark
     {
         CpuParallel.MaxThreads = threads;
         var job = new GemmJob<NoEpilogue>();
-        double seconds = Timing.MedianSeconds(() => job.Multiply(a.Cpu, 0, k, 1, b.Cpu, 0, n, 1, c.Cpu, 0, m, n, k, 0, default, constantB), quick);
+        double seconds = Timing.MedianSeconds(() => job.Multiply(a.Cpu(), 0, k, 1, b.Cpu(), 0, n, 1, c.Cpu(), 0, m, n, k, 0, default, constantB), quick);
         return 2.0 * m * n * k / seconds / 1e9;
     }
 

@@ -1,6 +1,7 @@
 using System;
 using BenchmarkDotNet.Attributes;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 
 namespace Kiln.Benchmarks;
 

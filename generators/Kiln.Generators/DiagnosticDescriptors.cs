@@ -8,6 +8,7 @@ public static class DiagnosticDescriptors
     const string Syntax = "Kiln.Syntax";
     const string Shape = "Kiln.Shape";
     const string Internal = "Kiln.Internal";
+    const string Backend = "Kiln.Backend";
 
     public static readonly DiagnosticDescriptor ModelNotPartial = new(
         "KLN0001", "Model class must be partial",
@@ -118,6 +119,11 @@ public static class DiagnosticDescriptors
         "KLN0022", "Bad convolution or pooling window",
         "Bad convolution or pooling window: {0}",
         Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor BackendConfiguration = new(
+        "KLN0023", "Backend configuration",
+        "Kiln backends: {0}",
+        Backend, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(

@@ -1,5 +1,7 @@
 using System;
 using System.Linq;
+using Kiln.Compiler;
+using Kiln.Compiler.Backends;
 using Kiln.Compiler.Emit;
 using Kiln.Compiler.Model;
 using Kiln.Compiler.Util;
@@ -9,16 +11,21 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Kiln.Generators;
 
 /// <summary>
-/// The Kiln source generator: [Model] classes → <see cref="ModelSpec"/> (parse and lower, cached by value)
-/// → generated C# (API, CPU kernels, ILGPU kernels); [Module] classes → their eager LoadWeights. Diagnostics and sources are separate outputs, and each
-/// step has a tracking name so tests can prove unrelated edits hit the cache.
+/// The Kiln source generator: [Model] classes → <see cref="ModelSpec"/> (parse and lower, cached by value) → generated C#
+/// through <see cref="Pipeline.Generate"/> (the typed API and one file per enabled backend); [Module] classes → their
+/// eager LoadWeights. Diagnostics and sources are separate outputs, and each step has a tracking name so tests can prove
+/// unrelated edits hit the cache.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class KilnGenerator : IIncrementalGenerator
 {
     public const string ModelStep = "KilnModel";
+    public const string BackendStep = "KilnBackends";
     public const string EmitStep = "KilnEmit";
     public const string ModuleStep = "KilnModule";
+
+    /// <summary>The MSBuild property that chooses backends (made visible to the generator by Kiln's build targets).</summary>
+    public const string BackendsProperty = "build_property.KilnBackends";
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -33,9 +40,26 @@ public sealed class KilnGenerator : IIncrementalGenerator
             foreach (var d in model.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
         });
 
+        // Reruns on every compilation change, but yields an equatable record: the emit step below stays cached.
+        var backends = context.AnalyzerConfigOptionsProvider
+            .Combine(context.CompilationProvider)
+            .Select(static (pair, _) => BackendSelection.Resolve(
+                pair.Left.GlobalOptions.TryGetValue(BackendsProperty, out var setting) ? setting : null,
+                pair.Right.ReferencedAssemblyNames.Select(a => a.Name)))
+            .WithTrackingName(BackendStep);
+
+        var anyModel = models.Collect().Select(static (all, _) => all.Any(m => m.Spec != null));
+        context.RegisterSourceOutput(backends.Combine(anyModel), static (spc, pair) =>
+        {
+            if (!pair.Right) return;
+            foreach (var problem in pair.Left.Problems)
+                spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.BackendConfiguration, Location.None, problem));
+        });
+
         var emitted = models
             .Where(static m => m.Spec != null)
-            .Select(static (m, _) => Emit(m.Spec!))
+            .Combine(backends)
+            .Select(static (pair, _) => Emit(pair.Left.Spec!, pair.Right))
             .WithTrackingName(EmitStep);
 
         context.RegisterSourceOutput(emitted, static (spc, result) =>
@@ -55,24 +79,24 @@ public sealed class KilnGenerator : IIncrementalGenerator
             foreach (var d in module.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
             if (module.Spec is { } spec)
             {
-                var file = ModelEmitter.EmitModule(spec);
+                var file = ModuleEmitter.Emit(spec);
                 spc.AddSource(file.HintName, file.Source);
             }
         });
     }
 
-    public sealed record EmitResult(EquatableArray<ModelEmitter.GeneratedFile> Files, EquatableArray<DiagnosticInfo> Diagnostics);
+    public sealed record EmitResult(EquatableArray<GeneratedFile> Files, EquatableArray<DiagnosticInfo> Diagnostics);
 
-    static EmitResult Emit(ModelSpec spec)
+    static EmitResult Emit(ModelSpec spec, BackendSelection backends)
     {
         try
         {
-            return new EmitResult(ModelEmitter.Emit(spec).ToEquatableArray(), EquatableArray<DiagnosticInfo>.Empty);
+            return new EmitResult(Pipeline.Generate(spec, backends.Backends).ToEquatableArray(), EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (Exception e)
         {
             var d = new DiagnosticInfo(DiagnosticDescriptors.InternalError.Id, null, EquatableArray.Of(spec.FullName, e.GetType().Name + ": " + e.Message));
-            return new EmitResult(EquatableArray<ModelEmitter.GeneratedFile>.Empty, EquatableArray.Of(d));
+            return new EmitResult(EquatableArray<GeneratedFile>.Empty, EquatableArray.Of(d));
         }
     }
 }

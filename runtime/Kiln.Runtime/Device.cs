@@ -6,6 +6,8 @@ namespace Kiln.Runtime;
 /// <summary>
 /// Where compiled graphs run. <see cref="Default"/> picks CUDA when a GPU is present, else the CPU; the
 /// environment variable <c>KILN_DEVICE</c> (<c>cpu</c>, <c>cuda</c>, <c>ilgpu-cpu</c>) overrides it.
+/// The devices themselves live in the backend runtimes (<c>Kiln.Runtime.Cpu</c>, <c>Kiln.Runtime.Cuda</c>), found
+/// through <see cref="DeviceProviders"/>: this assembly references neither.
 /// </summary>
 public abstract class Device : IDisposable
 {
@@ -32,7 +34,7 @@ public abstract class Device : IDisposable
         var requested = name?.Trim().ToLowerInvariant();
         return requested switch
         {
-            null or "" => IlgpuDevice.CudaAvailable ? Cuda() : Cpu(),
+            null or "" => DeviceProviders.IsAvailable(DeviceKind.Cuda) ? Cuda() : Cpu(),
             "cpu" => Cpu(),
             "cuda" => Cuda(),
             "ilgpu-cpu" => IlgpuCpu(),
@@ -40,13 +42,14 @@ public abstract class Device : IDisposable
         };
     }
 
-    public static Device Cpu() => new CpuDevice();
+    /// <summary>The CPU (needs the <c>Kiln.Runtime.Cpu</c> package).</summary>
+    public static Device Cpu() => DeviceProviders.Create(DeviceKind.Cpu);
 
-    /// <summary>The first CUDA GPU; throws <see cref="KilnDeviceException"/> when there is none.</summary>
-    public static Device Cuda() => IlgpuDevice.Create(DeviceKind.Cuda);
+    /// <summary>The first CUDA GPU (needs <c>Kiln.Runtime.Cuda</c>); throws <see cref="KilnDeviceException"/> when there is none.</summary>
+    public static Device Cuda() => DeviceProviders.Create(DeviceKind.Cuda);
 
-    /// <summary>ILGPU's CPU accelerator: runs the GPU kernels exactly, slowly. For tests.</summary>
-    public static Device IlgpuCpu() => IlgpuDevice.Create(DeviceKind.IlgpuCpu);
+    /// <summary>ILGPU's CPU accelerator (needs <c>Kiln.Runtime.Cuda</c>): runs the GPU kernels exactly, slowly. For tests.</summary>
+    public static Device IlgpuCpu() => DeviceProviders.Create(DeviceKind.IlgpuCpu);
 
     /// <summary>Copies a host tensor to this device.</summary>
     public DeviceTensor Upload(Kiln.Tensor tensor, string? name = null)
@@ -67,9 +70,10 @@ public abstract class Device : IDisposable
         return new DeviceTensor(this, AllocateMemory(Kiln.Tensor.ElementCount(shape)), shape, name);
     }
 
-    internal abstract DeviceMemory AllocateMemory(long elements);
+    /// <summary>A new zero-initialized allocation of <paramref name="elements"/> float32 values.</summary>
+    protected internal abstract DeviceMemory AllocateMemory(long elements);
 
-    internal void ThrowIfDisposed()
+    protected internal void ThrowIfDisposed()
     {
         if (_disposed) throw new ObjectDisposedException(Name, $"The device {Name} has been disposed.");
     }

@@ -1,5 +1,4 @@
 using System;
-using ILGPU;
 using Kiln.Runtime.Memory;
 
 namespace Kiln.Runtime;
@@ -27,15 +26,8 @@ public sealed class DeviceTensor : IDisposable
 
     public bool IsDisposed => _memory == null;
 
-    internal DeviceMemory Memory => _memory ?? throw new ObjectDisposedException(Name ?? "tensor", $"The tensor {Describe()} has been disposed.");
-
-    /// <summary>The data as the generated CPU kernels read it.</summary>
-    public CpuView Cpu => Memory is CpuMemory m ? m.View
-        : throw new InvalidOperationException($"The tensor {Describe()} lives on {Device.Name}, not on the CPU.");
-
-    /// <summary>The data as the generated ILGPU kernels read it.</summary>
-    public ArrayView<float> View => Memory is IlgpuMemory m ? m.View
-        : throw new InvalidOperationException($"The tensor {Describe()} lives on {Device.Name}, not on an ILGPU device.");
+    /// <summary>The allocation behind the tensor; each backend runtime turns it into what its kernels read.</summary>
+    public DeviceMemory Memory => _memory ?? throw new ObjectDisposedException(Name ?? "tensor", $"The tensor {Describe()} has been disposed.");
 
     /// <summary>Copies the data back into a host tensor (waits for the device).</summary>
     public Kiln.Tensor Download()

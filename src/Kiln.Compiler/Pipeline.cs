@@ -1,11 +1,19 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.Backends;
+using Kiln.Compiler.Emit;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Kernels;
+using Kiln.Compiler.Model;
 using Kiln.Compiler.Passes;
 
 namespace Kiln.Compiler;
 
-/// <summary>The compiler, top to bottom: graph passes in order, then fusion into a kernel plan.</summary>
+/// <summary>
+/// The compiler, top to bottom: graph passes in order, then fusion into a kernel plan; then the device-neutral API
+/// and one file per enabled backend. This is the only driver: emitters only emit.
+/// </summary>
 public static class Pipeline
 {
     static readonly (string Name, Func<Graph, Graph> Run)[] GraphPasses =
@@ -25,5 +33,12 @@ public static class Pipeline
             if (verify) GraphVerifier.Verify(graph);
         }
         return (graph, Fusion.Run(graph));
+    }
+
+    /// <summary>A model's generated files: the typed API, then each backend's kernels and runner.</summary>
+    public static IReadOnlyList<GeneratedFile> Generate(ModelSpec model, IReadOnlyList<Backend> backends)
+    {
+        var compiled = new CompiledModel(model, model.EntryPoints.Select(e => new CompiledGraph(e, Compile(e.Graph).Plan)).ToList());
+        return new[] { ApiEmitter.Emit(compiled, backends) }.Concat(backends.Select(b => b.Emit(compiled))).ToList();
     }
 }

@@ -1,12 +1,13 @@
 using System;
-using ILGPU;
-using ILGPU.Runtime;
 using Kiln.Compiler.Memory;
 using Kiln.Runtime.Memory;
 
 namespace Kiln.Runtime;
 
-/// <summary>One call of a compiled graph: bound symbols, the arena laid out for them, the output.</summary>
+/// <summary>
+/// One call of a compiled graph: bound symbols, the arena laid out for them, the parameters, the output. Device-neutral:
+/// each backend runtime reads the arena and tensors through its own view type (<c>CpuView</c>, ILGPU's <c>ArrayView</c>).
+/// </summary>
 public readonly struct Frame
 {
     readonly ModelSession _session;
@@ -15,9 +16,11 @@ public readonly struct Frame
     readonly MemoryPlan _plan;
     readonly long[] _elements;
     readonly DeviceMemory _arena;
+    readonly long _largestInput;
 
-    internal Frame(ModelSession session, GraphProgram program, int[] symbols, MemoryPlan plan, long[] elements, DeviceMemory arena)
+    internal Frame(ModelSession session, GraphProgram program, int[] symbols, MemoryPlan plan, long[] elements, DeviceMemory arena, long largestInput)
     {
+        _largestInput = largestInput;
         _elements = elements;
         _session = session;
         _program = program;
@@ -26,15 +29,29 @@ public readonly struct Frame
         _arena = arena;
     }
 
-    public bool OnCpu => _session.Device.Kind == DeviceKind.Cpu;
+    public GraphProgram Program => _program;
 
     public int Symbol(int index) => _symbols[index];
 
-    /// <summary>Arena buffer <paramref name="index"/> (in <see cref="GraphProgram.ArenaBuffers"/> order) on the CPU.</summary>
-    public CpuView Cpu(int index) => ((CpuMemory)_arena).View.Slice(_plan.Offsets[index] / sizeof(float), _elements[index]);
+    /// <summary>Parameter <paramref name="index"/> of the model, in declaration order.</summary>
+    public DeviceTensor Param(int index) => _session.Param(index);
 
-    /// <summary>Arena buffer <paramref name="index"/> on an ILGPU device.</summary>
-    public ArrayView<float> Gpu(int index) => ((IlgpuMemory)_arena).View.SubView(_plan.Offsets[index] / sizeof(float), _elements[index]);
+    /// <summary>The one allocation that holds every intermediate buffer.</summary>
+    public DeviceMemory Arena => _arena;
+
+    /// <summary>Where arena buffer <paramref name="index"/> (in <see cref="GraphProgram.ArenaBuffers"/> order) starts, in elements.</summary>
+    public long BufferOffset(int index) => _plan.Offsets[index] / sizeof(float);
+
+    /// <summary>How many elements arena buffer <paramref name="index"/> holds.</summary>
+    public long BufferLength(int index) => _elements[index];
+
+    /// <summary>The largest tensor this call touches, in elements: inputs, parameters, arena buffers and the output.</summary>
+    public long LargestTensor(DeviceTensor output)
+    {
+        long largest = Math.Max(Math.Max(output.Length, _largestInput), _session.LargestParam);
+        foreach (var e in _elements) largest = Math.Max(largest, e);
+        return largest;
+    }
 
     /// <summary>The caller's destination after checking its shape, or a new tensor of <paramref name="shape"/>.</summary>
     public DeviceTensor Output(DeviceTensor? destination, ReadOnlySpan<long> shape)
@@ -53,9 +70,4 @@ public readonly struct Frame
                 $"{_program.Name}: destination has shape {Kiln.Tensor.Format(destination.Shape)}, expected [{string.Join(", ", shape.ToArray())}].");
         return destination;
     }
-
-    /// <summary>A launch's thread count, checked to fit ILGPU's 32-bit index.</summary>
-    public Index1D Extent(long workItems) =>
-        workItems <= int.MaxValue ? new Index1D((int)workItems)
-        : throw new KilnDeviceException($"{_program.Name}: a kernel needs {workItems} threads; the GPU path supports at most {int.MaxValue}.");
 }

@@ -25,6 +25,7 @@ public sealed class ModelSession : IDisposable
         device.ThrowIfDisposed();
         weights.Validate(parameters, model);
         _params = parameters.Select(p => device.Upload(weights[p.Name], p.Name)).ToArray();
+        LargestParam = _params.Length == 0 ? 0 : _params.Max(p => p.Length);
     }
 
     public string Model { get; }
@@ -39,9 +40,13 @@ public sealed class ModelSession : IDisposable
 
     public DeviceTensor Param(int index) => _params[index];
 
-    /// <summary>A generated GPU kernel's launcher, loaded once per device (see <see cref="IlgpuDevice.Kernel{TDelegate}"/>).</summary>
-    public TDelegate Kernel<TDelegate>(Type owner, string name, Func<ILGPU.Runtime.Accelerator, TDelegate> load) where TDelegate : Delegate =>
-        ((IlgpuDevice)Device).Kernel(owner, name, load);
+    /// <summary>Elements of the largest parameter (backends with 32-bit index math check it).</summary>
+    internal long LargestParam { get; }
+
+    /// <summary>The error for a device whose backend the model was not compiled for (see the <c>KilnBackends</c> property).</summary>
+    public static KilnDeviceException NoBackend(string model, Device device, string compiledFor) =>
+        new($"{model} was compiled for {compiledFor} (MSBuild property KilnBackends, or the Kiln runtimes the project references); " +
+            $"{device.Name} needs the {(device.Kind == DeviceKind.Cpu ? "cpu" : "cuda")} backend.");
 
     /// <summary>A memory plan for one set of symbol values, kept for the next call with the same shapes.</summary>
     sealed record Layout(int[] Symbols, MemoryPlan Plan, long[] Elements);
@@ -70,7 +75,9 @@ public sealed class ModelSession : IDisposable
                     $"(lower bound {plan.LowerBound}, {program.Kernels.Count} kernels) and {Device.Name} could not provide it: {e.Message}", e);
             }
         }
-        return new Frame(this, program, layout.Symbols, plan, layout.Elements, _arena);
+        long largestInput = 0;
+        foreach (var input in inputs) largestInput = Math.Max(largestInput, input.Length);
+        return new Frame(this, program, layout.Symbols, plan, layout.Elements, _arena, largestInput);
     }
 
     Layout FindLayout(GraphProgram program, ReadOnlySpan<int> symbols)

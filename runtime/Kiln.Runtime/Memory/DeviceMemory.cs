@@ -3,7 +3,7 @@ using System;
 namespace Kiln.Runtime.Memory;
 
 /// <summary>One allocation on a device, in float32 elements. Counted in <see cref="Device.AllocatedBytes"/> until disposed.</summary>
-internal abstract class DeviceMemory : IDisposable
+public abstract class DeviceMemory : IDisposable
 {
     readonly Device _device;
     int _released;
@@ -16,6 +16,8 @@ internal abstract class DeviceMemory : IDisposable
     }
 
     public long Elements { get; }
+
+    public Device Device => _device;
 
     /// <summary>Call once the memory is freed.</summary>
     protected void Released()

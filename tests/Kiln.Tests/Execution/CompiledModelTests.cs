@@ -2,6 +2,7 @@ using System.Linq;
 using System;
 using Kiln.Examples.Mlp;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Models;
 using Kiln.Tests.Support;
 using Xunit;

@@ -1,4 +1,5 @@
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Support;
 using Xunit;
 
@@ -29,7 +30,7 @@ public sealed class CpuAttentionTests
         using var dk = device.Upload(k);
         using var dvt = device.Upload(v);
         using var output = device.Allocate(new[] { 1, 1, dv });
-        CpuAttention.Row(dq.Cpu, 0, 1, dk.Cpu, 0, d, 1, dvt.Cpu, 0, dv, 1, d, dv, keys, 0.7f, output.Cpu, 0);
+        CpuAttention.Row(dq.Cpu(), 0, 1, dk.Cpu(), 0, d, 1, dvt.Cpu(), 0, dv, 1, d, dv, keys, 0.7f, output.Cpu(), 0);
         Tolerance.AssertClose(expected, output.Download(), $"attention over {keys} keys");
     }
 }

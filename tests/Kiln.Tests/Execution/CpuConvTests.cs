@@ -1,4 +1,5 @@
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Support;
 using Xunit;
 
@@ -36,7 +37,7 @@ public sealed class CpuConvTests
             for (int path = 0; path < 2; path++)
             {
                 using var y = device.Allocate(new[] { images, outChannels, g.OutHeight, g.OutWidth });
-                jobs[path].Run(x.Cpu, w.Cpu, y.Cpu, images, g, default, constantWeights: path == 0);
+                jobs[path].Run(x.Cpu(), w.Cpu(), y.Cpu(), images, g, default, constantWeights: path == 0);
                 Tolerance.AssertClose(expected, y.Download(), $"{(path == 0 ? "Winograd" : "im2col")} call {call}", atol: 1e-4f);
             }
         }

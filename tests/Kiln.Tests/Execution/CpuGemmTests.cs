@@ -1,5 +1,6 @@
 using System;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Support;
 using Xunit;
 
@@ -45,15 +46,15 @@ public sealed class CpuGemmTests
                     int seed = repeat == 3 ? 1 : 0;
                     var a = Tensor.Random(m + k + seed, 1f, m * k);
                     var b = Tensor.Random(n + k + seed, 1f, k * n);
-                    for (int i = 0; i < m * k; i++) da.Cpu[i] = a.Data[i];
-                    for (int i = 0; i < k * n; i++) db.Cpu[i] = b.Data[i];
-                    for (int i = 0; i < 64; i++) dc.Cpu[m * n + i] = 42f;
+                    for (int i = 0; i < m * k; i++) da.Cpu()[i] = a.Data[i];
+                    for (int i = 0; i < k * n; i++) db.Cpu()[i] = b.Data[i];
+                    for (int i = 0; i < 64; i++) dc.Cpu()[m * n + i] = 42f;
                     bool constant = repeat is 1 or 2;
                     // A is [m, k] row-major, or stored as [k, m] and read transposed; likewise B.
                     job.Multiply(
-                        da.Cpu, 0, transposeA ? 1 : k, transposeA ? m : 1,
-                        db.Cpu, 0, transposeB ? 1 : n, transposeB ? k : 1,
-                        dc.Cpu, 0, m, n, k, 0, default, constantB: constant, constantA: constant);
+                        da.Cpu(), 0, transposeA ? 1 : k, transposeA ? m : 1,
+                        db.Cpu(), 0, transposeB ? 1 : n, transposeB ? k : 1,
+                        dc.Cpu(), 0, m, n, k, 0, default, constantB: constant, constantA: constant);
                     var c = dc.Download().Data;
                     var expected = new float[m * n];
                     for (int i = 0; i < m; i++)

@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Xunit;
 
 namespace Kiln.Tests.Execution;

@@ -1,5 +1,6 @@
 using Kiln.Examples.Mlp;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Support;
 using Xunit;
 

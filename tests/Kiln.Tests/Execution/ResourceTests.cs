@@ -1,5 +1,6 @@
 using System;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Models;
 using Kiln.Tests.Support;
 using Xunit;

@@ -4,13 +4,14 @@ using System.Linq;
 using System.Reflection;
 using Kiln.Compiler.Memory;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Support;
 
 namespace Kiln.Tests.Fuzz;
 
 /// <summary>
 /// Differential testing of whole models: each random model goes through the real generator in process, is
-/// compiled by Roslyn in memory and loaded into a collectible context; its compiled CPU path and its ILGPU
+/// compiled by Roslyn in memory and loaded into a load context of its own; its compiled CPU path and its ILGPU
 /// kernels (on ILGPU's CPU accelerator) are compared with the eager reference, and every memory plan is checked.
 /// </summary>
 public sealed class FuzzRunner : IDisposable

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Support;
 using Xunit;
 

@@ -31,7 +31,7 @@ public sealed class GeneratedCodeTests
         Assert.Empty(result.CompilationErrors);
         Snapshot.Verify(result.Source("MlpClassifier.g.cs"), "Api");
         Snapshot.Verify(result.Source("MlpClassifier.Cpu.g.cs"), "Cpu");
-        Snapshot.Verify(result.Source("MlpClassifier.Gpu.g.cs"), "Gpu");
+        Snapshot.Verify(result.Source("MlpClassifier.Cuda.g.cs"), "Cuda");
     }
 
     /// <summary>The GPT example with the standard modules it is built from: 25 kernels, and TransformerBlock's eager LoadWeights.</summary>
@@ -43,7 +43,7 @@ public sealed class GeneratedCodeTests
         Assert.Empty(result.CompilationErrors);
         Snapshot.Verify(result.Source("CharGpt.g.cs"), "Api");
         Snapshot.Verify(result.Source("CharGpt.Cpu.g.cs"), "Cpu");
-        Snapshot.Verify(result.Source("CharGpt.Gpu.g.cs"), "Gpu");
+        Snapshot.Verify(result.Source("CharGpt.Cuda.g.cs"), "Cuda");
         Snapshot.Verify(result.Source("TransformerBlock.Module.g.cs"), "TransformerBlockModule");
     }
 
@@ -55,7 +55,7 @@ public sealed class GeneratedCodeTests
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.CompilationErrors);
         Snapshot.Verify(result.Source("CifarNet.Cpu.g.cs"), "Cpu");
-        Snapshot.Verify(result.Source("CifarNet.Gpu.g.cs"), "Gpu");
+        Snapshot.Verify(result.Source("CifarNet.Cuda.g.cs"), "Cuda");
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class GeneratedCodeTests
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.CompilationErrors);
         Snapshot.Verify(result.Source("FusedChains.Cpu.g.cs"), "Cpu");
-        Snapshot.Verify(result.Source("FusedChains.Gpu.g.cs"), "Gpu");
+        Snapshot.Verify(result.Source("FusedChains.Cuda.g.cs"), "Cuda");
     }
 
     [Fact]
@@ -74,8 +74,8 @@ public sealed class GeneratedCodeTests
         var result = GeneratorHarness.Run(ExampleSource("tests/Kiln.Tests/Models/StructureOps.cs"));
         Assert.Equal(new[]
         {
-            "Kiln.Tests.Models.FusedChains.Cpu.g.cs", "Kiln.Tests.Models.FusedChains.Gpu.g.cs", "Kiln.Tests.Models.FusedChains.g.cs",
-            "Kiln.Tests.Models.StructureOps.Cpu.g.cs", "Kiln.Tests.Models.StructureOps.Gpu.g.cs", "Kiln.Tests.Models.StructureOps.g.cs",
+            "Kiln.Tests.Models.FusedChains.Cpu.g.cs", "Kiln.Tests.Models.FusedChains.Cuda.g.cs", "Kiln.Tests.Models.FusedChains.g.cs",
+            "Kiln.Tests.Models.StructureOps.Cpu.g.cs", "Kiln.Tests.Models.StructureOps.Cuda.g.cs", "Kiln.Tests.Models.StructureOps.g.cs",
         }, result.HintNames.OrderBy(h => h, System.StringComparer.Ordinal));
     }
 

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using Kiln.Examples.Cifar;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Support;
 using Xunit;
 

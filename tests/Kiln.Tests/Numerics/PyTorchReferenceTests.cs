@@ -2,6 +2,7 @@ using System.IO;
 using System.Linq;
 using Kiln.Examples.Mlp;
 using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
 using Kiln.Tests.Support;
 using Xunit;
 

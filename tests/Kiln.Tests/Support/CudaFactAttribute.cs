@@ -1,4 +1,5 @@
 using Kiln.Runtime;
+using Kiln.Runtime.Cuda;
 using Xunit;
 
 namespace Kiln.Tests.Support;

@@ -15,6 +15,8 @@ public sealed class InMemoryAssembly : IDisposable
 
     public Assembly Assembly { get; }
 
+    static int _built;
+
     /// <summary>Null when the generator reported a diagnostic or the output does not compile; <paramref name="error"/> says why.</summary>
     public static InMemoryAssembly? TryBuild(string[] sources, out string error)
     {
@@ -24,7 +26,8 @@ public sealed class InMemoryAssembly : IDisposable
         error = string.Join("; ", problems.Take(5).Select(d => d.ToString()));
         if (problems.Count > 0) return null;
         using var image = new MemoryStream();
-        var emit = generated.Output.Emit(image);
+        // A name of its own: ILGPU's launchers find a kernel's argument struct by assembly name.
+        var emit = generated.Output.WithAssemblyName($"KilnInMemory{System.Threading.Interlocked.Increment(ref _built)}").Emit(image);
         if (!emit.Success)
         {
             error = "emit failed: " + string.Join("; ", emit.Diagnostics.Take(3));

@@ -1,0 +1,269 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Runtime.Cpu;
+
+/// <summary>
+/// C[m×n] = A[m×k] · B[k×n] for one batch entry, A and B with any strides, C contiguous, then the epilogue on each
+/// finished tile row while it is in cache. The structure is BLIS's (Van Zee &amp; van de Geijn 2015) with MLAS's choice
+/// for A: B is packed into panels one register tile wide (<c>[kk][Width]</c>, columns past n zero); A is read in place,
+/// six rows at a time (a strided A is first copied row-major). A tile of up to 48 rows × some panels walks K in
+/// blocks, and inside a block each panel's block stays in L1 while the 6-row slices of A stream past it. Tiles spread
+/// over the cores. An operand that does not change between calls (a weight) is packed once and kept. GEMV shapes
+/// (fewer than three rows) run one row against 64 columns at a time.
+/// </summary>
+public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct, IGemmEpilogue
+{
+    const int MR = GemmMicroKernels.Rows, SlicesPerTile = 8, RowColumns = GemmMicroKernels.RowColumns, MaxWidth = 32;
+
+    enum Phase { PackA, PackB, Tiles, Rows }
+
+    readonly PackedOperand _aPack = new(), _bPack = new();
+
+    // The call in flight (a job serves one call at a time: models serialize their calls).
+    Phase _phase;
+    bool _wide;
+    float* _a, _b, _c, _aRows, _bPacked;
+    long _aRowStride, _aColStride, _bRowStride, _bColStride, _lda, _m, _n, _k, _batch;
+    long _entries, _aEntryStride, _bEntryStride, _cEntryStride;
+    long _slices, _panels, _panelFloats, _rowTiles, _colTiles;
+    TEpilogue _epilogue;
+
+    /// <summary>
+    /// <c>c[m, n] = a[m, k]·b[k, n]</c> over strided views, then the epilogue (told <paramref name="batch"/>) on each
+    /// finished row segment. <paramref name="constantA"/>, <paramref name="constantB"/>: that operand does not change
+    /// between calls (a parameter), so it is packed at the first call and kept.
+    /// </summary>
+    public void Multiply(
+        CpuView a, long aOffset, long aRowStride, long aColStride,
+        CpuView b, long bOffset, long bRowStride, long bColStride,
+        CpuView c, long cOffset, long m, long n, long k, long batch, TEpilogue epilogue,
+        bool constantB = false, bool constantA = false)
+    {
+        if (m == 0 || n == 0) return;
+        _a = a.Pointer + aOffset;
+        _b = b.Pointer + bOffset;
+        _c = c.Pointer + cOffset;
+        (_aRowStride, _aColStride, _bRowStride, _bColStride) = (aRowStride, aColStride, bRowStride, bColStride);
+        (_entries, _aEntryStride, _bEntryStride, _cEntryStride) = (1, 0, 0, 0);
+        (_m, _n, _k, _batch, _epilogue) = (m, n, k, batch, epilogue);
+        Dispatch(constantA, constantB);
+    }
+
+    /// <summary>
+    /// <paramref name="entries"/> independent products of one shape in one launch (so that small ones still fill the
+    /// cores): <c>c + e·cEntryStride = (a + e·aEntryStride) · (b + e·bEntryStride)</c>, A and B row-major with rows
+    /// <paramref name="lda"/> and <paramref name="ldb"/> apart, C rows n apart. The epilogue is told batch = e.
+    /// </summary>
+    public void MultiplyMany(
+        CpuView a, long aEntryStride, long lda, CpuView b, long bEntryStride, long ldb, CpuView c, long cEntryStride,
+        long entries, long m, long n, long k, TEpilogue epilogue)
+    {
+        if (m == 0 || n == 0 || entries == 0) return;
+        _a = a.Pointer;
+        _b = b.Pointer;
+        _c = c.Pointer;
+        (_aRowStride, _aColStride, _bRowStride, _bColStride) = (lda, 1, ldb, 1);
+        (_entries, _aEntryStride, _bEntryStride, _cEntryStride) = (entries, aEntryStride, bEntryStride, cEntryStride);
+        (_m, _n, _k, _batch, _epilogue) = (m, n, k, 0, epilogue);
+        Dispatch(constantA: false, constantB: false);
+    }
+
+    void Dispatch(bool constantA, bool constantB)
+    {
+        _wide = GemmMicroKernels.UseWideTile;
+        if (_wide) Multiply<Tile6x32>(constantA, constantB);
+        else Multiply<Tile6x16>(constantA, constantB);
+    }
+
+    void Multiply<TKernel>(bool constantA, bool constantB) where TKernel : struct, IGemmMicroKernel
+    {
+        int width = TKernel.Width;
+        long k = Math.Max(_k, 1);
+        _panels = (_n + width - 1) / width;
+        _panelFloats = width * k; // one packed panel (k = 0 still gets a panel's worth of room)
+        bool rowsOnly = _m < 3, copyA = !rowsOnly && _aColStride != 1;
+        _slices = (_m + MR - 1) / MR;
+        fixed (float* bPacked = _bPack.Reserve(_entries * _panels * _panelFloats))
+        fixed (float* aCopy = _aPack.Reserve(copyA ? _m * k : 0))
+        {
+            // Pinned arrays: the addresses stay valid while the workers read them.
+            _bPacked = bPacked;
+            if (_bPack.NeedsPacking(constantB, _b, _bRowStride, _bColStride, _k, _n, width)) Launch(Phase.PackB, _entries * _panels, width * _k);
+            if (copyA)
+            {
+                _aRows = aCopy;
+                _lda = _k;
+                if (_aPack.NeedsPacking(constantA, _a, _aRowStride, _aColStride, _k, _m, 1)) Launch(Phase.PackA, _m, _k);
+            }
+            else
+            {
+                _aRows = _a;
+                _lda = _aRowStride;
+            }
+            if (rowsOnly)
+            {
+                Launch(Phase.Rows, _entries * ((_n + RowColumns - 1) / RowColumns), _m * RowColumns * _k);
+                return;
+            }
+            // Tiles of at most 48 rows, at least four per thread where the panels allow, cut evenly (within one slice
+            // or panel) so that no thread is left with a large last tile.
+            _rowTiles = (_slices + SlicesPerTile - 1) / SlicesPerTile;
+            long tilesPerEntry = Math.Max(1, (4L * CpuParallel.MaxThreads + _entries - 1) / _entries);
+            _colTiles = Math.Clamp((tilesPerEntry + _rowTiles - 1) / _rowTiles, 1, _panels);
+            Launch(Phase.Tiles, _entries * _rowTiles * _colTiles, _m * _n * _k / (_rowTiles * _colTiles));
+        }
+    }
+
+    void Launch(Phase phase, long items, long costPerItem)
+    {
+        _phase = phase;
+        CpuParallel.For(items, costPerItem, this);
+    }
+
+    public override void Run(long first, long end)
+    {
+        if (_wide) Run<Tile6x32>(first, end);
+        else Run<Tile6x16>(first, end);
+    }
+
+    void Run<TKernel>(long first, long end) where TKernel : struct, IGemmMicroKernel
+    {
+        for (long item = first; item < end; item++)
+            switch (_phase)
+            {
+                case Phase.PackA: PackA(item); break;
+                case Phase.PackB: PackB(item, TKernel.Width); break;
+                case Phase.Tiles: Tile<TKernel>(item); break;
+                default: Rows<TKernel>(item); break;
+            }
+    }
+
+    /// <summary>
+    /// One tile of row slices × panels, K in blocks of about <see cref="IGemmMicroKernel.KBlock"/> (split evenly, so no
+    /// short last block): per block, each panel's block is loaded into L1 once and every row slice of the tile runs
+    /// against it. The epilogue runs once C is final.
+    /// </summary>
+    void Tile<TKernel>(long t) where TKernel : struct, IGemmMicroKernel
+    {
+        int width = TKernel.Width;
+        long entry = t / (_rowTiles * _colTiles), rowTile = t / _colTiles % _rowTiles, colTile = t % _colTiles;
+        float* aRows = _aRows + entry * _aEntryStride, bPacked = _bPacked + entry * _panels * _panelFloats;
+        float* cEntry = _c + entry * _cEntryStride;
+        long s0 = rowTile * _slices / _rowTiles, s1 = (rowTile + 1) * _slices / _rowTiles;
+        long p0 = colTile * _panels / _colTiles, p1 = (colTile + 1) * _panels / _colTiles;
+        long kBlocks = Math.Max(1, (_k + TKernel.KBlock - 1) / TKernel.KBlock), kc = (_k + kBlocks - 1) / kBlocks;
+        float* edge = stackalloc float[MR * MaxWidth];
+        for (long block = 0; block < kBlocks; block++)
+        {
+            long k0 = block * kc, steps = Math.Min(kc, _k - k0);
+            bool accumulate = block > 0;
+            for (long p = p0; p < p1; p++)
+            {
+                int cols = (int)Math.Min(width, _n - p * width);
+                float* bBlock = bPacked + p * _panelFloats + k0 * width;
+                for (long s = s0; s < s1; s++)
+                {
+                    int rows = (int)Math.Min(MR, _m - s * MR);
+                    float* aBlock = aRows + s * MR * _lda + k0, c = cEntry + s * MR * _n + p * width;
+                    if (rows == MR && cols == width)
+                    {
+                        TKernel.Tile(aBlock, _lda, MR, bBlock, steps, c, _n, accumulate);
+                        continue;
+                    }
+                    // An edge tile: computed whole in a scratch tile, only its rows × cols go to C.
+                    if (accumulate) CopyTile(c, _n, edge, width, rows, cols);
+                    TKernel.Tile(aBlock, _lda, rows, bBlock, steps, edge, width, accumulate);
+                    CopyTile(edge, width, c, _n, rows, cols);
+                }
+            }
+        }
+        long col0 = p0 * width, count = Math.Min(_n, p1 * width) - col0;
+        for (long i = s0 * MR, end = Math.Min(_m, s1 * MR); i < end; i++) _epilogue.Apply(_batch + entry, i, col0, count);
+    }
+
+    /// <summary>GEMV shapes: every row of A (read in place) against one group of 64 columns, full K, then the epilogue.</summary>
+    void Rows<TKernel>(long item) where TKernel : struct, IGemmMicroKernel
+    {
+        int width = TKernel.Width, panelsPerGroup = RowColumns / width;
+        long groups = (_n + RowColumns - 1) / RowColumns, entry = item / groups, group = item % groups;
+        long p0 = group * panelsPerGroup, col0 = group * RowColumns;
+        int panels = (int)Math.Min(panelsPerGroup, _panels - p0), count = (int)Math.Min(RowColumns, _n - col0);
+        float* result = stackalloc float[RowColumns], a = _a + entry * _aEntryStride, c = _c + entry * _cEntryStride;
+        float* b = _bPacked + (entry * _panels + p0) * _panelFloats;
+        for (long r = 0; r < _m; r++)
+        {
+            TKernel.Row(a + r * _aRowStride, _aColStride, b, _panelFloats, panels, _k, result);
+            new ReadOnlySpan<float>(result, count).CopyTo(new Span<float>(c + r * _n + col0, count));
+            _epilogue.Apply(_batch + entry, r, col0, count);
+        }
+    }
+
+    /// <summary>Row i of a strided A, copied contiguous: <c>copy[i, kk] ← A[i, kk]</c>.</summary>
+    void PackA(long row)
+    {
+        float* dst = _aRows + row * _k, src = _a + row * _aRowStride;
+        for (long kk = 0; kk < _k; kk++) dst[kk] = src[kk * _aColStride];
+    }
+
+    /// <summary>Panel p of entry e (item = e · panels + p): <c>packed[item][kk][j] ← B_e[kk, p·width + j]</c>, zero past column n.</summary>
+    void PackB(long item, int width)
+    {
+        long entry = item / _panels, p = item % _panels;
+        int cols = (int)Math.Min(width, _n - p * width);
+        float* dst = _bPacked + item * _panelFloats, b = _b + entry * _bEntryStride;
+        for (long kk = 0; kk < _k; kk++, dst += width)
+        {
+            float* src = b + kk * _bRowStride + p * width * _bColStride;
+            if (cols == width && _bColStride == 1)
+            {
+                for (int j = 0; j < width; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+                continue;
+            }
+            int jj = 0;
+            for (; jj < cols; jj++) dst[jj] = src[jj * _bColStride];
+            for (; jj < width; jj++) dst[jj] = 0f;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void CopyTile(float* from, long fromStride, float* to, long toStride, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(from + r * fromStride, cols).CopyTo(new Span<float>(to + r * toStride, cols));
+    }
+
+    /// <summary>A packed operand's buffer and, when it holds a constant operand, which one (so it is packed once).</summary>
+    sealed class PackedOperand
+    {
+        float[] _data = Array.Empty<float>();
+        (IntPtr Source, long RowStride, long ColStride, long K, long Extent, int Width)? _holds;
+
+        public float[] Reserve(long floats)
+        {
+            if (PinnedBuffer.Grow(ref _data, floats)) _holds = null;
+            return _data;
+        }
+
+        /// <summary>False when the buffer already holds this constant operand, packed for this tile width.</summary>
+        public bool NeedsPacking(bool constant, float* source, long rowStride, long colStride, long k, long extent, int width)
+        {
+            var key = ((IntPtr)source, rowStride, colStride, k, extent, width);
+            if (constant && _holds == key) return false;
+            _holds = constant ? key : null;
+            return true;
+        }
+    }
+}
+
+/// <summary>One-off GEMM calls (tests, tools). Generated kernels hold a <see cref="GemmJob{TEpilogue}"/> instead.</summary>
+public static class CpuGemm
+{
+    public static void Multiply<TEpilogue>(
+        CpuView a, long aOffset, long aRowStride, long aColStride,
+        CpuView b, long bOffset, long bRowStride, long bColStride,
+        CpuView c, long cOffset, long m, long n, long k, long batch, TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue =>
+        new GemmJob<TEpilogue>().Multiply(a, aOffset, aRowStride, aColStride, b, bOffset, bRowStride, bColStride, c, cOffset, m, n, k, batch, epilogue);
+}

@@ -1,0 +1,112 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Runtime.Cpu;
+
+/// <summary>
+/// Elementwise math for generated CPU kernels, with a float and a Vector256 overload of each op so the
+/// emitter writes the same call for scalar tails and SIMD bodies. Definitions match <c>Kiln.Scalar</c>.
+/// </summary>
+public static class CpuMath
+{
+    const float SqrtTwoOverPi = 0.7978845608028654f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Exp(float x) => MathF.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Log(float x) => MathF.Log(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sqrt(float x) => MathF.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Rsqrt(float x) => 1f / MathF.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Abs(float x) => MathF.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Relu(float x) => x > 0f ? x : 0f;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Tanh(float x) => MathF.Tanh(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Gelu(float x) => 0.5f * x * (1f + MathF.Tanh(SqrtTwoOverPi * (x + 0.044715f * x * x * x)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Silu(float x) => x / (1f + MathF.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float GeluErf(float x) => 0.5f * x * (1f + Erf(x * 0.70710678118654752f));
+
+    /// <summary>erf by Abramowitz–Stegun 7.1.26 (absolute error below 1.5e-7, under float32's resolution of erf near 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Erf(float x)
+    {
+        float a = MathF.Abs(x);
+        float t = 1f / (1f + 0.3275911f * a);
+        float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+        return MathF.CopySign(1f - poly * MathF.Exp(-a * a), x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> GeluErf(Vector256<float> x) =>
+        Vector256.Create(0.5f) * x * (Vector256<float>.One + Erf(x * Vector256.Create(0.70710678118654752f)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Erf(Vector256<float> x)
+    {
+        var a = Vector256.Abs(x);
+        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.3275911f) * a);
+        var poly = ((((Vector256.Create(1.061405429f) * t - Vector256.Create(1.453152027f)) * t + Vector256.Create(1.421413741f)) * t
+            - Vector256.Create(0.284496736f)) * t + Vector256.Create(0.254829592f)) * t;
+        var magnitude = Vector256<float>.One - poly * Vector256.Exp(-(a * a));
+        return Vector256.CopySign(magnitude, x);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Maximum(float a, float b) => MathF.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Minimum(float a, float b) => MathF.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Pow(float a, float b) => MathF.Pow(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Greater(float a, float b) => a > b ? 1f : 0f;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Less(float a, float b) => a < b ? 1f : 0f;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Equal(float a, float b) => a == b ? 1f : 0f;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Where(float c, float a, float b) => c != 0f ? a : b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool IsNaN(float x) => float.IsNaN(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToInt32(float x) => MathF.Truncate(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToFloat32(float x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ToInt32(Vector256<float> x) => Vector256.Truncate(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ToFloat32(Vector256<float> x) => x;
+
+    /// <summary>0, 1, …, 7: added to a row coordinate, the coordinates of the eight lanes.</summary>
+    public static readonly Vector256<float> Lanes = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Greater(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThan(a, b) & Vector256<float>.One;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Less(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b) & Vector256<float>.One;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Equal(Vector256<float> a, Vector256<float> b) => Vector256.Equals(a, b) & Vector256<float>.One;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Where(Vector256<float> c, Vector256<float> a, Vector256<float> b) => Vector256.ConditionalSelect(Vector256.Equals(c, Vector256<float>.Zero), b, a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Exp(Vector256<float> x) => Vector256.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Log(Vector256<float> x) => Vector256.Log(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sqrt(Vector256<float> x) => Vector256.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Rsqrt(Vector256<float> x) => Vector256<float>.One / Vector256.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Abs(Vector256<float> x) => Vector256.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Relu(Vector256<float> x) => Vector256.Max(x, Vector256<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
+
+    /// <summary>tanh(x) = 1 − 2 / (e^{2x} + 1): exact limits at ±∞, no overflow to NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Tanh(Vector256<float> x) =>
+        Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(x + x) + Vector256<float>.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Gelu(Vector256<float> x)
+    {
+        var inner = Vector256.Create(SqrtTwoOverPi) * (x + Vector256.Create(0.044715f) * x * x * x);
+        return Vector256.Create(0.5f) * x * (Vector256<float>.One + Tanh(inner));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Silu(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Maximum(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Minimum(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
+
+    /// <summary>The largest of the eight lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HorizontalMax(Vector256<float> v)
+    {
+        var m = Vector128.Max(v.GetLower(), v.GetUpper());
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2)));
+        return m.ToScalar();
+    }
+
+    public static Vector256<float> Pow(Vector256<float> a, Vector256<float> b)
+    {
+        Span<float> r = stackalloc float[Vector256<float>.Count];
+        for (int i = 0; i < r.Length; i++) r[i] = MathF.Pow(a.GetElement(i), b.GetElement(i));
+        return Vector256.Create<float>(r);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.Emit;
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Kernels;
+using Kiln.Compiler.Util;
+
+namespace Kiln.Compiler.Backends;
+
+/// <summary>
+/// A code-generation target: turns a compiled model's kernel plans into one source file (<c>{Model}.{Name}.g.cs</c>)
+/// holding the kernels and <c>Compiled.{Name}Kernels</c>, which runs each graph's kernels in order on a call's frame.
+/// A backend writes only what is specific to it: its kernel classes, how a buffer is viewed, and how a kernel is held
+/// and launched; the runner's shape (symbols, arena buffers, argument lists) is common and lives here.
+/// </summary>
+public abstract class Backend
+{
+    public static readonly Backend Cpu = new global::Kiln.Compiler.Backends.Cpu.CpuBackend();
+    public static readonly Backend Cuda = new global::Kiln.Compiler.Backends.Cuda.CudaBackend();
+
+    /// <summary>Every backend Kiln has, in the order their files are emitted.</summary>
+    public static readonly IReadOnlyList<Backend> All = new[] { Cpu, Cuda };
+
+    /// <summary>The name in file names and class names: <c>Cpu</c>, <c>Cuda</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The name in the <c>KilnBackends</c> MSBuild property: <c>cpu</c>, <c>cuda</c>.</summary>
+    public string SettingName => Name.ToLowerInvariant();
+
+    /// <summary>The runtime assembly (and package) the generated code needs.</summary>
+    public abstract string RuntimeAssembly { get; }
+
+    /// <summary>The <c>Kiln.Runtime.DeviceKind</c> members whose devices run this backend's code.</summary>
+    public abstract IReadOnlyList<string> DeviceKinds { get; }
+
+    /// <summary>What the file holds, for its header comment.</summary>
+    protected abstract string What { get; }
+
+    protected abstract IEnumerable<string> Usings { get; }
+
+    /// <summary>The method that views a tensor or an arena buffer as this backend's kernels read it (<c>t.Cpu()</c>, <c>frame.Cpu(i)</c>).</summary>
+    protected abstract string ViewMethod { get; }
+
+    /// <summary>Writes the kernels of one graph as the static class <paramref name="className"/>.</summary>
+    protected abstract void EmitKernels(SourceWriter w, KernelPlan plan, string className);
+
+    /// <summary>The field that holds kernel <paramref name="k"/> of <paramref name="graph"/> in the runner.</summary>
+    protected abstract string KernelField(CompiledGraph graph, Kernel k, string field);
+
+    /// <summary>Writes the launch of kernel <paramref name="k"/>; <paramref name="arguments"/> are its buffers (as views) and symbols, in signature order.</summary>
+    protected abstract void EmitLaunch(SourceWriter w, CompiledGraph graph, Kernel k, string field, KernelSignature sig, IReadOnlyList<string> arguments);
+
+    /// <summary>Statements at the start of every graph call (e.g. a range check).</summary>
+    protected virtual void EmitCallPrologue(SourceWriter w) { }
+
+    /// <summary>Fields the runner holds besides its kernels.</summary>
+    protected virtual void EmitRunnerFields(SourceWriter w) { }
+
+    /// <summary>The runner's constructor body (it receives <c>Device device</c>).</summary>
+    protected virtual void EmitConstructorBody(SourceWriter w) { }
+
+    public GeneratedFile Emit(CompiledModel compiled)
+    {
+        var model = compiled.Spec;
+        var w = SourceFile.Begin(model.FullName, model.Namespace, model.ContainingTypes, model.ClassName, What, Usings);
+        w.Open("partial class Compiled");
+        w.Line($"/// <summary>Runs {model.ClassName}'s graphs with the {Name} kernels below, in plan order.</summary>");
+        w.Open($"sealed class {Name}Kernels : Kernels");
+        EmitRunnerFields(w);
+        foreach (var g in compiled.Graphs)
+            foreach (var k in g.Plan.Kernels)
+                w.Line(KernelField(g, k, FieldName(g, k)));
+        w.Line();
+        w.Open($"public {Name}Kernels(global::Kiln.Runtime.Device device)");
+        EmitConstructorBody(w);
+        w.Close();
+        foreach (var g in compiled.Graphs)
+        {
+            w.Line();
+            EmitRun(w, model.Params.Select(p => p.Name).ToList(), g);
+        }
+        w.Close();
+        w.Close();
+        foreach (var g in compiled.Graphs)
+        {
+            w.Line();
+            EmitKernels(w, g.Plan, g.Name + Name);
+        }
+        return new GeneratedFile($"{model.FullName}.{Name}.g.cs", SourceFile.End(w, model.ContainingTypes.Count));
+    }
+
+    void EmitRun(SourceWriter w, List<string> paramNames, CompiledGraph graph)
+    {
+        var plan = graph.Plan;
+        w.Open($"public override void {graph.Name}({ApiEmitter.RunnerParameters(graph)})");
+        EmitCallPrologue(w);
+        var arena = plan.Buffers.Where(b => b.Kind == BufferKind.Intermediate).ToList();
+        var used = plan.Kernels.SelectMany(k => new KernelSignature(plan, k).Symbols).Distinct().ToList();
+        for (int i = 0; i < plan.Symbols.Count; i++)
+            if (used.Contains(plan.Symbols[i])) w.Line($"int {SymbolNames.Identifier(plan.Symbols[i])} = frame.Symbol({i});");
+        for (int i = 0; i < arena.Count; i++) w.Line($"var {KernelSignature.BufferName(arena[i])} = frame.{ViewMethod}({i});");
+        foreach (var k in plan.Kernels)
+        {
+            var sig = new KernelSignature(plan, k);
+            var arguments = sig.Buffers.Select(b => b.Kind switch
+            {
+                BufferKind.Param => $"frame.Param({paramNames.IndexOf(b.Name)}).{ViewMethod}()",
+                BufferKind.Intermediate => KernelSignature.BufferName(b),
+                _ => $"{KernelSignature.BufferName(b)}.{ViewMethod}()",
+            }).Concat(sig.Symbols.Select(SymbolNames.Identifier)).ToList();
+            EmitLaunch(w, graph, k, FieldName(graph, k), sig, arguments);
+        }
+        w.Close();
+    }
+
+    static string FieldName(CompiledGraph graph, Kernel k) => $"_{char.ToLowerInvariant(graph.Name[0])}{graph.Name.Substring(1)}K{k.Id}";
+}

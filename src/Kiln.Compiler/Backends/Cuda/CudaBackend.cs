@@ -1,0 +1,54 @@
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.Emit;
+using Kiln.Compiler.Kernels;
+using Kiln.Compiler.Util;
+
+namespace Kiln.Compiler.Backends.Cuda;
+
+/// <summary>
+/// The CUDA backend: ILGPU kernels (<see cref="CudaKernelEmitter"/>), each held by a <c>CudaKernel&lt;TArgs&gt;</c> of the
+/// CUDA runtime, which loads it once per device and launches it with its argument struct. Runs on a CUDA GPU, and on
+/// ILGPU's CPU accelerator in tests.
+/// </summary>
+public sealed class CudaBackend : Backend
+{
+    public override string Name => "Cuda";
+
+    public override string RuntimeAssembly => "Kiln.Runtime.Cuda";
+
+    public override IReadOnlyList<string> DeviceKinds { get; } = new[] { "Cuda", "IlgpuCpu" };
+
+    protected override string What => "ILGPU kernels (PTX on CUDA)";
+
+    protected override IEnumerable<string> Usings { get; } = new[] { "System", "ILGPU", "ILGPU.Runtime", "Kiln.Runtime", "Kiln.Runtime.Cuda" };
+
+    protected override string ViewMethod => "Cuda";
+
+    protected override void EmitKernels(SourceWriter w, KernelPlan plan, string className) => CudaKernelEmitter.Emit(w, plan, className);
+
+    protected override void EmitRunnerFields(SourceWriter w) => w.Line("readonly IlgpuDevice _device;");
+
+    protected override void EmitConstructorBody(SourceWriter w) => w.Line("_device = (IlgpuDevice)device;");
+
+    protected override string KernelField(CompiledGraph graph, Kernel k, string field)
+    {
+        string kernel = $"{graph.Name}{Name}.K{k.Id}";
+        return $"readonly CudaKernel<{kernel}Args> {field} = new({kernel});";
+    }
+
+    protected override void EmitCallPrologue(SourceWriter w) => w.Line("frame.CheckIndexRange(output);");
+
+    protected override void EmitLaunch(SourceWriter w, CompiledGraph graph, Kernel k, string field, KernelSignature sig, IReadOnlyList<string> arguments)
+    {
+        var symbols = CudaKernelEmitter.Symbols(graph.Plan, k);
+        var names = sig.Buffers.Select(KernelSignature.BufferName).Concat(sig.Symbols.Select(IR.SymbolNames.Identifier)).ToList();
+        var fields = names.Select((n, i) => (Name: n, Value: arguments[i]))
+            .Where((f, i) => i < sig.Buffers.Count || symbols.Contains(sig.Symbols[i - sig.Buffers.Count]))
+            .Select(f => $"{f.Name} = {f.Value}");
+        w.Line($"{field}.Launch(_device, {ScalarKernelBody.WorkItems(k).ToCSharp()}, new()");
+        w.Line("{");
+        foreach (var f in fields) w.Line($"    {f},");
+        w.Line("});");
+    }
+}
