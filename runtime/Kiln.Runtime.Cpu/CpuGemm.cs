@@ -256,14 +256,3 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         }
     }
 }
-
-/// <summary>One-off GEMM calls (tests, tools). Generated kernels hold a <see cref="GemmJob{TEpilogue}"/> instead.</summary>
-public static class CpuGemm
-{
-    public static void Multiply<TEpilogue>(
-        CpuView a, long aOffset, long aRowStride, long aColStride,
-        CpuView b, long bOffset, long bRowStride, long bColStride,
-        CpuView c, long cOffset, long m, long n, long k, long batch, TEpilogue epilogue)
-        where TEpilogue : struct, IGemmEpilogue =>
-        new GemmJob<TEpilogue>().Multiply(a, aOffset, aRowStride, aColStride, b, bOffset, bRowStride, bColStride, c, cOffset, m, n, k, batch, epilogue);
-}

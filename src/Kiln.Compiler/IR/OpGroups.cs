@@ -20,10 +20,6 @@ public static class OpGroups
     /// <summary>Ops that compute statistics along one axis and then rewrite every element of it: softmax and the norms.</summary>
     public static bool IsRowOp(this OpKind op) => op.IsSoftmax() || op is OpKind.LayerNorm or OpKind.RmsNorm;
 
-    /// <summary>Ops that start a kernel of their own: everything else is fused into one.</summary>
-    public static bool IsKernelRoot(this OpKind op) => op.IsReduce() || op.IsRowOp() || op.IsPool()
-        || op is OpKind.MatMul or OpKind.Gather or OpKind.Attention or OpKind.Conv2d;
-
     public static bool IsPool(this OpKind op) => op is OpKind.MaxPool2d or OpKind.AvgPool2d;
 
     /// <summary>How many inputs the op takes.</summary>

@@ -49,6 +49,15 @@ public sealed class SourceWriter
         return this;
     }
 
+    /// <summary>A method header written as <see cref="Call"/> writes a call, then "{" and an indent until <see cref="Close"/>.</summary>
+    public SourceWriter OpenCall(string head, System.Collections.Generic.IReadOnlyList<string> parameters)
+    {
+        Call(head, parameters, tail: "");
+        Line("{");
+        _indent++;
+        return this;
+    }
+
     /// <summary>The line length <see cref="Call"/> keeps to.</summary>
     public const int Width = 120;
 

@@ -16,6 +16,19 @@ public sealed class KernelSignature
         Symbols = plan.Symbols.ToList();
     }
 
+    KernelSignature(IReadOnlyList<BufferInfo> buffers, IReadOnlyList<string> symbols)
+    {
+        Buffers = buffers;
+        Symbols = symbols;
+    }
+
+    /// <summary>The buffers and symbols whose generated names <paramref name="code"/> mentions, in the same order.</summary>
+    public KernelSignature UsedIn(string code)
+    {
+        bool Mentions(string name) => System.Text.RegularExpressions.Regex.IsMatch(code, $@"\b{System.Text.RegularExpressions.Regex.Escape(name)}\b");
+        return new KernelSignature(Buffers.Where(b => Mentions(BufferName(b))).ToList(), Symbols.Where(s => Mentions(SymbolNames.Identifier(s))).ToList());
+    }
+
     public IReadOnlyList<BufferInfo> Buffers { get; }
 
     public IReadOnlyList<string> Symbols { get; }
@@ -33,14 +46,12 @@ public sealed class KernelSignature
 
     public static string BufferName(KernelPlan plan, int id) => BufferName(plan.Buffers[id]);
 
-    public string Parameters(string bufferType, bool withIndex = false) =>
-        string.Join(", ",
-            (withIndex ? new[] { "Index1D index" } : Enumerable.Empty<string>())
-            .Concat(Buffers.Select(b => $"{bufferType} {BufferName(b)}"))
-            .Concat(Symbols.Select(s => "int " + SymbolNames.Identifier(s))));
+    /// <summary>The parameter declarations: <c>{bufferType} name</c> per buffer, <c>int dim_x</c> per symbol.</summary>
+    public IReadOnlyList<string> Parameters(string bufferType) =>
+        Buffers.Select(b => $"{bufferType} {BufferName(b)}").Concat(Symbols.Select(s => "int " + SymbolNames.Identifier(s))).ToList();
 
-    public string Arguments() =>
-        string.Join(", ", Buffers.Select(BufferName).Concat(Symbols.Select(SymbolNames.Identifier)));
+    /// <summary>The names, in parameter order.</summary>
+    public IReadOnlyList<string> Arguments() => Buffers.Select(BufferName).Concat(Symbols.Select(SymbolNames.Identifier)).ToList();
 
     static string Sanitize(string name) => new string(name.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray());
 }

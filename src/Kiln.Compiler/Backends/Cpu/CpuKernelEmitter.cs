@@ -52,7 +52,7 @@ public static class CpuKernelEmitter
         w.Open($"public sealed class K{k.Id} : CpuTask");
         foreach (var (type, name) in Fields(sig)) w.Line($"{type} {name};");
         w.Line();
-        w.Open($"public void Launch({sig.Parameters("CpuView")})");
+        w.OpenCall("public void Launch", sig.Parameters("CpuView"));
         foreach (var (_, name) in Fields(sig)) w.Line($"this.{name} = {name};");
         w.Line(launchBody);
         w.Close();
@@ -65,12 +65,13 @@ public static class CpuKernelEmitter
     static void EmitElementwise(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
     {
         var (rows, cols) = RowsAndCols(k.Shape);
+        var rowSig = RowSignature(plan, k, sig);
         OpenTask(w, k, sig, $"CpuParallel.For({rows}, {cols}, this);");
         w.Open("public override void Run(long first, long end)");
-        w.Line($"for (long row = first; row < end; row++) Row(row, 0, {cols}, {sig.Arguments()});");
+        w.Call($"for (long row = first; row < end; row++) Row", new[] { "row", "0", cols }.Concat(rowSig.Arguments()).ToList());
         w.Close();
         w.Line();
-        EmitRow(w, plan, k, sig);
+        EmitRow(w, plan, k, rowSig);
         w.Close();
     }
 
@@ -85,10 +86,17 @@ public static class CpuKernelEmitter
         // A weight read the same way in every batch entry is packed once, at the first call.
         bool constantB = plan.Buffers[m.B.Buffer].Kind == BufferKind.Param && m.B.Strides.Take(rank - 2).All(s => s.IsConstant && s.Coefficient == 0);
 
+        var rowSig = RowSignature(plan, k, sig);
+        System.Action<SourceWriter> apply = x =>
+        {
+            x.Line("public void Apply(long batch, long row, long col0, long count) =>");
+            x.Indent().Call("Row", new[] { $"batch * {M} + row", "col0", "count" }.Concat(rowSig.Arguments()).ToList()).Outdent();
+        };
+        var epilogueSig = EpilogueSignature(sig, apply);
         w.Open($"public sealed class K{k.Id}");
         w.Line($"readonly GemmJob<{(epilogue ? "Epilogue" : "NoEpilogue")}> _gemm = new();");
         w.Line();
-        w.Open($"public void Launch({sig.Parameters("CpuView")})");
+        w.OpenCall("public void Launch", sig.Parameters("CpuView"));
         w.Line($"long batches = {IndexCode.Product(batchDims)};");
         w.Open("for (long batch = 0; batch < batches; batch++)");
         IndexCode.Unravel(w, "batch", batchDims, "o");
@@ -97,13 +105,13 @@ public static class CpuKernelEmitter
         string bBase = IndexCode.Offset(m.B.Strides.Take(rank - 2).ToList(), o, m.B.Offset);
         w.Line($"_gemm.Multiply({a}, {aBase}, {m.A.Strides[rank - 2].ToCSharp()}, {m.A.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {b}, {bBase}, {m.B.Strides[rank - 2].ToCSharp()}, {m.B.Strides[rank - 1].ToCSharp()},");
-        w.Line($"    {output}, batch * {M} * {N}, {M}, {N}, {K}, batch, {(epilogue ? $"new Epilogue({sig.Arguments()})" : "default")}, constantB: {(constantB ? "true" : "false")});");
+        w.Line($"    {output}, batch * {M} * {N}, {M}, {N}, {K}, batch,");
+        w.Line($"    {(epilogue ? NewEpilogue(epilogueSig) : "default")}, constantB: {(constantB ? "true" : "false")});");
         w.Close();
         w.Close();
         if (epilogue)
         {
-            EmitGemmEpilogue(w, plan, k, sig, "row of one batch entry", () =>
-                w.Line($"public void Apply(long batch, long row, long col0, long count) => Row(batch * {M} + row, col0, count, {sig.Arguments()});"));
+            EmitGemmEpilogue(w, plan, k, rowSig, epilogueSig, "row of one batch entry", apply);
         }
         w.Close();
     }
@@ -284,13 +292,14 @@ public static class CpuKernelEmitter
     static void CloseRowTask(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig, string rowLength)
     {
         bool epilogue = !IsPlainAcc(k.Body);
-        if (epilogue) w.Line($"Row(item, 0, {rowLength}, {sig.Arguments()});");
+        var rowSig = RowSignature(plan, k, sig);
+        if (epilogue) w.Call("Row", new[] { "item", "0", rowLength }.Concat(rowSig.Arguments()).ToList());
         w.Close();
         w.Close();
         if (epilogue)
         {
             w.Line();
-            EmitRow(w, plan, k, sig);
+            EmitRow(w, plan, k, rowSig);
         }
         w.Close();
     }
@@ -312,28 +321,35 @@ public static class CpuKernelEmitter
         var g = c.Window;
         long channels = c.InputShape[1].Coefficient, outChannels = k.Shape[1].Coefficient, oh = k.Shape[2].Coefficient, ow = k.Shape[3].Coefficient;
         bool epilogue = !IsPlainAcc(k.Body);
+        var rowSig = RowSignature(plan, k, sig);
+        System.Action<SourceWriter> apply = x =>
+        {
+            x.Open("public void Apply(long batch, long row, long col0, long count)");
+            x.Line($"long image = batch / {g.Groups}L, channel = batch % {g.Groups}L * {outChannels / g.Groups}L + row;");
+            x.Open("for (long p = col0, end = col0 + count; p < end;)");
+            x.Line($"long y = p / {ow}L, x = p - y * {ow}L, run = System.Math.Min({ow}L - x, end - p);");
+            x.Call("Row", new[] { $"(image * {outChannels}L + channel) * {oh}L + y", "x", "run" }.Concat(rowSig.Arguments()).ToList());
+            x.Line("p += run;");
+            x.Close();
+            x.Close();
+        };
+        var epilogueSig = EpilogueSignature(sig, apply);
         w.Open($"public sealed class K{k.Id}");
         w.Line($"static readonly ConvGeometry Geometry = new({channels}, {c.InputShape[2].Coefficient}, {c.InputShape[3].Coefficient}, {outChannels}, {g.KernelH}, {g.KernelW}, {g.StrideH}, {g.StrideW}, {g.PadH}, {g.PadW}, {g.DilationH}, {g.DilationW}, {g.Groups}, {oh}, {ow});");
         w.Line($"readonly ConvJob<{(epilogue ? "Epilogue" : "NoEpilogue")}> _conv = new();");
         w.Line();
-        w.Open($"public void Launch({sig.Parameters("CpuView")})");
+        w.OpenCall("public void Launch", sig.Parameters("CpuView"));
         // A parameter's filters may be transformed once (Winograd); a computed weight is read as it is at each call.
         bool constantWeights = plan.Buffers[c.W.Buffer].Kind == BufferKind.Param;
-        w.Line($"_conv.Run({KernelSignature.BufferName(plan, c.X.Buffer)}, {KernelSignature.BufferName(plan, c.W.Buffer)}, {KernelSignature.BufferName(plan, k.Output)}, {k.Shape[0].ToCSharp()}, Geometry, {(epilogue ? $"new Epilogue({sig.Arguments()})" : "default")}, constantWeights: {(constantWeights ? "true" : "false")});");
+        w.Call("_conv.Run", new[]
+        {
+            KernelSignature.BufferName(plan, c.X.Buffer), KernelSignature.BufferName(plan, c.W.Buffer), KernelSignature.BufferName(plan, k.Output),
+            k.Shape[0].ToCSharp(), "Geometry", epilogue ? NewEpilogue(epilogueSig) : "default", $"constantWeights: {(constantWeights ? "true" : "false")}",
+        });
         w.Close();
         if (epilogue)
         {
-            EmitGemmEpilogue(w, plan, k, sig, "GEMM row = output channel of one image, its pixel range split into output rows", () =>
-            {
-                w.Open("public void Apply(long batch, long row, long col0, long count)");
-                w.Line($"long image = batch / {g.Groups}L, channel = batch % {g.Groups}L * {outChannels / g.Groups}L + row;");
-                w.Open("for (long p = col0, end = col0 + count; p < end;)");
-                w.Line($"long y = p / {ow}L, x = p - y * {ow}L, run = System.Math.Min({ow}L - x, end - p);");
-                w.Line($"Row((image * {outChannels}L + channel) * {oh}L + y, x, run, {sig.Arguments()});");
-                w.Line("p += run;");
-                w.Close();
-                w.Close();
-            });
+            EmitGemmEpilogue(w, plan, k, rowSig, epilogueSig, "GEMM row = output channel of one image, its pixel range split into output rows", apply);
         }
         w.Close();
     }
@@ -366,13 +382,28 @@ public static class CpuKernelEmitter
     /// One row segment of an elementwise body: <c>output[row, col0 .. col0+count)</c>. For matmul epilogues
     /// acc is the GEMM result already in the output.
     /// </summary>
-    static void EmitRow(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
+    /// <summary>What the kernel's <c>Row</c> reads (its body rendered once to see): Row's parameters and the epilogue's fields.</summary>
+    static KernelSignature RowSignature(KernelPlan plan, Kernel k, KernelSignature sig)
+    {
+        var body = new SourceWriter();
+        WriteRowBody(body, plan, k);
+        return sig.UsedIn(body.ToString());
+    }
+
+    /// <summary><c>Row(row, col0, count, …)</c>: the kernel's body (an epilogue) over part of one output row, SIMD where the loads allow.</summary>
+    static void EmitRow(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature rowSig)
+    {
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.OpenCall("internal static void Row", new[] { "long row", "long col0", "long count" }.Concat(rowSig.Parameters("CpuView")).ToList());
+        WriteRowBody(w, plan, k);
+        w.Close();
+    }
+
+    static void WriteRowBody(SourceWriter w, KernelPlan plan, Kernel k)
     {
         var shape = k.Shape.Rank == 0 ? Shape.Of(1L) : k.Shape;
         int rank = shape.Rank;
         string output = KernelSignature.BufferName(plan, k.Output);
-        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-        w.Open($"internal static void Row(long row, long col0, long count, {sig.Parameters("CpuView")})");
         IndexCode.Unravel(w, "row", shape.Dims.Take(rank - 1).ToList(), "o");
         w.Line($"long outBase = row * {shape[rank - 1].ToCSharp()};");
         var loads = new RowLoads(w, plan, k.Body.Loads(), rank, IndexCode.Vars("o", rank - 1));
@@ -385,28 +416,42 @@ public static class CpuKernelEmitter
         }
         var scalar = loads.Scalar($"{output}[outBase + j]");
         w.Line($"for (; j < end; j++) {output}[outBase + j] = {scalar.Render(k.Body)};");
-        w.Close();
     }
 
     /// <summary>
     /// A GEMM-based kernel's epilogue: the Row method, then the struct the GEMM calls for each finished tile row (the
     /// kernel's arguments as fields, <paramref name="apply"/> mapping a GEMM row to output rows).
     /// </summary>
-    static void EmitGemmEpilogue(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig, string what, System.Action apply)
+    /// <summary>
+    /// The kernel's Row and the epilogue struct the GEMM calls with each finished tile row. The struct holds only what
+    /// its <paramref name="apply"/> method reads (<see cref="EpilogueSignature"/>).
+    /// </summary>
+    static void EmitGemmEpilogue(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature rowSig, KernelSignature epilogueSig,
+        string what, System.Action<SourceWriter> apply)
     {
         w.Line();
-        EmitRow(w, plan, k, sig);
+        EmitRow(w, plan, k, rowSig);
         w.Line();
-        var fields = Fields(sig).ToList();
+        var fields = Fields(epilogueSig).ToList();
         w.Line($"/// <summary>k{k.Id}'s epilogue, applied by the GEMM to each finished tile row: {what}.</summary>");
         w.Open("public readonly struct Epilogue : IGemmEpilogue");
         foreach (var (type, name) in fields) w.Line($"readonly {type} {name};");
         w.Line();
-        w.Open($"public Epilogue({sig.Parameters("CpuView")})");
+        w.OpenCall("public Epilogue", epilogueSig.Parameters("CpuView"));
         foreach (var (_, name) in fields) w.Line($"this.{name} = {name};");
         w.Close();
         w.Line();
-        apply();
+        apply(w);
         w.Close();
     }
+
+    /// <summary>What an epilogue's Apply method reads: the struct's fields and the arguments of <c>new Epilogue(…)</c>.</summary>
+    static KernelSignature EpilogueSignature(KernelSignature sig, System.Action<SourceWriter> apply)
+    {
+        var text = new SourceWriter();
+        apply(text);
+        return sig.UsedIn(text.ToString());
+    }
+
+    static string NewEpilogue(KernelSignature epilogueSig) => $"new Epilogue({string.Join(", ", epilogueSig.Arguments())})";
 }
