@@ -9,7 +9,8 @@ namespace Kiln.Compiler.Backends;
 
 /// <summary>
 /// The per-work-item scalar code of a kernel, shared by the ILGPU emitter (one GPU thread per work item)
-/// and the CPU emitter's general path. A work item is one output element, for softmax and the norms one row
+/// and the CPU emitter's general path. Matmuls, reductions and row ops are not here: both backends run them through
+/// their runtime's library kernels (GEMM, rows) over generated parts. A work item is one output element, for softmax and the norms one row
 /// along their axis, and for attention one query row of one head.
 /// </summary>
 public static class ScalarKernelBody
@@ -36,94 +37,6 @@ public static class ScalarKernelBody
                 IndexCode.Unravel(w, flat, k.Shape.Dims.ToList(), "o");
                 w.Line($"{outName}[{flat}] = {Renderer(o, "0f").Render(k.Body)};");
                 break;
-
-            case MatMulRoot m:
-            {
-                IndexCode.Unravel(w, flat, k.Shape.Dims.ToList(), "o");
-                var aIndex = o.Take(rank - 1).Concat(new[] { "kk" }).ToList();
-                var bIndex = o.Take(rank - 2).Concat(new[] { "kk", o[rank - 1] }).ToList();
-                w.Line("float acc = 0f;");
-                w.Open($"for (long kk = 0; kk < {m.K.ToCSharp()}; kk++)");
-                w.Line($"acc += {Load(m.A, aIndex)} * {Load(m.B, bIndex)};");
-                w.Close();
-                w.Line($"{outName}[{flat}] = {Renderer(o, "acc").Render(k.Body)};");
-                break;
-            }
-
-            case ReduceRoot r:
-            {
-                IndexCode.Unravel(w, flat, k.Shape.Dims.ToList(), "o");
-                bool keepDims = rank == r.InputShape.Rank;
-                var inIndex = Enumerable.Range(0, r.InputShape.Rank)
-                    .Select(d => d == r.Axis ? "kk" : keepDims ? o[d] : o[d < r.Axis ? d : d - 1]).ToList();
-                bool max = r.Op == OpKind.ReduceMax;
-                string v = Renderer(inIndex, "0f").Render(r.Input);
-                if (r.Op == OpKind.ArgMax)
-                {
-                    // The first index of the largest value, as torch.argmax; a NaN counts as the largest (it propagates in max).
-                    w.Line("float best = float.NegativeInfinity, acc = 0f;");
-                    w.Open($"for (long kk = 0; kk < {r.InputShape[r.Axis].ToCSharp()}; kk++)");
-                    w.Line($"float v = {v};");
-                    w.Line($"if (v > best || ({math}.IsNaN(v) && !{math}.IsNaN(best))) {{ best = v; acc = kk; }}");
-                    w.Close();
-                }
-                else
-                {
-                    w.Line($"float acc = {(max ? "float.NegativeInfinity" : "0f")};");
-                    w.Open($"for (long kk = 0; kk < {r.InputShape[r.Axis].ToCSharp()}; kk++)");
-                    w.Line(max ? $"acc = {math}.Maximum(acc, {v});" : $"acc += {v};");
-                    w.Close();
-                }
-                if (r.Op == OpKind.Mean) w.Line($"acc /= (float){r.InputShape[r.Axis].ToCSharp()};");
-                w.Line($"{outName}[{flat}] = {Renderer(o, "acc").Render(k.Body)};");
-                break;
-            }
-
-            case RowRoot s:
-            {
-                var rowDims = k.Shape.Dims.Where((_, d) => d != s.Axis).ToList();
-                IndexCode.Unravel(w, flat, rowDims, "r");
-                var index = Enumerable.Range(0, rank).Select(d => d == s.Axis ? "kk" : "r" + (d < s.Axis ? d : d - 1)).ToList();
-                string n = k.Shape[s.Axis].ToCSharp();
-                string x = Renderer(index, "0f").Render(s.Input);
-                string outOffset = IndexCode.Offset(k.Shape.ContiguousStrides(), index);
-                string value;
-                switch (s.Op)
-                {
-                    case OpKind.Softmax:
-                    case OpKind.LogSoftmax:
-                        w.Line("float max = float.NegativeInfinity;");
-                        w.Line($"for (long kk = 0; kk < {n}; kk++) max = {math}.Maximum(max, {x});");
-                        w.Line("float sum = 0f;");
-                        w.Line($"for (long kk = 0; kk < {n}; kk++) sum += {math}.Exp({x} - max);");
-                        if (s.Op == OpKind.LogSoftmax) w.Line($"float logSum = {math}.Log(sum);");
-                        value = s.Op == OpKind.LogSoftmax ? $"{x} - max - logSum" : $"{math}.Exp({x} - max) / sum";
-                        break;
-                    case OpKind.LayerNorm:
-                        // Two passes (mean, then the centred square) keep the variance accurate when |mean| ≫ σ.
-                        w.Line("float sum = 0f;");
-                        w.Line($"for (long kk = 0; kk < {n}; kk++) sum += {x};");
-                        w.Line($"float mean = sum / (float){n};");
-                        w.Line("float squares = 0f;");
-                        w.Line($"for (long kk = 0; kk < {n}; kk++) {{ float centred = {x} - mean; squares += centred * centred; }}");
-                        w.Line($"float inverse = {math}.Rsqrt(squares / (float){n} + {ExprRenderer.FloatLiteral(s.Epsilon)});");
-                        value = $"({x} - mean) * inverse";
-                        break;
-                    case OpKind.RmsNorm:
-                        w.Line("float squares = 0f;");
-                        w.Line($"for (long kk = 0; kk < {n}; kk++) {{ float v = {x}; squares += v * v; }}");
-                        w.Line($"float inverse = {math}.Rsqrt(squares / (float){n} + {ExprRenderer.FloatLiteral(s.Epsilon)});");
-                        value = $"{x} * inverse";
-                        break;
-                    default:
-                        throw new ArgumentOutOfRangeException(nameof(k), s.Op, "not a row op");
-                }
-                w.Open($"for (long kk = 0; kk < {n}; kk++)");
-                w.Line($"float acc = {value};");
-                w.Line($"{outName}[{outOffset}] = {Renderer(index, "acc").Render(k.Body)};");
-                w.Close();
-                break;
-            }
 
             case GatherRoot g:
             {

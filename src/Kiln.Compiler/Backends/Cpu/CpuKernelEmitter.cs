@@ -33,6 +33,7 @@ public static class CpuKernelEmitter
                 case AttentionRoot a: EmitAttention(w, plan, k, a, sig); break;
                 case ConvRoot c when IsDense(c, k): EmitConv(w, plan, k, c, sig); break;
                 case PoolRoot p: EmitPoolRows(w, plan, k, p, sig); break;
+                case ReduceRoot or RowRoot: EmitRowJob(w, plan, k, sig); break;
                 default: EmitScalar(w, plan, k, sig); break;
             }
             w.Line();
@@ -117,118 +118,116 @@ public static class CpuKernelEmitter
     }
 
     /// <summary>
-    /// A reduction or softmax over the last axis whose loads along that axis are contiguous or broadcast: SIMD along
-    /// the row (eight partial sums or maxima, then a horizontal step and a scalar tail).
+    /// A reduction or a row op (softmax, log-softmax, LayerNorm, RMSNorm) through the runtime's <c>RowJob</c>, which owns
+    /// the algorithm: the kernel supplies <c>Parts</c> (rows, length, ε) and a <c>Row</c> view whose loads read the fused
+    /// prologue and whose stores apply the fused epilogue, SIMD when every load along the row is contiguous or broadcast.
     /// </summary>
-    static bool IsVectorRow(Kernel k) => k.Root switch
+    static void EmitRowJob(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
     {
-        ReduceRoot r => r.Op != OpKind.ArgMax && r.Axis == r.InputShape.Rank - 1 && UnitInner(r.Input, r.InputShape.Rank),
-        RowRoot s => s.Axis == k.Shape.Rank - 1 && UnitInner(s.Input, k.Shape.Rank) && UnitInner(k.Body, k.Shape.Rank),
-        _ => false,
-    };
-
-    static bool UnitInner(Expr e, int rank) =>
-        e.Loads().All(l => l.Strides[rank - 1] is { IsConstant: true, Coefficient: 0 or 1 }) && !e.SelectsAlong(rank - 1);
-
-    static void EmitVectorRow(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
-    {
-        var (inputShape, prologue) = k.Root switch
+        var (shape, axis, prologue, op, epsilon) = k.Root switch
         {
-            ReduceRoot reduce => (reduce.InputShape, reduce.Input),
-            RowRoot row => (k.Shape, row.Input),
+            ReduceRoot r => (r.InputShape, r.Axis, r.Input,
+                r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }, 0f),
+            RowRoot r => (k.Shape, r.Axis, r.Input, r.Op.ToString(), r.Epsilon),
             _ => throw new System.InvalidOperationException("not a row kernel"),
         };
-        int rank = inputShape.Rank;
-        string n = inputShape[rank - 1].ToCSharp();
-        OpenTask(w, k, sig, $"CpuParallel.For({ScalarKernelBody.WorkItems(k).ToCSharp()}, {n}, this);");
-        w.Open("public override void Run(long first, long end)");
-        w.Open("for (long item = first; item < end; item++)");
-        IndexCode.Unravel(w, "item", inputShape.Dims.Take(rank - 1).ToList(), "i");
-        var loads = new RowLoads(w, plan, prologue.Loads().Concat(k.Body.Loads()), rank, IndexCode.Vars("i", rank - 1));
-        ExprRenderer vec = loads.Vector("acc"), scalar = loads.Scalar("acc");
+        bool reduction = k.Root is ReduceRoot;
+        int rank = shape.Rank;
+        var rowDims = shape.Dims.Where((_, d) => d != axis).ToList();
         string output = KernelSignature.BufferName(plan, k.Output);
-        w.Line($"long n = {n}, j;");
 
-        if (k.Root is ReduceRoot r)
+        // The row's position: its coordinates, each load's base offset and the output's, computed once per row.
+        var position = new SourceWriter();
+        IndexCode.Unravel(position, "item", rowDims, "i");
+        var rowIndex = IndexCode.Vars("i", rank - 1);
+        var loads = new RowLoads(position, plan, reduction ? prologue.Loads() : prologue.Loads().Concat(k.Body.Loads()), rank, rowIndex, axis);
+        var locals = rowIndex.Concat(loads.Names).Append("item").ToList();
+        var outStrides = shape.ContiguousStrides();
+        if (!reduction)
         {
-            bool max = r.Op == OpKind.ReduceMax;
-            w.Line($"var vacc = Vector256.Create({(max ? "float.NegativeInfinity" : "0f")});");
-            w.Line($"for (j = 0; j <= n - 8; j += 8) vacc = {(max ? $"CpuMath.Maximum(vacc, {vec.Render(prologue)})" : $"vacc + {vec.Render(prologue)}")};");
-            w.Line($"float acc = {(max ? "CpuMath.HorizontalMax(vacc)" : "Vector256.Sum(vacc)")};");
-            w.Line($"for (; j < n; j++) acc = {(max ? $"CpuMath.Maximum(acc, {scalar.Render(prologue)})" : $"acc + {scalar.Render(prologue)}")};");
-            if (r.Op == OpKind.Mean) w.Line("acc /= (float)n;");
-            // The epilogue is evaluated at the output index, which for a last-axis reduction is the row itself.
-            int outRank = k.Shape.Rank;
-            IndexCode.Unravel(w, "item", k.Shape.Dims.ToList(), "o");
-            var o = IndexCode.Vars("o", outRank);
-            var epilogue = ExprRenderer.AtIndex(plan, Math, o, "acc");
-            w.Line($"{output}[item] = {epilogue.Render(k.Body)};");
+            position.Line($"long outBase = {IndexCode.Offset(outStrides.Where((_, d) => d != axis).ToList(), rowIndex)};");
+            locals.Add("outBase");
+        }
+        bool vector = (reduction ? op != "ArgMax" : loads.Vectorizable(k.Body)) && loads.Vectorizable(prologue);
+        ExprRenderer vec = loads.Vector("acc"), scalar = loads.Scalar("acc");
+        const string NotVectorized = "throw new InvalidOperationException(\"this row is read element by element\")";
+
+        var members = new SourceWriter();
+        members.Line($"public bool Vectorized => {(vector ? "true" : "false")};");
+        members.Line();
+        members.Line($"public Vector256<float> Input(long j) => {(vector ? vec.Render(prologue) : NotVectorized)};");
+        members.Line();
+        members.Line($"public float InputAt(long j) => {scalar.Render(prologue)};");
+        members.Line();
+        if (reduction)
+        {
+            members.Line($"public void Store(long j, Vector256<float> acc) => {NotVectorized};");
+            members.Line();
+            members.Open("public void StoreAt(long j, float acc)");
+            IndexCode.Unravel(members, "item", k.Shape.Dims.ToList(), "o");
+            members.Line($"{output}[item] = {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", k.Shape.Rank), "acc").Render(k.Body)};");
+            members.Close();
         }
         else
         {
-            var s = (RowRoot)k.Root!;
-            string x = vec.Render(prologue), xs = scalar.Render(prologue);
-            w.Line("long outBase = item * n;");
-            string vectorValue, scalarValue;
-            if (s.Op is OpKind.Softmax or OpKind.LogSoftmax)
-            {
-                bool log = s.Op == OpKind.LogSoftmax;
-                w.Line("var vmax = Vector256.Create(float.NegativeInfinity);");
-                w.Line($"for (j = 0; j <= n - 8; j += 8) vmax = CpuMath.Maximum(vmax, {x});");
-                w.Line("float max = CpuMath.HorizontalMax(vmax);");
-                w.Line($"for (; j < n; j++) max = CpuMath.Maximum(max, {xs});");
-                w.Line("var vMaxAll = Vector256.Create(max);");
-                w.Line("var vsum = Vector256<float>.Zero;");
-                w.Line($"for (j = 0; j <= n - 8; j += 8) vsum += CpuMath.Exp({x} - vMaxAll);");
-                w.Line("float sum = Vector256.Sum(vsum);");
-                w.Line($"for (; j < n; j++) sum += CpuMath.Exp({xs} - max);");
-                w.Line(log ? "float shift = max + CpuMath.Log(sum);" : "float scale = 1f / sum;");
-                w.Line(log ? "var vShift = Vector256.Create(shift);" : "var vScale = Vector256.Create(scale);");
-                (vectorValue, scalarValue) = log ? ($"{x} - vShift", $"{xs} - shift") : ($"CpuMath.Exp({x} - vMaxAll) * vScale", $"CpuMath.Exp({xs} - max) * scale");
-            }
-            else
-            {
-                // LayerNorm centres first (two passes keep the variance accurate); RMSNorm only scales.
-                bool centre = s.Op == OpKind.LayerNorm;
-                if (centre)
-                {
-                    w.Line("var vsum = Vector256<float>.Zero;");
-                    w.Line($"for (j = 0; j <= n - 8; j += 8) vsum += {x};");
-                    w.Line("float sum = Vector256.Sum(vsum);");
-                    w.Line($"for (; j < n; j++) sum += {xs};");
-                    w.Line("float mean = sum / n;");
-                    w.Line("var vMean = Vector256.Create(mean);");
-                }
-                string cv = centre ? $"({x} - vMean)" : x, cs = centre ? $"({xs} - mean)" : xs;
-                w.Line("var vsq = Vector256<float>.Zero;");
-                w.Line($"for (j = 0; j <= n - 8; j += 8) {{ var c = {cv}; vsq += c * c; }}");
-                w.Line("float squares = Vector256.Sum(vsq);");
-                w.Line($"for (; j < n; j++) {{ float c = {cs}; squares += c * c; }}");
-                w.Line($"float inverse = CpuMath.Rsqrt(squares / n + {ExprRenderer.FloatLiteral(s.Epsilon)});");
-                w.Line("var vInverse = Vector256.Create(inverse);");
-                (vectorValue, scalarValue) = ($"{cv} * vInverse", $"{cs} * inverse");
-            }
-            w.Open("for (j = 0; j <= n - 8; j += 8)");
-            w.Line($"var acc = {vectorValue};");
-            w.Line($"{vec.Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);");
-            w.Close();
-            w.Open("for (; j < n; j++)");
-            w.Line($"float acc = {scalarValue};");
-            w.Line($"{output}[outBase + j] = {scalar.Render(k.Body)};");
-            w.Close();
+            string stride = outStrides[axis].IsOne ? "j" : $"j * {outStrides[axis].ToCSharp()}";
+            members.Line(vector
+                ? $"public void Store(long j, Vector256<float> acc) => {vec.Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);"
+                : $"public void Store(long j, Vector256<float> acc) => {NotVectorized};");
+            members.Line();
+            members.Line($"public void StoreAt(long j, float acc) => {output}[outBase + {stride}] = {scalar.Render(k.Body)};");
         }
+
+        // Parts hold what the rows read; a row holds what its members read.
+        string membersText = members.ToString(), positionText = position.ToString();
+        var rowSig = sig.UsedIn(membersText);
+        var rowLocals = locals.Where(l => System.Text.RegularExpressions.Regex.IsMatch(membersText, $@"\b{l}\b")).ToList();
+        string rows = Dim.Product(rowDims).ToCSharp(), length = shape[axis].ToCSharp();
+        var partsSig = sig.UsedIn(string.Join("\n", membersText, positionText, rows, length));
+
+        w.Open($"public sealed class K{k.Id}");
+        w.Line($"readonly RowJob<Parts, Row> _job = new(RowOp.{op});");
+        w.Line();
+        w.OpenCall("public void Launch", sig.Parameters("CpuView"));
+        w.Call("_job.Run", new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})" });
         w.Close();
+        w.Line();
+        w.Line($"/// <summary>k{k.Id}'s rows for the runtime's RowJob: how many, how long, and a view of each.</summary>");
+        w.Open("public readonly struct Parts : ICpuRows<Row>");
+        foreach (var (type, name) in Fields(partsSig)) w.Line($"internal readonly {type} {name};");
+        w.Line();
+        w.OpenCall("public Parts", partsSig.Parameters("CpuView"));
+        foreach (var (_, name) in Fields(partsSig)) w.Line($"this.{name} = {name};");
+        w.Close();
+        w.Line();
+        w.Line($"public long Rows => {rows};");
+        w.Line($"public long Length => {length};");
+        w.Line($"public float Epsilon => {ExprRenderer.FloatLiteral(epsilon)};");
+        w.Line();
+        w.Line("public Row At(long item) => new(this, item);");
+        w.Close();
+        w.Line();
+        w.Line($"/// <summary>One row of k{k.Id}: its prologue read and its epilogue written at element j.</summary>");
+        w.Open("public readonly struct Row : ICpuRow");
+        foreach (var (type, name) in Fields(rowSig)) w.Line($"readonly {type} {name};");
+        foreach (var l in rowLocals) w.Line($"readonly long {l};");
+        w.Line();
+        w.Open("public Row(in Parts parts, long item)");
+        foreach (var s in partsSig.UsedIn(positionText).Symbols.Select(SymbolNames.Identifier)) w.Line($"int {s} = parts.{s};");
+        if (positionText.Length > 0) w.Lines(positionText);
+        foreach (var (_, name) in Fields(rowSig)) w.Line($"this.{name} = parts.{name};");
+        foreach (var l in rowLocals) w.Line($"this.{l} = {l};");
+        w.Close();
+        w.Line();
+        w.Lines(membersText);
         w.Close();
         w.Close();
     }
 
     static void EmitScalar(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
     {
-        if (IsVectorRow(k)) { EmitVectorRow(w, plan, k, sig); return; }
         var cost = k.Root switch
         {
-            ReduceRoot r => r.InputShape[r.Axis],
-            RowRoot s => k.Shape[s.Axis] * Dim.Of(3),
             ConvRoot c => Dim.Of(c.Window.KernelH * c.Window.KernelW * (c.InputShape[1].Coefficient / c.Window.Groups)),
             PoolRoot p => Dim.Of(p.Window.KernelH * p.Window.KernelW),
             _ => Dim.One,

@@ -25,14 +25,28 @@ public static class CudaKernelEmitter
         foreach (var k in plan.Kernels)
         {
             var sig = new KernelSignature(plan, k);
-            var (body, symbols) = Body(plan, k);
-            w.Line($"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>");
-            w.Open($"public struct K{k.Id}Args");
+            var (members, body, symbols) = Parts(plan, k);
+            var library = LibraryKernel(k);
+            w.Line(library == null
+                ? $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>"
+                : $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>, and its model-specific parts of {library.Value.Kernel}: sizes, reads, the fused epilogue.</summary>");
+            w.Open($"public struct K{k.Id}Args{(library == null ? "" : " : " + library.Value.Interface)}");
             foreach (var b in sig.Buffers) w.Line($"public ArrayView<float> {KernelSignature.BufferName(b)};");
             foreach (var s in symbols) w.Line($"public int {SymbolNames.Identifier(s)};");
+            if (members.Length > 0)
+            {
+                w.Line();
+                w.Lines(members);
+            }
             w.Close();
             w.Line();
             KernelComments.Write(w, plan, k);
+            if (library != null)
+            {
+                w.Line($"public static void K{k.Id}(Index1D index, K{k.Id}Args args) => {library.Value.Kernel}(index, args);");
+                w.Line();
+                continue;
+            }
             w.Open($"public static void K{k.Id}(Index1D index, K{k.Id}Args args)");
             foreach (var b in sig.Buffers) w.Line($"var {KernelSignature.BufferName(b)} = args.{KernelSignature.BufferName(b)};");
             foreach (var s in symbols) w.Line($"int {SymbolNames.Identifier(s)} = args.{SymbolNames.Identifier(s)};");
@@ -45,16 +59,113 @@ public static class CudaKernelEmitter
     }
 
     /// <summary>The symbolic dims kernel <paramref name="k"/> reads (its argument struct carries only these).</summary>
-    public static IReadOnlyList<string> Symbols(KernelPlan plan, Kernel k) => Body(plan, k).Symbols;
+    public static IReadOnlyList<string> Symbols(KernelPlan plan, Kernel k) => Parts(plan, k).Symbols;
 
-    /// <summary>The kernel's body with 32-bit index arithmetic, and the symbols it mentions.</summary>
-    static (string Text, IReadOnlyList<string> Symbols) Body(KernelPlan plan, Kernel k)
+    /// <summary>
+    /// The kernel's code with 32-bit index arithmetic: the members its argument struct adds (a GEMM's sizes, operand
+    /// reads and epilogue, for the library kernel) and the body of a kernel written here; and the symbols they mention.
+    /// </summary>
+    static (string Members, string Body, IReadOnlyList<string> Symbols) Parts(KernelPlan plan, Kernel k)
     {
-        var w = new SourceWriter();
-        ScalarKernelBody.Write(w, plan, k, "flat", Math);
-        string text = Narrow(w.ToString());
-        var symbols = plan.Symbols.Where(s => Regex.IsMatch(text, $@"\b{Regex.Escape(SymbolNames.Identifier(s))}\b")).ToList();
-        return (text, symbols);
+        var members = new SourceWriter();
+        var body = new SourceWriter();
+        switch (k.Root)
+        {
+            case MatMulRoot m: WriteGemmParts(members, plan, k, m); break;
+            case ReduceRoot r: WriteReductionParts(members, plan, k, r); break;
+            case RowRoot r: WriteRowParts(members, plan, k, r); break;
+            default: ScalarKernelBody.Write(body, plan, k, "flat", Math); break;
+        }
+        string membersText = Narrow(members.ToString()), bodyText = Narrow(body.ToString());
+        var symbols = plan.Symbols.Where(s => Regex.IsMatch(membersText + bodyText, $@"\b{Regex.Escape(SymbolNames.Identifier(s))}\b")).ToList();
+        return (membersText, bodyText, symbols);
+    }
+
+    /// <summary>
+    /// The runtime library kernel that runs <paramref name="k"/> over its generated parts, and the interface the parts
+    /// implement; null for the kernels still written whole here (elementwise, gather, attention, convolution, pooling).
+    /// </summary>
+    static (string Kernel, string Interface)? LibraryKernel(Kernel k) => k.Root switch
+    {
+        MatMulRoot => ("CudaGemm.Naive", "ICudaGemm"),
+        ReduceRoot r => ($"CudaRows.{r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }}", "ICudaRows"),
+        RowRoot r => ($"CudaRows.{r.Op}", "ICudaRows"),
+        _ => null,
+    };
+
+    /// <summary>A reduction's <c>ICudaRows</c> members: a row per output element, read along the reduced axis.</summary>
+    static void WriteReductionParts(SourceWriter w, KernelPlan plan, Kernel k, ReduceRoot r)
+    {
+        int rank = k.Shape.Rank;
+        bool keepDims = rank == r.InputShape.Rank;
+        var o = IndexCode.Vars("o", rank);
+        var inIndex = Enumerable.Range(0, r.InputShape.Rank)
+            .Select(d => d == r.Axis ? "j" : keepDims ? o[d] : o[d < r.Axis ? d : d - 1]).ToList();
+        WriteRowsHeader(w, r.InputShape[r.Axis], epsilon: 0f);
+        w.Open("public float Input(long row, long j)");
+        IndexCode.Unravel(w, "row", k.Shape.Dims.ToList(), "o");
+        w.Line($"return {ExprRenderer.AtIndex(plan, Math, inIndex, "0f").Render(r.Input)};");
+        w.Close();
+        w.Line();
+        w.Open("public void Store(long row, long j, float acc)");
+        IndexCode.Unravel(w, "row", k.Shape.Dims.ToList(), "o");
+        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[row] = {ExprRenderer.AtIndex(plan, Math, o, "acc").Render(k.Body)};");
+        w.Close();
+    }
+
+    /// <summary>A row op's <c>ICudaRows</c> members: a row per position of the other axes, read and written along the op's axis.</summary>
+    static void WriteRowParts(SourceWriter w, KernelPlan plan, Kernel k, RowRoot r)
+    {
+        int rank = k.Shape.Rank;
+        var rowDims = k.Shape.Dims.Where((_, d) => d != r.Axis).ToList();
+        var index = Enumerable.Range(0, rank).Select(d => d == r.Axis ? "j" : "r" + (d < r.Axis ? d : d - 1)).ToList();
+        WriteRowsHeader(w, k.Shape[r.Axis], r.Epsilon);
+        w.Open("public float Input(long row, long j)");
+        IndexCode.Unravel(w, "row", rowDims, "r");
+        w.Line($"return {ExprRenderer.AtIndex(plan, Math, index, "0f").Render(r.Input)};");
+        w.Close();
+        w.Line();
+        w.Open("public void Store(long row, long j, float acc)");
+        IndexCode.Unravel(w, "row", rowDims, "r");
+        string output = KernelSignature.BufferName(plan, k.Output);
+        w.Line($"{output}[{IndexCode.Offset(k.Shape.ContiguousStrides(), index)}] = {ExprRenderer.AtIndex(plan, Math, index, "acc").Render(k.Body)};");
+        w.Close();
+    }
+
+    static void WriteRowsHeader(SourceWriter w, Dim length, float epsilon)
+    {
+        w.Line($"public long Length => {length.ToCSharp()};");
+        w.Line($"public float Epsilon => {ExprRenderer.FloatLiteral(epsilon)};");
+        w.Line();
+    }
+
+    /// <summary>
+    /// A matmul's <c>ICudaGemm</c> members: the sizes, each operand read at (batch, row, k) / (batch, k, col) through its
+    /// strides (views, broadcasts and batch dims included), and the fused epilogue at the output element.
+    /// </summary>
+    static void WriteGemmParts(SourceWriter w, KernelPlan plan, Kernel k, MatMulRoot m)
+    {
+        int rank = k.Shape.Rank;
+        var batchDims = k.Shape.Dims.Take(rank - 2).ToList();
+        var o = IndexCode.Vars("o", batchDims.Count);
+        string Load(LoadExpr l, IEnumerable<string> index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index.ToList())}]";
+        w.Line($"public long M => {k.Shape[rank - 2].ToCSharp()};");
+        w.Line($"public long N => {k.Shape[rank - 1].ToCSharp()};");
+        w.Line($"public long K => {m.K.ToCSharp()};");
+        w.Line();
+        foreach (var (name, load, index) in new[] { ("A(long batch, long row, long k)", m.A, new[] { "row", "k" }), ("B(long batch, long k, long col)", m.B, new[] { "k", "col" }) })
+        {
+            w.Open($"public float {name}");
+            IndexCode.Unravel(w, "batch", batchDims, "o");
+            w.Line($"return {Load(load, o.Concat(index))};");
+            w.Close();
+            w.Line();
+        }
+        w.Open("public void Store(long batch, long row, long col, float acc)");
+        w.Line("long flat = (batch * M + row) * N + col;");
+        IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
+        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[flat] = {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", rank), "acc").Render(k.Body)};");
+        w.Close();
     }
 
     /// <summary>
