@@ -1,37 +1,47 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Kiln.Compiler.IR;
 
 namespace Kiln.Runtime.Cpu;
 
 /// <summary>
-/// Elementwise math for generated CPU kernels, with a float and a Vector256 overload of each op so the
-/// emitter writes the same call for scalar tails and SIMD bodies. Definitions match <c>Kiln.Scalar</c>.
+/// Elementwise math for generated CPU kernels, with a float and a Vector256 overload of each op so the emitter writes
+/// the same call for scalar tails and SIMD bodies. The float overloads are <see cref="Elementwise{TMath}"/> (the one
+/// definition, shared with constant folding and the GPU); the Vector256 ones are their SIMD forms, checked against the
+/// eager reference like everything else.
 /// </summary>
 public static class CpuMath
 {
     const float SqrtTwoOverPi = 0.7978845608028654f;
 
+    // The scalar ops are Kiln's one definition (Elementwise<T>), over MathF.
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Exp(float x) => MathF.Exp(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Log(float x) => MathF.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sqrt(float x) => MathF.Sqrt(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Rsqrt(float x) => 1f / MathF.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Rsqrt(float x) => default(Primitives).Rsqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Abs(float x) => MathF.Abs(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Relu(float x) => x > 0f ? x : 0f;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Relu(float x) => Elementwise<Primitives>.Relu(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sigmoid(float x) => Elementwise<Primitives>.Sigmoid(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Tanh(float x) => MathF.Tanh(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Gelu(float x) => 0.5f * x * (1f + MathF.Tanh(SqrtTwoOverPi * (x + 0.044715f * x * x * x)));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Silu(float x) => x / (1f + MathF.Exp(-x));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float GeluErf(float x) => 0.5f * x * (1f + Erf(x * 0.70710678118654752f));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Gelu(float x) => Elementwise<Primitives>.Gelu(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Silu(float x) => Elementwise<Primitives>.Silu(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float GeluErf(float x) => Elementwise<Primitives>.GeluErf(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Erf(float x) => Elementwise<Primitives>.Erf(x);
 
-    /// <summary>erf by Abramowitz–Stegun 7.1.26 (absolute error below 1.5e-7, under float32's resolution of erf near 1).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Erf(float x)
+    /// <summary>The float primitives under <see cref="Elementwise{TMath}"/> on the CPU.</summary>
+    public readonly struct Primitives : IFloatMath
     {
-        float a = MathF.Abs(x);
-        float t = 1f / (1f + 0.3275911f * a);
-        float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-        return MathF.CopySign(1f - poly * MathF.Exp(-a * a), x);
+        public float Exp(float x) => MathF.Exp(x);
+        public float Log(float x) => MathF.Log(x);
+        public float Sqrt(float x) => MathF.Sqrt(x);
+        public float Rsqrt(float x) => 1f / MathF.Sqrt(x);
+        public float Tanh(float x) => MathF.Tanh(x);
+        public float Abs(float x) => MathF.Abs(x);
+        public float Max(float a, float b) => MathF.Max(a, b);
+        public float Min(float a, float b) => MathF.Min(a, b);
+        public float Pow(float a, float b) => MathF.Pow(a, b);
+        public float Truncate(float x) => MathF.Truncate(x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -51,12 +61,12 @@ public static class CpuMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Maximum(float a, float b) => MathF.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Minimum(float a, float b) => MathF.Min(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Pow(float a, float b) => MathF.Pow(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Greater(float a, float b) => a > b ? 1f : 0f;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Less(float a, float b) => a < b ? 1f : 0f;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Equal(float a, float b) => a == b ? 1f : 0f;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Where(float c, float a, float b) => c != 0f ? a : b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Greater(float a, float b) => Elementwise<Primitives>.Greater(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Less(float a, float b) => Elementwise<Primitives>.Less(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Equal(float a, float b) => Elementwise<Primitives>.Equal(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Where(float c, float a, float b) => Elementwise<Primitives>.Where(c, a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool IsNaN(float x) => float.IsNaN(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToInt32(float x) => MathF.Truncate(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToInt32(float x) => Elementwise<Primitives>.ToInt32(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToFloat32(float x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ToInt32(Vector256<float> x) => Vector256.Truncate(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ToFloat32(Vector256<float> x) => x;

@@ -1,41 +1,49 @@
 using ILGPU.Algorithms;
+using Kiln.Compiler.IR;
 
 namespace Kiln.Runtime.Cuda;
 
-/// <summary>Elementwise math for generated ILGPU kernels (XMath lowers to PTX intrinsics). Definitions match <c>Kiln.Scalar</c>.</summary>
+/// <summary>
+/// Elementwise math for generated ILGPU kernels: Kiln's one definition (<see cref="Elementwise{TMath}"/>) over XMath,
+/// which lowers to PTX intrinsics.
+/// </summary>
 public static class GpuMath
 {
-    const float SqrtTwoOverPi = 0.7978845608028654f;
-
     public static float Exp(float x) => XMath.Exp(x);
     public static float Log(float x) => XMath.Log(x);
     public static float Sqrt(float x) => XMath.Sqrt(x);
     public static float Rsqrt(float x) => XMath.Rsqrt(x);
     public static float Abs(float x) => XMath.Abs(x);
-    public static float Relu(float x) => x > 0f ? x : 0f;
-    public static float Sigmoid(float x) => 1f / (1f + XMath.Exp(-x));
+    public static float Relu(float x) => Elementwise<Primitives>.Relu(x);
+    public static float Sigmoid(float x) => Elementwise<Primitives>.Sigmoid(x);
     public static float Tanh(float x) => XMath.Tanh(x);
-    public static float Gelu(float x) => 0.5f * x * (1f + XMath.Tanh(SqrtTwoOverPi * (x + 0.044715f * x * x * x)));
-    public static float Silu(float x) => x / (1f + XMath.Exp(-x));
-    public static float GeluErf(float x) => 0.5f * x * (1f + Erf(x * 0.70710678118654752f));
-
-    /// <summary>erf by Abramowitz–Stegun 7.1.26, as CpuMath.Erf.</summary>
-    public static float Erf(float x)
-    {
-        float a = XMath.Abs(x);
-        float t = 1f / (1f + 0.3275911f * a);
-        float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-        float magnitude = 1f - poly * XMath.Exp(-a * a);
-        return x < 0f ? -magnitude : magnitude;
-    }
+    public static float Gelu(float x) => Elementwise<Primitives>.Gelu(x);
+    public static float Silu(float x) => Elementwise<Primitives>.Silu(x);
+    public static float GeluErf(float x) => Elementwise<Primitives>.GeluErf(x);
+    public static float Erf(float x) => Elementwise<Primitives>.Erf(x);
     public static float Maximum(float a, float b) => XMath.Max(a, b);
     public static float Minimum(float a, float b) => XMath.Min(a, b);
     public static float Pow(float a, float b) => XMath.Pow(a, b);
-    public static float Greater(float a, float b) => a > b ? 1f : 0f;
-    public static float Less(float a, float b) => a < b ? 1f : 0f;
-    public static float Equal(float a, float b) => a == b ? 1f : 0f;
-    public static float Where(float c, float a, float b) => c != 0f ? a : b;
+    public static float Greater(float a, float b) => Elementwise<Primitives>.Greater(a, b);
+    public static float Less(float a, float b) => Elementwise<Primitives>.Less(a, b);
+    public static float Equal(float a, float b) => Elementwise<Primitives>.Equal(a, b);
+    public static float Where(float c, float a, float b) => Elementwise<Primitives>.Where(c, a, b);
     public static bool IsNaN(float x) => XMath.IsNaN(x);
-    public static float ToInt32(float x) => x < 0f ? XMath.Ceiling(x) : XMath.Floor(x);
+    public static float ToInt32(float x) => Elementwise<Primitives>.ToInt32(x);
     public static float ToFloat32(float x) => x;
+
+    /// <summary>The float primitives under <see cref="Elementwise{TMath}"/> on the GPU.</summary>
+    public readonly struct Primitives : IFloatMath
+    {
+        public float Exp(float x) => XMath.Exp(x);
+        public float Log(float x) => XMath.Log(x);
+        public float Sqrt(float x) => XMath.Sqrt(x);
+        public float Rsqrt(float x) => XMath.Rsqrt(x);
+        public float Tanh(float x) => XMath.Tanh(x);
+        public float Abs(float x) => XMath.Abs(x);
+        public float Max(float a, float b) => XMath.Max(a, b);
+        public float Min(float a, float b) => XMath.Min(a, b);
+        public float Pow(float a, float b) => XMath.Pow(a, b);
+        public float Truncate(float x) => x < 0f ? XMath.Ceiling(x) : XMath.Floor(x);
+    }
 }

@@ -6,7 +6,7 @@ namespace Kiln.Compiler.Passes;
 
 /// <summary>
 /// Folds elementwise ops whose operands are all scalar constants (e.g. <c>1f / Scale</c> spelled as tensors)
-/// into one constant, using the same float semantics the kernels use.
+/// into one constant, with the kernels' own definitions (<see cref="Elementwise{TMath}"/>).
 /// </summary>
 public static class ConstantFolding
 {
@@ -17,8 +17,7 @@ public static class ConstantFolding
         foreach (var n in graph.Nodes)
         {
             if (n.Op == OpKind.Constant) { values[n.Id] = n.Value; continue; }
-            // GeluErf stays a kernel op: this netstandard2.0 core has no erf, and a second copy of it is not worth one fold.
-            if (!(n.Op.IsUnary() || n.Op.IsBinary()) || n.Shape.Rank != 0 || n.Op == OpKind.GeluErf) continue;
+            if (!(n.Op.IsUnary() || n.Op.IsBinary()) || n.Shape.Rank != 0) continue;
             if (!values.TryGetValue(n.Inputs[0], out var a)) continue;
             float b = 0;
             if (n.Op.IsBinary() && !values.TryGetValue(n.Inputs[1], out b)) continue;
@@ -32,31 +31,21 @@ public static class ConstantFolding
         return DeadCodeElimination.Run(GraphRewriter.Rebuild(graph, keep, new Dictionary<int, int>(), rewritten));
     }
 
-    static float Evaluate(OpKind op, float a, float b) => op switch
+    static float Evaluate(OpKind op, float a, float b) =>
+        op.IsUnary() ? Elementwise<Primitives>.Unary(op, a) : Elementwise<Primitives>.Binary(op, a, b);
+
+    /// <summary>Float primitives for netstandard2.0, which has no MathF: double precision, rounded once to float.</summary>
+    readonly struct Primitives : IFloatMath
     {
-        OpKind.Neg => -a,
-        OpKind.Exp => (float)Math.Exp(a),
-        OpKind.Log => (float)Math.Log(a),
-        OpKind.Sqrt => (float)Math.Sqrt(a),
-        OpKind.Rsqrt => 1f / (float)Math.Sqrt(a),
-        OpKind.Abs => (float)Math.Abs(a),
-        OpKind.Relu => a > 0 ? a : 0,
-        OpKind.Sigmoid => 1f / (1f + (float)Math.Exp(-a)),
-        OpKind.Tanh => (float)Math.Tanh(a),
-        OpKind.Gelu => 0.5f * a * (1f + (float)Math.Tanh(0.7978845608f * (a + 0.044715f * a * a * a))),
-        OpKind.Silu => a / (1f + (float)Math.Exp(-a)),
-        OpKind.Add => a + b,
-        OpKind.Sub => a - b,
-        OpKind.Mul => a * b,
-        OpKind.Div => a / b,
-        OpKind.Maximum => (float)Math.Max(a, b),
-        OpKind.Minimum => (float)Math.Min(a, b),
-        OpKind.Pow => (float)Math.Pow(a, b),
-        OpKind.ToInt32 => (float)Math.Truncate(a),
-        OpKind.ToFloat32 => a,
-        OpKind.Greater => a > b ? 1f : 0f,
-        OpKind.Less => a < b ? 1f : 0f,
-        OpKind.Equal => a == b ? 1f : 0f,
-        _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
-    };
+        public float Exp(float x) => (float)Math.Exp(x);
+        public float Log(float x) => (float)Math.Log(x);
+        public float Sqrt(float x) => (float)Math.Sqrt(x);
+        public float Rsqrt(float x) => 1f / (float)Math.Sqrt(x);
+        public float Tanh(float x) => (float)Math.Tanh(x);
+        public float Abs(float x) => Math.Abs(x);
+        public float Max(float a, float b) => Math.Max(a, b);
+        public float Min(float a, float b) => Math.Min(a, b);
+        public float Pow(float a, float b) => (float)Math.Pow(a, b);
+        public float Truncate(float x) => (float)Math.Truncate(x);
+    }
 }

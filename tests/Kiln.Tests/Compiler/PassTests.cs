@@ -27,6 +27,36 @@ public sealed class PassTests
         Assert.Equal(7, graph.Nodes.Count); // the input graph is not modified
     }
 
+    /// <summary>
+    /// Folding evaluates every unary op with the kernels' own definitions (Elementwise&lt;T&gt;), erf GELU included; each
+    /// folded value is checked against the eager reference (double precision, independent code).
+    /// </summary>
+    [Theory]
+    [InlineData(OpKind.GeluErf, 0.7f)]
+    [InlineData(OpKind.GeluErf, -1.3f)]
+    [InlineData(OpKind.Gelu, 0.7f)]
+    [InlineData(OpKind.Sigmoid, -2.5f)]
+    [InlineData(OpKind.Silu, 1.5f)]
+    [InlineData(OpKind.Rsqrt, 3f)]
+    [InlineData(OpKind.ToInt32, -2.7f)]
+    public void ConstantFoldingMatchesTheReference(OpKind op, float x)
+    {
+        var b = new GraphBuilder("fold");
+        var folded = ConstantFolding.Run(b.Build(b.Unary(op, b.Constant(x))));
+        var constant = System.Linq.Enumerable.Single(folded.Nodes);
+        Assert.Equal(OpKind.Constant, constant.Op);
+        double expected = op switch
+        {
+            OpKind.GeluErf => Kiln.Scalar.GeluErf(x),
+            OpKind.Gelu => Kiln.Scalar.Gelu(x),
+            OpKind.Sigmoid => Kiln.Scalar.Sigmoid(x),
+            OpKind.Silu => Kiln.Scalar.Silu(x),
+            OpKind.Rsqrt => Kiln.Scalar.Rsqrt(x),
+            _ => System.Math.Truncate(x),
+        };
+        Assert.True(System.Math.Abs(constant.Value - expected) <= 1e-6 * (1 + System.Math.Abs(expected)), $"{op}({x}) folded to {constant.Value}, reference {expected}");
+    }
+
     [Fact]
     public void CseMergesIdenticalNodesAndDceDropsDeadOnes()
     {
