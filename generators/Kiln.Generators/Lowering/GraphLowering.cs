@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using Kiln.Compiler.IR;
+using Kiln.Compiler.Lowering;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -538,116 +539,61 @@ sealed partial class GraphLowering
         return result;
     }
 
+    /// <summary>An <c>Ops</c> call through the compiler's <see cref="OpTable"/>, its arguments read from this frame.</summary>
     BuildValue OpCall(InvocationExpressionSyntax call, IMethodSymbol method)
     {
-        var args = Arguments(call.ArgumentList, method);
+        var args = new OpArguments(this, call, method, Arguments(call.ArgumentList, method));
+        return Op(call, () => OpTable.Build(_builder, method.Name, args) ?? throw Unsupported(call, $"Ops.{method.Name} has no compiled lowering yet"));
+    }
+
+    /// <summary>The arguments of one Ops call, evaluated by the interpreter; a wrong kind is KLN0002 on the call.</summary>
+    sealed class OpArguments : IOpArguments
+    {
+        readonly GraphLowering _lowering;
+        readonly InvocationExpressionSyntax _call;
+        readonly IMethodSymbol _method;
+        readonly Dictionary<int, BuildValue> _values;
+
+        public OpArguments(GraphLowering lowering, InvocationExpressionSyntax call, IMethodSymbol method, Dictionary<int, BuildValue> values)
+        {
+            _lowering = lowering;
+            _call = call;
+            _method = method;
+            _values = values;
+        }
+
         BuildValue Arg(int i)
         {
-            if (args.TryGetValue(i, out var v)) return v;
-            var p = method.Parameters[i];
-            return p.HasExplicitDefaultValue ? DefaultValue(call, p) : throw Unsupported(call, $"missing argument '{p.Name}'");
+            if (_values.TryGetValue(i, out var v)) return v;
+            var p = _method.Parameters[i];
+            return p.HasExplicitDefaultValue ? _lowering.DefaultValue(_call, p) : throw Unsupported(_call, $"missing argument '{p.Name}'");
         }
-        int TensorArg(int i) => TensorOperand(call.ArgumentList.Arguments.Count > i ? call.ArgumentList.Arguments[i] : call, Arg(i));
-        int IntArg(int i)
+
+        LoweringException Wrong(int i, string what) => Unsupported(_call, $"'{_method.Parameters[i].Name}' must be {what}");
+
+        public int Tensor(int i) =>
+            _lowering.TensorOperand(_call.ArgumentList.Arguments.Count > i ? _call.ArgumentList.Arguments[i] : _call, Arg(i));
+
+        public int? OptionalTensor(int i) => Arg(i).IsNull ? null : Tensor(i);
+
+        public int Int(int i)
         {
             var v = Arg(i);
-            if (!v.IsNumber || !v.IsInt) throw Unsupported(call, $"'{method.Parameters[i].Name}' must be an integer build-time constant");
-            return (int)v.Number;
+            return v.IsNumber && v.IsInt ? (int)v.Number : throw Wrong(i, "an integer build-time constant");
         }
-        bool BoolArg(int i) => Arg(i).Bool ?? throw Unsupported(call, $"'{method.Parameters[i].Name}' must be a bool constant");
-        float? FloatArg(int i)
+
+        public int? OptionalInt(int i) => Arg(i).IsNull ? null : Int(i);
+
+        public bool Bool(int i) => Arg(i).Bool ?? throw Wrong(i, "a bool constant");
+
+        public float? Float(int i)
         {
             var v = Arg(i);
             if (v.IsNull) return null;
-            return v.IsNumber ? (float)v.Number : throw Unsupported(call, $"'{method.Parameters[i].Name}' must be a number known at build time");
+            return v.IsNumber ? (float)v.Number : throw Wrong(i, "a number known at build time");
         }
-        int? OptionalTensorArg(int i) => Arg(i).IsNull ? null : TensorArg(i);
-        int? OptionalIntArg(int i) => Arg(i).IsNull ? null : IntArg(i);
-        IReadOnlyList<long> IntsArg(int i) => Arg(i).Ints ?? throw Unsupported(call, $"'{method.Parameters[i].Name}' must be integer constants");
 
-        string name = method.Name;
-        if (Enum.TryParse<OpKind>(name, out var kind))
-        {
-            if (kind.IsUnary()) return Op(call, () => _builder.Unary(kind, TensorArg(0)));
-            if (kind.IsBinary()) return Op(call, () => _builder.Binary(kind, TensorArg(0), TensorArg(1)));
-            if (kind.IsReduce()) return Op(call, () => _builder.Reduce(kind, TensorArg(0), IntArg(1), BoolArg(2)));
-            if (kind.IsSoftmax()) return Op(call, () => _builder.Softmax(kind, TensorArg(0), IntArg(1)));
-            switch (kind)
-            {
-                case OpKind.MatMul: return Op(call, () => _builder.MatMul(TensorArg(0), TensorArg(1)));
-                case OpKind.Reshape: return Op(call, () => _builder.Reshape(TensorArg(0), IntsArg(1)));
-                case OpKind.Permute: return Op(call, () => _builder.Permute(TensorArg(0), IntsArg(1).Select(a => (int)a).ToList()));
-                case OpKind.BroadcastTo: return Op(call, () => _builder.BroadcastTo(TensorArg(0), Shape.Of(IntsArg(1).ToArray())));
-                case OpKind.Slice: return Op(call, () => _builder.Slice(TensorArg(0), IntArg(1), IntArg(2), IntArg(3)));
-                case OpKind.Conv2d:
-                    return Op(call, () =>
-                    {
-                        int stride = IntArg(3), padding = IntArg(4), dilation = IntArg(5);
-                        int y = _builder.Conv2d(TensorArg(0), TensorArg(1), stride, stride, padding, padding, dilation, dilation, IntArg(6));
-                        if (OptionalTensorArg(2) is not { } bias) return y;
-                        return _builder.Binary(OpKind.Add, y, _builder.Unflatten(bias, 0, new long[] { -1, 1, 1 }));
-                    });
-                case OpKind.MaxPool2d:
-                case OpKind.AvgPool2d:
-                    return Op(call, () =>
-                    {
-                        int kernel = IntArg(1), stride = OptionalIntArg(2) ?? kernel, padding = IntArg(3);
-                        return _builder.Pool2d(kind, TensorArg(0), kernel, kernel, stride, stride, padding, padding);
-                    });
-                case OpKind.Where: return Op(call, () => _builder.Where(TensorArg(0), TensorArg(1), TensorArg(2)));
-                case OpKind.Iota:
-                    return Op(call, () =>
-                    {
-                        var like = _builder.ShapeOf(TensorArg(0));
-                        int axis = IntArg(1);
-                        if (axis < -like.Rank || axis >= like.Rank) throw new ShapeException(ShapeErrorKind.Axis, $"iota: axis {axis} is out of range for {like}");
-                        return _builder.Iota(Shape.Of(like[axis < 0 ? axis + like.Rank : axis]), 0);
-                    });
-                case OpKind.Concat: return Op(call, () => _builder.Concat(TensorArg(0), TensorArg(1), IntArg(2)));
-                case OpKind.Pad: return Op(call, () => _builder.Pad(TensorArg(0), IntArg(1), IntArg(2), IntArg(3), FloatArg(4) ?? 0f));
-                case OpKind.Attention: return Op(call, () => _builder.Attention(TensorArg(0), TensorArg(1), TensorArg(2), BoolArg(3), FloatArg(4)));
-                case OpKind.LayerNorm:
-                    return Op(call, () =>
-                    {
-                        int y = _builder.Norm(OpKind.LayerNorm, TensorArg(0), -1, FloatArg(3) ?? 1e-5f);
-                        if (OptionalTensorArg(1) is { } weight) y = _builder.Binary(OpKind.Mul, y, weight);
-                        return OptionalTensorArg(2) is { } bias ? _builder.Binary(OpKind.Add, y, bias) : y;
-                    });
-                case OpKind.RmsNorm:
-                    return Op(call, () =>
-                    {
-                        int y = _builder.Norm(OpKind.RmsNorm, TensorArg(0), -1, FloatArg(2) ?? 1e-6f);
-                        return OptionalTensorArg(1) is { } weight ? _builder.Binary(OpKind.Mul, y, weight) : y;
-                    });
-            }
-        }
-        if (name == "Embedding") return Op(call, () => _builder.Gather(TensorArg(1), TensorArg(0)));
-        if (name == "Cast")
-            return Op(call, () =>
-            {
-                int x = TensorArg(0);
-                bool toInt = IntArg(1) == 1; // Kiln.DType.Int32
-                return toInt ? (_builder.TypeOf(x) == DType.I32 ? x : _builder.Unary(OpKind.ToInt32, x))
-                    : _builder.TypeOf(x) == DType.F32 ? x : _builder.Unary(OpKind.ToFloat32, x);
-            });
-        if (name == "Arange")
-            return Op(call, () => IntArg(0) > 0 ? _builder.Iota(Shape.Of((long)IntArg(0)), 0) : throw new ShapeException(ShapeErrorKind.Size, $"arange of {IntArg(0)} elements"));
-        if (name == "CrossEntropy")
-            return Op(call, () =>
-            {
-                int logits = TensorArg(0), targets = TensorArg(1);
-                _builder.RequireIntegers(targets, "cross-entropy targets");
-                var shape = _builder.ShapeOf(logits);
-                int logProbabilities = _builder.Softmax(OpKind.LogSoftmax, logits, -1);
-                int classes = _builder.Iota(Shape.Of(shape[shape.Rank - 1]), 0);
-                int oneHot = _builder.Binary(OpKind.Equal, classes, _builder.Unflatten(targets, -1, new long[] { -1, 1 }));
-                int picked = _builder.Reduce(OpKind.Sum, _builder.Binary(OpKind.Mul, logProbabilities, oneHot), -1, keepDims: false);
-                return _builder.Unary(OpKind.Neg, _builder.Reduce(OpKind.Mean, _builder.Reshape(picked, new long[] { -1 }), 0, keepDims: false));
-            });
-        if (name == "Flatten") return Op(call, () => _builder.Flatten(TensorArg(0), IntArg(1), IntArg(2)));
-        if (name == "Unflatten") return Op(call, () => _builder.Unflatten(TensorArg(0), IntArg(1), IntsArg(2)));
-        if (name == "Transpose") return Op(call, () => _builder.Transpose(TensorArg(0)));
-        throw Unsupported(call, $"Ops.{name} has no compiled lowering yet");
+        public IReadOnlyList<long> Ints(int i) => Arg(i).Ints ?? throw Wrong(i, "integer constants");
     }
 
     int TensorOperand(SyntaxNode at, BuildValue value)
