@@ -147,7 +147,7 @@ public static class ModelParser
     static DType InputType(AttributeData? shape)
     {
         var named = shape?.NamedArguments.FirstOrDefault(a => a.Key == "DType").Value;
-        return named is { Value: int value } && value == 1 ? DType.I32 : DType.F32;
+        return named is { Value: int value } && value == (int)DType.Int32 ? DType.Int32 : DType.Float32;
     }
 
     /// <summary>The arguments of a <c>params</c> attribute constructor ([Shape(…)], [Param(…)]), however C# bound them.</summary>

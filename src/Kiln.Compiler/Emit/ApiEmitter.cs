@@ -129,7 +129,7 @@ public static class ApiEmitter
         string comma = names.Length > 0 ? ", " : "";
         w.Line($"/// <summary>Runs {name} on host tensors: uploads, runs the kernels, downloads the result.</summary>");
         w.Open($"public Kiln.Tensor {name}({string.Join(", ", entry.InputNames.Select(n => "Kiln.Tensor " + n))})");
-        foreach (var input in inputs.Where(i => i.Type.DType == DType.I32))
+        foreach (var input in inputs.Where(i => i.Type.DType == DType.Int32))
             w.Line($"IntegerInput.Check(\"{cls}.{name}\", \"{input.Name}\", {input.Name});");
         foreach (var n in entry.InputNames) w.Line($"using var _{n} = Device.Upload({n});");
         w.Line($"using var _result = {name}({string.Join(", ", entry.InputNames.Select(n => "_" + n))});");

@@ -23,7 +23,7 @@ public sealed class GraphBuilder
 
     public Shape ShapeOf(int id) => _nodes[id].Shape;
 
-    public int Input(string name, Shape shape, DType type = DType.F32) => Add(OpKind.Input, Array.Empty<int>(), shape, name: name, type: type);
+    public int Input(string name, Shape shape, DType type = DType.Float32) => Add(OpKind.Input, Array.Empty<int>(), shape, name: name, type: type);
 
     public DType TypeOf(int id) => _nodes[id].Type.DType;
 
@@ -31,13 +31,13 @@ public sealed class GraphBuilder
 
     /// <summary>A scalar constant; <paramref name="integer"/> marks a whole-number literal, which keeps int arithmetic int.</summary>
     public int Constant(float value, bool integer = false) =>
-        Add(OpKind.Constant, Array.Empty<int>(), Shape.Scalar, value: value, type: integer && value == Math.Floor(value) ? DType.I32 : DType.F32);
+        Add(OpKind.Constant, Array.Empty<int>(), Shape.Scalar, value: value, type: integer && value == Math.Floor(value) ? DType.Int32 : DType.Float32);
 
     public int Unary(OpKind op, int x)
     {
         if (!op.IsUnary()) throw new ArgumentException($"{op} is not unary.", nameof(op));
         // Whole numbers stay whole under negation, |x|, ReLU and truncation; every other function gives floats.
-        var type = op == OpKind.ToInt32 || (op is OpKind.Neg or OpKind.Abs or OpKind.Relu && TypeOf(x) == DType.I32) ? DType.I32 : DType.F32;
+        var type = op == OpKind.ToInt32 || (op is OpKind.Neg or OpKind.Abs or OpKind.Relu && TypeOf(x) == DType.Int32) ? DType.Int32 : DType.Float32;
         return Add(op, new[] { x }, ShapeOf(x), type: type);
     }
 
@@ -45,14 +45,14 @@ public sealed class GraphBuilder
     {
         if (!op.IsBinary()) throw new ArgumentException($"{op} is not binary.", nameof(op));
         var shape = Broadcast(ShapeOf(a), ShapeOf(b), $"{GraphPrinter.OpName(op)}");
-        bool integers = TypeOf(a) == DType.I32 && TypeOf(b) == DType.I32 && op is OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Maximum or OpKind.Minimum;
-        return Add(op, new[] { BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape, type: integers ? DType.I32 : DType.F32);
+        bool integers = TypeOf(a) == DType.Int32 && TypeOf(b) == DType.Int32 && op is OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Maximum or OpKind.Minimum;
+        return Add(op, new[] { BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape, type: integers ? DType.Int32 : DType.Float32);
     }
 
     /// <summary>Fails unless <paramref name="x"/> holds whole numbers (int32): lookups and class targets index with them.</summary>
     public void RequireIntegers(int x, string what)
     {
-        if (TypeOf(x) != DType.I32)
+        if (TypeOf(x) != DType.Int32)
             throw new ShapeException(ShapeErrorKind.Gather,
                 $"{what} must be int32 (a [Shape(..., DType = DType.Int32)] input, Iota, ArgMax or Cast(x, DType.Int32)), got {_nodes[x].Type}");
     }
@@ -61,7 +61,7 @@ public sealed class GraphBuilder
     public int Where(int condition, int a, int b)
     {
         var shape = Broadcast(Broadcast(ShapeOf(condition), ShapeOf(a), "where"), ShapeOf(b), "where");
-        var type = TypeOf(a) == DType.I32 && TypeOf(b) == DType.I32 ? DType.I32 : DType.F32;
+        var type = TypeOf(a) == DType.Int32 && TypeOf(b) == DType.Int32 ? DType.Int32 : DType.Float32;
         return Add(OpKind.Where, new[] { BroadcastTo(condition, shape), BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape, type: type);
     }
 
@@ -69,7 +69,7 @@ public sealed class GraphBuilder
     public int Iota(Shape shape, int axis)
     {
         int ax = NormalizeAxis(axis, shape, "iota");
-        return Add(OpKind.Iota, Array.Empty<int>(), shape, axes: new[] { ax }, type: DType.I32);
+        return Add(OpKind.Iota, Array.Empty<int>(), shape, axes: new[] { ax }, type: DType.Int32);
     }
 
     /// <summary><paramref name="a"/> then <paramref name="b"/> along <paramref name="axis"/>; every other dimension must match.</summary>
@@ -83,7 +83,7 @@ public sealed class GraphBuilder
             throw new ShapeException(ShapeErrorKind.Slice, $"concat along axis {axis}: {sa} and {sb} must have fixed sizes there");
         var dims = sa.Dims.ToArray();
         dims[ax] = Dim.Of(sa[ax].Coefficient + sb[ax].Coefficient);
-        var type = TypeOf(a) == DType.I32 && TypeOf(b) == DType.I32 ? DType.I32 : DType.F32;
+        var type = TypeOf(a) == DType.Int32 && TypeOf(b) == DType.Int32 ? DType.Int32 : DType.Float32;
         return Add(OpKind.Concat, new[] { a, b }, Shape.Of(dims), axes: new[] { ax }, type: type);
     }
 
@@ -97,7 +97,7 @@ public sealed class GraphBuilder
         if (before == 0 && after == 0) return x;
         var dims = shape.Dims.ToArray();
         dims[ax] = Dim.Of(shape[ax].Coefficient + before + after);
-        var type = TypeOf(x) == DType.I32 && value == Math.Floor(value) ? DType.I32 : DType.F32;
+        var type = TypeOf(x) == DType.Int32 && value == Math.Floor(value) ? DType.Int32 : DType.Float32;
         return Add(OpKind.Pad, new[] { x }, Shape.Of(dims), axes: new[] { ax, before }, value: value, type: type);
     }
 
@@ -109,7 +109,7 @@ public sealed class GraphBuilder
         var dims = shape.Dims.ToList();
         if (keepDims) dims[ax] = Dim.One; else dims.RemoveAt(ax);
         // argmax gives indices; sums and maxima of whole numbers are whole; a mean is not.
-        var type = op == OpKind.ArgMax || (op is OpKind.Sum or OpKind.ReduceMax && TypeOf(x) == DType.I32) ? DType.I32 : DType.F32;
+        var type = op == OpKind.ArgMax || (op is OpKind.Sum or OpKind.ReduceMax && TypeOf(x) == DType.Int32) ? DType.Int32 : DType.Float32;
         return Add(op, new[] { x }, new Shape(dims.ToEquatableArray()), axes: new[] { ax, keepDims ? 1 : 0 }, type: type);
     }
 
@@ -368,7 +368,7 @@ public sealed class GraphBuilder
         if (count.Coefficient > MaxElements)
             throw new ShapeException(ShapeErrorKind.Size, $"shape {shape} has {count} elements, more than {MaxElements}");
         // Views keep their input's element type; other ops say theirs.
-        var dtype = type ?? (op.IsView() ? TypeOf(inputs[0]) : DType.F32);
+        var dtype = type ?? (op.IsView() ? TypeOf(inputs[0]) : DType.Float32);
         var node = new Node(_nodes.Count, op, inputs.ToEquatableArray(), new TensorType(dtype, shape),
             (axes ?? Array.Empty<int>()).ToEquatableArray(), name, value, Source);
         _nodes.Add(node);

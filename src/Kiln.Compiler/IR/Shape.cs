@@ -35,5 +35,5 @@ public sealed record Shape(EquatableArray<Dim> Dims)
 
 public sealed record TensorType(DType DType, Shape Shape)
 {
-    public override string ToString() => $"{DType.ToString().ToLowerInvariant()}{Shape}";
+    public override string ToString() => $"{(DType == DType.Int32 ? "i32" : "f32")}{Shape}";
 }

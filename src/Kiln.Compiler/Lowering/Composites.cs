@@ -35,8 +35,8 @@ public static class Composites
 
     /// <summary>A cast to int32 (toward zero) or float32; none when the value already has that type.</summary>
     public static int Cast(GraphBuilder b, int x, bool toInt) => toInt
-        ? (b.TypeOf(x) == DType.I32 ? x : b.Unary(OpKind.ToInt32, x))
-        : (b.TypeOf(x) == DType.F32 ? x : b.Unary(OpKind.ToFloat32, x));
+        ? (b.TypeOf(x) == DType.Int32 ? x : b.Unary(OpKind.ToInt32, x))
+        : (b.TypeOf(x) == DType.Float32 ? x : b.Unary(OpKind.ToFloat32, x));
 
     /// <summary>
     /// Mean negative log-likelihood of int32 <paramref name="targets"/> under the log-softmax of <paramref name="logits"/>

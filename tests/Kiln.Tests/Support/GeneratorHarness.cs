@@ -16,7 +16,10 @@ public static class GeneratorHarness
 {
     static readonly Lazy<MetadataReference[]> References = new(() =>
     {
-        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        // The generator is an analyzer in a real build, not a reference: its compiled-in copy of the compiler core
+        // (Kiln.DType among it) must not be visible to the model code.
+        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileNameWithoutExtension(p) != "Kiln.Generators");
         var kiln = new[] { typeof(Tensor).Assembly, typeof(Runtime.Device).Assembly, typeof(ILGPU.Context).Assembly, typeof(ILGPU.Algorithms.XMath).Assembly }
             .Select(a => a.Location);
         return platform.Concat(kiln).Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToArray();
