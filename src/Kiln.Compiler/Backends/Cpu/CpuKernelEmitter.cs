@@ -148,7 +148,10 @@ public static class CpuKernelEmitter
             position.Line($"long outBase = {IndexCode.Offset(outStrides.Where((_, d) => d != axis).ToList(), rowIndex)};");
             locals.Add("outBase");
         }
-        bool vector = (reduction ? op != "ArgMax" : loads.Vectorizable(k.Body)) && loads.Vectorizable(prologue);
+        // Eight at a time needs unit or broadcast loads along the row, and for a row op adjacent outputs (the last axis:
+        // a row along another axis reads contiguously after a permute, but writes with a stride).
+        bool vector = loads.Vectorizable(prologue)
+            && (reduction ? op != "ArgMax" : loads.Vectorizable(k.Body) && outStrides[axis].IsOne);
         ExprRenderer vec = loads.Vector("acc"), scalar = loads.Scalar("acc");
         const string NotVectorized = "throw new InvalidOperationException(\"this row is read element by element\")";
 
