@@ -31,7 +31,7 @@ public sealed class GraphBuilder
 
     /// <summary>A scalar constant; <paramref name="integer"/> marks a whole-number literal, which keeps int arithmetic int.</summary>
     public int Constant(float value, bool integer = false) =>
-        Add(OpKind.Constant, Array.Empty<int>(), Shape.Scalar, value: value, type: integer && value == Math.Floor(value) ? DType.Int32 : DType.Float32);
+        Add(OpKind.Constant, Array.Empty<int>(), Shape.Scalar, new ConstantValue(value), type: integer && value == Math.Floor(value) ? DType.Int32 : DType.Float32);
 
     public int Unary(OpKind op, int x)
     {
@@ -69,7 +69,7 @@ public sealed class GraphBuilder
     public int Iota(Shape shape, int axis)
     {
         int ax = NormalizeAxis(axis, shape, "iota");
-        return Add(OpKind.Iota, Array.Empty<int>(), shape, axes: new[] { ax }, type: DType.Int32);
+        return Add(OpKind.Iota, Array.Empty<int>(), shape, new AxisAttribute(ax), type: DType.Int32);
     }
 
     /// <summary><paramref name="a"/> then <paramref name="b"/> along <paramref name="axis"/>; every other dimension must match.</summary>
@@ -84,7 +84,7 @@ public sealed class GraphBuilder
         var dims = sa.Dims.ToArray();
         dims[ax] = Dim.Of(sa[ax].Coefficient + sb[ax].Coefficient);
         var type = TypeOf(a) == DType.Int32 && TypeOf(b) == DType.Int32 ? DType.Int32 : DType.Float32;
-        return Add(OpKind.Concat, new[] { a, b }, Shape.Of(dims), axes: new[] { ax }, type: type);
+        return Add(OpKind.Concat, new[] { a, b }, Shape.Of(dims), new AxisAttribute(ax), type: type);
     }
 
     /// <summary><paramref name="before"/> and <paramref name="after"/> elements of <paramref name="value"/> around <paramref name="axis"/>.</summary>
@@ -98,7 +98,7 @@ public sealed class GraphBuilder
         var dims = shape.Dims.ToArray();
         dims[ax] = Dim.Of(shape[ax].Coefficient + before + after);
         var type = TypeOf(x) == DType.Int32 && value == Math.Floor(value) ? DType.Int32 : DType.Float32;
-        return Add(OpKind.Pad, new[] { x }, Shape.Of(dims), axes: new[] { ax, before }, value: value, type: type);
+        return Add(OpKind.Pad, new[] { x }, Shape.Of(dims), new PadAttributes(ax, before, value), type: type);
     }
 
     public int Reduce(OpKind op, int x, int axis, bool keepDims)
@@ -110,7 +110,7 @@ public sealed class GraphBuilder
         if (keepDims) dims[ax] = Dim.One; else dims.RemoveAt(ax);
         // argmax gives indices; sums and maxima of whole numbers are whole; a mean is not.
         var type = op == OpKind.ArgMax || (op is OpKind.Sum or OpKind.ReduceMax && TypeOf(x) == DType.Int32) ? DType.Int32 : DType.Float32;
-        return Add(op, new[] { x }, new Shape(dims.ToEquatableArray()), axes: new[] { ax, keepDims ? 1 : 0 }, type: type);
+        return Add(op, new[] { x }, new Shape(dims.ToEquatableArray()), new ReduceAttributes(ax, keepDims), type: type);
     }
 
     public int Softmax(OpKind op, int x, int axis)
@@ -118,7 +118,7 @@ public sealed class GraphBuilder
         if (!op.IsSoftmax()) throw new ArgumentException($"{op} is not a softmax.", nameof(op));
         var shape = ShapeOf(x);
         int ax = NormalizeAxis(axis, shape, GraphPrinter.OpName(op));
-        return Add(op, new[] { x }, shape, axes: new[] { ax });
+        return Add(op, new[] { x }, shape, new AxisAttribute(ax));
     }
 
     /// <summary>LayerNorm or RMSNorm over <paramref name="axis"/>, without the affine part (the caller multiplies and adds).</summary>
@@ -129,7 +129,7 @@ public sealed class GraphBuilder
             throw new ShapeException(ShapeErrorKind.Axis, $"{GraphPrinter.OpName(op)}: epsilon {epsilon} must be a finite number ≥ 0");
         var shape = ShapeOf(x);
         int ax = NormalizeAxis(axis, shape, GraphPrinter.OpName(op));
-        return Add(op, new[] { x }, shape, axes: new[] { ax }, value: epsilon);
+        return Add(op, new[] { x }, shape, new NormAttributes(ax, epsilon));
     }
 
     /// <summary>Elements <c>start .. start+length</c> of <paramref name="axis"/>: a view (an offset in the load).</summary>
@@ -145,7 +145,7 @@ public sealed class GraphBuilder
         if (start == 0 && length == size.Coefficient) return x;
         var dims = shape.Dims.ToArray();
         dims[ax] = Dim.Of(length);
-        return Add(OpKind.Slice, new[] { x }, Shape.Of(dims), axes: new[] { ax, checked((int)start) });
+        return Add(OpKind.Slice, new[] { x }, Shape.Of(dims), new SliceAttributes(ax, start));
     }
 
     /// <summary>Rows of <paramref name="table"/> picked by the integer values of <paramref name="indices"/>: shape indices + table[1:].</summary>
@@ -179,7 +179,7 @@ public sealed class GraphBuilder
         float s = scale ?? (sq[r - 1].IsConstant ? 1f / (float)Math.Sqrt(sq[r - 1].Coefficient)
             : throw new ShapeException(ShapeErrorKind.Attention, $"attention: the head size {sq[r - 1]} is symbolic; pass the scale explicitly"));
         var outShape = new Shape(sq.Dims.Take(r - 1).Concat(new[] { sv[r - 1] }).ToEquatableArray());
-        return Add(OpKind.Attention, new[] { q, k, v }, outShape, axes: new[] { causal ? 1 : 0 }, value: s);
+        return Add(OpKind.Attention, new[] { q, k, v }, outShape, new AttentionAttributes(causal, s));
     }
 
     /// <summary>2-D cross-correlation (PyTorch's conv2d): x [N, C, H, W], w [O, C/groups, KH, KW] → [N, O, OH, OW].</summary>
@@ -197,7 +197,7 @@ public sealed class GraphBuilder
             throw new ShapeException(ShapeErrorKind.Window, $"conv2d of {sx} with weights {sw}: each group reads {c / groups} channels, the weights have {sw[1]}");
         var window = new Window2d(checked((int)sw[2].Coefficient), checked((int)sw[3].Coefficient), strideH, strideW, padH, padW, dilationH, dilationW, groups);
         var (oh, ow) = CheckWindow("conv2d", sx, window);
-        return Add(OpKind.Conv2d, new[] { x, w }, Shape.Of(sx[0], sw[0], Dim.Of(oh), Dim.Of(ow)), axes: window.ToAxes().ToArray());
+        return Add(OpKind.Conv2d, new[] { x, w }, Shape.Of(sx[0], sw[0], Dim.Of(oh), Dim.Of(ow)), window);
     }
 
     /// <summary>Max or average pooling over windows of [N, C, H, W]; average pooling counts padding as zeros (PyTorch's default).</summary>
@@ -213,7 +213,7 @@ public sealed class GraphBuilder
             throw new ShapeException(ShapeErrorKind.Window, $"{name}: a {kernelH}x{kernelW} window with padding {padH},{padW} is not valid (padding at most half the window)");
         var window = new Window2d(kernelH, kernelW, strideH, strideW, padH, padW, 1, 1, 1);
         var (oh, ow) = CheckWindow(name, sx, window);
-        return Add(op, new[] { x }, Shape.Of(sx[0], sx[1], Dim.Of(oh), Dim.Of(ow)), axes: window.ToAxes().ToArray());
+        return Add(op, new[] { x }, Shape.Of(sx[0], sx[1], Dim.Of(oh), Dim.Of(ow)), window);
     }
 
     static (long H, long W) CheckWindow(string name, Shape input, Window2d w)
@@ -308,7 +308,7 @@ public sealed class GraphBuilder
         if (perm.Length != shape.Rank || perm.Any(a => a < 0 || a >= shape.Rank) || perm.Distinct().Count() != perm.Length)
             throw new ShapeException(ShapeErrorKind.Permute, $"permutation [{string.Join(", ", axes)}] is not a permutation of the {shape.Rank} axes of {shape}");
         if (perm.Select((a, i) => a == i).All(same => same)) return x;
-        return Add(OpKind.Permute, new[] { x }, Shape.Of(perm.Select(p => shape[p]).ToArray()), axes: perm);
+        return Add(OpKind.Permute, new[] { x }, Shape.Of(perm.Select(p => shape[p]).ToArray()), new PermuteAttributes(perm.ToEquatableArray()));
     }
 
     public int Transpose(int x)
@@ -360,7 +360,7 @@ public sealed class GraphBuilder
     /// <summary>Tensors index with 32-bit counts on the host: a fixed part of the size above this is rejected.</summary>
     public const long MaxElements = int.MaxValue;
 
-    int Add(OpKind op, IReadOnlyList<int> inputs, Shape shape, string? name = null, float value = 0, int[]? axes = null, DType? type = null)
+    int Add(OpKind op, IReadOnlyList<int> inputs, Shape shape, OpAttributes? attributes = null, string? name = null, DType? type = null)
     {
         Dim count;
         try { count = shape.ElementCount; }
@@ -369,8 +369,7 @@ public sealed class GraphBuilder
             throw new ShapeException(ShapeErrorKind.Size, $"shape {shape} has {count} elements, more than {MaxElements}");
         // Views keep their input's element type; other ops say theirs.
         var dtype = type ?? (op.IsView() ? TypeOf(inputs[0]) : DType.Float32);
-        var node = new Node(_nodes.Count, op, inputs.ToEquatableArray(), new TensorType(dtype, shape),
-            (axes ?? Array.Empty<int>()).ToEquatableArray(), name, value, Source);
+        var node = new Node(_nodes.Count, op, inputs.ToEquatableArray(), new TensorType(dtype, shape), attributes, name, Source);
         _nodes.Add(node);
         return node.Id;
     }

@@ -16,6 +16,9 @@ public static class GraphVerifier
                 if (input < 0 || input >= i) Fail(graph, $"%{i} reads %{input}, which is not defined before it");
             int arity = n.Op.Arity();
             if (n.Inputs.Count != arity) Fail(graph, $"%{i} ({n.Op}) has {n.Inputs.Count} inputs, expected {arity}");
+            var attributes = OpAttributes.For(n.Op);
+            if (n.Attributes?.GetType() != attributes)
+                Fail(graph, $"%{i} ({n.Op}) carries {n.Attributes?.GetType().Name ?? "no attributes"}, expected {attributes?.Name ?? "none"}");
             if (n.Op.IsElementwise() && n.Inputs.Any(x => graph[x].Shape != n.Shape))
                 Fail(graph, $"%{i} ({n.Op}) has an operand whose shape differs from {n.Shape}");
             if (n.Op is OpKind.Reshape or OpKind.Permute && graph[n.Inputs[0]].Shape.ElementCount != n.Shape.ElementCount)

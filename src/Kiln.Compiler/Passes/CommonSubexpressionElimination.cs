@@ -15,7 +15,7 @@ public static class CommonSubexpressionElimination
         foreach (var n in graph.Nodes)
         {
             var inputs = n.Inputs.Select(i => replacement.TryGetValue(i, out var r) ? r : i);
-            string key = $"{n.Op}|{string.Join(",", inputs)}|{n.Type}|{n.Axes}|{n.Name}|{n.Value:R}";
+            string key = $"{n.Op}|{string.Join(",", inputs)}|{n.Type}|{n.Attributes}|{n.Name}";
             if (n.Op != OpKind.Input && seen.TryGetValue(key, out var existing)) replacement[n.Id] = existing;
             else { seen[key] = n.Id; keep[n.Id] = true; }
         }

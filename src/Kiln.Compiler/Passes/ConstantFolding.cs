@@ -16,14 +16,14 @@ public static class ConstantFolding
         var values = new Dictionary<int, float>();
         foreach (var n in graph.Nodes)
         {
-            if (n.Op == OpKind.Constant) { values[n.Id] = n.Value; continue; }
+            if (n.Op == OpKind.Constant) { values[n.Id] = n.Attribute<ConstantValue>().Value; continue; }
             if (!(n.Op.IsUnary() || n.Op.IsBinary()) || n.Shape.Rank != 0) continue;
             if (!values.TryGetValue(n.Inputs[0], out var a)) continue;
             float b = 0;
             if (n.Op.IsBinary() && !values.TryGetValue(n.Inputs[1], out b)) continue;
             float folded = Evaluate(n.Op, a, b);
             values[n.Id] = folded;
-            rewritten[n.Id] = n with { Op = OpKind.Constant, Inputs = default, Value = folded };
+            rewritten[n.Id] = n with { Op = OpKind.Constant, Inputs = default, Attributes = new ConstantValue(folded) };
         }
         if (rewritten.Count == 0) return graph;
         var keep = new bool[graph.Nodes.Count];

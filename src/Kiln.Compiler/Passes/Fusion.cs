@@ -63,7 +63,7 @@ public static class Fusion
                     case OpKind.Slice:
                         break; // resolved where they are read
                     case OpKind.Iota:
-                        _pending[n.Id] = new Pending { Body = new IotaExpr(n.Axes[0]), Ops = { Describe(n) } };
+                        _pending[n.Id] = new Pending { Body = new IotaExpr(n.Attribute<AxisAttribute>().Axis), Ops = { Describe(n) } };
                         break;
                     case OpKind.Concat:
                     case OpKind.Pad:
@@ -153,10 +153,10 @@ public static class Fusion
         /// </summary>
         void AssembleAlongAxis(Node n)
         {
-            int axis = n.Axes[0];
             var p = new Pending { Depth = 1 };
             if (n.Op == OpKind.Concat)
             {
+                int axis = n.Attribute<AxisAttribute>().Axis;
                 long split = _graph[n.Inputs[0]].Shape[axis].Coefficient;
                 var first = Operand(n.Inputs[0], $"concat %{n.Id} reads its operands from memory");
                 var second = Shift(Operand(n.Inputs[1], $"concat %{n.Id} reads its operands from memory"), axis, split);
@@ -164,9 +164,10 @@ public static class Fusion
             }
             else
             {
-                long before = n.Axes[1], size = _graph[n.Inputs[0]].Shape[axis].Coefficient;
-                var inside = Shift(Operand(n.Inputs[0], $"pad %{n.Id} reads its operand from memory"), axis, before);
-                p.Body = new RangeSelectExpr(axis, before, before + size, inside, new ConstExpr(n.Value));
+                var pad = n.Attribute<PadAttributes>();
+                long size = _graph[n.Inputs[0]].Shape[pad.Axis].Coefficient;
+                var inside = Shift(Operand(n.Inputs[0], $"pad %{n.Id} reads its operand from memory"), pad.Axis, pad.Before);
+                p.Body = new RangeSelectExpr(pad.Axis, pad.Before, pad.Before + size, inside, new ConstExpr(pad.Value));
             }
             p.Ops.Add(Describe(n));
             _pending[n.Id] = p;
@@ -226,24 +227,30 @@ public static class Fusion
             }
             else if (n.Op == OpKind.Conv2d)
             {
-                p.Root = new ConvRoot(Load(0), Load(1), Window2d.FromAxes(n.Axes), _graph[n.Inputs[0]].Shape);
+                p.Root = new ConvRoot(Load(0), Load(1), n.Attribute<Window2d>(), _graph[n.Inputs[0]].Shape);
             }
             else if (n.Op == OpKind.Attention)
             {
                 var k = _graph[n.Inputs[1]].Shape;
-                p.Root = new AttentionRoot(Load(0), Load(1), Load(2), k[k.Rank - 3], k[k.Rank - 1], n.Axes[0] == 1, n.Value);
+                var attention = n.Attribute<AttentionAttributes>();
+                p.Root = new AttentionRoot(Load(0), Load(1), Load(2), k[k.Rank - 3], k[k.Rank - 1], attention.Causal, attention.Scale);
             }
             else
             {
                 var input = _graph[n.Inputs[0]];
                 var prologue = Prologue(input.Id, p);
-                p.Root = n.Op.IsReduce() ? new ReduceRoot(n.Op, n.Axes[0], input.Shape, prologue)
-                    : n.Op.IsPool() ? new PoolRoot(n.Op, prologue, Window2d.FromAxes(n.Axes), input.Shape)
-                    : new RowRoot(n.Op, n.Axes[0], prologue, n.Value);
+                p.Root = n.Op.IsReduce() ? new ReduceRoot(n.Op, n.Attribute<ReduceAttributes>().Axis, input.Shape, prologue)
+                    : n.Op.IsPool() ? new PoolRoot(n.Op, prologue, n.Attribute<Window2d>(), input.Shape)
+                    : RowRootFor(n, prologue);
             }
             p.Ops.Add(Describe(n));
             _pending[n.Id] = p;
         }
+
+        /// <summary>A softmax carries its axis; a norm its axis and epsilon.</summary>
+        static RowRoot RowRootFor(Node n, Expr prologue) => n.Attributes is NormAttributes norm
+            ? new RowRoot(n.Op, norm.Axis, prologue, norm.Epsilon)
+            : new RowRoot(n.Op, n.Attribute<AxisAttribute>().Axis, prologue);
 
         /// <summary>
         /// What a root reads of <paramref name="input"/> at each index: a single-use pending elementwise value is absorbed
@@ -280,7 +287,7 @@ public static class Fusion
             while (baseNode.Op.IsView()) { chain.Add(baseNode); baseNode = _graph[baseNode.Inputs[0]]; }
             chain.Reverse();
 
-            if (baseNode.Op == OpKind.Constant && !requireLoad) return new ConstExpr(baseNode.Value);
+            if (baseNode.Op == OpKind.Constant && !requireLoad) return new ConstExpr(baseNode.Attribute<ConstantValue>().Value);
             if (chain.Count > 0 && _pending.ContainsKey(baseNode.Id)) reason = $"%{baseNode.Id} is read through a view";
             int buffer = Materialize(baseNode.Id, reason);
             var viewShape = baseNode.Shape;
@@ -291,7 +298,8 @@ public static class Fusion
                 if (view.Op == OpKind.Slice)
                 {
                     // A slice keeps the strides and moves the start.
-                    offset.Add(Dim.Of(view.Axes[1]) * strides[view.Axes[0]]);
+                    var slice = view.Attribute<SliceAttributes>();
+                    offset.Add(Dim.Of(slice.Start) * strides[slice.Axis]);
                     viewShape = view.Shape;
                     continue;
                 }
@@ -320,7 +328,7 @@ public static class Fusion
                 case OpKind.BroadcastTo:
                     return BroadcastStrides(input, strides, output);
                 case OpKind.Permute:
-                    return view.Axes.Select(a => strides[a]).ToList();
+                    return view.Attribute<PermuteAttributes>().Order.Select(a => strides[a]).ToList();
                 case OpKind.Reshape:
                     return ReshapeStrides(input, strides, output);
                 default:
@@ -384,7 +392,7 @@ public static class Fusion
             }
             if (node.Op == OpKind.Constant)
             {
-                var fill = new Pending { Body = new ConstExpr(node.Value) };
+                var fill = new Pending { Body = new ConstExpr(node.Attribute<ConstantValue>().Value) };
                 fill.Ops.Add(Describe(node));
                 return EmitKernel(fill, node, id == _graph.Output ? BufferKind.Output : BufferKind.Intermediate, reason);
             }

@@ -54,7 +54,7 @@ public sealed class PassTests
             OpKind.Rsqrt => Kiln.Scalar.Rsqrt(x),
             _ => System.Math.Truncate(x),
         };
-        Assert.True(System.Math.Abs(constant.Value - expected) <= 1e-6 * (1 + System.Math.Abs(expected)), $"{op}({x}) folded to {constant.Value}, reference {expected}");
+        Assert.True(System.Math.Abs(constant.Attribute<ConstantValue>().Value - expected) <= 1e-6 * (1 + System.Math.Abs(expected)), $"{op}({x}) folded to {constant.Attribute<ConstantValue>().Value}, reference {expected}");
     }
 
     [Fact]
