@@ -86,7 +86,8 @@ public abstract class Backend
             w.Line();
             EmitKernels(w, g.Plan, g.Name + Name);
         }
-        return new GeneratedFile($"{model.FullName}.{Name}.g.cs", SourceFile.End(w, model.ContainingTypes.Count));
+        var source = UnusedCoordinates.Remove(SourceFile.End(w, model.ContainingTypes.Count));
+        return new GeneratedFile($"{model.FullName}.{Name}.g.cs", source);
     }
 
     void EmitRun(SourceWriter w, List<string> paramNames, CompiledGraph graph)

@@ -30,7 +30,7 @@ public static class GeneratorHarness
     public sealed record Result(
         GeneratorDriverRunResult Run,
         ImmutableArray<Diagnostic> GeneratorDiagnostics,
-        ImmutableArray<Diagnostic> CompilationErrors,
+        ImmutableArray<Diagnostic> CompilationErrors, // errors anywhere, and warnings in generated code
         GeneratorDriver Driver,
         CSharpCompilation Input,
         Compilation Output)
@@ -62,7 +62,12 @@ public static class GeneratorHarness
             parseOptions: ParseOptions,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
         driver = driver.RunGeneratorsAndUpdateCompilation(input, out var output, out var diagnostics);
-        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
+        // Generated code must also build without warnings (dead locals, unreachable code): a user may treat warnings as errors.
+        var generated = output.SyntaxTrees.Except(input.SyntaxTrees).ToHashSet();
+        var errors = output.GetDiagnostics()
+            .Where(d => d.Severity == DiagnosticSeverity.Error
+                || (d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree is { } tree && generated.Contains(tree)))
+            .ToImmutableArray();
         return new Result(driver.GetRunResult(), diagnostics.AddRange(driver.GetRunResult().Diagnostics).Distinct().ToImmutableArray(), errors, driver, input, output);
     }
 
