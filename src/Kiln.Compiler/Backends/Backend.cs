@@ -41,14 +41,20 @@ public abstract class Backend
     /// <summary>The method that views a tensor or an arena buffer as this backend's kernels read it (<c>t.Cpu()</c>, <c>frame.Cpu(i)</c>).</summary>
     protected abstract string ViewMethod { get; }
 
-    /// <summary>Writes the kernels of one graph as the static class <paramref name="className"/>.</summary>
-    protected abstract void EmitKernels(SourceWriter w, KernelPlan plan, string className);
+    /// <summary>Writes kernel <paramref name="k"/>'s class (or method and argument struct), <paramref name="comments"/> above it.</summary>
+    protected abstract void EmitKernel(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments);
 
-    /// <summary>The field that holds kernel <paramref name="k"/> of <paramref name="graph"/> in the runner.</summary>
-    protected abstract string KernelField(CompiledGraph graph, Kernel k, string field);
+    /// <summary>Whether each use of a shared kernel class needs its own instance (CPU kernels keep packed weights).</summary>
+    protected abstract bool InstancePerUse { get; }
 
-    /// <summary>Writes the launch of kernel <paramref name="k"/>; <paramref name="arguments"/> are its buffers (as views) and symbols, in signature order.</summary>
-    protected abstract void EmitLaunch(SourceWriter w, CompiledGraph graph, Kernel k, string field, KernelSignature sig, IReadOnlyList<string> arguments);
+    /// <summary>The runner's field <paramref name="field"/> holding an instance of kernel class <paramref name="kernelClass"/>.</summary>
+    protected abstract string KernelField(string kernelClass, string field);
+
+    /// <summary>
+    /// Writes a launch of <paramref name="k"/> (as emitted from <paramref name="plan"/>, whose buffer names are the
+    /// kernel's parameter names); <paramref name="arguments"/> are the call's buffers (as views) and symbols, in signature order.
+    /// </summary>
+    protected abstract void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel k, string field, IReadOnlyList<string> arguments);
 
     /// <summary>Statements at the start of every graph call (e.g. a range check).</summary>
     protected virtual void EmitCallPrologue(SourceWriter w) { }
@@ -62,36 +68,61 @@ public abstract class Backend
     public GeneratedFile Emit(CompiledModel compiled)
     {
         var model = compiled.Spec;
+        var graphs = compiled.Graphs;
+        var sharing = KernelSharing.Find(graphs, (plan, k) =>
+        {
+            var code = new SourceWriter();
+            EmitKernel(code, plan, k, _ => { });
+            return code.ToString();
+        });
         var w = SourceFile.Begin(model.FullName, model.Namespace, model.ContainingTypes, model.ClassName, What, Usings);
         w.Open("partial class Compiled");
         w.Line($"/// <summary>Runs {model.ClassName}'s graphs with the {Name} kernels below, in plan order.</summary>");
         w.Open($"sealed class {Name}Kernels : Kernels");
         EmitRunnerFields(w);
-        foreach (var g in compiled.Graphs)
-            foreach (var k in g.Plan.Kernels)
-                w.Line(KernelField(g, k, FieldName(g, k)));
+        for (int g = 0; g < graphs.Count; g++)
+            foreach (var k in graphs[g].Plan.Kernels)
+            {
+                var group = sharing.GroupOf(g, k);
+                if (InstancePerUse || group.Owner == new KernelSharing.Use(g, k.Id))
+                    w.Line(KernelField(ClassOf(graphs, group), FieldName(graphs[g], k)));
+            }
         w.Line();
         w.Open($"public {Name}Kernels(global::Kiln.Runtime.Device device)");
         EmitConstructorBody(w);
         w.Close();
-        foreach (var g in compiled.Graphs)
+        for (int g = 0; g < graphs.Count; g++)
         {
             w.Line();
-            EmitRun(w, model.Params.Select(p => p.Name).ToList(), g);
+            EmitRun(w, model.Params.Select(p => p.Name).ToList(), graphs, g, sharing);
         }
         w.Close();
         w.Close();
-        foreach (var g in compiled.Graphs)
+        for (int g = 0; g < graphs.Count; g++)
         {
+            var owned = sharing.OwnedBy(g).ToList();
+            if (owned.Count == 0) continue;
             w.Line();
-            EmitKernels(w, g.Plan, g.Name + Name);
+            w.Open($"public static class {graphs[g].Name}{Name}");
+            foreach (var group in owned)
+            {
+                var others = group.Uses.Skip(1).GroupBy(u => u.GraphIndex)
+                    .Select(uses => $"{graphs[uses.Key].Name} {string.Join(", ", uses.Select(u => "k" + u.KernelId))}").ToList();
+                EmitKernel(w, group.Plan, group.Kernel, c => KernelComments.Write(c, group.Plan, group.Kernel, others));
+                w.Line();
+            }
+            w.Close();
         }
         var source = UnusedCoordinates.Remove(SourceFile.End(w, model.ContainingTypes.Count));
         return new GeneratedFile($"{model.FullName}.{Name}.g.cs", source);
     }
 
-    void EmitRun(SourceWriter w, List<string> paramNames, CompiledGraph graph)
+    string ClassOf(IReadOnlyList<CompiledGraph> graphs, KernelSharing.Group group) =>
+        $"{graphs[group.Owner.GraphIndex].Name}{Name}.K{group.Owner.KernelId}";
+
+    void EmitRun(SourceWriter w, List<string> paramNames, IReadOnlyList<CompiledGraph> graphs, int graphIndex, KernelSharing sharing)
     {
+        var graph = graphs[graphIndex];
         var plan = graph.Plan;
         w.Open($"public override void {graph.Name}({ApiEmitter.RunnerParameters(graph)})");
         EmitCallPrologue(w);
@@ -109,7 +140,10 @@ public abstract class Backend
                 BufferKind.Intermediate => KernelSignature.BufferName(b),
                 _ => $"{KernelSignature.BufferName(b)}.{ViewMethod}()",
             }).Concat(sig.Symbols.Select(SymbolNames.Identifier)).ToList();
-            EmitLaunch(w, graph, k, FieldName(graph, k), sig, arguments);
+            var group = sharing.GroupOf(graphIndex, k);
+            var owner = group.Owner;
+            string field = InstancePerUse ? FieldName(graph, k) : FieldName(graphs[owner.GraphIndex], group.Kernel);
+            EmitLaunch(w, group.Plan, group.Kernel, field, arguments);
         }
         w.Close();
     }

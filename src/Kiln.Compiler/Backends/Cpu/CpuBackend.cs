@@ -27,11 +27,14 @@ public sealed class CpuBackend : Backend
 
     protected override string ViewMethod => "Cpu";
 
-    protected override void EmitKernels(SourceWriter w, KernelPlan plan, string className) => CpuKernelEmitter.Emit(w, plan, className);
+    protected override void EmitKernel(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments) =>
+        CpuKernelEmitter.Emit(w, plan, k, comments);
 
-    protected override string KernelField(CompiledGraph graph, Kernel k, string field) =>
-        $"readonly {graph.Name}{Name}.K{k.Id} {field} = new();";
+    /// <summary>A CPU kernel object keeps state between calls (a GEMM's packed weights), so each use has its own.</summary>
+    protected override bool InstancePerUse => true;
 
-    protected override void EmitLaunch(SourceWriter w, CompiledGraph graph, Kernel k, string field, KernelSignature sig, IReadOnlyList<string> arguments) =>
+    protected override string KernelField(string kernelClass, string field) => $"readonly {kernelClass} {field} = new();";
+
+    protected override void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel k, string field, IReadOnlyList<string> arguments) =>
         w.Call($"{field}.Launch", arguments);
 }

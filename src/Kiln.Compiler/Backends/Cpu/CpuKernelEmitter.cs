@@ -18,27 +18,22 @@ public static class CpuKernelEmitter
 {
     public const string Math = "CpuMath";
 
-    public static void Emit(SourceWriter w, KernelPlan plan, string className)
+    /// <summary>Writes kernel <paramref name="k"/>'s class, <paramref name="comments"/> above it.</summary>
+    public static void Emit(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments)
     {
-        w.Open($"public static class {className}");
-        foreach (var k in plan.Kernels)
+        var sig = new KernelSignature(plan, k);
+        comments(w);
+        switch (k.Root)
         {
-            var sig = new KernelSignature(plan, k);
-            KernelComments.Write(w, plan, k);
-            switch (k.Root)
-            {
-                case null: EmitElementwise(w, plan, k, sig); break;
-                case MatMulRoot m: EmitMatMul(w, plan, k, m, sig); break;
-                case GatherRoot g when g.Table.Strides.Count == 2: EmitGatherRows(w, plan, k, g, sig); break;
-                case AttentionRoot a: EmitAttention(w, plan, k, a, sig); break;
-                case ConvRoot c when IsDense(c, k): EmitConv(w, plan, k, c, sig); break;
-                case PoolRoot p: EmitPoolRows(w, plan, k, p, sig); break;
-                case ReduceRoot or RowRoot: EmitRowJob(w, plan, k, sig); break;
-                default: EmitScalar(w, plan, k, sig); break;
-            }
-            w.Line();
+            case null: EmitElementwise(w, plan, k, sig); break;
+            case MatMulRoot m: EmitMatMul(w, plan, k, m, sig); break;
+            case GatherRoot g when g.Table.Strides.Count == 2: EmitGatherRows(w, plan, k, g, sig); break;
+            case AttentionRoot a: EmitAttention(w, plan, k, a, sig); break;
+            case ConvRoot c when IsDense(c, k): EmitConv(w, plan, k, c, sig); break;
+            case PoolRoot p: EmitPoolRows(w, plan, k, p, sig); break;
+            case ReduceRoot or RowRoot: EmitRowJob(w, plan, k, sig); break;
+            default: EmitScalar(w, plan, k, sig); break;
         }
-        w.Close();
     }
 
     static bool IsPlainAcc(Expr body) => body is AccExpr;

@@ -25,23 +25,25 @@ public sealed class CudaBackend : Backend
 
     protected override string ViewMethod => "Cuda";
 
-    protected override void EmitKernels(SourceWriter w, KernelPlan plan, string className) => CudaKernelEmitter.Emit(w, plan, className);
+    protected override void EmitKernel(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments) =>
+        CudaKernelEmitter.Emit(w, plan, k, comments);
+
+    /// <summary>A CUDA kernel holder only caches its loaded launcher: one per class, so a shared kernel compiles once.</summary>
+    protected override bool InstancePerUse => false;
 
     protected override void EmitRunnerFields(SourceWriter w) => w.Line("readonly IlgpuDevice _device;");
 
     protected override void EmitConstructorBody(SourceWriter w) => w.Line("_device = (IlgpuDevice)device;");
 
-    protected override string KernelField(CompiledGraph graph, Kernel k, string field)
-    {
-        string kernel = $"{graph.Name}{Name}.K{k.Id}";
-        return $"readonly CudaKernel<{kernel}Args> {field} = new({kernel});";
-    }
+    protected override string KernelField(string kernelClass, string field) =>
+        $"readonly CudaKernel<{kernelClass}Args> {field} = new({kernelClass});";
 
     protected override void EmitCallPrologue(SourceWriter w) => w.Line("frame.CheckIndexRange(output);");
 
-    protected override void EmitLaunch(SourceWriter w, CompiledGraph graph, Kernel k, string field, KernelSignature sig, IReadOnlyList<string> arguments)
+    protected override void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel k, string field, IReadOnlyList<string> arguments)
     {
-        var symbols = CudaKernelEmitter.Symbols(graph.Plan, k);
+        var sig = new KernelSignature(plan, k);
+        var symbols = CudaKernelEmitter.Symbols(plan, k);
         var names = sig.Buffers.Select(KernelSignature.BufferName).Concat(sig.Symbols.Select(IR.SymbolNames.Identifier)).ToList();
         var fields = names.Select((n, i) => (Name: n, Value: arguments[i]))
             .Where((f, i) => i < sig.Buffers.Count || symbols.Contains(sig.Symbols[i - sig.Buffers.Count]))

@@ -19,42 +19,36 @@ public static class CudaKernelEmitter
 {
     public const string Math = "GpuMath";
 
-    public static void Emit(SourceWriter w, KernelPlan plan, string className)
+    /// <summary>Writes kernel <paramref name="k"/>: its argument struct, then <paramref name="comments"/> and the kernel method.</summary>
+    public static void Emit(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments)
     {
-        w.Open($"public static class {className}");
-        foreach (var k in plan.Kernels)
+        var sig = new KernelSignature(plan, k);
+        var (members, body, symbols) = Parts(plan, k);
+        var library = LibraryKernel(k);
+        w.Line(library == null
+            ? $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>"
+            : $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>, and its model-specific parts of {library.Value.Kernel}: sizes, reads, the fused epilogue.</summary>");
+        w.Open($"public struct K{k.Id}Args{(library == null ? "" : " : " + library.Value.Interface)}");
+        foreach (var b in sig.Buffers) w.Line($"public ArrayView<float> {KernelSignature.BufferName(b)};");
+        foreach (var s in symbols) w.Line($"public int {SymbolNames.Identifier(s)};");
+        if (members.Length > 0)
         {
-            var sig = new KernelSignature(plan, k);
-            var (members, body, symbols) = Parts(plan, k);
-            var library = LibraryKernel(k);
-            w.Line(library == null
-                ? $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>"
-                : $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>, and its model-specific parts of {library.Value.Kernel}: sizes, reads, the fused epilogue.</summary>");
-            w.Open($"public struct K{k.Id}Args{(library == null ? "" : " : " + library.Value.Interface)}");
-            foreach (var b in sig.Buffers) w.Line($"public ArrayView<float> {KernelSignature.BufferName(b)};");
-            foreach (var s in symbols) w.Line($"public int {SymbolNames.Identifier(s)};");
-            if (members.Length > 0)
-            {
-                w.Line();
-                w.Lines(members);
-            }
-            w.Close();
             w.Line();
-            KernelComments.Write(w, plan, k);
-            if (library != null)
-            {
-                w.Line($"public static void K{k.Id}(Index1D index, K{k.Id}Args args) => {library.Value.Kernel}(index, args);");
-                w.Line();
-                continue;
-            }
-            w.Open($"public static void K{k.Id}(Index1D index, K{k.Id}Args args)");
-            foreach (var b in sig.Buffers) w.Line($"var {KernelSignature.BufferName(b)} = args.{KernelSignature.BufferName(b)};");
-            foreach (var s in symbols) w.Line($"int {SymbolNames.Identifier(s)} = args.{SymbolNames.Identifier(s)};");
-            w.Line("int flat = index;");
-            w.Lines(body);
-            w.Close();
-            w.Line();
+            w.Lines(members);
         }
+        w.Close();
+        w.Line();
+        comments(w);
+        if (library != null)
+        {
+            w.Line($"public static void K{k.Id}(Index1D index, K{k.Id}Args args) => {library.Value.Kernel}(index, args);");
+            return;
+        }
+        w.Open($"public static void K{k.Id}(Index1D index, K{k.Id}Args args)");
+        foreach (var b in sig.Buffers) w.Line($"var {KernelSignature.BufferName(b)} = args.{KernelSignature.BufferName(b)};");
+        foreach (var s in symbols) w.Line($"int {SymbolNames.Identifier(s)} = args.{SymbolNames.Identifier(s)};");
+        w.Line("int flat = index;");
+        w.Lines(body);
         w.Close();
     }
 
