@@ -3,11 +3,6 @@ using System.Runtime.CompilerServices;
 
 namespace Kiln.Runtime.Cpu;
 
-/// <summary>The shape of a 2-D convolution, as generated CPU conv kernels pass it.</summary>
-public readonly record struct ConvGeometry(
-    int Channels, int Height, int Width, int OutChannels, int KernelH, int KernelW,
-    int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW, int Groups, int OutHeight, int OutWidth);
-
 /// <summary>
 /// Convolution on the CPU as GEMM: <c>out[o, p] = Σₖ w[o, k] · col[k, p]</c> with k = (c, kh, kw) and p = (oh, ow), per
 /// group. The input is unfolded (im2col) into a buffer the job keeps; a 1×1 stride-1 unpadded convolution of one image

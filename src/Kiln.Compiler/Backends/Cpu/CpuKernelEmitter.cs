@@ -27,12 +27,13 @@ public static class CpuKernelEmitter
         {
             case null: EmitElementwise(w, plan, k, sig); break;
             case MatMulRoot m: EmitMatMul(w, plan, k, m, sig); break;
-            case GatherRoot g when g.Table.Strides.Count == 2: EmitGatherRows(w, plan, k, g, sig); break;
+            case GatherRoot g: EmitGather(w, plan, k, g, sig); break;
             case AttentionRoot a: EmitAttention(w, plan, k, a, sig); break;
             case ConvRoot c when IsDense(c, k): EmitConv(w, plan, k, c, sig); break;
+            case ConvRoot c: EmitDirectConv(w, plan, k, c, sig); break;
             case PoolRoot p: EmitPoolRows(w, plan, k, p, sig); break;
             case ReduceRoot or RowRoot: EmitRowJob(w, plan, k, sig); break;
-            default: EmitScalar(w, plan, k, sig); break;
+            default: throw new System.ArgumentOutOfRangeException(nameof(k), k.Root, "unknown kernel root");
         }
     }
 
@@ -222,71 +223,125 @@ public static class CpuKernelEmitter
         w.Close();
     }
 
-    static void EmitScalar(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
+    /// <summary>
+    /// A convolution whose input or weights are strided views, element by element through the runtime's
+    /// <c>CpuDirectConv</c>: the kernel supplies <c>Parts</c> (reads through the strides, the fused epilogue per element).
+    /// </summary>
+    static void EmitDirectConv(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c, KernelSignature sig)
     {
-        var cost = k.Root switch
-        {
-            ConvRoot c => Dim.Of(c.Window.KernelH * c.Window.KernelW * (c.InputShape[1].Coefficient / c.Window.Groups)),
-            PoolRoot p => Dim.Of(p.Window.KernelH * p.Window.KernelW),
-            _ => Dim.One,
-        };
-        OpenTask(w, k, sig, $"CpuParallel.For({ScalarKernelBody.WorkItems(k).ToCSharp()}, {cost.ToCSharp()}, this);");
-        w.Open("public override void Run(long first, long end)");
-        w.Open("for (long item = first; item < end; item++)");
-        ScalarKernelBody.Write(w, plan, k, "item", Math);
-        w.Close();
-        w.Close();
+        string Read(LoadExpr l, params string[] index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
+        var members = new SourceWriter();
+        members.Line($"public float X(long n, long c, long h, long w) => {Read(c.X, "n", "c", "h", "w")};");
+        members.Line();
+        members.Line($"public float W(long o, long c, long kh, long kw) => {Read(c.W, "o", "c", "kh", "kw")};");
+        members.Line();
+        WriteFlatStore(members, plan, k);
+        var partsSig = sig.UsedIn(members.ToString());
+        long cost = c.Window.KernelH * c.Window.KernelW * (c.InputShape[1].Coefficient / c.Window.Groups);
+        OpenTask(w, k, sig, $"CpuParallel.For({k.Shape.ElementCount.ToCSharp()}, {cost}L, this);");
+        w.Line($"static readonly ConvGeometry Geometry = {Geometry(c.InputShape, k.Shape, c.Window)};");
+        w.Line();
+        w.Call("public override void Run(long first, long end) => CpuDirectConv.Elements",
+            new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})", "Geometry", "first", "end" });
+        w.Line();
+        EmitParts(w, "Parts", "ICpuConv", partsSig, members.ToString());
         w.Close();
     }
 
     /// <summary>
-    /// An embedding lookup from a rank-2 table: each output row is a table row (copied with SIMD), then the fused
-    /// epilogue (say, + positional embedding) runs over it in place. An index outside the table throws.
+    /// An embedding lookup through the runtime's <c>CpuGather</c>: the kernel supplies <c>Parts</c> — the index at each
+    /// position (the fused prologue), the table read through its strides, the fused epilogue per element. An index
+    /// outside the table throws, naming the graph and the table.
     /// </summary>
-    static void EmitGatherRows(SourceWriter w, KernelPlan plan, Kernel k, GatherRoot g, KernelSignature sig)
+    static void EmitGather(SourceWriter w, KernelPlan plan, Kernel k, GatherRoot g, KernelSignature sig)
     {
         var indexDims = k.Shape.Dims.Take(g.IndexRank).ToList();
-        string cols = k.Shape[k.Shape.Rank - 1].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
-        string table = KernelSignature.BufferName(plan, g.Table.Buffer);
-        var o = IndexCode.Vars("o", g.IndexRank);
-        var indices = ExprRenderer.AtIndex(plan, Math, o, "0f");
-        OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(indexDims)}, {cols}, this);");
-        w.Open("public override void Run(long first, long end)");
-        w.Open("for (long item = first; item < end; item++)");
-        IndexCode.Unravel(w, "item", indexDims, "o");
-        w.Line($"float id = {indices.Render(g.Indices)};");
-        w.Line("long row = (long)id;");
-        w.Line($"if (!(row >= 0 && row < {g.Rows.ToCSharp()} && row == id)) throw new IndexOutOfRangeException($\"{plan.Name}: index {{id}} at position {{item}} of the indices is not a row of the {g.Rows}-row table '{plan.Buffers[g.Table.Buffer].Name}'.\");");
-        string rowBase = IndexCode.Offset(new[] { g.Table.Strides[0] }, new[] { "row" }, g.Table.Offset);
-        string colStride = g.Table.Strides[1].ToCSharp();
-        w.Line($"for (long j = 0; j < {cols}; j++) {output}[item * {cols} + j] = {table}[{rowBase} + j * {colStride}];");
-        CloseRowTask(w, plan, k, sig, cols);
+        var elementDims = k.Shape.Dims.Skip(g.IndexRank).ToList();
+        var e = IndexCode.Vars("e", elementDims.Count);
+        var members = new SourceWriter();
+        members.Line($"public long Rows => {g.Rows.ToCSharp()};");
+        members.Line($"public long RowSize => {IndexCode.Product(elementDims)};");
+        string what = $"{plan.Name}: the {g.Rows}-row table '{plan.Buffers[g.Table.Buffer].Name}'".Replace("\\", "\\\\").Replace("\"", "\\\"");
+        members.Line($"public string What => \"{what}\";");
+        members.Line();
+        members.Open("public float Index(long position)");
+        IndexCode.Unravel(members, "position", indexDims, "o");
+        members.Line($"return {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", g.IndexRank), "0f").Render(g.Indices)};");
+        members.Close();
+        members.Line();
+        members.Open("public float Table(long row, long j)");
+        IndexCode.Unravel(members, "j", elementDims, "e");
+        members.Line($"return {KernelSignature.BufferName(plan, g.Table.Buffer)}[{IndexCode.Offset(g.Table, new[] { "row" }.Concat(e).ToList())}];");
+        members.Close();
+        members.Line();
+        WriteFlatStore(members, plan, k);
+        var partsSig = sig.UsedIn(members.ToString());
+        OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(indexDims)}, {IndexCode.Product(elementDims)}, this);");
+        w.Call("public override void Run(long first, long end) => CpuGather.Positions",
+            new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})", "first", "end" });
+        w.Line();
+        EmitParts(w, "Parts", "ICpuGather", partsSig, members.ToString());
+        w.Close();
     }
 
     /// <summary>
-    /// Pooling, one output row per work item: the row's windows (no index arithmetic per element beyond the window),
-    /// then the fused epilogue — batch norm, activation — over the row with SIMD, as for lookups.
+    /// Pooling, one output row per work item through the runtime's <c>CpuPool</c> (the kernel supplies the input read
+    /// through the fused prologue), then the fused epilogue — batch norm, activation — over the row with SIMD.
     /// </summary>
     static void EmitPoolRows(SourceWriter w, KernelPlan plan, Kernel k, PoolRoot p, KernelSignature sig)
     {
         var rowDims = k.Shape.Dims.Take(3).ToList();
         string cols = k.Shape[3].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
+        var members = new SourceWriter();
+        members.Line($"public float X(long n, long c, long h, long w) => {ExprRenderer.AtIndex(plan, Math, new[] { "n", "c", "h", "w" }, "0f").Render(p.Input)};");
+        var inputSig = sig.UsedIn(members.ToString());
         OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {p.Window.KernelH * p.Window.KernelW}L, this);");
+        w.Line($"static readonly ConvGeometry Geometry = {Geometry(p.InputShape, k.Shape, p.Window)};");
+        w.Line();
         w.Open("public override void Run(long first, long end)");
+        w.Line($"var input = new Input({string.Join(", ", inputSig.Arguments())});");
         w.Open("for (long item = first; item < end; item++)");
         IndexCode.Unravel(w, "item", rowDims, "o");
-        w.Open($"for (long o3 = 0; o3 < {cols}; o3++)");
-        ScalarKernelBody.PoolWindow(w, plan, p, Math);
-        w.Line($"{output}[item * {cols} + o3] = acc;");
+        w.Line($"CpuPool.{(p.Op == OpKind.MaxPool2d ? "MaxRow" : "AverageRow")}(input, Geometry, o0, o1, o2, {output}, item * {cols});");
+        CloseRowTask(w, plan, k, sig, cols, x =>
+        {
+            x.Line();
+            EmitParts(x, "Input", "ICpuWindowInput", inputSig, members.ToString());
+        });
+    }
+
+    static string Geometry(Shape input, Shape output, Window2d g) =>
+        $"new({input[1].Coefficient}, {input[2].Coefficient}, {input[3].Coefficient}, {output[1].Coefficient}, {g.KernelH}, {g.KernelW}, "
+        + $"{g.StrideH}, {g.StrideW}, {g.PadH}, {g.PadW}, {g.DilationH}, {g.DilationW}, {g.Groups}, {output[2].Coefficient}, {output[3].Coefficient})";
+
+    /// <summary><c>Store(flat, acc)</c>: the fused epilogue at the output element with row-major index flat.</summary>
+    static void WriteFlatStore(SourceWriter w, KernelPlan plan, Kernel k)
+    {
+        w.Open("public void Store(long flat, float acc)");
+        IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
+        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[flat] = {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", k.Shape.Rank), "acc").Render(k.Body)};");
         w.Close();
-        CloseRowTask(w, plan, k, sig, cols);
+    }
+
+    /// <summary>A struct of a kernel's model-specific parts for a runtime library kernel: the fields its members read, a constructor, the members.</summary>
+    static void EmitParts(SourceWriter w, string name, string contract, KernelSignature partsSig, string members)
+    {
+        w.Open($"public readonly struct {name} : {contract}");
+        foreach (var (type, field) in Fields(partsSig)) w.Line($"readonly {type} {field};");
+        w.Line();
+        w.OpenCall($"public {name}", partsSig.Parameters("CpuView"));
+        foreach (var (_, field) in Fields(partsSig)) w.Line($"this.{field} = {field};");
+        w.Close();
+        w.Line();
+        w.Lines(members);
+        w.Close();
     }
 
     /// <summary>
     /// Ends a kernel whose work item fills one output row (a lookup, an attention row): the fused epilogue runs over
     /// that row in place while it is in cache, then the item loop, Run and the class close.
     /// </summary>
-    static void CloseRowTask(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig, string rowLength)
+    static void CloseRowTask(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig, string rowLength, System.Action<SourceWriter>? members = null)
     {
         bool epilogue = !IsPlainAcc(k.Body);
         var rowSig = RowSignature(plan, k, sig);
@@ -298,6 +353,7 @@ public static class CpuKernelEmitter
             w.Line();
             EmitRow(w, plan, k, rowSig);
         }
+        members?.Invoke(w);
         w.Close();
     }
 
@@ -367,7 +423,7 @@ public static class CpuKernelEmitter
         var batch = o.Take(rank - 3).ToList();
         string t = o[rank - 3], h = o[rank - 2];
         string Base(LoadExpr l, string seq) => IndexCode.Offset(l, batch.Concat(new[] { seq, h, "0" }).ToList());
-        w.Line($"long keys = {(a.Causal ? $"System.Math.Min({tk}, {t} + {tk} - {tq} + 1)" : tk)};");
+        w.Line($"long keys = {(!a.Causal ? tk : a.KeyLength == k.Shape[rank - 3] ? $"{t} + 1" : $"System.Math.Min({tk}, {t} + {tk} - {tq} + 1)")};");
         w.Line($"CpuAttention.Row({Name(a.Q)}, {Base(a.Q, t)}, {a.Q.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {Name(a.K)}, {Base(a.K, "0")}, {a.K.Strides[rank - 3].ToCSharp()}, {a.K.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {Name(a.V)}, {Base(a.V, "0")}, {a.V.Strides[rank - 3].ToCSharp()}, {a.V.Strides[rank - 1].ToCSharp()},");

@@ -48,7 +48,7 @@ public sealed class CudaBackend : Backend
         var fields = names.Select((n, i) => (Name: n, Value: arguments[i]))
             .Where((f, i) => i < sig.Buffers.Count || symbols.Contains(sig.Symbols[i - sig.Buffers.Count]))
             .Select(f => $"{f.Name} = {f.Value}");
-        w.Line($"{field}.Launch(_device, {ScalarKernelBody.WorkItems(k).ToCSharp()}, new()");
+        w.Line($"{field}.Launch(_device, {CudaKernelEmitter.WorkItems(k).ToCSharp()}, new()");
         w.Line("{");
         foreach (var f in fields) w.Line($"    {f},");
         w.Line("});");

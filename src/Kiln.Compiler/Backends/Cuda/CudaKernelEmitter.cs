@@ -8,8 +8,10 @@ using Kiln.Compiler.Util;
 namespace Kiln.Compiler.Backends.Cuda;
 
 /// <summary>
-/// Emits a plan's kernels in ILGPU's kernel shape, one thread per work item (see <see cref="ScalarKernelBody"/>):
-/// <c>static void K0(Index1D index, K0Args args)</c>. The arguments travel as one struct because ILGPU's launchers take a
+/// Emits a plan's kernels in ILGPU's kernel shape, <c>static void K0(Index1D index, K0Args args)</c>. Every kernel but an
+/// elementwise one calls a library kernel of the CUDA runtime (CudaGemm, CudaRows, CudaAttention, CudaConv, CudaPool,
+/// CudaGather) with <c>K0Args</c> as its model-specific parts: sizes, reads through strides and the fused prologue, the
+/// fused epilogue; an elementwise kernel is written whole, one thread per output element. The arguments travel as one struct because ILGPU's launchers take a
 /// fixed number of parameters (a kernel with 14 or more would not compile); a struct holds any number of buffers.
 /// Index arithmetic is 32-bit: NVIDIA GPUs do 64-bit integer multiplies and divisions in several instructions, and
 /// every tensor the GPU path runs is at most 2³¹−1 elements (checked per call by the CUDA runtime).
@@ -68,7 +70,12 @@ public static class CudaKernelEmitter
             case MatMulRoot m: WriteGemmParts(members, plan, k, m); break;
             case ReduceRoot r: WriteReductionParts(members, plan, k, r); break;
             case RowRoot r: WriteRowParts(members, plan, k, r); break;
-            default: ScalarKernelBody.Write(body, plan, k, "flat", Math); break;
+            case AttentionRoot a: WriteAttentionParts(members, plan, k, a); break;
+            case ConvRoot c: WriteConvParts(members, plan, k, c); break;
+            case PoolRoot p: WritePoolParts(members, plan, k, p); break;
+            case GatherRoot g: WriteGatherParts(members, plan, k, g); break;
+            case null: WriteElementwise(body, plan, k); break;
+            default: throw new System.ArgumentOutOfRangeException(nameof(k), k.Root, "unknown kernel root");
         }
         string membersText = Narrow(members.ToString()), bodyText = Narrow(body.ToString());
         var symbols = plan.Symbols.Where(s => Regex.IsMatch(membersText + bodyText, $@"\b{Regex.Escape(SymbolNames.Identifier(s))}\b")).ToList();
@@ -77,10 +84,14 @@ public static class CudaKernelEmitter
 
     /// <summary>
     /// The runtime library kernel that runs <paramref name="k"/> over its generated parts, and the interface the parts
-    /// implement; null for the kernels still written whole here (elementwise, gather, attention, convolution, pooling).
+    /// implement; null for an elementwise kernel, which is written whole here (its body is all model-specific).
     /// </summary>
     static (string Kernel, string Interface)? LibraryKernel(Kernel k) => k.Root switch
     {
+        AttentionRoot => ("CudaAttention.Row", "ICudaAttention"),
+        ConvRoot => ("CudaConv.Direct", "ICudaConv"),
+        PoolRoot p => (p.Op == OpKind.MaxPool2d ? "CudaPool.Max" : "CudaPool.Average", "ICudaWindow"),
+        GatherRoot => ("CudaGather.Rows", "ICudaGather"),
         MatMulRoot => ("CudaGemm.Naive", "ICudaGemm"),
         ReduceRoot r => ($"CudaRows.{r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }}", "ICudaRows"),
         RowRoot r => ($"CudaRows.{r.Op}", "ICudaRows"),
@@ -124,6 +135,130 @@ public static class CudaKernelEmitter
         string output = KernelSignature.BufferName(plan, k.Output);
         w.Line($"{output}[{IndexCode.Offset(k.Shape.ContiguousStrides(), index)}] = {ExprRenderer.AtIndex(plan, Math, index, "acc").Render(k.Body)};");
         w.Close();
+    }
+
+    /// <summary>
+    /// Attention's <c>ICudaAttention</c> members: a row is one query position of one head; each operand's row start
+    /// and strides come from its load (views included), and the epilogue runs at each finished output element.
+    /// </summary>
+    static void WriteAttentionParts(SourceWriter w, KernelPlan plan, Kernel k, AttentionRoot a)
+    {
+        int rank = k.Shape.Rank;
+        var rowDims = k.Shape.Dims.Take(rank - 1).ToList();
+        var o = IndexCode.Vars("o", rank - 1);
+        var batch = o.Take(rank - 3).ToList();
+        string t = o[rank - 3], h = o[rank - 2], tk = a.KeyLength.ToCSharp(), tq = k.Shape[rank - 3].ToCSharp();
+        string dv = k.Shape[rank - 1].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
+        string Name(LoadExpr l) => KernelSignature.BufferName(plan, l.Buffer);
+        void Base(string name, LoadExpr l, string seq)
+        {
+            w.Open($"public long {name}(long row)");
+            IndexCode.Unravel(w, "row", rowDims, "o");
+            w.Line($"return {IndexCode.Offset(l, batch.Concat(new[] { seq, h, "0" }).ToList())};");
+            w.Close();
+            w.Line();
+        }
+        w.Line($"public long HeadSize => {a.HeadSize.ToCSharp()};");
+        w.Line($"public long ValueSize => {dv};");
+        w.Line($"public float Scale => {ExprRenderer.FloatLiteral(a.Scale)};");
+        w.Line($"public ArrayView<float> Q => {Name(a.Q)};");
+        w.Line($"public ArrayView<float> K => {Name(a.K)};");
+        w.Line($"public ArrayView<float> V => {Name(a.V)};");
+        w.Line($"public ArrayView<float> Output => {output};");
+        w.Line($"public long QStride => {a.Q.Strides[rank - 1].ToCSharp()};");
+        w.Line($"public long KStride => {a.K.Strides[rank - 1].ToCSharp()};");
+        w.Line($"public long KSeqStride => {a.K.Strides[rank - 3].ToCSharp()};");
+        w.Line($"public long VStride => {a.V.Strides[rank - 1].ToCSharp()};");
+        w.Line($"public long VSeqStride => {a.V.Strides[rank - 3].ToCSharp()};");
+        w.Line();
+        w.Open("public long Keys(long row)");
+        IndexCode.Unravel(w, "row", rowDims, "o");
+        w.Line($"return {(!a.Causal ? tk : a.KeyLength == k.Shape[rank - 3] ? $"{t} + 1" : $"System.Math.Min({tk}, {t} + {tk} - {tq} + 1)")};");
+        w.Close();
+        w.Line();
+        Base("QBase", a.Q, t);
+        Base("KBase", a.K, "0");
+        Base("VBase", a.V, "0");
+        w.Open("public void Store(long row, long d, float acc)");
+        IndexCode.Unravel(w, "row", rowDims, "o");
+        w.Line($"{output}[row * {dv} + d] = {ExprRenderer.AtIndex(plan, Math, o.Append("d").ToList(), "acc").Render(k.Body)};");
+        w.Close();
+    }
+
+    /// <summary>A convolution's <c>ICudaConv</c> members: the geometry, input and weights through their strides, the epilogue.</summary>
+    static void WriteConvParts(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c)
+    {
+        string Read(LoadExpr l, params string[] index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
+        WriteGeometry(w, c.InputShape, k.Shape, c.Window);
+        w.Line($"public float X(long n, long c, long h, long w) => {Read(c.X, "n", "c", "h", "w")};");
+        w.Line();
+        w.Line($"public float W(long o, long c, long kh, long kw) => {Read(c.W, "o", "c", "kh", "kw")};");
+        w.Line();
+        WriteFlatStore(w, plan, k);
+    }
+
+    /// <summary>A pooling kernel's <c>ICudaWindow</c> members: the geometry, the input through the fused prologue, the epilogue.</summary>
+    static void WritePoolParts(SourceWriter w, KernelPlan plan, Kernel k, PoolRoot p)
+    {
+        WriteGeometry(w, p.InputShape, k.Shape, p.Window);
+        w.Line($"public float X(long n, long c, long h, long w) => {ExprRenderer.AtIndex(plan, Math, new[] { "n", "c", "h", "w" }, "0f").Render(p.Input)};");
+        w.Line();
+        WriteFlatStore(w, plan, k);
+    }
+
+    /// <summary>
+    /// A lookup's <c>ICudaGather</c> members: the index at each lookup position (the fused prologue), the table read at
+    /// (row, element) through its strides, the epilogue.
+    /// </summary>
+    static void WriteGatherParts(SourceWriter w, KernelPlan plan, Kernel k, GatherRoot g)
+    {
+        var indexDims = k.Shape.Dims.Take(g.IndexRank).ToList();
+        var elementDims = k.Shape.Dims.Skip(g.IndexRank).ToList();
+        var e = IndexCode.Vars("e", elementDims.Count);
+        w.Line($"public long Rows => {g.Rows.ToCSharp()};");
+        w.Line($"public long RowSize => {IndexCode.Product(elementDims)};");
+        w.Line();
+        w.Open("public float Index(long position)");
+        IndexCode.Unravel(w, "position", indexDims, "o");
+        w.Line($"return {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", g.IndexRank), "0f").Render(g.Indices)};");
+        w.Close();
+        w.Line();
+        w.Open("public float Table(long row, long j)");
+        IndexCode.Unravel(w, "j", elementDims, "e");
+        w.Line($"return {KernelSignature.BufferName(plan, g.Table.Buffer)}[{IndexCode.Offset(g.Table, new[] { "row" }.Concat(e).ToList())}];");
+        w.Close();
+        w.Line();
+        WriteFlatStore(w, plan, k);
+    }
+
+    static void WriteGeometry(SourceWriter w, Shape input, Shape output, Window2d g) =>
+        w.Line($"public ConvGeometry Geometry => new({input[1].Coefficient}, {input[2].Coefficient}, {input[3].Coefficient}, "
+            + $"{output[1].Coefficient}, {g.KernelH}, {g.KernelW}, {g.StrideH}, {g.StrideW}, {g.PadH}, {g.PadW}, {g.DilationH}, "
+            + $"{g.DilationW}, {g.Groups}, {output[2].Coefficient}, {output[3].Coefficient});");
+
+    /// <summary><c>Store(flat, acc)</c>: the fused epilogue at the output element with row-major index flat.</summary>
+    static void WriteFlatStore(SourceWriter w, KernelPlan plan, Kernel k)
+    {
+        w.Open("public void Store(long flat, float acc)");
+        IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
+        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[flat] = {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", k.Shape.Rank), "acc").Render(k.Body)};");
+        w.Close();
+    }
+
+    /// <summary>How many threads kernel <paramref name="k"/> runs: one per row for row ops and attention, one per output element otherwise.</summary>
+    public static Dim WorkItems(Kernel k) => k.Root switch
+    {
+        RowRoot s => Dim.Product(k.Shape.Dims.Where((_, d) => d != s.Axis)),
+        AttentionRoot => Dim.Product(k.Shape.Dims.Take(k.Shape.Rank - 1)),
+        _ => k.Shape.ElementCount,
+    };
+
+    /// <summary>An elementwise kernel's body, one thread per output element: all of it is model-specific, so it is written here whole.</summary>
+    static void WriteElementwise(SourceWriter w, KernelPlan plan, Kernel k)
+    {
+        IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
+        string value = ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", k.Shape.Rank), "0f").Render(k.Body);
+        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[flat] = {value};");
     }
 
     static void WriteRowsHeader(SourceWriter w, Dim length, float epsilon)

@@ -1,0 +1,146 @@
+using System;
+
+namespace Kiln.Runtime.Cpu;
+
+/// <summary>What a generated pooling or convolution kernel reads: the input at (n, c, h, w), through the fused prologue.</summary>
+public interface ICpuWindowInput
+{
+    float X(long n, long c, long h, long w);
+}
+
+/// <summary>
+/// What a generated convolution that the im2col + GEMM path cannot take (its input or weights are strided views)
+/// supplies to <see cref="CpuDirectConv"/>: the weights at (o, c within the group, kh, kw), and where a result goes.
+/// </summary>
+public interface ICpuConv : ICpuWindowInput
+{
+    float W(long o, long c, long kh, long kw);
+
+    /// <summary>Writes the result at the output's row-major index <paramref name="flat"/>, through the fused epilogue.</summary>
+    void Store(long flat, float acc);
+}
+
+/// <summary>Pooling on the CPU, one output row (n, c, oh) at a time; the caller runs the fused epilogue over the row.</summary>
+public static class CpuPool
+{
+    /// <summary>The window maxima of output row (n, c, oh) into output[outBase ..]; padding never wins.</summary>
+    public static void MaxRow<TInput>(TInput input, in ConvGeometry g, long n, long c, long oh, CpuView output, long outBase)
+        where TInput : struct, ICpuWindowInput
+    {
+        for (long ow = 0; ow < g.OutWidth; ow++)
+        {
+            float acc = float.NegativeInfinity;
+            for (long kh = 0; kh < g.KernelH; kh++)
+            {
+                long ih = oh * g.StrideH - g.PadH + kh;
+                if (ih < 0 || ih >= g.Height) continue;
+                for (long kw = 0; kw < g.KernelW; kw++)
+                {
+                    long iw = ow * g.StrideW - g.PadW + kw;
+                    if (iw >= 0 && iw < g.Width) acc = CpuMath.Maximum(acc, input.X(n, c, ih, iw));
+                }
+            }
+            output[outBase + ow] = acc;
+        }
+    }
+
+    /// <summary>The window means of output row (n, c, oh), padding counted as zeros (PyTorch's count_include_pad default).</summary>
+    public static void AverageRow<TInput>(TInput input, in ConvGeometry g, long n, long c, long oh, CpuView output, long outBase)
+        where TInput : struct, ICpuWindowInput
+    {
+        float area = g.KernelH * g.KernelW;
+        for (long ow = 0; ow < g.OutWidth; ow++)
+        {
+            float acc = 0f;
+            for (long kh = 0; kh < g.KernelH; kh++)
+            {
+                long ih = oh * g.StrideH - g.PadH + kh;
+                if (ih < 0 || ih >= g.Height) continue;
+                for (long kw = 0; kw < g.KernelW; kw++)
+                {
+                    long iw = ow * g.StrideW - g.PadW + kw;
+                    if (iw >= 0 && iw < g.Width) acc += input.X(n, c, ih, iw);
+                }
+            }
+            output[outBase + ow] = acc / area;
+        }
+    }
+}
+
+/// <summary>
+/// Convolution element by element, for inputs or weights read through strided views: every stride, padding, dilation
+/// and group count, with no unfolding buffer. Contiguous convolutions take <see cref="ConvJob{TEpilogue}"/> instead.
+/// </summary>
+public static class CpuDirectConv
+{
+    /// <summary>Output elements <paramref name="first"/> .. <paramref name="end"/> (row-major over [N, O, OH, OW]).</summary>
+    public static void Elements<TConv>(TConv conv, in ConvGeometry g, long first, long end) where TConv : struct, ICpuConv
+    {
+        long perGroup = g.Channels / g.Groups, outPerGroup = g.OutChannels / g.Groups;
+        for (long flat = first; flat < end; flat++)
+        {
+            long ow = flat % g.OutWidth, rest = flat / g.OutWidth;
+            long oh = rest % g.OutHeight;
+            rest /= g.OutHeight;
+            long o = rest % g.OutChannels, n = rest / g.OutChannels, cBase = o / outPerGroup * perGroup;
+            float acc = 0f;
+            for (long cc = 0; cc < perGroup; cc++)
+                for (long kh = 0; kh < g.KernelH; kh++)
+                {
+                    long ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
+                    if (ih < 0 || ih >= g.Height) continue;
+                    for (long kw = 0; kw < g.KernelW; kw++)
+                    {
+                        long iw = ow * g.StrideW - g.PadW + kw * g.DilationW;
+                        if (iw >= 0 && iw < g.Width) acc += conv.X(n, cBase + cc, ih, iw) * conv.W(o, cc, kh, kw);
+                    }
+                }
+            conv.Store(flat, acc);
+        }
+    }
+}
+
+/// <summary>
+/// What a generated lookup (embedding) kernel supplies to <see cref="CpuGather"/>: the table's row count and row size,
+/// the index at each lookup position (the fused prologue), the table at (row, element), and where a result goes.
+/// </summary>
+public interface ICpuGather
+{
+    long Rows { get; }
+
+    long RowSize { get; }
+
+    /// <summary>Names the lookup in errors ("Logits: the 65-row table 'tokens.weight'").</summary>
+    string What { get; }
+
+    float Index(long position);
+
+    float Table(long row, long j);
+
+    void Store(long flat, float acc);
+}
+
+/// <summary>Embedding lookups on the CPU. An index that is not a whole number inside the table throws.</summary>
+public static class CpuGather
+{
+    /// <summary>Lookup positions <paramref name="first"/> .. <paramref name="end"/>, each a whole table row.</summary>
+    public static void Positions<TGather>(TGather gather, long first, long end) where TGather : struct, ICpuGather
+    {
+        long size = gather.RowSize;
+        for (long position = first; position < end; position++)
+        {
+            long row = Row(gather, position);
+            for (long j = 0; j < size; j++) gather.Store(position * size + j, gather.Table(row, j));
+        }
+    }
+
+    /// <summary>The table row that lookup position <paramref name="position"/> names.</summary>
+    public static long Row<TGather>(TGather gather, long position) where TGather : struct, ICpuGather
+    {
+        float id = gather.Index(position);
+        long row = (long)id;
+        if (!(row >= 0 && row < gather.Rows && row == id))
+            throw new IndexOutOfRangeException($"{gather.What}: index {id} at position {position} of the indices is not a row of the table.");
+        return row;
+    }
+}
