@@ -30,14 +30,18 @@ public sealed class KernelSharing
     }
 
     readonly Dictionary<Use, Group> _groups;
+    readonly IReadOnlyList<Group> _inOrder;
 
-    KernelSharing(Dictionary<Use, Group> groups) => _groups = groups;
+    KernelSharing(Dictionary<Use, Group> groups, IReadOnlyList<Group> inOrder)
+    {
+        _groups = groups;
+        _inOrder = inOrder;
+    }
 
     public Group GroupOf(int graphIndex, Kernel k) => _groups[new Use(graphIndex, k.Id)];
 
-    /// <summary>The groups each graph owns, in kernel order.</summary>
-    public IEnumerable<Group> OwnedBy(int graphIndex) => _groups.Values
-        .Where(g => g.Owner.GraphIndex == graphIndex && _groups[g.Owner] == g).Distinct().OrderBy(g => g.Owner.KernelId);
+    /// <summary>The groups whose first use is in graph <paramref name="graphIndex"/>, in kernel order.</summary>
+    public IEnumerable<Group> OwnedBy(int graphIndex) => _inOrder.Where(g => g.Owner.GraphIndex == graphIndex);
 
     /// <summary>Groups the kernels of <paramref name="graphs"/> by the code <paramref name="render"/> writes for them.</summary>
     public static KernelSharing Find(IReadOnlyList<CompiledGraph> graphs, Func<KernelPlan, Kernel, string> render)
@@ -58,6 +62,7 @@ public sealed class KernelSharing
             }
 
         var groups = new Dictionary<Use, Group>();
+        var inOrder = new List<Group>();
         foreach (var uses in order)
         {
             var owner = uses[0];
@@ -69,9 +74,10 @@ public sealed class KernelSharing
                 plan = Rename(plan, signatures[0], Names(signatures, kernel.Output));
             }
             var group = new Group(owner, uses, plan, kernel);
+            inOrder.Add(group);
             foreach (var u in uses) groups[u] = group;
         }
-        return new KernelSharing(groups);
+        return new KernelSharing(groups, inOrder);
     }
 
     static Kernel Kernel(IReadOnlyList<CompiledGraph> graphs, Use u) => graphs[u.GraphIndex].Plan.Kernels.Single(k => k.Id == u.KernelId);

@@ -229,17 +229,14 @@ public static class CpuKernelEmitter
     /// </summary>
     static void EmitDirectConv(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c, KernelSignature sig)
     {
-        string Read(LoadExpr l, params string[] index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
         var members = new SourceWriter();
-        members.Line($"public float X(long n, long c, long h, long w) => {Read(c.X, "n", "c", "h", "w")};");
+        LibraryParts.WriteConvReads(members, plan, c);
         members.Line();
-        members.Line($"public float W(long o, long c, long kh, long kw) => {Read(c.W, "o", "c", "kh", "kw")};");
-        members.Line();
-        WriteFlatStore(members, plan, k);
+        LibraryParts.WriteFlatStore(members, plan, k, Math);
         var partsSig = sig.UsedIn(members.ToString());
         long cost = c.Window.KernelH * c.Window.KernelW * (c.InputShape[1].Coefficient / c.Window.Groups);
         OpenTask(w, k, sig, $"CpuParallel.For({k.Shape.ElementCount.ToCSharp()}, {cost}L, this);");
-        w.Line($"static readonly ConvGeometry Geometry = {Geometry(c.InputShape, k.Shape, c.Window)};");
+        w.Line($"static readonly ConvGeometry Geometry = {LibraryParts.Geometry(c.InputShape, k.Shape, c.Window)};");
         w.Line();
         w.Call("public override void Run(long first, long end) => CpuDirectConv.Elements",
             new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})", "Geometry", "first", "end" });
@@ -257,24 +254,12 @@ public static class CpuKernelEmitter
     {
         var indexDims = k.Shape.Dims.Take(g.IndexRank).ToList();
         var elementDims = k.Shape.Dims.Skip(g.IndexRank).ToList();
-        var e = IndexCode.Vars("e", elementDims.Count);
-        var members = new SourceWriter();
-        members.Line($"public long Rows => {g.Rows.ToCSharp()};");
-        members.Line($"public long RowSize => {IndexCode.Product(elementDims)};");
         string what = $"{plan.Name}: the {g.Rows}-row table '{plan.Buffers[g.Table.Buffer].Name}'".Replace("\\", "\\\\").Replace("\"", "\\\"");
+        var members = new SourceWriter();
         members.Line($"public string What => \"{what}\";");
+        LibraryParts.WriteGatherReads(members, plan, k, g, Math);
         members.Line();
-        members.Open("public float Index(long position)");
-        IndexCode.Unravel(members, "position", indexDims, "o");
-        members.Line($"return {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", g.IndexRank), "0f").Render(g.Indices)};");
-        members.Close();
-        members.Line();
-        members.Open("public float Table(long row, long j)");
-        IndexCode.Unravel(members, "j", elementDims, "e");
-        members.Line($"return {KernelSignature.BufferName(plan, g.Table.Buffer)}[{IndexCode.Offset(g.Table, new[] { "row" }.Concat(e).ToList())}];");
-        members.Close();
-        members.Line();
-        WriteFlatStore(members, plan, k);
+        LibraryParts.WriteFlatStore(members, plan, k, Math);
         var partsSig = sig.UsedIn(members.ToString());
         OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(indexDims)}, {IndexCode.Product(elementDims)}, this);");
         w.Call("public override void Run(long first, long end) => CpuGather.Positions",
@@ -293,10 +278,10 @@ public static class CpuKernelEmitter
         var rowDims = k.Shape.Dims.Take(3).ToList();
         string cols = k.Shape[3].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
         var members = new SourceWriter();
-        members.Line($"public float X(long n, long c, long h, long w) => {ExprRenderer.AtIndex(plan, Math, new[] { "n", "c", "h", "w" }, "0f").Render(p.Input)};");
+        LibraryParts.WritePoolRead(members, plan, p, Math);
         var inputSig = sig.UsedIn(members.ToString());
         OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {p.Window.KernelH * p.Window.KernelW}L, this);");
-        w.Line($"static readonly ConvGeometry Geometry = {Geometry(p.InputShape, k.Shape, p.Window)};");
+        w.Line($"static readonly ConvGeometry Geometry = {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
         w.Line();
         w.Open("public override void Run(long first, long end)");
         w.Line($"var input = new Input({string.Join(", ", inputSig.Arguments())});");
@@ -308,19 +293,6 @@ public static class CpuKernelEmitter
             x.Line();
             EmitParts(x, "Input", "ICpuWindowInput", inputSig, members.ToString());
         });
-    }
-
-    static string Geometry(Shape input, Shape output, Window2d g) =>
-        $"new({input[1].Coefficient}, {input[2].Coefficient}, {input[3].Coefficient}, {output[1].Coefficient}, {g.KernelH}, {g.KernelW}, "
-        + $"{g.StrideH}, {g.StrideW}, {g.PadH}, {g.PadW}, {g.DilationH}, {g.DilationW}, {g.Groups}, {output[2].Coefficient}, {output[3].Coefficient})";
-
-    /// <summary><c>Store(flat, acc)</c>: the fused epilogue at the output element with row-major index flat.</summary>
-    static void WriteFlatStore(SourceWriter w, KernelPlan plan, Kernel k)
-    {
-        w.Open("public void Store(long flat, float acc)");
-        IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
-        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[flat] = {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", k.Shape.Rank), "acc").Render(k.Body)};");
-        w.Close();
     }
 
     /// <summary>A struct of a kernel's model-specific parts for a runtime library kernel: the fields its members read, a constructor, the members.</summary>

@@ -188,61 +188,27 @@ public static class CudaKernelEmitter
     /// <summary>A convolution's <c>ICudaConv</c> members: the geometry, input and weights through their strides, the epilogue.</summary>
     static void WriteConvParts(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c)
     {
-        string Read(LoadExpr l, params string[] index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
-        WriteGeometry(w, c.InputShape, k.Shape, c.Window);
-        w.Line($"public float X(long n, long c, long h, long w) => {Read(c.X, "n", "c", "h", "w")};");
+        w.Line($"public ConvGeometry Geometry => {LibraryParts.Geometry(c.InputShape, k.Shape, c.Window)};");
+        LibraryParts.WriteConvReads(w, plan, c);
         w.Line();
-        w.Line($"public float W(long o, long c, long kh, long kw) => {Read(c.W, "o", "c", "kh", "kw")};");
-        w.Line();
-        WriteFlatStore(w, plan, k);
+        LibraryParts.WriteFlatStore(w, plan, k, Math);
     }
 
     /// <summary>A pooling kernel's <c>ICudaWindow</c> members: the geometry, the input through the fused prologue, the epilogue.</summary>
     static void WritePoolParts(SourceWriter w, KernelPlan plan, Kernel k, PoolRoot p)
     {
-        WriteGeometry(w, p.InputShape, k.Shape, p.Window);
-        w.Line($"public float X(long n, long c, long h, long w) => {ExprRenderer.AtIndex(plan, Math, new[] { "n", "c", "h", "w" }, "0f").Render(p.Input)};");
+        w.Line($"public ConvGeometry Geometry => {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
+        LibraryParts.WritePoolRead(w, plan, p, Math);
         w.Line();
-        WriteFlatStore(w, plan, k);
+        LibraryParts.WriteFlatStore(w, plan, k, Math);
     }
 
-    /// <summary>
-    /// A lookup's <c>ICudaGather</c> members: the index at each lookup position (the fused prologue), the table read at
-    /// (row, element) through its strides, the epilogue.
-    /// </summary>
+    /// <summary>A lookup's <c>ICudaGather</c> members: the index and table reads, the epilogue.</summary>
     static void WriteGatherParts(SourceWriter w, KernelPlan plan, Kernel k, GatherRoot g)
     {
-        var indexDims = k.Shape.Dims.Take(g.IndexRank).ToList();
-        var elementDims = k.Shape.Dims.Skip(g.IndexRank).ToList();
-        var e = IndexCode.Vars("e", elementDims.Count);
-        w.Line($"public long Rows => {g.Rows.ToCSharp()};");
-        w.Line($"public long RowSize => {IndexCode.Product(elementDims)};");
+        LibraryParts.WriteGatherReads(w, plan, k, g, Math);
         w.Line();
-        w.Open("public float Index(long position)");
-        IndexCode.Unravel(w, "position", indexDims, "o");
-        w.Line($"return {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", g.IndexRank), "0f").Render(g.Indices)};");
-        w.Close();
-        w.Line();
-        w.Open("public float Table(long row, long j)");
-        IndexCode.Unravel(w, "j", elementDims, "e");
-        w.Line($"return {KernelSignature.BufferName(plan, g.Table.Buffer)}[{IndexCode.Offset(g.Table, new[] { "row" }.Concat(e).ToList())}];");
-        w.Close();
-        w.Line();
-        WriteFlatStore(w, plan, k);
-    }
-
-    static void WriteGeometry(SourceWriter w, Shape input, Shape output, Window2d g) =>
-        w.Line($"public ConvGeometry Geometry => new({input[1].Coefficient}, {input[2].Coefficient}, {input[3].Coefficient}, "
-            + $"{output[1].Coefficient}, {g.KernelH}, {g.KernelW}, {g.StrideH}, {g.StrideW}, {g.PadH}, {g.PadW}, {g.DilationH}, "
-            + $"{g.DilationW}, {g.Groups}, {output[2].Coefficient}, {output[3].Coefficient});");
-
-    /// <summary><c>Store(flat, acc)</c>: the fused epilogue at the output element with row-major index flat.</summary>
-    static void WriteFlatStore(SourceWriter w, KernelPlan plan, Kernel k)
-    {
-        w.Open("public void Store(long flat, float acc)");
-        IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
-        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[flat] = {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", k.Shape.Rank), "acc").Render(k.Body)};");
-        w.Close();
+        LibraryParts.WriteFlatStore(w, plan, k, Math);
     }
 
     /// <summary>How many threads kernel <paramref name="k"/> runs: one per row for row ops and attention, one per output element otherwise.</summary>
