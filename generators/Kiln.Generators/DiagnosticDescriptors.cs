@@ -125,6 +125,11 @@ public static class DiagnosticDescriptors
         "Kiln backends: {0}",
         Backend, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor WeightNameCollision = new(
+        "KLN0024", "Two fields load one weight name",
+        "Fields '{0}' and '{1}' of {2} both load the weight named '{3}' (weight names are the field names in snake_case, a leading underscore dropped); rename one",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(
             System.Linq.Enumerable.Select(

@@ -481,6 +481,10 @@ sealed partial class GraphLowering
         if (_calls.Count >= MaxInlineDepth) throw Unsupported(call, $"graph calls nest deeper than {MaxInlineDepth}");
         var syntax = original.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_cancellation)).OfType<MethodDeclarationSyntax>().FirstOrDefault()
             ?? throw Unsupported(call, $"the source of '{method.Name}' is not in this compilation");
+        // The interpreter binds arguments by value: a write through ref or out would reach the caller in C# and not
+        // here, so the compiled graph would differ from the same code run eagerly. Refused rather than approximated.
+        if (original.Parameters.FirstOrDefault(p => p.RefKind is RefKind.Ref or RefKind.Out) is { } byReference)
+            throw Unsupported(call, $"'{method.Name}' takes '{byReference.Name}' by {(byReference.RefKind == RefKind.Out ? "out" : "ref")}, which a graph does not model; return the value instead");
         var args = Arguments(call.ArgumentList, method);
         var frame = new Dictionary<ISymbol, BuildValue>(SymbolEqualityComparer.Default);
         foreach (var p in original.Parameters)

@@ -62,6 +62,7 @@ sealed partial class GraphLowering
         _constructing.Push(type);
         try
         {
+            RejectWeightNameCollisions(type, at);
             foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
             {
                 if (field.IsStatic || field.IsConst || field.IsImplicitlyDeclared) continue;
@@ -74,6 +75,23 @@ sealed partial class GraphLowering
             (_frame, _self, _path) = (savedFrame, savedSelf, savedPath);
         }
         return instance;
+    }
+
+    /// <summary>
+    /// Two fields whose weight names coincide (<c>W</c> and <c>w</c>, <c>_bias</c> and <c>bias</c>, <c>fooBar</c> and
+    /// <c>foo_bar</c>) would load one tensor into both, and the compiled graph would read one parameter for two: refused.
+    /// </summary>
+    void RejectWeightNameCollisions(INamedTypeSymbol type, SyntaxNode construction)
+    {
+        var first = new Dictionary<string, string>();
+        foreach (var field in ModelParser.WeightFields(type))
+        {
+            if (!first.TryGetValue(field.WeightName, out var earlier)) { first[field.WeightName] = field.Field; continue; }
+            // At the second field when its source is at hand; at the module's construction when it comes from metadata.
+            var at = type.GetMembers(field.Field).SelectMany(m => m.DeclaringSyntaxReferences).Select(r => r.GetSyntax(_cancellation))
+                .FirstOrDefault() ?? construction;
+            throw new LoweringException(DiagnosticDescriptors.WeightNameCollision, at, earlier, field.Field, type.Name, field.WeightName);
+        }
     }
 
     /// <summary>Binds the primary constructor's parameters (evaluated in the caller's context) into the instance.</summary>

@@ -138,12 +138,16 @@ public sealed class ModelSession : IDisposable
         throw new InvalidOperationException($"Unknown symbol '{value}'.");
     }
 
+    /// <summary>Frees the parameters and the arena once no call is running (it takes <see cref="Gate"/>, which calls hold).</summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        foreach (var p in _params) p.Dispose();
-        _arena?.Dispose();
-        _arena = null;
+        lock (Gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var p in _params) p.Dispose();
+            _arena?.Dispose();
+            _arena = null;
+        }
     }
 }

@@ -114,7 +114,7 @@ public abstract class Backend
             w.Close();
         }
         var source = UnusedCoordinates.Remove(SourceFile.End(w, model.ContainingTypes.Count));
-        return new GeneratedFile($"{model.FullName}.{Name}.g.cs", source);
+        return new GeneratedFile(SourceFile.HintName(model.FullName, "." + Name), source);
     }
 
     string ClassOf(IReadOnlyList<CompiledGraph> graphs, KernelSharing.Group group) =>
@@ -124,7 +124,7 @@ public abstract class Backend
     {
         var graph = graphs[graphIndex];
         var plan = graph.Plan;
-        w.Open($"public override void {graph.Name}({ApiEmitter.RunnerParameters(graph)})");
+        w.Open($"public override void {CSharpNames.Escape(graph.Name)}({ApiEmitter.RunnerParameters(graph)})");
         EmitCallPrologue(w);
         var arena = plan.Buffers.Where(b => b.Kind == BufferKind.Intermediate).ToList();
         var used = plan.Kernels.SelectMany(k => new KernelSignature(plan, k).Symbols).Distinct().ToList();

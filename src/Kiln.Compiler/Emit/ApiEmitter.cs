@@ -67,7 +67,7 @@ public static class ApiEmitter
         w.Line($"/// <summary>The kernels of one backend: each enabled backend's generated file derives from this.</summary>");
         w.Open("abstract class Kernels");
         foreach (var g in compiled.Graphs)
-            w.Line($"public abstract void {g.Name}({RunnerParameters(g)});");
+            w.Line($"public abstract void {CSharpNames.Escape(g.Name)}({RunnerParameters(g)});");
         w.Close();
         foreach (var g in compiled.Graphs)
         {
@@ -75,7 +75,7 @@ public static class ApiEmitter
             EmitEntryPoint(w, cls, g);
         }
         w.Close();
-        return new GeneratedFile($"{model.FullName}.g.cs", SourceFile.End(w, model.ContainingTypes.Count));
+        return new GeneratedFile(SourceFile.HintName(model.FullName, ""), SourceFile.End(w, model.ContainingTypes.Count));
     }
 
     /// <summary>The parameters of a backend's method for <paramref name="graph"/>: the frame, the inputs (named as kernels name them), the output.</summary>
@@ -124,28 +124,33 @@ public static class ApiEmitter
         w.Line($"readonly DeviceTensor[] _{name}Inputs = new DeviceTensor[{inputs.Count}];");
         w.Line();
 
-        string deviceParams = string.Join(", ", entry.InputNames.Select(n => "DeviceTensor " + n));
-        string names = string.Join(", ", entry.InputNames);
+        string method = CSharpNames.Escape(name);
+        var inputNames = entry.InputNames.Select(CSharpNames.Escape).ToList();
+        string deviceParams = string.Join(", ", inputNames.Select(n => "DeviceTensor " + n));
+        string names = string.Join(", ", inputNames);
         string comma = names.Length > 0 ? ", " : "";
         w.Line($"/// <summary>Runs {name} on host tensors: uploads, runs the kernels, downloads the result.</summary>");
-        w.Open($"public Kiln.Tensor {name}({string.Join(", ", entry.InputNames.Select(n => "Kiln.Tensor " + n))})");
+        w.Open($"public Kiln.Tensor {method}({string.Join(", ", inputNames.Select(n => "Kiln.Tensor " + n))})");
         foreach (var input in inputs.Where(i => i.Type.DType == DType.Int32))
-            w.Line($"IntegerInput.Check(\"{cls}.{name}\", \"{input.Name}\", {input.Name});");
-        foreach (var n in entry.InputNames) w.Line($"using var _{n} = Device.Upload({n});");
-        w.Line($"using var _result = {name}({string.Join(", ", entry.InputNames.Select(n => "_" + n))});");
+            w.Line($"IntegerInput.Check(\"{cls}.{name}\", \"{input.Name}\", {CSharpNames.Escape(input.Name!)});");
+        foreach (var n in entry.InputNames) w.Line($"using var _{n} = Device.Upload({CSharpNames.Escape(n)});");
+        w.Line($"using var _result = {name}Core({string.Join("", entry.InputNames.Select(n => "_" + n + ", "))}null);");
         w.Line("return _result.Download();");
         w.Close();
         w.Line();
-        w.Line($"/// <summary>Runs {name} on device tensors; the result is a new device tensor.</summary>");
-        w.Line($"public DeviceTensor {name}({deviceParams}) => {name}Core({names}{comma}null);");
-        w.Line();
+        if (inputNames.Count > 0) // without inputs it would have the host version's signature: F(destination) serves
+        {
+            w.Line($"/// <summary>Runs {name} on device tensors; the result is a new device tensor.</summary>");
+            w.Line($"public DeviceTensor {method}({deviceParams}) => {name}Core({names}{comma}null);");
+            w.Line();
+        }
         w.Line($"/// <summary>Runs {name} into <paramref name=\"destination\"/>, which must have the result's shape.</summary>");
-        w.Line($"public void {name}({deviceParams}{comma}DeviceTensor destination) =>");
+        w.Line($"public void {method}({deviceParams}{comma}DeviceTensor destination) =>");
         w.Line($"    {name}Core({names}{comma}destination ?? throw new ArgumentNullException(nameof(destination)));");
         w.Line();
         w.Open($"DeviceTensor {name}Core({deviceParams}{comma}DeviceTensor? destination)");
         w.Open("lock (_session.Gate)");
-        for (int i = 0; i < entry.InputNames.Count; i++) w.Line($"_{name}Inputs[{i}] = {entry.InputNames[i]};");
+        for (int i = 0; i < inputNames.Count; i++) w.Line($"_{name}Inputs[{i}] = {inputNames[i]};");
         w.Line($"var _frame = _session.Begin({name}Program, _{name}Inputs);");
         w.Line($"Array.Clear(_{name}Inputs);");
         var outputSymbols = output.Shape.Dims.SelectMany(d => d.Symbols).ToList();
@@ -154,7 +159,7 @@ public static class ApiEmitter
         w.Line(output.Shape.Rank == 0
             ? "var _output = _frame.Output(destination, ReadOnlySpan<long>.Empty);"
             : $"var _output = _frame.Output(destination, stackalloc long[] {{ {string.Join(", ", output.Shape.Dims.Select(d => d.ToCSharp()))} }});");
-        w.Line($"_kernels.{name}(_frame{comma}{names}, _output);");
+        w.Line($"_kernels.{method}(_frame{comma}{names}, _output);");
         w.Line("return _output;");
         w.Close();
         w.Close();

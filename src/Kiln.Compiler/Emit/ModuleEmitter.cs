@@ -16,7 +16,7 @@ public static class ModuleEmitter
         w.Open("public void LoadWeights(Weights weights, string prefix)");
         WriteWeightLoads(w, module.Fields, prefixed: true);
         w.Close();
-        return new GeneratedFile($"{module.FullName}.Module.g.cs", SourceFile.End(w, module.ContainingTypes.Count));
+        return new GeneratedFile(SourceFile.HintName(module.FullName, ".Module"), SourceFile.End(w, module.ContainingTypes.Count));
     }
 
     /// <summary>Assigns parameter fields and descends into modules; <paramref name="prefixed"/>: names are under a <c>prefix</c> argument.</summary>
@@ -27,12 +27,12 @@ public static class ModuleEmitter
         {
             switch (f.Kind)
             {
-                case WeightFieldKind.Param: w.Line($"this.{f.Field} = weights[{Name(f.WeightName)}];"); break;
-                case WeightFieldKind.OptionalParam: w.Line($"this.{f.Field} = weights.Contains({Name(f.WeightName)}) ? weights[{Name(f.WeightName)}] : null;"); break;
-                case WeightFieldKind.Module: w.Line($"this.{f.Field}.LoadWeights(weights, {Name(f.WeightName + ".")});"); break;
-                case WeightFieldKind.OptionalModule: w.Line($"this.{f.Field}?.LoadWeights(weights, {Name(f.WeightName + ".")});"); break;
+                case WeightFieldKind.Param: w.Line($"this.{CSharpNames.Escape(f.Field)} = weights[{Name(f.WeightName)}];"); break;
+                case WeightFieldKind.OptionalParam: w.Line($"this.{CSharpNames.Escape(f.Field)} = weights.Contains({Name(f.WeightName)}) ? weights[{Name(f.WeightName)}] : null;"); break;
+                case WeightFieldKind.Module: w.Line($"this.{CSharpNames.Escape(f.Field)}.LoadWeights(weights, {Name(f.WeightName + ".")});"); break;
+                case WeightFieldKind.OptionalModule: w.Line($"this.{CSharpNames.Escape(f.Field)}?.LoadWeights(weights, {Name(f.WeightName + ".")});"); break;
                 case WeightFieldKind.ModuleArray:
-                    w.Line($"for (int i = 0; i < this.{f.Field}.Length; i++) this.{f.Field}[i].LoadWeights(weights, {Name(f.WeightName + ".")} + i + \".\");");
+                    w.Line($"for (int i = 0; i < this.{CSharpNames.Escape(f.Field)}.Length; i++) this.{CSharpNames.Escape(f.Field)}[i].LoadWeights(weights, {Name(f.WeightName + ".")} + i + \".\");");
                     break;
             }
         }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Kiln.Compiler.Util;
 
 namespace Kiln.Compiler.Emit;
@@ -20,11 +21,19 @@ public static class SourceFile
         w.Line("#pragma warning disable CS1591, CS8618");
         foreach (var u in usings) w.Line($"using {u};");
         w.Line();
-        if (ns.Length > 0) { w.Line($"namespace {ns};"); w.Line(); }
-        foreach (var outer in containingTypes) w.Open($"partial class {outer}");
-        w.Open($"partial class {className}");
+        if (ns.Length > 0) { w.Line($"namespace {CSharpNames.EscapeDotted(ns)};"); w.Line(); }
+        foreach (var outer in containingTypes) w.Open($"partial class {CSharpNames.Escape(outer)}");
+        w.Open($"partial class {CSharpNames.Escape(className)}");
         return w;
     }
+
+    /// <summary>
+    /// The generator's name for a file about <paramref name="fullName"/> (<paramref name="part"/>: "", ".Cpu", ".Module"):
+    /// hint names allow fewer characters than C# names, so an escaped keyword's <c>@</c> (and anything else outside
+    /// letters, digits and <c>._-</c>) becomes <c>_</c>.
+    /// </summary>
+    public static string HintName(string fullName, string part) =>
+        new string((fullName + part).Select(c => char.IsLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray()) + ".g.cs";
 
     /// <summary>Closes what <see cref="Begin"/> opened.</summary>
     public static string End(SourceWriter w, int containingTypes)

@@ -117,6 +117,47 @@ public sealed class CompiledModelTests
             Assert.Equal(expected[i % 8].Data, result.Data);
         });
     }
+
+    /// <summary>
+    /// Dispose while other threads are inside Forward: it waits for the running call, and every later call gets
+    /// ObjectDisposedException. Disposing freed the parameters under a running GEMM before (an access violation).
+    /// </summary>
+    [Fact]
+    public void DisposeDuringCallsWaitsForThem()
+    {
+        using var device = Device.Cpu();
+        var x = Tensor.Random(1, 1f, 256, 784);
+        for (int round = 0; round < 20; round++)
+        {
+            var model = MlpClassifier.Compile(device, MlpWeights);
+            var expected = model.Forward(x).Data;
+            int completed = 0, refused = 0;
+            using var started = new System.Threading.CountdownEvent(2);
+            var callers = Enumerable.Range(0, 2).Select(_ => System.Threading.Tasks.Task.Run(() =>
+            {
+                started.Signal();
+                for (int i = 0; i < 50; i++)
+                {
+                    try
+                    {
+                        Assert.Equal(expected, model.Forward(x).Data);
+                        System.Threading.Interlocked.Increment(ref completed);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        System.Threading.Interlocked.Increment(ref refused);
+                        return;
+                    }
+                }
+            })).ToArray();
+            started.Wait();
+            model.Dispose();
+            System.Threading.Tasks.Task.WaitAll(callers);
+            Assert.Throws<ObjectDisposedException>(() => model.Forward(x));
+            Assert.True(completed + refused > 0);
+        }
+        Assert.Equal(0, device.AllocatedBytes);
+    }
 }
 
 /// <summary>Runs alone: the allocation counter is process-wide, so no other test may run beside it.</summary>

@@ -64,6 +64,23 @@ public sealed class DiagnosticTests
         }
         """, "KLN0002", "Kiln cannot compile 'Helper(x)' in a graph: 'Helper' is neither a Kiln.Ops method nor a [Graph] method");
 
+    /// <summary>Before, the write through ref was lost: the graph computed x·3·2 where the same C# gives x·3·3.</summary>
+    [Fact]
+    public void KLN0002_RefParameterOfAGraphHelper() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph]
+            public Tensor F([Shape(4)] Tensor x)
+            {
+                int k = 2;
+                var y = [|Scale(x, ref k)|];
+                return y * k;
+            }
+            [Graph] Tensor Scale(Tensor t, ref int k) { k = 3; return t * k; }
+        }
+        """, "KLN0002", "Kiln cannot compile 'Scale(x, ref k)' in a graph: 'Scale' takes 'k' by ref, which a graph does not model; return the value instead");
+
     [Fact]
     public void KLN0003_NonConstantLoopBound() => AssertDiagnostic("""
         [Model]
@@ -368,6 +385,36 @@ public sealed class DiagnosticTests
             [Graph] public Tensor F([Shape(2, 10)] Tensor x) => split.Forward(x);
         }
         """, "KLN0021", "'new(10, 3)' is not a valid configuration: width 10 is not divisible into 3 heads");
+
+    /// <summary>Before KLN0024, <c>x * W + w</c> compiled to <c>x * p_w + p_w</c>: both fields loaded the weight 'w'.</summary>
+    [Fact]
+    public void KLN0024_TwoFieldsOfAModelLoadOneWeightName() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor W;
+            [Param(4)] Tensor [|w|];
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * W + w;
+        }
+        """, "KLN0024", "Fields 'W' and 'w' of M both load the weight named 'w' (weight names are the field names in snake_case, a leading underscore dropped); rename one");
+
+    [Fact]
+    public void KLN0024_TwoFieldsOfAModuleLoadOneWeightName() => AssertDiagnostic("""
+        [Module]
+        public partial class Affine(int width)
+        {
+            [Param(width)] Tensor _bias;
+            [Param(width)] Tensor [|bias|];
+            [Graph] public Tensor Forward(Tensor x) => x + _bias + bias;
+        }
+
+        [Model]
+        public partial class M
+        {
+            readonly Affine affine = new(4);
+            [Graph] public Tensor F([Shape(4)] Tensor x) => affine.Forward(x);
+        }
+        """, "KLN0024", "Fields '_bias' and 'bias' of Affine both load the weight named 'bias' (weight names are the field names in snake_case, a leading underscore dropped); rename one");
 
     /// <summary>Fields that are the user's own state (a name, a random generator, a value known only at run time) are left alone.</summary>
     [Fact]

@@ -1,0 +1,56 @@
+using Kiln.Runtime;
+using Kiln.Tests.Support;
+using Xunit;
+
+namespace Kiln.Tests.Execution;
+
+/// <summary>
+/// Valid but unusual models (issue "the generator under unusual but legal models"): each is built by the real
+/// generator, must compile without an error or warning in generated code, and its compiled result must equal its eager
+/// result on the CPU and on ILGPU's CPU accelerator.
+/// </summary>
+public sealed class UnusualModelTests : IClassFixture<IlgpuCpuFixture>
+{
+    readonly IlgpuCpuFixture _ilgpu;
+
+    public UnusualModelTests(IlgpuCpuFixture ilgpu) => _ilgpu = ilgpu;
+
+    /// <summary>What, the model's source (namespace Odd, class Net), and the graph to run.</summary>
+    public static TheoryData<string, string, string> Cases => new()
+    {
+        { "C# keywords as names", """
+            namespace Odd.@event;
+            [Model]
+            public partial class Net
+            {
+                [Param(4)] Tensor @params;
+                [Graph] public Tensor @checked([Shape("batch", 4)] Tensor @in, [Shape("batch", 4)] Tensor @out) => @in * @params + @out;
+            }
+            """, "checked" },
+        { "a graph without inputs", """
+            namespace Odd;
+            [Model]
+            public partial class Net
+            {
+                [Param(3, 4)] Tensor w;
+                [Graph] public Tensor Gram() => MatMul(Transpose(w), w) * 0.5f;
+            }
+            """, "Gram" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void CompiledEqualsEager(string what, string model, string graph)
+    {
+        string source = "using Kiln;\nusing static Kiln.Ops;\n" + model;
+        using var built = InMemoryAssembly.TryBuild(new[] { source }, out var error);
+        Assert.True(built != null, $"{what}: {error}");
+        var type = System.Linq.Enumerable.Single(built!.Assembly.GetTypes(), t => t.Name == "Net");
+        var inputs = GraphRunner.Inputs(type.GetMethod(graph)!, seed: 5, low: -1f, high: 1f);
+        var weights = GraphRunner.RandomWeights(type, 5);
+        var expected = GraphRunner.Eager(type, graph, inputs, weights);
+        using var cpu = Device.Cpu();
+        foreach (var device in new[] { cpu, _ilgpu.Device })
+            Tolerance.AssertClose(expected, GraphRunner.Compiled(type, graph, inputs, weights, device), $"{what} on {device.Kind}");
+    }
+}
