@@ -123,7 +123,7 @@ public sealed class CompiledModelTests
     /// ObjectDisposedException. Disposing freed the parameters under a running GEMM before (an access violation).
     /// </summary>
     [Fact]
-    public void DisposeDuringCallsWaitsForThem()
+    public async System.Threading.Tasks.Task DisposeDuringCallsWaitsForThem()
     {
         using var device = Device.Cpu();
         var x = Tensor.Random(1, 1f, 256, 784);
@@ -152,7 +152,7 @@ public sealed class CompiledModelTests
             })).ToArray();
             started.Wait();
             model.Dispose();
-            System.Threading.Tasks.Task.WaitAll(callers);
+            await System.Threading.Tasks.Task.WhenAll(callers);
             Assert.Throws<ObjectDisposedException>(() => model.Forward(x));
             Assert.True(completed + refused > 0);
         }
