@@ -51,10 +51,12 @@ public abstract class Backend
     protected abstract string KernelField(string kernelClass, string field);
 
     /// <summary>
-    /// Writes a launch of <paramref name="k"/> (as emitted from <paramref name="plan"/>, whose buffer names are the
-    /// kernel's parameter names); <paramref name="arguments"/> are the call's buffers (as views) and symbols, in signature order.
+    /// Writes a launch of kernel class <paramref name="shared"/> (as emitted from <paramref name="plan"/>, whose buffer
+    /// names are the kernel's parameter names) for <paramref name="use"/>, one of its uses: a shared class's uses have
+    /// the same code but not always the same extent (an element-wise kernel over [4] and over [8]).
+    /// <paramref name="arguments"/> are the use's buffers (as views) and its graph's symbols, in signature order.
     /// </summary>
-    protected abstract void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel k, string field, IReadOnlyList<string> arguments);
+    protected abstract void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel shared, Kernel use, string field, IReadOnlyList<string> arguments);
 
     /// <summary>Statements at the start of every graph call (e.g. a range check).</summary>
     protected virtual void EmitCallPrologue(SourceWriter w) { }
@@ -143,7 +145,7 @@ public abstract class Backend
             var group = sharing.GroupOf(graphIndex, k);
             var owner = group.Owner;
             string field = InstancePerUse ? FieldName(graph, k) : FieldName(graphs[owner.GraphIndex], group.Kernel);
-            EmitLaunch(w, group.Plan, group.Kernel, field, arguments);
+            EmitLaunch(w, group.Plan, group.Kernel, k, field, arguments);
         }
         w.Close();
     }

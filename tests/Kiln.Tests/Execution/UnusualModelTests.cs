@@ -36,6 +36,28 @@ public sealed class UnusualModelTests : IClassFixture<IlgpuCpuFixture>
                 [Graph] public Tensor Gram() => MatMul(Transpose(w), w) * 0.5f;
             }
             """, "Gram" },
+        { "one kernel class launched over two lengths", """
+            namespace Odd;
+            [Model]
+            public partial class Net
+            {
+                [Graph] public Tensor Twice([Shape(4)] Tensor x)
+                {
+                    var y = Minimum(x, 1.5f);  // an arena buffer, as `once` is: the two Exp(Minimum(…)) kernels share a class
+                    var once = Concat(y, Exp(Minimum(y, 2f)), 0);
+                    return Concat(once, Exp(Minimum(once, 2f)), 0);
+                }
+            }
+            """, "Twice" },
+        { "one kernel class shared by graphs with different symbols", """
+            namespace Odd;
+            [Model]
+            public partial class Net
+            {
+                [Graph] public Tensor Wide([Shape("batch", "seq")] Tensor x, [Shape("seq")] Tensor y) => Exp(Minimum(x * y, 2f));
+                [Graph] public Tensor Narrow([Shape(3, "seq")] Tensor x, [Shape("seq")] Tensor y) => Exp(Minimum(x * y, 2f));
+            }
+            """, "Narrow" },
     };
 
     [Theory]

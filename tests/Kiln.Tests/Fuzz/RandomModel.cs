@@ -146,7 +146,15 @@ public sealed class RandomModel
                 return new Value(Kind.Let, With(axis, n + before + after), $"Pad({{0}}, {axis}, {before}, {after}, value: 0.5f)", new[] { a });
             }
             case 3:
-                return new Value(Kind.Let, shape.Where((_, d) => d != axis).ToArray(), $"ArgMax({{0}}, {axis})", new[] { a });
+            {
+                // A ramp along the axis, 0.01 apart, keeps the maximum clear of ties that are exact in real arithmetic
+                // (a LayerNorm cancels a term broadcast along the axis): rounding breaks those one way in the float
+                // kernels and another in the reference. Exact float ties are tested in SelectionOps.ArgMaxOfTies*.
+                int trailing = shape.Length - 1 - axis;
+                string ramp = trailing == 0 ? $"Iota({{0}}, {axis})"
+                    : $"Unflatten(Iota({{0}}, {axis}), 0, -1{string.Concat(Enumerable.Repeat(", 1", trailing))})";
+                return new Value(Kind.Let, shape.Where((_, d) => d != axis).ToArray(), $"ArgMax({{0}} + 0.01f * {ramp}, {axis})", new[] { a });
+            }
             case 4 when shape.Length == 3 && shape[2] is int:
                 return new Value(Kind.Let, shape, $"Attention({{0}}, Tanh({{0}}), {{0}} * 0.5f, causal: {(rng.Next(2) == 0 ? "true" : "false")})", new[] { a });
             case 5 when shape.Length == 3 && shape.All(d => d is int) && (int)shape[1] >= 2 && (int)shape[2] >= 2:

@@ -20,6 +20,9 @@ public partial class SelectionOps
     [Graph] public Tensor PadMiddle([Shape("batch", 4, 3)] Tensor x) => Pad(x, 1, 2, 1, value: -1f) + 1f;
     [Graph] public Tensor PadLast([Shape("batch", 6)] Tensor x) => Pad(Relu(x), -1, 1, 3);
     [Graph] public Tensor ArgMaxLast([Shape("batch", 11)] Tensor x) => ArgMax(x, -1);
+    /// <summary>Exact ties (every value above 0.25 clamps to it): the first of the maxima wins, as in PyTorch.</summary>
+    [Graph] public Tensor ArgMaxOfTiesLast([Shape("batch", 11)] Tensor x) => ArgMax(Minimum(x, 0.25f), -1);
+    [Graph] public Tensor ArgMaxOfTiesFirst([Shape("batch", 11)] Tensor x) => ArgMax(Minimum(x, 0.25f), 0);
     [Graph] public Tensor ArgMaxMiddleKeep([Shape("batch", 4, 3)] Tensor x) => ArgMax(x, 1, keepDims: true);
     [Graph] public Tensor Loss([Shape("batch", 4, 7)] Tensor logits, [Shape("batch", 4, 3)] Tensor scores) => CrossEntropy(logits, ArgMax(scores, -1));
     [Graph] public Tensor LookupOfArgMax([Shape("batch", 7)] Tensor x) => Embedding(ArgMax(x, -1), table);

@@ -35,6 +35,6 @@ public sealed class CpuBackend : Backend
 
     protected override string KernelField(string kernelClass, string field) => $"readonly {kernelClass} {field} = new();";
 
-    protected override void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel k, string field, IReadOnlyList<string> arguments) =>
+    protected override void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel shared, Kernel use, string field, IReadOnlyList<string> arguments) =>
         w.Call($"{field}.Launch", arguments);
 }

@@ -40,15 +40,18 @@ public sealed class CudaBackend : Backend
 
     protected override void EmitCallPrologue(SourceWriter w) => w.Line("frame.CheckIndexRange(output);");
 
-    protected override void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel k, string field, IReadOnlyList<string> arguments)
+    /// <remarks>
+    /// Buffers go by position (every use of a shared kernel touches its buffers in the same order); a symbol goes by
+    /// name, as the kernel's code and the calling graph spell it alike, while graphs that share a kernel need not have
+    /// the same symbols. The extent is the use's own.
+    /// </remarks>
+    protected override void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel shared, Kernel use, string field, IReadOnlyList<string> arguments)
     {
-        var sig = new KernelSignature(plan, k);
-        var symbols = CudaKernelEmitter.Symbols(plan, k);
-        var names = sig.Buffers.Select(KernelSignature.BufferName).Concat(sig.Symbols.Select(IR.SymbolNames.Identifier)).ToList();
-        var fields = names.Select((n, i) => (Name: n, Value: arguments[i]))
-            .Where((f, i) => i < sig.Buffers.Count || symbols.Contains(sig.Symbols[i - sig.Buffers.Count]))
-            .Select(f => $"{f.Name} = {f.Value}");
-        w.Line($"{field}.Launch(_device, {CudaKernelEmitter.WorkItems(k).ToCSharp()}, new()");
+        var sig = new KernelSignature(plan, shared);
+        var symbols = CudaKernelEmitter.Symbols(plan, shared);
+        var fields = sig.Buffers.Select((b, i) => $"{KernelSignature.BufferName(b)} = {arguments[i]}")
+            .Concat(sig.Symbols.Where(symbols.Contains).Select(IR.SymbolNames.Identifier).Select(s => $"{s} = {s}"));
+        w.Line($"{field}.Launch(_device, {CudaKernelEmitter.WorkItems(use).ToCSharp()}, new()");
         w.Line("{");
         foreach (var f in fields) w.Line($"    {f},");
         w.Line("});");
