@@ -29,6 +29,8 @@ public sealed class KilnGenerator : IIncrementalGenerator
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
+        context.RegisterPostInitializationOutput(StandardModules.AddTo);
+
         var models = context.SyntaxProvider.ForAttributeWithMetadataName(
                 "Kiln.ModelAttribute",
                 static (node, _) => node is ClassDeclarationSyntax,
@@ -59,6 +61,7 @@ public sealed class KilnGenerator : IIncrementalGenerator
         var emitted = models
             .Where(static m => m.Spec != null)
             .Combine(backends)
+            .Where(static pair => pair.Right.HasRuntime)
             .Select(static (pair, _) => Emit(pair.Left.Spec!, pair.Right))
             .WithTrackingName(EmitStep);
 
@@ -74,10 +77,12 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 static (ctx, _) => ModuleParser.Parse((INamedTypeSymbol)ctx.TargetSymbol, (ClassDeclarationSyntax)ctx.TargetNode))
             .WithTrackingName(ModuleStep);
 
-        context.RegisterSourceOutput(modules, static (spc, module) =>
+        // A module's eager LoadWeights takes Kiln.Runtime's Weights: written only where the project references it.
+        context.RegisterSourceOutput(modules.Combine(backends.Select(static (b, _) => b.HasRuntime)), static (spc, pair) =>
         {
+            var (module, hasRuntime) = pair;
             foreach (var d in module.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
-            if (module.Spec is { } spec)
+            if (hasRuntime && module.Spec is { } spec)
             {
                 var file = ModuleEmitter.Emit(spec);
                 spc.AddSource(file.HintName, file.Source);

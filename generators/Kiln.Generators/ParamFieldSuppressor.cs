@@ -6,16 +6,18 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace Kiln.Generators;
 
 /// <summary>
-/// Suppresses CS8618 ("non-nullable field uninitialized") on [Param] fields: they are symbolic in compiled
-/// graphs and set by the generated <c>LoadWeights</c> for eager runs, so <c>= null!</c> would be noise.
+/// Suppresses CS8618 ("non-nullable field uninitialized") and CS0649 ("field is never assigned") on [Param] fields:
+/// they are symbolic in compiled graphs and set by the generated <c>LoadWeights</c> for eager runs, so <c>= null!</c>
+/// would be noise. CS0649 shows where nothing was generated, in a model with a Kiln error: the error is the news there.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ParamFieldSuppressor : DiagnosticSuppressor
 {
-    static readonly SuppressionDescriptor Rule = new("KLNS0001", "CS8618",
-        "[Param] fields are bound by Kiln: compiled graphs read them symbolically, LoadWeights sets them for eager runs");
+    const string Justification = "[Param] fields are bound by Kiln: compiled graphs read them symbolically, LoadWeights sets them for eager runs";
+    static readonly SuppressionDescriptor Uninitialized = new("KLNS0001", "CS8618", Justification);
+    static readonly SuppressionDescriptor NeverAssigned = new("KLNS0002", "CS0649", Justification);
 
-    public override ImmutableArray<SuppressionDescriptor> SupportedSuppressions => ImmutableArray.Create(Rule);
+    public override ImmutableArray<SuppressionDescriptor> SupportedSuppressions => ImmutableArray.Create(Uninitialized, NeverAssigned);
 
     public override void ReportSuppressions(SuppressionAnalysisContext context)
     {
@@ -27,7 +29,7 @@ public sealed class ParamFieldSuppressor : DiagnosticSuppressor
             var node = tree.GetRoot(context.CancellationToken).FindNode(diagnostic.Location.SourceSpan);
             if (model.GetDeclaredSymbol(node, context.CancellationToken) is IFieldSymbol field
                 && field.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Kiln.ParamAttribute"))
-                context.ReportSuppression(Suppression.Create(Rule, diagnostic));
+                context.ReportSuppression(Suppression.Create(diagnostic.Id == NeverAssigned.SuppressedDiagnosticId ? NeverAssigned : Uninitialized, diagnostic));
         }
     }
 }

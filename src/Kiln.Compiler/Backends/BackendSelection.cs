@@ -10,9 +10,13 @@ namespace Kiln.Compiler.Backends;
 /// or both, separated by <c>;</c> or <c>,</c>) chooses; without it, every backend whose runtime assembly the project
 /// references: a project that references only <c>Kiln.Runtime.Cpu</c> gets CPU code and never names ILGPU. Problems
 /// (an unknown name, a backend without its runtime, no backend at all) are <see cref="Problems"/>, reported once per project.
+/// <see cref="HasRuntime"/>: whether the project references <c>Kiln.Runtime</c>, which every generated file uses; without
+/// it (a project that references only the <c>Kiln</c> package) nothing is generated, and the missing backend is the one problem.
 /// </summary>
-public sealed record BackendSelection(EquatableArray<string> Names, EquatableArray<string> Problems)
+public sealed record BackendSelection(EquatableArray<string> Names, EquatableArray<string> Problems, bool HasRuntime)
 {
+    public const string RuntimeAssembly = "Kiln.Runtime";
+
     public IReadOnlyList<Backend> Backends => Backend.All.Where(b => Names.Contains(b.SettingName)).ToList();
 
     public static BackendSelection Resolve(string? setting, IEnumerable<string> referencedAssemblies)
@@ -40,6 +44,6 @@ public sealed record BackendSelection(EquatableArray<string> Names, EquatableArr
                     names.Add(name);
             }
         }
-        return new BackendSelection(names.ToEquatableArray(), problems.ToEquatableArray());
+        return new BackendSelection(names.ToEquatableArray(), problems.ToEquatableArray(), referenced.Contains(RuntimeAssembly));
     }
 }

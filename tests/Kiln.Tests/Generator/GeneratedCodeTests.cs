@@ -17,11 +17,8 @@ public sealed class GeneratedCodeTests
     static string RepoRoot([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", "..", ".."));
 
-    /// <summary>An example model's file and the standard modules, each under its own file name.</summary>
-    static (string Path, string Text)[] WithModules(string model) =>
-        Directory.GetFiles(Path.Combine(RepoRoot(), "src", "Kiln.Nn"), "*.cs").OrderBy(f => f, System.StringComparer.Ordinal)
-            .Select(f => (Path.GetFileName(f), File.ReadAllText(f)))
-            .Prepend((Path.GetFileName(model), ExampleSource(model))).ToArray();
+    /// <summary>An example model's file under its own name (the generator adds the standard modules it uses).</summary>
+    static (string Path, string Text)[] Named(string model) => new[] { (Path.GetFileName(model), ExampleSource(model)) };
 
     [Fact]
     public void MlpClassifier()
@@ -38,7 +35,7 @@ public sealed class GeneratedCodeTests
     [Fact]
     public void CharGpt()
     {
-        var result = GeneratorHarness.Run(WithModules("examples/Gpt/CharGpt.cs"));
+        var result = GeneratorHarness.Run(Named("examples/Gpt/CharGpt.cs"));
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.CompilationErrors);
         Snapshot.Verify(result.Source("CharGpt.g.cs"), "Api");
@@ -51,7 +48,7 @@ public sealed class GeneratedCodeTests
     [Fact]
     public void CifarNet()
     {
-        var result = GeneratorHarness.Run(WithModules("examples/Cifar/CifarNet.cs"));
+        var result = GeneratorHarness.Run(Named("examples/Cifar/CifarNet.cs"));
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.CompilationErrors);
         Snapshot.Verify(result.Source("CifarNet.Cpu.g.cs"), "Cpu");
@@ -76,7 +73,41 @@ public sealed class GeneratedCodeTests
         {
             "Kiln.Tests.Models.FusedChains.Cpu.g.cs", "Kiln.Tests.Models.FusedChains.Cuda.g.cs", "Kiln.Tests.Models.FusedChains.g.cs",
             "Kiln.Tests.Models.StructureOps.Cpu.g.cs", "Kiln.Tests.Models.StructureOps.Cuda.g.cs", "Kiln.Tests.Models.StructureOps.g.cs",
-        }, result.HintNames.OrderBy(h => h, System.StringComparer.Ordinal));
+        }, result.ModelHintNames.OrderBy(h => h, System.StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// The standard modules come from the generator, as source, with their eager LoadWeights where the project references
+    /// Kiln.Runtime. A project that references only the Kiln library gets the modules (they compile against it alone), no
+    /// code that would need a runtime, and one warning saying what to reference.
+    /// </summary>
+    [Fact]
+    public void TheGeneratorAddsTheStandardModules()
+    {
+        string model = GeneratorHarness.Model("""
+            [Model]
+            public partial class M
+            {
+                readonly Kiln.Nn.Linear layer = new(4, 3);
+                [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => layer.Forward(x);
+            }
+            """);
+        var full = GeneratorHarness.Run(model);
+        Assert.Empty(full.GeneratorDiagnostics);
+        Assert.Empty(full.CompilationErrors);
+        Assert.Contains("Kiln.Nn.Linear.cs", full.HintNames);
+        Assert.Contains("Kiln.Nn.Linear.Module.g.cs", full.HintNames);
+        Assert.Contains("Demo.M.Cpu.g.cs", full.ModelHintNames);
+
+        var kilnOnly = GeneratorHarness.Compilation(model);
+        kilnOnly = kilnOnly.RemoveReferences(kilnOnly.References.Where(r => r.Display is { } path
+            && (Path.GetFileName(path).StartsWith("Kiln.Runtime", System.StringComparison.Ordinal) || Path.GetFileName(path).StartsWith("ILGPU", System.StringComparison.Ordinal))));
+        var bare = GeneratorHarness.Run(kilnOnly);
+        Assert.Equal("KLN0023", Assert.Single(bare.GeneratorDiagnostics).Id);
+        Assert.Empty(bare.CompilationErrors);
+        Assert.Contains("Kiln.Nn.Linear.cs", bare.HintNames);
+        Assert.Empty(bare.ModelHintNames);
+        Assert.DoesNotContain(bare.HintNames, h => h.EndsWith(".Module.g.cs", System.StringComparison.Ordinal));
     }
 
     [Fact]

@@ -39,6 +39,9 @@ public static class GeneratorHarness
             Run.Results.SelectMany(r => r.GeneratedSources).Single(s => s.HintName.EndsWith(hintSuffix, StringComparison.Ordinal)).SourceText.ToString();
 
         public IEnumerable<string> HintNames => Run.Results.SelectMany(r => r.GeneratedSources).Select(s => s.HintName);
+
+        /// <summary>The files generated for the test's own models: all but the standard modules (<c>Kiln.Nn.*</c>), which every run adds.</summary>
+        public IEnumerable<string> ModelHintNames => HintNames.Where(h => !h.StartsWith("Kiln.Nn.", StringComparison.Ordinal));
     }
 
     public static CSharpCompilation Compilation(params string[] sources) =>
@@ -55,7 +58,7 @@ public static class GeneratorHarness
 
     public static Result Run(params (string Path, string Text)[] files) => Run(Compilation(files));
 
-    static Result Run(CSharpCompilation input)
+    public static Result Run(CSharpCompilation input)
     {
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             new[] { new KilnGenerator().AsSourceGenerator() },

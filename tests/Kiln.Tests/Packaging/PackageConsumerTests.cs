@@ -1,0 +1,128 @@
+using System;
+using System.IO;
+using System.Linq;
+using Kiln.Tests.Support;
+using Xunit;
+
+namespace Kiln.Tests.Packaging;
+
+/// <summary>
+/// Kiln in a user's own project, from the packages alone: a fresh <c>dotnet new console</c> outside this repository,
+/// <c>dotnet add package</c> from the packed feed, a model with <c>[Param]</c>s and a standard <c>Linear</c>, built and
+/// run and compared with the eager reference; and a second project whose own <c>[Module]</c> is wired with a shape
+/// error, which must fail the build with the Kiln diagnostic on the user's line and nothing else.
+/// </summary>
+[Trait("Category", "Packaging")]
+public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
+{
+    static readonly TimeSpan Minutes5 = TimeSpan.FromMinutes(5);
+    readonly PackedFeed _feed;
+
+    public PackageConsumerTests(PackedFeed feed) => _feed = feed;
+
+    string NewConsoleApp(string name, params string[] packages)
+    {
+        string folder = _feed.NewConsumerFolder(name);
+        DotnetCli.Run(folder, "new console -o App --framework net10.0", Minutes5).Succeeded("dotnet new console");
+        string app = Path.Combine(folder, "App");
+        foreach (var package in packages)
+            DotnetCli.Run(app, $"add package {package} --version {PackedFeed.Version}", Minutes5).Succeeded($"dotnet add package {package}");
+        return app;
+    }
+
+    [Fact]
+    public void AModelBuildsAndRunsFromThePackages()
+    {
+        string app = NewConsoleApp("runs", "Kiln", "Kiln.Runtime.Cpu");
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using Kiln;
+            using Kiln.Runtime;
+
+            var weights = TinyNet.RandomWeights(seed: 7);
+            var rng = new Random(3);
+            var x = new Tensor(Enumerable.Range(0, 5 * 6).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), 5, 6);
+
+            using var device = Device.Default();
+            using var model = TinyNet.Compile(device, weights);
+            var compiled = model.Forward(x);
+            var eager = new TinyNet();
+            eager.LoadWeights(weights);
+            var expected = eager.Forward(x);
+
+            float worst = compiled.Data.Zip(expected.Data, (a, e) => MathF.Abs(a - e) / (1 + MathF.Abs(e))).Max();
+            Console.WriteLine($"device: {device.Kind}");
+            Console.WriteLine($"shape: {string.Join("x", compiled.Shape)}");
+            Console.WriteLine($"kernels: {TinyNet.Compiled.ForwardProgram.Kernels.Count}");
+            Console.WriteLine($"max relative |compiled - eager| = {worst:R}");
+            return worst <= 1e-4f ? 0 : 1;
+            """);
+        File.WriteAllText(Path.Combine(app, "TinyNet.cs"), """
+            using Kiln;
+            using Kiln.Nn;
+            using static Kiln.Ops;
+
+            [Model]
+            public partial class TinyNet
+            {
+                [Param(6, 8)] Tensor w;
+                [Param(8)] Tensor b;
+                readonly Linear head = new(8, 3);
+
+                [Graph]
+                public Tensor Forward([Shape("batch", 6)] Tensor x) => head.Forward(Gelu(MatMul(x, w) + b));
+            }
+            """);
+
+        var build = DotnetCli.Run(app, "build -c Release -nodeReuse:false", Minutes5).Succeeded("dotnet build");
+        Assert.DoesNotContain(": warning ", build.Output);
+        var generated = Directory.GetFiles(Path.Combine(app, "obj"), "*.g.cs", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
+        Assert.Contains("TinyNet.Cpu.g.cs", generated);          // the generator ran, in the package's analyzers/ folder,
+        Assert.DoesNotContain("TinyNet.Cuda.g.cs", generated);   // for the one backend referenced
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(app, "bin"), "*", SearchOption.AllDirectories), f => Path.GetFileName(f).StartsWith("ILGPU", StringComparison.Ordinal));
+
+        var run = DotnetCli.Run(app, "run -c Release --no-build", Minutes5);
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("device: Cpu", run.Output);
+        Assert.Contains("shape: 5x3", run.Output);
+        Assert.Contains("kernels: 2", run.Output);
+        Assert.Contains("max relative |compiled - eager| = ", run.Output);
+    }
+
+    [Fact]
+    public void AShapeErrorInTheUsersOwnModuleIsAKilnDiagnostic()
+    {
+        string app = NewConsoleApp("shape-error", "Kiln.Runtime.Cpu");
+        File.WriteAllText(Path.Combine(app, "Program.cs"), "Console.WriteLine(typeof(Broken).Name);\n");
+        File.WriteAllText(Path.Combine(app, "Broken.cs"), """
+            using Kiln;
+            using static Kiln.Ops;
+
+            [Module]
+            public sealed partial class Block(int width)
+            {
+                Tensor weight = Param(width, width);
+
+                [Graph]
+                public Tensor Forward(Tensor x) => Relu(MatMul(x, weight));
+            }
+
+            [Model]
+            public partial class Broken
+            {
+                readonly Block block = new(8);
+                [Param(4)] Tensor scale;
+
+                [Graph]
+                public Tensor Forward([Shape("batch", 8)] Tensor x) => block.Forward(x) * scale;
+            }
+            """);
+
+        var build = DotnetCli.Run(app, "build -nodeReuse:false", Minutes5);
+        Assert.NotEqual(0, build.ExitCode);
+        var errors = build.Output.Split('\n').Where(l => l.Contains(": error ", StringComparison.Ordinal)).Select(l => l.Trim()).Distinct().ToList();
+        Assert.True(errors.Count > 0, build.Output);
+        Assert.All(errors, e => Assert.Contains("error KLN0006", e));
+        Assert.Contains(errors, e => e.Contains("Broken.cs(20,", StringComparison.Ordinal) && e.Contains("[batch, 8]") && e.Contains("[4]"));
+        Assert.DoesNotContain("CS0649", build.Output);
+    }
+}
