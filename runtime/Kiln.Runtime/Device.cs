@@ -51,10 +51,10 @@ public abstract class Device : IDisposable
     /// <summary>ILGPU's CPU accelerator (needs <c>Kiln.Runtime.Cuda</c>): runs the GPU kernels exactly, slowly. For tests.</summary>
     public static Device IlgpuCpu() => DeviceProviders.Create(DeviceKind.IlgpuCpu);
 
-    /// <summary>Copies a host tensor to this device.</summary>
+    /// <summary>Copies a host tensor to this device; <paramref name="name"/> (a graph input's, say) names it in errors.</summary>
     public DeviceTensor Upload(Kiln.Tensor tensor, string? name = null)
     {
-        if (tensor is null) throw new ArgumentNullException(nameof(tensor));
+        if (tensor is null) throw new ArgumentNullException(name ?? nameof(tensor), name == null ? null : $"Input '{name}' is null.");
         var t = Allocate(tensor.Shape, name);
         t.Memory.CopyFrom(tensor.Data);
         return t;

@@ -14,9 +14,10 @@ public static class Ops
     /// <summary>
     /// Declares a learned parameter of the given shape, in a field initializer of a [Model] or [Module] class:
     /// <c>Tensor weight = Param(outFeatures, inFeatures);</c>. The sizes may use constructor arguments. Its weight
-    /// name is the field's, in snake_case, under the module's path. Eagerly it is zeros until <c>LoadWeights</c>.
+    /// name is the field's, in snake_case, under the module's path. Eagerly it has the shape and no elements until
+    /// <c>LoadWeights</c>: reading it before then throws.
     /// </summary>
-    public static Tensor Param(params int[] shape) => Tensor.Zeros(shape);
+    public static Tensor Param(params int[] shape) => Tensor.Unloaded(shape);
 
     // Unary elementwise
     public static Tensor Neg(Tensor x) => Reference.Unary(x, Scalar.Neg);

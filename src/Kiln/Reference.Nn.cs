@@ -8,6 +8,7 @@ public static partial class Reference
 {
     public static Tensor Slice(Tensor x, int axis, int start, int length)
     {
+        Require(x, nameof(x));
         int ax = NormalizeAxis(axis, x.Rank);
         if (start < 0 || length <= 0 || start + length > x.Shape[ax])
             throw new ArgumentException($"Slice [{start}, {start + length}) of axis {axis} is outside {Tensor.Format(x.Shape)}.");
@@ -23,6 +24,7 @@ public static partial class Reference
     /// <summary>(x − mean)/√(var + ε) over the last axis (biased variance, as PyTorch), or with <paramref name="centre"/> false x/√(mean(x²) + ε).</summary>
     public static Tensor Normalize(Tensor x, float epsilon, bool centre)
     {
+        Require(x, nameof(x));
         int n = x.Shape[^1], rows = x.Length / Math.Max(1, n);
         var y = new float[x.Length];
         for (int r = 0; r < rows; r++)
@@ -44,6 +46,7 @@ public static partial class Reference
     /// <summary>Rows of <paramref name="table"/> at <paramref name="indices"/>, which must hold whole numbers inside the table.</summary>
     public static Tensor Embedding(Tensor indices, Tensor table)
     {
+        Require(indices, nameof(indices)); Require(table, nameof(table));
         if (table.Rank < 1) throw new ArgumentException($"Embedding table must have rank ≥ 1, got {Tensor.Format(table.Shape)}.");
         int rows = table.Shape[0], width = table.Length / Math.Max(1, rows);
         var y = new float[indices.Length * width];
@@ -63,6 +66,7 @@ public static partial class Reference
     /// </summary>
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, bool causal, float? scale)
     {
+        Require(q, nameof(q)); Require(k, nameof(k)); Require(v, nameof(v));
         int r = q.Rank;
         if (r < 3 || k.Rank != r || v.Rank != r) throw new ArgumentException("Attention needs q, k, v of one rank ≥ 3.");
         int tq = q.Shape[r - 3], heads = q.Shape[r - 2], d = q.Shape[r - 1], tk = k.Shape[r - 3], dv = v.Shape[r - 1];
@@ -101,6 +105,7 @@ public static partial class Reference
     /// <summary>PyTorch's conv2d (cross-correlation) over [N, C, H, W] with weights [O, C/groups, KH, KW], zero padding.</summary>
     public static Tensor Conv2d(Tensor x, Tensor w, int stride, int padding, int dilation, int groups)
     {
+        Require(x, nameof(x)); Require(w, nameof(w));
         if (x.Rank != 4 || w.Rank != 4) throw new ArgumentException($"Conv2d needs [N, C, H, W] and [O, C/groups, KH, KW], got {Tensor.Format(x.Shape)} and {Tensor.Format(w.Shape)}.");
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], o = w.Shape[0], kh = w.Shape[2], kw = w.Shape[3];
         if (groups < 1 || c % groups != 0 || o % groups != 0 || w.Shape[1] != c / groups)
@@ -131,6 +136,7 @@ public static partial class Reference
     /// <summary>Max pooling (padding never wins) or average pooling (padding counts as zeros, PyTorch's default) over [N, C, H, W].</summary>
     public static Tensor Pool2d(Tensor x, int kernel, int stride, int padding, bool max)
     {
+        Require(x, nameof(x));
         if (x.Rank != 4) throw new ArgumentException($"Pooling needs [N, C, H, W], got {Tensor.Format(x.Shape)}.");
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3];
         int oh = (h + 2 * padding - kernel) / stride + 1, ow = (wd + 2 * padding - kernel) / stride + 1;
@@ -156,6 +162,7 @@ public static partial class Reference
     /// <summary>Elementwise selection with the three shapes broadcast together.</summary>
     public static Tensor Where(Tensor condition, Tensor a, Tensor b)
     {
+        Require(condition, nameof(condition)); Require(a, nameof(a)); Require(b, nameof(b));
         int[] shape = BroadcastShape(BroadcastShape(condition.Shape, a.Shape), b.Shape);
         var y = new float[Tensor.ElementCount(shape)];
         var index = new int[shape.Length];
@@ -171,6 +178,7 @@ public static partial class Reference
 
     public static Tensor ArgMax(Tensor x, int axis, bool keepDims)
     {
+        Require(x, nameof(x));
         int ax = NormalizeAxis(axis, x.Rank);
         int outer = Product(x.Shape, 0, ax), n = x.Shape[ax], inner = Product(x.Shape, ax + 1, x.Rank);
         var y = new float[outer * inner];
@@ -192,6 +200,7 @@ public static partial class Reference
 
     public static Tensor Concat(Tensor a, Tensor b, int axis)
     {
+        Require(a, nameof(a)); Require(b, nameof(b));
         int ax = NormalizeAxis(axis, a.Rank);
         if (b.Rank != a.Rank || Enumerable.Range(0, a.Rank).Any(d => d != ax && a.Shape[d] != b.Shape[d]))
             throw new ArgumentException($"Cannot concatenate {Tensor.Format(a.Shape)} and {Tensor.Format(b.Shape)} along axis {axis}.");
@@ -209,6 +218,7 @@ public static partial class Reference
 
     public static Tensor Pad(Tensor x, int axis, int before, int after, float value)
     {
+        Require(x, nameof(x));
         int ax = NormalizeAxis(axis, x.Rank);
         if (before < 0 || after < 0) throw new ArgumentException("Padding must not be negative.");
         int outer = Product(x.Shape, 0, ax), inner = Product(x.Shape, ax + 1, x.Rank), n = x.Shape[ax], m = n + before + after;

@@ -11,8 +11,20 @@ public static partial class Reference
 {
     public static Tensor Scalar(float value) => new(new[] { value });
 
+    /// <summary>
+    /// Every op checks its operands first: a null one is most often a <c>[Param]</c> field read before the weights
+    /// were loaded, and the message says so rather than leaving a NullReferenceException deep in a loop.
+    /// </summary>
+    static void Require(Tensor? operand, string name, [System.Runtime.CompilerServices.CallerMemberName] string op = "")
+    {
+        if (operand is null)
+            throw new ArgumentNullException(name, $"{op}: '{name}' is null. A [Param] field is null until the weights are loaded: " +
+                "call LoadWeights(weights) on the model instance before running it eagerly, or compile it: Model.Compile(device, weights).");
+    }
+
     public static Tensor Unary(Tensor x, Func<double, double> f)
     {
+        Require(x, nameof(x));
         var y = new float[x.Length];
         for (int i = 0; i < y.Length; i++) y[i] = (float)f(x.Data[i]);
         return new Tensor(y, x.Shape);
@@ -20,6 +32,7 @@ public static partial class Reference
 
     public static Tensor Binary(Tensor a, Tensor b, Func<double, double, double> f)
     {
+        Require(a, nameof(a)); Require(b, nameof(b));
         int[] shape = BroadcastShape(a.Shape, b.Shape);
         var y = new float[Tensor.ElementCount(shape)];
         var index = new int[shape.Length];
@@ -33,6 +46,7 @@ public static partial class Reference
 
     public static Tensor Reduce(Tensor x, int axis, bool keepDims, ReduceKind kind)
     {
+        Require(x, nameof(x));
         int ax = NormalizeAxis(axis, x.Rank);
         int outer = Product(x.Shape, 0, ax), n = x.Shape[ax], inner = Product(x.Shape, ax + 1, x.Rank);
         var y = new float[outer * inner];
@@ -54,6 +68,7 @@ public static partial class Reference
 
     public static Tensor MatMul(Tensor a, Tensor b)
     {
+        Require(a, nameof(a)); Require(b, nameof(b));
         if (a.Rank < 2 || b.Rank < 2)
             throw new ArgumentException($"MatMul needs rank ≥ 2, got {Tensor.Format(a.Shape)} and {Tensor.Format(b.Shape)}.");
         int m = a.Shape[a.Rank - 2], k = a.Shape[a.Rank - 1], n = b.Shape[b.Rank - 1];
@@ -82,6 +97,7 @@ public static partial class Reference
 
     public static Tensor Reshape(Tensor x, int[] shape)
     {
+        Require(x, nameof(x));
         int[] resolved = (int[])shape.Clone();
         int infer = Array.IndexOf(resolved, -1);
         if (infer >= 0)
@@ -97,6 +113,7 @@ public static partial class Reference
 
     public static Tensor Permute(Tensor x, int[] axes)
     {
+        Require(x, nameof(x));
         if (axes.Length != x.Rank || axes.Select(a => NormalizeAxis(a, x.Rank)).Distinct().Count() != x.Rank)
             throw new ArgumentException($"Permutation [{string.Join(", ", axes)}] does not fit {Tensor.Format(x.Shape)}.");
         int[] perm = axes.Select(a => NormalizeAxis(a, x.Rank)).ToArray();
@@ -116,6 +133,7 @@ public static partial class Reference
 
     public static Tensor Transpose(Tensor x)
     {
+        Require(x, nameof(x));
         if (x.Rank < 2) throw new ArgumentException($"Transpose needs rank ≥ 2, got {Tensor.Format(x.Shape)}.");
         int[] axes = Enumerable.Range(0, x.Rank).ToArray();
         (axes[x.Rank - 2], axes[x.Rank - 1]) = (axes[x.Rank - 1], axes[x.Rank - 2]);
@@ -124,6 +142,7 @@ public static partial class Reference
 
     public static Tensor BroadcastTo(Tensor x, int[] shape)
     {
+        Require(x, nameof(x));
         if (!BroadcastShape(x.Shape, shape).SequenceEqual(shape))
             throw new ArgumentException($"Cannot broadcast {Tensor.Format(x.Shape)} to {Tensor.Format(shape)}.");
         return Binary(x, Tensor.Zeros(shape), (a, _) => a);
@@ -131,6 +150,7 @@ public static partial class Reference
 
     public static Tensor Softmax(Tensor x, int axis, bool log)
     {
+        Require(x, nameof(x));
         int ax = NormalizeAxis(axis, x.Rank);
         int outer = Product(x.Shape, 0, ax), n = x.Shape[ax], inner = Product(x.Shape, ax + 1, x.Rank);
         var y = new float[x.Length];

@@ -18,18 +18,34 @@ public sealed class Tensor
         long count = ElementCount(shape);
         if (count != data.Length)
             throw new ArgumentException($"Shape {Format(shape)} holds {count} elements but the data has {data.Length}.", nameof(data));
-        Data = data;
+        _data = data;
         Shape = (int[])shape.Clone();
     }
 
+    Tensor(int[] shape) => Shape = (int[])shape.Clone();
+
+    readonly float[]? _data;
+
+    /// <summary>
+    /// A parameter's placeholder before its weights are loaded (<see cref="Ops.Param"/> run eagerly): it has a shape,
+    /// but reading its elements throws, so an eager run without <c>LoadWeights</c> fails loudly instead of computing
+    /// with zeros.
+    /// </summary>
+    internal static Tensor Unloaded(int[] shape) => new(shape);
+
+    /// <summary>Whether this is a parameter placeholder whose weights were never loaded.</summary>
+    public bool IsUnloaded => _data is null;
+
     /// <summary>The elements in row-major order.</summary>
-    public float[] Data { get; }
+    public float[] Data => _data ?? throw new InvalidOperationException(
+        $"A {Format(Shape)} parameter is read before its weights were loaded. Run the model eagerly only after " +
+        "LoadWeights(weights) on the instance, or compile it: Model.Compile(device, weights).");
 
     public int[] Shape { get; }
 
     public int Rank => Shape.Length;
 
-    public int Length => Data.Length;
+    public int Length => (int)ElementCount(Shape);
 
     public static Tensor Zeros(params int[] shape) => new(new float[ElementCount(shape)], shape);
 

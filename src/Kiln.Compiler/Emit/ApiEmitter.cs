@@ -133,7 +133,7 @@ public static class ApiEmitter
         w.Open($"public Kiln.Tensor {method}({string.Join(", ", inputNames.Select(n => "Kiln.Tensor " + n))})");
         foreach (var input in inputs.Where(i => i.Type.DType == DType.Int32))
             w.Line($"IntegerInput.Check(\"{cls}.{name}\", \"{input.Name}\", {CSharpNames.Escape(input.Name!)});");
-        foreach (var n in entry.InputNames) w.Line($"using var _{n} = Device.Upload({CSharpNames.Escape(n)});");
+        foreach (var n in entry.InputNames) w.Line($"using var _{n} = Device.Upload({CSharpNames.Escape(n)}, \"{n}\");");
         w.Line($"using var _result = {name}Core({string.Join("", entry.InputNames.Select(n => "_" + n + ", "))}null);");
         w.Line("return _result.Download();");
         w.Close();
