@@ -52,19 +52,25 @@ public partial class CifarNet
     }
 
     /// <summary>
-    /// Seeded weights for running the network without a download: Kiln's ±1/√fan-in draw, except that each batch
-    /// norm gets a scale near 1 (1 + u) and a positive running variance (|u| + 0.5), as a trained one would have; with
-    /// the raw draw every norm would shrink the signal and the logits would not depend on the image.
+    /// Seeded weights for running the network without a download, by a fixed recipe (the one
+    /// tests/reference/cifar_reference.py computed PyTorch's logits on, so it must not change): every parameter uniform
+    /// in ±1/√(its first dimension), drawn in declaration order from one seeded generator; then each batch norm gets a
+    /// scale near 1 (1 + u) and a positive running variance (|u| + 0.5), as a trained one would have, so the logits
+    /// depend on the image. (<c>RandomWeights</c> follows PyTorch's initialisation instead.)
     /// </summary>
     public static Weights SyntheticWeights(int seed)
     {
-        var random = RandomWeights(seed);
-        return new Weights(random.Names.ToDictionary(n => n, n =>
+        var rng = new System.Random(seed);
+        var tensors = new System.Collections.Generic.Dictionary<string, Tensor>();
+        foreach (var p in Parameters)
         {
-            var t = random[n];
-            if (n.EndsWith("running_var", System.StringComparison.Ordinal)) return new Tensor(t.Data.Select(v => System.MathF.Abs(v) + 0.5f).ToArray(), t.Shape);
-            if (n.Contains(".norm", System.StringComparison.Ordinal) && n.EndsWith(".weight", System.StringComparison.Ordinal)) return new Tensor(t.Data.Select(v => 1f + v).ToArray(), t.Shape);
-            return t;
-        }));
+            float scale = 1f / System.MathF.Sqrt(System.Math.Max(1, p.Shape[0]));
+            var data = new float[Tensor.ElementCount(p.Shape)];
+            for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
+            if (p.Name.EndsWith("running_var", System.StringComparison.Ordinal)) data = data.Select(v => System.MathF.Abs(v) + 0.5f).ToArray();
+            else if (p.Name.Contains(".norm", System.StringComparison.Ordinal) && p.Name.EndsWith(".weight", System.StringComparison.Ordinal)) data = data.Select(v => 1f + v).ToArray();
+            tensors[p.Name] = new Tensor(data, p.Shape);
+        }
+        return new Weights(tensors);
     }
 }

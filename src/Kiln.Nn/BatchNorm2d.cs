@@ -9,10 +9,10 @@ namespace Kiln.Nn;
 [Module]
 internal sealed partial class BatchNorm2d(int channels, float eps = 1e-5f)
 {
-    Tensor weight = Param(channels);
-    Tensor bias = Param(channels);
-    Tensor runningMean = Param(channels);
-    Tensor runningVar = Param(channels);
+    Tensor weight = Param(Init.Ones, channels);
+    Tensor bias = Param(Init.Zeros, channels);
+    Tensor runningMean = Param(Init.Zeros, channels);
+    Tensor runningVar = Param(Init.Ones, channels);
 
     [Graph]
     public Tensor Forward(Tensor x)

@@ -4,7 +4,7 @@ namespace Kiln.Nn;
 [Module]
 internal sealed partial class Embedding(int count, int features)
 {
-    Tensor weight = Ops.Param(count, features);
+    Tensor weight = Ops.Param(Init.Normal, count, features);
 
     [Graph] public Tensor Forward(Tensor indices) => Ops.Embedding(indices, weight);
 }

@@ -4,8 +4,8 @@ namespace Kiln.Nn;
 [Module]
 internal sealed partial class LayerNorm(int features, float eps = 1e-5f)
 {
-    Tensor weight = Ops.Param(features);
-    Tensor bias = Ops.Param(features);
+    Tensor weight = Ops.Param(Init.Ones, features);
+    Tensor bias = Ops.Param(Init.Zeros, features);
 
     [Graph] public Tensor Forward(Tensor x) => Ops.LayerNorm(x, weight, bias, eps);
 }

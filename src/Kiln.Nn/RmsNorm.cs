@@ -4,7 +4,7 @@ namespace Kiln.Nn;
 [Module]
 internal sealed partial class RmsNorm(int features, float eps = 1e-6f)
 {
-    Tensor weight = Ops.Param(features);
+    Tensor weight = Ops.Param(Init.Ones, features);
 
     [Graph] public Tensor Forward(Tensor x) => Ops.RmsNorm(x, weight, eps);
 }

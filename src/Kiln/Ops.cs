@@ -19,6 +19,9 @@ public static class Ops
     /// </summary>
     public static Tensor Param(params int[] shape) => Tensor.Unloaded(shape);
 
+    /// <summary>A parameter as <see cref="Param(int[])"/>, which <c>RandomWeights</c> fills as <paramref name="init"/> says.</summary>
+    public static Tensor Param(Init init, params int[] shape) => Tensor.Unloaded(shape);
+
     // Unary elementwise
     public static Tensor Neg(Tensor x) => Reference.Unary(x, Scalar.Neg);
     public static Tensor Exp(Tensor x) => Reference.Unary(x, Scalar.Exp);

@@ -9,4 +9,7 @@ public sealed class ParamAttribute : Attribute
     public ParamAttribute(params int[] dims) => Dims = dims;
 
     public int[] Dims { get; }
+
+    /// <summary>How <c>RandomWeights</c> fills it (PyTorch's defaults; see <see cref="Kiln.Init"/>).</summary>
+    public Init Init { get; set; }
 }

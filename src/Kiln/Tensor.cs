@@ -27,7 +27,7 @@ public sealed class Tensor
     readonly float[]? _data;
 
     /// <summary>
-    /// A parameter's placeholder before its weights are loaded (<see cref="Ops.Param"/> run eagerly): it has a shape,
+    /// A parameter's placeholder before its weights are loaded (<see cref="Ops.Param(int[])"/> run eagerly): it has a shape,
     /// but reading its elements throws, so an eager run without <c>LoadWeights</c> fails loudly instead of computing
     /// with zeros.
     /// </summary>

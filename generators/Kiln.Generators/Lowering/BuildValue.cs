@@ -48,7 +48,7 @@ sealed class BuildValue
     public ParamRef? Param => Object as ParamRef;
 
     /// <summary>What <c>Ops.Param(sizes)</c> evaluates to in a field initializer, before the field names it.</summary>
-    public Shape? DeclaredParam => Object as Shape;
+    public DeclaredParam? DeclaredParam => Object as DeclaredParam;
 
     public static BuildValue OfTensor(int node) => new(node, 0, false, null, null);
 
@@ -64,7 +64,7 @@ sealed class BuildValue
 
     public static BuildValue OfParam(ParamRef param) => new(-1, 0, false, null, null, param);
 
-    public static BuildValue OfDeclaredParam(Shape shape) => new(-1, 0, false, null, null, shape);
+    public static BuildValue OfDeclaredParam(Shape shape, Init init) => new(-1, 0, false, null, null, new DeclaredParam(shape, init));
 
     public static readonly BuildValue Null = new(-1, 0, false, null, null, isNull: true);
 
@@ -73,6 +73,12 @@ sealed class BuildValue
         : Module != null ? Module.ToString() : Modules != null ? $"{Modules.Count} modules" : Param != null ? Param.Name
         : DeclaredParam != null ? $"Param{DeclaredParam}" : IsNull ? "null"
         : Number.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary><c>Ops.Param([init,] sizes)</c>: a parameter's shape and how random weights fill it.</summary>
+sealed record DeclaredParam(Shape Shape, Init Init)
+{
+    public override string ToString() => $"{Shape} {Init}";
 }
 
 /// <summary>A parameter bound to its place in the module tree.</summary>

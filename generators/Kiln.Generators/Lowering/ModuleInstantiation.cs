@@ -130,7 +130,8 @@ sealed partial class GraphLowering
             var at = attribute.ApplicationSyntaxReference?.GetSyntax(_cancellation) ?? declarator;
             if (declarator.Initializer != null)
                 throw Unsupported(declarator.Initializer, $"'{field.Name}' has [Param] sizes; it cannot also have an initializer");
-            AddParam(instance, field, name, AttributeShape(field, attribute, at), at);
+            var init = attribute.NamedArguments.FirstOrDefault(a => a.Key == "Init").Value.Value is int i ? (Init)i : Init.FanIn;
+            AddParam(instance, field, name, AttributeShape(field, attribute, at), init, at);
             return;
         }
         if (declarator.Initializer == null) return;
@@ -149,9 +150,9 @@ sealed partial class GraphLowering
         {
             return; // not a build-time value: a graph that reads it gets the error there
         }
-        if (value.DeclaredParam is { } shape)
+        if (value.DeclaredParam is { } declared)
         {
-            AddParam(instance, field, name, shape, declarator);
+            AddParam(instance, field, name, declared.Shape, declared.Init, declarator);
             return;
         }
         if (value.Param != null)
@@ -161,14 +162,14 @@ sealed partial class GraphLowering
             instance.Values[field] = value;
     }
 
-    void AddParam(ModuleInstance instance, IFieldSymbol field, string name, Shape shape, SyntaxNode at)
+    void AddParam(ModuleInstance instance, IFieldSymbol field, string name, Shape shape, Init init, SyntaxNode at)
     {
         if (!IsTensor(field.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated)))
             throw Unsupported(at, $"the parameter field '{field.Name}' must be a Tensor");
         if (field.IsReadOnly)
             throw Unsupported(at, $"the parameter field '{field.Name}' cannot be readonly: LoadWeights assigns it for eager runs");
         var param = new ParamRef(name, shape);
-        _declared.Add(new ParamSpec(name, shape.Dims.Select(d => d.Coefficient).ToEquatableArray()));
+        _declared.Add(new ParamSpec(name, shape.Dims.Select(d => d.Coefficient).ToEquatableArray(), init));
         instance.Values[field] = BuildValue.OfParam(param);
     }
 
@@ -192,16 +193,24 @@ sealed partial class GraphLowering
         return Shape.Of(sizes.ToArray());
     }
 
-    /// <summary><c>Ops.Param(sizes)</c> in a field initializer.</summary>
+    /// <summary><c>Ops.Param([init,] sizes)</c> in a field initializer.</summary>
     BuildValue DeclareParam(InvocationExpressionSyntax call, IMethodSymbol method)
     {
         if (!_instantiating) throw Unsupported(call, "Param(sizes) declares a parameter in a field initializer, not in a graph");
-        var sizes = Arguments(call.ArgumentList, method).TryGetValue(0, out var v) ? v.Ints : null;
+        var arguments = Arguments(call.ArgumentList, method);
+        var sizes = arguments.TryGetValue(method.Parameters.Length - 1, out var v) ? v.Ints : null;
+        var init = Init.FanIn;
+        if (method.Parameters.Length == 2)
+        {
+            var chosen = arguments.TryGetValue(0, out var i) && i.IsNumber && i.IsInt ? (int)i.Number : -1;
+            if (!System.Enum.IsDefined(typeof(Init), chosen)) throw Unsupported(call, "the Init of a parameter must be a build-time constant");
+            init = (Init)chosen;
+        }
         if (sizes == null || sizes.Count == 0) throw Unsupported(call, "Param needs at least one integer size known at build time");
         foreach (var size in sizes)
             if (size <= 0)
                 throw new LoweringException(DiagnosticDescriptors.BadDimension, call, size.ToString(System.Globalization.CultureInfo.InvariantCulture), _path, "parameter sizes must be positive integers");
-        return BuildValue.OfDeclaredParam(CheckedShape(_path, sizes, call));
+        return BuildValue.OfDeclaredParam(CheckedShape(_path, sizes, call), init);
     }
 
     /// <summary><c>new Linear(…)</c> of a [Module] class in a field initializer: a child named by the field.</summary>

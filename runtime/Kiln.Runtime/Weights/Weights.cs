@@ -95,19 +95,43 @@ public sealed class Weights
         return new(_tensors.Where(kv => !drop.Contains(kv.Key)), _integers.Where(kv => !drop.Contains(kv.Key)));
     }
 
-    /// <summary>Uniform in ±1/√fan-in, fan-in being the first dimension (PyTorch's Linear default, for [in, out] weights).</summary>
+    /// <summary>
+    /// Random weights from a seeded generator, each parameter filled as its <see cref="Kiln.Init"/> says (PyTorch's
+    /// defaults: ±1/√fan-in for weights and biases, 1 and 0 for norms and running statistics, N(0, 1) for embeddings).
+    /// </summary>
     public static Weights Random(IEnumerable<ParameterSpec> parameters, int seed)
     {
         var rng = new Random(seed);
         var tensors = new Dictionary<string, Kiln.Tensor>();
         foreach (var p in parameters)
         {
-            float scale = 1f / MathF.Sqrt(Math.Max(1, p.Shape.Length > 0 ? p.Shape[0] : 1));
             var data = new float[Kiln.Tensor.ElementCount(p.Shape)];
-            for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
+            switch (p.Init)
+            {
+                case Kiln.Init.Ones: Array.Fill(data, 1f); break;
+                case Kiln.Init.Zeros: break;
+                case Kiln.Init.Normal:
+                    for (int i = 0; i < data.Length; i++) // Box–Muller
+                        data[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+                    break;
+                default:
+                    double bound = 1 / Math.Sqrt(Math.Max(1, FanIn(p.Shape)));
+                    for (int i = 0; i < data.Length; i++) data[i] = (float)((rng.NextDouble() * 2 - 1) * bound);
+                    break;
+            }
             tensors[p.Name] = new Kiln.Tensor(data, p.Shape);
         }
         return new Weights(tensors);
+    }
+
+    /// <summary>PyTorch's fan-in (<c>_calculate_fan_in_and_fan_out</c>) for <c>[out, in, k…]</c>: dimension 1 times the rest; a vector's length.</summary>
+    public static long FanIn(int[] shape)
+    {
+        if (shape.Length == 0) return 1;
+        if (shape.Length == 1) return shape[0];
+        long fanIn = 1;
+        for (int d = 1; d < shape.Length; d++) fanIn *= shape[d];
+        return fanIn;
     }
 
     string Present() => string.Join(", ", _tensors.Keys.Concat(_integers.Keys).OrderBy(k => k, StringComparer.Ordinal));

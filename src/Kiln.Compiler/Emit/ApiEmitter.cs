@@ -26,10 +26,11 @@ public static class ApiEmitter
 
         w.Line($"/// <summary>The learned parameters of <see cref=\"{cls}\"/>, in declaration order.</summary>");
         w.Open("public static readonly ParameterSpec[] Parameters =");
-        foreach (var p in model.Params) w.Line($"new(\"{p.Name}\", new[] {{ {string.Join(", ", p.Shape)} }}),");
+        foreach (var p in model.Params)
+            w.Line($"new(\"{p.Name}\", new[] {{ {string.Join(", ", p.Shape)} }}{(p.Init == Init.FanIn ? "" : $", global::Kiln.Init.{p.Init}")}),");
         w.Close(";");
         w.Line();
-        w.Line("/// <summary>Weights drawn uniformly from ±1/√fan-in by a seeded generator.</summary>");
+        w.Line("/// <summary>Random weights from a seeded generator, each parameter filled as its Init says (PyTorch's defaults).</summary>");
         w.Line("public static Weights RandomWeights(int seed) => Weights.Random(Parameters, seed);");
         w.Line();
         w.Line("/// <summary>Sets the [Param] fields from <paramref name=\"weights\"/>, for eager (reference) execution.</summary>");

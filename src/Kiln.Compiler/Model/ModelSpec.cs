@@ -19,7 +19,7 @@ public sealed record ModelSpec(
 }
 
 /// <summary>A parameter of the module tree: its full weight name (<c>blocks.0.fc.weight</c>) and fixed shape.</summary>
-public sealed record ParamSpec(string Name, EquatableArray<long> Shape);
+public sealed record ParamSpec(string Name, EquatableArray<long> Shape, Init Init);
 
 /// <summary>A public [Graph] method, lowered: its C# parameter names in order and its IR.</summary>
 public sealed record EntryPointSpec(string MethodName, EquatableArray<string> InputNames, Graph Graph);
