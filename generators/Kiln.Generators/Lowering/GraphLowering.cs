@@ -290,7 +290,7 @@ sealed partial class GraphLowering
                 if (!value.IsNumber) throw Unsupported(cast, "casts apply to numbers only");
                 var type = model.GetTypeInfo(cast.Type).Type?.SpecialType;
                 bool toInt = type is SpecialType.System_Int32 or SpecialType.System_Int64;
-                return BuildValue.OfNumber(toInt ? Math.Truncate(value.Number) : value.Number, toInt);
+                return BuildValue.OfNumber(toInt ? Math.Truncate(value.Number) : type == SpecialType.System_Single ? (float)value.Number : value.Number, toInt);
             }
             case ConditionalExpressionSyntax conditional:
             {
@@ -341,6 +341,11 @@ sealed partial class GraphLowering
                 throw Unsupported(expression, $"the tensor field '{field.Name}' is not a parameter (give it [Param(sizes)] or '= Param(sizes)')");
             case IFieldSymbol field when !IsModule(field.Type) && field.Type.GetMembers().OfType<IMethodSymbol>().Any(m => m.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == GraphAttribute)):
                 throw new LoweringException(DiagnosticDescriptors.InvalidModule, expression, field.Type.Name, "it has [Graph] methods but is not marked [Module]");
+            case IFieldSymbol { IsStatic: true, IsReadOnly: true } field when Initializer(field) is { } initializer:
+                return StaticReadonly(expression, field, initializer);
+            case IFieldSymbol { IsReadOnly: true } field when Initializer(field) != null:
+                throw new NotConstantException(expression, $"'{field.Name}' is readonly, but its initializer has no value at build time " +
+                    "(Kiln evaluates numbers, bools, constants, constructor arguments, Param(...), new of modules and Math/MathF functions of those)");
             case IFieldSymbol or IPropertySymbol:
                 throw new NotConstantException(expression, $"'{symbol.Name}' is not a build-time constant (make it const, or readonly with an initializer)");
             case ILocalSymbol or IParameterSymbol:
@@ -349,6 +354,9 @@ sealed partial class GraphLowering
                 throw Unsupported(expression, "only locals, parameters, fields of modules and constants can be named in a graph");
         }
     }
+
+    ExpressionSyntax? Initializer(IFieldSymbol field) =>
+        field.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_cancellation)).OfType<VariableDeclaratorSyntax>().FirstOrDefault()?.Initializer?.Value;
 
     /// <summary>The module instance a field or captured constructor parameter is read from: <c>this</c>, or the receiver of <c>a.b</c>.</summary>
     ModuleInstance? Owner(ExpressionSyntax expression)
@@ -470,7 +478,45 @@ sealed partial class GraphLowering
                 receiver = Eval(access.Expression).Module ?? throw Unsupported(access.Expression, "graph methods are called on modules");
             return Inline(call, method, method.IsStatic ? _self : receiver);
         }
+        if (PureMath.IsMathType(method.ContainingType)) return MathCall(call, method);
         throw Unsupported(call, $"'{method.Name}' is neither a Kiln.Ops method nor a [Graph] method");
+    }
+
+    /// <summary><c>MathF.Sqrt(headDim)</c> and the like on build-time numbers (see <see cref="PureMath"/>).</summary>
+    BuildValue MathCall(InvocationExpressionSyntax call, IMethodSymbol method)
+    {
+        var args = new double[call.ArgumentList.Arguments.Count];
+        for (int i = 0; i < args.Length; i++)
+        {
+            var value = Eval(call.ArgumentList.Arguments[i].Expression);
+            if (!value.IsNumber) throw Unsupported(call.ArgumentList.Arguments[i], $"{method.ContainingType.Name}.{method.Name} takes numbers here: a graph applies Math functions to build-time constants only (use the Kiln.Ops functions on tensors)");
+            args[i] = value.Number;
+        }
+        var result = PureMath.Evaluate(method, args)
+            ?? throw Unsupported(call, $"{method.ContainingType.Name}.{method.Name} is not one of the Math functions Kiln evaluates at build time");
+        return BuildValue.OfNumber(result, PureMath.ReturnsInteger(method));
+    }
+
+    readonly HashSet<IFieldSymbol> _staticsInProgress = new(SymbolEqualityComparer.Default);
+
+    /// <summary>A <c>static readonly</c> number, bool or int array with an initializer, evaluated as the type initializer would.</summary>
+    BuildValue StaticReadonly(ExpressionSyntax at, IFieldSymbol field, ExpressionSyntax initializer)
+    {
+        if (!_staticsInProgress.Add(field)) throw Unsupported(at, $"'{field.Name}' is defined in terms of itself");
+        var (savedFrame, savedSelf) = (_frame, _self);
+        (_frame, _self) = (new Dictionary<ISymbol, BuildValue>(SymbolEqualityComparer.Default), null);
+        try
+        {
+            var value = Eval(initializer);
+            if (!value.IsNumber && value.Bool == null && value.Ints == null)
+                throw Unsupported(at, $"the static field '{field.Name}' is not a number, bool or int array");
+            return value;
+        }
+        finally
+        {
+            (_frame, _self) = (savedFrame, savedSelf);
+            _staticsInProgress.Remove(field);
+        }
     }
 
     BuildValue Inline(InvocationExpressionSyntax call, IMethodSymbol method, ModuleInstance? receiver)

@@ -49,6 +49,27 @@ public sealed class UnusualModelTests : IClassFixture<IlgpuCpuFixture>
                 }
             }
             """, "Twice" },
+        { "build-time Math, static readonly and readonly constants", """
+            namespace Odd;
+            [Module]
+            public sealed partial class Scaled(int d)
+            {
+                readonly float scale = 1f / MathF.Sqrt(d);
+                Tensor w = Param(d, d);
+                [Graph] public Tensor Forward(Tensor x) => MatMul(x, w) * scale;
+            }
+            [Model]
+            public partial class Net
+            {
+                static readonly int hidden = 8;
+                static readonly float gain = 0.5f * hidden;
+                readonly int heads = (int)Math.Sqrt(hidden / 2);
+                readonly Scaled inner = new(hidden);
+                [Param(4, 8)] Tensor w;
+                [Graph] public Tensor F([Shape("batch", 4)] Tensor x) =>
+                    inner.Forward(MatMul(x, w)) * (float)Math.Sqrt(heads) + (float)(MathF.Max(gain, Math.Abs(-3)) / Math.Round(2.5));
+            }
+            """, "F" },
         { "one kernel class shared by graphs with different symbols", """
             namespace Odd;
             [Model]
@@ -64,7 +85,7 @@ public sealed class UnusualModelTests : IClassFixture<IlgpuCpuFixture>
     [MemberData(nameof(Cases))]
     public void CompiledEqualsEager(string what, string model, string graph)
     {
-        string source = "using Kiln;\nusing static Kiln.Ops;\n" + model;
+        string source = "using System;\nusing Kiln;\nusing static Kiln.Ops;\n" + model;
         using var built = InMemoryAssembly.TryBuild(new[] { source }, out var error);
         Assert.True(built != null, $"{what}: {error}");
         var type = System.Linq.Enumerable.Single(built!.Assembly.GetTypes(), t => t.Name == "Net");

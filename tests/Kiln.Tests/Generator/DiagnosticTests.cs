@@ -449,5 +449,25 @@ public sealed class DiagnosticTests
             readonly int seed = System.Environment.ProcessorCount;
             [Graph] public Tensor F([Shape(4)] Tensor x) => x * [|seed|];
         }
-        """, "KLN0002", "Kiln cannot compile 'seed' in a graph: 'seed' is not a build-time constant (make it const, or readonly with an initializer)");
+        """, "KLN0002", "Kiln cannot compile 'seed' in a graph: 'seed' is readonly, but its initializer has no value at build time (Kiln evaluates numbers, bools, constants, constructor arguments, Param(...), new of modules and Math/MathF functions of those)");
+
+    [Fact]
+    public void AMathFunctionKilnDoesNotEvaluateIsNamed() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * [|System.MathF.Log2(8f)|];
+        }
+        """, "KLN0002", "Kiln cannot compile 'System.MathF.Log2(8f)' in a graph: MathF.Log2 is not one of the Math functions Kiln evaluates at build time");
+
+    [Fact]
+    public void StaticReadonlyFieldsDefinedInTermsOfEachOtherAreRefused() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            static readonly int a = b + 1;
+            static readonly int b = [|a|] + 1;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * a;
+        }
+        """, "KLN0002", "Kiln cannot compile 'a' in a graph: 'a' is defined in terms of itself");
 }
