@@ -7,7 +7,18 @@ using Kiln.Runtime;
 
 // Inference with Kiln's compiled airbench-shaped CIFAR-10 network, on seeded synthetic weights and images.
 //   dotnet run --project examples/Cifar [-- --device cpu|cuda|ilgpu-cpu] [--batch N] [--seed S] [--export-weights FILE]
-var options = Options.Parse(args);
+Options? options;
+try { options = Options.Parse(args); }
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine($"{e.Message}\n\n{Options.Usage}");
+    return 2;
+}
+if (options == null)
+{
+    Console.WriteLine(Options.Usage);
+    return 0;
+}
 using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
 var weights = CifarNet.SyntheticWeights(options.Seed);
 if (options.ExportPath != null)
@@ -60,7 +71,20 @@ return maxDiff < 1e-3f ? 0 : 1;
 
 sealed record Options(string? Device, int Batch, int Seed, string? ExportPath)
 {
-    public static Options Parse(string[] args)
+    public const string Usage = """
+        Usage: dotnet run -c Release --project examples/Cifar [-- OPTIONS]
+        Runs Kiln's compiled airbench-shaped CIFAR-10 network on seeded synthetic weights and images, prints what was
+        compiled and the time per batch, and compares with the eager reference (exit code 1 if they differ).
+          --device cpu|cuda|ilgpu-cpu   where to run (default: $KILN_DEVICE if set, else CUDA when a GPU and the CUDA
+                                        runtime are present, else the CPU)
+          --batch N                     images per call (default 16)
+          --seed S                      seed of the synthetic weights and images (default 1)
+          --export-weights FILE         write the seed's weights as safetensors and stop (tests/reference/cifar_reference.py)
+          -h, --help                    this text
+        Environment: KILN_DEVICE=cpu|cuda|ilgpu-cpu chooses the device when --device is not given.
+        """;
+
+    public static Options? Parse(string[] args)
     {
         string? device = null, export = null;
         int batch = 16, seed = 1;
@@ -74,7 +98,8 @@ sealed record Options(string? Device, int Batch, int Seed, string? ExportPath)
                 case "--batch": batch = int.Parse(Value(), culture); break;
                 case "--seed": seed = int.Parse(Value(), culture); break;
                 case "--export-weights": export = Value(); break;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'. Options: --device cpu|cuda|ilgpu-cpu, --batch N, --seed S, --export-weights FILE.");
+                case "-h" or "--help": return null;
+                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
         if (batch <= 0) throw new ArgumentException("--batch must be positive.");

@@ -8,7 +8,18 @@ using Kiln.Runtime;
 
 // Text generation with Kiln's compiled character-level GPT.
 //   dotnet run --project examples/Gpt [-- --device cpu|cuda|ilgpu-cpu] [--prompt TEXT] [--chars N] [--temperature T] [--seed S] [--weights FILE]
-var options = Options.Parse(args);
+Options? options;
+try { options = Options.Parse(args); }
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine($"{e.Message}\n\n{Options.Usage}");
+    return 2;
+}
+if (options == null)
+{
+    Console.WriteLine(Options.Usage);
+    return 0;
+}
 using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
 Weights weights;
 if (options.WeightsPath != null) weights = Weights.Load(options.WeightsPath);
@@ -108,7 +119,22 @@ static string Kib(long bytes) => $"{bytes / 1024.0:F1} KiB";
 
 sealed record Options(string? Device, string Prompt, int Chars, double Temperature, int Seed, string? WeightsPath)
 {
-    public static Options Parse(string[] args)
+    public const string Usage = """
+        Usage: dotnet run -c Release --project examples/Gpt [-- OPTIONS]
+        Scores the bundled Moby-Dick excerpt with Kiln's compiled character-level GPT (cross-entropy per character),
+        generates text from a prompt, and compares with the eager reference (exit code 1 if they differ).
+          --device cpu|cuda|ilgpu-cpu   where to run (default: $KILN_DEVICE if set, else CUDA when a GPU and the CUDA
+                                        runtime are present, else the CPU)
+          --prompt TEXT                 the start of the generated text (default "Call me Ishmael. ")
+          --chars N                     characters to generate (default 240)
+          --temperature T               sampling temperature (default 0.7; 0 picks the most likely character)
+          --seed S                      sampling seed (default 1)
+          --weights FILE                a safetensors file (default: the bundled weights, trained with PyTorch)
+          -h, --help                    this text
+        Environment: KILN_DEVICE=cpu|cuda|ilgpu-cpu chooses the device when --device is not given.
+        """;
+
+    public static Options? Parse(string[] args)
     {
         string? device = null, weights = null;
         string prompt = "Call me Ishmael. ";
@@ -126,7 +152,8 @@ sealed record Options(string? Device, string Prompt, int Chars, double Temperatu
                 case "--temperature": temperature = double.Parse(Value(), culture); break;
                 case "--seed": seed = int.Parse(Value(), culture); break;
                 case "--weights": weights = Value(); break;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'. Options: --device cpu|cuda|ilgpu-cpu, --prompt TEXT, --chars N, --temperature T, --seed S, --weights FILE.");
+                case "-h" or "--help": return null;
+                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
         if (prompt.Length == 0) throw new ArgumentException("--prompt must not be empty.");

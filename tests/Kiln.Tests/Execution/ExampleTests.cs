@@ -12,10 +12,41 @@ public sealed class ExampleTests
     static (int ExitCode, string Output) Run(System.Reflection.Assembly example, params string[] args)
     {
         var output = new StringWriter();
-        var previous = Console.Out;
+        var (previous, previousError) = (Console.Out, Console.Error);
         Console.SetOut(output);
+        Console.SetError(output);
         try { return ((int)example.EntryPoint!.Invoke(null, new object[] { args })!, output.ToString()); }
-        finally { Console.SetOut(previous); }
+        finally { Console.SetOut(previous); Console.SetError(previousError); }
+    }
+
+    public static TheoryData<string> Examples => new() { "Mlp", "Gpt", "Cifar" };
+
+    static System.Reflection.Assembly Example(string name) => name switch
+    {
+        "Mlp" => typeof(FashionMnist).Assembly,
+        "Gpt" => typeof(CharGpt).Assembly,
+        _ => typeof(Kiln.Examples.Cifar.CifarNet).Assembly,
+    };
+
+    /// <summary><c>--help</c> prints the options and KILN_DEVICE; a wrong option says which, then the usage, exit code 2.</summary>
+    [Theory]
+    [MemberData(nameof(Examples))]
+    public void HelpPrintsUsageAndABadOptionIsNamed(string name)
+    {
+        var (helpCode, help) = Run(Example(name), "--help");
+        Assert.Equal(0, helpCode);
+        Assert.Contains($"--project examples/{name}", help);
+        Assert.Contains("--device cpu|cuda|ilgpu-cpu", help);
+        Assert.Contains("KILN_DEVICE", help);
+
+        var (badCode, bad) = Run(Example(name), "--devcie", "cpu");
+        Assert.Equal(2, badCode);
+        Assert.Contains("Unknown option '--devcie'.", bad);
+        Assert.Contains("Usage:", bad);
+
+        var (numberCode, number) = Run(Example(name), name == "Gpt" ? "--chars" : "--batch", "many");
+        Assert.Equal(2, numberCode);
+        Assert.Contains("Usage:", number);
     }
 
     [Fact]
