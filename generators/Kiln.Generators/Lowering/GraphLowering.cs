@@ -543,6 +543,13 @@ sealed partial class GraphLowering
         (_frame, _self) = (frame, receiver);
         _calls.Push(original);
         try { return RunBody(syntax); }
+        catch (LoweringException e) when (e.Diagnostic is { Location: { } where } && StandardModules.IsStandardModule(where.FilePath)
+                                          && !StandardModules.IsStandardModule(call.SyntaxTree.FilePath))
+        {
+            // A problem inside Kiln's own module code is the user's wiring: say it at their call, with the module's path.
+            string module = receiver == null || receiver.Path.Length == 0 ? method.ContainingType.Name : $"'{receiver.Path.TrimEnd('.')}' ({receiver.Type.Name})";
+            throw e.RelocatedTo(call, $" (in {module}, at {where.Text} in Kiln.Nn.{receiver?.Type.Name ?? method.ContainingType.Name}.{method.Name})");
+        }
         finally
         {
             _calls.Pop();

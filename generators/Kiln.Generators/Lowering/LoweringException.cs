@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Kiln.Compiler.Util;
 using Microsoft.CodeAnalysis;
 
 namespace Kiln.Generators.Lowering;
@@ -14,6 +15,16 @@ sealed class LoweringException : Exception
     }
 
     LoweringException(string reason) : base(reason) { }
+
+    LoweringException(DiagnosticInfo diagnostic, string message) : base(message) => Diagnostic = diagnostic;
+
+    /// <summary>The same diagnostic placed on <paramref name="node"/>, with <paramref name="context"/> appended to its last argument.</summary>
+    public LoweringException RelocatedTo(SyntaxNode node, string context)
+    {
+        var arguments = Diagnostic!.Arguments.ToArray();
+        if (arguments.Length > 0) arguments[arguments.Length - 1] += context;
+        return new LoweringException(new DiagnosticInfo(Diagnostic.Id, Spans.Of(node), arguments.ToEquatableArray()), Message + context);
+    }
 
     /// <summary>Null when C# itself reports the problem (code that does not bind): Kiln then adds nothing.</summary>
     public DiagnosticInfo? Diagnostic { get; }

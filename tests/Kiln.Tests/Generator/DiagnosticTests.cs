@@ -451,6 +451,28 @@ public sealed class DiagnosticTests
         }
         """, "KLN0002", "Kiln cannot compile 'seed' in a graph: 'seed' is readonly, but its initializer has no value at build time (Kiln evaluates numbers, bools, constants, constructor arguments, Param(...), new of modules and Math/MathF functions of those)");
 
+    /// <summary>A mistake made wiring a standard module shows at the user's call, naming the module's path, not in Kiln's module source.</summary>
+    [Fact]
+    public void AShapeErrorInsideAStandardModuleIsReportedAtTheUsersCall() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            readonly Kiln.Nn.Linear l1 = new(8, 256);
+            readonly Kiln.Nn.Linear l2 = new(265, 10);
+            [Graph] public Tensor F([Shape("batch", 8)] Tensor x) => [|l2.Forward(Relu(l1.Forward(x)))|];
+        }
+        """, "KLN0007", "Incompatible matmul: matmul of [batch, 256] and [265, 10]: inner dimensions 256 and 265 differ (in 'l2' (Linear), at MatMul(x, Transpose(weight)) in Kiln.Nn.Linear.Forward)");
+
+    [Fact]
+    public void FloatIndicesIntoAStandardEmbeddingAreReportedAtTheUsersCall() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            readonly Kiln.Nn.Embedding tokens = new(50, 16);
+            [Graph] public Tensor F([Shape("batch", 7)] Tensor ids) => [|tokens.Forward(ids)|] * 2f;
+        }
+        """, "KLN0019", "Bad embedding lookup: embedding indices must be int32 (a [Shape(..., DType = DType.Int32)] input, Iota, ArgMax or Cast(x, DType.Int32)), got f32[batch, 7] (in 'tokens' (Embedding), at Ops.Embedding(indices, weight) in Kiln.Nn.Embedding.Forward)");
+
     [Fact]
     public void AMathFunctionKilnDoesNotEvaluateIsNamed() => AssertDiagnostic("""
         [Model]
