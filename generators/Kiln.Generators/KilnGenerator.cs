@@ -58,11 +58,15 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.BackendConfiguration, Location.None, problem));
         });
 
+        // Every model's file stem, so that two whose names differ only in case get distinct files.
+        var modelStems = models.Where(static m => m.Spec != null).Select(static (m, _) => m.Spec!.FileStem).Collect()
+            .Select(static (all, _) => all.ToEquatableArray());
         var emitted = models
             .Where(static m => m.Spec != null)
             .Combine(backends)
             .Where(static pair => pair.Right.HasRuntime)
-            .Select(static (pair, _) => Emit(pair.Left.Spec!, pair.Right))
+            .Combine(modelStems)
+            .Select(static (pair, _) => Emit(pair.Left.Left.Spec! with { FileStem = FileStems.Unique(pair.Left.Left.Spec!.FileStem, pair.Right) }, pair.Left.Right))
             .WithTrackingName(EmitStep);
 
         context.RegisterSourceOutput(emitted, static (spc, result) =>
@@ -77,14 +81,16 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 static (ctx, _) => ModuleParser.Parse((INamedTypeSymbol)ctx.TargetSymbol, (ClassDeclarationSyntax)ctx.TargetNode))
             .WithTrackingName(ModuleStep);
 
+        var moduleStems = modules.Where(static m => m.Spec != null).Select(static (m, _) => m.Spec!.FileStem).Collect()
+            .Select(static (all, _) => all.ToEquatableArray());
         // A module's eager LoadWeights takes Kiln.Runtime's Weights: written only where the project references it.
-        context.RegisterSourceOutput(modules.Combine(backends.Select(static (b, _) => b.HasRuntime)), static (spc, pair) =>
+        context.RegisterSourceOutput(modules.Combine(backends.Select(static (b, _) => b.HasRuntime)).Combine(moduleStems), static (spc, pair) =>
         {
-            var (module, hasRuntime) = pair;
+            var ((module, hasRuntime), stems) = pair;
             foreach (var d in module.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
             if (hasRuntime && module.Spec is { } spec)
             {
-                var file = ModuleEmitter.Emit(spec);
+                var file = ModuleEmitter.Emit(spec with { FileStem = FileStems.Unique(spec.FileStem, stems) });
                 spc.AddSource(file.HintName, file.Source);
             }
         });

@@ -116,7 +116,7 @@ public abstract class Backend
             w.Close();
         }
         var source = UnusedCoordinates.Remove(SourceFile.End(w, model.ContainingTypes.Count));
-        return new GeneratedFile(SourceFile.HintName(model.FullName, "." + Name), source);
+        return new GeneratedFile(SourceFile.HintName(model.FileStem, "." + Name), source);
     }
 
     string ClassOf(IReadOnlyList<CompiledGraph> graphs, KernelSharing.Group group) =>

@@ -76,7 +76,7 @@ public static class ApiEmitter
             EmitEntryPoint(w, cls, g);
         }
         w.Close();
-        return new GeneratedFile(SourceFile.HintName(model.FullName, ""), SourceFile.End(w, model.ContainingTypes.Count));
+        return new GeneratedFile(SourceFile.HintName(model.FileStem, ""), SourceFile.End(w, model.ContainingTypes.Count));
     }
 
     /// <summary>The parameters of a backend's method for <paramref name="graph"/>: the frame, the inputs (named as kernels name them), the output.</summary>

@@ -16,7 +16,7 @@ public static class ModuleEmitter
         w.Open("public void LoadWeights(Weights weights, string prefix)");
         WriteWeightLoads(w, module.Fields, prefixed: true);
         w.Close();
-        return new GeneratedFile(SourceFile.HintName(module.FullName, ".Module"), SourceFile.End(w, module.ContainingTypes.Count));
+        return new GeneratedFile(SourceFile.HintName(module.FileStem, ".Module"), SourceFile.End(w, module.ContainingTypes.Count));
     }
 
     /// <summary>Assigns parameter fields and descends into modules; <paramref name="prefixed"/>: names are under a <c>prefix</c> argument.</summary>

@@ -33,7 +33,7 @@ public static class SourceFile
     /// letters, digits and <c>._-</c>) becomes <c>_</c>.
     /// </summary>
     public static string HintName(string fullName, string part) =>
-        new string((fullName + part).Select(c => char.IsLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray()) + ".g.cs";
+        new string((fullName + part).Select(c => char.IsLetterOrDigit(c) || c is '.' or '_' or '-' or '+' ? c : '_').ToArray()) + ".g.cs";
 
     /// <summary>Closes what <see cref="Begin"/> opened.</summary>
     public static string End(SourceWriter w, int containingTypes)

@@ -1,3 +1,4 @@
+using System.Linq;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Util;
 
@@ -16,6 +17,19 @@ public sealed record ModelSpec(
     EquatableArray<WeightField> Fields)
 {
     public string FullName => (Namespace.Length > 0 ? Namespace + "." : "") + string.Join(".", ContainingTypes) + (ContainingTypes.Count > 0 ? "." : "") + ClassName;
+
+    /// <summary>
+    /// What generated files are named after: <c>Ns.Outer+Inner</c> (nesting written as in metadata, so a model nested
+    /// in another and named <c>Cpu</c> never shares a name with its container's <c>.Cpu</c> kernel file), unless the
+    /// generator sets another because two types' names differ only in case (hint names are compared ignoring case).
+    /// </summary>
+    public string FileStem
+    {
+        get => _fileStem ?? (Namespace.Length > 0 ? Namespace + "." : "") + string.Join("+", ContainingTypes.Concat(new[] { ClassName }));
+        init => _fileStem = value;
+    }
+
+    readonly string? _fileStem;
 }
 
 /// <summary>A parameter of the module tree: its full weight name (<c>blocks.0.fc.weight</c>) and fixed shape.</summary>
@@ -28,4 +42,17 @@ public sealed record EntryPointSpec(string MethodName, EquatableArray<string> In
 public sealed record ModuleSpec(string Namespace, string ClassName, EquatableArray<string> ContainingTypes, EquatableArray<WeightField> Fields)
 {
     public string FullName => (Namespace.Length > 0 ? Namespace + "." : "") + string.Join(".", ContainingTypes) + (ContainingTypes.Count > 0 ? "." : "") + ClassName;
+
+    /// <summary>
+    /// What generated files are named after: <c>Ns.Outer+Inner</c> (nesting written as in metadata, so a model nested
+    /// in another and named <c>Cpu</c> never shares a name with its container's <c>.Cpu</c> kernel file), unless the
+    /// generator sets another because two types' names differ only in case (hint names are compared ignoring case).
+    /// </summary>
+    public string FileStem
+    {
+        get => _fileStem ?? (Namespace.Length > 0 ? Namespace + "." : "") + string.Join("+", ContainingTypes.Concat(new[] { ClassName }));
+        init => _fileStem = value;
+    }
+
+    readonly string? _fileStem;
 }

@@ -70,6 +70,39 @@ public sealed class UnusualModelTests : IClassFixture<IlgpuCpuFixture>
                     inner.Forward(MatMul(x, w)) * (float)Math.Sqrt(heads) + (float)(MathF.Max(gain, Math.Abs(-3)) / Math.Round(2.5));
             }
             """, "F" },
+        { "a model nested in another and named Cpu, beside its container's Cpu kernel file", """
+            namespace Odd;
+            [Model]
+            public partial class Net
+            {
+                [Param(4)] Tensor w;
+                [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * w + Cpu.Twice(x);
+
+                [Model]
+                public partial class Cpu
+                {
+                    [Param(4)] Tensor v;
+                    [Graph] public Tensor G([Shape("batch", 4)] Tensor x) => Exp(x) * v;
+                    [Graph] internal static Tensor Twice(Tensor x) => x * 2f;
+                }
+            }
+            """, "F" },
+        { "two models whose names differ only in case", """
+            namespace Odd;
+            [Model]
+            public partial class Net
+            {
+                [Param(4)] Tensor w;
+                [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * w + NET.Half(x);
+            }
+            [Model]
+            public partial class NET
+            {
+                [Param(4)] Tensor w;
+                [Graph] public Tensor G([Shape("batch", 4)] Tensor x) => x - w;
+                [Graph] internal static Tensor Half(Tensor x) => x * 0.5f;
+            }
+            """, "F" },
         { "one kernel class shared by graphs with different symbols", """
             namespace Odd;
             [Model]

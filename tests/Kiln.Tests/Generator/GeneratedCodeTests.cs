@@ -125,6 +125,6 @@ public sealed class GeneratedCodeTests
             """));
         Assert.Empty(result.GeneratorDiagnostics);
         Assert.Empty(result.CompilationErrors);
-        Assert.Contains("partial class Outer", result.Source("Outer.Inner.g.cs"));
+        Assert.Contains("partial class Outer", result.Source("Outer+Inner.g.cs"));
     }
 }
