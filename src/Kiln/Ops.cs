@@ -101,6 +101,19 @@ public static class Ops
     /// <summary>Swaps the last two axes.</summary>
     public static Tensor Transpose(Tensor x) => Reference.Transpose(x);
     public static Tensor BroadcastTo(Tensor x, params int[] shape) => Reference.BroadcastTo(x, shape);
+    /// <summary>
+    /// <paramref name="x"/> broadcast to <paramref name="like"/>'s shape, which may be symbolic (PyTorch's
+    /// <c>expand_as</c>): a ViT's class token for every image is <c>BroadcastAs(cls, Slice(patches, 1, 0, 1))</c>.
+    /// Only <paramref name="like"/>'s shape is read; compiled, the result is a stride, not a copy.
+    /// </summary>
+    public static Tensor BroadcastAs(Tensor x, Tensor like) => Reference.BroadcastTo(x, like.Shape);
+
+    /// <summary>
+    /// Dropout as a trained model runs it: the identity at inference (PyTorch's eval mode), so a model written with
+    /// <c>nn.Dropout</c> layers ports as is. <paramref name="p"/> must be in [0, 1). (Training is a later step.)
+    /// </summary>
+    public static Tensor Dropout(Tensor x, float p) =>
+        p >= 0 && p < 1 ? x ?? throw new ArgumentNullException(nameof(x)) : throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability must be in [0, 1)");
     /// <summary>Merges axes <paramref name="startAxis"/>..<paramref name="endAxis"/> into one, as <c>torch.flatten</c> (compiled: a view).</summary>
     public static Tensor Flatten(Tensor x, int startAxis = 0, int endAxis = -1)
     {

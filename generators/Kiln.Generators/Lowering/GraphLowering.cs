@@ -331,6 +331,8 @@ sealed partial class GraphLowering
         {
             case IFieldSymbol { IsStatic: false } or IParameterSymbol when Owner(expression) is { } owner && owner.Values.TryGetValue(symbol!, out var member):
                 return Bind(expression, member);
+            case IPropertySymbol { Name: "Rank" } property when IsTensor(property.ContainingType) && expression is MemberAccessExpressionSyntax rankOf:
+                return BuildValue.OfNumber(TensorShape(rankOf.Expression).Rank, isInt: true);
             case IPropertySymbol { Name: "Length", ContainingType.SpecialType: SpecialType.System_Array } when expression is MemberAccessExpressionSyntax access:
             {
                 var array = Eval(access.Expression);
@@ -379,8 +381,19 @@ sealed partial class GraphLowering
         return BuildValue.OfTensor(node);
     }
 
+    /// <summary>The shape of a tensor expression, for <c>x.Shape[i]</c> and <c>x.Rank</c>.</summary>
+    Shape TensorShape(ExpressionSyntax tensor)
+    {
+        var value = Eval(tensor);
+        if (!value.IsTensor) throw Unsupported(tensor, "Shape and Rank are read from tensors");
+        return _builder.ShapeOf(value.Tensor);
+    }
+
     BuildValue Element(ElementAccessExpressionSyntax element)
     {
+        if (element.Expression is MemberAccessExpressionSyntax { Name.Identifier.Text: "Shape" } shapeOf
+            && Model(element).GetSymbolInfo(shapeOf, _cancellation).Symbol is IPropertySymbol property && IsTensor(property.ContainingType))
+            return Dimension(element, shapeOf.Expression);
         var array = Eval(element.Expression);
         if (element.ArgumentList.Arguments.Count != 1) throw Unsupported(element, "one index, please");
         var index = Constant(element.ArgumentList.Arguments[0].Expression, "an index must be a build-time constant");
@@ -389,6 +402,22 @@ sealed partial class GraphLowering
             throw Unsupported(element, $"the index {index} is outside the array's {count} elements");
         int i = (int)index.Number;
         return array.Modules != null ? BuildValue.OfModule(array.Modules[i]) : BuildValue.OfNumber(array.Ints![i], isInt: true);
+    }
+
+    /// <summary><c>x.Shape[i]</c>: a fixed size is a build-time number; a symbolic one is known only when the graph runs.</summary>
+    BuildValue Dimension(ElementAccessExpressionSyntax element, ExpressionSyntax tensor)
+    {
+        var shape = TensorShape(tensor);
+        if (element.ArgumentList.Arguments.Count != 1) throw Unsupported(element, "one index, please");
+        var index = Constant(element.ArgumentList.Arguments[0].Expression, "an index must be a build-time constant");
+        // An int[] index: no negative axes here (eagerly, Shape[-1] throws).
+        if (!index.IsNumber || !index.IsInt || index.Number < 0 || index.Number >= shape.Rank)
+            throw Unsupported(element, $"the index {index} is outside the {shape.Rank} dimensions of {shape}");
+        int axis = (int)index.Number;
+        var dim = shape[axis];
+        if (!dim.IsConstant)
+            throw Unsupported(element, $"dimension {axis} of {shape} is '{dim}', known only when the graph runs: use ops that take the tensor itself (Iota(x, axis), BroadcastAs(y, x), a -1 in Reshape) instead of its size");
+        return BuildValue.OfNumber(dim.Coefficient, isInt: true);
     }
 
     BuildValue Binary(BinaryExpressionSyntax binary)
@@ -685,9 +714,10 @@ sealed partial class GraphLowering
                 ShapeErrorKind.Gather => DiagnosticDescriptors.BadEmbedding,
                 ShapeErrorKind.Attention => DiagnosticDescriptors.BadAttention,
                 ShapeErrorKind.Window => DiagnosticDescriptors.BadWindow,
+                ShapeErrorKind.Argument => DiagnosticDescriptors.UnsupportedConstruct,
                 _ => DiagnosticDescriptors.ShapeMismatch,
             };
-            throw e.Kind == ShapeErrorKind.Size
+            throw e.Kind is ShapeErrorKind.Size or ShapeErrorKind.Argument
                 ? new LoweringException(descriptor, at, Spans.Of(at).Text, e.Message)
                 : new LoweringException(descriptor, at, e.Message);
         }

@@ -63,6 +63,9 @@ public static class OpTable
             "Flatten" => b.Flatten(args.Tensor(0), args.Int(1), args.Int(2)),
             "Unflatten" => b.Unflatten(args.Tensor(0), args.Int(1), args.Ints(2)),
             "Transpose" => b.Transpose(args.Tensor(0)),
+            "BroadcastAs" => b.BroadcastTo(args.Tensor(0), b.ShapeOf(args.Tensor(1))),
+            "Dropout" => args.Float(1) is >= 0f and < 1f ? args.Tensor(0)
+                : throw new ShapeException(ShapeErrorKind.Argument, $"the dropout probability {args.Float(1)} is outside [0, 1)"),
             _ => null,
         };
     }

@@ -103,6 +103,20 @@ public sealed class UnusualModelTests : IClassFixture<IlgpuCpuFixture>
                 [Graph] internal static Tensor Half(Tensor x) => x * 0.5f;
             }
             """, "F" },
+        { "x.Shape[i], x.Rank, dropout, and a class token broadcast onto a symbolic batch with BroadcastAs", """
+            namespace Odd;
+            [Model]
+            public partial class Net
+            {
+                [Param(1, 1, 4)] Tensor cls;
+                [Graph]
+                public Tensor F([Shape("batch", 3, 4)] Tensor patches)
+                {
+                    var tokens = Dropout(Concat(BroadcastAs(cls, Slice(patches, 1, 0, 1)), patches, 1), 0.1f);
+                    return tokens * (float)(patches.Shape[2] * patches.Rank) + Reshape(tokens, -1, tokens.Shape[2]).Shape[1];
+                }
+            }
+            """, "F" },
         { "one kernel class shared by graphs with different symbols", """
             namespace Odd;
             [Model]

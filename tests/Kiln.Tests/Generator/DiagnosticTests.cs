@@ -474,6 +474,24 @@ public sealed class DiagnosticTests
         """, "KLN0019", "Bad embedding lookup: embedding indices must be int32 (a [Shape(..., DType = DType.Int32)] input, Iota, ArgMax or Cast(x, DType.Int32)), got f32[batch, 7] (in 'tokens' (Embedding), at Ops.Embedding(indices, weight) in Kiln.Nn.Embedding.Forward)");
 
     [Fact]
+    public void ASymbolicDimensionIsNotABuildTimeNumber() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * [|x.Shape[0]|];
+        }
+        """, "KLN0002", "Kiln cannot compile 'x.Shape[0]' in a graph: dimension 0 of [batch, 4] is 'batch', known only when the graph runs: use ops that take the tensor itself (Iota(x, axis), BroadcastAs(y, x), a -1 in Reshape) instead of its size");
+
+    [Fact]
+    public void ADropoutProbabilityOutsideTheRangeIsABuildError() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(4)] Tensor x) => [|Dropout(x, 1.5f)|] * 2f;
+        }
+        """, "KLN0002", "Kiln cannot compile 'Dropout(x, 1.5f)' in a graph: the dropout probability 1.5 is outside [0, 1)");
+
+    [Fact]
     public void AMathFunctionKilnDoesNotEvaluateIsNamed() => AssertDiagnostic("""
         [Model]
         public partial class M
