@@ -183,6 +183,32 @@ public static class Ops
     public static Tensor AvgPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) => Reference.Pool2d(x, kernel, stride ?? kernel, padding, max: false);
 
     /// <summary>
+    /// Adaptive average pooling to <paramref name="outputHeight"/> × <paramref name="outputWidth"/> (default: square), as
+    /// <c>F.adaptive_avg_pool2d</c>. Compiled, the input's height and width must be multiples of the output's (then it is
+    /// an average pool with that window); other sizes are a build error (KLN0022).
+    /// </summary>
+    public static Tensor AdaptiveAvgPool2d(Tensor x, int outputHeight, int? outputWidth = null) =>
+        Reference.AdaptiveAvgPool2d(x, outputHeight, outputWidth ?? outputHeight);
+
+    /// <summary>Nearest-neighbour upsampling of [N, C, H, W] by an integer <paramref name="scale"/> (<c>F.interpolate(x, scale_factor=s)</c>).</summary>
+    public static Tensor UpsampleNearest2d(Tensor x, int scale) => Reference.UpsampleNearest2d(x, scale);
+
+    /// <summary>
+    /// Group norm over [N, C, …] as <c>F.group_norm</c>: the channels in <paramref name="groups"/> groups, each normalized
+    /// over its channels and positions, then <c>· weight + bias</c> per channel when given. Compiled: a LayerNorm row
+    /// kernel over each group, the affine part its epilogue.
+    /// </summary>
+    public static Tensor GroupNorm(Tensor x, int groups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
+    {
+        var y = Reference.GroupNorm(x, groups, eps);
+        var perChannel = new int[x.Rank - 1];
+        Array.Fill(perChannel, 1);
+        if (weight is not null) { perChannel[0] = weight.Length; y = Mul(y, Reshape(weight, perChannel)); }
+        if (bias is not null) { perChannel[0] = bias.Length; y = Add(y, Reshape(bias, perChannel)); }
+        return y;
+    }
+
+    /// <summary>
     /// Mean cross-entropy of <paramref name="logits"/> [..., classes] against class indices <paramref name="targets"/> [...],
     /// as <c>F.cross_entropy</c>: −mean(log_softmax(logits)[target]). A scalar.
     /// </summary>

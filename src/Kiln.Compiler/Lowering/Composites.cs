@@ -1,3 +1,4 @@
+using System.Linq;
 using Kiln.Compiler.IR;
 
 namespace Kiln.Compiler.Lowering;
@@ -37,6 +38,51 @@ public static class Composites
     public static int Cast(GraphBuilder b, int x, bool toInt) => toInt
         ? (b.TypeOf(x) == DType.Int32 ? x : b.Unary(OpKind.ToInt32, x))
         : (b.TypeOf(x) == DType.Float32 ? x : b.Unary(OpKind.ToFloat32, x));
+
+    /// <summary>
+    /// Group norm: [N, C, …] viewed as [N, G, C/G·…], so that each group of a sample is one row, normalized as a
+    /// LayerNorm row; viewed back, then the per-channel affine part (weight and bias as [C, 1, …]).
+    /// </summary>
+    public static int GroupNorm(GraphBuilder b, int x, int groups, int? weight, int? bias, float epsilon)
+    {
+        var shape = b.ShapeOf(x);
+        if (shape.Rank < 2) throw new ShapeException(ShapeErrorKind.Rank, $"group norm needs [N, C, …], got {shape}");
+        var channels = shape[1];
+        if (groups <= 0 || !channels.IsConstant || channels.Coefficient % groups != 0)
+            throw new ShapeException(ShapeErrorKind.Argument, $"group norm: {channels} channels do not split into {groups} groups");
+        var rest = shape.Dims.Skip(1).ToList();
+        if (rest.Any(d => !d.IsConstant)) throw new ShapeException(ShapeErrorKind.Argument, $"group norm of {shape}: only the batch may be symbolic");
+        int rows = b.Unflatten(b.Flatten(x, 1, shape.Rank - 1), 1, new long[] { groups, -1 });
+        int normalized = b.Unflatten(b.Flatten(b.Norm(OpKind.LayerNorm, rows, -1, epsilon), 1, 2), 1, rest.Select(d => d.Coefficient).ToList());
+        var perChannel = new long[] { -1 }.Concat(Enumerable.Repeat(1L, shape.Rank - 2)).ToList();
+        int y = weight is { } w ? b.Binary(OpKind.Mul, normalized, b.Unflatten(w, 0, perChannel)) : normalized;
+        return bias is { } c ? b.Binary(OpKind.Add, y, b.Unflatten(c, 0, perChannel)) : y;
+    }
+
+    /// <summary>Nearest upsampling: [N, C, H, W] → [N, C, H, 1, W, 1] broadcast to [N, C, H, s, W, s], flattened to [N, C, H·s, W·s].</summary>
+    public static int UpsampleNearest2d(GraphBuilder b, int x, int scale)
+    {
+        var shape = b.ShapeOf(x);
+        if (shape.Rank != 4) throw new ShapeException(ShapeErrorKind.Rank, $"upsampling needs [N, C, H, W], got {shape}");
+        if (scale < 1) throw new ShapeException(ShapeErrorKind.Argument, $"the upsampling scale {scale} is not a positive integer");
+        if (!shape[2].IsConstant || !shape[3].IsConstant) throw new ShapeException(ShapeErrorKind.Argument, $"upsampling {shape}: the height and width must be fixed");
+        int spread = b.Unflatten(b.Unflatten(x, 3, new long[] { shape[3].Coefficient, 1 }), 2, new long[] { shape[2].Coefficient, 1 });
+        int wide = b.BroadcastTo(spread, Shape.Of(shape[0], shape[1], shape[2], Dim.Of(scale), shape[3], Dim.Of(scale)));
+        return b.Flatten(b.Flatten(wide, 4, 5), 2, 3);
+    }
+
+    /// <summary>Adaptive average pooling where the output divides the input: an average pool whose window is the ratio.</summary>
+    public static int AdaptiveAvgPool2d(GraphBuilder b, int x, int outputHeight, int outputWidth)
+    {
+        var shape = b.ShapeOf(x);
+        if (shape.Rank != 4) throw new ShapeException(ShapeErrorKind.Rank, $"pooling needs [N, C, H, W], got {shape}");
+        var (h, w) = (shape[2], shape[3]);
+        if (outputHeight < 1 || outputWidth < 1 || !h.IsConstant || !w.IsConstant || h.Coefficient % outputHeight != 0 || w.Coefficient % outputWidth != 0)
+            throw new ShapeException(ShapeErrorKind.Window,
+                $"adaptive pooling of {shape} to {outputHeight}×{outputWidth}: Kiln compiles it where the fixed height and width are multiples of the output's");
+        int kh = (int)(h.Coefficient / outputHeight), kw = (int)(w.Coefficient / outputWidth);
+        return b.Pool2d(OpKind.AvgPool2d, x, kh, kw, kh, kw, 0, 0);
+    }
 
     /// <summary>
     /// Mean negative log-likelihood of int32 <paramref name="targets"/> under the log-softmax of <paramref name="logits"/>

@@ -492,6 +492,15 @@ public sealed class DiagnosticTests
         """, "KLN0002", "Kiln cannot compile 'Dropout(x, 1.5f)' in a graph: the dropout probability 1.5 is outside [0, 1)");
 
     [Fact]
+    public void AdaptivePoolingToASizeThatDoesNotDivideIsABuildError() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape("batch", 3, 7, 7)] Tensor x) => [|AdaptiveAvgPool2d(x, 2)|];
+        }
+        """, "KLN0022", "Bad convolution or pooling window: adaptive pooling of [batch, 3, 7, 7] to 2×2: Kiln compiles it where the fixed height and width are multiples of the output's");
+
+    [Fact]
     public void AMathFunctionKilnDoesNotEvaluateIsNamed() => AssertDiagnostic("""
         [Model]
         public partial class M

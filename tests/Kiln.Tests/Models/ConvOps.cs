@@ -15,6 +15,7 @@ public partial class ConvOps
     Tensor mean = Param(6);
     Tensor variance = Param(6);
     Tensor gamma = Param(6);
+    readonly Kiln.Nn.GroupNorm groupNorm = new(3, 6);
 
     [Graph] public Tensor Same3x3([Shape("batch", 4, 9, 9)] Tensor x) => Conv2d(x, w3, padding: 1);
     [Graph] public Tensor Strided([Shape("batch", 4, 9, 8)] Tensor x) => Conv2d(x, w3, bias, stride: 2, padding: 1);
@@ -33,6 +34,12 @@ public partial class ConvOps
         return GeluErf((y - Reshape(mean, shape)) * scale + Reshape(bias, shape));
     }
 
+    [Graph] public Tensor GroupNormed([Shape("batch", 6, 4, 5)] Tensor x) => groupNorm.Forward(x);
+    [Graph] public Tensor GroupNormAfterConv([Shape("batch", 4, 6, 6)] Tensor x) => Silu(GroupNorm(Conv2d(x, w3, padding: 1), 2, gamma, bias));
+    [Graph] public Tensor Upsampled([Shape("batch", 3, 4, 5)] Tensor x) => UpsampleNearest2d(x, 2) * 2f;
+    [Graph] public Tensor UpsampleThenConv([Shape("batch", 4, 3, 3)] Tensor x) => Conv2d(UpsampleNearest2d(x, 3), w3, padding: 1);
+    [Graph] public Tensor AdaptivePool([Shape("batch", 3, 6, 8)] Tensor x) => AdaptiveAvgPool2d(x, 3, 2);
+    [Graph] public Tensor AdaptivePoolToOne([Shape("batch", 3, 5, 7)] Tensor x) => AdaptiveAvgPool2d(x, 1);
     [Graph] public Tensor MaxPool([Shape("batch", 3, 8, 7)] Tensor x) => MaxPool2d(x, 2);
     [Graph] public Tensor MaxPoolPadded([Shape("batch", 3, 7, 7)] Tensor x) => MaxPool2d(x, 3, stride: 2, padding: 1);
     [Graph] public Tensor AvgPool([Shape("batch", 3, 7, 7)] Tensor x) => AvgPool2d(x, 3, stride: 2, padding: 1);

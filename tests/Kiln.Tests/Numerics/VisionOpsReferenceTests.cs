@@ -1,0 +1,43 @@
+using System;
+using Xunit;
+
+namespace Kiln.Tests.Numerics;
+
+/// <summary>
+/// The eager reference of group norm, nearest upsampling and adaptive pooling on inputs small enough to work out by
+/// hand (values as PyTorch defines the ops); the compiled kernels are checked against this reference in
+/// CompiledVsReferenceTests (ConvOps).
+/// </summary>
+public sealed class VisionOpsReferenceTests
+{
+    [Fact]
+    public void AdaptivePoolingUsesPyTorchsOverlappingWindows()
+    {
+        // 3 rows to 2: rows {0, 1} and {1, 2}; the same for columns.
+        var x = new Tensor(new float[] { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, 1, 1, 3, 3);
+        var y = Ops.AdaptiveAvgPool2d(x, 2);
+        Assert.Equal(new[] { 1, 1, 2, 2 }, y.Shape);
+        Assert.Equal(new float[] { 3, 4, 6, 7 }, y.Data);
+    }
+
+    [Fact]
+    public void UpsamplingRepeatsEachPixel()
+    {
+        var x = new Tensor(new float[] { 1, 2, 3, 4 }, 1, 1, 1, 4);
+        var y = Ops.UpsampleNearest2d(x, 2);
+        Assert.Equal(new[] { 1, 1, 2, 8 }, y.Shape);
+        Assert.Equal(new float[] { 1, 1, 2, 2, 3, 3, 4, 4, 1, 1, 2, 2, 3, 3, 4, 4 }, y.Data);
+    }
+
+    [Fact]
+    public void GroupNormNormalizesEachGroupOfEachSample()
+    {
+        // One sample, 4 channels of 1 position, 2 groups: {1, 3} and {10, 30}; then weight and bias per channel.
+        var x = new Tensor(new float[] { 1, 3, 10, 30 }, 1, 4, 1);
+        var weight = new Tensor(new float[] { 1, 2, 1, 1 }, 4);
+        var bias = new Tensor(new float[] { 0, 0, 0, 5 }, 4);
+        var y = Ops.GroupNorm(x, 2, weight, bias, eps: 0f);
+        // group {1, 3}: mean 2, variance 1 → −1, 1; group {10, 30}: mean 20, variance 100 → −1, 1.
+        Assert.Equal(new float[] { -1, 2, -1, 6 }, y.Data);
+    }
+}
