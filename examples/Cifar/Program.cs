@@ -7,18 +7,8 @@ using Kiln.Runtime;
 
 // Inference with Kiln's compiled airbench-shaped CIFAR-10 network, on seeded synthetic weights and images.
 //   dotnet run --project examples/Cifar [-- --device cpu|cuda|ilgpu-cpu] [--batch N] [--seed S] [--export-weights FILE]
-Options? options;
-try { options = Options.Parse(args); }
-catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
-{
-    Console.Error.WriteLine($"{e.Message}\n\n{Options.Usage}");
-    return 2;
-}
-if (options == null)
-{
-    Console.WriteLine(Options.Usage);
-    return 0;
-}
+var options = Kiln.Examples.CommandLine.Parse(args, Options.Parse, Options.Usage, out int exitCode);
+if (options == null) return exitCode;
 using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
 var weights = CifarNet.SyntheticWeights(options.Seed);
 if (options.ExportPath != null)

@@ -8,18 +8,8 @@ using Kiln.Runtime;
 
 // Text generation with Kiln's compiled character-level GPT.
 //   dotnet run --project examples/Gpt [-- --device cpu|cuda|ilgpu-cpu] [--prompt TEXT] [--chars N] [--temperature T] [--seed S] [--weights FILE]
-Options? options;
-try { options = Options.Parse(args); }
-catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
-{
-    Console.Error.WriteLine($"{e.Message}\n\n{Options.Usage}");
-    return 2;
-}
-if (options == null)
-{
-    Console.WriteLine(Options.Usage);
-    return 0;
-}
+var options = Kiln.Examples.CommandLine.Parse(args, Options.Parse, Options.Usage, out int exitCode);
+if (options == null) return exitCode;
 using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
 Weights weights;
 if (options.WeightsPath != null) weights = Weights.Load(options.WeightsPath);

@@ -7,18 +7,8 @@ using Kiln.Runtime;
 
 // Fashion-MNIST classification with Kiln's compiled MLP.
 //   dotnet run --project examples/Mlp [-- --device cpu|cuda|ilgpu-cpu] [--batch N] [--weights file.safetensors]
-Options? options;
-try { options = Options.Parse(args); }
-catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
-{
-    Console.Error.WriteLine($"{e.Message}\n\n{Options.Usage}");
-    return 2;
-}
-if (options == null)
-{
-    Console.WriteLine(Options.Usage);
-    return 0;
-}
+var options = Kiln.Examples.CommandLine.Parse(args, Options.Parse, Options.Usage, out int exitCode);
+if (options == null) return exitCode;
 using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
 Weights weights;
 string weightsSource;
