@@ -151,14 +151,25 @@ public static class ModelParser
     }
 
     /// <summary>The arguments of a <c>params</c> attribute constructor ([Shape(…)], [Param(…)]), however C# bound them.</summary>
-    public static IReadOnlyList<TypedConstant> ParamsArguments(AttributeData attribute) =>
-        attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
-            ? attribute.ConstructorArguments[0].Values
-            : attribute.ConstructorArguments;
+    /// <summary>
+    /// The values of a <c>params</c> attribute argument (<c>[Shape("batch", 4)]</c>), each as a value a caller can
+    /// check: an array nested in it (<c>[Shape(new[] { 4, 5 })]</c>) becomes its text, and <c>[Shape(null)]</c> no values,
+    /// so a wrong kind of argument is a diagnostic on it rather than an exception in the generator.
+    /// </summary>
+    public static IReadOnlyList<object?> ParamsArguments(AttributeData attribute)
+    {
+        var arguments = attribute.ConstructorArguments;
+        if (arguments.Length == 1 && arguments[0].Kind == TypedConstantKind.Array)
+            return arguments[0].IsNull ? Array.Empty<object?>() : arguments[0].Values.Select(ValueOf).ToList();
+        return arguments.Select(ValueOf).ToList();
+    }
+
+    static object? ValueOf(TypedConstant constant) =>
+        constant.Kind == TypedConstantKind.Array ? (constant.IsNull ? null : constant.ToCSharpString()) : constant.Value;
 
     static Shape? InputShape(IParameterSymbol p, AttributeData? attribute, ParameterSyntax syntax, IMethodSymbol method, List<DiagnosticInfo> diagnostics)
     {
-        var values = attribute == null ? new List<TypedConstant>() : ParamsArguments(attribute);
+        var values = attribute == null ? Array.Empty<object?>() : ParamsArguments(attribute);
         if (values.Count == 0)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InputWithoutShape, syntax, p.Name, method.Name));
@@ -167,7 +178,7 @@ public static class ModelParser
         var dims = new List<Dim>();
         foreach (var v in values)
         {
-            switch (v.Value)
+            switch (v)
             {
                 case int size when size > 0:
                     dims.Add(Dim.Of(size));
@@ -176,7 +187,7 @@ public static class ModelParser
                     dims.Add(Dim.Symbol(symbol));
                     break;
                 default:
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadDimension, syntax, v.Value?.ToString() ?? "null", p.Name,
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadDimension, syntax, v?.ToString() ?? "null", p.Name,
                         "a dimension is a positive int or the name of a symbolic dimension (letters, digits, _)"));
                     return null;
             }

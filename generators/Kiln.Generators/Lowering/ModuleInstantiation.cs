@@ -175,7 +175,7 @@ sealed partial class GraphLowering
 
     static Shape AttributeShape(IFieldSymbol field, AttributeData attribute, SyntaxNode at)
     {
-        var dims = ModelParser.ParamsArguments(attribute).Select(v => v.Value).ToList();
+        var dims = ModelParser.ParamsArguments(attribute);
         if (dims.Count == 0) throw new LoweringException(DiagnosticDescriptors.ParamWithoutShape, at, field.Name);
         var sizes = new List<long>();
         foreach (var d in dims)

@@ -500,6 +500,29 @@ public sealed class DiagnosticTests
         }
         """, "KLN0022", "Bad convolution or pooling window: adaptive pooling of [batch, 3, 7, 7] to 2×2: Kiln compiles it where the fixed height and width are multiples of the output's");
 
+    /// <summary>Attribute arguments of every wrong kind are diagnostics on the attribute, never KLN0015 (an internal error).</summary>
+    [Theory]
+    [InlineData("[Shape(null)] Tensor x", "[Param(4)] Tensor w;", "KLN0005")]
+    [InlineData("[Shape(new[] { 4, 5 })] Tensor x", "[Param(4)] Tensor w;", "KLN0012")]
+    [InlineData("[Shape(new object[] { 4, null })] Tensor x", "[Param(4)] Tensor w;", "KLN0012")]
+    [InlineData("[Shape(4.5)] Tensor x", "[Param(4)] Tensor w;", "KLN0012")]
+    [InlineData("[Shape(\"batch\", 4)] Tensor x", "[Param(null)] Tensor w;", "KLN0004")]
+    [InlineData("[Shape(\"batch\", 4)] Tensor x", "[Param(new int[0])] Tensor w;", "KLN0004")]
+    public void AttributeArgumentsOfTheWrongKindAreDiagnostics(string input, string param, string id)
+    {
+        var (diagnostics, exception) = GeneratorHarness.RunGeneratorOnly(GeneratorHarness.Model($$"""
+            [Model]
+            public partial class M
+            {
+                {{param}}
+                [Graph] public Tensor F({{input}}) => x * w;
+            }
+            """));
+        Assert.Null(exception);
+        Assert.DoesNotContain(diagnostics, d => d.Id == "KLN0015");
+        Assert.Contains(diagnostics, d => d.Id == id);
+    }
+
     [Fact]
     public void AMathFunctionKilnDoesNotEvaluateIsNamed() => AssertDiagnostic("""
         [Model]
