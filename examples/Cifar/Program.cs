@@ -65,13 +65,13 @@ sealed record Options(string? Device, int Batch, int Seed, string? ExportPath)
         Usage: dotnet run -c Release --project examples/Cifar [-- OPTIONS]
         Runs Kiln's compiled airbench-shaped CIFAR-10 network on seeded synthetic weights and images, prints what was
         compiled and the time per batch, and compares with the eager reference (exit code 1 if they differ).
-          --device cpu|cuda|ilgpu-cpu   where to run (default: $KILN_DEVICE if set, else CUDA when a GPU and the CUDA
+          --device cpu|cuda[:N]|ilgpu-cpu  where to run (default: $KILN_DEVICE if set, else CUDA when a GPU and the CUDA
                                         runtime are present, else the CPU)
           --batch N                     images per call (default 16)
           --seed S                      seed of the synthetic weights and images (default 1)
           --export-weights FILE         write the seed's weights as safetensors and stop (tests/reference/cifar_reference.py)
           -h, --help                    this text
-        Environment: KILN_DEVICE=cpu|cuda|ilgpu-cpu chooses the device when --device is not given.
+        Environment: KILN_DEVICE=cpu|cuda[:N]|ilgpu-cpu chooses the device when --device is not given.
         """;
 
     public static Options? Parse(string[] args)

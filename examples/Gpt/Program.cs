@@ -113,7 +113,7 @@ sealed record Options(string? Device, string Prompt, int Chars, double Temperatu
         Usage: dotnet run -c Release --project examples/Gpt [-- OPTIONS]
         Scores the bundled Moby-Dick excerpt with Kiln's compiled character-level GPT (cross-entropy per character),
         generates text from a prompt, and compares with the eager reference (exit code 1 if they differ).
-          --device cpu|cuda|ilgpu-cpu   where to run (default: $KILN_DEVICE if set, else CUDA when a GPU and the CUDA
+          --device cpu|cuda[:N]|ilgpu-cpu  where to run (default: $KILN_DEVICE if set, else CUDA when a GPU and the CUDA
                                         runtime are present, else the CPU)
           --prompt TEXT                 the start of the generated text (default "Call me Ishmael. ")
           --chars N                     characters to generate (default 240)
@@ -121,7 +121,7 @@ sealed record Options(string? Device, string Prompt, int Chars, double Temperatu
           --seed S                      sampling seed (default 1)
           --weights FILE                a safetensors file (default: the bundled weights, trained with PyTorch)
           -h, --help                    this text
-        Environment: KILN_DEVICE=cpu|cuda|ilgpu-cpu chooses the device when --device is not given.
+        Environment: KILN_DEVICE=cpu|cuda[:N]|ilgpu-cpu chooses the device when --device is not given.
         """;
 
     public static Options? Parse(string[] args)

@@ -93,12 +93,12 @@ sealed record Options(string? Device, int Batch, string? WeightsPath)
         Usage: dotnet run -c Release --project examples/Mlp [-- OPTIONS]
         Classifies the Fashion-MNIST test images with Kiln's compiled MLP, prints what was compiled, the accuracy and the
         time per batch, and compares the first batch with the eager reference (exit code 1 if they differ).
-          --device cpu|cuda|ilgpu-cpu   where to run (default: $KILN_DEVICE if set, else CUDA when a GPU and the CUDA
+          --device cpu|cuda[:N]|ilgpu-cpu  where to run (default: $KILN_DEVICE if set, else CUDA when a GPU and the CUDA
                                         runtime are present, else the CPU)
           --batch N                     images per call (default 256)
           --weights FILE                a safetensors file (default: the bundled weights, trained with PyTorch)
           -h, --help                    this text
-        Environment: KILN_DEVICE=cpu|cuda|ilgpu-cpu chooses the device when --device is not given.
+        Environment: KILN_DEVICE=cpu|cuda[:N]|ilgpu-cpu chooses the device when --device is not given.
         """;
 
     public static Options? Parse(string[] args)

@@ -28,6 +28,8 @@ public sealed class CpuDeviceProvider : IDeviceProvider
 
     public bool IsAvailable(DeviceKind kind) => kind == DeviceKind.Cpu;
 
-    public Device Create(DeviceKind kind) => kind == DeviceKind.Cpu ? new CpuDevice()
-        : throw new System.ArgumentException($"The CPU runtime does not create {kind} devices.", nameof(kind));
+    public Device Create(DeviceKind kind, int ordinal) =>
+        kind != DeviceKind.Cpu ? throw new System.ArgumentException($"The CPU runtime does not create {kind} devices.", nameof(kind))
+        : ordinal == 0 ? new CpuDevice()
+        : throw new KilnDeviceException($"There is one CPU device (number 0); {ordinal} was asked for. Kiln's CPU device uses every core.");
 }

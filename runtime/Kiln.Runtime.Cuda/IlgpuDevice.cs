@@ -45,16 +45,22 @@ public sealed class IlgpuDevice : Device
         }
     }
 
-    public static IlgpuDevice Create(DeviceKind kind)
+    /// <summary>CUDA device number <paramref name="ordinal"/> (ILGPU's order, which is the driver's), or ILGPU's CPU accelerator.</summary>
+    public static IlgpuDevice Create(DeviceKind kind, int ordinal = 0)
     {
         var context = Context.Create(b => b.Default().EnableAlgorithms());
         try
         {
+            var gpus = context.GetCudaDevices();
+            var found = new System.Collections.Generic.List<string>();
+            for (int i = 0; i < gpus.Count; i++) found.Add($"{i}: {gpus[i].Name}");
             Accelerator accelerator = kind switch
             {
-                DeviceKind.Cuda => context.GetCudaDevices().Count > 0
-                    ? context.GetCudaDevices()[0].CreateAccelerator(context)
-                    : throw new KilnDeviceException("No CUDA device is available (no NVIDIA GPU or driver found)."),
+                DeviceKind.Cuda when gpus.Count == 0 => throw new KilnDeviceException("No CUDA device is available (no NVIDIA GPU or driver found)."),
+                DeviceKind.Cuda when ordinal >= gpus.Count => throw new KilnDeviceException(
+                    $"CUDA device {ordinal} does not exist: {gpus.Count} found ({string.Join(", ", found)})."),
+                DeviceKind.Cuda => gpus[ordinal].CreateAccelerator(context),
+                _ when ordinal != 0 => throw new KilnDeviceException($"There is one ILGPU CPU accelerator (number 0); {ordinal} was asked for."),
                 _ => context.CreateCPUAccelerator(0),
             };
             return new IlgpuDevice(context, accelerator, kind);
@@ -101,6 +107,6 @@ public sealed class CudaDeviceProvider : IDeviceProvider
 
     public bool IsAvailable(DeviceKind kind) => kind == DeviceKind.IlgpuCpu || (kind == DeviceKind.Cuda && IlgpuDevice.CudaAvailable);
 
-    public Device Create(DeviceKind kind) => Provides(kind) ? IlgpuDevice.Create(kind)
+    public Device Create(DeviceKind kind, int ordinal) => Provides(kind) ? IlgpuDevice.Create(kind, ordinal)
         : throw new ArgumentException($"The CUDA runtime does not create {kind} devices.", nameof(kind));
 }

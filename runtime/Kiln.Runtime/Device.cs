@@ -26,19 +26,24 @@ public abstract class Device : IDisposable
     public static Device Default() => FromName(Environment.GetEnvironmentVariable("KILN_DEVICE"), "KILN_DEVICE");
 
     /// <summary>
-    /// The device a command line or setting names: <c>cpu</c>, <c>cuda</c> or <c>ilgpu-cpu</c>; null or empty picks as
-    /// <see cref="Default"/> does without the override. <paramref name="source"/> names the setting in the error.
+    /// The device a command line or setting names: <c>cpu</c>, <c>cuda</c> (the first GPU), <c>cuda:N</c> (GPU number N,
+    /// as <c>nvidia-smi</c> counts them) or <c>ilgpu-cpu</c>; null or empty picks as <see cref="Default"/> does without
+    /// the override. <paramref name="source"/> names the setting in the error.
     /// </summary>
     public static Device FromName(string? name, string source = "device")
     {
         var requested = name?.Trim().ToLowerInvariant();
+        if (requested != null && requested.StartsWith("cuda:", StringComparison.Ordinal))
+            return int.TryParse(requested.Substring(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ordinal)
+                ? Cuda(ordinal)
+                : throw new ArgumentException($"{source}='{name}': after 'cuda:' comes a GPU number (0, 1, …).");
         return requested switch
         {
             null or "" => DeviceProviders.IsAvailable(DeviceKind.Cuda) ? Cuda() : Cpu(),
             "cpu" => Cpu(),
             "cuda" => Cuda(),
             "ilgpu-cpu" => IlgpuCpu(),
-            _ => throw new ArgumentException($"{source}='{name}' is not one of cpu, cuda, ilgpu-cpu."),
+            _ => throw new ArgumentException($"{source}='{name}' is not one of cpu, cuda, cuda:N, ilgpu-cpu."),
         };
     }
 
@@ -46,7 +51,8 @@ public abstract class Device : IDisposable
     public static Device Cpu() => DeviceProviders.Create(DeviceKind.Cpu);
 
     /// <summary>The first CUDA GPU (needs <c>Kiln.Runtime.Cuda</c>); throws <see cref="KilnDeviceException"/> when there is none.</summary>
-    public static Device Cuda() => DeviceProviders.Create(DeviceKind.Cuda);
+    public static Device Cuda(int ordinal = 0) => ordinal >= 0 ? DeviceProviders.Create(DeviceKind.Cuda, ordinal)
+        : throw new ArgumentOutOfRangeException(nameof(ordinal), ordinal, "GPUs are numbered from 0.");
 
     /// <summary>ILGPU's CPU accelerator (needs <c>Kiln.Runtime.Cuda</c>): runs the GPU kernels exactly, slowly. For tests.</summary>
     public static Device IlgpuCpu() => DeviceProviders.Create(DeviceKind.IlgpuCpu);

@@ -39,9 +39,9 @@ public static class DeviceProviders
         return provider != null && provider.IsAvailable(kind);
     }
 
-    public static Device Create(DeviceKind kind) =>
+    public static Device Create(DeviceKind kind, int ordinal = 0) =>
         (Find(kind) ?? throw new KilnDeviceException(
-            $"No Kiln runtime for {kind} devices is referenced: add the {PackageFor(kind)} package to the application.")).Create(kind);
+            $"No Kiln runtime for {kind} devices is referenced: add the {PackageFor(kind)} package to the application.")).Create(kind, ordinal);
 
     static IDeviceProvider? Find(DeviceKind kind)
     {

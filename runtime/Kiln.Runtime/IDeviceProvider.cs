@@ -12,5 +12,6 @@ public interface IDeviceProvider
     /// <summary>Whether a device of <paramref name="kind"/> can be created on this machine right now.</summary>
     bool IsAvailable(DeviceKind kind);
 
-    Device Create(DeviceKind kind);
+    /// <summary>Device number <paramref name="ordinal"/> of <paramref name="kind"/> (the second GPU is 1); a missing one is a <see cref="KilnDeviceException"/>.</summary>
+    Device Create(DeviceKind kind, int ordinal);
 }

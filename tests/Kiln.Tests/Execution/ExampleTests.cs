@@ -36,7 +36,7 @@ public sealed class ExampleTests
         var (helpCode, help) = Run(Example(name), "--help");
         Assert.Equal(0, helpCode);
         Assert.Contains($"--project examples/{name}", help);
-        Assert.Contains("--device cpu|cuda|ilgpu-cpu", help);
+        Assert.Contains("--device cpu|cuda[:N]|ilgpu-cpu", help);
         Assert.Contains("KILN_DEVICE", help);
 
         var (badCode, bad) = Run(Example(name), "--devcie", "cpu");
