@@ -88,6 +88,26 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
         Assert.Contains("max relative |compiled - eager| = ", run.Output);
     }
 
+    /// <summary><c>dotnet new kiln-model</c> from the packed template (installed into a private template cache) builds and runs.</summary>
+    [Fact]
+    public void TheTemplateProjectBuildsAndRuns()
+    {
+        string folder = _feed.NewConsumerFolder("template");
+        string hive = Path.Combine(folder, ".template-cache"); // never the user's own template cache
+        string template = Path.Combine(_feed.Feed, $"Kiln.Templates.{PackedFeed.Version}.nupkg");
+        DotnetCli.Run(folder, $"new install \"{template}\" --debug:custom-hive \"{hive}\"", Minutes5).Succeeded("dotnet new install");
+        DotnetCli.Run(folder, $"new kiln-model -o MyModels --debug:custom-hive \"{hive}\"", Minutes5).Succeeded("dotnet new kiln-model");
+        string app = Path.Combine(folder, "MyModels");
+        Assert.Contains($"Version=\"{PackedFeed.Version}\"", File.ReadAllText(Path.Combine(app, "MyModels.csproj")));
+
+        var build = DotnetCli.Run(app, "build -c Release -nodeReuse:false", Minutes5).Succeeded("dotnet build");
+        Assert.DoesNotContain(": warning ", build.Output);
+        var run = DotnetCli.Run(app, "run -c Release --no-build", Minutes5);
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("kernels: 2", run.Output);
+        Assert.Contains("logits 8x4, max |compiled - eager| = ", run.Output);
+    }
+
     [Fact]
     public void AShapeErrorInTheUsersOwnModuleIsAKilnDiagnostic()
     {
