@@ -51,8 +51,8 @@ public static class SafeTensors
         foreach (var e in entries.OrderBy(e => e.Begin))
         {
             stream.Position = dataStart + e.Begin;
-            if (e.DType.ToFloat is { } toFloat) contents.Floats[e.Name] = new Kiln.Tensor(ReadFloats(stream, e, toFloat, buffer, source), e.Shape);
-            else contents.Integers[e.Name] = new IntegerTensor(e.DType.Name, e.Shape, ReadIntegers(stream, e, e.DType.ToInteger!, buffer));
+            if (e.DType.ToFloat is { } toFloat) contents.Floats[e.Name] = new Kiln.Tensor(ReadValues(stream, e, toFloat, buffer, source), e.Shape);
+            else contents.Integers[e.Name] = new IntegerTensor(e.DType.Name, e.Shape, ReadValues(stream, e, e.DType.ToInteger!, buffer, source));
         }
         return contents;
     }
@@ -60,13 +60,11 @@ public static class SafeTensors
     /// <summary>Data is converted through a buffer of this size (a multiple of every element size), never a whole tensor's bytes.</summary>
     const int ChunkBytes = 1 << 20;
 
-    /// <summary>Decodes <paramref name="values"/>.Length elements; returns the index of the first one float32 cannot hold, or -1.</summary>
-    delegate int FloatDecoder(ReadOnlySpan<byte> bytes, Span<float> values);
-
-    delegate void IntegerDecoder(ReadOnlySpan<byte> bytes, Span<long> values);
+    /// <summary>Decodes <paramref name="values"/>.Length elements; returns the index of the first one the target type cannot hold, or -1.</summary>
+    delegate int Decoder<T>(ReadOnlySpan<byte> bytes, Span<T> values);
 
     /// <summary>A dtype Kiln reads: its name in the header, bytes per element, and how it decodes (to float32 or to integers).</summary>
-    sealed record DType(string Name, int Size, FloatDecoder? ToFloat, IntegerDecoder? ToInteger);
+    sealed record DType(string Name, int Size, Decoder<float>? ToFloat, Decoder<long>? ToInteger);
 
     static readonly Dictionary<string, DType> DTypes = new DType[]
     {
@@ -99,40 +97,26 @@ public static class SafeTensors
         return -1;
     }
 
-    static void I64(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadInt64LittleEndian(b[(8 * i)..]); }
-    static void I32(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadInt32LittleEndian(b[(4 * i)..]); }
-    static void U32(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadUInt32LittleEndian(b[(4 * i)..]); }
-    static void I16(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadInt16LittleEndian(b[(2 * i)..]); }
-    static void U16(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadUInt16LittleEndian(b[(2 * i)..]); }
-    static void I8(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = (sbyte)b[i]; }
-    static void U8(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = b[i]; } // BOOL too: a byte, 0 or 1 when well formed
+    static int I64(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadInt64LittleEndian(b[(8 * i)..]); return -1; }
+    static int I32(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadInt32LittleEndian(b[(4 * i)..]); return -1; }
+    static int U32(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadUInt32LittleEndian(b[(4 * i)..]); return -1; }
+    static int I16(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadInt16LittleEndian(b[(2 * i)..]); return -1; }
+    static int U16(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadUInt16LittleEndian(b[(2 * i)..]); return -1; }
+    static int I8(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = (sbyte)b[i]; return -1; }
+    static int U8(ReadOnlySpan<byte> b, Span<long> v) { for (int i = 0; i < v.Length; i++) v[i] = b[i]; return -1; } // BOOL too: a byte, 0 or 1 when well formed
 
-    static float[] ReadFloats(Stream stream, Entry e, FloatDecoder decode, byte[] buffer, string source)
+    static T[] ReadValues<T>(Stream stream, Entry e, Decoder<T> decode, byte[] buffer, string source)
     {
-        var values = new float[e.Count];
+        var values = new T[e.Count];
         int perChunk = buffer.Length / e.DType.Size;
         for (int done = 0; done < values.Length; done += perChunk)
         {
             int n = Math.Min(perChunk, values.Length - done);
             var bytes = buffer.AsSpan(0, n * e.DType.Size);
             stream.ReadExactly(bytes);
-            if (decode(bytes, values.AsSpan(done, n)) is int bad and >= 0) // only F64 can fail
+            if (decode(bytes, values.AsSpan(done, n)) is int bad and >= 0) // only F64 → float32 can fail
                 throw new WeightsException($"{source}: '{e.Name}' holds {BinaryPrimitives.ReadDoubleLittleEndian(bytes[(8 * bad)..])} at element {done + bad}, " +
                                            $"beyond float32's range (±{float.MaxValue}); Kiln computes in float32.");
-        }
-        return values;
-    }
-
-    static long[] ReadIntegers(Stream stream, Entry e, IntegerDecoder decode, byte[] buffer)
-    {
-        var values = new long[e.Count];
-        int perChunk = buffer.Length / e.DType.Size;
-        for (int done = 0; done < values.Length; done += perChunk)
-        {
-            int n = Math.Min(perChunk, values.Length - done);
-            var bytes = buffer.AsSpan(0, n * e.DType.Size);
-            stream.ReadExactly(bytes);
-            decode(bytes, values.AsSpan(done, n));
         }
         return values;
     }
