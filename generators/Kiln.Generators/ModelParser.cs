@@ -55,7 +55,7 @@ public static class ModelParser
             // A graph that did not lower has a diagnostic, or C# itself reports why it does not bind: emit nothing then.
             bool hasErrors = entries.Count < graphs.Count;
             var spec = hasErrors ? null : new ModelSpec(Namespace(type), type.Name, ContainingTypes(type),
-                parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type));
+                parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type)) { ContainingDeclarations = ContainingDeclarations(type) };
             return new ModelResult(spec, diagnostics.ToEquatableArray());
         }
         catch (OperationCanceledException) { throw; }
@@ -70,6 +70,23 @@ public static class ModelParser
     }
 
     public static string Namespace(INamedTypeSymbol type) => type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
+
+    /// <summary>
+    /// How each type <paramref name="type"/> is nested in is declared, outermost first, for the generated partials to
+    /// repeat: the kind (class, struct, record, record struct, interface), <c>static</c>, and type parameters.
+    /// </summary>
+    public static EquatableArray<string> ContainingDeclarations(INamedTypeSymbol type)
+    {
+        var declarations = new List<string>();
+        for (var t = type.ContainingType; t != null; t = t.ContainingType)
+        {
+            string kind = t.IsRecord ? (t.TypeKind == TypeKind.Struct ? "record struct" : "record")
+                : t.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
+            string parameters = t.TypeParameters.Length == 0 ? "" : "<" + string.Join(", ", t.TypeParameters.Select(p => CSharpNames.Escape(p.Name))) + ">";
+            declarations.Insert(0, $"{(t.IsStatic ? "static " : "")}{kind} {CSharpNames.Escape(t.Name)}{parameters}");
+        }
+        return declarations.ToEquatableArray();
+    }
 
     /// <summary>The classes <paramref name="type"/> is nested in, outermost first (the generated partial repeats them).</summary>
     public static EquatableArray<string> ContainingTypes(INamedTypeSymbol type)

@@ -27,7 +27,8 @@ public static class ModuleParser
                     "a module class must be declared partial so that Kiln can add LoadWeights"));
             if (type.IsGenericType || type.ContainingType?.IsGenericType == true)
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidModule, declaration.Identifier, type.Name, "a module class cannot be generic"));
-            var spec = new ModuleSpec(ModelParser.Namespace(type), type.Name, ModelParser.ContainingTypes(type), ModelParser.WeightFields(type));
+            var spec = new ModuleSpec(ModelParser.Namespace(type), type.Name, ModelParser.ContainingTypes(type), ModelParser.WeightFields(type))
+                { ContainingDeclarations = ModelParser.ContainingDeclarations(type) };
             return new ModuleResult(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (OperationCanceledException) { throw; }

@@ -21,7 +21,7 @@ public static class ApiEmitter
     public static GeneratedFile Emit(CompiledModel compiled, IReadOnlyList<Backend> backends)
     {
         var model = compiled.Spec;
-        var w = SourceFile.Begin(model.FullName, model.Namespace, model.ContainingTypes, model.ClassName, "typed entry points", Usings);
+        var w = SourceFile.Begin(model.FullName, model.Namespace, model.ContainingTypes, model.ContainingDeclarations, model.ClassName, "typed entry points", Usings);
         string cls = model.ClassName;
 
         w.Line($"/// <summary>The learned parameters of <see cref=\"{cls}\"/>, in declaration order.</summary>");

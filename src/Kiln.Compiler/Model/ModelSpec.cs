@@ -30,6 +30,12 @@ public sealed record ModelSpec(
     }
 
     readonly string? _fileStem;
+
+    /// <summary>
+    /// How each containing type is declared, outermost first (<c>record struct Outer</c>, <c>static class Holder</c>,
+    /// <c>class Box&lt;T&gt;</c>): the generated partials repeat them exactly. Empty: every container is a plain class.
+    /// </summary>
+    public EquatableArray<string> ContainingDeclarations { get; init; } = EquatableArray<string>.Empty;
 }
 
 /// <summary>A parameter of the module tree: its full weight name (<c>blocks.0.fc.weight</c>) and fixed shape.</summary>
@@ -55,4 +61,10 @@ public sealed record ModuleSpec(string Namespace, string ClassName, EquatableArr
     }
 
     readonly string? _fileStem;
+
+    /// <summary>
+    /// How each containing type is declared, outermost first (<c>record struct Outer</c>, <c>static class Holder</c>,
+    /// <c>class Box&lt;T&gt;</c>): the generated partials repeat them exactly. Empty: every container is a plain class.
+    /// </summary>
+    public EquatableArray<string> ContainingDeclarations { get; init; } = EquatableArray<string>.Empty;
 }

@@ -117,6 +117,28 @@ public sealed class UnusualModelTests : IClassFixture<IlgpuCpuFixture>
                 }
             }
             """, "F" },
+        { "models nested in a record, a record struct, a struct and a static class", """
+            namespace Odd;
+            public partial record Settings(int Width)
+            {
+                public readonly partial record struct Pair(int A)
+                {
+                    public partial struct Holder
+                    {
+                        public static partial class Models
+                        {
+                            [Model]
+                            public partial class Net
+                            {
+                                [Param(4)] Tensor w;
+                                readonly Kiln.Nn.Linear head = new(4, 3);
+                                [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => head.Forward(x * w);
+                            }
+                        }
+                    }
+                }
+            }
+            """, "F" },
         { "one kernel class shared by graphs with different symbols", """
             namespace Odd;
             [Model]
