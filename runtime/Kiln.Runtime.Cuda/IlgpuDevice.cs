@@ -51,18 +51,21 @@ public sealed class IlgpuDevice : Device
         var context = Context.Create(b => b.Default().EnableAlgorithms());
         try
         {
-            var gpus = context.GetCudaDevices();
-            var found = new System.Collections.Generic.List<string>();
-            for (int i = 0; i < gpus.Count; i++) found.Add($"{i}: {gpus[i].Name}");
-            Accelerator accelerator = kind switch
+            Accelerator accelerator;
+            if (kind == DeviceKind.Cuda)
             {
-                DeviceKind.Cuda when gpus.Count == 0 => throw new KilnDeviceException("No CUDA device is available (no NVIDIA GPU or driver found)."),
-                DeviceKind.Cuda when ordinal >= gpus.Count => throw new KilnDeviceException(
-                    $"CUDA device {ordinal} does not exist: {gpus.Count} found ({string.Join(", ", found)})."),
-                DeviceKind.Cuda => gpus[ordinal].CreateAccelerator(context),
-                _ when ordinal != 0 => throw new KilnDeviceException($"There is one ILGPU CPU accelerator (number 0); {ordinal} was asked for."),
-                _ => context.CreateCPUAccelerator(0),
-            };
+                var gpus = context.GetCudaDevices();
+                if (gpus.Count == 0) throw new KilnDeviceException("No CUDA device is available (no NVIDIA GPU or driver found).");
+                if (ordinal >= gpus.Count)
+                {
+                    var found = new System.Collections.Generic.List<string>();
+                    for (int i = 0; i < gpus.Count; i++) found.Add($"{i}: {gpus[i].Name}");
+                    throw new KilnDeviceException($"CUDA device {ordinal} does not exist: {gpus.Count} found ({string.Join(", ", found)}).");
+                }
+                accelerator = gpus[ordinal].CreateAccelerator(context);
+            }
+            else accelerator = ordinal == 0 ? context.CreateCPUAccelerator(0)
+                : throw new KilnDeviceException($"There is one ILGPU CPU accelerator (number 0); {ordinal} was asked for.");
             return new IlgpuDevice(context, accelerator, kind);
         }
         catch
