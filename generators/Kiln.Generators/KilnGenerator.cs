@@ -58,9 +58,7 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.BackendConfiguration, Location.None, problem));
         });
 
-        // Every model's file stem, so that two whose names differ only in case get distinct files.
-        var modelStems = models.Where(static m => m.Spec != null).Select(static (m, _) => m.Spec!.FileStem).Collect()
-            .Select(static (all, _) => all.ToEquatableArray());
+        var modelStems = FileStemsOf(models.Select(static (m, _) => (TypeSpec?)m.Spec));
         var emitted = models
             .Where(static m => m.Spec != null)
             .Combine(backends)
@@ -81,8 +79,7 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 static (ctx, _) => ModuleParser.Parse((INamedTypeSymbol)ctx.TargetSymbol, (ClassDeclarationSyntax)ctx.TargetNode))
             .WithTrackingName(ModuleStep);
 
-        var moduleStems = modules.Where(static m => m.Spec != null).Select(static (m, _) => m.Spec!.FileStem).Collect()
-            .Select(static (all, _) => all.ToEquatableArray());
+        var moduleStems = FileStemsOf(modules.Select(static (m, _) => (TypeSpec?)m.Spec));
         // A module's eager LoadWeights takes Kiln.Runtime's Weights: written only where the project references it.
         context.RegisterSourceOutput(modules.Combine(backends.Select(static (b, _) => b.HasRuntime)).Combine(moduleStems), static (spc, pair) =>
         {
@@ -95,6 +92,10 @@ public sealed class KilnGenerator : IIncrementalGenerator
             }
         });
     }
+
+    /// <summary>Every type's file stem, so that two whose names differ only in case get distinct files (<see cref="FileStems"/>).</summary>
+    static IncrementalValueProvider<EquatableArray<string>> FileStemsOf(IncrementalValuesProvider<TypeSpec?> specs) =>
+        specs.Where(static s => s != null).Select(static (s, _) => s!.FileStem).Collect().Select(static (all, _) => all.ToEquatableArray());
 
     public sealed record EmitResult(EquatableArray<GeneratedFile> Files, EquatableArray<DiagnosticInfo> Diagnostics);
 

@@ -72,8 +72,8 @@ public static class ModelParser
     public static string Namespace(INamedTypeSymbol type) => type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
 
     /// <summary>
-    /// How each type <paramref name="type"/> is nested in is declared, outermost first, for the generated partials to
-    /// repeat: the kind (class, struct, record, record struct, interface), <c>static</c>, and type parameters.
+    /// The partial declaration of each type <paramref name="type"/> is nested in, outermost first, as the generated
+    /// files open it: the kind (class, struct, record, record struct, interface), <c>static</c>, and type parameters.
     /// </summary>
     public static EquatableArray<string> ContainingDeclarations(INamedTypeSymbol type)
     {
@@ -83,7 +83,7 @@ public static class ModelParser
             string kind = t.IsRecord ? (t.TypeKind == TypeKind.Struct ? "record struct" : "record")
                 : t.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
             string parameters = t.TypeParameters.Length == 0 ? "" : "<" + string.Join(", ", t.TypeParameters.Select(p => CSharpNames.Escape(p.Name))) + ">";
-            declarations.Insert(0, $"{(t.IsStatic ? "static " : "")}{kind} {CSharpNames.Escape(t.Name)}{parameters}");
+            declarations.Insert(0, $"{(t.IsStatic ? "static " : "")}partial {kind} {CSharpNames.Escape(t.Name)}{parameters}");
         }
         return declarations.ToEquatableArray();
     }

@@ -77,7 +77,7 @@ public abstract class Backend
             EmitKernel(code, plan, k, _ => { });
             return code.ToString();
         });
-        var w = SourceFile.Begin(model.FullName, model.Namespace, model.ContainingTypes, model.ContainingDeclarations, model.ClassName, What, Usings);
+        var w = SourceFile.Begin(model, What, Usings);
         w.Open("partial class Compiled");
         w.Line($"/// <summary>Runs {model.ClassName}'s graphs with the {Name} kernels below, in plan order.</summary>");
         w.Open($"sealed class {Name}Kernels : Kernels");
@@ -115,7 +115,7 @@ public abstract class Backend
             }
             w.Close();
         }
-        var source = UnusedCoordinates.Remove(SourceFile.End(w, model.ContainingTypes.Count));
+        var source = UnusedCoordinates.Remove(SourceFile.End(w, model));
         return new GeneratedFile(SourceFile.HintName(model.FileStem, "." + Name), source);
     }
 

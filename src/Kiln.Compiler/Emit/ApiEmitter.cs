@@ -21,7 +21,7 @@ public static class ApiEmitter
     public static GeneratedFile Emit(CompiledModel compiled, IReadOnlyList<Backend> backends)
     {
         var model = compiled.Spec;
-        var w = SourceFile.Begin(model.FullName, model.Namespace, model.ContainingTypes, model.ContainingDeclarations, model.ClassName, "typed entry points", Usings);
+        var w = SourceFile.Begin(model, "typed entry points", Usings);
         string cls = model.ClassName;
 
         w.Line($"/// <summary>The learned parameters of <see cref=\"{cls}\"/>, in declaration order.</summary>");
@@ -76,7 +76,7 @@ public static class ApiEmitter
             EmitEntryPoint(w, cls, g);
         }
         w.Close();
-        return new GeneratedFile(SourceFile.HintName(model.FileStem, ""), SourceFile.End(w, model.ContainingTypes.Count));
+        return new GeneratedFile(SourceFile.HintName(model.FileStem, ""), SourceFile.End(w, model));
     }
 
     /// <summary>The parameters of a backend's method for <paramref name="graph"/>: the frame, the inputs (named as kernels name them), the output.</summary>

@@ -11,12 +11,12 @@ public static class ModuleEmitter
     /// <summary>The module's <c>LoadWeights(weights, prefix)</c>.</summary>
     public static GeneratedFile Emit(ModuleSpec module)
     {
-        var w = SourceFile.Begin(module.FullName, module.Namespace, module.ContainingTypes, module.ContainingDeclarations, module.ClassName, "eager weight loading", Usings);
+        var w = SourceFile.Begin(module, "eager weight loading", Usings);
         w.Line($"/// <summary>Sets this module's parameters (and its children's) from the weights named <c>prefix + name</c>, for eager runs.</summary>");
         w.Open("public void LoadWeights(Weights weights, string prefix)");
         WriteWeightLoads(w, module.Fields, prefixed: true);
         w.Close();
-        return new GeneratedFile(SourceFile.HintName(module.FileStem, ".Module"), SourceFile.End(w, module.ContainingTypes.Count));
+        return new GeneratedFile(SourceFile.HintName(module.FileStem, ".Module"), SourceFile.End(w, module));
     }
 
     /// <summary>Assigns parameter fields and descends into modules; <paramref name="prefixed"/>: names are under a <c>prefix</c> argument.</summary>
