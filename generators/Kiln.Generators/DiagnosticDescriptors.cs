@@ -130,6 +130,16 @@ public static class DiagnosticDescriptors
         "Fields '{0}' and '{1}' of {2} both load the weight named '{3}' (weight names are the field names in snake_case, a leading underscore dropped); rename one",
         Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor ReservedName = new(
+        "KLN0025", "Name reserved by Kiln's generated code",
+        "'{0}' is reserved: Kiln generates {1}; rename it",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidModel = new(
+        "KLN0026", "Invalid model class",
+        "'{0}' cannot be a Kiln model: {1}",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(
             System.Linq.Enumerable.Select(

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using Kiln.Compiler.Emit;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Model;
 using Kiln.Compiler.Util;
@@ -35,6 +36,8 @@ public static class ModelParser
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, declaration.Identifier, type.Name));
             if (type.IsGenericType || type.ContainingType?.IsGenericType == true)
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, declaration.Identifier, type.Name, "a model class cannot be generic"));
+            var shape = ReservedNames.InClass(type, declaration.Identifier, GeneratedNames.ModelMembers, "[Model]", DiagnosticDescriptors.InvalidModel).ToList();
+            if (shape.Count > 0) return new ModelResult(null, shape.ToEquatableArray());
 
             ModuleInstance root;
             IReadOnlyList<ParamSpec> parameters;
@@ -48,12 +51,15 @@ public static class ModelParser
                 .Where(m => HasAttribute(m, GraphAttribute) && m.DeclaredAccessibility == Accessibility.Public).ToList();
             if (graphs.Count == 0)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoEntryPoint, declaration.Identifier, type.Name));
+            int clashes = diagnostics.Count;
+            diagnostics.AddRange(ReservedNames.OfGraphs(graphs));
+            bool namesClash = diagnostics.Count > clashes;
             var entries = new List<EntryPointSpec>();
             foreach (var method in graphs)
                 if (LowerEntryPoint(method, compilation, root, diagnostics, cancellation) is { } entry) entries.Add(entry);
 
             // A graph that did not lower has a diagnostic, or C# itself reports why it does not bind: emit nothing then.
-            bool hasErrors = entries.Count < graphs.Count;
+            bool hasErrors = entries.Count < graphs.Count || namesClash;
             var spec = hasErrors ? null : new ModelSpec(Namespace(type), type.Name, ContainingTypes(type),
                 parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type)) { ContainingDeclarations = ContainingDeclarations(type) };
             return new ModelResult(spec, diagnostics.ToEquatableArray());
@@ -167,7 +173,6 @@ public static class ModelParser
         return named is { Value: int value } && value == (int)DType.Int32 ? DType.Int32 : DType.Float32;
     }
 
-    /// <summary>The arguments of a <c>params</c> attribute constructor ([Shape(…)], [Param(…)]), however C# bound them.</summary>
     /// <summary>
     /// The values of a <c>params</c> attribute argument (<c>[Shape("batch", 4)]</c>), each as a value a caller can
     /// check: an array nested in it (<c>[Shape(new[] { 4, 5 })]</c>) becomes its text, and <c>[Shape(null)]</c> no values,

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Kiln.Compiler.Emit;
 using Kiln.Compiler.Model;
 using Kiln.Compiler.Util;
 using Microsoft.CodeAnalysis;
@@ -27,6 +28,8 @@ public static class ModuleParser
                     "a module class must be declared partial so that Kiln can add LoadWeights"));
             if (type.IsGenericType || type.ContainingType?.IsGenericType == true)
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidModule, declaration.Identifier, type.Name, "a module class cannot be generic"));
+            var shape = ReservedNames.InClass(type, declaration.Identifier, GeneratedNames.ModuleMembers, "[Module]", DiagnosticDescriptors.InvalidModule).ToList();
+            if (shape.Count > 0) return new ModuleResult(null, shape.ToEquatableArray());
             var spec = new ModuleSpec(ModelParser.Namespace(type), type.Name, ModelParser.ContainingTypes(type), ModelParser.WeightFields(type))
                 { ContainingDeclarations = ModelParser.ContainingDeclarations(type) };
             return new ModuleResult(spec, EquatableArray<DiagnosticInfo>.Empty);

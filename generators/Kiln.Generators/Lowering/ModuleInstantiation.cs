@@ -54,6 +54,10 @@ sealed partial class GraphLowering
         if (type.IsGenericType)
             throw new LoweringException(DiagnosticDescriptors.InvalidModule, at, type.Name, "a module class cannot be generic");
 
+        if (_constructing.Count > 0 && type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_cancellation)).OfType<ClassDeclarationSyntax>().FirstOrDefault() is { } declaration
+            && ReservedNames.InClass(type, declaration.Identifier, Compiler.Emit.GeneratedNames.ModuleMembers, "[Module]", DiagnosticDescriptors.InvalidModule).Any())
+            throw new LoweringException(DiagnosticDescriptors.InvalidModule, at, type.Name, "its class has an error of its own (reported on its declaration)");
+
         var instance = new ModuleInstance(type, path);
         BindConstructor(instance, at, arguments, constructor);
 
@@ -98,16 +102,18 @@ sealed partial class GraphLowering
     void BindConstructor(ModuleInstance instance, SyntaxNode at, BaseArgumentListSyntax? arguments, IMethodSymbol? constructor)
     {
         var type = instance.Type;
+        // The root is the [Model] class itself: its problems are the model's, not a module's.
+        var invalid = _constructing.Count == 0 ? DiagnosticDescriptors.InvalidModel : DiagnosticDescriptors.InvalidModule;
         var primary = type.InstanceConstructors.FirstOrDefault(c => c.DeclaringSyntaxReferences.Any(r => r.GetSyntax(_cancellation) is TypeDeclarationSyntax));
         foreach (var explicitConstructor in type.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared && !SymbolEqualityComparer.Default.Equals(c, primary)))
         {
             var body = explicitConstructor.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_cancellation)).OfType<ConstructorDeclarationSyntax>().FirstOrDefault();
             if (body != null && (body.Body?.Statements.Count > 0 || body.ExpressionBody != null || body.Initializer != null))
-                throw new LoweringException(DiagnosticDescriptors.InvalidModule, body.Identifier.Parent!, type.Name,
+                throw new LoweringException(invalid, body.Identifier.Parent!, type.Name,
                     "Kiln reads sizes from a primary constructor and field initializers; a constructor body is not run at build time");
         }
         if (constructor != null && primary != null && !SymbolEqualityComparer.Default.Equals(constructor.OriginalDefinition, primary))
-            throw new LoweringException(DiagnosticDescriptors.InvalidModule, at, type.Name, "create it through its primary constructor");
+            throw new LoweringException(invalid, at, type.Name, "create it through its primary constructor");
         if (primary == null) return;
 
         var values = arguments != null && constructor != null ? Arguments(arguments, constructor) : new Dictionary<int, BuildValue>();
@@ -115,7 +121,8 @@ sealed partial class GraphLowering
         {
             if (values.TryGetValue(p.Ordinal, out var v)) instance.Values[p] = v;
             else if (p.HasExplicitDefaultValue) instance.Values[p] = DefaultValue(at, p);
-            else throw new LoweringException(DiagnosticDescriptors.InvalidModule, at, type.Name, $"no build-time value for its constructor parameter '{p.Name}'");
+            else throw new LoweringException(invalid, at, type.Name, $"no build-time value for its constructor parameter '{p.Name}'"
+                + (_constructing.Count == 0 ? " (a model is compiled without calling its constructor: give the parameter a default value)" : ""));
         }
     }
 

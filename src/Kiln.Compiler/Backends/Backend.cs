@@ -9,7 +9,8 @@ namespace Kiln.Compiler.Backends;
 
 /// <summary>
 /// A code-generation target: turns a compiled model's kernel plans into one source file (<c>{Model}.{Name}.g.cs</c>)
-/// holding the kernels and <c>Compiled.{Name}Kernels</c>, which runs each graph's kernels in order on a call's frame.
+/// holding <c>Compiled.{Name}Kernels</c>, which runs each graph's kernels in order on a call's frame, and the kernels
+/// themselves (<c>Compiled.{Graph}{Name}</c>).
 /// A backend writes only what is specific to it: its kernel classes, how a buffer is viewed, and how a kernel is held
 /// and launched; the runner's shape (symbols, arena buffers, argument lists) is common and lives here.
 /// </summary>
@@ -36,9 +37,13 @@ public abstract class Backend
     /// <summary>What the file holds, for its header comment.</summary>
     protected abstract string What { get; }
 
-    protected abstract IEnumerable<string> Usings { get; }
+    /// <summary>The type a kernel reads a buffer as (qualified: <c>global::Kiln.Runtime.Cpu.CpuView</c>).</summary>
+    protected abstract string ViewType { get; }
 
-    /// <summary>The method that views a tensor or an arena buffer as this backend's kernels read it (<c>t.Cpu()</c>, <c>frame.Cpu(i)</c>).</summary>
+    /// <summary>
+    /// The runtime's static method that views a tensor (<c>(tensor)</c>) or an arena buffer (<c>(frame, index)</c>) as
+    /// <see cref="ViewType"/>: called by name, not as the extension method it also is, since generated code has no usings.
+    /// </summary>
     protected abstract string ViewMethod { get; }
 
     /// <summary>Writes kernel <paramref name="k"/>'s class (or method and argument struct), <paramref name="comments"/> above it.</summary>
@@ -64,7 +69,7 @@ public abstract class Backend
     /// <summary>Fields the runner holds besides its kernels.</summary>
     protected virtual void EmitRunnerFields(SourceWriter w) { }
 
-    /// <summary>The runner's constructor body (it receives <c>Device device</c>).</summary>
+    /// <summary>The runner's constructor body (it receives <c>global::Kiln.Runtime.Device device</c>).</summary>
     protected virtual void EmitConstructorBody(SourceWriter w) { }
 
     public GeneratedFile Emit(CompiledModel compiled)
@@ -77,10 +82,10 @@ public abstract class Backend
             EmitKernel(code, plan, k, _ => { });
             return code.ToString();
         });
-        var w = SourceFile.Begin(model, What, Usings);
+        var w = SourceFile.Begin(model, What);
         w.Open("partial class Compiled");
         w.Line($"/// <summary>Runs {model.ClassName}'s graphs with the {Name} kernels below, in plan order.</summary>");
-        w.Open($"sealed class {Name}Kernels : Kernels");
+        w.Open($"sealed class {GeneratedNames.Runner(Name)} : {GeneratedNames.KernelsBase}");
         EmitRunnerFields(w);
         for (int g = 0; g < graphs.Count; g++)
             foreach (var k in graphs[g].Plan.Kernels)
@@ -90,22 +95,25 @@ public abstract class Backend
                     w.Line(KernelField(ClassOf(graphs, group), FieldName(graphs[g], k)));
             }
         w.Line();
-        w.Open($"public {Name}Kernels(global::Kiln.Runtime.Device device)");
+        w.Open($"public {GeneratedNames.Runner(Name)}(global::Kiln.Runtime.Device device)");
         EmitConstructorBody(w);
         w.Close();
+        w.Line();
+        w.Line($"static {ViewType} View(global::Kiln.Runtime.DeviceTensor tensor) => {ViewMethod}(tensor);");
+        w.Line();
+        w.Line($"static {ViewType} View(in global::Kiln.Runtime.Frame frame, int index) => {ViewMethod}(frame, index);");
         for (int g = 0; g < graphs.Count; g++)
         {
             w.Line();
             EmitRun(w, model.Params.Select(p => p.Name).ToList(), graphs, g, sharing);
         }
         w.Close();
-        w.Close();
         for (int g = 0; g < graphs.Count; g++)
         {
             var owned = sharing.OwnedBy(g).ToList();
             if (owned.Count == 0) continue;
             w.Line();
-            w.Open($"public static class {graphs[g].Name}{Name}");
+            w.Open($"public static class {GeneratedNames.KernelClass(graphs[g].Name, Name)}");
             foreach (var group in owned)
             {
                 var others = group.Uses.Skip(1).GroupBy(u => u.GraphIndex)
@@ -115,12 +123,13 @@ public abstract class Backend
             }
             w.Close();
         }
+        w.Close();
         var source = UnusedCoordinates.Remove(SourceFile.End(w, model));
         return new GeneratedFile(SourceFile.HintName(model.FileStem, "." + Name), source);
     }
 
     string ClassOf(IReadOnlyList<CompiledGraph> graphs, KernelSharing.Group group) =>
-        $"{graphs[group.Owner.GraphIndex].Name}{Name}.K{group.Owner.KernelId}";
+        $"{GeneratedNames.KernelClass(graphs[group.Owner.GraphIndex].Name, Name)}.K{group.Owner.KernelId}";
 
     void EmitRun(SourceWriter w, List<string> paramNames, IReadOnlyList<CompiledGraph> graphs, int graphIndex, KernelSharing sharing)
     {
@@ -132,15 +141,15 @@ public abstract class Backend
         var used = plan.Kernels.SelectMany(k => new KernelSignature(plan, k).Symbols).Distinct().ToList();
         for (int i = 0; i < plan.Symbols.Count; i++)
             if (used.Contains(plan.Symbols[i])) w.Line($"int {SymbolNames.Identifier(plan.Symbols[i])} = frame.Symbol({i});");
-        for (int i = 0; i < arena.Count; i++) w.Line($"var {KernelSignature.BufferName(arena[i])} = frame.{ViewMethod}({i});");
+        for (int i = 0; i < arena.Count; i++) w.Line($"var {KernelSignature.BufferName(arena[i])} = View(frame, {i});");
         foreach (var k in plan.Kernels)
         {
             var sig = new KernelSignature(plan, k);
             var arguments = sig.Buffers.Select(b => b.Kind switch
             {
-                BufferKind.Param => $"frame.Param({paramNames.IndexOf(b.Name)}).{ViewMethod}()",
+                BufferKind.Param => $"View(frame.Param({paramNames.IndexOf(b.Name)}))",
                 BufferKind.Intermediate => KernelSignature.BufferName(b),
-                _ => $"{KernelSignature.BufferName(b)}.{ViewMethod}()",
+                _ => $"View({KernelSignature.BufferName(b)})",
             }).Concat(sig.Symbols.Select(SymbolNames.Identifier)).ToList();
             var group = sharing.GroupOf(graphIndex, k);
             var owner = group.Owner;
@@ -150,5 +159,5 @@ public abstract class Backend
         w.Close();
     }
 
-    static string FieldName(CompiledGraph graph, Kernel k) => $"_{char.ToLowerInvariant(graph.Name[0])}{graph.Name.Substring(1)}K{k.Id}";
+    static string FieldName(CompiledGraph graph, Kernel k) => GeneratedNames.KernelField(graph.Name, k.Id);
 }

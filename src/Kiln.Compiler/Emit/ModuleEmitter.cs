@@ -6,14 +6,12 @@ namespace Kiln.Compiler.Emit;
 /// <summary>A [Module] class's generated half, and the weight loading it shares with models: for eager runs.</summary>
 public static class ModuleEmitter
 {
-    static readonly string[] Usings = { "Kiln.Runtime" };
-
     /// <summary>The module's <c>LoadWeights(weights, prefix)</c>.</summary>
     public static GeneratedFile Emit(ModuleSpec module)
     {
-        var w = SourceFile.Begin(module, "eager weight loading", Usings);
+        var w = SourceFile.Begin(module, "eager weight loading");
         w.Line($"/// <summary>Sets this module's parameters (and its children's) from the weights named <c>prefix + name</c>, for eager runs.</summary>");
-        w.Open("public void LoadWeights(Weights weights, string prefix)");
+        w.Open("public void LoadWeights(global::Kiln.Runtime.Weights weights, string prefix)");
         WriteWeightLoads(w, module.Fields, prefixed: true);
         w.Close();
         return new GeneratedFile(SourceFile.HintName(module.FileStem, ".Module"), SourceFile.End(w, module));

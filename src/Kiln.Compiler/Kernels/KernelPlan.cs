@@ -6,7 +6,12 @@ namespace Kiln.Compiler.Kernels;
 public enum BufferKind { Input, Param, Intermediate, Output }
 
 /// <summary>A tensor that kernels read or write. Intermediates live in the arena; the others do not.</summary>
-public sealed record BufferInfo(int Id, BufferKind Kind, string Name, Shape Shape)
+/// <summary>
+/// A buffer a plan's kernels read or write: a graph input, a parameter, an arena intermediate or the output.
+/// <paramref name="Identifier"/> is how generated code names it (<c>in_x</c>, <c>p_fc_weight</c>, <c>t5</c>, <c>output</c>),
+/// unique within the plan.
+/// </summary>
+public sealed record BufferInfo(int Id, BufferKind Kind, string Name, Shape Shape, string Identifier)
 {
     public override string ToString() => $"b{Id} {Kind.ToString().ToLowerInvariant()} {Name} {Shape}";
 }

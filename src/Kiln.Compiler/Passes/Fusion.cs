@@ -411,9 +411,18 @@ public static class Fusion
 
         int AddBuffer(BufferKind kind, string name, Shape shape)
         {
-            _buffers.Add(new BufferInfo(_buffers.Count, kind, name, shape));
+            string identifier = Identifiers.Fresh(kind switch
+            {
+                BufferKind.Input => BufferIdentifiers.Input(name),
+                BufferKind.Param => BufferIdentifiers.Param(name),
+                _ => name,
+            });
+            _buffers.Add(new BufferInfo(_buffers.Count, kind, name, shape, identifier));
             return _buffers.Count - 1;
         }
+
+        /// <summary>The buffer identifiers so far: two parameters' can meet (<see cref="BufferIdentifiers.Param"/>), and the later is numbered.</summary>
+        NameScope Identifiers { get; } = new(Array.Empty<string>());
 
         static string Describe(Node n) =>
             $"%{n.Id} {GraphPrinter.OpName(n.Op)}{(n.Source != null ? $" ({n.Source})" : "")}";

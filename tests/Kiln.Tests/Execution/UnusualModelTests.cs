@@ -148,6 +148,68 @@ public sealed class UnusualModelTests : IClassFixture<IlgpuCpuFixture>
                 [Graph] public Tensor Narrow([Shape(3, "seq")] Tensor x, [Shape("seq")] Tensor y) => Exp(Minimum(x * y, 2f));
             }
             """, "Narrow" },
+        { "user types, namespaces and members named after the runtime's and the BCL's", """
+            namespace Contoso.Kiln.System.ILGPU
+            {
+                public class Device { } public class Weights { } public class Array { } public class Math { } public class MathF { }
+                public class Tensor { } public class DeviceTensor { } public class Frame { } public class CpuView { } public class CpuMath { }
+                public class GpuMath { } public class ArrayView<T> { } public class Index1D { } public class Vector256 { } public class Vector256<T> { }
+                public class IDisposable { } public class ArgumentNullException { } public class InvalidOperationException { } public class ReadOnlySpan<T> { }
+                public class ModelSession { } public class GraphProgram { } public class ParameterSpec { } public class CpuTask { } public class CpuParallel { }
+                public class GemmJob<T> { } public class RowJob<T, U> { } public class MethodImpl { } public class MethodImplOptions { } public class CudaKernel<T> { }
+                public class ConvGeometry { } public class IGemmEpilogue { } public class NoEpilogue { } public class IlgpuDevice { } public class DimSpec { }
+
+                [Model]
+                public partial class Net
+                {
+                    [Param(4, 4)] global::Kiln.Tensor w;
+                    [Param(4)] global::Kiln.Tensor Math;
+                    readonly global::Kiln.Nn.Linear Array = new(4, 4);
+                    public int View, Kernels, _session, Frame, CpuTensors;
+                    [Graph] public global::Kiln.Tensor F([Shape("batch", 4)] global::Kiln.Tensor x) =>
+                        Softmax(Array.Forward(Relu(MatMul(x, w) + Math)), -1) + Sum(Exp(x), -1, keepDims: true);
+                }
+            }
+            """, "F" },
+        { "inputs named like the generated code's parameters and locals", """
+            namespace Odd;
+            [Model]
+            public partial class Net
+            {
+                [Param(4)] Tensor w;
+                [Graph]
+                public Tensor Run([Shape("batch", 4)] Tensor destination, [Shape("batch", 4)] Tensor _destination, [Shape(4)] Tensor _result,
+                    [Shape(4)] Tensor Device, [Shape(4)] Tensor dim_batch, [Shape(4)] Tensor frame, [Shape(4)] Tensor output,
+                    [Shape(4)] Tensor in_frame, [Shape(4)] Tensor _session, [Shape(4)] Tensor _frame, [Shape(4)] Tensor symbols) =>
+                    destination * w + _destination - _result * Device + dim_batch * frame - output + in_frame * _session + _frame - symbols;
+            }
+            """, "Run" },
+        { "inputs and parameters whose names meet once made identifiers", """
+            namespace Odd;
+            [Module]
+            public sealed partial class Inner(int d)
+            {
+                Tensor y_z = Param(d);
+                [Graph] public Tensor Forward(Tensor t) => t * y_z;
+            }
+            [Model]
+            public partial class Net
+            {
+                readonly Inner x = new(4);
+                [Param(4)] Tensor x_y_z;
+                [Graph] public Tensor F([Shape("batch", 4)] Tensor a‿b, [Shape("batch", 4)] Tensor a_b) => x.Forward(a‿b) - a_b * x_y_z;
+            }
+            """, "F" },
+        { "graphs whose names differ only in case", """
+            namespace Odd;
+            [Model]
+            public partial class Net
+            {
+                [Param(4)] Tensor w;
+                [Graph] public Tensor Forward([Shape("batch", 4)] Tensor x) => Exp(x * w);
+                [Graph] public Tensor forward([Shape("batch", 4)] Tensor x) => Exp(x) - w;
+            }
+            """, "forward" },
     };
 
     [Theory]

@@ -14,7 +14,8 @@ namespace Kiln.Tests.Generator;
 /// </summary>
 public sealed class DiagnosticTests
 {
-    static void AssertDiagnostic(string markedBody, string id, string message)
+    /// <param name="skipOthers">Other Kiln diagnostics may come too (a module's error also fails the model using it): find the one with <paramref name="id"/>.</param>
+    static void AssertDiagnostic(string markedBody, string id, string message, bool skipOthers = false)
     {
         string source = GeneratorHarness.Model(markedBody);
         int start = source.IndexOf("[|", System.StringComparison.Ordinal);
@@ -23,7 +24,7 @@ public sealed class DiagnosticTests
         source = source.Replace("[|", "").Replace("|]", "");
 
         var result = GeneratorHarness.Run(source);
-        var kiln = result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KLN", System.StringComparison.Ordinal)).ToList();
+        var kiln = result.GeneratorDiagnostics.Where(d => skipOthers ? d.Id == id : d.Id.StartsWith("KLN", System.StringComparison.Ordinal)).ToList();
         var d = Assert.Single(kiln);
         Assert.Equal(id, d.Id);
         Assert.Equal(new TextSpan(start, end - start), d.Location.SourceSpan);
@@ -542,4 +543,145 @@ public sealed class DiagnosticTests
             [Graph] public Tensor F([Shape(4)] Tensor x) => x * a;
         }
         """, "KLN0002", "Kiln cannot compile 'a' in a graph: 'a' is defined in terms of itself");
+
+    // Names the generated code declares where the user's code can too (issue: valid C# in, compiling code out).
+
+    [Fact]
+    public void KLN0025_AModelMemberNamedAsAGeneratedOne() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            public static int [|Parameters|] => 3;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+        }
+        """, "KLN0025", "'Parameters' is reserved: Kiln generates the parameter list of every [Model] class under that name; rename it");
+
+    [Fact]
+    public void KLN0025_ANestedTypeNamedCompiled() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            public sealed class [|Compiled|] { }
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+        }
+        """, "KLN0025", "'Compiled' is reserved: Kiln generates the compiled model class of every [Model] class under that name; rename it");
+
+    [Fact]
+    public void KLN0025_AModelClassNamedAsAGeneratedMember() => AssertDiagnostic("""
+        [Model]
+        public partial class [|Compile|]
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+        }
+        """, "KLN0025", "'Compile' is reserved: Kiln generates the compile entry point as a member of every [Model] class, and a member cannot share its class's name; rename it");
+
+    [Fact]
+    public void KLN0025_AGeneratedMemberInheritedFromABaseClass() => AssertDiagnostic("""
+        public class Base { public void LoadWeights(string path) { } }
+        [Model]
+        public partial class [|M|] : Base
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+        }
+        """, "KLN0025", "'LoadWeights' is reserved: Kiln generates eager weight loading of every [Model] class, which would hide the one 'M' inherits from 'Base'; rename it");
+
+    [Fact]
+    public void KLN0025_AModuleMemberNamedLoadWeights() => AssertDiagnostic("""
+        [Module]
+        public sealed partial class Scale(int d)
+        {
+            Tensor s = Param(d);
+            public void [|LoadWeights|]() { }
+            [Graph] public Tensor Forward(Tensor x) => x * s;
+        }
+        [Model]
+        public partial class M
+        {
+            readonly Scale scale = new(4);
+            [Graph] public Tensor F([Shape(4)] Tensor x) => scale.Forward(x);
+        }
+        """, "KLN0025", "'LoadWeights' is reserved: Kiln generates eager weight loading of every [Module] class under that name; rename it", skipOthers: true);
+
+    [Theory]
+    [InlineData("Device", "[Shape(4)] Tensor x", "the compiled model's device")]
+    [InlineData("ArenaBytes", "[Shape(4)] Tensor x", "the compiled model's arena size")]
+    [InlineData("CpuKernels", "[Shape(4)] Tensor x", "the Cpu kernel runner class")]
+    [InlineData("FProgram", "[Shape(4)] Tensor x", "the program of graph 'F'")]
+    [InlineData("FCuda", "[Shape(4)] Tensor x", "the Cuda kernel class of graph 'F'")]
+    [InlineData("ToString", "", "a method hiding object.ToString()")]
+    public void KLN0025_AGraphNamedAsAMemberOfCompiled(string graph, string inputs, string what) => AssertDiagnostic($$"""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+            [Graph] public {{(graph == "ToString" ? "new " : "")}}Tensor [|{{graph}}|]({{inputs}}) => w;
+        }
+        """, "KLN0025", $"'{graph}' is reserved: Kiln generates {what} under that name in the generated Compiled class, where every graph is a method; rename it");
+
+    [Fact]
+    public void KLN0026_OverloadedGraphs() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+            [Graph] public Tensor [|F|]([Shape(4)] Tensor x, [Shape(4)] Tensor y) => x * y;
+        }
+        """, "KLN0026", "'M' cannot be a Kiln model: two [Graph] methods are named 'F'; a graph's compiled entry points are named after it, so overloads cannot be told apart");
+
+    [Fact]
+    public void KLN0026_AFileLocalModel() => AssertDiagnostic("""
+        [Model]
+        file partial class [|M|]
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+        }
+        """, "KLN0026", "'M' cannot be a Kiln model: a file-local class cannot be extended by Kiln's generated file");
+
+    [Fact]
+    public void KLN0026_AModelNestedInAFileLocalClass() => AssertDiagnostic("""
+        file static partial class Holder
+        {
+            [Model]
+            public partial class [|M|]
+            {
+                [Param(4)] Tensor w;
+                [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+            }
+        }
+        """, "KLN0026", "'M' cannot be a Kiln model: it is nested in the file-local type 'Holder', which Kiln's generated file cannot extend");
+
+    [Fact]
+    public void KLN0026_AModelWithAConstructorBody() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            int scale;
+            [|public M(int scale) { this.scale = scale; }|]
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+        }
+        """, "KLN0026", "'M' cannot be a Kiln model: Kiln reads sizes from a primary constructor and field initializers; a constructor body is not run at build time");
+
+    [Fact]
+    public void KLN0026_AModelDerivedFromAModel() => AssertDiagnostic("""
+        [Model]
+        public partial class Base
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+        }
+        [Model]
+        public partial class [|Derived|] : Base
+        {
+            [Graph] public Tensor G([Shape(4)] Tensor x) => x * 2f;
+        }
+        """, "KLN0026", "'Derived' cannot be a Kiln model: it derives from 'Base', which Kiln also extends: each would get the same generated members", skipOthers: true);
 }
+

@@ -19,7 +19,7 @@ public sealed class PtxTests : System.IDisposable
     public void Dispose() => _compiler.Dispose();
 
     static IEnumerable<MethodInfo> Kernels(System.Type model) =>
-        model.GetNestedTypes().Where(t => t.Name.EndsWith("Cuda", System.StringComparison.Ordinal))
+        model.GetNestedType("Compiled")!.GetNestedTypes().Where(t => t.Name.EndsWith("Cuda", System.StringComparison.Ordinal))
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
             .OrderBy(m => m.DeclaringType!.Name + "." + m.Name, System.StringComparer.Ordinal);
 
@@ -51,7 +51,7 @@ public sealed class PtxTests : System.IDisposable
     [Fact]
     public void MlpFirstLayerPtx()
     {
-        var kernel = typeof(MlpClassifier.ForwardCuda).GetMethod("K0")!;
+        var kernel = typeof(MlpClassifier.Compiled.ForwardCuda).GetMethod("K0")!;
         string ptx = _compiler.Compile(kernel);
         Assert.Contains("mul.f32", ptx);   // the K loop multiplies and accumulates
         Assert.Contains("selp.b32", ptx);  // ReLU in the epilogue

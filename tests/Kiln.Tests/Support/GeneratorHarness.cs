@@ -70,8 +70,41 @@ public static class GeneratorHarness
         var errors = output.GetDiagnostics()
             .Where(d => d.Severity == DiagnosticSeverity.Error
                 || (d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree is { } tree && generated.Contains(tree)))
+            .Concat(CapturableNames(output, generated))
             .ToImmutableArray();
         return new Result(driver.GetRunResult(), diagnostics.AddRange(driver.GetRunResult().Diagnostics).Distinct().ToImmutableArray(), errors, driver, input, output);
+    }
+
+    static readonly DiagnosticDescriptor Capturable = new("KILNTEST01", "Capturable name in generated code",
+        "'{0}' in generated code binds to {1}, declared outside the generated files, without global::: a user type, namespace or member of that name would capture it",
+        "Test", DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    /// <summary>
+    /// Names in generated code that could mean something else in another user's project: every name that starts a
+    /// reference (not the right side of <c>a.b</c> or <c>global::a</c>) must bind to something the generated files
+    /// declare themselves (a local, a generated member or type), since anything else is found through the user's
+    /// classes and namespaces first. Runtime and BCL types must be written <c>global::Namespace.Type</c>.
+    /// </summary>
+    public static IEnumerable<Diagnostic> CapturableNames(Compilation output, IReadOnlySet<SyntaxTree> generated)
+    {
+        // The standard modules (Kiln.Nn.*.cs, added verbatim) are library code in Kiln's own namespace, not emitted code.
+        foreach (var tree in generated.Where(t => t.FilePath.EndsWith(".g.cs", StringComparison.Ordinal)))
+        {
+            var model = output.GetSemanticModel(tree);
+            foreach (var name in tree.GetRoot().DescendantNodes().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.SimpleNameSyntax>())
+            {
+                if (name.Parent is Microsoft.CodeAnalysis.CSharp.Syntax.QualifiedNameSyntax q && q.Right == name) continue;
+                if (name.Parent is Microsoft.CodeAnalysis.CSharp.Syntax.MemberAccessExpressionSyntax m && m.Name == name) continue;
+                if (name.Parent is Microsoft.CodeAnalysis.CSharp.Syntax.AliasQualifiedNameSyntax
+                    or Microsoft.CodeAnalysis.CSharp.Syntax.MemberBindingExpressionSyntax
+                    or Microsoft.CodeAnalysis.CSharp.Syntax.NameColonSyntax
+                    or Microsoft.CodeAnalysis.CSharp.Syntax.NameEqualsSyntax) continue;
+                if (name is Microsoft.CodeAnalysis.CSharp.Syntax.IdentifierNameSyntax { IsVar: true } || name.Identifier.ValueText == "nameof") continue;
+                var symbol = model.GetSymbolInfo(name).Symbol;
+                if (symbol == null || symbol.DeclaringSyntaxReferences.Any(r => generated.Contains(r.SyntaxTree))) continue;
+                yield return Diagnostic.Create(Capturable, name.GetLocation(), name.ToString(), symbol.ToDisplayString());
+            }
+        }
     }
 
     /// <summary>Only the generator (no binding of the output): for hostile-input runs. Returns its diagnostics and any exception it threw.</summary>

@@ -33,16 +33,7 @@ public sealed class KernelSignature
 
     public IReadOnlyList<string> Symbols { get; }
 
-    public static string BufferName(BufferInfo b) => b.Kind switch
-    {
-        BufferKind.Input => InputName(b.Name),
-        BufferKind.Param => "p_" + Sanitize(b.Name),
-        BufferKind.Output => "output",
-        _ => b.Name,
-    };
-
-    /// <summary>How kernels and runners name graph input <paramref name="name"/>.</summary>
-    public static string InputName(string name) => "in_" + Sanitize(name);
+    public static string BufferName(BufferInfo b) => b.Identifier;
 
     public static string BufferName(KernelPlan plan, int id) => BufferName(plan.Buffers[id]);
 
@@ -53,5 +44,4 @@ public sealed class KernelSignature
     /// <summary>The names, in parameter order.</summary>
     public IReadOnlyList<string> Arguments() => Buffers.Select(BufferName).Concat(Symbols.Select(SymbolNames.Identifier)).ToList();
 
-    static string Sanitize(string name) => new string(name.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray());
 }

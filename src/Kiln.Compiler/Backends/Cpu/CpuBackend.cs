@@ -20,12 +20,9 @@ public sealed class CpuBackend : Backend
 
     protected override string What => "CPU kernels";
 
-    protected override IEnumerable<string> Usings { get; } = new[]
-    {
-        "System", "System.Runtime.CompilerServices", "System.Runtime.Intrinsics", "Kiln.Runtime", "Kiln.Runtime.Cpu",
-    };
+    protected override string ViewType => "global::Kiln.Runtime.Cpu.CpuView";
 
-    protected override string ViewMethod => "Cpu";
+    protected override string ViewMethod => "global::Kiln.Runtime.Cpu.CpuTensors.Cpu";
 
     protected override void EmitKernel(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments) =>
         CpuKernelEmitter.Emit(w, plan, k, comments);

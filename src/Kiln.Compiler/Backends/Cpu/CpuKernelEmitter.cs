@@ -16,7 +16,10 @@ namespace Kiln.Compiler.Backends.Cpu;
 /// </summary>
 public static class CpuKernelEmitter
 {
-    public const string Math = "CpuMath";
+    public const string Math = "global::Kiln.Runtime.Cpu.CpuMath";
+
+    /// <summary>The SIMD vector class, qualified (the generated code is written with no usings; see <see cref="Emit.SourceFile"/>).</summary>
+    const string Vector = "global::System.Runtime.Intrinsics.Vector256";
 
     /// <summary>Writes kernel <paramref name="k"/>'s class, <paramref name="comments"/> above it.</summary>
     public static void Emit(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments)
@@ -46,10 +49,10 @@ public static class CpuKernelEmitter
     /// <summary>A kernel object the compiled model holds: Launch stores the arguments in fields, so the workers' Run sees them without a closure.</summary>
     static void OpenTask(SourceWriter w, Kernel k, KernelSignature sig, string launchBody)
     {
-        w.Open($"public sealed class K{k.Id} : CpuTask");
+        w.Open($"public sealed class K{k.Id} : global::Kiln.Runtime.Cpu.CpuTask");
         foreach (var (type, name) in Fields(sig)) w.Line($"{type} {name};");
         w.Line();
-        w.OpenCall("public void Launch", sig.Parameters("CpuView"));
+        w.OpenCall("public void Launch", sig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
         foreach (var (_, name) in Fields(sig)) w.Line($"this.{name} = {name};");
         w.Line(launchBody);
         w.Close();
@@ -57,13 +60,13 @@ public static class CpuKernelEmitter
     }
 
     static IEnumerable<(string Type, string Name)> Fields(KernelSignature sig) =>
-        sig.Buffers.Select(b => ("CpuView", KernelSignature.BufferName(b))).Concat(sig.Symbols.Select(s => ("int", SymbolNames.Identifier(s))));
+        sig.Buffers.Select(b => ("global::Kiln.Runtime.Cpu.CpuView", KernelSignature.BufferName(b))).Concat(sig.Symbols.Select(s => ("int", SymbolNames.Identifier(s))));
 
     static void EmitElementwise(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
     {
         var (rows, cols) = RowsAndCols(k.Shape);
         var rowSig = RowSignature(plan, k, sig);
-        OpenTask(w, k, sig, $"CpuParallel.For({rows}, {cols}, this);");
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({rows}, {cols}, this);");
         w.Open("public override void Run(long first, long end)");
         w.Call($"for (long row = first; row < end; row++) Row", new[] { "row", "0", cols }.Concat(rowSig.Arguments()).ToList());
         w.Close();
@@ -91,9 +94,9 @@ public static class CpuKernelEmitter
         };
         var epilogueSig = EpilogueSignature(sig, apply);
         w.Open($"public sealed class K{k.Id}");
-        w.Line($"readonly GemmJob<{(epilogue ? "Epilogue" : "NoEpilogue")}> _gemm = new();");
+        w.Line($"readonly global::Kiln.Runtime.Cpu.GemmJob<{(epilogue ? "Epilogue" : "global::Kiln.Runtime.Cpu.NoEpilogue")}> _gemm = new();");
         w.Line();
-        w.OpenCall("public void Launch", sig.Parameters("CpuView"));
+        w.OpenCall("public void Launch", sig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
         w.Line($"long batches = {IndexCode.Product(batchDims)};");
         w.Open("for (long batch = 0; batch < batches; batch++)");
         IndexCode.Unravel(w, "batch", batchDims, "o");
@@ -149,18 +152,18 @@ public static class CpuKernelEmitter
         bool vector = loads.Vectorizable(prologue)
             && (reduction ? op != "ArgMax" : loads.Vectorizable(k.Body) && outStrides[axis].IsOne);
         ExprRenderer vec = loads.Vector("acc"), scalar = loads.Scalar("acc");
-        const string NotVectorized = "throw new InvalidOperationException(\"this row is read element by element\")";
+        const string NotVectorized = "throw new global::System.InvalidOperationException(\"this row is read element by element\")";
 
         var members = new SourceWriter();
         members.Line($"public bool Vectorized => {(vector ? "true" : "false")};");
         members.Line();
-        members.Line($"public Vector256<float> Input(long j) => {(vector ? vec.Render(prologue) : NotVectorized)};");
+        members.Line($"public global::System.Runtime.Intrinsics.Vector256<float> Input(long j) => {(vector ? vec.Render(prologue) : NotVectorized)};");
         members.Line();
         members.Line($"public float InputAt(long j) => {scalar.Render(prologue)};");
         members.Line();
         if (reduction)
         {
-            members.Line($"public void Store(long j, Vector256<float> acc) => {NotVectorized};");
+            members.Line($"public void Store(long j, global::System.Runtime.Intrinsics.Vector256<float> acc) => {NotVectorized};");
             members.Line();
             members.Open("public void StoreAt(long j, float acc)");
             IndexCode.Unravel(members, "item", k.Shape.Dims.ToList(), "o");
@@ -171,8 +174,8 @@ public static class CpuKernelEmitter
         {
             string stride = outStrides[axis].IsOne ? "j" : $"j * {outStrides[axis].ToCSharp()}";
             members.Line(vector
-                ? $"public void Store(long j, Vector256<float> acc) => {vec.Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);"
-                : $"public void Store(long j, Vector256<float> acc) => {NotVectorized};");
+                ? $"public void Store(long j, global::System.Runtime.Intrinsics.Vector256<float> acc) => {Vector}.StoreUnsafe({vec.Render(k.Body)}, ref {output}[outBase + j]);"
+                : $"public void Store(long j, global::System.Runtime.Intrinsics.Vector256<float> acc) => {NotVectorized};");
             members.Line();
             members.Line($"public void StoreAt(long j, float acc) => {output}[outBase + {stride}] = {scalar.Render(k.Body)};");
         }
@@ -185,17 +188,17 @@ public static class CpuKernelEmitter
         var partsSig = sig.UsedIn(string.Join("\n", membersText, positionText, rows, length));
 
         w.Open($"public sealed class K{k.Id}");
-        w.Line($"readonly RowJob<Parts, Row> _job = new(RowOp.{op});");
+        w.Line($"readonly global::Kiln.Runtime.Cpu.RowJob<Parts, Row> _job = new(global::Kiln.Runtime.Cpu.RowOp.{op});");
         w.Line();
-        w.OpenCall("public void Launch", sig.Parameters("CpuView"));
+        w.OpenCall("public void Launch", sig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
         w.Call("_job.Run", new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})" });
         w.Close();
         w.Line();
-        w.Line($"/// <summary>k{k.Id}'s rows for the runtime's RowJob: how many, how long, and a view of each.</summary>");
-        w.Open("public readonly struct Parts : ICpuRows<Row>");
+        w.Line($"/// <summary>k{k.Id}'s rows for the runtime's global::Kiln.Runtime.Cpu.RowJob: how many, how long, and a view of each.</summary>");
+        w.Open("public readonly struct Parts : global::Kiln.Runtime.Cpu.ICpuRows<Row>");
         foreach (var (type, name) in Fields(partsSig)) w.Line($"internal readonly {type} {name};");
         w.Line();
-        w.OpenCall("public Parts", partsSig.Parameters("CpuView"));
+        w.OpenCall("public Parts", partsSig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
         foreach (var (_, name) in Fields(partsSig)) w.Line($"this.{name} = {name};");
         w.Close();
         w.Line();
@@ -207,7 +210,7 @@ public static class CpuKernelEmitter
         w.Close();
         w.Line();
         w.Line($"/// <summary>One row of k{k.Id}: its prologue read and its epilogue written at element j.</summary>");
-        w.Open("public readonly struct Row : ICpuRow");
+        w.Open("public readonly struct Row : global::Kiln.Runtime.Cpu.ICpuRow");
         foreach (var (type, name) in Fields(rowSig)) w.Line($"readonly {type} {name};");
         foreach (var l in rowLocals) w.Line($"readonly long {l};");
         w.Line();
@@ -235,13 +238,13 @@ public static class CpuKernelEmitter
         LibraryParts.WriteFlatStore(members, plan, k, Math);
         var partsSig = sig.UsedIn(members.ToString());
         long cost = c.Window.KernelH * c.Window.KernelW * (c.InputShape[1].Coefficient / c.Window.Groups);
-        OpenTask(w, k, sig, $"CpuParallel.For({k.Shape.ElementCount.ToCSharp()}, {cost}L, this);");
-        w.Line($"static readonly ConvGeometry Geometry = {LibraryParts.Geometry(c.InputShape, k.Shape, c.Window)};");
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({k.Shape.ElementCount.ToCSharp()}, {cost}L, this);");
+        w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = {LibraryParts.Geometry(c.InputShape, k.Shape, c.Window)};");
         w.Line();
-        w.Call("public override void Run(long first, long end) => CpuDirectConv.Elements",
+        w.Call("public override void Run(long first, long end) => global::Kiln.Runtime.Cpu.CpuDirectConv.Elements",
             new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})", "Geometry", "first", "end" });
         w.Line();
-        EmitParts(w, "Parts", "ICpuConv", partsSig, members.ToString());
+        EmitParts(w, "Parts", "global::Kiln.Runtime.Cpu.ICpuConv", partsSig, members.ToString());
         w.Close();
     }
 
@@ -261,11 +264,11 @@ public static class CpuKernelEmitter
         members.Line();
         LibraryParts.WriteFlatStore(members, plan, k, Math);
         var partsSig = sig.UsedIn(members.ToString());
-        OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(indexDims)}, {IndexCode.Product(elementDims)}, this);");
-        w.Call("public override void Run(long first, long end) => CpuGather.Positions",
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(indexDims)}, {IndexCode.Product(elementDims)}, this);");
+        w.Call("public override void Run(long first, long end) => global::Kiln.Runtime.Cpu.CpuGather.Positions",
             new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})", "first", "end" });
         w.Line();
-        EmitParts(w, "Parts", "ICpuGather", partsSig, members.ToString());
+        EmitParts(w, "Parts", "global::Kiln.Runtime.Cpu.ICpuGather", partsSig, members.ToString());
         w.Close();
     }
 
@@ -280,18 +283,18 @@ public static class CpuKernelEmitter
         var members = new SourceWriter();
         LibraryParts.WritePoolRead(members, plan, p, Math);
         var inputSig = sig.UsedIn(members.ToString());
-        OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {p.Window.KernelH * p.Window.KernelW}L, this);");
-        w.Line($"static readonly ConvGeometry Geometry = {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {p.Window.KernelH * p.Window.KernelW}L, this);");
+        w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
         w.Line();
         w.Open("public override void Run(long first, long end)");
         w.Line($"var input = new Input({string.Join(", ", inputSig.Arguments())});");
         w.Open("for (long item = first; item < end; item++)");
         IndexCode.Unravel(w, "item", rowDims, "o");
-        w.Line($"CpuPool.{(p.Op == OpKind.MaxPool2d ? "MaxRow" : "AverageRow")}(input, Geometry, o0, o1, o2, {output}, item * {cols});");
+        w.Line($"global::Kiln.Runtime.Cpu.CpuPool.{(p.Op == OpKind.MaxPool2d ? "MaxRow" : "AverageRow")}(input, Geometry, o0, o1, o2, {output}, item * {cols});");
         CloseRowTask(w, plan, k, sig, cols, x =>
         {
             x.Line();
-            EmitParts(x, "Input", "ICpuWindowInput", inputSig, members.ToString());
+            EmitParts(x, "Input", "global::Kiln.Runtime.Cpu.ICpuWindowInput", inputSig, members.ToString());
         });
     }
 
@@ -301,7 +304,7 @@ public static class CpuKernelEmitter
         w.Open($"public readonly struct {name} : {contract}");
         foreach (var (type, field) in Fields(partsSig)) w.Line($"readonly {type} {field};");
         w.Line();
-        w.OpenCall($"public {name}", partsSig.Parameters("CpuView"));
+        w.OpenCall($"public {name}", partsSig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
         foreach (var (_, field) in Fields(partsSig)) w.Line($"this.{field} = {field};");
         w.Close();
         w.Line();
@@ -352,7 +355,7 @@ public static class CpuKernelEmitter
             x.Open("public void Apply(long batch, long row, long col0, long count)");
             x.Line($"long image = batch / {g.Groups}L, channel = batch % {g.Groups}L * {outChannels / g.Groups}L + row;");
             x.Open("for (long p = col0, end = col0 + count; p < end;)");
-            x.Line($"long y = p / {ow}L, x = p - y * {ow}L, run = System.Math.Min({ow}L - x, end - p);");
+            x.Line($"long y = p / {ow}L, x = p - y * {ow}L, run = global::System.Math.Min({ow}L - x, end - p);");
             x.Call("Row", new[] { $"(image * {outChannels}L + channel) * {oh}L + y", "x", "run" }.Concat(rowSig.Arguments()).ToList());
             x.Line("p += run;");
             x.Close();
@@ -360,10 +363,10 @@ public static class CpuKernelEmitter
         };
         var epilogueSig = EpilogueSignature(sig, apply);
         w.Open($"public sealed class K{k.Id}");
-        w.Line($"static readonly ConvGeometry Geometry = new({channels}, {c.InputShape[2].Coefficient}, {c.InputShape[3].Coefficient}, {outChannels}, {g.KernelH}, {g.KernelW}, {g.StrideH}, {g.StrideW}, {g.PadH}, {g.PadW}, {g.DilationH}, {g.DilationW}, {g.Groups}, {oh}, {ow});");
-        w.Line($"readonly ConvJob<{(epilogue ? "Epilogue" : "NoEpilogue")}> _conv = new();");
+        w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = new({channels}, {c.InputShape[2].Coefficient}, {c.InputShape[3].Coefficient}, {outChannels}, {g.KernelH}, {g.KernelW}, {g.StrideH}, {g.StrideW}, {g.PadH}, {g.PadW}, {g.DilationH}, {g.DilationW}, {g.Groups}, {oh}, {ow});");
+        w.Line($"readonly global::Kiln.Runtime.Cpu.ConvJob<{(epilogue ? "Epilogue" : "global::Kiln.Runtime.Cpu.NoEpilogue")}> _conv = new();");
         w.Line();
-        w.OpenCall("public void Launch", sig.Parameters("CpuView"));
+        w.OpenCall("public void Launch", sig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
         // A parameter's filters may be transformed once (Winograd); a computed weight is read as it is at each call.
         bool constantWeights = plan.Buffers[c.W.Buffer].Kind == BufferKind.Param;
         w.Call("_conv.Run", new[]
@@ -387,7 +390,7 @@ public static class CpuKernelEmitter
         string dv = k.Shape[rank - 1].ToCSharp(), tq = k.Shape[rank - 3].ToCSharp(), tk = a.KeyLength.ToCSharp();
         string output = KernelSignature.BufferName(plan, k.Output);
         string Name(LoadExpr l) => KernelSignature.BufferName(plan, l.Buffer);
-        OpenTask(w, k, sig, $"CpuParallel.For({IndexCode.Product(rowDims)}, {tk} * {a.HeadSize.ToCSharp()} * 4L, this);");
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {tk} * {a.HeadSize.ToCSharp()} * 4L, this);");
         w.Open("public override void Run(long first, long end)");
         w.Open("for (long item = first; item < end; item++)");
         IndexCode.Unravel(w, "item", rowDims, "o");
@@ -396,7 +399,7 @@ public static class CpuKernelEmitter
         string t = o[rank - 3], h = o[rank - 2];
         string Base(LoadExpr l, string seq) => IndexCode.Offset(l, batch.Concat(new[] { seq, h, "0" }).ToList());
         w.Line($"long keys = {(!a.Causal ? tk : a.KeyLength == k.Shape[rank - 3] ? $"{t} + 1" : $"System.Math.Min({tk}, {t} + {tk} - {tq} + 1)")};");
-        w.Line($"CpuAttention.Row({Name(a.Q)}, {Base(a.Q, t)}, {a.Q.Strides[rank - 1].ToCSharp()},");
+        w.Line($"global::Kiln.Runtime.Cpu.CpuAttention.Row({Name(a.Q)}, {Base(a.Q, t)}, {a.Q.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {Name(a.K)}, {Base(a.K, "0")}, {a.K.Strides[rank - 3].ToCSharp()}, {a.K.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {Name(a.V)}, {Base(a.V, "0")}, {a.V.Strides[rank - 3].ToCSharp()}, {a.V.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {a.HeadSize.ToCSharp()}, {dv}, keys, {ExprRenderer.FloatLiteral(a.Scale)}, {output}, item * {dv});");
@@ -418,8 +421,8 @@ public static class CpuKernelEmitter
     /// <summary><c>Row(row, col0, count, …)</c>: the kernel's body (an epilogue) over part of one output row, SIMD where the loads allow.</summary>
     static void EmitRow(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature rowSig)
     {
-        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-        w.OpenCall("internal static void Row", new[] { "long row", "long col0", "long count" }.Concat(rowSig.Parameters("CpuView")).ToList());
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+        w.OpenCall("internal static void Row", new[] { "long row", "long col0", "long count" }.Concat(rowSig.Parameters("global::Kiln.Runtime.Cpu.CpuView")).ToList());
         WriteRowBody(w, plan, k);
         w.Close();
     }
@@ -436,7 +439,7 @@ public static class CpuKernelEmitter
         if (loads.Vectorizable(k.Body))
         {
             w.Open("for (; j <= end - 8; j += 8)");
-            w.Line($"{loads.Vector($"Vector256.LoadUnsafe(ref {output}[outBase + j])").Render(k.Body)}.StoreUnsafe(ref {output}[outBase + j]);");
+            w.Line($"{Vector}.StoreUnsafe({loads.Vector($"{Vector}.LoadUnsafe(ref {output}[outBase + j])").Render(k.Body)}, ref {output}[outBase + j]);");
             w.Close();
         }
         var scalar = loads.Scalar($"{output}[outBase + j]");
@@ -459,10 +462,10 @@ public static class CpuKernelEmitter
         w.Line();
         var fields = Fields(epilogueSig).ToList();
         w.Line($"/// <summary>k{k.Id}'s epilogue, applied by the GEMM to each finished tile row: {what}.</summary>");
-        w.Open("public readonly struct Epilogue : IGemmEpilogue");
+        w.Open("public readonly struct Epilogue : global::Kiln.Runtime.Cpu.IGemmEpilogue");
         foreach (var (type, name) in fields) w.Line($"readonly {type} {name};");
         w.Line();
-        w.OpenCall("public Epilogue", epilogueSig.Parameters("CpuView"));
+        w.OpenCall("public Epilogue", epilogueSig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
         foreach (var (_, name) in fields) w.Line($"this.{name} = {name};");
         w.Close();
         w.Line();

@@ -21,9 +21,9 @@ public sealed class CudaBackend : Backend
 
     protected override string What => "ILGPU kernels (PTX on CUDA)";
 
-    protected override IEnumerable<string> Usings { get; } = new[] { "System", "ILGPU", "ILGPU.Runtime", "Kiln.Runtime", "Kiln.Runtime.Cuda" };
+    protected override string ViewType => "global::ILGPU.ArrayView<float>";
 
-    protected override string ViewMethod => "Cuda";
+    protected override string ViewMethod => "global::Kiln.Runtime.Cuda.CudaTensors.Cuda";
 
     protected override void EmitKernel(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments) =>
         CudaKernelEmitter.Emit(w, plan, k, comments);
@@ -31,14 +31,14 @@ public sealed class CudaBackend : Backend
     /// <summary>A CUDA kernel holder only caches its loaded launcher: one per class, so a shared kernel compiles once.</summary>
     protected override bool InstancePerUse => false;
 
-    protected override void EmitRunnerFields(SourceWriter w) => w.Line("readonly IlgpuDevice _device;");
+    protected override void EmitRunnerFields(SourceWriter w) => w.Line("readonly global::Kiln.Runtime.Cuda.IlgpuDevice _device;");
 
-    protected override void EmitConstructorBody(SourceWriter w) => w.Line("_device = (IlgpuDevice)device;");
+    protected override void EmitConstructorBody(SourceWriter w) => w.Line("_device = (global::Kiln.Runtime.Cuda.IlgpuDevice)device;");
 
     protected override string KernelField(string kernelClass, string field) =>
-        $"readonly CudaKernel<{kernelClass}Args> {field} = new({kernelClass});";
+        $"readonly global::Kiln.Runtime.Cuda.CudaKernel<{kernelClass}Args> {field} = new({kernelClass});";
 
-    protected override void EmitCallPrologue(SourceWriter w) => w.Line("frame.CheckIndexRange(output);");
+    protected override void EmitCallPrologue(SourceWriter w) => w.Line("global::Kiln.Runtime.Cuda.CudaTensors.CheckIndexRange(frame, output);");
 
     /// <remarks>
     /// Buffers go by position (every use of a shared kernel touches its buffers in the same order); a symbol goes by

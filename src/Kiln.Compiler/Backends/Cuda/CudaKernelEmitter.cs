@@ -19,7 +19,7 @@ namespace Kiln.Compiler.Backends.Cuda;
 /// </summary>
 public static class CudaKernelEmitter
 {
-    public const string Math = "GpuMath";
+    public const string Math = "global::Kiln.Runtime.Cuda.GpuMath";
 
     /// <summary>Writes kernel <paramref name="k"/>: its argument struct, then <paramref name="comments"/> and the kernel method.</summary>
     public static void Emit(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments)
@@ -31,7 +31,7 @@ public static class CudaKernelEmitter
             ? $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>"
             : $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>, and its model-specific parts of {library.Value.Kernel}: sizes, reads, the fused epilogue.</summary>");
         w.Open($"public struct K{k.Id}Args{(library == null ? "" : " : " + library.Value.Interface)}");
-        foreach (var b in sig.Buffers) w.Line($"public ArrayView<float> {KernelSignature.BufferName(b)};");
+        foreach (var b in sig.Buffers) w.Line($"public global::ILGPU.ArrayView<float> {KernelSignature.BufferName(b)};");
         foreach (var s in symbols) w.Line($"public int {SymbolNames.Identifier(s)};");
         if (members.Length > 0)
         {
@@ -43,10 +43,10 @@ public static class CudaKernelEmitter
         comments(w);
         if (library != null)
         {
-            w.Line($"public static void K{k.Id}(Index1D index, K{k.Id}Args args) => {library.Value.Kernel}(index, args);");
+            w.Line($"public static void K{k.Id}(global::ILGPU.Index1D index, K{k.Id}Args args) => {library.Value.Kernel}(index, args);");
             return;
         }
-        w.Open($"public static void K{k.Id}(Index1D index, K{k.Id}Args args)");
+        w.Open($"public static void K{k.Id}(global::ILGPU.Index1D index, K{k.Id}Args args)");
         foreach (var b in sig.Buffers) w.Line($"var {KernelSignature.BufferName(b)} = args.{KernelSignature.BufferName(b)};");
         foreach (var s in symbols) w.Line($"int {SymbolNames.Identifier(s)} = args.{SymbolNames.Identifier(s)};");
         w.Line("int flat = index;");
@@ -88,13 +88,13 @@ public static class CudaKernelEmitter
     /// </summary>
     static (string Kernel, string Interface)? LibraryKernel(Kernel k) => k.Root switch
     {
-        AttentionRoot => ("CudaAttention.Row", "ICudaAttention"),
-        ConvRoot => ("CudaConv.Direct", "ICudaConv"),
-        PoolRoot p => (p.Op == OpKind.MaxPool2d ? "CudaPool.Max" : "CudaPool.Average", "ICudaWindow"),
-        GatherRoot => ("CudaGather.Rows", "ICudaGather"),
-        MatMulRoot => ("CudaGemm.Naive", "ICudaGemm"),
-        ReduceRoot r => ($"CudaRows.{r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }}", "ICudaRows"),
-        RowRoot r => ($"CudaRows.{r.Op}", "ICudaRows"),
+        AttentionRoot => ("global::Kiln.Runtime.Cuda.CudaAttention.Row", "global::Kiln.Runtime.Cuda.ICudaAttention"),
+        ConvRoot => ("global::Kiln.Runtime.Cuda.CudaConv.Direct", "global::Kiln.Runtime.Cuda.ICudaConv"),
+        PoolRoot p => (p.Op == OpKind.MaxPool2d ? "global::Kiln.Runtime.Cuda.CudaPool.Max" : "global::Kiln.Runtime.Cuda.CudaPool.Average", "global::Kiln.Runtime.Cuda.ICudaWindow"),
+        GatherRoot => ("global::Kiln.Runtime.Cuda.CudaGather.Rows", "global::Kiln.Runtime.Cuda.ICudaGather"),
+        MatMulRoot => ("global::Kiln.Runtime.Cuda.CudaGemm.Naive", "global::Kiln.Runtime.Cuda.ICudaGemm"),
+        ReduceRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }}", "global::Kiln.Runtime.Cuda.ICudaRows"),
+        RowRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op}", "global::Kiln.Runtime.Cuda.ICudaRows"),
         _ => null,
     };
 
@@ -161,10 +161,10 @@ public static class CudaKernelEmitter
         w.Line($"public long HeadSize => {a.HeadSize.ToCSharp()};");
         w.Line($"public long ValueSize => {dv};");
         w.Line($"public float Scale => {ExprRenderer.FloatLiteral(a.Scale)};");
-        w.Line($"public ArrayView<float> Q => {Name(a.Q)};");
-        w.Line($"public ArrayView<float> K => {Name(a.K)};");
-        w.Line($"public ArrayView<float> V => {Name(a.V)};");
-        w.Line($"public ArrayView<float> Output => {output};");
+        w.Line($"public global::ILGPU.ArrayView<float> Q => {Name(a.Q)};");
+        w.Line($"public global::ILGPU.ArrayView<float> K => {Name(a.K)};");
+        w.Line($"public global::ILGPU.ArrayView<float> V => {Name(a.V)};");
+        w.Line($"public global::ILGPU.ArrayView<float> Output => {output};");
         w.Line($"public long QStride => {a.Q.Strides[rank - 1].ToCSharp()};");
         w.Line($"public long KStride => {a.K.Strides[rank - 1].ToCSharp()};");
         w.Line($"public long KSeqStride => {a.K.Strides[rank - 3].ToCSharp()};");
@@ -188,7 +188,7 @@ public static class CudaKernelEmitter
     /// <summary>A convolution's <c>ICudaConv</c> members: the geometry, input and weights through their strides, the epilogue.</summary>
     static void WriteConvParts(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c)
     {
-        w.Line($"public ConvGeometry Geometry => {LibraryParts.Geometry(c.InputShape, k.Shape, c.Window)};");
+        w.Line($"public global::Kiln.Runtime.ConvGeometry Geometry => {LibraryParts.Geometry(c.InputShape, k.Shape, c.Window)};");
         LibraryParts.WriteConvReads(w, plan, c);
         w.Line();
         LibraryParts.WriteFlatStore(w, plan, k, Math);
@@ -197,7 +197,7 @@ public static class CudaKernelEmitter
     /// <summary>A pooling kernel's <c>ICudaWindow</c> members: the geometry, the input through the fused prologue, the epilogue.</summary>
     static void WritePoolParts(SourceWriter w, KernelPlan plan, Kernel k, PoolRoot p)
     {
-        w.Line($"public ConvGeometry Geometry => {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
+        w.Line($"public global::Kiln.Runtime.ConvGeometry Geometry => {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
         LibraryParts.WritePoolRead(w, plan, p, Math);
         w.Line();
         LibraryParts.WriteFlatStore(w, plan, k, Math);
