@@ -37,5 +37,15 @@ public sealed class InMemoryAssembly : IDisposable
         return new InMemoryAssembly(image);
     }
 
+    /// <summary>The output of a generator run that may hold refused models (they add no code): it must emit.</summary>
+    public static InMemoryAssembly Load(GeneratorHarness.Result generated)
+    {
+        using var image = new MemoryStream();
+        var emit = generated.Output.WithAssemblyName($"KilnInMemory{System.Threading.Interlocked.Increment(ref _built)}").Emit(image);
+        if (!emit.Success) throw new InvalidOperationException("emit failed: " + string.Join("; ", emit.Diagnostics.Take(3)));
+        image.Position = 0;
+        return new InMemoryAssembly(image);
+    }
+
     public void Dispose() => _context.Unload();
 }
