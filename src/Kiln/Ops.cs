@@ -184,14 +184,21 @@ public static class Ops
 
     /// <summary>
     /// Adaptive average pooling to <paramref name="outputHeight"/> × <paramref name="outputWidth"/> (default: square), as
-    /// <c>F.adaptive_avg_pool2d</c>. Compiled, the input's height and width must be multiples of the output's (then it is
-    /// an average pool with that window); other sizes are a build error (KLN0022).
+    /// <c>F.adaptive_avg_pool2d</c>: output row i averages input rows ⌊i·H/oh⌋ to ⌈(i+1)·H/oh⌉ − 1, and likewise
+    /// columns. Compiled, the input's height and width must be fixed; where they are multiples of the output's it is one
+    /// average pool, otherwise a mean per output row and column.
     /// </summary>
     public static Tensor AdaptiveAvgPool2d(Tensor x, int outputHeight, int? outputWidth = null) =>
         Reference.AdaptiveAvgPool2d(x, outputHeight, outputWidth ?? outputHeight);
 
     /// <summary>Nearest-neighbour upsampling of [N, C, H, W] by an integer <paramref name="scale"/> (<c>F.interpolate(x, scale_factor=s)</c>).</summary>
     public static Tensor UpsampleNearest2d(Tensor x, int scale) => Reference.UpsampleNearest2d(x, scale);
+
+    /// <summary>
+    /// Bilinear upsampling of [N, C, H, W] by an integer <paramref name="scale"/>, as
+    /// <c>F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)</c>.
+    /// </summary>
+    public static Tensor UpsampleBilinear2d(Tensor x, int scale) => Reference.UpsampleBilinear2d(x, scale);
 
     /// <summary>
     /// Group norm over [N, C, …] as <c>F.group_norm</c>: the channels in <paramref name="groups"/> groups, each normalized

@@ -49,6 +49,36 @@ public static partial class Reference
     /// Adaptive average pooling as PyTorch defines it for any sizes: output row i averages input rows
     /// ⌊i·H/OH⌋ … ⌈(i+1)·H/OH⌉ − 1, and the same for columns.
     /// </summary>
+    /// <summary>
+    /// Bilinear upsampling by an integer factor with PyTorch's half-pixel rule (align_corners=False): output i reads the
+    /// source position max(0, (i + ½)/s − ½), between rows ⌊·⌋ and ⌊·⌋ + 1 (clamped to the last), weighted by the fraction.
+    /// </summary>
+    public static Tensor UpsampleBilinear2d(Tensor x, int scale)
+    {
+        Require(x, nameof(x));
+        if (x.Rank != 4) throw new ArgumentException($"Upsampling needs [N, C, H, W], got {Tensor.Format(x.Shape)}.");
+        if (scale < 1) throw new ArgumentException($"Upsampling needs a scale of at least 1, got {scale}.");
+        int planes = x.Shape[0] * x.Shape[1], h = x.Shape[2], w = x.Shape[3], oh = h * scale, ow = w * scale;
+        static (int Low, int High, double Fraction) Source(int i, int scale, int length)
+        {
+            double position = Math.Max(0, (i + 0.5) / scale - 0.5);
+            int low = Math.Min((int)position, length - 1);
+            return (low, Math.Min(low + 1, length - 1), position - low);
+        }
+        var y = new float[planes * oh * ow];
+        for (int p = 0; p < planes; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    var (top, bottom, fy) = Source(i, scale, h);
+                    var (left, right, fx) = Source(j, scale, w);
+                    double At(int a, int b) => x.Data[(p * h + a) * w + b];
+                    y[(p * oh + i) * ow + j] = (float)((1 - fy) * ((1 - fx) * At(top, left) + fx * At(top, right))
+                                                       + fy * ((1 - fx) * At(bottom, left) + fx * At(bottom, right)));
+                }
+        return new Tensor(y, x.Shape[0], x.Shape[1], oh, ow);
+    }
+
     public static Tensor AdaptiveAvgPool2d(Tensor x, int outputHeight, int outputWidth)
     {
         Require(x, nameof(x));

@@ -71,17 +71,75 @@ public static class Composites
         return b.Flatten(b.Flatten(wide, 4, 5), 2, 3);
     }
 
-    /// <summary>Adaptive average pooling where the output divides the input: an average pool whose window is the ratio.</summary>
+    /// <summary>
+    /// Adaptive average pooling, as PyTorch's: output row i averages input rows ⌊i·H/oh⌋ to ⌈(i+1)·H/oh⌉ (windows may
+    /// overlap and differ in size), and likewise columns. Where the output divides the input it is one average pool with
+    /// the ratio as window; otherwise it is separable — each output row a mean over its slice of rows, concatenated, then
+    /// the same along the columns.
+    /// </summary>
     public static int AdaptiveAvgPool2d(GraphBuilder b, int x, int outputHeight, int outputWidth)
     {
         var shape = b.ShapeOf(x);
         if (shape.Rank != 4) throw new ShapeException(ShapeErrorKind.Rank, $"pooling needs [N, C, H, W], got {shape}");
         var (h, w) = (shape[2], shape[3]);
-        if (outputHeight < 1 || outputWidth < 1 || !h.IsConstant || !w.IsConstant || h.Coefficient % outputHeight != 0 || w.Coefficient % outputWidth != 0)
+        if (outputHeight < 1 || outputWidth < 1 || !h.IsConstant || !w.IsConstant)
             throw new ShapeException(ShapeErrorKind.Window,
-                $"adaptive pooling of {shape} to {outputHeight}×{outputWidth}: Kiln compiles it where the fixed height and width are multiples of the output's");
-        int kh = (int)(h.Coefficient / outputHeight), kw = (int)(w.Coefficient / outputWidth);
-        return b.Pool2d(OpKind.AvgPool2d, x, kh, kw, kh, kw, 0, 0);
+                $"adaptive pooling of {shape} to {outputHeight}×{outputWidth}: the output must be positive and the input's height and width fixed");
+        if (h.Coefficient % outputHeight == 0 && w.Coefficient % outputWidth == 0)
+        {
+            int kh = (int)(h.Coefficient / outputHeight), kw = (int)(w.Coefficient / outputWidth);
+            return b.Pool2d(OpKind.AvgPool2d, x, kh, kw, kh, kw, 0, 0);
+        }
+        return AdaptiveMean(b, AdaptiveMean(b, x, 2, outputHeight), 3, outputWidth);
+    }
+
+    /// <summary>The adaptive windows along one axis: output i is the mean of input ⌊i·L/n⌋ … ⌈(i+1)·L/n⌉ − 1.</summary>
+    static int AdaptiveMean(GraphBuilder b, int x, int axis, int outputs)
+    {
+        long length = b.ShapeOf(x)[axis].Coefficient;
+        if (length == outputs) return x;
+        int? result = null;
+        for (long i = 0; i < outputs; i++)
+        {
+            long start = i * length / outputs, end = ((i + 1) * length + outputs - 1) / outputs;
+            int window = b.Reduce(OpKind.Mean, b.Slice(x, axis, start, end - start), axis, keepDims: true);
+            result = result is { } r ? b.Concat(r, window, axis) : window;
+        }
+        return result!.Value;
+    }
+
+    /// <summary>
+    /// Bilinear upsampling of [N, C, H, W] by an integer scale, as PyTorch's <c>interpolate(mode="bilinear",
+    /// align_corners=False)</c>. It is separable: along one axis, output i·s + r reads the source position
+    /// i + d with d = (r + ½)/s − ½, a fixed blend of x[i] and its neighbour x[i ± 1] for each phase r (the neighbour past
+    /// an edge is the edge, which is PyTorch's clamping). Each phase is a tensor of x's shape; the phases are stacked
+    /// after the axis and flattened into it. Fusion makes each axis a few element-wise kernels.
+    /// </summary>
+    public static int UpsampleBilinear2d(GraphBuilder b, int x, int scale)
+    {
+        var shape = b.ShapeOf(x);
+        if (shape.Rank != 4) throw new ShapeException(ShapeErrorKind.Rank, $"upsampling needs [N, C, H, W], got {shape}");
+        if (scale < 1) throw new ShapeException(ShapeErrorKind.Argument, $"the upsampling scale {scale} is not a positive integer");
+        if (!shape[2].IsConstant || !shape[3].IsConstant) throw new ShapeException(ShapeErrorKind.Argument, $"upsampling {shape}: the height and width must be fixed");
+        return scale == 1 ? x : Interpolate(b, Interpolate(b, x, 2, scale), 3, scale);
+    }
+
+    static int Interpolate(GraphBuilder b, int x, int axis, int scale)
+    {
+        long length = b.ShapeOf(x)[axis].Coefficient;
+        int previous = length == 1 ? x : b.Concat(b.Slice(x, axis, 0, 1), b.Slice(x, axis, 0, length - 1), axis);
+        int next = length == 1 ? x : b.Concat(b.Slice(x, axis, 1, length - 1), b.Slice(x, axis, length - 1, 1), axis);
+        int? stacked = null;
+        for (int r = 0; r < scale; r++)
+        {
+            float d = (r + 0.5f) / scale - 0.5f;
+            int phase = d == 0 ? x
+                : b.Binary(OpKind.Add, b.Binary(OpKind.Mul, x, b.Constant(1 - System.Math.Abs(d))),
+                    b.Binary(OpKind.Mul, d > 0 ? next : previous, b.Constant(System.Math.Abs(d))));
+            phase = b.Unflatten(phase, axis, new[] { length, 1L });
+            stacked = stacked is { } s ? b.Concat(s, phase, axis + 1) : phase;
+        }
+        return b.Flatten(stacked!.Value, axis, axis + 1);
     }
 
     /// <summary>

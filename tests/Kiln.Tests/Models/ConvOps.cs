@@ -40,6 +40,9 @@ public partial class ConvOps
     [Graph] public Tensor UpsampleThenConv([Shape("batch", 4, 3, 3)] Tensor x) => Conv2d(UpsampleNearest2d(x, 3), w3, padding: 1);
     [Graph] public Tensor AdaptivePool([Shape("batch", 3, 6, 8)] Tensor x) => AdaptiveAvgPool2d(x, 3, 2);
     [Graph] public Tensor AdaptivePoolToOne([Shape("batch", 3, 5, 7)] Tensor x) => AdaptiveAvgPool2d(x, 1);
+    [Graph] public Tensor AdaptivePoolUneven([Shape("batch", 2, 5, 7)] Tensor x) => AdaptiveAvgPool2d(x, 3, 4) + 1f;
+    [Graph] public Tensor Bilinear([Shape("batch", 2, 3, 4)] Tensor x) => UpsampleBilinear2d(x, 2) * 2f;
+    [Graph] public Tensor BilinearByThree([Shape("batch", 2, 2, 1)] Tensor x) => Relu(UpsampleBilinear2d(x, 3));
     [Graph] public Tensor MaxPool([Shape("batch", 3, 8, 7)] Tensor x) => MaxPool2d(x, 2);
     [Graph] public Tensor MaxPoolPadded([Shape("batch", 3, 7, 7)] Tensor x) => MaxPool2d(x, 3, stride: 2, padding: 1);
     [Graph] public Tensor AvgPool([Shape("batch", 3, 7, 7)] Tensor x) => AvgPool2d(x, 3, stride: 2, padding: 1);

@@ -4,7 +4,7 @@ using Xunit;
 namespace Kiln.Tests.Numerics;
 
 /// <summary>
-/// The eager reference of group norm, nearest upsampling and adaptive pooling on inputs small enough to work out by
+/// The eager reference of group norm, nearest and bilinear upsampling and adaptive pooling on inputs small enough to work out by
 /// hand (values as PyTorch defines the ops); the compiled kernels are checked against this reference in
 /// CompiledVsReferenceTests (ConvOps).
 /// </summary>
@@ -18,6 +18,34 @@ public sealed class VisionOpsReferenceTests
         var y = Ops.AdaptiveAvgPool2d(x, 2);
         Assert.Equal(new[] { 1, 1, 2, 2 }, y.Shape);
         Assert.Equal(new float[] { 3, 4, 6, 7 }, y.Data);
+    }
+
+    [Fact]
+    public void AdaptivePoolingWithUnevenWindows()
+    {
+        // 5 to 3 (PyTorch's windows: start ⌊i·5/3⌋, end ⌈(i+1)·5/3⌉): rows {0, 1}, {1, 2, 3}, {3, 4}; the same for columns.
+        var x = new Tensor(new float[25], 1, 1, 5, 5);
+        for (int i = 0; i < 25; i++) x.Data[i] = i;
+        var y = Ops.AdaptiveAvgPool2d(x, 3);
+        Assert.Equal(new[] { 1, 1, 3, 3 }, y.Shape);
+        // e.g. (0+1+5+6)/4 = 3, (1+2+3+6+7+8)/6 = 4.5, and the centre window rows 1–3 × columns 1–3 has mean 12
+        Assert.Equal(new float[] { 3, 4.5f, 6, 10.5f, 12, 13.5f, 18, 19.5f, 21 }, y.Data);
+    }
+
+    [Fact]
+    public void BilinearUpsamplingMatchesPyTorchsHalfPixelRule()
+    {
+        // F.interpolate(torch.tensor([[[[1., 2.], [3., 4.]]]]), scale_factor=2, mode="bilinear", align_corners=False)
+        var x = new Tensor(new float[] { 1, 2, 3, 4 }, 1, 1, 2, 2);
+        var y = Ops.UpsampleBilinear2d(x, 2);
+        Assert.Equal(new[] { 1, 1, 4, 4 }, y.Shape);
+        Assert.Equal(new float[]
+        {
+            1.00f, 1.25f, 1.75f, 2.00f,
+            1.50f, 1.75f, 2.25f, 2.50f,
+            2.50f, 2.75f, 3.25f, 3.50f,
+            3.00f, 3.25f, 3.75f, 4.00f,
+        }, y.Data);
     }
 
     [Fact]
