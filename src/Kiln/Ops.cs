@@ -176,6 +176,16 @@ public static class Ops
         return bias is not null ? Add(y, Reshape(bias, bias.Length, 1, 1)) : y;
     }
 
+    /// <summary>
+    /// Transposed convolution as <c>F.conv_transpose2d</c> (one group, no dilation): weight [C_in, C_out, KH, KW]; the
+    /// output is (H − 1)·stride − 2·padding + KH + <paramref name="outputPadding"/> high (and likewise wide).
+    /// </summary>
+    public static Tensor ConvTranspose2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0)
+    {
+        var y = Reference.ConvTranspose2d(x, weight, stride, padding, outputPadding);
+        return bias is not null ? Add(y, Reshape(bias, bias.Length, 1, 1)) : y;
+    }
+
     /// <summary>Max pooling over square windows; <paramref name="stride"/> defaults to the window.</summary>
     public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) => Reference.Pool2d(x, kernel, stride ?? kernel, padding, max: true);
 

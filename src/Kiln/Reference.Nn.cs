@@ -103,6 +103,40 @@ public static partial class Reference
     }
 
     /// <summary>PyTorch's conv2d (cross-correlation) over [N, C, H, W] with weights [O, C/groups, KH, KW], zero padding.</summary>
+    /// <summary>
+    /// Transposed convolution (<c>conv_transpose2d</c>, one group): each input pixel scatters its kernel, weighted, into
+    /// the output — y[n, o, h·s + a − p, w·s + c − p] += x[n, i, h, w] · W[i, o, a, c] — whose size is
+    /// (H − 1)·s − 2p + KH + output padding.
+    /// </summary>
+    public static Tensor ConvTranspose2d(Tensor x, Tensor w, int stride, int padding, int outputPadding)
+    {
+        Require(x, nameof(x)); Require(w, nameof(w));
+        if (x.Rank != 4 || w.Rank != 4 || w.Shape[0] != x.Shape[1])
+            throw new ArgumentException($"ConvTranspose2d needs [N, C, H, W] and [C, O, KH, KW], got {Tensor.Format(x.Shape)} and {Tensor.Format(w.Shape)}.");
+        if (stride < 1 || padding < 0 || outputPadding < 0 || outputPadding >= stride)
+            throw new ArgumentException($"ConvTranspose2d: stride {stride}, padding {padding} and output padding {outputPadding} (which must be below the stride) are not valid.");
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], o = w.Shape[1], kh = w.Shape[2], kw = w.Shape[3];
+        int oh = (h - 1) * stride - 2 * padding + kh + outputPadding, ow = (wd - 1) * stride - 2 * padding + kw + outputPadding;
+        if (oh < 1 || ow < 1) throw new ArgumentException($"ConvTranspose2d of {Tensor.Format(x.Shape)} with padding {padding} has no output.");
+        var y = new double[n * o * oh * ow];
+        for (int b = 0; b < n; b++)
+            for (int i = 0; i < c; i++)
+                for (int r = 0; r < h; r++)
+                    for (int q = 0; q < wd; q++)
+                    {
+                        double v = x.Data[((b * c + i) * h + r) * wd + q];
+                        for (int f = 0; f < o; f++)
+                            for (int a = 0; a < kh; a++)
+                                for (int e = 0; e < kw; e++)
+                                {
+                                    int row = r * stride + a - padding, col = q * stride + e - padding;
+                                    if (row >= 0 && row < oh && col >= 0 && col < ow)
+                                        y[((b * o + f) * oh + row) * ow + col] += v * w.Data[((i * o + f) * kh + a) * kw + e];
+                                }
+                    }
+        return new Tensor(y.Select(v => (float)v).ToArray(), n, o, oh, ow);
+    }
+
     public static Tensor Conv2d(Tensor x, Tensor w, int stride, int padding, int dilation, int groups)
     {
         Require(x, nameof(x)); Require(w, nameof(w));

@@ -143,6 +143,67 @@ public static class Composites
     }
 
     /// <summary>
+    /// Transposed convolution (<c>conv_transpose2d</c>, one group, no dilation): each input pixel scatters its weighted
+    /// kernel into the output, y[n, o, h·s + a − p, w·s + c − p] += Σᵢ x[n, i, h, w] · W[i, o, a, c]. Built per kernel
+    /// tap (a, c): one matmul over the channels (x as [N, H, W, C_in] times W[:, :, a, c]), its pixels spread to every
+    /// s-th position and shifted by (a − p, c − p) into the output frame (<see cref="Place"/>); fusion makes the taps' sum
+    /// one element-wise kernel over the KH·KW matmul results.
+    /// </summary>
+    public static int ConvTranspose2d(GraphBuilder b, int x, int w, int stride, int padding, int outputPadding)
+    {
+        var (xs, ws) = (b.ShapeOf(x), b.ShapeOf(w));
+        if (xs.Rank != 4 || ws.Rank != 4)
+            throw new ShapeException(ShapeErrorKind.Rank, $"a transposed convolution needs [N, C, H, W] and [C, O, KH, KW], got {xs} and {ws}");
+        if (!ws.Dims.All(d => d.IsConstant) || !xs[1].IsConstant || !xs[2].IsConstant || !xs[3].IsConstant)
+            throw new ShapeException(ShapeErrorKind.Window, $"transposed convolution of {xs} by {ws}: only the batch may be symbolic");
+        if (ws[0] != xs[1])
+            throw new ShapeException(ShapeErrorKind.Window, $"transposed convolution of {xs} by {ws}: the weight's first dimension must be the input's {xs[1]} channels");
+        if (stride < 1 || padding < 0 || outputPadding < 0 || outputPadding >= stride)
+            throw new ShapeException(ShapeErrorKind.Window,
+                $"transposed convolution: stride {stride}, padding {padding} and output padding {outputPadding} (which must be below the stride) are not valid");
+        long channels = ws[0].Coefficient, outChannels = ws[1].Coefficient, kh = ws[2].Coefficient, kw = ws[3].Coefficient;
+        long oh = (xs[2].Coefficient - 1) * stride - 2L * padding + kh + outputPadding, ow = (xs[3].Coefficient - 1) * stride - 2L * padding + kw + outputPadding;
+        if (oh < 1 || ow < 1) throw new ShapeException(ShapeErrorKind.Window, $"transposed convolution of {xs} with padding {padding} has no output");
+
+        int pixels = b.Permute(x, new[] { 0, 2, 3, 1 });
+        int? sum = null;
+        for (long a = 0; a < kh; a++)
+            for (long c = 0; c < kw; c++)
+            {
+                int tap = b.Reshape(b.Slice(b.Slice(w, 2, a, 1), 3, c, 1), new[] { channels, outChannels });
+                int y = b.Permute(b.MatMul(pixels, tap), new[] { 0, 3, 1, 2 });
+                if (Place(b, y, 2, stride, a - padding, oh) is not { } rows || Place(b, rows, 3, stride, c - padding, ow) is not { } placed) continue;
+                sum = sum is { } s ? b.Binary(OpKind.Add, s, placed) : placed;
+            }
+        return sum ?? throw new ShapeException(ShapeErrorKind.Window, $"transposed convolution of {xs}: no kernel tap reaches the output");
+    }
+
+    /// <summary>
+    /// Along <paramref name="axis"/>, sample t moved to t·stride + <paramref name="offset"/> of an axis of
+    /// <paramref name="length"/>, zeros between and around (pads; slices where it falls outside); null if none lands.
+    /// </summary>
+    static int? Place(GraphBuilder b, int y, int axis, int stride, long offset, long length)
+    {
+        long count = b.ShapeOf(y)[axis].Coefficient;
+        if (stride > 1) y = b.Flatten(b.Pad(b.Unflatten(y, axis, new[] { count, 1L }), axis + 1, 0, stride - 1, 0f), axis, axis + 1);
+        long have = count * stride;
+        if (offset > 0) y = b.Pad(y, axis, (int)offset, 0, 0f);
+        else if (offset < 0)
+        {
+            if (have + offset <= 0) return null;
+            y = b.Slice(y, axis, -offset, have + offset);
+        }
+        have += offset;
+        if (have > length)
+        {
+            if (length <= 0) return null;
+            y = b.Slice(y, axis, 0, length);
+        }
+        else if (have < length) y = b.Pad(y, axis, 0, (int)(length - have), 0f);
+        return y;
+    }
+
+    /// <summary>
     /// Mean negative log-likelihood of int32 <paramref name="targets"/> under the log-softmax of <paramref name="logits"/>
     /// (classes on the last axis): the target's log-probability is picked by a one-hot mask, as PyTorch's cross_entropy.
     /// </summary>

@@ -67,6 +67,8 @@ public static class OpTable
             "GroupNorm" => Composites.GroupNorm(b, args.Tensor(0), args.Int(1), args.OptionalTensor(2), args.OptionalTensor(3), args.Float(4) ?? 1e-5f),
             "UpsampleNearest2d" => Composites.UpsampleNearest2d(b, args.Tensor(0), args.Int(1)),
             "UpsampleBilinear2d" => Composites.UpsampleBilinear2d(b, args.Tensor(0), args.Int(1)),
+            "ConvTranspose2d" => Composites.ConvBias(b,
+                Composites.ConvTranspose2d(b, args.Tensor(0), args.Tensor(1), args.Int(3), args.Int(4), args.Int(5)), args.OptionalTensor(2)),
             "AdaptiveAvgPool2d" => Composites.AdaptiveAvgPool2d(b, args.Tensor(0), args.Int(1), args.OptionalInt(2) ?? args.Int(1)),
             "Dropout" => args.Float(1) is >= 0f and < 1f ? args.Tensor(0)
                 : throw new ShapeException(ShapeErrorKind.Argument, $"the dropout probability {args.Float(1)} is outside [0, 1)"),

@@ -16,6 +16,9 @@ public partial class ConvOps
     Tensor variance = Param(6);
     Tensor gamma = Param(6);
     readonly Kiln.Nn.GroupNorm groupNorm = new(3, 6);
+    Tensor transposed = Param(4, 3, 3, 3);
+    Tensor transposedBias = Param(3);
+    readonly Kiln.Nn.ConvTranspose2d up = new(4, 2, 2, stride: 2);
 
     [Graph] public Tensor Same3x3([Shape("batch", 4, 9, 9)] Tensor x) => Conv2d(x, w3, padding: 1);
     [Graph] public Tensor Strided([Shape("batch", 4, 9, 8)] Tensor x) => Conv2d(x, w3, bias, stride: 2, padding: 1);
@@ -41,6 +44,9 @@ public partial class ConvOps
     [Graph] public Tensor AdaptivePool([Shape("batch", 3, 6, 8)] Tensor x) => AdaptiveAvgPool2d(x, 3, 2);
     [Graph] public Tensor AdaptivePoolToOne([Shape("batch", 3, 5, 7)] Tensor x) => AdaptiveAvgPool2d(x, 1);
     [Graph] public Tensor AdaptivePoolUneven([Shape("batch", 2, 5, 7)] Tensor x) => AdaptiveAvgPool2d(x, 3, 4) + 1f;
+    [Graph] public Tensor Transposed([Shape("batch", 4, 3, 4)] Tensor x) => Relu(ConvTranspose2d(x, transposed, transposedBias, stride: 2, padding: 1, outputPadding: 1));
+    [Graph] public Tensor TransposedUnitStride([Shape("batch", 4, 3, 2)] Tensor x) => ConvTranspose2d(x, transposed, padding: 1);
+    [Graph] public Tensor TransposedModule([Shape("batch", 4, 3, 3)] Tensor x) => up.Forward(x) * 2f;
     [Graph] public Tensor Bilinear([Shape("batch", 2, 3, 4)] Tensor x) => UpsampleBilinear2d(x, 2) * 2f;
     [Graph] public Tensor BilinearByThree([Shape("batch", 2, 2, 1)] Tensor x) => Relu(UpsampleBilinear2d(x, 3));
     [Graph] public Tensor MaxPool([Shape("batch", 3, 8, 7)] Tensor x) => MaxPool2d(x, 2);

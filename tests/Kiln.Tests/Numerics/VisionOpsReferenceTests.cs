@@ -49,6 +49,23 @@ public sealed class VisionOpsReferenceTests
     }
 
     [Fact]
+    public void TransposedConvolutionScattersEachPixelsKernel()
+    {
+        // F.conv_transpose2d(x, torch.ones(1, 1, 2, 2)): each pixel adds itself to a 2×2 block at its position (stride 1,
+        // overlapping) or at twice its position (stride 2, tiling); padding 1 then trims a border of the stride-1 result.
+        var x = new Tensor(new float[] { 1, 2, 3, 4 }, 1, 1, 2, 2);
+        var ones = new Tensor(new float[] { 1, 1, 1, 1 }, 1, 1, 2, 2);
+        var overlapping = Ops.ConvTranspose2d(x, ones);
+        Assert.Equal(new[] { 1, 1, 3, 3 }, overlapping.Shape);
+        Assert.Equal(new float[] { 1, 3, 2, 4, 10, 6, 3, 7, 4 }, overlapping.Data);
+        var tiled = Ops.ConvTranspose2d(x, ones, stride: 2);
+        Assert.Equal(new float[] { 1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4 }, tiled.Data);
+        var trimmed = Ops.ConvTranspose2d(x, ones, new Tensor(new float[] { 0.5f }, 1), padding: 1);
+        Assert.Equal(new[] { 1, 1, 1, 1 }, trimmed.Shape);
+        Assert.Equal(new float[] { 10.5f }, trimmed.Data);
+    }
+
+    [Fact]
     public void UpsamplingRepeatsEachPixel()
     {
         var x = new Tensor(new float[] { 1, 2, 3, 4 }, 1, 1, 1, 4);
