@@ -77,7 +77,7 @@ public static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor GraphMustReturnTensor = new(
         "KLN0014", "Graph must return a Tensor",
-        "Graph method '{0}' must return a Tensor",
+        "Graph method '{0}' must return a Tensor (an entry point may return a tuple of Tensors)",
         Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor InternalError = new(

@@ -127,7 +127,7 @@ public static class ModelParser
     {
         var syntax = method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellation)).OfType<MethodDeclarationSyntax>().FirstOrDefault();
         if (syntax == null) return null;
-        if (method.ReturnType.ToDisplayString() != "Kiln.Tensor")
+        if (!IsTensorOrTensors(method.ReturnType))
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GraphMustReturnTensor, syntax.ReturnType, method.Name));
             return null;
@@ -234,6 +234,11 @@ public static class ModelParser
         }
         return true;
     }
+
+    /// <summary>An entry point's result: a Tensor, or a tuple of them (a graph with several outputs).</summary>
+    static bool IsTensorOrTensors(ITypeSymbol type) =>
+        type.ToDisplayString() == "Kiln.Tensor"
+        || type is INamedTypeSymbol { IsTupleType: true } tuple && tuple.TupleElements.All(e => e.Type.ToDisplayString() == "Kiln.Tensor");
 
     static bool HasAttribute(ISymbol symbol, string name) => symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == name);
 }

@@ -52,6 +52,13 @@ sealed class BuildValue
 
     public static BuildValue OfTensor(int node) => new(node, 0, false, null, null);
 
+    /// <summary>A tuple of tensors, as an entry point with several outputs returns it.</summary>
+    public static BuildValue OfTensors(IReadOnlyList<int> nodes) => new(-1, 0, false, null, null, new TensorTuple(nodes));
+
+    public IReadOnlyList<int>? Tensors => (Object as TensorTuple)?.Nodes;
+
+    sealed record TensorTuple(IReadOnlyList<int> Nodes);
+
     public static BuildValue OfNumber(double value, bool isInt) => new(-1, value, isInt, null, null);
 
     public static BuildValue OfBool(bool value) => new(-1, 0, false, value, null);

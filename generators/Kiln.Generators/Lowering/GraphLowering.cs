@@ -61,6 +61,7 @@ sealed partial class GraphLowering
         BuildValue result;
         try { result = lowering.RunBody(syntax); }
         catch (NotConstantException e) { throw Unsupported(e.Node, e.Message); }
+        if (result.Tensors is { } outputs) return lowering._builder.Build(outputs.ToArray());
         if (!result.IsTensor)
             throw new LoweringException(DiagnosticDescriptors.UnsupportedConstruct, syntax.Identifier.Parent!, method.Name, "the graph must return a tensor");
         return lowering._builder.Build(result.Tensor);
@@ -268,6 +269,9 @@ sealed partial class GraphLowering
         {
             case ParenthesizedExpressionSyntax p:
                 return Eval(p.Expression);
+            case TupleExpressionSyntax tuple:
+                return BuildValue.OfTensors(tuple.Arguments.Select(a => Eval(a.Expression) is { IsTensor: true } t ? t.Tensor
+                    : throw Unsupported(a, "a tuple in a graph holds tensors (the outputs of an entry point)")).ToList());
             case PostfixUnaryExpressionSyntax bang when bang.IsKind(SyntaxKind.SuppressNullableWarningExpression):
                 return Eval(bang.Operand);
             case IdentifierNameSyntax or MemberAccessExpressionSyntax:

@@ -63,8 +63,8 @@ public abstract class Backend
     /// </summary>
     protected abstract void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel shared, Kernel use, string field, IReadOnlyList<string> arguments);
 
-    /// <summary>Statements at the start of every graph call (e.g. a range check).</summary>
-    protected virtual void EmitCallPrologue(SourceWriter w) { }
+    /// <summary>Statements at the start of every graph call (e.g. a range check), given the outputs' parameter names.</summary>
+    protected virtual void EmitCallPrologue(SourceWriter w, IReadOnlyList<string> outputs) { }
 
     /// <summary>Fields the runner holds besides its kernels.</summary>
     protected virtual void EmitRunnerFields(SourceWriter w) { }
@@ -136,7 +136,7 @@ public abstract class Backend
         var graph = graphs[graphIndex];
         var plan = graph.Plan;
         w.Open($"public override void {CSharpNames.Escape(graph.Name)}({ApiEmitter.RunnerParameters(graph)})");
-        EmitCallPrologue(w);
+        EmitCallPrologue(w, ApiEmitter.OutputIdentifiers(plan));
         var arena = plan.Buffers.Where(b => b.Kind == BufferKind.Intermediate).ToList();
         var used = plan.Kernels.SelectMany(k => new KernelSignature(plan, k).Symbols).Distinct().ToList();
         for (int i = 0; i < plan.Symbols.Count; i++)

@@ -79,11 +79,14 @@ public static class ApiEmitter
         return new GeneratedFile(SourceFile.HintName(model.FileStem, ""), SourceFile.End(w, model));
     }
 
-    /// <summary>The parameters of a backend's method for <paramref name="graph"/>: the frame, the inputs (named as kernels name them), the output.</summary>
+    /// <summary>The parameters of a backend's method for <paramref name="graph"/>: the frame, the inputs and the outputs (named as kernels name them).</summary>
     public static string RunnerParameters(CompiledGraph graph) =>
         string.Join(", ", new[] { $"in {Runtime}Frame frame" }
             .Concat(graph.Entry.InputNames.Select(n => $"{Runtime}DeviceTensor {BufferIdentifiers.Input(n)}"))
-            .Concat(new[] { $"{Runtime}DeviceTensor output" }));
+            .Concat(OutputIdentifiers(graph.Plan).Select(o => $"{Runtime}DeviceTensor {o}")));
+
+    /// <summary>How kernels name the graph's outputs: <c>output</c>, or <c>output0</c>, <c>output1</c>… for a tuple.</summary>
+    public static IReadOnlyList<string> OutputIdentifiers(KernelPlan plan) => plan.OutputBuffers.Select(b => plan.Buffers[b].Identifier).ToList();
 
     /// <remarks>
     /// The public overloads take the inputs under the user's names (callers may name arguments), so their locals come
@@ -99,7 +102,9 @@ public static class ApiEmitter
         var arena = plan.Buffers.Where(b => b.Kind == BufferKind.Intermediate).ToList();
         var intervals = Liveness.Intervals(plan).ToDictionary(i => i.Buffer);
         var symbols = plan.Symbols.ToList();
-        var output = plan.Buffers[plan.OutputBuffer];
+        var outputs = plan.OutputBuffers.Select(b => plan.Buffers[b]).ToList();
+        bool tuple = outputs.Count > 1;
+        string Tuple(string type) => tuple ? $"({string.Join(", ", outputs.Select(_ => type))})" : type;
 
         w.Line($"/// <summary>What {name} compiled to: inputs, symbolic dims, arena buffers with live ranges, kernels.</summary>");
         w.Line($"public static readonly {Runtime}GraphProgram {program} = new(");
@@ -132,47 +137,70 @@ public static class ApiEmitter
         w.Line();
 
         var scope = new NameScope(entry.InputNames);
-        string destination = scope.Fresh("destination"), result = scope.Fresh("_result");
+        var destinations = outputs.Select((_, i) => scope.Fresh(tuple ? "destination" + i : "destination")).ToList();
+        var results = outputs.Select((_, i) => scope.Fresh(tuple ? "_result" + i : "_result")).ToList();
+        string resultTuple = tuple ? scope.Fresh("_results") : "";
         var uploaded = entry.InputNames.Select(n => scope.Fresh("_" + n)).ToList();
+        string nulls = string.Join(", ", outputs.Select(_ => "null"));
         string method = CSharpNames.Escape(name);
         var inputNames = entry.InputNames.Select(CSharpNames.Escape).ToList();
         string deviceParams = string.Join(", ", inputNames.Select(n => $"{Runtime}DeviceTensor " + n));
         string names = string.Join(", ", inputNames);
         string comma = names.Length > 0 ? ", " : "";
         w.Line($"/// <summary>Runs {name} on host tensors: uploads, runs the kernels, downloads the result.</summary>");
-        w.Open($"public global::Kiln.Tensor {method}({string.Join(", ", inputNames.Select(n => "global::Kiln.Tensor " + n))})");
+        w.Open($"public {Tuple("global::Kiln.Tensor")} {method}({string.Join(", ", inputNames.Select(n => "global::Kiln.Tensor " + n))})");
         foreach (var input in inputs.Where(i => i.Type.DType == DType.Int32))
             w.Line($"{Runtime}IntegerInput.Check(\"{cls}.{name}\", \"{input.Name}\", {CSharpNames.Escape(input.Name!)});");
         for (int i = 0; i < inputNames.Count; i++)
             w.Line($"using var {uploaded[i]} = this.Device.Upload({inputNames[i]}, \"{entry.InputNames[i]}\");");
-        w.Line($"using var {result} = this.{core}({string.Join("", uploaded.Select(u => u + ", "))}null);");
-        w.Line($"return {result}.Download();");
+        string call = $"this.{core}({string.Join("", uploaded.Select(u => u + ", "))}{nulls})";
+        if (!tuple)
+        {
+            w.Line($"using var {results[0]} = {call};");
+            w.Line($"return {results[0]}.Download();");
+        }
+        else
+        {
+            w.Line($"var {resultTuple} = {call};");
+            for (int i = 0; i < results.Count; i++) w.Line($"using var {results[i]} = {resultTuple}.Item{i + 1};");
+            w.Line($"return ({string.Join(", ", results.Select(r => r + ".Download()"))});");
+        }
         w.Close();
         w.Line();
         if (inputNames.Count > 0) // without inputs it would have the host version's signature: F(destination) serves
         {
             w.Line($"/// <summary>Runs {name} on device tensors; the result is a new device tensor.</summary>");
-            w.Line($"public {Runtime}DeviceTensor {method}({deviceParams}) => this.{core}({names}{comma}null);");
+            w.Line($"public {Tuple(Runtime + "DeviceTensor")} {method}({deviceParams}) => this.{core}({names}{comma}{nulls});");
             w.Line();
         }
-        w.Line($"/// <summary>Runs {name} into <paramref name=\"{destination}\"/>, which must have the result's shape.</summary>");
-        w.Line($"public void {method}({deviceParams}{comma}{Runtime}DeviceTensor {destination}) =>");
-        w.Line($"    this.{core}({names}{comma}{destination} ?? throw new global::System.ArgumentNullException(nameof({destination})));");
+        w.Line(tuple
+            ? $"/// <summary>Runs {name} into the destinations, one per output, each of its output's shape.</summary>"
+            : $"/// <summary>Runs {name} into <paramref name=\"{destinations[0]}\"/>, which must have the result's shape.</summary>");
+        w.Line($"public void {method}({deviceParams}{comma}{string.Join(", ", destinations.Select(d => $"{Runtime}DeviceTensor {d}"))}) =>");
+        w.Line($"    this.{core}({names}{comma}{string.Join(", ", destinations.Select(d => $"{d} ?? throw new global::System.ArgumentNullException(nameof({d}))"))});");
         w.Line();
         var coreInputs = entry.InputNames.Select(BufferIdentifiers.Input).ToList();
-        w.Open($"{Runtime}DeviceTensor {core}({string.Join("", coreInputs.Select(n => $"{Runtime}DeviceTensor {n}, "))}{Runtime}DeviceTensor? destination)");
+        var coreDestinations = outputs.Select((_, i) => tuple ? "destination" + i : "destination").ToList();
+        w.Open($"{Tuple(Runtime + "DeviceTensor")} {core}({string.Join("", coreInputs.Select(n => $"{Runtime}DeviceTensor {n}, "))}"
+            + $"{string.Join(", ", coreDestinations.Select(d => $"{Runtime}DeviceTensor? {d}"))})");
+        for (int i = 0; i < coreDestinations.Count; i++)
+            for (int j = i + 1; j < coreDestinations.Count; j++)
+                w.Line($"if ({coreDestinations[i]} is not null && global::System.Object.ReferenceEquals({coreDestinations[i]}, {coreDestinations[j]})) "
+                    + $"throw new global::System.ArgumentException(\"{cls}.{name}: outputs {i} and {j} were given the same destination tensor\");");
         w.Open("lock (_session.Gate)");
         for (int i = 0; i < coreInputs.Count; i++) w.Line($"{inputsField}[{i}] = {coreInputs[i]};");
         w.Line($"var _frame = _session.Begin({program}, {inputsField});");
         w.Line($"global::System.Array.Clear({inputsField});");
-        var outputSymbols = output.Shape.Dims.SelectMany(d => d.Symbols).ToList();
+        var outputSymbols = outputs.SelectMany(o => o.Shape.Dims).SelectMany(d => d.Symbols).ToList();
         foreach (var (s, i) in symbols.Select((s, i) => (s, i)).Where(p => outputSymbols.Contains(p.s)))
             w.Line($"int {SymbolNames.Identifier(s)} = _frame.Symbol({i});");
-        w.Line(output.Shape.Rank == 0
-            ? "var _output = _frame.Output(destination, global::System.ReadOnlySpan<long>.Empty);"
-            : $"var _output = _frame.Output(destination, stackalloc long[] {{ {string.Join(", ", output.Shape.Dims.Select(d => d.ToCSharp()))} }});");
-        w.Line($"_kernels.{method}(_frame, {string.Join("", coreInputs.Select(n => n + ", "))}_output);");
-        w.Line("return _output;");
+        var locals = outputs.Select((_, i) => tuple ? "_output" + i : "_output").ToList();
+        for (int i = 0; i < outputs.Count; i++)
+            w.Line(outputs[i].Shape.Rank == 0
+                ? $"var {locals[i]} = _frame.Output({coreDestinations[i]}, global::System.ReadOnlySpan<long>.Empty);"
+                : $"var {locals[i]} = _frame.Output({coreDestinations[i]}, stackalloc long[] {{ {string.Join(", ", outputs[i].Shape.Dims.Select(d => d.ToCSharp()))} }});");
+        w.Line($"_kernels.{method}(_frame, {string.Join("", coreInputs.Select(n => n + ", "))}{string.Join(", ", locals)});");
+        w.Line(tuple ? $"return ({string.Join(", ", locals)});" : "return _output;");
         w.Close();
         w.Close();
     }

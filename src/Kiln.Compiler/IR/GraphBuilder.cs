@@ -331,7 +331,7 @@ public sealed class GraphBuilder
         return Add(OpKind.BroadcastTo, new[] { x }, target);
     }
 
-    public Graph Build(int output) => new(_name, _nodes.ToEquatableArray(), output);
+    public Graph Build(params int[] outputs) => new(_name, _nodes.ToEquatableArray(), outputs.ToEquatableArray());
 
     /// <summary>NumPy broadcasting over monomial dims: equal, or one of them the constant 1.</summary>
     public static Shape Broadcast(Shape a, Shape b, string what, ShapeErrorKind kind = ShapeErrorKind.Broadcast)

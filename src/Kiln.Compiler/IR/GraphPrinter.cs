@@ -12,7 +12,7 @@ public static class GraphPrinter
         var sb = new StringBuilder();
         sb.Append("graph ").Append(graph.Name).Append('\n');
         foreach (var n in graph.Nodes) sb.Append("  ").Append(Format(n)).Append('\n');
-        sb.Append("  return %").Append(graph.Output).Append('\n');
+        sb.Append("  return ").Append(string.Join(", ", graph.Outputs.Select(o => "%" + o))).Append('\n');
         return sb.ToString();
     }
 

@@ -24,7 +24,9 @@ public static class GraphVerifier
             if (n.Op is OpKind.Reshape or OpKind.Permute && graph[n.Inputs[0]].Shape.ElementCount != n.Shape.ElementCount)
                 Fail(graph, $"%{i} ({n.Op}) changes the element count");
         }
-        if (graph.Output < 0 || graph.Output >= graph.Nodes.Count) Fail(graph, $"output %{graph.Output} does not exist");
+        if (graph.Outputs.Count == 0) Fail(graph, "it has no output");
+        foreach (var output in graph.Outputs)
+            if (output < 0 || output >= graph.Nodes.Count) Fail(graph, $"output %{output} does not exist");
     }
 
     static void Fail(Graph graph, string message) =>

@@ -62,7 +62,7 @@ public sealed record Kernel(
 }
 
 /// <summary>The output of fusion: the buffers and the kernels in launch order.</summary>
-public sealed record KernelPlan(string Name, EquatableArray<BufferInfo> Buffers, EquatableArray<Kernel> Kernels, int OutputBuffer, EquatableArray<string> Symbols)
+public sealed record KernelPlan(string Name, EquatableArray<BufferInfo> Buffers, EquatableArray<Kernel> Kernels, EquatableArray<int> OutputBuffers, EquatableArray<string> Symbols)
 {
     public override string ToString() => KernelPlanPrinter.Print(this);
 }

@@ -10,7 +10,7 @@ public static class DeadCodeElimination
     public static Graph Run(Graph graph)
     {
         var live = new bool[graph.Nodes.Count];
-        live[graph.Output] = true;
+        foreach (var output in graph.Outputs) live[output] = true;
         for (int i = graph.Nodes.Count - 1; i >= 0; i--)
         {
             if (graph[i].Op == OpKind.Input) live[i] = true;

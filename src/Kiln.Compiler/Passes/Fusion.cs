@@ -41,11 +41,13 @@ public static class Fusion
         readonly List<Kernel> _kernels = new();
         readonly Dictionary<int, int> _bufferOf = new();
         readonly Dictionary<int, Pending> _pending = new();
+        readonly int[] _outputBuffers;
 
         public Fuser(Graph graph)
         {
             _graph = graph;
             _users = graph.Users();
+            _outputBuffers = Enumerable.Repeat(-1, graph.Outputs.Count).ToArray();
         }
 
         public KernelPlan Run()
@@ -76,18 +78,21 @@ public static class Fusion
                 }
             }
 
-            var output = _graph.OutputNode;
-            if (_pending.ContainsKey(output.Id)) Materialize(output.Id, "graph output");
-            else if (!_bufferOf.ContainsKey(output.Id) || _buffers[_bufferOf[output.Id]].Kind != BufferKind.Output)
+            for (int slot = 0; slot < _graph.Outputs.Count; slot++)
             {
-                // The output is an input, a param, a constant or a view: copy it into the output buffer.
-                var copy = new Pending { Body = Operand(output.Id, $"%{output.Id} copied to the output") };
-                copy.Ops.Add($"copy {Describe(output)}");
-                EmitKernel(copy, output, BufferKind.Output, "graph output");
+                var output = _graph[_graph.Outputs[slot]];
+                if (_pending.ContainsKey(output.Id)) Materialize(output.Id, "graph output");
+                if (_outputBuffers[slot] < 0)
+                {
+                    // The output is an input, a param, a constant, a view, or returned twice: copy it into its buffer.
+                    var copy = new Pending { Body = Operand(output.Id, $"%{output.Id} copied to the output") };
+                    copy.Ops.Add($"copy {Describe(output)}");
+                    EmitKernel(copy, output, BufferKind.Output, "graph output", slot: slot);
+                }
             }
 
             var symbols = _graph.Symbols.ToEquatableArray();
-            return new KernelPlan(_graph.Name, _buffers.ToEquatableArray(), _kernels.ToEquatableArray(), _bufferOf[output.Id], symbols);
+            return new KernelPlan(_graph.Name, _buffers.ToEquatableArray(), _kernels.ToEquatableArray(), _outputBuffers.ToEquatableArray(), symbols);
         }
 
         void FuseElementwise(Node n)
@@ -274,7 +279,7 @@ public static class Fusion
         {
             reason = null;
             if (!_pending.TryGetValue(id, out pending)) return false;
-            if (id == _graph.Output) { reason = $"%{id} is the graph output"; return false; }
+            if (_graph.IsOutput(id)) { reason = $"%{id} is a graph output"; return false; }
             if (_users[id].Count > 1) { reason = $"%{id} is read by {_users[id].Count} ops"; return false; }
             return true;
         }
@@ -388,21 +393,33 @@ public static class Fusion
             if (_pending.TryGetValue(id, out var p))
             {
                 _pending.Remove(id);
-                return EmitKernel(p, node, id == _graph.Output ? BufferKind.Output : BufferKind.Intermediate, reason);
+                return EmitKernel(p, node, SlotOf(id) >= 0 ? BufferKind.Output : BufferKind.Intermediate, reason, slot: SlotOf(id));
             }
             if (node.Op == OpKind.Constant)
             {
                 var fill = new Pending { Body = new ConstExpr(node.Attribute<ConstantValue>().Value) };
                 fill.Ops.Add(Describe(node));
-                return EmitKernel(fill, node, id == _graph.Output ? BufferKind.Output : BufferKind.Intermediate, reason);
+                return EmitKernel(fill, node, SlotOf(id) >= 0 ? BufferKind.Output : BufferKind.Intermediate, reason, slot: SlotOf(id));
             }
             throw new InvalidOperationException($"%{id} ({node.Op}) has no value to store");
         }
 
-        int EmitKernel(Pending p, Node? node, BufferKind kind, string reason, Shape? shape = null)
+        /// <summary>The first output slot that returns node <paramref name="id"/>, or −1.</summary>
+        int SlotOf(int id)
+        {
+            for (int slot = 0; slot < _graph.Outputs.Count; slot++) if (_graph.Outputs[slot] == id) return slot;
+            return -1;
+        }
+
+        /// <summary>The output buffer's name: <c>output</c>, or <c>output0</c>, <c>output1</c>… when the graph returns a tuple.</summary>
+        string OutputName(int slot) => _graph.Outputs.Count == 1 ? "output" : "output" + slot;
+
+        /// <param name="slot">For an output buffer, which of the graph's outputs it holds.</param>
+        int EmitKernel(Pending p, Node? node, BufferKind kind, string reason, Shape? shape = null, int slot = -1)
         {
             var s = shape ?? node!.Shape;
-            int buffer = AddBuffer(kind, kind == BufferKind.Output ? "output" : node != null ? $"t{node.Id}" : $"copy{_kernels.Count}", s);
+            int buffer = AddBuffer(kind, kind == BufferKind.Output ? OutputName(slot) : node != null ? $"t{node.Id}" : $"copy{_kernels.Count}", s);
+            if (kind == BufferKind.Output) _outputBuffers[slot] = buffer;
             if (node != null) _bufferOf[node.Id] = buffer;
             var notes = string.IsNullOrEmpty(reason) ? EquatableArray<string>.Empty : EquatableArray.Of($"stored: {reason}");
             _kernels.Add(new Kernel(_kernels.Count, p.Root, p.Body, buffer, s, p.Ops.ToEquatableArray(), notes));

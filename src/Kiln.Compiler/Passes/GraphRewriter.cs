@@ -25,7 +25,7 @@ static class GraphRewriter
                 Inputs = source.Inputs.Select(i => newId[Resolve(i, replacement)]).ToEquatableArray(),
             });
         }
-        return new Graph(graph.Name, nodes.ToEquatableArray(), newId[Resolve(graph.Output, replacement)]);
+        return new Graph(graph.Name, nodes.ToEquatableArray(), graph.Outputs.Select(o => newId[Resolve(o, replacement)]).ToEquatableArray());
     }
 
     static int Resolve(int id, IReadOnlyDictionary<int, int> replacement) =>

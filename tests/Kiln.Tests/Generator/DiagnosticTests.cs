@@ -211,7 +211,7 @@ public sealed class DiagnosticTests
         {
             [Graph] public [|float|] F([Shape(4)] Tensor x) => 1f;
         }
-        """, "KLN0014", "Graph method 'F' must return a Tensor");
+        """, "KLN0014", "Graph method 'F' must return a Tensor (an entry point may return a tuple of Tensors)");
 
     [Fact]
     public void KLN0016_TensorTooLarge() => AssertDiagnostic("""

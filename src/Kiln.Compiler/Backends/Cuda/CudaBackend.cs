@@ -38,7 +38,10 @@ public sealed class CudaBackend : Backend
     protected override string KernelField(string kernelClass, string field) =>
         $"readonly global::Kiln.Runtime.Cuda.CudaKernel<{kernelClass}Args> {field} = new({kernelClass});";
 
-    protected override void EmitCallPrologue(SourceWriter w) => w.Line("global::Kiln.Runtime.Cuda.CudaTensors.CheckIndexRange(frame, output);");
+    protected override void EmitCallPrologue(SourceWriter w, IReadOnlyList<string> outputs)
+    {
+        foreach (var output in outputs) w.Line($"global::Kiln.Runtime.Cuda.CudaTensors.CheckIndexRange(frame, {output});");
+    }
 
     /// <remarks>
     /// Buffers go by position (every use of a shared kernel touches its buffers in the same order); a symbol goes by
