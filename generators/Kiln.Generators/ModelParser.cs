@@ -157,7 +157,12 @@ public static class ModelParser
         try
         {
             var graph = GraphLowering.Lower(compilation, method, syntax, inputs, model, cancellation);
-            return new EntryPointSpec(method.Name, method.Parameters.Select(p => p.Name).ToEquatableArray(), graph);
+            return new EntryPointSpec(method.Name, method.Parameters.Select(p => p.Name).ToEquatableArray(), graph)
+            {
+                OutputNames = method.ReturnType is INamedTypeSymbol { IsTupleType: true } tuple
+                    ? tuple.TupleElements.Select(e => e.IsExplicitlyNamedTupleElement ? e.Name : "").ToEquatableArray()
+                    : EquatableArray<string>.Empty,
+            };
         }
         catch (LoweringException e)
         {

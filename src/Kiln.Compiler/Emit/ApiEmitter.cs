@@ -104,7 +104,10 @@ public static class ApiEmitter
         var symbols = plan.Symbols.ToList();
         var outputs = plan.OutputBuffers.Select(b => plan.Buffers[b]).ToList();
         bool tuple = outputs.Count > 1;
-        string Tuple(string type) => tuple ? $"({string.Join(", ", outputs.Select(_ => type))})" : type;
+        // A tuple result keeps the element names the [Graph] method gave it: (Tensor Logits, Tensor Hidden).
+        string Tuple(string type) => tuple
+            ? $"({string.Join(", ", outputs.Select((_, i) => i < entry.OutputNames.Count && entry.OutputNames[i].Length > 0 ? $"{type} {CSharpNames.Escape(entry.OutputNames[i])}" : type))})"
+            : type;
 
         w.Line($"/// <summary>What {name} compiled to: inputs, symbolic dims, arena buffers with live ranges, kernels.</summary>");
         w.Line($"public static readonly {Runtime}GraphProgram {program} = new(");

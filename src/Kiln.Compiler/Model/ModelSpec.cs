@@ -18,8 +18,14 @@ public sealed record ModelSpec(
 /// <summary>A parameter of the module tree: its full weight name (<c>blocks.0.fc.weight</c>) and fixed shape.</summary>
 public sealed record ParamSpec(string Name, EquatableArray<long> Shape, Init Init);
 
-/// <summary>A public [Graph] method, lowered: its C# parameter names in order and its IR.</summary>
-public sealed record EntryPointSpec(string MethodName, EquatableArray<string> InputNames, Graph Graph);
+/// <summary>
+/// A public [Graph] method, lowered: its C# parameter names in order and its IR; for a method returning a tuple, the
+/// tuple's element names ("" where it has none), which the compiled overloads' tuples repeat.
+/// </summary>
+public sealed record EntryPointSpec(string MethodName, EquatableArray<string> InputNames, Graph Graph)
+{
+    public EquatableArray<string> OutputNames { get; init; } = EquatableArray<string>.Empty;
+}
 
 /// <summary>A [Module] class: the generator adds <c>LoadWeights(weights, prefix)</c> for eager runs.</summary>
 public sealed record ModuleSpec(string Namespace, string ClassName, EquatableArray<string> ContainingTypes, EquatableArray<WeightField> Fields)

@@ -106,6 +106,10 @@ public sealed class MultipleOutputTests : IClassFixture<IlgpuCpuFixture>, IDispo
         Tolerance.AssertClose(expected[0], d0.Download(), "destination overload, output 0");
         Tolerance.AssertClose(expected[1], d1.Download(), "destination overload, output 1");
 
+        // The compiled overloads' tuples keep the element names the graph method gave its result.
+        var names = compiled.GetType().GetMethod("Awkward", new[] { typeof(Tensor) })!.ReturnParameter.GetCustomAttribute<TupleElementNamesAttribute>();
+        Assert.Equal(new[] { "Hidden", "Same", "Input", "Probabilities" }, names!.TransformNames);
+
         var twice = Assert.Throws<TargetInvocationException>(() => into.Invoke(compiled, new object[] { x, d0, d0 }));
         Assert.Contains("outputs 0 and 1 were given the same destination tensor", twice.InnerException!.Message);
     }
