@@ -139,6 +139,10 @@ sealed partial class GraphLowering
     {
         switch (expression)
         {
+            case AssignmentExpressionSyntax assign when assign.IsKind(SyntaxKind.SimpleAssignmentExpression)
+                && assign.Left is DeclarationExpressionSyntax { Designation: ParenthesizedVariableDesignationSyntax } or TupleExpressionSyntax:
+                Deconstruct(assign.Left, Eval(assign.Right), assign.Right);
+                return;
             case AssignmentExpressionSyntax assign:
             {
                 var target = Local(assign.Left);
@@ -166,6 +170,44 @@ sealed partial class GraphLowering
                 return;
             default:
                 throw Unsupported(expression, "only assignments to locals, ++ and -- can stand as statements in a graph");
+        }
+    }
+
+    /// <summary>
+    /// <c>var (a, b) = F(x)</c>, <c>(var a, _) = …</c> or <c>(a, b) = (b, a)</c>: a tuple of tensors (a helper graph's
+    /// several results) into locals, the right side evaluated whole first.
+    /// </summary>
+    void Deconstruct(ExpressionSyntax left, BuildValue value, ExpressionSyntax right)
+    {
+        var targets = left switch
+        {
+            DeclarationExpressionSyntax { Designation: ParenthesizedVariableDesignationSyntax d } => d.Variables.Cast<SyntaxNode>().ToList(),
+            TupleExpressionSyntax t => t.Arguments.Select(a => (SyntaxNode)a.Expression).ToList(),
+            _ => throw Unsupported(left, "only a tuple of locals can be assigned a tuple"),
+        };
+        var tensors = value.Tensors ?? throw Unsupported(right, "only a tuple of tensors can be deconstructed in a graph");
+        if (tensors.Count != targets.Count) throw Unsupported(left, $"{targets.Count} names for a tuple of {tensors.Count} tensors");
+        for (int i = 0; i < targets.Count; i++)
+        {
+            var element = BuildValue.OfTensor(tensors[i]);
+            switch (targets[i])
+            {
+                case DiscardDesignationSyntax:
+                case DeclarationExpressionSyntax { Designation: DiscardDesignationSyntax }:
+                case IdentifierNameSyntax { Identifier.ValueText: "_" } discard when Model(discard).GetSymbolInfo(discard).Symbol is null or IDiscardSymbol:
+                    break;
+                case SingleVariableDesignationSyntax single:
+                    _frame[Model(single).GetDeclaredSymbol(single) ?? throw Unsupported(single, "unresolved variable")] = element;
+                    break;
+                case DeclarationExpressionSyntax { Designation: SingleVariableDesignationSyntax single }:
+                    _frame[Model(single).GetDeclaredSymbol(single) ?? throw Unsupported(single, "unresolved variable")] = element;
+                    break;
+                case ExpressionSyntax existing:
+                    _frame[Local(existing)] = element;
+                    break;
+                default:
+                    throw Unsupported(left, "nested tuples are not supported in a graph");
+            }
         }
     }
 

@@ -9,8 +9,9 @@ using Xunit;
 namespace Kiln.Tests.Execution;
 
 /// <summary>
-/// Entry points that return a tuple of tensors: each output is its own buffer outside the arena; compiled equals eager
-/// on the CPU and on ILGPU's CPU accelerator, through the host, device and destination overloads.
+/// Entry points that return a tuple of tensors (each output is its own buffer outside the arena) and helper graphs whose
+/// tuples are deconstructed: compiled equals eager on the CPU and on ILGPU's CPU accelerator, through the host, device
+/// and destination overloads.
 /// </summary>
 public sealed class MultipleOutputTests : IClassFixture<IlgpuCpuFixture>, IDisposable
 {
@@ -35,6 +36,18 @@ public sealed class MultipleOutputTests : IClassFixture<IlgpuCpuFixture>, IDispo
                 var hidden = Tanh(MatMul(x, w));
                 return (hidden, hidden, x, Softmax(hidden * 2f, -1));
             }
+
+            /// <summary>A helper graph with two results, deconstructed, discarded and swapped.</summary>
+            [Graph] static (Tensor Low, Tensor High) Split(Tensor x) => (Minimum(x, 0f), Maximum(x, 0f));
+
+            [Graph]
+            public Tensor Recombined([Shape("batch", 4)] Tensor x)
+            {
+                var (low, high) = Split(MatMul(x, w));
+                (var a, _) = Split(x);
+                (low, high) = (high, low);
+                return low * 2f + high + a;
+            }
         }
         """;
 
@@ -51,15 +64,17 @@ public sealed class MultipleOutputTests : IClassFixture<IlgpuCpuFixture>, IDispo
 
     public void Dispose() => _assembly.Dispose();
 
-    static Tensor[] Elements(object tuple)
+    static Tensor[] Elements(object result)
     {
-        var t = (ITuple)tuple;
+        if (result is Tensor single) return new[] { single };
+        var t = (ITuple)result;
         return Enumerable.Range(0, t.Length).Select(i => (Tensor)t[i]!).ToArray();
     }
 
     [Theory]
     [InlineData("Pair", 2)]
     [InlineData("Awkward", 4)]
+    [InlineData("Recombined", 1)]
     public void EachOutputEqualsEagerOnEveryDevice(string graph, int outputs)
     {
         var method = _net.GetMethod(graph)!;
