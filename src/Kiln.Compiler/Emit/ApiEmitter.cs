@@ -4,6 +4,7 @@ using Kiln.Compiler.Backends;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Kernels;
 using Kiln.Compiler.Memory;
+using Kiln.Compiler.Model;
 using Kiln.Compiler.Util;
 
 namespace Kiln.Compiler.Emit;
@@ -88,37 +89,65 @@ public static class ApiEmitter
     /// <summary>How kernels name the graph's outputs: <c>output</c>, or <c>output0</c>, <c>output1</c>… for a tuple.</summary>
     public static IReadOnlyList<string> OutputIdentifiers(KernelPlan plan) => plan.OutputBuffers.Select(b => plan.Buffers[b].Identifier).ToList();
 
-    /// <remarks>
-    /// The public overloads take the inputs under the user's names (callers may name arguments), so their locals come
-    /// from a <see cref="NameScope"/> and every member they touch is reached through <c>this</c>. The private core method
-    /// takes the inputs as <c>in_</c> names, which no generated name has.
-    /// </remarks>
-    static void EmitEntryPoint(SourceWriter w, string cls, CompiledGraph compiled)
+    /// <summary>What one entry point's generated members are called and return.</summary>
+    sealed class Entry
     {
-        var (entry, plan) = (compiled.Entry, compiled.Plan);
-        string name = entry.MethodName;
-        string program = GeneratedNames.Program(name), core = GeneratedNames.Core(name), inputsField = GeneratedNames.InputsField(name);
-        var inputs = entry.Graph.Inputs.ToList();
-        var arena = plan.Buffers.Where(b => b.Kind == BufferKind.Intermediate).ToList();
-        var intervals = Liveness.Intervals(plan).ToDictionary(i => i.Buffer);
-        var symbols = plan.Symbols.ToList();
-        var outputs = plan.OutputBuffers.Select(b => plan.Buffers[b]).ToList();
-        bool tuple = outputs.Count > 1;
-        // A tuple result keeps the element names the [Graph] method gave it: (Tensor Logits, Tensor Hidden).
-        string Tuple(string type) => tuple
-            ? $"({string.Join(", ", outputs.Select((_, i) => i < entry.OutputNames.Count && entry.OutputNames[i].Length > 0 ? $"{type} {CSharpNames.Escape(entry.OutputNames[i])}" : type))})"
+        public Entry(string cls, CompiledGraph compiled)
+        {
+            (Class, Graph, Plan) = (cls, compiled.Entry, compiled.Plan);
+            Name = Graph.MethodName;
+            Method = CSharpNames.Escape(Name);
+            (Program, Core, InputsField) = (GeneratedNames.Program(Name), GeneratedNames.Core(Name), GeneratedNames.InputsField(Name));
+            Outputs = Plan.OutputBuffers.Select(b => Plan.Buffers[b]).ToList();
+        }
+
+        public string Class { get; }
+        public EntryPointSpec Graph { get; }
+        public KernelPlan Plan { get; }
+        public string Name { get; }
+        public string Method { get; }
+        public string Program { get; }
+        public string Core { get; }
+        public string InputsField { get; }
+        public IReadOnlyList<BufferInfo> Outputs { get; }
+        public bool IsTuple => Outputs.Count > 1;
+
+        /// <summary><paramref name="type"/>, or for a tuple result a tuple of it with the element names the [Graph] method gave.</summary>
+        public string Result(string type) => IsTuple
+            ? $"({string.Join(", ", Outputs.Select((_, i) => i < Graph.OutputNames.Count && Graph.OutputNames[i].Length > 0 ? $"{type} {CSharpNames.Escape(Graph.OutputNames[i])}" : type))})"
             : type;
 
-        w.Line($"/// <summary>What {name} compiled to: inputs, symbolic dims, arena buffers with live ranges, kernels.</summary>");
-        w.Line($"public static readonly {Runtime}GraphProgram {program} = new(");
+        /// <summary>The core method's destination parameters, one per output.</summary>
+        public IReadOnlyList<string> CoreDestinations => Outputs.Select((_, i) => IsTuple ? "destination" + i : "destination").ToList();
+    }
+
+    static void EmitEntryPoint(SourceWriter w, string cls, CompiledGraph compiled)
+    {
+        var entry = new Entry(cls, compiled);
+        EmitProgram(w, entry);
+        w.Line();
+        w.Line($"readonly {Runtime}DeviceTensor[] {entry.InputsField} = new {Runtime}DeviceTensor[{entry.Graph.InputNames.Count}];");
+        w.Line();
+        EmitOverloads(w, entry);
+        EmitCore(w, entry);
+    }
+
+    /// <summary>The <c>GraphProgram</c>: inputs, symbols, arena buffers with their live ranges and sizes, kernels.</summary>
+    static void EmitProgram(SourceWriter w, Entry entry)
+    {
+        var plan = entry.Plan;
+        var arena = plan.Buffers.Where(b => b.Kind == BufferKind.Intermediate).ToList();
+        var intervals = Liveness.Intervals(plan).ToDictionary(i => i.Buffer);
+        w.Line($"/// <summary>What {entry.Name} compiled to: inputs, symbolic dims, arena buffers with live ranges, kernels.</summary>");
+        w.Line($"public static readonly {Runtime}GraphProgram {entry.Program} = new(");
         w.Indent();
-        w.Line($"\"{cls}.{name}\",");
+        w.Line($"\"{entry.Class}.{entry.Name}\",");
         w.Line($"new {Runtime}InputSpec[]");
         w.Line("{");
-        foreach (var input in inputs)
+        foreach (var input in entry.Graph.Graph.Inputs)
             w.Line($"    new(\"{input.Name}\", new {Runtime}DimSpec[] {{ {string.Join(", ", input.Shape.Dims.Select(DimSpecCode))} }}),");
         w.Line("},");
-        w.Line($"new string[] {{ {string.Join(", ", symbols.Select(s => $"\"{s}\""))} }},");
+        w.Line($"new string[] {{ {string.Join(", ", plan.Symbols.Select(s => $"\"{s}\""))} }},");
         w.Line($"new {Runtime}ArenaBufferSpec[]");
         w.Line("{");
         foreach (var b in arena)
@@ -126,7 +155,7 @@ public static class ApiEmitter
         w.Line("},");
         w.Line("static symbols =>");
         w.Line("{");
-        foreach (var (s, i) in symbols.Select((s, i) => (s, i))) w.Line($"    int {SymbolNames.Identifier(s)} = symbols[{i}];");
+        foreach (var (s, i) in plan.Symbols.Select((s, i) => (s, i))) w.Line($"    int {SymbolNames.Identifier(s)} = symbols[{i}];");
         w.Line($"    return new long[] {{ {string.Join(", ", arena.Select(b => b.Shape.ElementCount.ToCSharp()))} }};");
         w.Line("},");
         w.Line($"new {Runtime}KernelSummary[]");
@@ -135,28 +164,34 @@ public static class ApiEmitter
             w.Line($"    new(\"k{k.Id}\", \"{k.Kind}\", new[] {{ {string.Join(", ", k.SourceOps.Select(Quote))} }}),");
         w.Line("});");
         w.Outdent();
-        w.Line();
-        w.Line($"readonly {Runtime}DeviceTensor[] {inputsField} = new {Runtime}DeviceTensor[{inputs.Count}];");
-        w.Line();
+    }
 
-        var scope = new NameScope(entry.InputNames);
-        var destinations = outputs.Select((_, i) => scope.Fresh(tuple ? "destination" + i : "destination")).ToList();
-        var results = outputs.Select((_, i) => scope.Fresh(tuple ? "_result" + i : "_result")).ToList();
+    /// <remarks>
+    /// The public overloads (host tensors; device tensors; into destinations) take the inputs under the user's names,
+    /// since callers may name arguments, so their locals come from a <see cref="NameScope"/> and every member they touch
+    /// is reached through <c>this</c>.
+    /// </remarks>
+    static void EmitOverloads(SourceWriter w, Entry entry)
+    {
+        var (graph, name, method, tuple) = (entry.Graph, entry.Name, entry.Method, entry.IsTuple);
+        var scope = new NameScope(graph.InputNames);
+        var destinations = entry.Outputs.Select((_, i) => scope.Fresh(tuple ? "destination" + i : "destination")).ToList();
+        var results = entry.Outputs.Select((_, i) => scope.Fresh(tuple ? "_result" + i : "_result")).ToList();
         string resultTuple = tuple ? scope.Fresh("_results") : "";
-        var uploaded = entry.InputNames.Select(n => scope.Fresh("_" + n)).ToList();
-        string nulls = string.Join(", ", outputs.Select(_ => "null"));
-        string method = CSharpNames.Escape(name);
-        var inputNames = entry.InputNames.Select(CSharpNames.Escape).ToList();
+        var uploaded = graph.InputNames.Select(n => scope.Fresh("_" + n)).ToList();
+        string nulls = string.Join(", ", entry.Outputs.Select(_ => "null"));
+        var inputNames = graph.InputNames.Select(CSharpNames.Escape).ToList();
         string deviceParams = string.Join(", ", inputNames.Select(n => $"{Runtime}DeviceTensor " + n));
         string names = string.Join(", ", inputNames);
         string comma = names.Length > 0 ? ", " : "";
+
         w.Line($"/// <summary>Runs {name} on host tensors: uploads, runs the kernels, downloads the result.</summary>");
-        w.Open($"public {Tuple("global::Kiln.Tensor")} {method}({string.Join(", ", inputNames.Select(n => "global::Kiln.Tensor " + n))})");
-        foreach (var input in inputs.Where(i => i.Type.DType == DType.Int32))
-            w.Line($"{Runtime}IntegerInput.Check(\"{cls}.{name}\", \"{input.Name}\", {CSharpNames.Escape(input.Name!)});");
+        w.Open($"public {entry.Result("global::Kiln.Tensor")} {method}({string.Join(", ", inputNames.Select(n => "global::Kiln.Tensor " + n))})");
+        foreach (var input in graph.Graph.Inputs.Where(i => i.Type.DType == DType.Int32))
+            w.Line($"{Runtime}IntegerInput.Check(\"{entry.Class}.{name}\", \"{input.Name}\", {CSharpNames.Escape(input.Name!)});");
         for (int i = 0; i < inputNames.Count; i++)
-            w.Line($"using var {uploaded[i]} = this.Device.Upload({inputNames[i]}, \"{entry.InputNames[i]}\");");
-        string call = $"this.{core}({string.Join("", uploaded.Select(u => u + ", "))}{nulls})";
+            w.Line($"using var {uploaded[i]} = this.Device.Upload({inputNames[i]}, \"{graph.InputNames[i]}\");");
+        string call = $"this.{entry.Core}({string.Join("", uploaded.Select(u => u + ", "))}{nulls})";
         if (!tuple)
         {
             w.Line($"using var {results[0]} = {call};");
@@ -173,36 +208,45 @@ public static class ApiEmitter
         if (inputNames.Count > 0) // without inputs it would have the host version's signature: F(destination) serves
         {
             w.Line($"/// <summary>Runs {name} on device tensors; the result is a new device tensor.</summary>");
-            w.Line($"public {Tuple(Runtime + "DeviceTensor")} {method}({deviceParams}) => this.{core}({names}{comma}{nulls});");
+            w.Line($"public {entry.Result(Runtime + "DeviceTensor")} {method}({deviceParams}) => this.{entry.Core}({names}{comma}{nulls});");
             w.Line();
         }
         w.Line(tuple
             ? $"/// <summary>Runs {name} into the destinations, one per output, each of its output's shape.</summary>"
             : $"/// <summary>Runs {name} into <paramref name=\"{destinations[0]}\"/>, which must have the result's shape.</summary>");
         w.Line($"public void {method}({deviceParams}{comma}{string.Join(", ", destinations.Select(d => $"{Runtime}DeviceTensor {d}"))}) =>");
-        w.Line($"    this.{core}({names}{comma}{string.Join(", ", destinations.Select(d => $"{d} ?? throw new global::System.ArgumentNullException(nameof({d}))"))});");
+        w.Line($"    this.{entry.Core}({names}{comma}{string.Join(", ", destinations.Select(d => $"{d} ?? throw new global::System.ArgumentNullException(nameof({d}))"))});");
         w.Line();
-        var coreInputs = entry.InputNames.Select(BufferIdentifiers.Input).ToList();
-        var coreDestinations = outputs.Select((_, i) => tuple ? "destination" + i : "destination").ToList();
-        w.Open($"{Tuple(Runtime + "DeviceTensor")} {core}({string.Join("", coreInputs.Select(n => $"{Runtime}DeviceTensor {n}, "))}"
-            + $"{string.Join(", ", coreDestinations.Select(d => $"{Runtime}DeviceTensor? {d}"))})");
-        for (int i = 0; i < coreDestinations.Count; i++)
-            for (int j = i + 1; j < coreDestinations.Count; j++)
-                w.Line($"if ({coreDestinations[i]} is not null && global::System.Object.ReferenceEquals({coreDestinations[i]}, {coreDestinations[j]})) "
-                    + $"throw new global::System.ArgumentException(\"{cls}.{name}: outputs {i} and {j} were given the same destination tensor\");");
+    }
+
+    /// <summary>
+    /// The private core every overload calls: it takes the inputs under their <c>in_</c> names (which no generated name
+    /// has), begins a frame, allocates or checks each output, and runs the device's kernels.
+    /// </summary>
+    static void EmitCore(SourceWriter w, Entry entry)
+    {
+        var (outputs, tuple) = (entry.Outputs, entry.IsTuple);
+        var coreInputs = entry.Graph.InputNames.Select(BufferIdentifiers.Input).ToList();
+        var destinations = entry.CoreDestinations;
+        w.Open($"{entry.Result(Runtime + "DeviceTensor")} {entry.Core}({string.Join("", coreInputs.Select(n => $"{Runtime}DeviceTensor {n}, "))}"
+            + $"{string.Join(", ", destinations.Select(d => $"{Runtime}DeviceTensor? {d}"))})");
+        for (int i = 0; i < destinations.Count; i++)
+            for (int j = i + 1; j < destinations.Count; j++)
+                w.Line($"if ({destinations[i]} is not null && global::System.Object.ReferenceEquals({destinations[i]}, {destinations[j]})) "
+                    + $"throw new global::System.ArgumentException(\"{entry.Class}.{entry.Name}: outputs {i} and {j} were given the same destination tensor\");");
         w.Open("lock (_session.Gate)");
-        for (int i = 0; i < coreInputs.Count; i++) w.Line($"{inputsField}[{i}] = {coreInputs[i]};");
-        w.Line($"var _frame = _session.Begin({program}, {inputsField});");
-        w.Line($"global::System.Array.Clear({inputsField});");
+        for (int i = 0; i < coreInputs.Count; i++) w.Line($"{entry.InputsField}[{i}] = {coreInputs[i]};");
+        w.Line($"var _frame = _session.Begin({entry.Program}, {entry.InputsField});");
+        w.Line($"global::System.Array.Clear({entry.InputsField});");
         var outputSymbols = outputs.SelectMany(o => o.Shape.Dims).SelectMany(d => d.Symbols).ToList();
-        foreach (var (s, i) in symbols.Select((s, i) => (s, i)).Where(p => outputSymbols.Contains(p.s)))
+        foreach (var (s, i) in entry.Plan.Symbols.Select((s, i) => (s, i)).Where(p => outputSymbols.Contains(p.s)))
             w.Line($"int {SymbolNames.Identifier(s)} = _frame.Symbol({i});");
         var locals = outputs.Select((_, i) => tuple ? "_output" + i : "_output").ToList();
         for (int i = 0; i < outputs.Count; i++)
             w.Line(outputs[i].Shape.Rank == 0
-                ? $"var {locals[i]} = _frame.Output({coreDestinations[i]}, global::System.ReadOnlySpan<long>.Empty);"
-                : $"var {locals[i]} = _frame.Output({coreDestinations[i]}, stackalloc long[] {{ {string.Join(", ", outputs[i].Shape.Dims.Select(d => d.ToCSharp()))} }});");
-        w.Line($"_kernels.{method}(_frame, {string.Join("", coreInputs.Select(n => n + ", "))}{string.Join(", ", locals)});");
+                ? $"var {locals[i]} = _frame.Output({destinations[i]}, global::System.ReadOnlySpan<long>.Empty);"
+                : $"var {locals[i]} = _frame.Output({destinations[i]}, stackalloc long[] {{ {string.Join(", ", outputs[i].Shape.Dims.Select(d => d.ToCSharp()))} }});");
+        w.Line($"_kernels.{entry.Method}(_frame, {string.Join("", coreInputs.Select(n => n + ", "))}{string.Join(", ", locals)});");
         w.Line(tuple ? $"return ({string.Join(", ", locals)});" : "return _output;");
         w.Close();
         w.Close();
