@@ -207,7 +207,7 @@ public static class ApiEmitter
         w.Line();
         if (inputNames.Count > 0) // without inputs it would have the host version's signature: F(destination) serves
         {
-            w.Line($"/// <summary>Runs {name} on device tensors; the result is a new device tensor.</summary>");
+            w.Line($"/// <summary>Runs {name} on device tensors; {(tuple ? "each result is a new device tensor" : "the result is a new device tensor")}.</summary>");
             w.Line($"public {entry.Result(Runtime + "DeviceTensor")} {method}({deviceParams}) => this.{entry.Core}({names}{comma}{nulls});");
             w.Line();
         }

@@ -65,6 +65,36 @@ public sealed class GeneratedCodeTests
         Snapshot.Verify(result.Source("FusedChains.Cuda.g.cs"), "Cuda");
     }
 
+    /// <summary>
+    /// A tuple result with named elements, and inputs named like the generated code's own locals, inside a namespace whose
+    /// segments are System and Kiln: how the API file keeps them apart (global:: names, moved locals, in_ names).
+    /// </summary>
+    [Fact]
+    public void TupleOutputsAndOddNames()
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            using static Kiln.Ops;
+
+            namespace Contoso.System.Kiln;
+
+            public sealed class Device { }
+
+            [Model]
+            public partial class Heads
+            {
+                [Param(4, 3)] global::Kiln.Tensor w;
+
+                [Graph]
+                public (global::Kiln.Tensor Logits, global::Kiln.Tensor Pooled) Run([Shape("batch", 4)] global::Kiln.Tensor destination, [Shape(4)] global::Kiln.Tensor _destination) =>
+                    (MatMul(destination + _destination, w), Mean(destination, -1, keepDims: true));
+            }
+            """);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+        Snapshot.Verify(result.Source("Heads.g.cs"), "Api");
+    }
+
     [Fact]
     public void HintNamesAreStableAndPerModel()
     {
