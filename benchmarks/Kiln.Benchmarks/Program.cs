@@ -6,7 +6,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Kiln.Benchmarks;
 
-// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- [mlp|gpt|cifar|gemm|bandwidth|conv|all] [--quick]
+// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- [mlp|gpt|cifar|gemm|bandwidth|conv|memory|all] [--quick]
 bool quick = args.Contains("--quick");
 string what = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 Console.WriteLine($"Kiln benchmarks ({what}{(quick ? ", quick" : "")}) on {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -15,6 +15,7 @@ Console.WriteLine();
 if (what is "gemm" or "all") { GemmBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "bandwidth" or "all") { BandwidthBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "conv" or "all") { ConvBenchmark.Run(quick); Console.WriteLine(); }
+if (what is "memory" or "all") { MemoryPlanBenchmark.Run(quick); Console.WriteLine(); }
 var job = (quick ? Job.ShortRun : Job.Default).WithToolchain(InProcessEmitToolchain.Instance);
 var config = ManualConfig.Create(DefaultConfig.Instance).AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
 if (what is "mlp" or "all") BenchmarkRunner.Run<MlpBenchmarks>(config);

@@ -1,0 +1,138 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using Kiln.Compiler;
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Kernels;
+using Kiln.Compiler.Memory;
+using Kiln.Runtime;
+
+namespace Kiln.Benchmarks;
+
+/// <summary>
+/// How close the arena planner comes to the lower bound (the most bytes live at one kernel), against the naive sum
+/// (every intermediate its own allocation), and how long planning takes: the example models' graphs at several batch
+/// sizes, then random graphs compiled through the real pipeline. The planner is greedy by size with best fit; no
+/// in-place reuse or reordering yet (issue "Fit bigger models on one device").
+/// </summary>
+public static class MemoryPlanBenchmark
+{
+    public static void Run(bool quick)
+    {
+        Console.WriteLine("Arena planning: Kiln's arena against the lower bound and the naive sum (bytes, 256-byte aligned)");
+        Console.WriteLine();
+        Console.WriteLine("| graph | symbols | buffers | naive | lower bound | Kiln | Kiln / bound | naive / Kiln | planning |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        var programs = new (GraphProgram Program, int[][] Sizes)[]
+        {
+            (Kiln.Examples.Mlp.MlpClassifier.Compiled.ForwardProgram, new[] { new[] { 1 }, new[] { 256 } }),
+            (Kiln.Examples.Gpt.CharGpt.Compiled.LogitsProgram, new[] { new[] { 1, 16 }, new[] { 8, 64 } }),
+            (Kiln.Examples.Cifar.CifarNet.Compiled.ForwardProgram, new[] { new[] { 1 }, new[] { 16 } }),
+        };
+        foreach (var (program, sizes) in programs)
+            foreach (var values in sizes)
+            {
+                var buffers = program.LiveBuffers(values.Take(program.Symbols.Count).ToArray());
+                Row($"{program.Name}", string.Join(", ", program.Symbols.Zip(values, (s, v) => $"{s}={v}")), buffers);
+            }
+
+        int graphs = quick ? 200 : 1000;
+        var ratios = new List<double>();
+        var savings = new List<double>();
+        var times = new List<double>();
+        int largest = 0;
+        for (int seed = 1; seed <= graphs; seed++)
+        {
+            var buffers = Buffers(RandomGraph(seed, 20 + seed % 180));
+            if (buffers.Count == 0) continue;
+            var plan = MemoryPlanner.Plan(buffers);
+            MemoryPlanChecker.Check(buffers, plan);
+            ratios.Add((double)plan.ArenaBytes / plan.LowerBound);
+            savings.Add((double)plan.NaiveBytes / plan.ArenaBytes);
+            times.Add(PlanningMilliseconds(buffers));
+            largest = Math.Max(largest, buffers.Count);
+        }
+        Console.WriteLine();
+        Console.WriteLine($"{ratios.Count} random graphs (20–199 ops: element-wise, matmuls, reductions, softmax; operands drawn from every earlier value; up to {largest} arena buffers):");
+        Console.WriteLine($"Kiln / lower bound: geometric mean {GeoMean(ratios):F4}, worst {ratios.Max():F3}, at the bound in {ratios.Count(r => r <= 1.0000001)} of {ratios.Count}");
+        Console.WriteLine($"naive / Kiln: geometric mean {GeoMean(savings):F2}; planning: median {Median(times):F3} ms, worst {times.Max():F3} ms");
+
+        // A graph the size of GPT-2 small's forward (12 blocks of ~15 kernels): planning time at that scale.
+        var big = Buffers(RandomGraph(7, 200), blocks: 12);
+        Console.WriteLine($"a {big.Count}-buffer graph (12 chained random blocks): planning {PlanningMilliseconds(big):F2} ms");
+    }
+
+    static void Row(string name, string symbols, IReadOnlyList<LiveBuffer> buffers)
+    {
+        var plan = MemoryPlanner.Plan(buffers);
+        MemoryPlanChecker.Check(buffers, plan);
+        Console.WriteLine($"| {name} | {symbols} | {buffers.Count} | {Bytes(plan.NaiveBytes)} | {Bytes(plan.LowerBound)} | {Bytes(plan.ArenaBytes)} | "
+            + $"{(double)plan.ArenaBytes / Math.Max(1, plan.LowerBound):F3} | {(double)plan.NaiveBytes / Math.Max(1, plan.ArenaBytes):F2} | {PlanningMilliseconds(buffers):F3} ms |");
+    }
+
+    /// <summary>Median of repeated plans (the first warms the JIT).</summary>
+    static double PlanningMilliseconds(IReadOnlyList<LiveBuffer> buffers)
+    {
+        MemoryPlanner.Plan(buffers);
+        var samples = new double[9];
+        for (int i = 0; i < samples.Length; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            MemoryPlanner.Plan(buffers);
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        return Median(samples);
+    }
+
+    /// <summary>The plan's arena buffers with their live intervals; <paramref name="blocks"/> copies of the graph chained end to end.</summary>
+    static IReadOnlyList<LiveBuffer> Buffers(Graph graph, int blocks = 1)
+    {
+        var plan = Pipeline.Compile(graph).Plan;
+        var one = Liveness.Compute(plan, b => b.Shape.ElementCount.Coefficient * sizeof(float));
+        int span = plan.Kernels.Count;
+        return Enumerable.Range(0, blocks)
+            .SelectMany(k => one.Select(b => new LiveBuffer(k * one.Count + b.Id, b.Bytes, b.First + k * span, b.Last + k * span)))
+            .ToList();
+    }
+
+    /// <summary>
+    /// A random graph over [64, w] activations (w from 64 to 512): element-wise ops, matmuls by parameters, row sums
+    /// broadcast back, softmax; each op's operands drawn from every value so far, so some live long.
+    /// </summary>
+    static Graph RandomGraph(int seed, int ops)
+    {
+        var rng = new Random(seed);
+        var b = new GraphBuilder($"random{seed}");
+        int[] widths = { 64, 128, 256, 512 };
+        var values = new List<int> { b.Input("x", Shape.Of(64L, widths[rng.Next(widths.Length)])) };
+        long Width(int v) => b.ShapeOf(v)[1].Coefficient;
+        for (int i = 0; i < ops; i++)
+        {
+            int a = values[rng.Next(values.Count)];
+            int next = rng.Next(6) switch
+            {
+                0 => b.Unary(rng.Next(2) == 0 ? OpKind.Exp : OpKind.Tanh, a),
+                1 or 2 => values.Where(v => Width(v) == Width(a)).ToList() is var same ? b.Binary(OpKind.Add, a, same[rng.Next(same.Count)]) : a,
+                3 => b.MatMul(a, b.Param($"w{i}", Shape.Of(Width(a), widths[rng.Next(widths.Length)]))),
+                4 => b.Binary(OpKind.Mul, a, b.Reduce(OpKind.Sum, a, -1, keepDims: true)),
+                _ => b.Softmax(OpKind.Softmax, a, -1),
+            };
+            values.Add(next);
+        }
+        // The last value and up to eight earlier ones of its width make the output; values nothing reads are dead code.
+        int output = values[^1];
+        foreach (var v in values.Where(v => v != output && Width(v) == Width(output)).TakeLast(8)) output = b.Binary(OpKind.Add, output, v);
+        return b.Build(output);
+    }
+
+    static string Bytes(long bytes) => bytes >= 1 << 20 ? $"{bytes / 1048576.0:F2} MiB" : $"{bytes / 1024.0:F1} KiB";
+
+    static double GeoMean(IEnumerable<double> xs) => Math.Exp(xs.Average(Math.Log));
+
+    static double Median(IReadOnlyList<double> xs)
+    {
+        var sorted = xs.OrderBy(x => x).ToList();
+        return sorted[sorted.Count / 2];
+    }
+}
