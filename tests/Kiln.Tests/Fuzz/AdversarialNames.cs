@@ -9,7 +9,7 @@ namespace Kiln.Tests.Fuzz;
 /// A random valid C# model whose identifiers are drawn to break generated code: keywords, unicode letters and
 /// connectors, the names of generated members and locals, runtime and BCL type names declared as user types beside
 /// the model, namespaces with segments named <c>Kiln</c> and <c>System</c>, containers of every kind, names that meet
-/// once snake-cased or sanitized, and graphs with up to 64 inputs. Every source is legal C#; whether Kiln accepts it is
+/// once snake-cased or sanitized, graphs with up to 64 inputs, and one graph in five returning a tuple. Every source is legal C#; whether Kiln accepts it is
 /// the question (<see cref="NamesFuzzTests"/>). Each case lives under its own namespace segment <c>Case{seed}</c>, so
 /// many share one compilation.
 /// </summary>
@@ -60,6 +60,9 @@ public sealed class AdversarialNames
         "x", "y", "destination", "_destination", "_result", "_frame", "_output", "frame", "output", "symbols", "Device", "dim_batch",
         "in_x", "@in", "@out", "@params", "a‿b", "a_b", "α", "_session", "_x", "value", "@this", "images", "_images", "dim_n",
     };
+
+    /// <summary>Names of a tuple result's elements ("" for none).</summary>
+    static readonly string[] TupleNames = { "", "", "Logits", "Hidden", "@class", "Ω", "destination", "value", "Device", "_result0" };
 
     static readonly string[] SymbolNames = { "batch", "n", "B", "Σ", "dim_batch", "_frame", "seq_len", "x" };
 
@@ -190,8 +193,20 @@ public sealed class AdversarialNames
             bool symbolic = rng.Next(2) == 0;
             var parameters = inputs.Select((input, i) =>
                 $"[Shape({(symbolic && i % 2 == 0 ? $"\"{symbol}\", 4" : "4")})] global::Kiln.Tensor {input}");
-            sb.AppendLine($"    [Graph] public global::Kiln.Tensor {name}({string.Join(", ", parameters)}) =>");
-            sb.AppendLine($"        {Body(rng, inputs, vectors, matrices, module)};");
+            if (rng.Next(5) == 0)
+            {
+                // Two outputs, the tuple's elements named from the pool too (or not at all).
+                string first = Pick(TupleNames), second;
+                do second = Pick(TupleNames); while (second.Length > 0 && second == first);
+                string Element(string element) => element.Length == 0 ? "global::Kiln.Tensor" : $"global::Kiln.Tensor {element}";
+                sb.AppendLine($"    [Graph] public ({Element(first)}, {Element(second)}) {name}({string.Join(", ", parameters)}) =>");
+                sb.AppendLine($"        ({Body(rng, inputs, vectors, matrices, module)}, {Body(rng, inputs, vectors, matrices, module)});");
+            }
+            else
+            {
+                sb.AppendLine($"    [Graph] public global::Kiln.Tensor {name}({string.Join(", ", parameters)}) =>");
+                sb.AppendLine($"        {Body(rng, inputs, vectors, matrices, module)};");
+            }
         }
         sb.AppendLine("}");
         foreach (var _ in containers) sb.AppendLine("}");
