@@ -12,6 +12,9 @@ namespace Kiln.Compiler.Backends;
 /// </summary>
 public sealed class ExprRenderer
 {
+    /// <summary>The SIMD vector class of vector rendering, qualified: generated code has no usings (see <see cref="Emit.SourceFile"/>).</summary>
+    public const string Vector = "global::System.Runtime.Intrinsics.Vector256";
+
     readonly string _math;
     readonly bool _vector;
     readonly Func<LoadExpr, string> _load;
@@ -39,7 +42,7 @@ public sealed class ExprRenderer
     {
         LoadExpr l => _load(l),
         AccExpr => _acc,
-        ConstExpr c => _vector ? $"global::System.Runtime.Intrinsics.Vector256.Create({FloatLiteral(c.Value)})" : FloatLiteral(c.Value),
+        ConstExpr c => _vector ? $"{Vector}.Create({FloatLiteral(c.Value)})" : FloatLiteral(c.Value),
         UnaryExpr u => u.Op == OpKind.Neg ? $"(-{Render(u.X)})" : $"{_math}.{u.Op}({Render(u.X)})",
         BinaryExpr b => b.Op switch
         {
@@ -50,8 +53,8 @@ public sealed class ExprRenderer
             _ => $"{_math}.{b.Op}({Render(b.A)}, {Render(b.B)})",
         },
         SelectExpr s => $"{_math}.Where({Render(s.Condition)}, {Render(s.A)}, {Render(s.B)})",
-        IotaExpr i when _vector && i.Axis == _laneAxis => $"(global::System.Runtime.Intrinsics.Vector256.Create((float){_coordinate(i.Axis)}) + {_math}.Lanes)",
-        IotaExpr i => _vector ? $"global::System.Runtime.Intrinsics.Vector256.Create((float){_coordinate(i.Axis)})" : $"((float){_coordinate(i.Axis)})",
+        IotaExpr i when _vector && i.Axis == _laneAxis => $"({Vector}.Create((float){_coordinate(i.Axis)}) + {_math}.Lanes)",
+        IotaExpr i => _vector ? $"{Vector}.Create((float){_coordinate(i.Axis)})" : $"((float){_coordinate(i.Axis)})",
         RangeSelectExpr r when _vector && r.Axis == _laneAxis => throw new InvalidOperationException("a range selection along the SIMD lanes is rendered scalar"),
         RangeSelectExpr r => $"({_coordinate(r.Axis)} >= {r.Start}L && {_coordinate(r.Axis)} < {r.End}L ? {Render(r.Inside)} : {Render(r.Outside)})",
         _ => throw new ArgumentOutOfRangeException(nameof(e), e, "unknown expression"),

@@ -20,7 +20,7 @@ public sealed class CpuBackend : Backend
 
     protected override string What => "CPU kernels";
 
-    protected override string ViewType => "global::Kiln.Runtime.Cpu.CpuView";
+    protected override string ViewType => CpuKernelEmitter.View;
 
     protected override string ViewMethod => "global::Kiln.Runtime.Cpu.CpuTensors.Cpu";
 

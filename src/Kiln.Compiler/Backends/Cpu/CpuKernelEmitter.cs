@@ -18,8 +18,10 @@ public static class CpuKernelEmitter
 {
     public const string Math = "global::Kiln.Runtime.Cpu.CpuMath";
 
-    /// <summary>The SIMD vector class, qualified (the generated code is written with no usings; see <see cref="Emit.SourceFile"/>).</summary>
-    const string Vector = "global::System.Runtime.Intrinsics.Vector256";
+    /// <summary>The type kernels read a buffer as.</summary>
+    public const string View = "global::Kiln.Runtime.Cpu.CpuView";
+
+    const string Vector = ExprRenderer.Vector;
 
     /// <summary>Writes kernel <paramref name="k"/>'s class, <paramref name="comments"/> above it.</summary>
     public static void Emit(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments)
@@ -52,7 +54,7 @@ public static class CpuKernelEmitter
         w.Open($"public sealed class K{k.Id} : global::Kiln.Runtime.Cpu.CpuTask");
         foreach (var (type, name) in Fields(sig)) w.Line($"{type} {name};");
         w.Line();
-        w.OpenCall("public void Launch", sig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
+        w.OpenCall("public void Launch", sig.Parameters(View));
         foreach (var (_, name) in Fields(sig)) w.Line($"this.{name} = {name};");
         w.Line(launchBody);
         w.Close();
@@ -60,7 +62,7 @@ public static class CpuKernelEmitter
     }
 
     static IEnumerable<(string Type, string Name)> Fields(KernelSignature sig) =>
-        sig.Buffers.Select(b => ("global::Kiln.Runtime.Cpu.CpuView", KernelSignature.BufferName(b))).Concat(sig.Symbols.Select(s => ("int", SymbolNames.Identifier(s))));
+        sig.Buffers.Select(b => (View, KernelSignature.BufferName(b))).Concat(sig.Symbols.Select(s => ("int", SymbolNames.Identifier(s))));
 
     static void EmitElementwise(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
     {
@@ -96,7 +98,7 @@ public static class CpuKernelEmitter
         w.Open($"public sealed class K{k.Id}");
         w.Line($"readonly global::Kiln.Runtime.Cpu.GemmJob<{(epilogue ? "Epilogue" : "global::Kiln.Runtime.Cpu.NoEpilogue")}> _gemm = new();");
         w.Line();
-        w.OpenCall("public void Launch", sig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
+        w.OpenCall("public void Launch", sig.Parameters(View));
         w.Line($"long batches = {IndexCode.Product(batchDims)};");
         w.Open("for (long batch = 0; batch < batches; batch++)");
         IndexCode.Unravel(w, "batch", batchDims, "o");
@@ -157,13 +159,13 @@ public static class CpuKernelEmitter
         var members = new SourceWriter();
         members.Line($"public bool Vectorized => {(vector ? "true" : "false")};");
         members.Line();
-        members.Line($"public global::System.Runtime.Intrinsics.Vector256<float> Input(long j) => {(vector ? vec.Render(prologue) : NotVectorized)};");
+        members.Line($"public {Vector}<float> Input(long j) => {(vector ? vec.Render(prologue) : NotVectorized)};");
         members.Line();
         members.Line($"public float InputAt(long j) => {scalar.Render(prologue)};");
         members.Line();
         if (reduction)
         {
-            members.Line($"public void Store(long j, global::System.Runtime.Intrinsics.Vector256<float> acc) => {NotVectorized};");
+            members.Line($"public void Store(long j, {Vector}<float> acc) => {NotVectorized};");
             members.Line();
             members.Open("public void StoreAt(long j, float acc)");
             IndexCode.Unravel(members, "item", k.Shape.Dims.ToList(), "o");
@@ -174,8 +176,8 @@ public static class CpuKernelEmitter
         {
             string stride = outStrides[axis].IsOne ? "j" : $"j * {outStrides[axis].ToCSharp()}";
             members.Line(vector
-                ? $"public void Store(long j, global::System.Runtime.Intrinsics.Vector256<float> acc) => {Vector}.StoreUnsafe({vec.Render(k.Body)}, ref {output}[outBase + j]);"
-                : $"public void Store(long j, global::System.Runtime.Intrinsics.Vector256<float> acc) => {NotVectorized};");
+                ? $"public void Store(long j, {Vector}<float> acc) => {Vector}.StoreUnsafe({vec.Render(k.Body)}, ref {output}[outBase + j]);"
+                : $"public void Store(long j, {Vector}<float> acc) => {NotVectorized};");
             members.Line();
             members.Line($"public void StoreAt(long j, float acc) => {output}[outBase + {stride}] = {scalar.Render(k.Body)};");
         }
@@ -190,15 +192,15 @@ public static class CpuKernelEmitter
         w.Open($"public sealed class K{k.Id}");
         w.Line($"readonly global::Kiln.Runtime.Cpu.RowJob<Parts, Row> _job = new(global::Kiln.Runtime.Cpu.RowOp.{op});");
         w.Line();
-        w.OpenCall("public void Launch", sig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
+        w.OpenCall("public void Launch", sig.Parameters(View));
         w.Call("_job.Run", new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})" });
         w.Close();
         w.Line();
-        w.Line($"/// <summary>k{k.Id}'s rows for the runtime's global::Kiln.Runtime.Cpu.RowJob: how many, how long, and a view of each.</summary>");
+        w.Line($"/// <summary>k{k.Id}'s rows for the runtime's RowJob: how many, how long, and a view of each.</summary>");
         w.Open("public readonly struct Parts : global::Kiln.Runtime.Cpu.ICpuRows<Row>");
         foreach (var (type, name) in Fields(partsSig)) w.Line($"internal readonly {type} {name};");
         w.Line();
-        w.OpenCall("public Parts", partsSig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
+        w.OpenCall("public Parts", partsSig.Parameters(View));
         foreach (var (_, name) in Fields(partsSig)) w.Line($"this.{name} = {name};");
         w.Close();
         w.Line();
@@ -304,7 +306,7 @@ public static class CpuKernelEmitter
         w.Open($"public readonly struct {name} : {contract}");
         foreach (var (type, field) in Fields(partsSig)) w.Line($"readonly {type} {field};");
         w.Line();
-        w.OpenCall($"public {name}", partsSig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
+        w.OpenCall($"public {name}", partsSig.Parameters(View));
         foreach (var (_, field) in Fields(partsSig)) w.Line($"this.{field} = {field};");
         w.Close();
         w.Line();
@@ -366,7 +368,7 @@ public static class CpuKernelEmitter
         w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = new({channels}, {c.InputShape[2].Coefficient}, {c.InputShape[3].Coefficient}, {outChannels}, {g.KernelH}, {g.KernelW}, {g.StrideH}, {g.StrideW}, {g.PadH}, {g.PadW}, {g.DilationH}, {g.DilationW}, {g.Groups}, {oh}, {ow});");
         w.Line($"readonly global::Kiln.Runtime.Cpu.ConvJob<{(epilogue ? "Epilogue" : "global::Kiln.Runtime.Cpu.NoEpilogue")}> _conv = new();");
         w.Line();
-        w.OpenCall("public void Launch", sig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
+        w.OpenCall("public void Launch", sig.Parameters(View));
         // A parameter's filters may be transformed once (Winograd); a computed weight is read as it is at each call.
         bool constantWeights = plan.Buffers[c.W.Buffer].Kind == BufferKind.Param;
         w.Call("_conv.Run", new[]
@@ -422,7 +424,7 @@ public static class CpuKernelEmitter
     static void EmitRow(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature rowSig)
     {
         w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-        w.OpenCall("internal static void Row", new[] { "long row", "long col0", "long count" }.Concat(rowSig.Parameters("global::Kiln.Runtime.Cpu.CpuView")).ToList());
+        w.OpenCall("internal static void Row", new[] { "long row", "long col0", "long count" }.Concat(rowSig.Parameters(View)).ToList());
         WriteRowBody(w, plan, k);
         w.Close();
     }
@@ -465,7 +467,7 @@ public static class CpuKernelEmitter
         w.Open("public readonly struct Epilogue : global::Kiln.Runtime.Cpu.IGemmEpilogue");
         foreach (var (type, name) in fields) w.Line($"readonly {type} {name};");
         w.Line();
-        w.OpenCall("public Epilogue", epilogueSig.Parameters("global::Kiln.Runtime.Cpu.CpuView"));
+        w.OpenCall("public Epilogue", epilogueSig.Parameters(View));
         foreach (var (_, name) in fields) w.Line($"this.{name} = {name};");
         w.Close();
         w.Line();

@@ -47,8 +47,8 @@ sealed class RowLoads
     string Coordinate(int axis) => axis == _axis ? "j" : _rowIndex[axis < _axis ? axis : axis - 1];
 
     public ExprRenderer Vector(string acc) => new(CpuKernelEmitter.Math, vector: true, l => _loads[l] is var (b, inner) && inner.Coefficient == 0
-        ? $"global::System.Runtime.Intrinsics.Vector256.Create({Buffer(l)}[{b}])"
-        : $"global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref {Buffer(l)}[{b} + j])", acc, Coordinate, _axis);
+        ? $"{ExprRenderer.Vector}.Create({Buffer(l)}[{b}])"
+        : $"{ExprRenderer.Vector}.LoadUnsafe(ref {Buffer(l)}[{b} + j])", acc, Coordinate, _axis);
 
     public ExprRenderer Scalar(string acc) => new(CpuKernelEmitter.Math, vector: false, l =>
     {

@@ -21,7 +21,7 @@ public sealed class CudaBackend : Backend
 
     protected override string What => "ILGPU kernels (PTX on CUDA)";
 
-    protected override string ViewType => "global::ILGPU.ArrayView<float>";
+    protected override string ViewType => CudaKernelEmitter.View;
 
     protected override string ViewMethod => "global::Kiln.Runtime.Cuda.CudaTensors.Cuda";
 

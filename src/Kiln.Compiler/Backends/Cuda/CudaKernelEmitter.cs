@@ -21,6 +21,9 @@ public static class CudaKernelEmitter
 {
     public const string Math = "global::Kiln.Runtime.Cuda.GpuMath";
 
+    /// <summary>The type kernels read a buffer as.</summary>
+    public const string View = "global::ILGPU.ArrayView<float>";
+
     /// <summary>Writes kernel <paramref name="k"/>: its argument struct, then <paramref name="comments"/> and the kernel method.</summary>
     public static void Emit(SourceWriter w, KernelPlan plan, Kernel k, System.Action<SourceWriter> comments)
     {
@@ -31,7 +34,7 @@ public static class CudaKernelEmitter
             ? $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>"
             : $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>, and its model-specific parts of {library.Value.Kernel}: sizes, reads, the fused epilogue.</summary>");
         w.Open($"public struct K{k.Id}Args{(library == null ? "" : " : " + library.Value.Interface)}");
-        foreach (var b in sig.Buffers) w.Line($"public global::ILGPU.ArrayView<float> {KernelSignature.BufferName(b)};");
+        foreach (var b in sig.Buffers) w.Line($"public {View} {KernelSignature.BufferName(b)};");
         foreach (var s in symbols) w.Line($"public int {SymbolNames.Identifier(s)};");
         if (members.Length > 0)
         {
@@ -161,10 +164,10 @@ public static class CudaKernelEmitter
         w.Line($"public long HeadSize => {a.HeadSize.ToCSharp()};");
         w.Line($"public long ValueSize => {dv};");
         w.Line($"public float Scale => {ExprRenderer.FloatLiteral(a.Scale)};");
-        w.Line($"public global::ILGPU.ArrayView<float> Q => {Name(a.Q)};");
-        w.Line($"public global::ILGPU.ArrayView<float> K => {Name(a.K)};");
-        w.Line($"public global::ILGPU.ArrayView<float> V => {Name(a.V)};");
-        w.Line($"public global::ILGPU.ArrayView<float> Output => {output};");
+        w.Line($"public {View} Q => {Name(a.Q)};");
+        w.Line($"public {View} K => {Name(a.K)};");
+        w.Line($"public {View} V => {Name(a.V)};");
+        w.Line($"public {View} Output => {output};");
         w.Line($"public long QStride => {a.Q.Strides[rank - 1].ToCSharp()};");
         w.Line($"public long KStride => {a.K.Strides[rank - 1].ToCSharp()};");
         w.Line($"public long KSeqStride => {a.K.Strides[rank - 3].ToCSharp()};");
