@@ -393,15 +393,22 @@ public static class Fusion
             if (_pending.TryGetValue(id, out var p))
             {
                 _pending.Remove(id);
-                return EmitKernel(p, node, SlotOf(id) >= 0 ? BufferKind.Output : BufferKind.Intermediate, reason, slot: SlotOf(id));
+                return Store(p, node, reason);
             }
             if (node.Op == OpKind.Constant)
             {
                 var fill = new Pending { Body = new ConstExpr(node.Attribute<ConstantValue>().Value) };
                 fill.Ops.Add(Describe(node));
-                return EmitKernel(fill, node, SlotOf(id) >= 0 ? BufferKind.Output : BufferKind.Intermediate, reason, slot: SlotOf(id));
+                return Store(fill, node, reason);
             }
             throw new InvalidOperationException($"%{id} ({node.Op}) has no value to store");
+        }
+
+        /// <summary>Emits <paramref name="p"/> as <paramref name="node"/>'s kernel, into an output buffer if the graph returns it.</summary>
+        int Store(Pending p, Node node, string reason)
+        {
+            int slot = SlotOf(node.Id);
+            return EmitKernel(p, node, slot >= 0 ? BufferKind.Output : BufferKind.Intermediate, reason, slot: slot);
         }
 
         /// <summary>The first output slot that returns node <paramref name="id"/>, or −1.</summary>
