@@ -64,33 +64,21 @@ public sealed class MultipleOutputTests : IClassFixture<IlgpuCpuFixture>, IDispo
 
     public void Dispose() => _assembly.Dispose();
 
-    static Tensor[] Elements(object result)
-    {
-        if (result is Tensor single) return new[] { single };
-        var t = (ITuple)result;
-        return Enumerable.Range(0, t.Length).Select(i => (Tensor)t[i]!).ToArray();
-    }
-
     [Theory]
     [InlineData("Pair", 2)]
     [InlineData("Awkward", 4)]
     [InlineData("Recombined", 1)]
     public void EachOutputEqualsEagerOnEveryDevice(string graph, int outputs)
     {
-        var method = _net.GetMethod(graph)!;
-        var inputs = GraphRunner.Inputs(method, seed: 3, low: -1f, high: 1f);
+        var inputs = GraphRunner.Inputs(_net.GetMethod(graph)!, seed: 3, low: -1f, high: 1f);
         var weights = GraphRunner.RandomWeights(_net, 3);
-        var eager = Activator.CreateInstance(_net)!;
-        _net.GetMethod("LoadWeights")!.Invoke(eager, new object[] { weights });
-        var expected = Elements(method.Invoke(eager, inputs)!);
+        var expected = GraphRunner.EagerOutputs(_net, graph, inputs, weights);
         Assert.Equal(outputs, expected.Length);
 
         using var cpu = Device.Cpu();
         foreach (var device in new[] { cpu, _ilgpu.Device })
         {
-            using var compiled = (IDisposable)_net.GetMethod("Compile")!.Invoke(null, new object[] { device, weights })!;
-            var host = compiled.GetType().GetMethod(graph, new[] { typeof(Tensor) })!;
-            var actual = Elements(host.Invoke(compiled, inputs)!);
+            var actual = GraphRunner.CompiledOutputs(_net, graph, inputs, weights, device);
             for (int i = 0; i < outputs; i++) Tolerance.AssertClose(expected[i], actual[i], $"{graph} output {i} on {device.Kind}");
         }
     }
@@ -103,7 +91,7 @@ public sealed class MultipleOutputTests : IClassFixture<IlgpuCpuFixture>, IDispo
         using var cpu = Device.Cpu();
         using var compiled = (IDisposable)_net.GetMethod("Compile")!.Invoke(null, new object[] { cpu, weights })!;
         var type = compiled.GetType();
-        var expected = Elements(type.GetMethod("Pair", new[] { typeof(Tensor) })!.Invoke(compiled, inputs)!);
+        var expected = GraphRunner.Outputs(type.GetMethod("Pair", new[] { typeof(Tensor) })!.Invoke(compiled, inputs)!);
 
         using var x = cpu.Upload(inputs[0], "x");
         var onDevice = (ITuple)type.GetMethod("Pair", new[] { typeof(DeviceTensor) })!.Invoke(compiled, new object[] { x })!;

@@ -50,11 +50,6 @@ public sealed class NamesFuzzTests : IClassFixture<IlgpuCpuFixture>
         Assert.True(failures.Count == 0, string.Join("\n\n", failures.Take(5)));
     }
 
-    /// <summary>A graph's result as its outputs: one tensor, or a tuple's elements.</summary>
-    static Tensor[] Outputs(object result) => result is Tensor single
-        ? new[] { single }
-        : Enumerable.Range(0, ((System.Runtime.CompilerServices.ITuple)result).Length).Select(i => (Tensor)((System.Runtime.CompilerServices.ITuple)result)[i]!).ToArray();
-
     /// <summary>Builds a batch in one compilation; returns how many models built and matched, and counts refusals by first diagnostic.</summary>
     int RunBatch(IReadOnlyList<AdversarialNames> batch, Device cpu, List<string> failures, Dictionary<string, int> refusals)
     {
@@ -97,16 +92,12 @@ public sealed class NamesFuzzTests : IClassFixture<IlgpuCpuFixture>
                 var weights = GraphRunner.RandomWeights(type, c.Seed);
                 foreach (var graph in c.Graphs)
                 {
-                    var method = type.GetMethod(graph)!;
-                    var inputs = GraphRunner.Inputs(method, c.Seed, -1f, 1f);
-                    var eager = Activator.CreateInstance(type)!;
-                    type.GetMethod("LoadWeights")!.Invoke(eager, new object[] { weights });
-                    var expected = Outputs(method.Invoke(eager, inputs)!);
+                    var inputs = GraphRunner.Inputs(type.GetMethod(graph)!, c.Seed, -1f, 1f);
+                    var expected = GraphRunner.EagerOutputs(type, graph, inputs, weights);
                     var devices = c.Seed % 4 == 0 ? new[] { cpu, _ilgpu.Device } : new[] { cpu };
                     foreach (var device in devices)
                     {
-                        using var compiled = (IDisposable)type.GetMethod("Compile")!.Invoke(null, new object[] { device, weights })!;
-                        var actual = Outputs(compiled.GetType().GetMethod(graph, inputs.Select(_ => typeof(Tensor)).ToArray())!.Invoke(compiled, inputs)!);
+                        var actual = GraphRunner.CompiledOutputs(type, graph, inputs, weights, device);
                         Assert.Equal(expected.Length, actual.Length);
                         for (int i = 0; i < expected.Length; i++) Tolerance.AssertClose(expected[i], actual[i], $"{graph} output {i} on {device.Kind}");
                     }

@@ -37,19 +37,35 @@ public static class GraphRunner
     public static Weights RandomWeights(Type model, int seed) => (Weights)model.GetMethod("RandomWeights")!.Invoke(null, new object[] { seed })!;
 
     /// <summary>The [Graph] method called directly: the eager reference.</summary>
-    public static Tensor Eager(Type model, string method, Tensor[] inputs, Weights weights)
+    public static Tensor Eager(Type model, string method, Tensor[] inputs, Weights weights) =>
+        EagerOutputs(model, method, inputs, weights).Single();
+
+    /// <summary>A graph's outputs run eagerly: one tensor, or a tuple's elements.</summary>
+    public static Tensor[] EagerOutputs(Type model, string method, Tensor[] inputs, Weights weights)
     {
         var instance = Activator.CreateInstance(model)!;
         model.GetMethod("LoadWeights")!.Invoke(instance, new object[] { weights });
-        return (Tensor)model.GetMethod(method)!.Invoke(instance, inputs)!;
+        return Outputs(model.GetMethod(method)!.Invoke(instance, inputs)!);
     }
 
     /// <summary>The same method through the generated <c>Compile(device, weights)</c> entry point.</summary>
-    public static Tensor Compiled(Type model, string method, Tensor[] inputs, Weights weights, Device device)
+    public static Tensor Compiled(Type model, string method, Tensor[] inputs, Weights weights, Device device) =>
+        CompiledOutputs(model, method, inputs, weights, device).Single();
+
+    /// <summary>The outputs of the compiled model's host overload on <paramref name="device"/>: one tensor, or a tuple's elements.</summary>
+    public static Tensor[] CompiledOutputs(Type model, string method, Tensor[] inputs, Weights weights, Device device)
     {
         using var compiled = (IDisposable)model.GetMethod("Compile")!.Invoke(null, new object[] { device, weights })!;
         var run = compiled.GetType().GetMethod(method, inputs.Select(_ => typeof(Tensor)).ToArray())!;
-        return (Tensor)run.Invoke(compiled, inputs)!;
+        return Outputs(run.Invoke(compiled, inputs)!);
+    }
+
+    /// <summary>A graph's result as its outputs: one tensor, or a tuple's elements.</summary>
+    public static Tensor[] Outputs(object result)
+    {
+        if (result is Tensor single) return new[] { single };
+        var tuple = (System.Runtime.CompilerServices.ITuple)result;
+        return Enumerable.Range(0, tuple.Length).Select(i => (Tensor)tuple[i]!).ToArray();
     }
 
     public static (Tensor Eager, Tensor Compiled) Run(string modelName, string method, Device device, int seed = 1)
