@@ -31,6 +31,12 @@ public sealed class IlgpuDevice : Device
 
     public Accelerator Accelerator { get; }
 
+    public override void Synchronize()
+    {
+        base.Synchronize();
+        Accelerator.Synchronize();
+    }
+
     /// <summary>Whether a CUDA device is visible (false on machines without the driver).</summary>
     public static bool CudaAvailable
     {

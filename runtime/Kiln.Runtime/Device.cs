@@ -76,6 +76,9 @@ public abstract class Device : IDisposable
         return new DeviceTensor(this, AllocateMemory(Kiln.Tensor.ElementCount(shape)), shape, name);
     }
 
+    /// <summary>Waits until every kernel launched on this device has finished (the CPU runs kernels synchronously).</summary>
+    public virtual void Synchronize() => ThrowIfDisposed();
+
     /// <summary>A new zero-initialized allocation of <paramref name="elements"/> float32 values.</summary>
     protected internal abstract DeviceMemory AllocateMemory(long elements);
 

@@ -17,9 +17,12 @@ public readonly struct Frame
     readonly long[] _elements;
     readonly DeviceMemory _arena;
     readonly long _largestInput;
+    readonly KernelProfiler.CallTimer? _timer;
 
-    internal Frame(ModelSession session, GraphProgram program, int[] symbols, MemoryPlan plan, long[] elements, DeviceMemory arena, long largestInput)
+    internal Frame(ModelSession session, GraphProgram program, int[] symbols, MemoryPlan plan, long[] elements, DeviceMemory arena, long largestInput,
+        KernelProfiler.CallTimer? timer)
     {
+        _timer = timer;
         _largestInput = largestInput;
         _elements = elements;
         _session = session;
@@ -53,8 +56,20 @@ public readonly struct Frame
         return largest;
     }
 
+    /// <summary>
+    /// Called by the generated runner after kernel <paramref name="index"/> (in <see cref="GraphProgram.Kernels"/> order):
+    /// nothing unless the call is profiled (<see cref="KernelProfiler"/>), then it waits for the kernel and times it.
+    /// </summary>
+    public void KernelDone(int index) => _timer?.KernelDone(index);
+
     /// <summary>The caller's destination after checking its shape, or a new tensor of <paramref name="shape"/>.</summary>
     public DeviceTensor Output(DeviceTensor? destination, ReadOnlySpan<long> shape)
+    {
+        try { return OutputCore(destination, shape); }
+        finally { _timer?.Mark(); }
+    }
+
+    DeviceTensor OutputCore(DeviceTensor? destination, ReadOnlySpan<long> shape)
     {
         if (destination == null)
         {

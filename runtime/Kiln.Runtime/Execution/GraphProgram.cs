@@ -23,8 +23,19 @@ public sealed record InputSpec(string Name, DimSpec[] Dims)
 /// <summary>An intermediate buffer of the arena, live from kernel <paramref name="First"/> to <paramref name="Last"/>.</summary>
 public sealed record ArenaBufferSpec(string Name, int First, int Last);
 
-/// <summary>A generated kernel: its name, kind and the source ops it holds.</summary>
-public sealed record KernelSummary(string Name, string Kind, string[] Ops);
+/// <summary>
+/// A generated kernel: its name, kind, the source ops it holds (with file:line), why fusion stopped around it, the
+/// buffers it reads (graph inputs by name, parameters by weight name, arena buffers as in <see cref="ArenaBufferSpec"/>)
+/// and the one it writes.
+/// </summary>
+public sealed record KernelSummary(string Name, string Kind, string[] Ops, string[] Notes, string[] Reads, string Writes);
+
+/// <summary>What one kernel costs for concrete sizes: FLOPs and the bytes it must move at least once (see the compiler's KernelCost).</summary>
+public readonly record struct KernelCostValue(long Flops, long Bytes)
+{
+    /// <summary>FLOPs per byte moved: below a device's peak FLOP/s ÷ bandwidth the kernel is memory-bound.</summary>
+    public double ArithmeticIntensity => Bytes == 0 ? 0 : (double)Flops / Bytes;
+}
 
 /// <summary>
 /// The build-time description of one compiled graph method, emitted by the generator: what the runtime needs
@@ -33,9 +44,12 @@ public sealed record KernelSummary(string Name, string Kind, string[] Ops);
 public sealed class GraphProgram
 {
     readonly Func<int[], long[]> _bufferElements;
+    readonly Func<int[], long[]> _kernelCosts;
 
+    /// <param name="bufferElements">Elements of each arena buffer, for symbol values.</param>
+    /// <param name="kernelCosts">FLOPs and bytes of each kernel, interleaved (<c>flops0, bytes0, flops1, …</c>), for symbol values.</param>
     public GraphProgram(string name, InputSpec[] inputs, string[] symbols, ArenaBufferSpec[] arenaBuffers,
-        Func<int[], long[]> bufferElements, KernelSummary[] kernels)
+        Func<int[], long[]> bufferElements, KernelSummary[] kernels, Func<int[], long[]> kernelCosts)
     {
         Name = name;
         Inputs = inputs;
@@ -43,6 +57,7 @@ public sealed class GraphProgram
         ArenaBuffers = arenaBuffers;
         _bufferElements = bufferElements;
         Kernels = kernels;
+        _kernelCosts = kernelCosts;
     }
 
     public string Name { get; }
@@ -58,10 +73,23 @@ public sealed class GraphProgram
     /// <summary>The arena's live buffers (bytes and live range) for concrete symbol values, in <see cref="ArenaBuffers"/> order.</summary>
     public IReadOnlyList<LiveBuffer> LiveBuffers(params int[] symbolValues)
     {
-        if (symbolValues.Length != Symbols.Count)
-            throw new ArgumentException($"{Name} has {Symbols.Count} symbolic dims ({string.Join(", ", Symbols)}), got {symbolValues.Length} values.");
+        CheckSymbolCount(symbolValues);
         var elements = _bufferElements(symbolValues);
         return ArenaBuffers.Select((b, i) => new LiveBuffer(i, checked(elements[i] * sizeof(float)), b.First, b.Last)).ToList();
+    }
+
+    /// <summary>Each kernel's FLOPs and bytes for concrete symbol values, in <see cref="Kernels"/> order.</summary>
+    public IReadOnlyList<KernelCostValue> KernelCosts(params int[] symbolValues)
+    {
+        CheckSymbolCount(symbolValues);
+        var costs = _kernelCosts(symbolValues);
+        return Kernels.Select((_, i) => new KernelCostValue(costs[2 * i], costs[2 * i + 1])).ToList();
+    }
+
+    void CheckSymbolCount(int[] symbolValues)
+    {
+        if (symbolValues.Length != Symbols.Count)
+            throw new ArgumentException($"{Name} has {Symbols.Count} symbolic dims ({string.Join(", ", Symbols)}), got {symbolValues.Length} values.");
     }
 
     /// <summary>The arena layout for concrete symbol values, verified by <see cref="MemoryPlanChecker"/>.</summary>

@@ -14,6 +14,7 @@ public sealed class ModelSession : IDisposable
 {
     readonly DeviceTensor[] _params;
     readonly Dictionary<GraphProgram, List<Layout>> _layouts = new();
+    readonly KernelProfiler? _environmentProfiler = KernelProfiler.FromEnvironment();
     DeviceMemory? _arena;
     bool _disposed;
 
@@ -77,7 +78,8 @@ public sealed class ModelSession : IDisposable
         }
         long largestInput = 0;
         foreach (var input in inputs) largestInput = Math.Max(largestInput, input.Length);
-        return new Frame(this, program, layout.Symbols, plan, layout.Elements, _arena, largestInput);
+        var timer = (KernelProfiler.Current ?? _environmentProfiler)?.BeginCall(program, Device, layout.Symbols);
+        return new Frame(this, program, layout.Symbols, plan, layout.Elements, _arena, largestInput, timer);
     }
 
     Layout FindLayout(GraphProgram program, ReadOnlySpan<int> symbols)
@@ -148,6 +150,8 @@ public sealed class ModelSession : IDisposable
             foreach (var p in _params) p.Dispose();
             _arena?.Dispose();
             _arena = null;
+            if (_environmentProfiler is { Timings.Count: > 0 })
+                Console.Error.Write($"{Model}: kernel profile (KILN_PROFILE=1)\n{_environmentProfiler.Format()}");
         }
     }
 }

@@ -142,8 +142,9 @@ public abstract class Backend
         for (int i = 0; i < plan.Symbols.Count; i++)
             if (used.Contains(plan.Symbols[i])) w.Line($"int {SymbolNames.Identifier(plan.Symbols[i])} = frame.Symbol({i});");
         for (int i = 0; i < arena.Count; i++) w.Line($"var {KernelSignature.BufferName(arena[i])} = View(frame, {i});");
-        foreach (var k in plan.Kernels)
+        for (int index = 0; index < plan.Kernels.Count; index++)
         {
+            var k = plan.Kernels[index];
             var sig = new KernelSignature(plan, k);
             var arguments = sig.Buffers.Select(b => b.Kind switch
             {
@@ -155,6 +156,7 @@ public abstract class Backend
             var owner = group.Owner;
             string field = InstancePerUse ? FieldName(graph, k) : FieldName(graphs[owner.GraphIndex], group.Kernel);
             EmitLaunch(w, group.Plan, group.Kernel, k, field, arguments);
+            w.Line($"frame.KernelDone({index});");
         }
         w.Close();
     }

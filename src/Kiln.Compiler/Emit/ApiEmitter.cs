@@ -161,7 +161,14 @@ public static class ApiEmitter
         w.Line($"new {Runtime}KernelSummary[]");
         w.Line("{");
         foreach (var k in plan.Kernels)
-            w.Line($"    new(\"k{k.Id}\", \"{k.Kind}\", new[] {{ {string.Join(", ", k.SourceOps.Select(Quote))} }}),");
+            w.Line($"    new(\"k{k.Id}\", \"{k.Kind}\", {Strings(k.SourceOps)}, {Strings(k.Notes)}, " +
+                $"{Strings(k.Reads().Select(b => plan.Buffers[b].Name))}, {Quote(plan.Buffers[k.Output].Name)}),");
+        w.Line("},");
+        w.Line("static symbols =>");
+        w.Line("{");
+        foreach (var (s, i) in plan.Symbols.Select((s, i) => (s, i))) w.Line($"    int {SymbolNames.Identifier(s)} = symbols[{i}];");
+        var costs = plan.Kernels.Select(k => KernelCost.Of(k, plan)).SelectMany(c => new[] { KernelCost.ToCSharp(c.Flops), KernelCost.ToCSharp(c.Bytes) });
+        w.Line($"    return new long[] {{ {string.Join(", ", costs)} }};");
         w.Line("});");
         w.Outdent();
     }
@@ -253,6 +260,8 @@ public static class ApiEmitter
     }
 
     static string DimSpecCode(Dim d) => d.IsConstant ? $"{Runtime}DimSpec.Fixed({d.Coefficient})" : $"{Runtime}DimSpec.Symbol(\"{d.Symbols[0]}\")";
+
+    static string Strings(IEnumerable<string> items) => $"new string[] {{ {string.Join(", ", items.Select(Quote))} }}";
 
     static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", " ").Replace("\r", " ") + "\"";
 }

@@ -1,0 +1,57 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.Memory;
+using Kiln.Runtime;
+
+namespace Kiln.Cli.Report;
+
+/// <summary>One kernel's row of the report: what it is, what it costs, how long it should and did take.</summary>
+public sealed record KernelRow(int Index, KernelSummary Summary, KernelCostValue Cost, double CpuSeconds, double GpuSeconds, KernelTiming? Measured);
+
+/// <summary>
+/// Everything the report shows for one compiled graph at concrete symbol values: kernels with costs, the arena plan and the
+/// live buffers it places. Pure data; <see cref="HtmlReport"/> draws it.
+/// </summary>
+public sealed record GraphReport(
+    string Model,
+    CompiledGraphInfo Graph,
+    int[] Sizes,
+    IReadOnlyList<KernelRow> Kernels,
+    MemoryPlan Memory,
+    IReadOnlyList<LiveBuffer> Buffers)
+{
+    public GraphProgram Program => Graph.Program;
+
+    public string SizesText => Program.Symbols.Count == 0 ? "fixed shapes"
+        : string.Join(", ", Program.Symbols.Select((s, i) => $"{s} = {Sizes[i]}"));
+
+    /// <summary>Bytes live during each kernel (the buffers it reads and writes included); the maximum is the lower bound.</summary>
+    public IReadOnlyList<long> LiveBytes => Enumerable.Range(0, Kernels.Count)
+        .Select(k => Buffers.Where(b => b.First <= k && k <= b.Last).Sum(b => b.Bytes)).ToList();
+
+    /// <summary>The first kernel at which the live bytes reach the lower bound (−1 for a graph with no arena buffers).</summary>
+    public int PeakKernel
+    {
+        get
+        {
+            var live = LiveBytes;
+            return live.Count == 0 || live.Max() == 0 ? -1 : live.ToList().IndexOf(live.Max());
+        }
+    }
+
+    /// <summary>The arena buffers live at <see cref="PeakKernel"/>, largest first: what to shrink to lower the peak.</summary>
+    public IReadOnlyList<(string Name, long Bytes)> AtPeak => PeakKernel < 0 ? Array.Empty<(string, long)>()
+        : Buffers.Where(b => b.First <= PeakKernel && PeakKernel <= b.Last).OrderByDescending(b => b.Bytes)
+            .Select(b => (Program.ArenaBuffers[b.Id].Name, b.Bytes)).ToList();
+
+    public static GraphReport Build(string model, CompiledGraphInfo graph, int[] sizes, Roofline cpu, Roofline gpu, IReadOnlyList<KernelTiming> timings)
+    {
+        var program = graph.Program;
+        var costs = program.KernelCosts(sizes);
+        string sizesKey = string.Join(", ", program.Symbols.Select((s, i) => $"{s}={sizes[i]}"));
+        var kernels = program.Kernels.Select((k, i) => new KernelRow(i, k, costs[i], cpu.SecondsFor(costs[i]), gpu.SecondsFor(costs[i]),
+            timings.FirstOrDefault(t => t.Program == program.Name && t.Kernel == k.Name && t.Sizes == sizesKey))).ToList();
+        return new GraphReport(model, graph, sizes, kernels, program.PlanMemory(sizes), program.LiveBuffers(sizes));
+    }
+}

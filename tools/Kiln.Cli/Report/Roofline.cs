@@ -1,0 +1,109 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Runtime.Intrinsics;
+using System.Threading.Tasks;
+using Kiln.Runtime;
+
+namespace Kiln.Cli.Report;
+
+/// <summary>
+/// A device's roofline: a kernel takes at least max(FLOPs / peak, bytes / bandwidth). <paramref name="Source"/> says
+/// where the two numbers come from (measured here, a datasheet, the command line).
+/// </summary>
+public sealed record Roofline(string Device, double PeakFlops, double BytesPerSecond, string Source)
+{
+    public double SecondsFor(KernelCostValue cost) => Math.Max(cost.Flops / PeakFlops, cost.Bytes / BytesPerSecond);
+
+    /// <summary>Whether a kernel of this cost is limited by memory rather than arithmetic on this device.</summary>
+    public bool MemoryBound(KernelCostValue cost) => cost.Bytes / BytesPerSecond >= cost.Flops / PeakFlops;
+
+    /// <summary>
+    /// NVIDIA H200 SXM from its datasheet: 67 TFLOP/s fp32 on CUDA cores (Kiln's GPU kernels use no tensor cores yet)
+    /// and 4.8 TB/s HBM3e. Not measured.
+    /// </summary>
+    public static Roofline H200Datasheet() => new("NVIDIA H200 (fp32, CUDA cores)", 67e12, 4.8e12, "datasheet, not measured");
+
+    /// <summary>
+    /// This machine's CPU, measured now on all its cores: fused multiply-adds on independent SIMD registers (the widest
+    /// the CPU accelerates) for the peak, and a large parallel copy (bytes read + written) for the bandwidth. About 0.5 s.
+    /// </summary>
+    public static Roofline MeasureCpu()
+    {
+        int cores = Environment.ProcessorCount;
+        double flops = Best(3, () => Fma(cores));
+        double bandwidth = Best(3, () => Copy(cores));
+        int bits = Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 128;
+        return new Roofline($"{CpuName()}, {cores} cores", flops, bandwidth, $"measured by the report tool ({bits}-bit FMA loop; parallel 256 MiB copy)");
+    }
+
+    static double Best(int tries, Func<double> measure) => Enumerable.Range(0, tries).Max(_ => measure());
+
+    static double Fma(int cores)
+    {
+        const int iterations = 2_000_000;
+        var sw = Stopwatch.StartNew();
+        var lanes = new float[cores];
+        Parallel.For(0, cores, new ParallelOptions { MaxDegreeOfParallelism = cores }, c => lanes[c] = FmaLoop(iterations, c));
+        double seconds = sw.Elapsed.TotalSeconds;
+        int width = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
+        GC.KeepAlive(lanes);
+        return cores * (double)iterations * 8 * width * 2 / seconds;
+    }
+
+    /// <summary>Eight independent FMA chains, enough to cover the FMA latency on the CPUs Kiln runs on.</summary>
+    static float FmaLoop(int iterations, int seed)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var m = Vector512.Create(0.999f); var a = Vector512.Create(1e-3f);
+            Vector512<float> x0 = Vector512.Create((float)seed), x1 = x0 + a, x2 = x1 + a, x3 = x2 + a, x4 = x3 + a, x5 = x4 + a, x6 = x5 + a, x7 = x6 + a;
+            for (int i = 0; i < iterations; i++)
+            {
+                x0 = Vector512.FusedMultiplyAdd(x0, m, a); x1 = Vector512.FusedMultiplyAdd(x1, m, a);
+                x2 = Vector512.FusedMultiplyAdd(x2, m, a); x3 = Vector512.FusedMultiplyAdd(x3, m, a);
+                x4 = Vector512.FusedMultiplyAdd(x4, m, a); x5 = Vector512.FusedMultiplyAdd(x5, m, a);
+                x6 = Vector512.FusedMultiplyAdd(x6, m, a); x7 = Vector512.FusedMultiplyAdd(x7, m, a);
+            }
+            return Vector512.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7);
+        }
+        var m2 = Vector256.Create(0.999f); var a2 = Vector256.Create(1e-3f);
+        Vector256<float> y0 = Vector256.Create((float)seed), y1 = y0 + a2, y2 = y1 + a2, y3 = y2 + a2, y4 = y3 + a2, y5 = y4 + a2, y6 = y5 + a2, y7 = y6 + a2;
+        for (int i = 0; i < iterations; i++)
+        {
+            y0 = Vector256.FusedMultiplyAdd(y0, m2, a2); y1 = Vector256.FusedMultiplyAdd(y1, m2, a2);
+            y2 = Vector256.FusedMultiplyAdd(y2, m2, a2); y3 = Vector256.FusedMultiplyAdd(y3, m2, a2);
+            y4 = Vector256.FusedMultiplyAdd(y4, m2, a2); y5 = Vector256.FusedMultiplyAdd(y5, m2, a2);
+            y6 = Vector256.FusedMultiplyAdd(y6, m2, a2); y7 = Vector256.FusedMultiplyAdd(y7, m2, a2);
+        }
+        return Vector256.Sum(y0 + y1 + y2 + y3 + y4 + y5 + y6 + y7);
+    }
+
+    static double Copy(int cores)
+    {
+        const int floats = 32 << 20; // 128 MiB each way
+        var source = new float[floats];
+        var target = new float[floats];
+        source.AsSpan().Fill(1f);
+        target.AsSpan().Fill(0f);
+        int chunk = floats / cores;
+        var sw = Stopwatch.StartNew();
+        Parallel.For(0, cores, new ParallelOptions { MaxDegreeOfParallelism = cores }, c =>
+            source.AsSpan(c * chunk, chunk).CopyTo(target.AsSpan(c * chunk, chunk)));
+        return 2.0 * floats * sizeof(float) / sw.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The CPU's model name as Linux reports it, else the architecture.</summary>
+    public static string CpuName()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            if (line != null) return line.Substring(line.IndexOf(':') + 1).Trim();
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
+    }
+}
