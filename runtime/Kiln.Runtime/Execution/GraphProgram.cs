@@ -46,7 +46,12 @@ public sealed class GraphProgram
     readonly Func<int[], long[]> _bufferElements;
     readonly Func<int[], long[]> _kernelCosts;
 
+    /// <param name="name">The graph as <c>Model.Graph</c>.</param>
+    /// <param name="inputs">The graph's inputs with their declared dims.</param>
+    /// <param name="symbols">The symbolic dims, in the order symbol values are passed.</param>
+    /// <param name="arenaBuffers">The intermediates the arena holds, with their live ranges.</param>
     /// <param name="bufferElements">Elements of each arena buffer, for symbol values.</param>
+    /// <param name="kernels">The kernels in launch order.</param>
     /// <param name="kernelCosts">FLOPs and bytes of each kernel, interleaved (<c>flops0, bytes0, flops1, …</c>), for symbol values.</param>
     public GraphProgram(string name, InputSpec[] inputs, string[] symbols, ArenaBufferSpec[] arenaBuffers,
         Func<int[], long[]> bufferElements, KernelSummary[] kernels, Func<int[], long[]> kernelCosts)

@@ -30,8 +30,9 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
         return app;
     }
 
+    /// <remarks>Then the <c>kiln</c> tool, installed from the same feed, writes the compile report of the app's model.</remarks>
     [Fact]
-    public void AModelBuildsAndRunsFromThePackages()
+    public void AModelBuildsRunsAndReportsFromThePackages()
     {
         string app = NewConsoleApp("runs", "Kiln", "Kiln.Runtime.Cpu");
         File.WriteAllText(Path.Combine(app, "Program.cs"), """
@@ -86,6 +87,17 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
         Assert.Contains("shape: 5x3", run.Output);
         Assert.Contains("kernels: 2", run.Output);
         Assert.Contains("max relative |compiled - eager| = ", run.Output);
+
+        string tools = Path.Combine(app, "..", "tools");
+        DotnetCli.Run(app, $"tool install Kiln.Cli --version {PackedFeed.Version} --tool-path \"{tools}\"", Minutes5).Succeeded("dotnet tool install Kiln.Cli");
+        string report = Path.Combine(app, "..", "report");
+        var kiln = DotnetCli.RunProgram(Path.Combine(tools, "kiln"), app,
+            $"report bin/Release/net10.0/App.dll --out \"{report}\" --sizes batch=4 --profile --iterations 2 --cpu-gflops 50 --cpu-gbs 10", Minutes5);
+        Assert.True(kiln.ExitCode == 0, kiln.Output);
+        string html = File.ReadAllText(Path.Combine(report, "TinyNet.html"));
+        Assert.Equal(2, html.Split("<g class=\"kernel\"").Length - 1);
+        Assert.Contains("TinyNet.cs:", html); // source ops carry the user's file and line
+        Assert.Contains("<th>measured mean</th>", html);
     }
 
     /// <summary><c>dotnet new kiln-model</c> from the packed template (installed into a private template cache) builds and runs.</summary>

@@ -18,9 +18,31 @@ public static class DotnetCli
             ExitCode == 0 ? this : throw new Xunit.Sdk.XunitException($"{what} failed with exit code {ExitCode}:\n{Tail(Output)}");
     }
 
-    public static Result Run(string workingDirectory, string arguments, TimeSpan timeout)
+    public static Result Run(string workingDirectory, string arguments, TimeSpan timeout) =>
+        Start("dotnet", workingDirectory, arguments, timeout);
+
+    /// <summary>
+    /// Runs a program that .NET built (a tool's launcher, say) with the same clean environment, and with
+    /// <c>DOTNET_ROOT</c> set to the <c>dotnet</c> on the PATH, so that its launcher finds the same runtime.
+    /// </summary>
+    public static Result RunProgram(string program, string workingDirectory, string arguments, TimeSpan timeout) =>
+        Start(program, workingDirectory, arguments, timeout);
+
+    static string? DotnetRoot()
     {
-        var start = new ProcessStartInfo("dotnet", arguments)
+        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+        {
+            var candidate = new FileInfo(Path.Combine(folder, "dotnet"));
+            if (!candidate.Exists) continue;
+            var target = candidate.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? candidate;
+            return target.DirectoryName;
+        }
+        return null;
+    }
+
+    static Result Start(string program, string workingDirectory, string arguments, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(program, arguments)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -37,6 +59,8 @@ public static class DotnetCli
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        if (program != "dotnet" && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_ROOT")) && DotnetRoot() is { } root)
+            start.Environment["DOTNET_ROOT"] = root;
 
         var output = new StringBuilder();
         using var process = new Process { StartInfo = start };
@@ -48,7 +72,7 @@ public static class DotnetCli
         if (!process.WaitForExit((int)timeout.TotalMilliseconds))
         {
             process.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException($"dotnet {arguments} did not finish in {timeout.TotalSeconds:F0} s:\n{Tail(output.ToString())}");
+            throw new Xunit.Sdk.XunitException($"{program} {arguments} did not finish in {timeout.TotalSeconds:F0} s:\n{Tail(output.ToString())}");
         }
         process.WaitForExit(); // drains the asynchronous readers
         lock (output) return new Result(process.ExitCode, output.ToString());

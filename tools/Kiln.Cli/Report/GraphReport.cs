@@ -26,9 +26,14 @@ public sealed record GraphReport(
     public string SizesText => Program.Symbols.Count == 0 ? "fixed shapes"
         : string.Join(", ", Program.Symbols.Select((s, i) => $"{s} = {Sizes[i]}"));
 
-    /// <summary>Bytes live during each kernel (the buffers it reads and writes included); the maximum is the lower bound.</summary>
+    /// <summary>
+    /// Arena bytes live during each kernel (the buffers it reads and writes included), each buffer rounded up to the
+    /// plan's alignment as the planner places it; the maximum is the lower bound.
+    /// </summary>
     public IReadOnlyList<long> LiveBytes => Enumerable.Range(0, Kernels.Count)
-        .Select(k => Buffers.Where(b => b.First <= k && k <= b.Last).Sum(b => b.Bytes)).ToList();
+        .Select(k => Buffers.Where(b => b.First <= k && k <= b.Last).Sum(Placed)).ToList();
+
+    long Placed(LiveBuffer b) => MemoryPlanner.AlignUp(b.Bytes, Memory.Alignment);
 
     /// <summary>The first kernel at which the live bytes reach the lower bound (−1 for a graph with no arena buffers).</summary>
     public int PeakKernel
@@ -43,7 +48,7 @@ public sealed record GraphReport(
     /// <summary>The arena buffers live at <see cref="PeakKernel"/>, largest first: what to shrink to lower the peak.</summary>
     public IReadOnlyList<(string Name, long Bytes)> AtPeak => PeakKernel < 0 ? Array.Empty<(string, long)>()
         : Buffers.Where(b => b.First <= PeakKernel && PeakKernel <= b.Last).OrderByDescending(b => b.Bytes)
-            .Select(b => (Program.ArenaBuffers[b.Id].Name, b.Bytes)).ToList();
+            .Select(b => (Program.ArenaBuffers[b.Id].Name, Placed(b))).ToList();
 
     public static GraphReport Build(string model, CompiledGraphInfo graph, int[] sizes, Roofline cpu, Roofline gpu, IReadOnlyList<KernelTiming> timings)
     {
