@@ -9,6 +9,7 @@ public static class DiagnosticDescriptors
     const string Shape = "Kiln.Shape";
     const string Internal = "Kiln.Internal";
     const string Backend = "Kiln.Backend";
+    const string Memory = "Kiln.Memory";
 
     public static readonly DiagnosticDescriptor ModelNotPartial = new(
         "KLN0001", "Model class must be partial",
@@ -139,6 +140,16 @@ public static class DiagnosticDescriptors
         "KLN0026", "Invalid model class",
         "'{0}' cannot be a Kiln model: {1}",
         Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor OverMemoryBudget = new(
+        "KLN0027", "Over the memory budget",
+        "Over the memory budget: {0}",
+        Memory, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidMemoryBudget = new(
+        "KLN0028", "Invalid memory budget",
+        "Invalid [MemoryBudget]: {0}",
+        Memory, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(

@@ -3,6 +3,7 @@ using System.Linq;
 using Kiln.Compiler;
 using Kiln.Compiler.Backends;
 using Kiln.Compiler.Emit;
+using Kiln.Compiler.Memory;
 using Kiln.Compiler.Model;
 using Kiln.Compiler.Util;
 using Microsoft.CodeAnalysis;
@@ -103,7 +104,12 @@ public sealed class KilnGenerator : IIncrementalGenerator
     {
         try
         {
-            return new EmitResult(Pipeline.Generate(spec, backends.Backends).ToEquatableArray(), EquatableArray<DiagnosticInfo>.Empty);
+            var compiled = Pipeline.CompileModel(spec);
+            var budget = spec.MemoryBudget is { } b
+                ? MemoryBudgetCheck.Check(compiled, b).Select(p => new DiagnosticInfo(
+                    (p.Invalid ? DiagnosticDescriptors.InvalidMemoryBudget : DiagnosticDescriptors.OverMemoryBudget).Id, b.Location, EquatableArray.Of(p.Message)))
+                : Enumerable.Empty<DiagnosticInfo>();
+            return new EmitResult(Pipeline.Generate(compiled, backends.Backends).ToEquatableArray(), budget.ToEquatableArray());
         }
         catch (Exception e)
         {

@@ -60,8 +60,10 @@ public static class ModelParser
 
             // A graph that did not lower has a diagnostic, or C# itself reports why it does not bind: emit nothing then.
             bool hasErrors = entries.Count < graphs.Count || namesClash;
+            var budget = MemoryBudget(type, diagnostics, cancellation);
             var spec = hasErrors ? null : new ModelSpec(Namespace(type), type.Name, ContainingTypes(type),
-                parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type)) { ContainingDeclarations = ContainingDeclarations(type) };
+                parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type))
+            { ContainingDeclarations = ContainingDeclarations(type), MemoryBudget = budget };
             return new ModelResult(spec, diagnostics.ToEquatableArray());
         }
         catch (OperationCanceledException) { throw; }
@@ -73,6 +75,36 @@ public static class ModelParser
         }
 
         ModelResult Fail(DiagnosticInfo d) => new(null, EquatableArray.Of(d));
+    }
+
+    /// <summary>
+    /// The model's <c>[MemoryBudget(bytes, "name=N", …)]</c>, or null. A malformed size is KLN0028 here; whether the sizes
+    /// cover the graphs' symbols, and the budget itself, are checked after compilation (<see cref="Kiln.Compiler.Memory.MemoryBudgetCheck"/>).
+    /// </summary>
+    static MemoryBudgetSpec? MemoryBudget(INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
+    {
+        var attribute = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Kiln.MemoryBudgetAttribute");
+        if (attribute == null || attribute.ConstructorArguments.Length != 2 || attribute.ConstructorArguments[0].Value is not long bytes) return null;
+        var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation);
+        var bounds = new List<SymbolBound>();
+        foreach (var item in attribute.ConstructorArguments[1].Values)
+        {
+            var text = item.Value as string ?? "";
+            var parts = text.Split('=');
+            if (parts.Length != 2 || parts[0].Trim().Length == 0
+                || !long.TryParse(parts[1].Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long max) || max < 1)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidMemoryBudget, syntax, $"'{text}' is not a maximum size; write \"name=N\" with N ≥ 1"));
+                return null;
+            }
+            if (bounds.Any(b => b.Symbol == parts[0].Trim()))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidMemoryBudget, syntax, $"'{parts[0].Trim()}' has two maximum sizes"));
+                return null;
+            }
+            bounds.Add(new SymbolBound(parts[0].Trim(), max));
+        }
+        return new MemoryBudgetSpec(bytes, bounds.ToEquatableArray(), syntax == null ? null : Spans.Of(syntax));
     }
 
     public static string Namespace(INamedTypeSymbol type) => type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();

@@ -13,7 +13,11 @@ public sealed record ModelSpec(
     EquatableArray<string> ContainingTypes,
     EquatableArray<ParamSpec> Params,
     EquatableArray<EntryPointSpec> EntryPoints,
-    EquatableArray<WeightField> Fields) : TypeSpec(Namespace, ClassName, ContainingTypes);
+    EquatableArray<WeightField> Fields) : TypeSpec(Namespace, ClassName, ContainingTypes)
+{
+    /// <summary>The model's <c>[MemoryBudget]</c>, checked after compilation; null when it has none.</summary>
+    public MemoryBudgetSpec? MemoryBudget { get; init; }
+}
 
 /// <summary>A parameter of the module tree: its full weight name (<c>blocks.0.fc.weight</c>) and fixed shape.</summary>
 public sealed record ParamSpec(string Name, EquatableArray<long> Shape, Init Init);

@@ -683,5 +683,66 @@ public sealed class DiagnosticTests
             [Graph] public Tensor G([Shape(4)] Tensor x) => x * 2f;
         }
         """, "KLN0026", "'Derived' cannot be a Kiln model: it derives from 'Base', which Kiln also extends: each would get the same generated members", skipOthers: true);
-}
+    /// <summary>
+    /// Weights w1 [1024, 1024] (4 MiB) and w2 [1024, 16] (64 KiB), 4.06 MiB; at batch 256 the input x and the hidden
+    /// activation are 1 MiB each, the output 16 KiB: 6.08 MiB against 4 MiB, 2.08 MiB over.
+    /// </summary>
+    [Fact]
+    public void KLN0027_OverTheMemoryBudget() => AssertDiagnostic("""
+        [Model, [|MemoryBudget(4L << 20, "batch=256")|]]
+        public partial class M
+        {
+            [Param(1024, 1024)] Tensor w1;
+            [Param(1024, 16)] Tensor w2;
+            [Graph] public Tensor F([Shape("batch", 1024)] Tensor x) => MatMul(Relu(MatMul(x, w1)), w2);
+        }
+        """, "KLN0027", "Over the memory budget: M.F needs 6.08 MiB on its device at batch = 256, 2.08 MiB over the budget of 4.00 MiB " +
+        "(weights 4.06 MiB, activation arena 1.00 MiB, inputs and outputs 1.02 MiB); largest at the peak (k0): w1 4.00 MiB (weight); " +
+        "t3 1.00 MiB (activation from relu (Model0.cs:11: Relu(MatMul(x, w1)))); x 1.00 MiB (input); w2 64.00 KiB (weight)");
 
+    [Fact]
+    public void KLN0027_ABudgetThatFitsSaysNothing()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Model("""
+            [Model, MemoryBudget(6_373_376, "batch=256")]
+            public partial class M
+            {
+                [Param(1024, 1024)] Tensor w1;
+                [Param(1024, 16)] Tensor w2;
+                [Graph] public Tensor F([Shape("batch", 1024)] Tensor x) => MatMul(Relu(MatMul(x, w1)), w2);
+            }
+            """));
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+    }
+
+    [Fact]
+    public void KLN0028_ASymbolWithoutAMaximum() => AssertDiagnostic("""
+        [Model, [|MemoryBudget(1L << 30, "batch=8")|]]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape("batch", "seq", 4)] Tensor x) => x * w;
+        }
+        """, "KLN0028", "Invalid [MemoryBudget]: graph 'F' of M has the symbolic dimension 'seq', which has no maximum: add \"seq=N\"");
+
+    [Fact]
+    public void KLN0028_AnUnknownSymbol() => AssertDiagnostic("""
+        [Model, [|MemoryBudget(1L << 30, "batch=8", "heads=4")|]]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * w;
+        }
+        """, "KLN0028", "Invalid [MemoryBudget]: 'heads' is not a symbolic dimension of any graph of M (they have batch)");
+
+    [Fact]
+    public void KLN0028_AMalformedSize() => AssertDiagnostic("""
+        [Model, [|MemoryBudget(1L << 30, "batch:8")|]]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * w;
+        }
+        """, "KLN0028", "Invalid [MemoryBudget]: 'batch:8' is not a maximum size; write \"name=N\" with N ≥ 1");
+}
