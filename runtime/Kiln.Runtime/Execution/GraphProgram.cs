@@ -20,8 +20,12 @@ public sealed record InputSpec(string Name, DimSpec[] Dims)
     public string ShapeText => "[" + string.Join(", ", Dims) + "]";
 }
 
-/// <summary>An intermediate buffer of the arena, live from kernel <paramref name="First"/> to <paramref name="Last"/>.</summary>
-public sealed record ArenaBufferSpec(string Name, int First, int Last);
+/// <summary>
+/// An intermediate buffer of the arena, live from kernel <paramref name="First"/> to <paramref name="Last"/>; when
+/// <paramref name="Reuses"/> is an arena buffer's index, the kernel that writes this one does so in place over that
+/// buffer, which dies there, and the two share a slot.
+/// </summary>
+public sealed record ArenaBufferSpec(string Name, int First, int Last, int Reuses = -1);
 
 /// <summary>
 /// A generated kernel: its name, kind, the source ops it holds (with file:line), why fusion stopped around it, the
@@ -80,7 +84,10 @@ public sealed class GraphProgram
     {
         CheckSymbolCount(symbolValues);
         var elements = _bufferElements(symbolValues);
-        return ArenaBuffers.Select((b, i) => new LiveBuffer(i, checked(elements[i] * sizeof(float)), b.First, b.Last)).ToList();
+        return ArenaBuffers.Select((b, i) => new LiveBuffer(i, checked(elements[i] * sizeof(float)), b.First, b.Last)
+        {
+            Reuses = b.Reuses >= 0 ? b.Reuses : null,
+        }).ToList();
     }
 
     /// <summary>Each kernel's FLOPs and bytes for concrete symbol values, in <see cref="Kernels"/> order.</summary>

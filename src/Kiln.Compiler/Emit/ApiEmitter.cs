@@ -151,7 +151,11 @@ public static class ApiEmitter
         w.Line($"new {Runtime}ArenaBufferSpec[]");
         w.Line("{");
         foreach (var b in arena)
-            w.Line($"    new(\"{b.Name}\", {intervals[b.Id].First}, {intervals[b.Id].Last}),");
+        {
+            var (_, first, last, reuses) = intervals[b.Id];
+            string inPlace = reuses is int host ? $", {arena.FindIndex(a => a.Id == host)}" : "";
+            w.Line($"    new(\"{b.Name}\", {first}, {last}{inPlace}),");
+        }
         w.Line("},");
         w.Line("static symbols =>");
         w.Line("{");

@@ -19,13 +19,14 @@ public static class Liveness
             last[k.Output] = k.Id;
             foreach (var b in k.Reads()) last[b] = k.Id;
         }
+        var reuse = InPlaceReuse.Find(plan);
         return plan.Buffers
             .Where(b => b.Kind == BufferKind.Intermediate)
-            .Select(b => new LiveBuffer(b.Id, bytesOf(b), first[b.Id], last[b.Id]))
+            .Select(b => new LiveBuffer(b.Id, bytesOf(b), first[b.Id], last[b.Id]) { Reuses = reuse.TryGetValue(b.Id, out int host) ? host : null })
             .ToList();
     }
 
-    /// <summary>Intervals only (id, first, last), independent of sizes: what generated code embeds.</summary>
-    public static IReadOnlyList<(int Buffer, int First, int Last)> Intervals(KernelPlan plan) =>
-        Compute(plan, _ => 0).Select(b => (b.Id, b.First, b.Last)).ToList();
+    /// <summary>Intervals only (id, first, last, the buffer it overwrites in place), independent of sizes: what generated code embeds.</summary>
+    public static IReadOnlyList<(int Buffer, int First, int Last, int? Reuses)> Intervals(KernelPlan plan) =>
+        Compute(plan, _ => 0).Select(b => (b.Id, b.First, b.Last, b.Reuses)).ToList();
 }

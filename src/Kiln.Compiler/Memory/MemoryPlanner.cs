@@ -7,13 +7,46 @@ namespace Kiln.Compiler.Memory;
 /// <summary>
 /// Greedy-by-size offset assignment (Pisarchyk &amp; Lee, "Efficient Memory Management for Deep Neural Net
 /// Inference", 2020): place buffers largest first; each goes into the smallest gap, among the buffers already
-/// placed that are live at the same time, that fits it (best fit), else after the highest of them.
+/// placed that are live at the same time, that fits it (best fit), else after the highest of them. A buffer written in
+/// place over another (<see cref="LiveBuffer.Reuses"/>) joins that buffer's slot: each chain of them is planned as one
+/// buffer, as large as its largest member, live from the first member's start to the last member's end.
 /// </summary>
 public static class MemoryPlanner
 {
     public const int DefaultAlignment = 256;
 
     public static MemoryPlan Plan(IReadOnlyList<LiveBuffer> buffers, int alignment = DefaultAlignment)
+    {
+        var slots = Slots(buffers);
+        var plan = PlanSlots(slots.Values.Distinct().Select(g => g.Merged).ToList(), alignment);
+        var offsets = buffers.ToDictionary(b => b.Id, b => plan.Offsets[slots[b.Id].Merged.Id]);
+        return plan with { Offsets = offsets, NaiveBytes = buffers.Sum(b => AlignUp(b.Bytes, alignment)) };
+    }
+
+    /// <summary>One slot of the arena: the buffers that share it in place and the single buffer the planner sees for them.</summary>
+    public sealed record Slot(LiveBuffer Merged, IReadOnlyList<LiveBuffer> Members);
+
+    /// <summary>Each buffer's slot (buffers that reuse none, or reuse a buffer not in the list, have their own).</summary>
+    public static IReadOnlyDictionary<int, Slot> Slots(IReadOnlyList<LiveBuffer> buffers)
+    {
+        var byId = buffers.ToDictionary(b => b.Id);
+        int Root(LiveBuffer b)
+        {
+            for (int steps = 0; b.Reuses is int host && byId.TryGetValue(host, out var next) && steps <= buffers.Count; steps++) b = next;
+            return b.Id;
+        }
+        var slots = new Dictionary<int, Slot>();
+        foreach (var group in buffers.GroupBy(Root))
+        {
+            var members = group.ToList();
+            var merged = new LiveBuffer(group.Key, members.Max(m => m.Bytes), members.Min(m => m.First), members.Max(m => m.Last));
+            var slot = new Slot(merged, members);
+            foreach (var m in members) slots[m.Id] = slot;
+        }
+        return slots;
+    }
+
+    static MemoryPlan PlanSlots(IReadOnlyList<LiveBuffer> buffers, int alignment)
     {
         var placed = new List<(LiveBuffer Buffer, long Offset, long End)>();
         var offsets = new Dictionary<int, long>();
@@ -37,15 +70,25 @@ public static class MemoryPlanner
         return new MemoryPlan(offsets, arena, LowerBound(buffers, alignment), buffers.Sum(b => AlignUp(b.Bytes, alignment)), alignment);
     }
 
-    /// <summary>The largest total (aligned) size of buffers live during one kernel.</summary>
+    /// <summary>The largest total (aligned) size of buffers live during one kernel, a slot shared in place counted once.</summary>
     public static long LowerBound(IReadOnlyList<LiveBuffer> buffers, int alignment = DefaultAlignment)
     {
-        if (buffers.Count == 0) return 0;
-        int end = buffers.Max(b => b.Last);
-        long best = 0;
-        for (int t = 0; t <= end; t++)
-            best = Math.Max(best, buffers.Where(b => b.First <= t && t <= b.Last).Sum(b => AlignUp(b.Bytes, alignment)));
-        return best;
+        var live = LiveBytes(buffers, alignment);
+        return live.Count == 0 ? 0 : live.Max();
+    }
+
+    /// <summary>
+    /// The (aligned) bytes live during each kernel from 0 to the last any buffer uses, a slot shared in place counted once:
+    /// the profile whose maximum is <see cref="LowerBound"/>.
+    /// </summary>
+    public static IReadOnlyList<long> LiveBytes(IReadOnlyList<LiveBuffer> buffers, int alignment = DefaultAlignment)
+    {
+        if (buffers.Count == 0) return System.Array.Empty<long>();
+        if (buffers.Any(b => b.Reuses != null)) buffers = Slots(buffers).Values.Distinct().Select(s => s.Merged).ToList();
+        var live = new long[buffers.Max(b => b.Last) + 1];
+        foreach (var b in buffers)
+            for (int t = b.First; t <= b.Last; t++) live[t] += AlignUp(b.Bytes, alignment);
+        return live;
     }
 
     public static long AlignUp(long bytes, int alignment) => (bytes + alignment - 1) / alignment * alignment;

@@ -35,6 +35,36 @@ public sealed class MemoryPlannerTests
         Assert.Contains(MemoryPlanChecker.Violations(buffers, misaligned), e => e.Contains("aligned"));
     }
 
+    [Fact]
+    public void ABufferWrittenInPlaceSharesItsHostsSlot()
+    {
+        // a(0-1) dies at kernel 1, which writes b(1-2) over it; c(1-2) is live beside both.
+        var buffers = new[]
+        {
+            new LiveBuffer(0, 1000, 0, 1), new LiveBuffer(1, 1000, 1, 2) { Reuses = 0 }, new LiveBuffer(2, 300, 1, 2),
+        };
+        var plan = MemoryPlanner.Plan(buffers);
+        Assert.Empty(MemoryPlanChecker.Violations(buffers, plan));
+        Assert.Equal(plan.Offsets[0], plan.Offsets[1]);
+        Assert.Equal(1024 + 512, plan.ArenaBytes);  // without the reuse, kernel 1 holds all three: 2560
+        Assert.Equal(1024 + 512, plan.LowerBound);
+        Assert.Equal(1024 + 1024 + 512, plan.NaiveBytes);
+        Assert.Equal(new long[] { 1024, 1536, 1536 }, MemoryPlanner.LiveBytes(buffers));
+    }
+
+    [Fact]
+    public void CheckerRejectsAnInPlaceWriteOverALiveBuffer()
+    {
+        // b claims a's slot at kernel 1, but a is still read at kernel 2.
+        var buffers = new[] { new LiveBuffer(0, 512, 0, 2), new LiveBuffer(1, 512, 1, 3) { Reuses = 0 } };
+        var shared = new MemoryPlan(new Dictionary<int, long> { [0] = 0, [1] = 0 }, 512, 512, 1024, 256);
+        var errors = MemoryPlanChecker.Violations(buffers, shared);
+        Assert.Contains(errors, e => e.Contains("written in place over b0 at kernel 1, but b0 is live until kernel 2"));
+        Assert.Contains(errors, e => e.Contains("overlap"));
+        var apart = new MemoryPlan(new Dictionary<int, long> { [0] = 0, [1] = 512 }, 1024, 512, 1024, 256);
+        Assert.Contains(MemoryPlanChecker.Violations(new[] { buffers[0] with { Last = 1 }, buffers[1] }, apart), e => e.Contains("not at b0's 0"));
+    }
+
     /// <summary>Fixed-seed random lifetimes and sizes: every plan checked, never above the naive sum.</summary>
     [Fact]
     public void RandomPlansAreSafeAndBounded()

@@ -30,8 +30,14 @@ public sealed record GraphReport(
     /// Arena bytes live during each kernel (the buffers it reads and writes included), each buffer rounded up to the
     /// plan's alignment as the planner places it; the maximum is the lower bound.
     /// </summary>
-    public IReadOnlyList<long> LiveBytes => Enumerable.Range(0, Kernels.Count)
-        .Select(k => Buffers.Where(b => b.First <= k && k <= b.Last).Sum(Placed)).ToList();
+    public IReadOnlyList<long> LiveBytes
+    {
+        get
+        {
+            var live = MemoryPlanner.LiveBytes(Buffers, Memory.Alignment);
+            return Enumerable.Range(0, Kernels.Count).Select(k => k < live.Count ? live[k] : 0).ToList();
+        }
+    }
 
     long Placed(LiveBuffer b) => MemoryPlanner.AlignUp(b.Bytes, Memory.Alignment);
 
@@ -45,9 +51,13 @@ public sealed record GraphReport(
         }
     }
 
-    /// <summary>The arena buffers live at <see cref="PeakKernel"/>, largest first: what to shrink to lower the peak.</summary>
+    /// <summary>
+    /// The arena buffers live at <see cref="PeakKernel"/>, largest first: what to shrink to lower the peak (a buffer
+    /// overwritten in place there is named by its result, which takes its slot).
+    /// </summary>
     public IReadOnlyList<(string Name, long Bytes)> AtPeak => PeakKernel < 0 ? Array.Empty<(string, long)>()
-        : Buffers.Where(b => b.First <= PeakKernel && PeakKernel <= b.Last).OrderByDescending(b => b.Bytes)
+        : Buffers.Where(b => b.First <= PeakKernel && PeakKernel <= b.Last && !Buffers.Any(r => r.Reuses == b.Id && r.First == PeakKernel))
+            .OrderByDescending(b => b.Bytes)
             .Select(b => (Program.ArenaBuffers[b.Id].Name, Placed(b))).ToList();
 
     public static GraphReport Build(string model, CompiledGraphInfo graph, int[] sizes, Roofline cpu, Roofline gpu, IReadOnlyList<KernelTiming> timings)
