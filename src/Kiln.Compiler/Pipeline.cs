@@ -24,7 +24,8 @@ public static class Pipeline
     };
 
     /// <param name="verify">Run the IR verifier after every pass (tests and debug builds).</param>
-    public static (Graph Optimized, KernelPlan Plan) Compile(Graph graph, bool verify = true)
+    /// <param name="schedule">Reorder kernels to lower the arena's peak (<see cref="MemoryScheduling"/>); off only to measure it.</param>
+    public static (Graph Optimized, KernelPlan Plan) Compile(Graph graph, bool verify = true, bool schedule = true)
     {
         if (verify) GraphVerifier.Verify(graph);
         foreach (var (_, run) in GraphPasses)
@@ -32,7 +33,8 @@ public static class Pipeline
             graph = run(graph);
             if (verify) GraphVerifier.Verify(graph);
         }
-        return (graph, Fusion.Run(graph));
+        var plan = Fusion.Run(graph);
+        return (graph, schedule ? MemoryScheduling.Run(plan) : plan);
     }
 
     /// <summary>A model's generated files: the typed API, then each backend's kernels and runner.</summary>
