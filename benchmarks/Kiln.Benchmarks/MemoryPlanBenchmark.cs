@@ -6,6 +6,7 @@ using Kiln.Compiler;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Kernels;
 using Kiln.Compiler.Memory;
+using Kiln.Compiler.Passes;
 using Kiln.Runtime;
 
 namespace Kiln.Benchmarks;
@@ -13,8 +14,8 @@ namespace Kiln.Benchmarks;
 /// <summary>
 /// How close the arena planner comes to the lower bound (the most bytes live at one kernel), against the naive sum
 /// (every intermediate its own allocation), and how long planning takes: the example models' graphs at several batch
-/// sizes, then random graphs compiled through the real pipeline. The planner is greedy by size with best fit; no
-/// in-place reuse or reordering yet (issue "Fit bigger models on one device").
+/// sizes, then random graphs compiled through the real pipeline, in source order without in-place reuse (as before the
+/// scheduling pass and in-place reuse existed) and as Kiln now compiles them.
 /// </summary>
 public static class MemoryPlanBenchmark
 {
@@ -39,28 +40,47 @@ public static class MemoryPlanBenchmark
 
         int graphs = quick ? 200 : 1000;
         var ratios = new List<double>();
+        var boundGains = new List<double>();
+        var arenaGains = new List<double>();
         var savings = new List<double>();
         var times = new List<double>();
-        int largest = 0;
+        var scheduleTimes = new List<double>();
+        int largest = 0, reordered = 0, inPlace = 0;
         for (int seed = 1; seed <= graphs; seed++)
         {
-            var buffers = Buffers(RandomGraph(seed, 20 + seed % 180));
+            var graph = RandomGraph(seed, 20 + seed % 180);
+            var (before, _) = Buffers(graph, schedule: false, inPlace: false);
+            var (buffers, scheduleMs) = Buffers(graph, schedule: true, inPlace: true);
             if (buffers.Count == 0) continue;
             var plan = MemoryPlanner.Plan(buffers);
             MemoryPlanChecker.Check(buffers, plan);
+            var old = MemoryPlanner.Plan(before);
             ratios.Add((double)plan.ArenaBytes / plan.LowerBound);
+            boundGains.Add((double)plan.LowerBound / old.LowerBound);
+            arenaGains.Add((double)plan.ArenaBytes / old.ArenaBytes);
             savings.Add((double)plan.NaiveBytes / plan.ArenaBytes);
             times.Add(PlanningMilliseconds(buffers));
+            scheduleTimes.Add(scheduleMs);
             largest = Math.Max(largest, buffers.Count);
+            if (!before.Select(b => (b.First, b.Last)).SequenceEqual(buffers.Select(b => (b.First, b.Last)))) reordered++;
+            if (buffers.Any(b => b.Reuses != null)) inPlace++;
         }
         Console.WriteLine();
         Console.WriteLine($"{ratios.Count} random graphs (20–199 ops: element-wise, matmuls, reductions, softmax; operands drawn from every earlier value; up to {largest} arena buffers):");
+        Console.WriteLine($"scheduled and in place vs source order without reuse: lower bound × {GeoMean(boundGains):F4} (geometric mean; best × {boundGains.Min():F3}), " +
+            $"arena × {GeoMean(arenaGains):F4} (best × {arenaGains.Min():F3}); {reordered} graphs reordered, {inPlace} with a buffer written in place");
         Console.WriteLine($"Kiln / lower bound: geometric mean {GeoMean(ratios):F4}, worst {ratios.Max():F3}, at the bound in {ratios.Count(r => r <= 1.0000001)} of {ratios.Count}");
-        Console.WriteLine($"naive / Kiln: geometric mean {GeoMean(savings):F2}; planning: median {Median(times):F3} ms, worst {times.Max():F3} ms");
+        Console.WriteLine($"naive / Kiln: geometric mean {GeoMean(savings):F2}; planning: median {Median(times):F3} ms, worst {times.Max():F3} ms; " +
+            $"scheduling (build time): median {Median(scheduleTimes):F3} ms, worst {scheduleTimes.Max():F3} ms");
 
         // A graph the size of GPT-2 small's forward (12 blocks of ~15 kernels): planning time at that scale.
-        var big = Buffers(RandomGraph(7, 200), blocks: 12);
+        var block = RandomGraph(7, 200);
+        var big = Chain(Buffers(block, schedule: true, inPlace: true).Buffers, blocks: 12, span: Pipeline.Compile(block).Plan.Kernels.Count);
         Console.WriteLine($"a {big.Count}-buffer graph (12 chained random blocks): planning {PlanningMilliseconds(big):F2} ms");
+        var huge = RandomGraph(7, 200, blocks: 12);
+        var (hugeBuffers, hugeSchedule) = Buffers(huge, schedule: true, inPlace: true);
+        Console.WriteLine($"12 random blocks of 200 ops in one graph ({Pipeline.Compile(huge).Plan.Kernels.Count} kernels, {hugeBuffers.Count} arena buffers): " +
+            $"scheduling {hugeSchedule:F2} ms, planning {PlanningMilliseconds(hugeBuffers):F2} ms");
     }
 
     static void Row(string name, string symbols, IReadOnlyList<LiveBuffer> buffers)
@@ -85,44 +105,74 @@ public static class MemoryPlanBenchmark
         return Median(samples);
     }
 
-    /// <summary>The plan's arena buffers with their live intervals; <paramref name="blocks"/> copies of the graph chained end to end.</summary>
-    static IReadOnlyList<LiveBuffer> Buffers(Graph graph, int blocks = 1)
+    /// <summary>
+    /// The plan's arena buffers with their live intervals, in source order or scheduled, with or without in-place reuse;
+    /// and how long the scheduling pass took (median of 5).
+    /// </summary>
+    static (IReadOnlyList<LiveBuffer> Buffers, double ScheduleMs) Buffers(Graph graph, bool schedule, bool inPlace)
     {
-        var plan = Pipeline.Compile(graph).Plan;
-        var one = Liveness.Compute(plan, b => b.Shape.ElementCount.Coefficient * sizeof(float));
-        int span = plan.Kernels.Count;
+        var fused = Pipeline.Compile(graph, schedule: false).Plan;
+        double ms = 0;
+        if (schedule)
+        {
+            var samples = new double[5];
+            for (int i = 0; i < samples.Length; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                MemoryScheduling.Run(fused);
+                samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            ms = Median(samples);
+        }
+        var plan = schedule ? MemoryScheduling.Run(fused) : fused;
+        var buffers = Liveness.Compute(plan, b => b.Shape.ElementCount.Coefficient * sizeof(float));
+        return (inPlace ? buffers : buffers.Select(b => b with { Reuses = null }).ToList(), ms);
+    }
+
+    /// <summary><paramref name="blocks"/> copies of one graph's buffers chained end to end.</summary>
+    static IReadOnlyList<LiveBuffer> Chain(IReadOnlyList<LiveBuffer> one, int blocks, int span)
+    {
+        int ids = one.Max(b => b.Id) + 1;
         return Enumerable.Range(0, blocks)
-            .SelectMany(k => one.Select(b => new LiveBuffer(k * one.Count + b.Id, b.Bytes, b.First + k * span, b.Last + k * span)))
+            .SelectMany(k => one.Select(b => new LiveBuffer(k * ids + b.Id, b.Bytes, b.First + k * span, b.Last + k * span)
+            {
+                Reuses = b.Reuses is int host ? k * ids + host : null,
+            }))
             .ToList();
     }
 
     /// <summary>
     /// A random graph over [64, w] activations (w from 64 to 512): element-wise ops, matmuls by parameters, row sums
-    /// broadcast back, softmax; each op's operands drawn from every value so far, so some live long.
+    /// broadcast back, softmax; each op's operands drawn from every value so far, so some live long. With several
+    /// <paramref name="blocks"/>, each block starts from the previous block's output (a deep model's shape).
     /// </summary>
-    static Graph RandomGraph(int seed, int ops)
+    static Graph RandomGraph(int seed, int ops, int blocks = 1)
     {
         var rng = new Random(seed);
         var b = new GraphBuilder($"random{seed}");
         int[] widths = { 64, 128, 256, 512 };
-        var values = new List<int> { b.Input("x", Shape.Of(64L, widths[rng.Next(widths.Length)])) };
         long Width(int v) => b.ShapeOf(v)[1].Coefficient;
-        for (int i = 0; i < ops; i++)
+        int output = b.Input("x", Shape.Of(64L, widths[rng.Next(widths.Length)]));
+        for (int block = 0; block < blocks; block++)
         {
-            int a = values[rng.Next(values.Count)];
-            int next = rng.Next(6) switch
+            var values = new List<int> { output };
+            for (int i = 0; i < ops; i++)
             {
-                0 => b.Unary(rng.Next(2) == 0 ? OpKind.Exp : OpKind.Tanh, a),
-                1 or 2 => values.Where(v => Width(v) == Width(a)).ToList() is var same ? b.Binary(OpKind.Add, a, same[rng.Next(same.Count)]) : a,
-                3 => b.MatMul(a, b.Param($"w{i}", Shape.Of(Width(a), widths[rng.Next(widths.Length)]))),
-                4 => b.Binary(OpKind.Mul, a, b.Reduce(OpKind.Sum, a, -1, keepDims: true)),
-                _ => b.Softmax(OpKind.Softmax, a, -1),
-            };
-            values.Add(next);
+                int a = values[rng.Next(values.Count)];
+                int next = rng.Next(6) switch
+                {
+                    0 => b.Unary(rng.Next(2) == 0 ? OpKind.Exp : OpKind.Tanh, a),
+                    1 or 2 => values.Where(v => Width(v) == Width(a)).ToList() is var same ? b.Binary(OpKind.Add, a, same[rng.Next(same.Count)]) : a,
+                    3 => b.MatMul(a, b.Param($"w{block}_{i}", Shape.Of(Width(a), widths[rng.Next(widths.Length)]))),
+                    4 => b.Binary(OpKind.Mul, a, b.Reduce(OpKind.Sum, a, -1, keepDims: true)),
+                    _ => b.Softmax(OpKind.Softmax, a, -1),
+                };
+                values.Add(next);
+            }
+            // The last value and up to eight earlier ones of its width make the block's output; values nothing reads are dead code.
+            output = values[^1];
+            foreach (var v in values.Where(v => v != output && Width(v) == Width(output)).TakeLast(8)) output = b.Binary(OpKind.Add, output, v);
         }
-        // The last value and up to eight earlier ones of its width make the output; values nothing reads are dead code.
-        int output = values[^1];
-        foreach (var v in values.Where(v => v != output && Width(v) == Width(output)).TakeLast(8)) output = b.Binary(OpKind.Add, output, v);
         return b.Build(output);
     }
 

@@ -5,9 +5,10 @@ using System.Linq;
 namespace Kiln.Compiler.Memory;
 
 /// <summary>
-/// Greedy-by-size offset assignment (Pisarchyk &amp; Lee, "Efficient Memory Management for Deep Neural Net
-/// Inference", 2020): place buffers largest first; each goes into the smallest gap, among the buffers already
-/// placed that are live at the same time, that fits it (best fit), else after the highest of them. A buffer written in
+/// Best-fit offset assignment after Pisarchyk &amp; Lee ("Efficient Memory Management for Deep Neural Net Inference",
+/// 2020): place buffers one by one; each goes into the smallest gap, among the buffers already placed that are live at
+/// the same time, that fits it (best fit), else after the highest of them. Three placement orders are tried (see
+/// <see cref="PlanSlots"/>). A buffer written in
 /// place over another (<see cref="LiveBuffer.Reuses"/>) joins that buffer's slot: each chain of them is planned as one
 /// buffer, as large as its largest member, live from the first member's start to the last member's end.
 /// </summary>
@@ -46,12 +47,31 @@ public static class MemoryPlanner
         return slots;
     }
 
+    /// <summary>
+    /// Best fit in three placement orders, the smallest arena kept (the first on a tie): largest first (the paper's
+    /// greedy by size), largest size × lifetime first (long-lived buffers settle at the bottom), and in order of first
+    /// use (a chain's buffers then alternate between two slots, which size-first can miss by a few percent).
+    /// </summary>
     static MemoryPlan PlanSlots(IReadOnlyList<LiveBuffer> buffers, int alignment)
+    {
+        var bySize = buffers.OrderByDescending(b => b.Bytes).ThenBy(b => b.First).ThenBy(b => b.Id);
+        var byArea = buffers.OrderByDescending(b => AlignUp(b.Bytes, alignment) * (b.Last - b.First + 1)).ThenBy(b => b.First).ThenBy(b => b.Id);
+        var byStart = buffers.OrderBy(b => b.First).ThenByDescending(b => b.Bytes).ThenBy(b => b.Id);
+        MemoryPlan? best = null;
+        foreach (var order in new IEnumerable<LiveBuffer>[] { bySize, byArea, byStart })
+        {
+            var plan = BestFit(order, buffers, alignment);
+            if (best == null || plan.ArenaBytes < best.ArenaBytes) best = plan;
+        }
+        return best!;
+    }
+
+    static MemoryPlan BestFit(IEnumerable<LiveBuffer> order, IReadOnlyList<LiveBuffer> buffers, int alignment)
     {
         var placed = new List<(LiveBuffer Buffer, long Offset, long End)>();
         var offsets = new Dictionary<int, long>();
         long arena = 0;
-        foreach (var b in buffers.OrderByDescending(b => b.Bytes).ThenBy(b => b.First).ThenBy(b => b.Id))
+        foreach (var b in order)
         {
             long size = AlignUp(b.Bytes, alignment);
             var conflicts = placed.Where(p => p.Buffer.OverlapsInTime(b)).OrderBy(p => p.Offset).ToList();
