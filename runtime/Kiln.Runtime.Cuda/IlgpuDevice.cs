@@ -89,6 +89,10 @@ public sealed class IlgpuDevice : Device
             .GetOrAdd(method, _ => Accelerator.LoadAutoGroupedStreamKernel(kernel));
     }
 
+    protected override bool CanStreamWeights => true;
+
+    protected override WeightWindow CreateWeightWindow(long elements) => new IlgpuWeightWindow(this, (IlgpuMemory)AllocateMemory(elements));
+
     protected override DeviceMemory AllocateMemory(long elements)
     {
         long bytes = elements * sizeof(float);

@@ -4,17 +4,22 @@ using Kiln.Runtime.Memory;
 
 namespace Kiln.Runtime.Cuda;
 
+/// <summary>An ILGPU allocation, or (second constructor) a view into one that another <see cref="IlgpuMemory"/> owns.</summary>
 internal sealed class IlgpuMemory : DeviceMemory
 {
-    readonly MemoryBuffer1D<float, Stride1D.Dense> _buffer;
+    readonly MemoryBuffer1D<float, Stride1D.Dense>? _buffer;
 
     public IlgpuMemory(Device device, MemoryBuffer1D<float, Stride1D.Dense> buffer, long elements) : base(device, elements)
     {
         _buffer = buffer;
         _buffer.MemSetToZero();
+        View = _buffer.View.SubView(0, Elements);
     }
 
-    public ArrayView<float> View => _buffer.View.SubView(0, Elements);
+    /// <summary>A view into memory the owner allocated and counts; disposing it frees nothing.</summary>
+    public IlgpuMemory(Device device, ArrayView<float> view) : base(device, view.Length, counted: false) => View = view;
+
+    public ArrayView<float> View { get; }
 
     public override void CopyFrom(float[] source) => View.CopyFromCPU(source);
 
@@ -22,6 +27,7 @@ internal sealed class IlgpuMemory : DeviceMemory
 
     public override void Dispose()
     {
+        if (_buffer == null) return;
         _buffer.Dispose();
         Released();
     }

@@ -79,6 +79,19 @@ public abstract class Device : IDisposable
     /// <summary>Waits until every kernel launched on this device has finished (the CPU runs kernels synchronously).</summary>
     public virtual void Synchronize() => ThrowIfDisposed();
 
+    /// <summary>
+    /// A window of <paramref name="elements"/> float32 values for streamed weights. Only a device with memory of its own
+    /// has one: on the CPU every weight is already in the memory the kernels read.
+    /// </summary>
+    protected internal virtual WeightWindow CreateWeightWindow(long elements) => throw CannotStreamWeights();
+
+    /// <summary>Whether <see cref="CreateWeightWindow"/> works here (checked when a model is compiled with a weight budget).</summary>
+    protected internal virtual bool CanStreamWeights => false;
+
+    internal KilnDeviceException CannotStreamWeights() =>
+        new($"{Name} cannot stream weights: its kernels read host memory, where every weight already is. " +
+            "CompileOptions.DeviceWeightBytes is for devices with memory of their own (CUDA, or ILGPU's CPU accelerator to test with).");
+
     /// <summary>A new zero-initialized allocation of <paramref name="elements"/> float32 values.</summary>
     protected internal abstract DeviceMemory AllocateMemory(long elements);
 

@@ -18,10 +18,12 @@ public readonly struct Frame
     readonly DeviceMemory _arena;
     readonly long _largestInput;
     readonly KernelProfiler.CallTimer? _timer;
+    readonly WeightStreamer.Call? _stream;
 
     internal Frame(ModelSession session, GraphProgram program, int[] symbols, MemoryPlan plan, long[] elements, DeviceMemory arena, long largestInput,
-        KernelProfiler.CallTimer? timer)
+        KernelProfiler.CallTimer? timer, WeightStreamer.Call? stream)
     {
+        _stream = stream;
         _timer = timer;
         _largestInput = largestInput;
         _elements = elements;
@@ -36,8 +38,8 @@ public readonly struct Frame
 
     public int Symbol(int index) => _symbols[index];
 
-    /// <summary>Parameter <paramref name="index"/> of the model, in declaration order.</summary>
-    public DeviceTensor Param(int index) => _session.Param(index);
+    /// <summary>Parameter <paramref name="index"/> of the model, in declaration order (for a streamed model, its slot of the weight window).</summary>
+    public DeviceTensor Param(int index) => _stream != null ? _stream.Param(index) : _session.Param(index);
 
     /// <summary>The one allocation that holds every intermediate buffer.</summary>
     public DeviceMemory Arena => _arena;
@@ -58,9 +60,14 @@ public readonly struct Frame
 
     /// <summary>
     /// Called by the generated runner after kernel <paramref name="index"/> (in <see cref="GraphProgram.Kernels"/> order):
-    /// nothing unless the call is profiled (<see cref="KernelProfiler"/>), then it waits for the kernel and times it.
+    /// nothing unless the call is profiled (<see cref="KernelProfiler"/>: it waits for the kernel and times it) or the
+    /// model streams its weights (the next kernel's weights land, the copies for the one after start).
     /// </summary>
-    public void KernelDone(int index) => _timer?.KernelDone(index);
+    public void KernelDone(int index)
+    {
+        _timer?.KernelDone(index);
+        _stream?.KernelDone(index);
+    }
 
     /// <summary>The caller's destination after checking its shape, or a new tensor of <paramref name="shape"/>.</summary>
     public DeviceTensor Output(DeviceTensor? destination, ReadOnlySpan<long> shape)

@@ -18,16 +18,32 @@ public sealed class ModelSession : IDisposable
     DeviceMemory? _arena;
     bool _disposed;
 
-    public ModelSession(string model, Device device, Weights weights, IReadOnlyList<ParameterSpec> parameters)
+    public ModelSession(string model, Device device, Weights weights, IReadOnlyList<ParameterSpec> parameters, CompileOptions? options = null)
     {
         Model = model;
         Device = device ?? throw new ArgumentNullException(nameof(device));
         if (weights is null) throw new ArgumentNullException(nameof(weights));
         device.ThrowIfDisposed();
         weights.Validate(parameters, model);
-        _params = parameters.Select(p => device.Upload(weights[p.Name], p.Name)).ToArray();
-        LargestParam = _params.Length == 0 ? 0 : _params.Max(p => p.Length);
+        long weightBytes = parameters.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * sizeof(float));
+        if (options?.DeviceWeightBytes is long budget && weightBytes > budget)
+        {
+            if (budget <= 0) throw new ArgumentOutOfRangeException(nameof(options), budget, "CompileOptions.DeviceWeightBytes must be positive.");
+            if (!device.CanStreamWeights) throw device.CannotStreamWeights();
+            _streamer = new WeightStreamer(model, device, weights, parameters, budget);
+            _params = Array.Empty<DeviceTensor>();
+        }
+        else _params = parameters.Select(p => device.Upload(weights[p.Name], p.Name)).ToArray();
+        LargestParam = parameters.Count == 0 ? 0 : parameters.Max(p => Kiln.Tensor.ElementCount(p.Shape));
     }
+
+    readonly WeightStreamer? _streamer;
+
+    /// <summary>Whether the weights stay on the host and stream in per kernel (<see cref="CompileOptions.DeviceWeightBytes"/>).</summary>
+    public bool StreamsWeights => _streamer != null;
+
+    /// <summary>Device bytes the weights hold: all of them, or the streaming window.</summary>
+    public long WeightDeviceBytes => _streamer?.WindowBytes ?? _params.Sum(p => p.Length * sizeof(float));
 
     public string Model { get; }
 
@@ -39,7 +55,9 @@ public sealed class ModelSession : IDisposable
     /// <summary>Arena bytes currently allocated.</summary>
     public long ArenaBytes => (_arena?.Elements ?? 0) * sizeof(float);
 
-    public DeviceTensor Param(int index) => _params[index];
+    /// <summary>Parameter <paramref name="index"/> on the device (not for a streamed model, whose frames hand out the window's slices).</summary>
+    public DeviceTensor Param(int index) => _streamer == null ? _params[index]
+        : throw new InvalidOperationException($"{Model} streams its weights: a call's Frame holds them.");
 
     /// <summary>Elements of the largest parameter (backends with 32-bit index math check it).</summary>
     internal long LargestParam { get; }
@@ -79,7 +97,8 @@ public sealed class ModelSession : IDisposable
         long largestInput = 0;
         foreach (var input in inputs) largestInput = Math.Max(largestInput, input.Length);
         var timer = (KernelProfiler.Current ?? _environmentProfiler)?.BeginCall(program, Device, layout.Symbols);
-        return new Frame(this, program, layout.Symbols, plan, layout.Elements, _arena, largestInput, timer);
+        var stream = _streamer?.Begin(program);
+        return new Frame(this, program, layout.Symbols, plan, layout.Elements, _arena, largestInput, timer, stream);
     }
 
     Layout FindLayout(GraphProgram program, ReadOnlySpan<int> symbols)
@@ -148,6 +167,7 @@ public sealed class ModelSession : IDisposable
             if (_disposed) return;
             _disposed = true;
             foreach (var p in _params) p.Dispose();
+            _streamer?.Dispose();
             _arena?.Dispose();
             _arena = null;
             if (_environmentProfiler is { Timings.Count: > 0 })

@@ -8,11 +8,17 @@ public abstract class DeviceMemory : IDisposable
     readonly Device _device;
     int _released;
 
-    protected DeviceMemory(Device device, long elements)
+    protected DeviceMemory(Device device, long elements) : this(device, elements, counted: true) { }
+
+    /// <param name="device">The device the memory is on.</param>
+    /// <param name="elements">Its size in float32 elements.</param>
+    /// <param name="counted">False for a view into memory another allocation owns (and counts).</param>
+    protected DeviceMemory(Device device, long elements, bool counted)
     {
         _device = device;
         Elements = elements;
-        device.Account(elements * sizeof(float));
+        if (counted) device.Account(elements * sizeof(float));
+        else _released = 1;
     }
 
     public long Elements { get; }

@@ -41,14 +41,18 @@ public static class ApiEmitter
         w.Close();
         w.Line();
         w.Line($"/// <summary>Compiles {cls} for <paramref name=\"device\"/>: validates and uploads <paramref name=\"weights\"/>, loads kernels once.</summary>");
-        w.Line($"public static Compiled Compile({Runtime}Device device, {Runtime}Weights weights) => new(device, weights);");
+        w.Line($"public static Compiled Compile({Runtime}Device device, {Runtime}Weights weights) => new(device, weights, null);");
+        w.Line();
+        w.Line($"/// <summary>Compiles {cls} for <paramref name=\"device\"/> as <paramref name=\"options\"/> say (a device budget for the weights streams them).</summary>");
+        w.Line($"public static Compiled Compile({Runtime}Device device, {Runtime}Weights weights, {Runtime}CompileOptions options) =>");
+        w.Line("    new(device, weights, options ?? throw new global::System.ArgumentNullException(nameof(options)));");
         w.Line();
         w.Line($"/// <summary>{cls}, compiled at build time. Calls are serialized; the arena is reused between them.</summary>");
         w.Open("public sealed partial class Compiled : global::System.IDisposable");
         w.Line($"readonly {GeneratedNames.KernelsBase} _kernels;");
         w.Line($"readonly {Runtime}ModelSession _session;");
         w.Line();
-        w.Open($"internal Compiled({Runtime}Device device, {Runtime}Weights weights)");
+        w.Open($"internal Compiled({Runtime}Device device, {Runtime}Weights weights, {Runtime}CompileOptions? options)");
         w.Line("if (device is null) throw new global::System.ArgumentNullException(nameof(device));");
         w.Open("_kernels = device.Kind switch");
         foreach (var b in backends)
@@ -56,7 +60,7 @@ public static class ApiEmitter
         string compiledFor = backends.Count == 0 ? "no backend" : string.Join(", ", backends.Select(b => b.SettingName));
         w.Line($"_ => throw {Runtime}ModelSession.NoBackend(\"{cls}\", device, \"{compiledFor}\"),");
         w.Close(";");
-        w.Line($"_session = new {Runtime}ModelSession(\"{cls}\", device, weights, Parameters);");
+        w.Line($"_session = new {Runtime}ModelSession(\"{cls}\", device, weights, Parameters, options);");
         w.Close();
         w.Line();
         w.Line($"public {Runtime}Device Device => _session.Device;");

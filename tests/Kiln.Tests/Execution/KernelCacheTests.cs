@@ -30,7 +30,7 @@ public sealed class KernelCacheTests
             using var built = InMemoryAssembly.TryBuild(new[] { Template.Replace("SHAPE", shape) }, out var error);
             Assert.True(built != null, error);
             var type = built!.Assembly.GetType("Same.Net")!;
-            using var compiled = (System.IDisposable)type.GetMethod("Compile")!.Invoke(null, new object[] { device, new Weights(new System.Collections.Generic.Dictionary<string, Tensor>()) })!;
+            using var compiled = (System.IDisposable)type.GetMethod("Compile", new[] { typeof(Device), typeof(Weights) })!.Invoke(null, new object[] { device, new Weights(new System.Collections.Generic.Dictionary<string, Tensor>()) })!;
             var x = shape == "4" ? new Tensor(new float[] { 0, 1, 2, 3 }, 4) : new Tensor(new float[] { 0, 1, 2, 3 }, 1, 4);
             var y = (Tensor)compiled.GetType().GetMethod("Forward", new[] { typeof(Tensor) })!.Invoke(compiled, new object[] { x })!;
             Tolerance.AssertClose(Reference.Unary(x, System.Math.Exp), y, "exp on " + shape);

@@ -89,7 +89,7 @@ public sealed class MultipleOutputTests : IClassFixture<IlgpuCpuFixture>, IDispo
         var inputs = GraphRunner.Inputs(_net.GetMethod("Pair")!, seed: 4, low: -1f, high: 1f);
         var weights = GraphRunner.RandomWeights(_net, 4);
         using var cpu = Device.Cpu();
-        using var compiled = (IDisposable)_net.GetMethod("Compile")!.Invoke(null, new object[] { cpu, weights })!;
+        using var compiled = (IDisposable)_net.GetMethod("Compile", new[] { typeof(Device), typeof(Weights) })!.Invoke(null, new object[] { cpu, weights })!;
         var type = compiled.GetType();
         var expected = GraphRunner.Outputs(type.GetMethod("Pair", new[] { typeof(Tensor) })!.Invoke(compiled, inputs)!);
 

@@ -20,7 +20,7 @@ public sealed class AdversarialNames
     {
         "Device", "Weights", "Array", "Math", "MathF", "Tensor", "DeviceTensor", "Frame", "CpuView", "CpuMath", "GpuMath",
         "ArrayView<T>", "Index1D", "Vector256", "Vector256<T>", "IDisposable", "ArgumentNullException", "InvalidOperationException",
-        "ReadOnlySpan<T>", "ModelSession", "GraphProgram", "ParameterSpec", "InputSpec", "DimSpec", "ArenaBufferSpec", "KernelSummary",
+        "ReadOnlySpan<T>", "ModelSession", "GraphProgram", "CompileOptions", "KernelProfiler", "ParameterSpec", "InputSpec", "DimSpec", "ArenaBufferSpec", "KernelSummary",
         "CpuTask", "CpuParallel", "GemmJob<T>", "ConvJob<T>", "RowJob<T, U>", "RowOp", "ICpuRows<T>", "ICpuRow", "MethodImpl",
         "MethodImplOptions", "CudaKernel<T>", "ConvGeometry", "IGemmEpilogue", "NoEpilogue", "IlgpuDevice", "DeviceKind",
         "IntegerInput", "CpuTensors", "CudaTensors", "Init", "Runtime", "ILGPU", "Cpu", "Cuda", "Intrinsics", "CompilerServices",

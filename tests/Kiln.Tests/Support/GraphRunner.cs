@@ -55,7 +55,7 @@ public static class GraphRunner
     /// <summary>The outputs of the compiled model's host overload on <paramref name="device"/>: one tensor, or a tuple's elements.</summary>
     public static Tensor[] CompiledOutputs(Type model, string method, Tensor[] inputs, Weights weights, Device device)
     {
-        using var compiled = (IDisposable)model.GetMethod("Compile")!.Invoke(null, new object[] { device, weights })!;
+        using var compiled = (IDisposable)model.GetMethod("Compile", new[] { typeof(Device), typeof(Weights) })!.Invoke(null, new object[] { device, weights })!;
         var run = compiled.GetType().GetMethod(method, inputs.Select(_ => typeof(Tensor)).ToArray())!;
         return Outputs(run.Invoke(compiled, inputs)!);
     }

@@ -1,0 +1,150 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.Memory;
+using Kiln.Runtime.Memory;
+
+namespace Kiln.Runtime;
+
+/// <summary>
+/// A model's weights kept in pinned host memory and streamed into a device <see cref="WeightWindow"/> kernel by kernel
+/// (<see cref="CompileOptions.DeviceWeightBytes"/>).
+/// </summary>
+/// <remarks>
+/// The schedule of each graph is planned like the arena, from the kernels' reads (<see cref="KernelSummary.Reads"/>): a
+/// weight first read by kernel j occupies its window slot from kernel j − 1 — its copy is issued once kernel j − 2 has
+/// finished and runs on the copy stream while kernel j − 1 computes — to the last kernel that reads it. So a slot is
+/// overwritten only after every kernel that read its previous weight has finished, and each kernel's weights have
+/// landed before it is launched: after each kernel the host waits for the device's kernels and for the copies in
+/// flight, then starts the next copies. The weights of kernels 0 and 1 are copied before the first.
+/// </remarks>
+internal sealed class WeightStreamer : IDisposable
+{
+    readonly Device _device;
+    readonly IReadOnlyList<ParameterSpec> _parameters;
+    readonly Dictionary<string, int> _index;
+    readonly float[][] _host;
+    readonly long _budget;
+    readonly Dictionary<GraphProgram, Schedule> _schedules = new();
+    object?[] _staged;
+    WeightWindow? _window;
+
+    public WeightStreamer(string model, Device device, Weights weights, IReadOnlyList<ParameterSpec> parameters, long budget)
+    {
+        _device = device;
+        _parameters = parameters;
+        _budget = budget;
+        _index = parameters.Select((p, i) => (p.Name, i)).ToDictionary(p => p.Name, p => p.i);
+        _host = parameters.Select(p => weights[p.Name].Data).ToArray();
+        _staged = new object?[parameters.Count];
+        Model = model;
+    }
+
+    public string Model { get; }
+
+    /// <summary>Device bytes the window holds now (0 before the first call).</summary>
+    public long WindowBytes => (_window?.Elements ?? 0) * sizeof(float);
+
+    /// <summary>One graph's plan: the window's layout and the weights to copy as each kernel starts.</summary>
+    internal sealed class Schedule
+    {
+        public required long[] Offsets { get; init; }            // elements into the window; −1 for a weight the graph does not read
+        public required int[][] CopiesAt { get; init; }          // [t]: weights whose slot begins at kernel t
+        public required long WindowElements { get; init; }
+        public DeviceTensor?[] Slices = Array.Empty<DeviceTensor?>();
+        public WeightWindow? SlicedFrom;
+    }
+
+    /// <summary>Prepares the window for a call of <paramref name="program"/> and copies the weights of its first two kernels.</summary>
+    public Call Begin(GraphProgram program)
+    {
+        if (!_schedules.TryGetValue(program, out var schedule)) _schedules[program] = schedule = Plan(program);
+        if (_window == null || _window.Elements < schedule.WindowElements)
+        {
+            _window?.Dispose();
+            _window = null;
+            _staged = new object?[_parameters.Count];
+            _window = _device.CreateWeightWindow(Math.Max(1, schedule.WindowElements));
+        }
+        var window = _window;
+        if (!ReferenceEquals(schedule.SlicedFrom, window))
+        {
+            schedule.Slices = _parameters.Select((p, i) => schedule.Offsets[i] < 0 ? null : window.Slice(schedule.Offsets[i], p.Shape, p.Name)).ToArray();
+            schedule.SlicedFrom = window;
+        }
+        window.WaitForKernels(); // the previous call's last kernels may still read the slots about to be filled
+        var call = new Call(this, schedule, window);
+        call.Copy(0);
+        window.WaitForCopies();
+        return call;
+    }
+
+    Schedule Plan(GraphProgram program)
+    {
+        int kernels = program.Kernels.Count;
+        var first = new Dictionary<int, int>();
+        var last = new Dictionary<int, int>();
+        for (int k = 0; k < kernels; k++)
+            foreach (var name in program.Kernels[k].Reads)
+                if (_index.TryGetValue(name, out int p))
+                {
+                    if (!first.ContainsKey(p)) first[p] = k;
+                    last[p] = k;
+                }
+        var slots = first.Keys.OrderBy(p => p)
+            .Select(p => new LiveBuffer(p, (long)_host[p].Length * sizeof(float), Math.Max(0, first[p] - 1), last[p])).ToList();
+        var plan = MemoryPlanner.Plan(slots);
+        if (plan.ArenaBytes > _budget)
+        {
+            var live = MemoryPlanner.LiveBytes(slots, plan.Alignment);
+            int t = live.ToList().IndexOf(live.Max());
+            var held = slots.Where(s => s.First <= t && t <= s.Last).Select(s => $"{_parameters[s.Id].Name} ({s.Bytes} bytes)");
+            throw new KilnDeviceException($"{program.Name}: streaming its weights needs a device window of {plan.ArenaBytes} bytes, more than " +
+                $"CompileOptions.DeviceWeightBytes = {_budget}: at kernel {program.Kernels[t].Name} the weights it reads and those copied in " +
+                $"for the next kernel are {string.Join(", ", held)}. Raise the budget, or split those layers.");
+        }
+        var offsets = Enumerable.Repeat(-1L, _parameters.Count).ToArray();
+        foreach (var s in slots) offsets[s.Id] = plan.Offsets[s.Id] / sizeof(float);
+        var copiesAt = Enumerable.Range(0, Math.Max(1, kernels)).Select(t => slots.Where(s => s.First == t).Select(s => s.Id).ToArray()).ToArray();
+        return new Schedule { Offsets = offsets, CopiesAt = copiesAt, WindowElements = plan.ArenaBytes / sizeof(float) };
+    }
+
+    /// <summary>The streaming side of one call: parameters by index, and the copies to start after each kernel.</summary>
+    internal sealed class Call
+    {
+        readonly WeightStreamer _owner;
+        readonly Schedule _schedule;
+        readonly WeightWindow _window;
+
+        internal Call(WeightStreamer owner, Schedule schedule, WeightWindow window)
+        {
+            _owner = owner;
+            _schedule = schedule;
+            _window = window;
+        }
+
+        public DeviceTensor Param(int index) => _schedule.Slices[index]
+            ?? throw new InvalidOperationException($"{_owner.Model}: weight '{_owner._parameters[index].Name}' is not read by this graph's kernels.");
+
+        internal void Copy(int t)
+        {
+            if (t >= _schedule.CopiesAt.Length) return;
+            foreach (int p in _schedule.CopiesAt[t])
+                _window.BeginCopy(_owner._staged[p] ??= _window.Stage(_owner._host[p]), _schedule.Offsets[p]);
+        }
+
+        /// <summary>After kernel <paramref name="kernel"/>: it and the copies for the next have finished; start those for the one after.</summary>
+        public void KernelDone(int kernel)
+        {
+            _window.WaitForKernels();
+            _window.WaitForCopies();
+            Copy(kernel + 1);
+        }
+    }
+
+    public void Dispose()
+    {
+        _window?.Dispose();
+        _window = null;
+    }
+}
