@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Kiln.Compiler.Memory;
 using Kiln.Runtime.Memory;
 
 namespace Kiln.Runtime;
@@ -11,18 +10,16 @@ namespace Kiln.Runtime;
 /// (<see cref="CompileOptions.DeviceWeightBytes"/>).
 /// </summary>
 /// <remarks>
-/// The schedule of each graph is planned like the arena, from the kernels' reads (<see cref="KernelSummary.Reads"/>): a
-/// weight first read by kernel j occupies its window slot from kernel j − 1 — its copy is issued once kernel j − 2 has
-/// finished and runs on the copy stream while kernel j − 1 computes — to the last kernel that reads it. So a slot is
-/// overwritten only after every kernel that read its previous weight has finished, and each kernel's weights have
-/// landed before it is launched: after each kernel the host waits for the device's kernels and for the copies in
-/// flight, then starts the next copies. The weights of kernels 0 and 1 are copied before the first.
+/// Each graph's schedule is a <see cref="WeightStreamingPlan"/>: a weight first read by kernel j occupies its window
+/// slot from kernel j − 1 — its copy is issued once kernel j − 2 has finished and runs on the copy stream while kernel
+/// j − 1 computes — to the last kernel that reads it. So a slot is overwritten only after every kernel that read its
+/// previous weight has finished, and each kernel's weights have landed before it is launched: after each kernel the
+/// host waits for the device's kernels and for the copies in flight, then starts the next copies.
 /// </remarks>
 internal sealed class WeightStreamer : IDisposable
 {
     readonly Device _device;
     readonly IReadOnlyList<ParameterSpec> _parameters;
-    readonly Dictionary<string, int> _index;
     readonly float[][] _host;
     readonly long _budget;
     readonly Dictionary<GraphProgram, Schedule> _schedules = new();
@@ -34,7 +31,6 @@ internal sealed class WeightStreamer : IDisposable
         _device = device;
         _parameters = parameters;
         _budget = budget;
-        _index = parameters.Select((p, i) => (p.Name, i)).ToDictionary(p => p.Name, p => p.i);
         _host = parameters.Select(p => weights[p.Name].Data).ToArray();
         _staged = new object?[parameters.Count];
         Model = model;
@@ -81,32 +77,8 @@ internal sealed class WeightStreamer : IDisposable
 
     Schedule Plan(GraphProgram program)
     {
-        int kernels = program.Kernels.Count;
-        var first = new Dictionary<int, int>();
-        var last = new Dictionary<int, int>();
-        for (int k = 0; k < kernels; k++)
-            foreach (var name in program.Kernels[k].Reads)
-                if (_index.TryGetValue(name, out int p))
-                {
-                    if (!first.ContainsKey(p)) first[p] = k;
-                    last[p] = k;
-                }
-        var slots = first.Keys.OrderBy(p => p)
-            .Select(p => new LiveBuffer(p, (long)_host[p].Length * sizeof(float), Math.Max(0, first[p] - 1), last[p])).ToList();
-        var plan = MemoryPlanner.Plan(slots);
-        if (plan.ArenaBytes > _budget)
-        {
-            var live = MemoryPlanner.LiveBytes(slots, plan.Alignment);
-            int t = live.ToList().IndexOf(live.Max());
-            var held = slots.Where(s => s.First <= t && t <= s.Last).Select(s => $"{_parameters[s.Id].Name} ({s.Bytes} bytes)");
-            throw new KilnDeviceException($"{program.Name}: streaming its weights needs a device window of {plan.ArenaBytes} bytes, more than " +
-                $"CompileOptions.DeviceWeightBytes = {_budget}: at kernel {program.Kernels[t].Name} the weights it reads and those copied in " +
-                $"for the next kernel are {string.Join(", ", held)}. Raise the budget, or split those layers.");
-        }
-        var offsets = Enumerable.Repeat(-1L, _parameters.Count).ToArray();
-        foreach (var s in slots) offsets[s.Id] = plan.Offsets[s.Id] / sizeof(float);
-        var copiesAt = Enumerable.Range(0, Math.Max(1, kernels)).Select(t => slots.Where(s => s.First == t).Select(s => s.Id).ToArray()).ToArray();
-        return new Schedule { Offsets = offsets, CopiesAt = copiesAt, WindowElements = plan.ArenaBytes / sizeof(float) };
+        var plan = WeightStreamingPlan.For(program, _parameters, _budget);
+        return new Schedule { Offsets = plan.Offsets.ToArray(), CopiesAt = plan.CopiesAt.Select(c => c.ToArray()).ToArray(), WindowElements = plan.WindowBytes / sizeof(float) };
     }
 
     /// <summary>The streaming side of one call: parameters by index, and the copies to start after each kernel.</summary>

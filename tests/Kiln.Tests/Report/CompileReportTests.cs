@@ -95,6 +95,21 @@ public sealed class CompileReportTests : IDisposable
     }
 
     [Fact]
+    public void TheStreamingScheduleHasARowPerKernelOrSaysWhyNot()
+    {
+        var fits = ReportCommand.Run(Options(typeof(CharGpt)) with { WeightBudget = 200_000 }, TextWriter.Null);
+        string html = File.ReadAllText(fits.Single(p => p.EndsWith(typeof(CharGpt).FullName + ".html", StringComparison.Ordinal)));
+        var plan = WeightStreamingPlan.For(CharGpt.Compiled.LogitsProgram, CharGpt.Parameters, 200_000);
+        Assert.Contains($"Window on the device: {Svg.Bytes(plan.WindowBytes)}", html);
+        Assert.Equal(CharGpt.Compiled.LogitsProgram.Kernels.Count, Regex.Matches(html.Substring(html.IndexOf("<table class=\"streaming\">", StringComparison.Ordinal)), "<tr><td>k\\d+</td>").Count);
+
+        var tooSmall = ReportCommand.Run(Options(typeof(CharGpt)) with { WeightBudget = 50_000 }, TextWriter.Null);
+        html = File.ReadAllText(tooSmall.Single(p => p.EndsWith(typeof(CharGpt).FullName + ".html", StringComparison.Ordinal)));
+        Assert.Contains("streaming its weights needs a device window of", html);
+        Assert.DoesNotContain("<table class=\"streaming\">", html);
+    }
+
+    [Fact]
     public void BadArgumentsAreNamed()
     {
         Assert.Null(ReportOptions.Parse(new[] { "--help" }));

@@ -19,6 +19,10 @@ public sealed record CompiledModelInfo(Type ModelType, Type CompiledType, IReadO
 {
     public string Name => ModelType.FullName ?? ModelType.Name;
 
+    /// <summary>The model's weights as the generator declared them (its static <c>Parameters</c>).</summary>
+    public IReadOnlyList<ParameterSpec> Parameters =>
+        ModelType.GetField("Parameters", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as ParameterSpec[] ?? Array.Empty<ParameterSpec>();
+
     /// <summary>
     /// Loads <paramref name="path"/> into the default load context, so its Kiln runtime types are this tool's (the tool and the
     /// model must use the same Kiln version); its other dependencies resolve from the assembly's folder.

@@ -21,6 +21,12 @@ public sealed record GraphReport(
     MemoryPlan Memory,
     IReadOnlyList<LiveBuffer> Buffers)
 {
+    /// <summary>The model's weights (for the streaming section).</summary>
+    public IReadOnlyList<ParameterSpec> Parameters { get; init; } = Array.Empty<ParameterSpec>();
+
+    /// <summary>With <c>--weight-budget</c>: the device budget, and the streaming schedule or why there is none.</summary>
+    public (long Budget, WeightStreamingPlan? Plan, string? Error)? Streaming { get; init; }
+
     public GraphProgram Program => Graph.Program;
 
     public string SizesText => Program.Symbols.Count == 0 ? "fixed shapes"

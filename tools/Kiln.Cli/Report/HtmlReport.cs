@@ -58,6 +58,7 @@ public static class HtmlReport
         html.Append("<h3>Memory timeline</h3>\n<p class=\"hint\">Each arena buffer from the kernel that writes it to the last that reads it, at its planned offset.</p>\n");
         html.Append("<div class=\"figure\">").Append(MemoryTimelineSvg.Render(g)).Append("</div>\n");
         KernelTable(html, g);
+        if (g.Streaming is { } streaming) StreamingSection(html, g, streaming.Budget, streaming.Plan, streaming.Error);
         html.Append("</section>\n");
     }
 
@@ -82,6 +83,35 @@ public static class HtmlReport
             html.Append("</tr>\n");
         }
         html.Append("</tbody></table>\n");
+    }
+
+    /// <summary>The weight-streaming schedule at a device budget: the window, and what each kernel reads and copies in for the next.</summary>
+    static void StreamingSection(StringBuilder html, GraphReport g, long budget, Kiln.Runtime.WeightStreamingPlan? plan, string? error)
+    {
+        long all = g.Parameters.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * sizeof(float));
+        html.Append($"<h3>Weight streaming at a device budget of {Svg.Text(Svg.Bytes(budget))}</h3>\n");
+        if (plan == null)
+        {
+            html.Append($"<p class=\"streaming-error\">{Svg.Text(error ?? "")}</p>\n");
+            return;
+        }
+        html.Append($"<p class=\"streaming\">All weights: {Svg.Text(Svg.Bytes(all))}. ");
+        html.Append(all <= budget ? $"They fit: every weight is uploaded once and nothing streams; under a smaller budget the window would be {Svg.Text(Svg.Bytes(plan.WindowBytes))} and the schedule this one." :
+            $"Window on the device: {Svg.Text(Svg.Bytes(plan.WindowBytes))} ({((double)plan.WindowBytes / all).ToString("0.0%", CultureInfo.InvariantCulture)} of the weights); " +
+            "the rest stays in pinned host memory and is copied in on a second stream while the kernel before its first reader runs.");
+        html.Append("</p>\n<table class=\"streaming\"><thead><tr><th>kernel</th><th>reads</th><th>copied in while it runs (for the next kernel)</th></tr></thead><tbody>\n");
+        var names = g.Parameters.Select(p => p.Name).ToList();
+        string Weights(IEnumerable<int> ids) => string.Join(", ", ids.Select(i => $"{names[i]} {Svg.Bytes(Kiln.Tensor.ElementCount(g.Parameters[i].Shape) * sizeof(float))}"));
+        for (int k = 0; k < g.Kernels.Count; k++)
+        {
+            var reads = g.Kernels[k].Summary.Reads.Where(names.Contains).Select(n => names.IndexOf(n));
+            // Copies that start at kernel 0 happen before it; those at kernel t > 0 run during kernel t.
+            var copied = k == 0 ? Enumerable.Empty<int>() : plan.CopiesAt.Count > k ? plan.CopiesAt[k] : Enumerable.Empty<int>();
+            html.Append($"<tr><td>{Svg.Text(g.Kernels[k].Summary.Name)}</td><td>{Svg.Text(Weights(reads))}</td><td>{Svg.Text(Weights(copied))}</td></tr>\n");
+        }
+        html.Append("</tbody></table>\n");
+        if (plan.CopiesAt.Count > 0 && plan.CopiesAt[0].Count > 0)
+            html.Append($"<p class=\"hint\">Copied before the first kernel: {Svg.Text(Weights(plan.CopiesAt[0]))}.</p>\n");
     }
 
     /// <summary>The index page: one link per model report.</summary>

@@ -31,7 +31,12 @@ public static class ReportCommand
         foreach (var model in models)
         {
             var timings = options.Profile ? Profile(model, options, log) : Array.Empty<KernelTiming>();
-            var graphs = model.Graphs.Select(g => GraphReport.Build(model.Name, g, SizesFor(g.Program, options.Sizes), cpu, gpu, timings)).ToList();
+            var parameters = model.Parameters;
+            var graphs = model.Graphs.Select(g => GraphReport.Build(model.Name, g, SizesFor(g.Program, options.Sizes), cpu, gpu, timings) with
+            {
+                Parameters = parameters,
+                Streaming = options.WeightBudget is long budget ? Streaming(g.Program, parameters, budget) : null,
+            }).ToList();
             string note = options.Profile ? $"Measured times: {options.Iterations} profiled calls per graph on the CPU after two warm-up calls, random weights, zero inputs; each kernel waited for." : null!;
             string file = FileName(model.Name) + ".html";
             File.WriteAllText(Path.Combine(options.Output, file), HtmlReport.Render(model.Name, graphs, new HtmlReport.Context(cpu, gpu, options.Profile ? note : null)));
@@ -55,6 +60,12 @@ public static class ReportCommand
             BytesPerSecond = options.CpuGBs * 1e9 ?? measured.BytesPerSecond,
             Source = options.CpuGflops != null || options.CpuGBs != null ? measured.Source + ", partly from the command line" : measured.Source,
         };
+    }
+
+    static (long, WeightStreamingPlan?, string?) Streaming(GraphProgram program, IReadOnlyList<ParameterSpec> parameters, long budget)
+    {
+        try { return (budget, WeightStreamingPlan.For(program, parameters, budget), null); }
+        catch (KilnDeviceException e) { return (budget, null, e.Message); }
     }
 
     static int[] SizesFor(GraphProgram program, IReadOnlyDictionary<string, int> sizes) =>

@@ -15,7 +15,8 @@ public sealed record ReportOptions(
     double? CpuGflops,
     double? CpuGBs,
     double GpuTflops,
-    double GpuTBs)
+    double GpuTBs,
+    long? WeightBudget = null)
 {
     public const string Usage =
         "kiln report <model assembly> [options]\n" +
@@ -30,7 +31,9 @@ public sealed record ReportOptions(
         "  --cpu-gflops X     CPU peak, GFLOP/s (default: measured now)\n" +
         "  --cpu-gbs X        CPU memory bandwidth, GB/s (default: measured now)\n" +
         "  --gpu-tflops X     GPU peak, TFLOP/s (default 67: H200 fp32, datasheet)\n" +
-        "  --gpu-tbs X        GPU memory bandwidth, TB/s (default 4.8: H200 HBM3e, datasheet)";
+        "  --gpu-tbs X        GPU memory bandwidth, TB/s (default 4.8: H200 HBM3e, datasheet)\n" +
+        "  --weight-budget B  show how the weights would stream into a device window of at most B bytes\n" +
+        "                     (CompileOptions.DeviceWeightBytes): the window and what each kernel copies in";
 
     /// <summary>The options, or null for <c>--help</c>; ArgumentException names a bad argument.</summary>
     public static ReportOptions? Parse(IReadOnlyList<string> args)
@@ -41,6 +44,7 @@ public sealed record ReportOptions(
         int iterations = 20;
         double? cpuGflops = null, cpuGBs = null;
         double gpuTflops = 67, gpuTBs = 4.8;
+        long? weightBudget = null;
         for (int i = 0; i < args.Count; i++)
         {
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -57,6 +61,7 @@ public sealed record ReportOptions(
                 case "--cpu-gbs": cpuGBs = Positive(Value()); break;
                 case "--gpu-tflops": gpuTflops = Positive(Value()); break;
                 case "--gpu-tbs": gpuTBs = Positive(Value()); break;
+                case "--weight-budget": weightBudget = (long)Positive(Value()); break;
                 case "--sizes":
                     foreach (var pair in Value().Split(',', StringSplitOptions.RemoveEmptyEntries))
                     {
@@ -74,6 +79,6 @@ public sealed record ReportOptions(
             }
         }
         return new ReportOptions(assembly ?? throw new ArgumentException("Name the model assembly (a .dll built with Kiln)."),
-            output, sizes, model, profile, iterations, cpuGflops, cpuGBs, gpuTflops, gpuTBs);
+            output, sizes, model, profile, iterations, cpuGflops, cpuGBs, gpuTflops, gpuTBs, weightBudget);
     }
 }
