@@ -83,6 +83,44 @@ public static class MemoryPlanBenchmark
             $"scheduling {hugeSchedule:F2} ms, planning {PlanningMilliseconds(hugeBuffers):F2} ms");
     }
 
+    /// <summary>
+    /// Weight streaming on ILGPU's CPU accelerator (standing in for a device with little memory; its times say nothing
+    /// about a GPU): device bytes after a forward with every weight resident and streamed under budgets, and the time
+    /// per forward on the accelerator, both ways, in one run.
+    /// </summary>
+    public static void RunStreaming()
+    {
+        using var device = Device.IlgpuCpu();
+        var weights = Kiln.Examples.Gpt.CharGpt.RandomWeights(1);
+        long all = Kiln.Examples.Gpt.CharGpt.Parameters.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * sizeof(float));
+        var ids = new Kiln.Tensor(Enumerable.Range(0, 64).Select(i => (float)(i % 60)).ToArray(), 1, 64);
+        Console.WriteLine();
+        Console.WriteLine($"Weight streaming, CharGpt.Logits at batch=1, seq=64 on {device.Name}: weights {Bytes(all)}");
+        Console.WriteLine();
+        Console.WriteLine("| weights on the device | device bytes after a forward | of which the weight window | forward (ILGPU CPU, median of 5) | equal to resident |");
+        Console.WriteLine("|---|---|---|---|---|");
+        Kiln.Tensor? reference = null;
+        foreach (long? budget in new long?[] { null, 400_000, 200_000, 140_000 })
+        {
+            long before = device.AllocatedBytes;
+            using var model = budget == null ? Kiln.Examples.Gpt.CharGpt.Compile(device, weights)
+                : Kiln.Examples.Gpt.CharGpt.Compile(device, weights, new CompileOptions { DeviceWeightBytes = budget });
+            var result = model.Logits(ids);
+            long held = device.AllocatedBytes - before;
+            var samples = new double[5];
+            for (int i = 0; i < samples.Length; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                model.Logits(ids);
+                samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            reference ??= result;
+            long window = budget == null ? all : WeightStreamingPlan.For(Kiln.Examples.Gpt.CharGpt.Compiled.LogitsProgram, Kiln.Examples.Gpt.CharGpt.Parameters, budget.Value).WindowBytes;
+            Console.WriteLine($"| {(budget == null ? "all (resident)" : $"budget {Bytes(budget.Value)}")} | {Bytes(held)} | {Bytes(window)} | {Median(samples):F1} ms | " +
+                $"{(result.Data.SequenceEqual(reference.Data) ? "bit for bit" : "NO")} |");
+        }
+    }
+
     static void Row(string name, string symbols, IReadOnlyList<LiveBuffer> buffers)
     {
         var plan = MemoryPlanner.Plan(buffers);

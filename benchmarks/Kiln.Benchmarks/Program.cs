@@ -15,7 +15,7 @@ Console.WriteLine();
 if (what is "gemm" or "all") { GemmBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "bandwidth" or "all") { BandwidthBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "conv" or "all") { ConvBenchmark.Run(quick); Console.WriteLine(); }
-if (what is "memory" or "all") { MemoryPlanBenchmark.Run(quick); Console.WriteLine(); }
+if (what is "memory" or "all") { MemoryPlanBenchmark.Run(quick); MemoryPlanBenchmark.RunStreaming(); Console.WriteLine(); }
 var job = (quick ? Job.ShortRun : Job.Default).WithToolchain(InProcessEmitToolchain.Instance);
 var config = ManualConfig.Create(DefaultConfig.Instance).AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
 if (what is "mlp" or "all") BenchmarkRunner.Run<MlpBenchmarks>(config);
