@@ -32,11 +32,19 @@ public sealed record Roofline(string Device, double PeakFlops, double BytesPerSe
     public static Roofline MeasureCpu()
     {
         int cores = Environment.ProcessorCount;
-        double flops = Best(3, () => Fma(cores));
+        double flops = MeasurePeakFlops(cores);
         double bandwidth = Best(3, () => Copy(cores));
-        int bits = Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 128;
-        return new Roofline($"{CpuName()}, {cores} cores", flops, bandwidth, $"measured by the report tool ({bits}-bit FMA loop; parallel 256 MiB copy)");
+        return new Roofline($"{CpuName()}, {cores} cores", flops, bandwidth, $"measured by the report tool ({FmaBits}-bit FMA loop; parallel 256 MiB copy)");
     }
+
+    /// <summary>The widest FMA the CPU accelerates, in bits (what <see cref="MeasurePeakFlops"/> runs).</summary>
+    public static int FmaBits => Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 128;
+
+    /// <summary>
+    /// FLOP/s of independent fused multiply-adds on <paramref name="threads"/> threads, best of three: the clock and FMA
+    /// pipes as they are now (turbo, shared cores and all), which no formula from /proc/cpuinfo knows.
+    /// </summary>
+    public static double MeasurePeakFlops(int threads) => Best(3, () => Fma(threads));
 
     static double Best(int tries, Func<double> measure) => Enumerable.Range(0, tries).Max(_ => measure());
 
