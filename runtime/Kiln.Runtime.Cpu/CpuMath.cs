@@ -26,6 +26,8 @@ public static class CpuMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Tanh(float x) => MathF.Tanh(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Gelu(float x) => Elementwise<Primitives>.Gelu(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Silu(float x) => Elementwise<Primitives>.Silu(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sin(float x) => MathF.Sin(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Cos(float x) => MathF.Cos(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float GeluErf(float x) => Elementwise<Primitives>.GeluErf(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Erf(float x) => Elementwise<Primitives>.Erf(x);
 
@@ -42,6 +44,8 @@ public static class CpuMath
         public float Min(float a, float b) => MathF.Min(a, b);
         public float Pow(float a, float b) => MathF.Pow(a, b);
         public float Truncate(float x) => MathF.Truncate(x);
+        public float Sin(float x) => MathF.Sin(x);
+        public float Cos(float x) => MathF.Cos(x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -100,6 +104,8 @@ public static class CpuMath
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Silu(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sin(Vector256<float> x) => Vector256.Sin(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Cos(Vector256<float> x) => Vector256.Cos(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Maximum(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Minimum(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
 

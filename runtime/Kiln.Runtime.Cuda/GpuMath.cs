@@ -19,6 +19,8 @@ public static class GpuMath
     public static float Tanh(float x) => XMath.Tanh(x);
     public static float Gelu(float x) => Elementwise<Primitives>.Gelu(x);
     public static float Silu(float x) => Elementwise<Primitives>.Silu(x);
+    public static float Sin(float x) => XMath.Sin(x);
+    public static float Cos(float x) => XMath.Cos(x);
     public static float GeluErf(float x) => Elementwise<Primitives>.GeluErf(x);
     public static float Erf(float x) => Elementwise<Primitives>.Erf(x);
     public static float Maximum(float a, float b) => XMath.Max(a, b);
@@ -45,5 +47,7 @@ public static class GpuMath
         public float Min(float a, float b) => XMath.Min(a, b);
         public float Pow(float a, float b) => XMath.Pow(a, b);
         public float Truncate(float x) => x < 0f ? XMath.Ceiling(x) : XMath.Floor(x);
+        public float Sin(float x) => XMath.Sin(x);
+        public float Cos(float x) => XMath.Cos(x);
     }
 }

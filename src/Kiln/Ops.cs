@@ -35,6 +35,10 @@ public static class Ops
     /// <summary>GELU, tanh approximation (as GPT-2): 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).</summary>
     public static Tensor Gelu(Tensor x) => Reference.Unary(x, Scalar.Gelu);
     public static Tensor Silu(Tensor x) => Reference.Unary(x, Scalar.Silu);
+    /// <summary>Sine, in radians (rotary position embeddings).</summary>
+    public static Tensor Sin(Tensor x) => Reference.Unary(x, Scalar.Sin);
+    /// <summary>Cosine, in radians.</summary>
+    public static Tensor Cos(Tensor x) => Reference.Unary(x, Scalar.Cos);
     /// <summary>GELU with erf, PyTorch's default <c>F.gelu(x)</c>: 0.5x(1 + erf(x/√2)).</summary>
     public static Tensor GeluErf(Tensor x) => Reference.Unary(x, Scalar.GeluErf);
 

@@ -19,6 +19,8 @@ public static class Scalar
     public static double Tanh(double x) => Math.Tanh(x);
     public static double Gelu(double x) => 0.5 * x * (1.0 + Math.Tanh(Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x * x * x)));
     public static double Silu(double x) => x / (1.0 + Math.Exp(-x));
+    public static double Sin(double x) => Math.Sin(x);
+    public static double Cos(double x) => Math.Cos(x);
     /// <summary>GELU as PyTorch's default: 0.5x(1 + erf(x/√2)).</summary>
     public static double GeluErf(double x) => 0.5 * x * (1.0 + Erf(x / Math.Sqrt(2.0)));
 

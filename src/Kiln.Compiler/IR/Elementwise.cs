@@ -17,6 +17,8 @@ public interface IFloatMath
     float Min(float a, float b);
     float Pow(float a, float b);
     float Truncate(float x);
+    float Sin(float x);
+    float Cos(float x);
 }
 
 /// <summary>
@@ -76,6 +78,8 @@ public static class Elementwise<TMath> where TMath : struct, IFloatMath
         OpKind.Gelu => Gelu(x),
         OpKind.GeluErf => GeluErf(x),
         OpKind.Silu => Silu(x),
+        OpKind.Sin => default(TMath).Sin(x),
+        OpKind.Cos => default(TMath).Cos(x),
         OpKind.ToInt32 => ToInt32(x),
         OpKind.ToFloat32 => x,
         _ => throw new System.ArgumentOutOfRangeException(nameof(op), op, "not a unary op"),

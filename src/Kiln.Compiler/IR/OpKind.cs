@@ -23,6 +23,8 @@ public enum OpKind
     ToInt32,
     ToFloat32,
     Silu,
+    Sin,
+    Cos,
 
     // Binary elementwise (operands already broadcast to the result shape)
     Add,

@@ -47,5 +47,7 @@ public static class ConstantFolding
         public float Min(float a, float b) => Math.Min(a, b);
         public float Pow(float a, float b) => (float)Math.Pow(a, b);
         public float Truncate(float x) => (float)Math.Truncate(x);
+        public float Sin(float x) => (float)Math.Sin(x);
+        public float Cos(float x) => (float)Math.Cos(x);
     }
 }

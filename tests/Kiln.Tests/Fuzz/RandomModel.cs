@@ -77,7 +77,7 @@ public sealed class RandomModel
     }
 
     static readonly string[] Unary = { "Neg({0})", "Exp(Minimum({0}, 4f))", "Log(Abs({0}) + 0.5f)", "Sqrt(Abs({0}))", "Rsqrt(Abs({0}) + 0.5f)",
-        "Abs({0})", "Relu({0})", "Sigmoid({0})", "Tanh({0})", "Gelu({0})", "Silu({0})", "Pow(Abs({0}) + 0.5f, 1.5f)", "({0} * 0.5f - 1f)", "(2f / (Abs({0}) + 1f))",
+        "Abs({0})", "Relu({0})", "Sigmoid({0})", "Tanh({0})", "Gelu({0})", "Silu({0})", "Sin({0})", "Cos({0})", "Pow(Abs({0}) + 0.5f, 1.5f)", "({0} * 0.5f - 1f)", "(2f / (Abs({0}) + 1f))",
         "GeluErf({0})", "Where(Greater({0}, 0.3f), {0}, -{0})", "(Less({0}, 0.5f) + Equal({0}, {0}))" };
 
     /// <summary>Ops over the last axis, for values of rank ≥ 1.</summary>

@@ -15,6 +15,8 @@ public partial class ElementwiseOps
     [Graph] public Tensor Tanh_([Shape("batch", 19)] Tensor x) => Tanh(x);
     [Graph] public Tensor Gelu_([Shape("batch", 19)] Tensor x) => Gelu(x);
     [Graph] public Tensor Silu_([Shape("batch", 19)] Tensor x) => Silu(x);
+    [Graph] public Tensor Sin_([Shape("batch", 19)] Tensor x) => Sin(x * 3f);
+    [Graph] public Tensor Cos_([Shape("batch", 19)] Tensor x) => Cos(x * 3f);
     [Graph] public Tensor Add_([Shape("batch", 19)] Tensor a, [Shape("batch", 19)] Tensor b) => a + b;
     [Graph] public Tensor Sub_([Shape("batch", 19)] Tensor a, [Shape("batch", 19)] Tensor b) => a - b;
     [Graph] public Tensor Mul_([Shape("batch", 19)] Tensor a, [Shape("batch", 19)] Tensor b) => a * b;
