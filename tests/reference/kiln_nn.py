@@ -132,3 +132,75 @@ class CifarNet(nn.Module):
 def state_dict_for_kiln(module):
     """The state dict without BatchNorm's step counter (an int64 Kiln has no use for at inference)."""
     return {k: v for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
+
+
+# LLaMA-style modules, after Hugging Face's modeling_llama (rotate_half, repeat_kv), written out here so that the
+# reference needs nothing beyond PyTorch.
+
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class RotaryEmbedding(nn.Module):
+    """RoPE on [..., seq, heads, head_size] at positions 0..seq-1."""
+
+    def __init__(self, head_size, theta=10000.0):
+        super().__init__()
+        self.head_size, self.theta = head_size, theta
+
+    def forward(self, x):
+        seq = x.shape[-3]
+        inv_freq = 1.0 / (self.theta ** (torch.arange(0, self.head_size, 2, dtype=torch.float64) / self.head_size))
+        angles = torch.outer(torch.arange(seq, dtype=torch.float64), inv_freq)
+        emb = torch.cat((angles, angles), dim=-1)
+        cos, sin = emb.cos().float()[:, None, :], emb.sin().float()[:, None, :]
+        return x * cos + rotate_half(x) * sin
+
+
+class SwiGlu(nn.Module):
+    def __init__(self, width, hidden):
+        super().__init__()
+        self.gate_proj = nn.Linear(width, hidden, bias=False)
+        self.up_proj = nn.Linear(width, hidden, bias=False)
+        self.down_proj = nn.Linear(hidden, width, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class GroupedQueryAttention(nn.Module):
+    def __init__(self, width, heads, kv_heads, theta=10000.0, causal=True):
+        super().__init__()
+        self.heads, self.kv_heads, self.head_size, self.causal = heads, kv_heads, width // heads, causal
+        self.q_proj = nn.Linear(width, width, bias=False)
+        self.k_proj = nn.Linear(width, kv_heads * self.head_size, bias=False)
+        self.v_proj = nn.Linear(width, kv_heads * self.head_size, bias=False)
+        self.o_proj = nn.Linear(width, width, bias=False)
+        self.rotary = RotaryEmbedding(self.head_size, theta)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q = self.rotary(self.q_proj(x).view(b, t, self.heads, self.head_size)).transpose(1, 2)
+        k = self.rotary(self.k_proj(x).view(b, t, self.kv_heads, self.head_size)).transpose(1, 2)
+        v = self.v_proj(x).view(b, t, self.kv_heads, self.head_size).transpose(1, 2)
+        groups = self.heads // self.kv_heads  # repeat_kv: kv head j serves query heads j*groups .. (j+1)*groups-1
+        k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_size)
+        if self.causal:
+            scores = scores.masked_fill(~torch.ones(t, t, dtype=torch.bool).tril(), float("-inf"))
+        y = scores.softmax(-1) @ v
+        return self.o_proj(y.transpose(1, 2).reshape(b, t, c))
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, width, heads, kv_heads, hidden, theta=10000.0, eps=1e-6):
+        super().__init__()
+        self.input_layernorm = RmsNorm(width, eps)
+        self.self_attn = GroupedQueryAttention(width, heads, kv_heads, theta)
+        self.post_attention_layernorm = RmsNorm(width, eps)
+        self.mlp = SwiGlu(width, hidden)
+
+    def forward(self, x):
+        x = x + self.self_attn(self.input_layernorm(x))
+        return x + self.mlp(self.post_attention_layernorm(x))

@@ -37,7 +37,7 @@ public sealed class InPlaceReuseTests
         var writer = plan.Kernels.Single(k => k.Output == output);
         Assert.Null(writer.Root);
         Assert.Contains(host, writer.Reads());
-        Assert.Equal(plan.Kernels.Single(k => k.Output == host).Id, 0); // exp(x), the first kernel
+        Assert.Equal(0, plan.Kernels.Single(k => k.Output == host).Id); // exp(x), the first kernel
         // The planner puts them in one slot: kernel 2 holds the row sums and one [batch, 16] buffer, not two.
         var live = Liveness.Compute(plan, info => info.Shape.ElementCount.Evaluate(_ => 8) * sizeof(float));
         var memory = MemoryPlanner.Plan(live);
