@@ -153,35 +153,68 @@ public static class Fusion
         }
 
         /// <summary>
-        /// Concat and pad: an elementwise value that tests the coordinate along the axis and reads the stored operand that
-        /// covers it, its load shifted to the operand's own coordinate. Consumers fuse it like any elementwise value.
+        /// Concat and pad: an elementwise value that tests the coordinate along the axis and computes the operand that
+        /// covers it there, at the operand's own coordinate. A pending element-wise operand (no root, read only here) is
+        /// computed in place, its loads and coordinates shifted (RoPE's two rotated halves become one kernel); any other
+        /// operand is read from memory. Consumers fuse the result like any elementwise value.
         /// </summary>
         void AssembleAlongAxis(Node n)
         {
             var p = new Pending { Depth = 1 };
+            Expr Part(int input, int axis, long by, string reason)
+            {
+                if (IsPendingDirect(input, out var q, out _) && q!.Root == null && q.Depth < MaxExpressionDepth && Shift(q.Body, axis, by) is { } body)
+                {
+                    _pending.Remove(input);
+                    p.Ops.AddRange(q.Ops);
+                    p.Depth = System.Math.Max(p.Depth, q.Depth + 1);
+                    return body;
+                }
+                return Shift(Operand(input, reason), axis, by)!;
+            }
             if (n.Op == OpKind.Concat)
             {
                 int axis = n.Attribute<AxisAttribute>().Axis;
                 long split = _graph[n.Inputs[0]].Shape[axis].Coefficient;
-                var first = Operand(n.Inputs[0], $"concat %{n.Id} reads its operands from memory");
-                var second = Shift(Operand(n.Inputs[1], $"concat %{n.Id} reads its operands from memory"), axis, split);
+                var first = Part(n.Inputs[0], axis, 0, $"concat %{n.Id} reads its operands from memory");
+                var second = Part(n.Inputs[1], axis, split, $"concat %{n.Id} reads its operands from memory");
                 p.Body = new RangeSelectExpr(axis, 0, split, first, second);
             }
             else
             {
                 var pad = n.Attribute<PadAttributes>();
                 long size = _graph[n.Inputs[0]].Shape[pad.Axis].Coefficient;
-                var inside = Shift(Operand(n.Inputs[0], $"pad %{n.Id} reads its operand from memory"), pad.Axis, pad.Before);
+                var inside = Part(n.Inputs[0], pad.Axis, pad.Before, $"pad %{n.Id} reads its operand from memory");
                 p.Body = new RangeSelectExpr(pad.Axis, pad.Before, pad.Before + size, inside, new ConstExpr(pad.Value));
             }
             p.Ops.Add(Describe(n));
             _pending[n.Id] = p;
         }
 
-        /// <summary>Reads <paramref name="e"/> at coordinate − <paramref name="by"/> along <paramref name="axis"/>.</summary>
-        static Expr Shift(Expr e, int axis, long by) => e is LoadExpr l && !(l.Strides[axis] is { IsConstant: true, Coefficient: 0 })
-            ? l with { Offset = l.Offset.Append(Dim.Of(-by) * l.Strides[axis]).ToEquatableArray() }
-            : e;
+        /// <summary>
+        /// <paramref name="e"/> evaluated at coordinate − <paramref name="by"/> along <paramref name="axis"/>: loads move
+        /// their offset (a broadcast axis, stride 0, stays), the coordinate itself shifts, range tests move with it. Null
+        /// for an expression that reads a root's result (its accumulator is per index of its own kernel).
+        /// </summary>
+        static Expr? Shift(Expr e, int axis, long by)
+        {
+            if (by == 0) return e.UsesAcc() ? null : e;
+            return e switch
+            {
+                LoadExpr l => l.Strides[axis] is { IsConstant: true, Coefficient: 0 } ? l
+                    : l with { Offset = l.Offset.Append(Dim.Of(-by) * l.Strides[axis]).ToEquatableArray() },
+                ConstExpr c => c,
+                IotaExpr i => i.Axis == axis ? new BinaryExpr(OpKind.Sub, i, new ConstExpr(by)) : i,
+                UnaryExpr u => Shift(u.X, axis, by) is { } x ? u with { X = x } : null,
+                BinaryExpr b => Shift(b.A, axis, by) is { } a && Shift(b.B, axis, by) is { } bb ? b with { A = a, B = bb } : null,
+                SelectExpr s => Shift(s.Condition, axis, by) is { } c && Shift(s.A, axis, by) is { } a && Shift(s.B, axis, by) is { } bb
+                    ? new SelectExpr(c, a, bb) : null,
+                RangeSelectExpr r => Shift(r.Inside, axis, by) is { } inside && Shift(r.Outside, axis, by) is { } outside
+                    ? (r.Axis == axis ? new RangeSelectExpr(r.Axis, r.Start + by, r.End + by, inside, outside) : r with { Inside = inside, Outside = outside })
+                    : null,
+                _ => null,
+            };
+        }
 
         /// <summary>The most ops a value may have to be recomputed through a broadcast rather than stored.</summary>
         const int MaxRecomputedOps = 8;

@@ -55,6 +55,20 @@ public sealed class LlamaModulesVsPyTorchTests : IClassFixture<IlgpuCpuFixture>
     }
 
     /// <summary>
+    /// Each rotation is one element-wise kernel: both halves (x₁cos − x₂sin, x₂cos + x₁sin) are computed inside the concat
+    /// that joins them, reading the projection through its head-split view.
+    /// </summary>
+    [Fact]
+    public void EachRotationIsOneKernel()
+    {
+        var kernels = LlamaModules.Compiled.RopeProgram.Kernels;
+        var rotation = Assert.Single(kernels, k => k.Writes == "output");
+        Assert.Contains(rotation.Ops, op => op.Contains(" concat "));
+        Assert.Equal(2, rotation.Ops.Count(op => op.Contains(" mul ") && op.Contains("x1 * cos") || op.Contains(" mul ") && op.Contains("x2 * cos")));
+        Assert.Contains("x", rotation.Reads);
+    }
+
+    /// <summary>
     /// The key/value heads are shared through a stride-0 view: the attention kernel reads K and V as the projections
     /// left them, [batch, seq, kvHeads·d], not repeated to [batch, seq, heads·d].
     /// </summary>
