@@ -15,6 +15,8 @@ public sealed class ModelSession : IDisposable
     readonly DeviceTensor[] _params;
     readonly Dictionary<GraphProgram, List<Layout>> _layouts = new();
     readonly KernelProfiler? _environmentProfiler = KernelProfiler.FromEnvironment();
+    /// <summary>Set when the weights stay on the host and stream in per kernel (<see cref="CompileOptions.DeviceWeightBytes"/>).</summary>
+    readonly WeightStreamer? _streamer;
     DeviceMemory? _arena;
     bool _disposed;
 
@@ -36,14 +38,6 @@ public sealed class ModelSession : IDisposable
         else _params = parameters.Select(p => device.Upload(weights[p.Name], p.Name)).ToArray();
         LargestParam = parameters.Count == 0 ? 0 : parameters.Max(p => Kiln.Tensor.ElementCount(p.Shape));
     }
-
-    readonly WeightStreamer? _streamer;
-
-    /// <summary>Whether the weights stay on the host and stream in per kernel (<see cref="CompileOptions.DeviceWeightBytes"/>).</summary>
-    public bool StreamsWeights => _streamer != null;
-
-    /// <summary>Device bytes the weights hold: all of them, or the streaming window.</summary>
-    public long WeightDeviceBytes => _streamer?.WindowBytes ?? _params.Sum(p => p.Length * sizeof(float));
 
     public string Model { get; }
 

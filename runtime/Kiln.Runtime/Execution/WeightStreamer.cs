@@ -38,9 +38,6 @@ internal sealed class WeightStreamer : IDisposable
 
     public string Model { get; }
 
-    /// <summary>Device bytes the window holds now (0 before the first call).</summary>
-    public long WindowBytes => (_window?.Elements ?? 0) * sizeof(float);
-
     /// <summary>One graph's plan: the window's layout and the weights to copy as each kernel starts.</summary>
     internal sealed class Schedule
     {
