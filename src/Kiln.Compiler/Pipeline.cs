@@ -37,14 +37,11 @@ public static class Pipeline
         return (graph, schedule ? MemoryScheduling.Run(plan) : plan);
     }
 
-    /// <summary>A model's generated files: the typed API, then each backend's kernels and runner.</summary>
-    public static IReadOnlyList<GeneratedFile> Generate(ModelSpec model, IReadOnlyList<Backend> backends) =>
-        Generate(CompileModel(model), backends);
-
     /// <summary>Every graph of <paramref name="model"/> through the passes and fusion.</summary>
     public static CompiledModel CompileModel(ModelSpec model) =>
         new(model, model.EntryPoints.Select(e => new CompiledGraph(e, Compile(e.Graph).Plan)).ToList());
 
+    /// <summary>A model's generated files: the typed API, then each backend's kernels and runner.</summary>
     public static IReadOnlyList<GeneratedFile> Generate(CompiledModel compiled, IReadOnlyList<Backend> backends) =>
         new[] { ApiEmitter.Emit(compiled, backends) }.Concat(backends.Select(b => b.Emit(compiled))).ToList();
 }

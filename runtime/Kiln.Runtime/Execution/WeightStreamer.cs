@@ -38,12 +38,11 @@ internal sealed class WeightStreamer : IDisposable
 
     public string Model { get; }
 
-    /// <summary>One graph's plan: the window's layout and the weights to copy as each kernel starts.</summary>
-    internal sealed class Schedule
+    /// <summary>One graph's <see cref="WeightStreamingPlan"/> and the window slices its weights are read through.</summary>
+    internal sealed class Schedule(WeightStreamingPlan plan)
     {
-        public required long[] Offsets { get; init; }            // elements into the window; −1 for a weight the graph does not read
-        public required int[][] CopiesAt { get; init; }          // [t]: weights whose slot begins at kernel t
-        public required long WindowElements { get; init; }
+        public WeightStreamingPlan Plan { get; } = plan;
+        public long WindowElements => Plan.WindowBytes / sizeof(float);
         public DeviceTensor?[] Slices = Array.Empty<DeviceTensor?>();
         public WeightWindow? SlicedFrom;
     }
@@ -51,7 +50,8 @@ internal sealed class WeightStreamer : IDisposable
     /// <summary>Prepares the window for a call of <paramref name="program"/> and copies the weights of its first two kernels.</summary>
     public Call Begin(GraphProgram program)
     {
-        if (!_schedules.TryGetValue(program, out var schedule)) _schedules[program] = schedule = Plan(program);
+        if (!_schedules.TryGetValue(program, out var schedule))
+            _schedules[program] = schedule = new Schedule(WeightStreamingPlan.For(program, _parameters, _budget));
         if (_window == null || _window.Elements < schedule.WindowElements)
         {
             _window?.Dispose();
@@ -62,7 +62,8 @@ internal sealed class WeightStreamer : IDisposable
         var window = _window;
         if (!ReferenceEquals(schedule.SlicedFrom, window))
         {
-            schedule.Slices = _parameters.Select((p, i) => schedule.Offsets[i] < 0 ? null : window.Slice(schedule.Offsets[i], p.Shape, p.Name)).ToArray();
+            var offsets = schedule.Plan.Offsets;
+            schedule.Slices = _parameters.Select((p, i) => offsets[i] < 0 ? null : window.Slice(offsets[i], p.Shape, p.Name)).ToArray();
             schedule.SlicedFrom = window;
         }
         window.WaitForKernels(); // the previous call's last kernels may still read the slots about to be filled
@@ -70,12 +71,6 @@ internal sealed class WeightStreamer : IDisposable
         call.Copy(0);
         window.WaitForCopies();
         return call;
-    }
-
-    Schedule Plan(GraphProgram program)
-    {
-        var plan = WeightStreamingPlan.For(program, _parameters, _budget);
-        return new Schedule { Offsets = plan.Offsets.ToArray(), CopiesAt = plan.CopiesAt.Select(c => c.ToArray()).ToArray(), WindowElements = plan.WindowBytes / sizeof(float) };
     }
 
     /// <summary>The streaming side of one call: parameters by index, and the copies to start after each kernel.</summary>
@@ -97,9 +92,10 @@ internal sealed class WeightStreamer : IDisposable
 
         internal void Copy(int t)
         {
-            if (t >= _schedule.CopiesAt.Length) return;
-            foreach (int p in _schedule.CopiesAt[t])
-                _window.BeginCopy(_owner._staged[p] ??= _window.Stage(_owner._host[p]), _schedule.Offsets[p]);
+            var plan = _schedule.Plan;
+            if (t >= plan.CopiesAt.Count) return;
+            foreach (int p in plan.CopiesAt[t])
+                _window.BeginCopy(_owner._staged[p] ??= _window.Stage(_owner._host[p]), plan.Offsets[p]);
         }
 
         /// <summary>After kernel <paramref name="kernel"/>: it and the copies for the next have finished; start those for the one after.</summary>

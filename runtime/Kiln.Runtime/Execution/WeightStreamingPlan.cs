@@ -41,9 +41,8 @@ public sealed record WeightStreamingPlan(
         var plan = MemoryPlanner.Plan(slots);
         if (plan.ArenaBytes > budget)
         {
-            var live = MemoryPlanner.LiveBytes(slots, plan.Alignment);
-            int t = live.ToList().IndexOf(live.Max());
-            var held = slots.Where(s => s.First <= t && t <= s.Last).Select(s => $"{parameters[s.Id].Name} ({s.Bytes} bytes)");
+            int t = MemoryPlanner.PeakTime(MemoryPlanner.LiveBytes(slots, plan.Alignment));
+            var held = MemoryPlanner.HoldingAt(slots, t).Select(s => $"{parameters[s.Id].Name} ({s.Bytes} bytes)");
             throw new KilnDeviceException($"{program.Name}: streaming its weights needs a device window of {plan.ArenaBytes} bytes, more than " +
                 $"CompileOptions.DeviceWeightBytes = {budget}: at kernel {program.Kernels[t].Name} the weights it reads and those copied in " +
                 $"for the next kernel are {string.Join(", ", held)}. Raise the budget, or split those layers.");

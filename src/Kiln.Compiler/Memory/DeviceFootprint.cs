@@ -29,11 +29,8 @@ public sealed record DeviceFootprint(string Graph, long WeightBytes, long ArenaB
         var live = Liveness.Compute(plan, BytesOf);
         var arena = MemoryPlanner.Plan(live);
 
-        var profile = MemoryPlanner.LiveBytes(live, arena.Alignment);
-        int peak = profile.Count == 0 ? -1 : profile.ToList().IndexOf(profile.Max());
-        // A buffer overwritten in place at the peak kernel shares its slot with the result: name the result only.
-        var atPeak = live.Where(b => b.First <= peak && peak <= b.Last && !live.Any(r => r.Reuses == b.Id && r.First == peak))
-            .Select(b => new FootprintTensor(plan.Buffers[b.Id].Name, "activation from " + Producer(plan, b.Id), b.Bytes));
+        int peak = MemoryPlanner.PeakTime(MemoryPlanner.LiveBytes(live, arena.Alignment));
+        var atPeak = MemoryPlanner.HoldingAt(live, peak).Select(b => new FootprintTensor(plan.Buffers[b.Id].Name, "activation from " + Producer(plan, b.Id), b.Bytes));
         var largest = atPeak.Concat(weights).Concat(edges).OrderByDescending(t => t.Bytes).ToList();
         return new DeviceFootprint(graph, weights.Sum(w => w.Bytes), arena.ArenaBytes, edges.Sum(e => e.Bytes), peak, largest);
     }

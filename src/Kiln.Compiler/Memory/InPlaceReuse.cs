@@ -25,7 +25,7 @@ public static class InPlaceReuse
         {
             if (k.Root != null || plan.Buffers[k.Output].Kind != BufferKind.Intermediate) continue;
             var loads = k.Body.Loads().ToList();
-            var contiguous = Contiguous(k.Shape);
+            var contiguous = k.Shape.ContiguousStrides();
             foreach (var b in k.Reads())
             {
                 var info = plan.Buffers[b];
@@ -38,21 +38,8 @@ public static class InPlaceReuse
         return pairs;
     }
 
-    /// <summary>Row-major strides of <paramref name="shape"/>.</summary>
-    static Dim[] Contiguous(Shape shape)
-    {
-        var strides = new Dim[shape.Rank];
-        var stride = Dim.One;
-        for (int d = shape.Rank - 1; d >= 0; d--)
-        {
-            strides[d] = stride;
-            stride *= shape[d];
-        }
-        return strides;
-    }
-
     /// <summary>The load reads element i of its buffer at the kernel's index i (axes of size 1 may carry any stride).</summary>
-    static bool SameIndex(LoadExpr load, Shape shape, Dim[] contiguous)
+    static bool SameIndex(LoadExpr load, Shape shape, IReadOnlyList<Dim> contiguous)
     {
         if (load.Strides.Count != shape.Rank) return false;
         if (load.Offset.Count > 0 && load.Offset.Any(o => !(o.IsConstant && o.Coefficient == 0))) return false;

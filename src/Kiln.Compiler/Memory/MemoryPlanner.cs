@@ -111,5 +111,21 @@ public static class MemoryPlanner
         return live;
     }
 
+    /// <summary>The first kernel at which <paramref name="liveBytes"/> (a <see cref="LiveBytes"/> profile) peaks; −1 when nothing is live.</summary>
+    public static int PeakTime(IReadOnlyList<long> liveBytes)
+    {
+        int peak = -1;
+        for (int t = 0; t < liveBytes.Count; t++)
+            if (liveBytes[t] > (peak < 0 ? 0 : liveBytes[peak])) peak = t;
+        return peak;
+    }
+
+    /// <summary>
+    /// The buffers holding memory during kernel <paramref name="time"/>: those live there, less any overwritten in place by
+    /// a buffer that kernel writes (the two share a slot, and the result names it).
+    /// </summary>
+    public static IEnumerable<LiveBuffer> HoldingAt(IReadOnlyList<LiveBuffer> buffers, int time) =>
+        buffers.Where(b => b.First <= time && time <= b.Last && !buffers.Any(r => r.Reuses == b.Id && r.First == time));
+
     public static long AlignUp(long bytes, int alignment) => (bytes + alignment - 1) / alignment * alignment;
 }

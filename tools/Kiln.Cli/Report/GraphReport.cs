@@ -48,22 +48,14 @@ public sealed record GraphReport(
     long Placed(LiveBuffer b) => MemoryPlanner.AlignUp(b.Bytes, Memory.Alignment);
 
     /// <summary>The first kernel at which the live bytes reach the lower bound (−1 for a graph with no arena buffers).</summary>
-    public int PeakKernel
-    {
-        get
-        {
-            var live = LiveBytes;
-            return live.Count == 0 || live.Max() == 0 ? -1 : live.ToList().IndexOf(live.Max());
-        }
-    }
+    public int PeakKernel => MemoryPlanner.PeakTime(LiveBytes);
 
     /// <summary>
     /// The arena buffers live at <see cref="PeakKernel"/>, largest first: what to shrink to lower the peak (a buffer
     /// overwritten in place there is named by its result, which takes its slot).
     /// </summary>
     public IReadOnlyList<(string Name, long Bytes)> AtPeak => PeakKernel < 0 ? Array.Empty<(string, long)>()
-        : Buffers.Where(b => b.First <= PeakKernel && PeakKernel <= b.Last && !Buffers.Any(r => r.Reuses == b.Id && r.First == PeakKernel))
-            .OrderByDescending(b => b.Bytes)
+        : MemoryPlanner.HoldingAt(Buffers, PeakKernel).OrderByDescending(b => b.Bytes)
             .Select(b => (Program.ArenaBuffers[b.Id].Name, Placed(b))).ToList();
 
     public static GraphReport Build(string model, CompiledGraphInfo graph, int[] sizes, Roofline cpu, Roofline gpu, IReadOnlyList<KernelTiming> timings)

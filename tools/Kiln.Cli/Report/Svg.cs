@@ -27,15 +27,8 @@ static class Svg
     public static string BufferColour(int index) =>
         $"hsl({(index * 137) % 360}, 55%, {(index % 2 == 0 ? 72 : 62)}%)";
 
-    /// <summary>Bytes in the largest binary unit that keeps the number at or above 1.</summary>
-    public static string Bytes(long bytes)
-    {
-        string[] units = { "B", "KiB", "MiB", "GiB", "TiB" };
-        double v = bytes;
-        int u = 0;
-        while (v >= 1024 && u < units.Length - 1) { v /= 1024; u++; }
-        return u == 0 ? $"{bytes} B" : v.ToString(v >= 100 ? "0" : v >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture) + " " + units[u];
-    }
+    /// <summary>Bytes in the largest binary unit that keeps the number at or above 1, as Kiln's diagnostics write them.</summary>
+    public static string Bytes(long bytes) => Kiln.Compiler.Memory.DeviceFootprint.Format(bytes);
 
     /// <summary>A count with an SI prefix (FLOPs).</summary>
     public static string Count(double value)
