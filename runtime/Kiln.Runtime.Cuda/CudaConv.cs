@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime;
 
 namespace Kiln.Runtime.Cuda;
 
@@ -16,18 +17,32 @@ public interface ICudaWindow
     void Store(int flat, float acc);
 }
 
-/// <summary>A convolution's parts: a window reader, and the weights read at (o, c within the group, kh, kw).</summary>
+/// <summary>A convolution's parts: a window reader, the batch size, and the weights read at (o, c within the group, kh, kw).</summary>
 public interface ICudaConv : ICudaWindow
 {
+    /// <summary>N, the images in the batch.</summary>
+    int Images { get; }
+
     float W(int o, int c, int kh, int kw);
 }
 
 /// <summary>The convolution kernels of the CUDA backend, generic over the generated <see cref="ICudaConv"/> parts.</summary>
 public static class CudaConv
 {
+    /// <summary>The launch of <see cref="ImplicitGemm{TConv}"/>: the tiled GEMM's, over the convolution seen as a product.</summary>
+    public static KernelConfig Config<TConv>(TConv conv) where TConv : struct, ICudaConv => CudaGemm.Config(new ConvAsGemm<TConv>(conv));
+
+    /// <summary>
+    /// A convolution as an implicit GEMM: the tiled GEMM kernel (<see cref="CudaGemm.Tiled{TGemm}"/>) over
+    /// <see cref="ConvAsGemm{TConv}"/>, which reads the unfolded input (im2col) where it lies instead of storing it.
+    /// Same tiles, same fused epilogue from registers.
+    /// </summary>
+    public static void ImplicitGemm<TConv>(TConv conv) where TConv : struct, ICudaConv => CudaGemm.Tiled(new ConvAsGemm<TConv>(conv));
+
     /// <summary>
     /// One thread per output element, the window and its group's channels read straight from global memory: correct
-    /// for every stride, padding, dilation and group count, and the baseline an implicit-GEMM kernel replaces.
+    /// for every stride, padding, dilation and group count. Used for depthwise convolutions (one channel per group),
+    /// where a GEMM's tiles would hold a single row.
     /// </summary>
     public static void Direct<TConv>(Index1D index, TConv conv) where TConv : struct, ICudaConv
     {
@@ -103,5 +118,59 @@ public static class CudaPool
         rest /= g.OutHeight;
         c = rest % g.Channels;
         n = rest / g.Channels;
+    }
+}
+
+/// <summary>
+/// A convolution as a batch of GEMMs, one per group: C[o, (n, oh, ow)] = Σ over k = (c, kh, kw) of W[o, k] · X[k, (n, oh,
+/// ow)]. A is the weights (contiguous along k when they are stored [O, C, KH, KW]), B the input window at each output
+/// position (zero in the padding), and the result goes to the output's flat index [N, O, OH, OW] through the fused
+/// epilogue. The index decoding divides by the geometry, which the generated parts give as constants (ILGPU folds them
+/// into multiplications).
+/// </summary>
+public readonly struct ConvAsGemm<TConv> : ICudaGemm where TConv : struct, ICudaConv
+{
+    readonly TConv _conv;
+
+    public ConvAsGemm(TConv conv) => _conv = conv;
+
+    public int Batch => _conv.Geometry.Groups;
+
+    public int M => _conv.Geometry.OutChannels / _conv.Geometry.Groups;
+
+    public int N => _conv.Images * _conv.Geometry.OutHeight * _conv.Geometry.OutWidth;
+
+    public int K => _conv.Geometry.Channels / _conv.Geometry.Groups * _conv.Geometry.KernelH * _conv.Geometry.KernelW;
+
+    public bool AAlongK => true;
+
+    public bool BAlongK => false;
+
+    public float A(int batch, int row, int k)
+    {
+        var g = _conv.Geometry;
+        int kw = k % g.KernelW, rest = k / g.KernelW;
+        int kh = rest % g.KernelH, c = rest / g.KernelH;
+        return _conv.W(batch * M + row, c, kh, kw);
+    }
+
+    public float B(int batch, int k, int col)
+    {
+        var g = _conv.Geometry;
+        int kw = k % g.KernelW, rest = k / g.KernelW;
+        int kh = rest % g.KernelH, c = rest / g.KernelH;
+        int ow = col % g.OutWidth;
+        rest = col / g.OutWidth;
+        int oh = rest % g.OutHeight, n = rest / g.OutHeight;
+        int ih = oh * g.StrideH - g.PadH + kh * g.DilationH, iw = ow * g.StrideW - g.PadW + kw * g.DilationW;
+        return ih >= 0 && ih < g.Height && iw >= 0 && iw < g.Width ? _conv.X(n, batch * (g.Channels / g.Groups) + c, ih, iw) : 0f;
+    }
+
+    public void Store(int batch, int row, int col, float acc)
+    {
+        var g = _conv.Geometry;
+        int pixels = g.OutHeight * g.OutWidth;
+        int n = col / pixels, pixel = col - n * pixels;
+        _conv.Store((n * g.OutChannels + batch * M + row) * pixels + pixel, acc);
     }
 }

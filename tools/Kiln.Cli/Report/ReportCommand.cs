@@ -32,7 +32,7 @@ public static class ReportCommand
         {
             var timings = options.Profile ? Profile(model, options, log) : Array.Empty<KernelTiming>();
             var parameters = model.Parameters;
-            var graphs = model.Graphs.Select(g => GraphReport.Build(model.Name, g, SizesFor(g.Program, options.Sizes), cpu, gpu, timings) with
+            var graphs = model.Graphs.Select(g => GraphReport.Build(model.Name, g, SizeArguments.For(g.Program, options.Sizes), cpu, gpu, timings) with
             {
                 Parameters = parameters,
                 Streaming = options.WeightBudget is long budget ? Streaming(g.Program, parameters, budget) : null,
@@ -68,9 +68,6 @@ public static class ReportCommand
         catch (KilnDeviceException e) { return (budget, null, e.Message); }
     }
 
-    static int[] SizesFor(GraphProgram program, IReadOnlyDictionary<string, int> sizes) =>
-        program.Symbols.Select(s => sizes.TryGetValue(s, out int v) ? v : 1).ToArray();
-
     /// <summary>Runs every graph of <paramref name="model"/> on the CPU under a <see cref="KernelProfiler"/>.</summary>
     static IReadOnlyList<KernelTiming> Profile(CompiledModelInfo model, ReportOptions options, TextWriter log)
     {
@@ -80,7 +77,7 @@ public static class ReportCommand
         foreach (var graph in model.Graphs)
         {
             if (graph.HostMethod == null) { log.WriteLine($"  {graph.Name}: no host-tensor overload to call; not profiled."); continue; }
-            var sizes = SizesFor(graph.Program, options.Sizes);
+            var sizes = SizeArguments.For(graph.Program, options.Sizes);
             var inputs = graph.Program.Inputs.Select(i => (object)Tensor.Zeros(i.Dims.Select(d => d.SymbolName == null ? d.Size
                 : sizes[graph.Program.Symbols.ToList().IndexOf(d.SymbolName)]).ToArray())).ToArray();
             using (KernelProfiler.Start()) // warm-up calls go to a profiler nobody reads

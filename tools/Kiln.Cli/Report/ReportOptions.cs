@@ -62,15 +62,7 @@ public sealed record ReportOptions(
                 case "--gpu-tflops": gpuTflops = Positive(Value()); break;
                 case "--gpu-tbs": gpuTBs = Positive(Value()); break;
                 case "--weight-budget": weightBudget = (long)Positive(Value()); break;
-                case "--sizes":
-                    foreach (var pair in Value().Split(',', StringSplitOptions.RemoveEmptyEntries))
-                    {
-                        var parts = pair.Split('=');
-                        if (parts.Length != 2 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
-                            throw new ArgumentException($"--sizes takes name=N pairs with N ≥ 1, got '{pair}'.");
-                        sizes[parts[0].Trim()] = n;
-                    }
-                    break;
+                case "--sizes": SizeArguments.Parse(Value(), sizes); break;
                 default:
                     if (args[i].StartsWith("-", StringComparison.Ordinal)) throw new ArgumentException($"Unknown option '{args[i]}'.");
                     if (assembly != null) throw new ArgumentException($"One model assembly, got '{assembly}' and '{args[i]}'.");

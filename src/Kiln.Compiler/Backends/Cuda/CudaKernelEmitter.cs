@@ -44,6 +44,11 @@ public static class CudaKernelEmitter
         w.Close();
         w.Line();
         comments(w);
+        if (library is { Config: not null })
+        {
+            w.Line($"public static void K{k.Id}(K{k.Id}Args args) => {library.Value.Kernel}(args);");
+            return;
+        }
         if (library != null)
         {
             w.Line($"public static void K{k.Id}(global::ILGPU.Index1D index, K{k.Id}Args args) => {library.Value.Kernel}(index, args);");
@@ -86,20 +91,31 @@ public static class CudaKernelEmitter
     }
 
     /// <summary>
-    /// The runtime library kernel that runs <paramref name="k"/> over its generated parts, and the interface the parts
-    /// implement; null for an elementwise kernel, which is written whole here (its body is all model-specific).
+    /// The runtime library kernel that runs <paramref name="k"/> over its generated parts, the interface the parts
+    /// implement, and for a kernel written for thread blocks the library method that computes its launch (grid and
+    /// block) from the parts; null for an elementwise kernel, which is written whole here (its body is all model-specific).
     /// </summary>
-    static (string Kernel, string Interface)? LibraryKernel(Kernel k) => k.Root switch
+    static (string Kernel, string Interface, string? Config)? LibraryKernel(Kernel k) => k.Root switch
     {
-        AttentionRoot => ("global::Kiln.Runtime.Cuda.CudaAttention.Row", "global::Kiln.Runtime.Cuda.ICudaAttention"),
-        ConvRoot => ("global::Kiln.Runtime.Cuda.CudaConv.Direct", "global::Kiln.Runtime.Cuda.ICudaConv"),
-        PoolRoot p => (p.Op == OpKind.MaxPool2d ? "global::Kiln.Runtime.Cuda.CudaPool.Max" : "global::Kiln.Runtime.Cuda.CudaPool.Average", "global::Kiln.Runtime.Cuda.ICudaWindow"),
-        GatherRoot => ("global::Kiln.Runtime.Cuda.CudaGather.Rows", "global::Kiln.Runtime.Cuda.ICudaGather"),
-        MatMulRoot => ("global::Kiln.Runtime.Cuda.CudaGemm.Naive", "global::Kiln.Runtime.Cuda.ICudaGemm"),
-        ReduceRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }}", "global::Kiln.Runtime.Cuda.ICudaRows"),
-        RowRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op}", "global::Kiln.Runtime.Cuda.ICudaRows"),
+        AttentionRoot => ("global::Kiln.Runtime.Cuda.CudaAttention.Row", "global::Kiln.Runtime.Cuda.ICudaAttention", null),
+        ConvRoot c when IsDepthwise(c) => ("global::Kiln.Runtime.Cuda.CudaConv.Direct", "global::Kiln.Runtime.Cuda.ICudaConv", null),
+        ConvRoot => ("global::Kiln.Runtime.Cuda.CudaConv.ImplicitGemm", "global::Kiln.Runtime.Cuda.ICudaConv", "global::Kiln.Runtime.Cuda.CudaConv.Config"),
+        PoolRoot p => (p.Op == OpKind.MaxPool2d ? "global::Kiln.Runtime.Cuda.CudaPool.Max" : "global::Kiln.Runtime.Cuda.CudaPool.Average", "global::Kiln.Runtime.Cuda.ICudaWindow", null),
+        GatherRoot => ("global::Kiln.Runtime.Cuda.CudaGather.Rows", "global::Kiln.Runtime.Cuda.ICudaGather", null),
+        MatMulRoot => ("global::Kiln.Runtime.Cuda.CudaGemm.Tiled", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemm.Config"),
+        ReduceRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
+        RowRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
         _ => null,
     };
+
+    /// <summary>One input channel per group: a GEMM per group would have one row, so such a convolution runs direct.</summary>
+    static bool IsDepthwise(ConvRoot c) => c.Window.Groups > 1 && c.InputShape[1] == Dim.Of(c.Window.Groups);
+
+    /// <summary>
+    /// For a kernel written for thread blocks (shared memory, barriers, warp shuffles), the library method that computes
+    /// its launch from its parts; null for a kernel launched one thread per work item (<see cref="WorkItems"/>).
+    /// </summary>
+    public static string? GroupedLaunch(Kernel k) => LibraryKernel(k)?.Config;
 
     /// <summary>A reduction's <c>ICudaRows</c> members: a row per output element, read along the reduced axis.</summary>
     static void WriteReductionParts(SourceWriter w, KernelPlan plan, Kernel k, ReduceRoot r)
@@ -109,7 +125,7 @@ public static class CudaKernelEmitter
         var o = IndexCode.Vars("o", rank);
         var inIndex = Enumerable.Range(0, r.InputShape.Rank)
             .Select(d => d == r.Axis ? "j" : keepDims ? o[d] : o[d < r.Axis ? d : d - 1]).ToList();
-        WriteRowsHeader(w, r.InputShape[r.Axis], epsilon: 0f);
+        WriteRowsHeader(w, k.Shape.ElementCount, r.InputShape[r.Axis], epsilon: 0f);
         w.Open("public float Input(long row, long j)");
         IndexCode.Unravel(w, "row", k.Shape.Dims.ToList(), "o");
         w.Line($"return {ExprRenderer.AtIndex(plan, Math, inIndex, "0f").Render(r.Input)};");
@@ -127,7 +143,7 @@ public static class CudaKernelEmitter
         int rank = k.Shape.Rank;
         var rowDims = k.Shape.Dims.Where((_, d) => d != r.Axis).ToList();
         var index = Enumerable.Range(0, rank).Select(d => d == r.Axis ? "j" : "r" + (d < r.Axis ? d : d - 1)).ToList();
-        WriteRowsHeader(w, k.Shape[r.Axis], r.Epsilon);
+        WriteRowsHeader(w, Dim.Product(rowDims), k.Shape[r.Axis], r.Epsilon);
         w.Open("public float Input(long row, long j)");
         IndexCode.Unravel(w, "row", rowDims, "r");
         w.Line($"return {ExprRenderer.AtIndex(plan, Math, index, "0f").Render(r.Input)};");
@@ -192,6 +208,7 @@ public static class CudaKernelEmitter
     static void WriteConvParts(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c)
     {
         w.Line($"public global::Kiln.Runtime.ConvGeometry Geometry => {LibraryParts.Geometry(c.InputShape, k.Shape, c.Window)};");
+        w.Line($"public long Images => {k.Shape[0].ToCSharp()};");
         LibraryParts.WriteConvReads(w, plan, c);
         w.Line();
         LibraryParts.WriteFlatStore(w, plan, k, Math);
@@ -230,8 +247,9 @@ public static class CudaKernelEmitter
         w.Line($"{KernelSignature.BufferName(plan, k.Output)}[flat] = {value};");
     }
 
-    static void WriteRowsHeader(SourceWriter w, Dim length, float epsilon)
+    static void WriteRowsHeader(SourceWriter w, Dim rows, Dim length, float epsilon)
     {
+        w.Line($"public long Rows => {rows.ToCSharp()};");
         w.Line($"public long Length => {length.ToCSharp()};");
         w.Line($"public float Epsilon => {ExprRenderer.FloatLiteral(epsilon)};");
         w.Line();
@@ -247,9 +265,12 @@ public static class CudaKernelEmitter
         var batchDims = k.Shape.Dims.Take(rank - 2).ToList();
         var o = IndexCode.Vars("o", batchDims.Count);
         string Load(LoadExpr l, IEnumerable<string> index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index.ToList())}]";
+        w.Line($"public long Batch => {Dim.Product(batchDims).ToCSharp()};");
         w.Line($"public long M => {k.Shape[rank - 2].ToCSharp()};");
         w.Line($"public long N => {k.Shape[rank - 1].ToCSharp()};");
         w.Line($"public long K => {m.K.ToCSharp()};");
+        w.Line($"public bool AAlongK => {(m.A.Strides[rank - 1].IsOne ? "true" : "false")};");
+        w.Line($"public bool BAlongK => {(m.B.Strides[rank - 2].IsOne ? "true" : "false")};");
         w.Line();
         foreach (var (name, load, index) in new[] { ("A(long batch, long row, long k)", m.A, new[] { "row", "k" }), ("B(long batch, long k, long col)", m.B, new[] { "k", "col" }) })
         {

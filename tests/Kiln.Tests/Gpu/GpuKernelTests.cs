@@ -1,0 +1,186 @@
+using System;
+using System.Linq;
+using ILGPU;
+using ILGPU.Runtime;
+using Kiln.Runtime.Cuda;
+using Kiln.Tests.Support;
+using Xunit;
+
+namespace Kiln.Tests.Gpu;
+
+/// <summary>
+/// The CUDA library kernels run on ILGPU's CPU accelerator (32-thread warps, 256-thread blocks: the GPU's shape) over
+/// hand-written parts, against plain double-precision loops written here. Shapes are chosen for the edges: sizes that
+/// are not multiples of the tiles, K = 1, 1×1 outputs, more than one block in each direction, batches, and both thread
+/// mappings of each operand (contiguous along k or not).
+/// </summary>
+public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
+{
+    readonly IlgpuDevice _device;
+
+    public GpuKernelTests(IlgpuCpuFixture fixture) => _device = (IlgpuDevice)fixture.Device;
+
+    /// <summary>Row-major A [batch, M, K] (or stored transposed, [batch, K, M]) and B likewise, C = A·B + bias[col].</summary>
+    public struct TestGemm : ICudaGemm
+    {
+        public ArrayView<float> AData, BData, Bias, C;
+        public int BatchCount, Rows, Cols, Depth;
+        public int ATransposed, BTransposed; // 0 or 1: kernel arguments must be blittable, and bool is not
+
+        public int Batch => BatchCount;
+        public int M => Rows;
+        public int N => Cols;
+        public int K => Depth;
+        public bool AAlongK => ATransposed == 0;
+        public bool BAlongK => BTransposed != 0;
+
+        public float A(int batch, int row, int k) =>
+            AData[batch * Rows * Depth + (ATransposed != 0 ? k * Rows + row : row * Depth + k)];
+
+        public float B(int batch, int k, int col) =>
+            BData[batch * Depth * Cols + (BTransposed != 0 ? col * Depth + k : k * Cols + col)];
+
+        public void Store(int batch, int row, int col, float acc) => C[(batch * Rows + row) * Cols + col] = acc + Bias[col];
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 1, false, false)]
+    [InlineData(1, 1, 1, 7, true, true)]
+    [InlineData(1, 5, 300, 1, false, true)]      // K = 1, three blocks across
+    [InlineData(1, 128, 128, 8, false, false)]   // exactly one tile and one slice
+    [InlineData(2, 130, 129, 17, false, true)]   // every edge, a batch of two
+    [InlineData(1, 257, 3, 40, true, false)]     // three blocks down, a ragged slice
+    [InlineData(3, 33, 65, 9, true, true)]
+    public void TiledGemmMatchesReference(int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
+    {
+        var random = new Random(m * 7919 + n * 31 + k);
+        float[] a = Values(random, batch * m * k), b = Values(random, batch * k * n), bias = Values(random, n);
+        using var aBuffer = _device.Accelerator.Allocate1D(a);
+        using var bBuffer = _device.Accelerator.Allocate1D(b);
+        using var biasBuffer = _device.Accelerator.Allocate1D(bias);
+        using var c = _device.Accelerator.Allocate1D<float>(batch * m * n);
+        c.MemSetToZero();
+        var parts = new TestGemm
+        {
+            AData = aBuffer.View, BData = bBuffer.View, Bias = biasBuffer.View, C = c.View,
+            BatchCount = batch, Rows = m, Cols = n, Depth = k, ATransposed = aTransposed ? 1 : 0, BTransposed = bTransposed ? 1 : 0,
+        };
+        var kernel = _device.Accelerator.LoadStreamKernel<TestGemm>(CudaGemm.Tiled);
+        kernel(CudaGemm.Config(parts), parts);
+        _device.Accelerator.Synchronize();
+        var actual = c.GetAsArray1D();
+
+        for (int p = 0; p < batch; p++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double expected = bias[j];
+                    for (int q = 0; q < k; q++)
+                        expected += (double)a[p * m * k + (aTransposed ? q * m + i : i * k + q)] * b[p * k * n + (bTransposed ? j * k + q : q * n + j)];
+                    float got = actual[(p * m + i) * n + j];
+                    Assert.True(Math.Abs(got - expected) <= 1e-4 * (1 + Math.Abs(expected)) + 1e-5 * k,
+                        $"C[{p},{i},{j}] = {got}, expected {expected} (M={m} N={n} K={k})");
+                }
+    }
+
+    [Fact]
+    public void TiledGemmLaunchCoversEveryTile()
+    {
+        var config = CudaGemm.Config(new TestGemm { BatchCount = 3, Rows = 257, Cols = 129, Depth = 1 });
+        Assert.Equal(new Index3D(2, 3, 3), config.GridDim);
+        Assert.Equal(CudaGemm.Threads, config.GroupDim.Size);
+        Assert.Equal(0, CudaGemm.Config(new TestGemm { BatchCount = 1, Rows = 0, Cols = 5, Depth = 3 }).GridDim.Size);
+    }
+
+    /// <summary>Rows of a row-major [rows, length] matrix; reductions store one value per row.</summary>
+    public struct TestRows : ICudaRows
+    {
+        public ArrayView<float> X, Y;
+        public int RowCount, RowLength;
+        public float Eps;
+
+        public int Rows => RowCount;
+        public int Length => RowLength;
+        public float Epsilon => Eps;
+        public float Input(int row, int j) => X[row * RowLength + j];
+        public void Store(int row, int j, float acc) => Y[row * RowLength + j] = acc;
+    }
+
+    public static TheoryData<string, int, int> RowCases()
+    {
+        var data = new TheoryData<string, int, int>();
+        foreach (var op in new[] { "Sum", "Mean", "Max", "ArgMax", "Softmax", "LogSoftmax", "LayerNorm", "RmsNorm" })
+            foreach (var (rows, length) in new[] { (1, 1), (3, 31), (9, 33), (17, 100) })
+                data.Add(op, rows, length);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(RowCases))]
+    public void RowKernelsMatchReference(string op, int rows, int length)
+    {
+        var random = new Random(rows * 131 + length);
+        var x = Values(random, rows * length);
+        if (op == "ArgMax" && length > 40) { x[length + 3] = 9f; x[length + 37] = 9f; } // a tie across lanes: the first wins
+        var actual = RunRows(op, x, rows, length, 1e-5f);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = x.Skip(r * length).Take(length).Select(v => (double)v).ToArray();
+            double[] expected = op switch
+            {
+                "Sum" => new[] { row.Sum() },
+                "Mean" => new[] { row.Average() },
+                "Max" => new[] { row.Max() },
+                "ArgMax" => new[] { (double)Array.IndexOf(row, row.Max()) },
+                "Softmax" => row.Select(v => Math.Exp(v - row.Max()) / row.Sum(u => Math.Exp(u - row.Max()))).ToArray(),
+                "LogSoftmax" => row.Select(v => v - row.Max() - Math.Log(row.Sum(u => Math.Exp(u - row.Max())))).ToArray(),
+                "LayerNorm" => row.Select(v => (v - row.Average()) / Math.Sqrt(row.Average(u => (u - row.Average()) * (u - row.Average())) + 1e-5)).ToArray(),
+                "RmsNorm" => row.Select(v => v / Math.Sqrt(row.Average(u => u * u) + 1e-5)).ToArray(),
+                _ => throw new ArgumentException(op),
+            };
+            for (int j = 0; j < expected.Length; j++)
+            {
+                float got = actual[r * length + j];
+                Assert.True(Math.Abs(got - expected[j]) <= 2e-5 * (1 + Math.Abs(expected[j])), $"{op} row {r} [{j}] = {got}, expected {expected[j]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void ArgMaxPutsNaNFirstAndKeepsTheFirstOfEqualValues()
+    {
+        var x = Enumerable.Repeat(float.NegativeInfinity, 70).ToArray();
+        Assert.Equal(0f, RunRows("ArgMax", x, 1, 70, 0f)[0]);
+        x[50] = float.NaN;
+        x[60] = float.NaN;
+        x[5] = 3f;
+        Assert.Equal(50f, RunRows("ArgMax", x, 1, 70, 0f)[0]);
+    }
+
+    float[] RunRows(string op, float[] x, int rows, int length, float epsilon)
+    {
+        using var input = _device.Accelerator.Allocate1D(x);
+        using var output = _device.Accelerator.Allocate1D<float>(x.Length);
+        output.MemSetToZero();
+        var parts = new TestRows { X = input.View, Y = output.View, RowCount = rows, RowLength = length, Eps = epsilon };
+        Action<TestRows> kernel = op switch
+        {
+            "Sum" => CudaRows.Sum,
+            "Mean" => CudaRows.Mean,
+            "Max" => CudaRows.Max,
+            "ArgMax" => CudaRows.ArgMax,
+            "Softmax" => CudaRows.Softmax,
+            "LogSoftmax" => CudaRows.LogSoftmax,
+            "LayerNorm" => CudaRows.LayerNorm,
+            "RmsNorm" => CudaRows.RmsNorm,
+            _ => throw new ArgumentException(op),
+        };
+        _device.Accelerator.LoadStreamKernel(kernel)(CudaRows.Config(parts), parts);
+        _device.Accelerator.Synchronize();
+        var all = output.GetAsArray1D();
+        // A reduction stores its value at element 0 of its row.
+        return op is "Sum" or "Mean" or "Max" or "ArgMax" ? Enumerable.Range(0, rows).SelectMany(r => new[] { all[r * length] }.Concat(new float[length - 1])).ToArray() : all;
+    }
+
+    static float[] Values(Random random, int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+}

@@ -1,0 +1,130 @@
+using System.Collections.Generic;
+using System.Reflection;
+using ILGPU;
+using Kiln.Runtime;
+using Kiln.Runtime.Cuda;
+
+namespace Kiln.Cli.Ptx;
+
+// The parts' fields are never assigned: these kernels are compiled to PTX, never launched.
+#pragma warning disable CS0649
+
+/// <summary>
+/// Every library kernel of the CUDA runtime over plain parts (row-major operands, no fused prologue or epilogue), for
+/// <c>kiln ptx --library</c>: what a kernel costs before a model adds its loads and epilogue. A model's kernels are the
+/// same library code specialized for its parts (<c>kiln ptx MODEL.dll</c>).
+/// </summary>
+public static class LibraryKernels
+{
+    /// <summary>Name, entry point, and threads per block (0: a thread per work item, block size chosen at launch).</summary>
+    public static IReadOnlyList<(string Name, MethodInfo Method, int Threads)> All()
+    {
+        var list = new List<(string, MethodInfo, int)>
+        {
+            ("gemm.nn", Entry(nameof(GemmNN)), CudaGemm.Threads),
+            ("gemm.nt", Entry(nameof(GemmNT)), CudaGemm.Threads),
+            ("conv.implicit-gemm", Entry(nameof(ConvImplicitGemm)), CudaGemm.Threads),
+            ("conv.direct", Entry(nameof(ConvDirect)), 0),
+            ("attention.row", Entry(nameof(AttentionRow)), 0),
+        };
+        foreach (var op in new[] { "Sum", "Mean", "Max", "ArgMax", "Softmax", "LogSoftmax", "LayerNorm", "RmsNorm" })
+            list.Add(($"rows.{op}", Entry("Rows" + op), CudaRows.Threads));
+        return list;
+    }
+
+    static MethodInfo Entry(string name) => typeof(LibraryKernels).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    static void GemmNN(Gemm parts) => CudaGemm.Tiled(parts);
+    static void GemmNT(GemmTransposedB parts) => CudaGemm.Tiled(parts);
+    static void ConvImplicitGemm(Conv parts) => CudaConv.ImplicitGemm(parts);
+    static void ConvDirect(Index1D index, Conv parts) => CudaConv.Direct(index, parts);
+    static void AttentionRow(Index1D index, Attention parts) => CudaAttention.Row(index, parts);
+    static void RowsSum(RowParts parts) => CudaRows.Sum(parts);
+    static void RowsMean(RowParts parts) => CudaRows.Mean(parts);
+    static void RowsMax(RowParts parts) => CudaRows.Max(parts);
+    static void RowsArgMax(RowParts parts) => CudaRows.ArgMax(parts);
+    static void RowsSoftmax(RowParts parts) => CudaRows.Softmax(parts);
+    static void RowsLogSoftmax(RowParts parts) => CudaRows.LogSoftmax(parts);
+    static void RowsLayerNorm(RowParts parts) => CudaRows.LayerNorm(parts);
+    static void RowsRmsNorm(RowParts parts) => CudaRows.RmsNorm(parts);
+
+    /// <summary>C[M, N] = A[M, K] · B[K, N], all row-major.</summary>
+    struct Gemm : ICudaGemm
+    {
+        public ArrayView<float> AData, BData, C;
+        public int Rows, Cols, Depth;
+        public int Batch => 1;
+        public int M => Rows;
+        public int N => Cols;
+        public int K => Depth;
+        public bool AAlongK => true;
+        public bool BAlongK => false;
+        public float A(int batch, int row, int k) => AData[row * Depth + k];
+        public float B(int batch, int k, int col) => BData[k * Cols + col];
+        public void Store(int batch, int row, int col, float acc) => C[row * Cols + col] = acc;
+    }
+
+    /// <summary>C[M, N] = A[M, K] · W[N, K]ᵀ: a linear layer.</summary>
+    struct GemmTransposedB : ICudaGemm
+    {
+        public ArrayView<float> AData, W, C;
+        public int Rows, Cols, Depth;
+        public int Batch => 1;
+        public int M => Rows;
+        public int N => Cols;
+        public int K => Depth;
+        public bool AAlongK => true;
+        public bool BAlongK => true;
+        public float A(int batch, int row, int k) => AData[row * Depth + k];
+        public float B(int batch, int k, int col) => W[col * Depth + k];
+        public void Store(int batch, int row, int col, float acc) => C[row * Cols + col] = acc;
+    }
+
+    /// <summary>A 3×3 convolution, stride 1, padding 1, 64 → 64 channels on 32×32 images, NCHW.</summary>
+    struct Conv : ICudaConv
+    {
+        public ArrayView<float> Input, Weights, Output;
+        public int Count;
+        public ConvGeometry Geometry => new(64, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 32, 32);
+        public int Images => Count;
+        public float X(int n, int c, int h, int w) => Input[((n * 64 + c) * 32 + h) * 32 + w];
+        public float W(int o, int c, int kh, int kw) => Weights[((o * 64 + c) * 3 + kh) * 3 + kw];
+        public void Store(int flat, float acc) => Output[flat] = acc;
+    }
+
+    /// <summary>Rows of a row-major matrix.</summary>
+    struct RowParts : ICudaRows
+    {
+        public ArrayView<float> X, Y;
+        public int RowCount, RowLength;
+        public int Rows => RowCount;
+        public int Length => RowLength;
+        public float Epsilon => 1e-5f;
+        public float Input(int row, int j) => X[row * RowLength + j];
+        public void Store(int row, int j, float acc) => Y[row * RowLength + j] = acc;
+    }
+
+    /// <summary>Causal attention over [T, H, 64] operands.</summary>
+    struct Attention : ICudaAttention
+    {
+        public ArrayView<float> Query, Key, Value, Out;
+        public int Heads;
+        public int HeadSize => 64;
+        public int ValueSize => 64;
+        public float Scale => 0.125f;
+        public ArrayView<float> Q => Query;
+        public ArrayView<float> K => Key;
+        public ArrayView<float> V => Value;
+        public ArrayView<float> Output => Out;
+        public int QStride => 1;
+        public int KStride => 1;
+        public int KSeqStride => Heads * 64;
+        public int VStride => 1;
+        public int VSeqStride => Heads * 64;
+        public int Keys(int row) => row / Heads + 1;
+        public int QBase(int row) => row * 64;
+        public int KBase(int row) => row % Heads * 64;
+        public int VBase(int row) => row % Heads * 64;
+        public void Store(int row, int d, float acc) => Out[row * 64 + d] = acc;
+    }
+}

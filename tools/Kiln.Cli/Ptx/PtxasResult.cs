@@ -1,0 +1,33 @@
+using System.Linq;
+using System.Text.RegularExpressions;
+
+namespace Kiln.Cli.Ptx;
+
+/// <summary>
+/// What NVIDIA's assembler reports for one kernel on one architecture (<c>ptxas -v</c>: registers per thread, spill
+/// bytes, stack frame, static shared memory) and what its SASS holds: tensor-core instructions (HMMA) and shared-memory
+/// loads and stores (LDS/STS). <see cref="Error"/> is set when the PTX did not assemble.
+/// </summary>
+public sealed record PtxasResult(
+    string Kernel, string Arch, int Registers, int SpillStoreBytes, int SpillLoadBytes, int StackBytes, int SharedBytes,
+    int HmmaInstructions, int SharedInstructions, string? Error = null)
+{
+    public int SpillBytes => SpillStoreBytes + SpillLoadBytes;
+
+    public static PtxasResult Failed(string kernel, string arch, string error) => new(kernel, arch, 0, 0, 0, 0, 0, 0, 0, error);
+
+    public static PtxasResult Parse(string kernel, string arch, string ptxasOutput, string sass)
+    {
+        static int Sum(string text, string pattern) =>
+            Regex.Matches(text, pattern).Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        // One entry per module: ILGPU writes one kernel (and no device functions) per PTX file.
+        return new PtxasResult(kernel, arch,
+            Registers: Sum(ptxasOutput, @"Used (\d+) registers"),
+            SpillStoreBytes: Sum(ptxasOutput, @"(\d+) bytes spill stores"),
+            SpillLoadBytes: Sum(ptxasOutput, @"(\d+) bytes spill loads"),
+            StackBytes: Sum(ptxasOutput, @"(\d+) bytes stack frame"),
+            SharedBytes: Sum(ptxasOutput, @"(\d+) bytes smem"),
+            HmmaInstructions: Regex.Matches(sass, @"\bHMMA\.").Count,
+            SharedInstructions: Regex.Matches(sass, @"\b(LDS|STS|LDSM)(\.|\s)").Count);
+    }
+}
