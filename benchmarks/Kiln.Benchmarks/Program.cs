@@ -7,11 +7,13 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Kiln.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- [mlp|gpt|cifar|gemm|bandwidth|conv|memory|all] [--quick]
+// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- gpu [--quick] [--ilgpu-cpu]   (not part of "all")
 bool quick = args.Contains("--quick");
 string what = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 Console.WriteLine($"Kiln benchmarks ({what}{(quick ? ", quick" : "")}) on {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 Console.WriteLine();
 
+if (what is "gpu") { GpuBenchmark.Run(quick, args.Contains("--ilgpu-cpu")); return; }
 if (what is "gemm" or "all") { GemmBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "bandwidth" or "all") { BandwidthBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "conv" or "all") { ConvBenchmark.Run(quick); Console.WriteLine(); }
