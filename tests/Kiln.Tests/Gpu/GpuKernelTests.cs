@@ -182,5 +182,91 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
         return op is "Sum" or "Mean" or "Max" or "ArgMax" ? Enumerable.Range(0, rows).SelectMany(r => new[] { all[r * length] }.Concat(new float[length - 1])).ToArray() : all;
     }
 
+    /// <summary>
+    /// Q [B, Tq, H, Dk], K [B, Tk, H, Dk], V [B, Tk, H, Dv], row-major; output [B, Tq, H, Dv] plus a per-dim bias (an
+    /// epilogue). Causal with Tk ≥ Tq: query t sees keys up to t + Tk − Tq, as the generated parts say.
+    /// </summary>
+    public struct TestAttention : ICudaAttention
+    {
+        public ArrayView<float> QData, KData, VData, Out, Bias;
+        public int BatchCount, Tq, Tk, HeadCount, Dk, Dv, Causal;
+        public float ScaleValue;
+
+        public int Batch => BatchCount;
+        public int Queries => Tq;
+        public int Heads => HeadCount;
+        public int HeadSize => Dk;
+        public int ValueSize => Dv;
+        public float Scale => ScaleValue;
+        public ArrayView<float> Q => QData;
+        public ArrayView<float> K => KData;
+        public ArrayView<float> V => VData;
+        public ArrayView<float> Output => Out;
+        public int QStride => 1;
+        public int KStride => 1;
+        public int KSeqStride => HeadCount * Dk;
+        public int VStride => 1;
+        public int VSeqStride => HeadCount * Dv;
+
+        public int Keys(int row)
+        {
+            int t = row / HeadCount % Tq;
+            return Causal != 0 ? t + Tk - Tq + 1 : Tk;
+        }
+
+        public int QBase(int row) => row * Dk;
+        public int KBase(int row) => (row / HeadCount / Tq * Tk * HeadCount + row % HeadCount) * Dk;
+        public int VBase(int row) => (row / HeadCount / Tq * Tk * HeadCount + row % HeadCount) * Dv;
+        public void Store(int row, int d, float acc) => Out[row * Dv + d] = acc + Bias[d];
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 1, 1, 1, true)]       // one query, one key, head size 1
+    [InlineData(2, 9, 9, 3, 33, 5, true)]      // two query tiles, odd sizes, Dv ≠ Dk
+    [InlineData(1, 70, 70, 2, 64, 64, true)]   // three key tiles, the last one ragged; causal tiles skipped
+    [InlineData(1, 70, 70, 2, 64, 64, false)]
+    [InlineData(1, 5, 40, 1, 128, 128, false)] // cross attention: more keys than queries, the largest head size
+    [InlineData(1, 5, 40, 4, 16, 100, true)]   // causal with Tk > Tq: the queries see the last keys
+    public void TiledAttentionMatchesReference(int batch, int tq, int tk, int heads, int dk, int dv, bool causal)
+    {
+        var random = new Random(tq * 131 + tk * 17 + dk);
+        float[] q = Values(random, batch * tq * heads * dk), k = Values(random, batch * tk * heads * dk), v = Values(random, batch * tk * heads * dv), bias = Values(random, dv);
+        var accelerator = _device.Accelerator;
+        using var qb = accelerator.Allocate1D(q);
+        using var kb = accelerator.Allocate1D(k);
+        using var vb = accelerator.Allocate1D(v);
+        using var biasBuffer = accelerator.Allocate1D(bias);
+        using var output = accelerator.Allocate1D<float>(batch * tq * heads * dv);
+        output.MemSetToZero();
+        float scale = 1f / MathF.Sqrt(dk);
+        var parts = new TestAttention
+        {
+            QData = qb.View, KData = kb.View, VData = vb.View, Out = output.View, Bias = biasBuffer.View,
+            BatchCount = batch, Tq = tq, Tk = tk, HeadCount = heads, Dk = dk, Dv = dv, Causal = causal ? 1 : 0, ScaleValue = scale,
+        };
+        accelerator.LoadStreamKernel<TestAttention>(CudaAttention.Tiled)(CudaAttention.Config(parts), parts);
+        accelerator.Synchronize();
+        var actual = output.GetAsArray1D();
+
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < tq; t++)
+                for (int h = 0; h < heads; h++)
+                {
+                    int keys = causal ? t + tk - tq + 1 : tk;
+                    var scores = new double[keys];
+                    for (int j = 0; j < keys; j++)
+                        for (int d = 0; d < dk; d++)
+                            scores[j] += (double)q[((b * tq + t) * heads + h) * dk + d] * k[((b * tk + j) * heads + h) * dk + d] * scale;
+                    double max = scores.Max(), sum = scores.Sum(x => Math.Exp(x - max));
+                    for (int d = 0; d < dv; d++)
+                    {
+                        double expected = bias[d];
+                        for (int j = 0; j < keys; j++) expected += Math.Exp(scores[j] - max) / sum * v[((b * tk + j) * heads + h) * dv + d];
+                        float got = actual[((b * tq + t) * heads + h) * dv + d];
+                        Assert.True(Math.Abs(got - expected) <= 2e-5 * (1 + Math.Abs(expected)), $"out[{b},{t},{h},{d}] = {got}, expected {expected}");
+                    }
+                }
+    }
+
     static float[] Values(Random random, int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
 }

@@ -70,8 +70,9 @@ public sealed class PtxasTests
             System.Threading.Tasks.Parallel.ForEach(work, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = System.Environment.ProcessorCount }, item =>
             {
                 var (e, arch) = item;
-                // Only the kernels written for thread blocks are disassembled: their SASS must stage through shared memory.
-                bool tiled = e.Threads > 0 && e.Kind is "matmul" or "gemm" or "conv2d" or "conv";
+                // The tiled kernels (GEMM, implicit-GEMM convolution, attention) are disassembled: their SASS must stage
+                // through shared memory. Row kernels are also written for blocks but exchange values by shuffles.
+                bool tiled = e.Threads > 0 && e.Kind is "matmul" or "gemm" or "conv2d" or "conv" or "attention";
                 var r = tools.Assemble(Path.Combine(folder, e.File), arch, disassemble: tiled);
                 lines.Add($"{r.Kernel,-40} {arch} {e.Kind,-10} {r.Registers,4} regs {r.SpillBytes} spill {r.SharedBytes,6} smem {r.SharedInstructions,4} LDS/STS");
                 if (r.Error != null) { failures.Add($"{r.Kernel} {arch}: {r.Error}"); return; }

@@ -25,6 +25,7 @@ public static class LibraryKernels
             ("gemm.nt", Entry(nameof(GemmNT)), CudaGemm.Threads),
             ("conv.implicit-gemm", Entry(nameof(ConvImplicitGemm)), CudaGemm.Threads),
             ("conv.direct", Entry(nameof(ConvDirect)), 0),
+            ("attention.tiled", Entry(nameof(AttentionTiled)), CudaAttention.Threads),
             ("attention.row", Entry(nameof(AttentionRow)), 0),
         };
         foreach (var op in new[] { "Sum", "Mean", "Max", "ArgMax", "Softmax", "LogSoftmax", "LayerNorm", "RmsNorm" })
@@ -39,6 +40,7 @@ public static class LibraryKernels
     static void ConvImplicitGemm(Conv parts) => CudaConv.ImplicitGemm(parts);
     static void ConvDirect(Index1D index, Conv parts) => CudaConv.Direct(index, parts);
     static void AttentionRow(Index1D index, Attention parts) => CudaAttention.Row(index, parts);
+    static void AttentionTiled(Attention parts) => CudaAttention.Tiled(parts);
     static void RowsSum(RowParts parts) => CudaRows.Sum(parts);
     static void RowsMean(RowParts parts) => CudaRows.Mean(parts);
     static void RowsMax(RowParts parts) => CudaRows.Max(parts);
@@ -108,7 +110,10 @@ public static class LibraryKernels
     struct Attention : ICudaAttention
     {
         public ArrayView<float> Query, Key, Value, Out;
-        public int Heads;
+        public int HeadCount, Length;
+        public int Batch => 1;
+        public int Queries => Length;
+        public int Heads => HeadCount;
         public int HeadSize => 64;
         public int ValueSize => 64;
         public float Scale => 0.125f;

@@ -97,6 +97,7 @@ public static class CudaKernelEmitter
     /// </summary>
     static (string Kernel, string Interface, string? Config)? LibraryKernel(Kernel k) => k.Root switch
     {
+        AttentionRoot a when FitsTiledAttention(k, a) => ("global::Kiln.Runtime.Cuda.CudaAttention.Tiled", "global::Kiln.Runtime.Cuda.ICudaAttention", "global::Kiln.Runtime.Cuda.CudaAttention.Config"),
         AttentionRoot => ("global::Kiln.Runtime.Cuda.CudaAttention.Row", "global::Kiln.Runtime.Cuda.ICudaAttention", null),
         ConvRoot c when IsDepthwise(c) => ("global::Kiln.Runtime.Cuda.CudaConv.Direct", "global::Kiln.Runtime.Cuda.ICudaConv", null),
         ConvRoot => ("global::Kiln.Runtime.Cuda.CudaConv.ImplicitGemm", "global::Kiln.Runtime.Cuda.ICudaConv", "global::Kiln.Runtime.Cuda.CudaConv.Config"),
@@ -107,6 +108,10 @@ public static class CudaKernelEmitter
         RowRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
         _ => null,
     };
+
+    /// <summary>The tiled attention kernel holds head and value sizes up to 128 (known at build time) in its tiles and registers.</summary>
+    static bool FitsTiledAttention(Kernel k, AttentionRoot a) =>
+        a.HeadSize.IsConstant && a.HeadSize.Coefficient <= 128 && k.Shape[k.Shape.Rank - 1] is { IsConstant: true, Coefficient: <= 128 };
 
     /// <summary>One input channel per group: a GEMM per group would have one row, so such a convolution runs direct.</summary>
     static bool IsDepthwise(ConvRoot c) => c.Window.Groups > 1 && c.InputShape[1] == Dim.Of(c.Window.Groups);
@@ -177,6 +182,9 @@ public static class CudaKernelEmitter
             w.Close();
             w.Line();
         }
+        w.Line($"public long Batch => {IndexCode.Product(rowDims.Take(rank - 3))};");
+        w.Line($"public long Queries => {tq};");
+        w.Line($"public long Heads => {k.Shape[rank - 2].ToCSharp()};");
         w.Line($"public long HeadSize => {a.HeadSize.ToCSharp()};");
         w.Line($"public long ValueSize => {dv};");
         w.Line($"public float Scale => {ExprRenderer.FloatLiteral(a.Scale)};");
