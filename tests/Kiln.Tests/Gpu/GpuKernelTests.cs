@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 using Kiln.Runtime.Cuda;
 using Kiln.Tests.Support;
 using Xunit;
@@ -81,6 +82,105 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
                     Assert.True(Math.Abs(got - expected) <= 1e-4 * (1 + Math.Abs(expected)) + 1e-5 * k,
                         $"C[{p},{i},{j}] = {got}, expected {expected} (M={m} N={n} K={k})");
                 }
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 1, false, false)]
+    [InlineData(1, 5, 300, 1, false, true)]
+    [InlineData(1, 128, 128, 16, false, false)]
+    [InlineData(2, 130, 129, 37, false, true)]
+    [InlineData(1, 257, 3, 40, true, false)]
+    [InlineData(3, 33, 65, 9, true, true)]
+    public void Tf32TensorCoreGemmMatchesReference(int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
+    {
+        var random = new Random(m * 7919 + n * 31 + k + 1);
+        float[] a = Values(random, batch * m * k), b = Values(random, batch * k * n), bias = Values(random, n);
+        var accelerator = _device.Accelerator;
+        using var aBuffer = accelerator.Allocate1D(a);
+        using var bBuffer = accelerator.Allocate1D(b);
+        using var biasBuffer = accelerator.Allocate1D(bias);
+        using var c = accelerator.Allocate1D<float>(batch * m * n);
+        c.MemSetToZero();
+        var parts = new TestGemm
+        {
+            AData = aBuffer.View, BData = bBuffer.View, Bias = biasBuffer.View, C = c.View,
+            BatchCount = batch, Rows = m, Cols = n, Depth = k, ATransposed = aTransposed ? 1 : 0, BTransposed = bTransposed ? 1 : 0,
+        };
+        accelerator.LoadStreamKernel<TestGemm>(CudaGemmTf32.Kernel)(CudaGemmTf32.Config(parts), parts);
+        accelerator.Synchronize();
+        var actual = c.GetAsArray1D();
+        for (int p = 0; p < batch; p++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double expected = bias[j], magnitude = 0;
+                    for (int q = 0; q < k; q++)
+                    {
+                        double product = (double)a[p * m * k + (aTransposed ? q * m + i : i * k + q)] * b[p * k * n + (bTransposed ? j * k + q : q * n + j)];
+                        expected += product;
+                        magnitude += Math.Abs(product);
+                    }
+                    // TF32 keeps 10 mantissa bits: each input is off by at most 2⁻¹¹ relative, so a product by about 2⁻¹⁰.
+                    float got = actual[(p * m + i) * n + j];
+                    Assert.True(Math.Abs(got - expected) <= magnitude * Math.Pow(2, -10) + 1e-5 * (1 + Math.Abs(expected)),
+                        $"C[{p},{i},{j}] = {got}, expected {expected} (M={m} N={n} K={k})");
+                }
+    }
+
+    /// <summary>
+    /// The emulated mma.m16n8k8 against the PTX ISA's fragment layout, written out here from the ISA's figures (not
+    /// from TensorCoreMma's helpers): lane (g, q) loads A[g][q], A[g+8][q], A[g][q+4], A[g+8][q+4], B[q][g], B[q+4][g] and
+    /// must get back C[g][2q], C[g][2q+1], C[g+8][2q], C[g+8][2q+1] of A·B + C.
+    /// </summary>
+    [Fact]
+    public void EmulatedMmaFollowsThePtxFragmentLayout()
+    {
+        var random = new Random(5);
+        // Values that TF32 holds exactly (8 significant bits), so the check is exact.
+        float[] a = Enumerable.Range(0, 16 * 8).Select(_ => random.Next(-128, 128) / 64f).ToArray();
+        float[] b = Enumerable.Range(0, 8 * 8).Select(_ => random.Next(-128, 128) / 64f).ToArray();
+        float[] c = Enumerable.Range(0, 16 * 8).Select(_ => random.Next(-128, 128) / 64f).ToArray();
+        var accelerator = _device.Accelerator;
+        using var ab = accelerator.Allocate1D(a);
+        using var bb = accelerator.Allocate1D(b);
+        using var cb = accelerator.Allocate1D(c);
+        using var d = accelerator.Allocate1D<float>(16 * 8);
+        accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(OneMma)(new KernelConfig(1, 32), ab.View, bb.View, cb.View, d.View);
+        accelerator.Synchronize();
+        var actual = d.GetAsArray1D();
+        for (int i = 0; i < 16; i++)
+            for (int j = 0; j < 8; j++)
+            {
+                double expected = c[i * 8 + j];
+                for (int k = 0; k < 8; k++) expected += (double)a[i * 8 + k] * b[k * 8 + j];
+                Assert.Equal(expected, actual[i * 8 + j], 5);
+            }
+    }
+
+    static void OneMma(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> d)
+    {
+        var scratch = SharedMemory.Allocate<float>(TensorCoreMma.ScratchPerWarp);
+        int lane = Warp.LaneIdx, g = lane / 4, q = lane % 4;
+        int Bits(float x) => TensorCoreMma.Tf32(x);
+        var acc = new TensorCoreMma.Accumulator { C0 = c[g * 8 + 2 * q], C1 = c[g * 8 + 2 * q + 1], C2 = c[(g + 8) * 8 + 2 * q], C3 = c[(g + 8) * 8 + 2 * q + 1] };
+        acc = TensorCoreMma.Mma(Bits(a[g * 8 + q]), Bits(a[(g + 8) * 8 + q]), Bits(a[g * 8 + q + 4]), Bits(a[(g + 8) * 8 + q + 4]),
+            Bits(b[q * 8 + g]), Bits(b[(q + 4) * 8 + g]), acc, scratch);
+        d[g * 8 + 2 * q] = acc.C0;
+        d[g * 8 + 2 * q + 1] = acc.C1;
+        d[(g + 8) * 8 + 2 * q] = acc.C2;
+        d[(g + 8) * 8 + 2 * q + 1] = acc.C3;
+    }
+
+    [Theory]
+    [InlineData(1f, 1f)]
+    [InlineData(1.0009765625f, 1.0009765625f)]   // 1 + 2⁻¹⁰: representable
+    [InlineData(1.00048828125f, 1.0009765625f)]  // 1 + 2⁻¹¹: a tie, rounds away from zero
+    [InlineData(-1.00048828125f, -1.0009765625f)]
+    [InlineData(1.0004f, 1f)]                    // below the tie: down
+    [InlineData(float.PositiveInfinity, float.PositiveInfinity)]
+    public void Tf32RoundsToNearestTiesAway(float x, float expected)
+    {
+        Assert.Equal(expected, BitConverter.Int32BitsToSingle(TensorCoreMma.Tf32(x)));
     }
 
     [Fact]

@@ -23,6 +23,8 @@ public static class LibraryKernels
         {
             ("gemm.nn", Entry(nameof(GemmNN)), CudaGemm.Threads),
             ("gemm.nt", Entry(nameof(GemmNT)), CudaGemm.Threads),
+            ("gemm.tf32.nn", Entry(nameof(GemmTf32NN)), CudaGemmTf32.Threads),
+            ("gemm.tf32.nt", Entry(nameof(GemmTf32NT)), CudaGemmTf32.Threads),
             ("conv.implicit-gemm", Entry(nameof(ConvImplicitGemm)), CudaGemm.Threads),
             ("conv.direct", Entry(nameof(ConvDirect)), 0),
             ("attention.tiled", Entry(nameof(AttentionTiled)), CudaAttention.Threads),
@@ -37,6 +39,8 @@ public static class LibraryKernels
 
     static void GemmNN(Gemm parts) => CudaGemm.Tiled(parts);
     static void GemmNT(GemmTransposedB parts) => CudaGemm.Tiled(parts);
+    static void GemmTf32NN(Gemm parts) => CudaGemmTf32.Kernel(parts);
+    static void GemmTf32NT(GemmTransposedB parts) => CudaGemmTf32.Kernel(parts);
     static void ConvImplicitGemm(Conv parts) => CudaConv.ImplicitGemm(parts);
     static void ConvDirect(Index1D index, Conv parts) => CudaConv.Direct(index, parts);
     static void AttentionRow(Index1D index, Attention parts) => CudaAttention.Row(index, parts);

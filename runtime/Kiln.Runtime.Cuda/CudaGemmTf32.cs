@@ -1,0 +1,207 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+using Mma = Kiln.Runtime.Cuda.TensorCoreMma;
+
+namespace Kiln.Runtime.Cuda;
+
+/// <summary>
+/// The tensor-core GEMM for fp32 data (TF32 inputs, fp32 accumulation): a block computes a 128×128 tile of C from 128×16
+/// slices of A and 16×128 slices of B in shared memory (double-buffered, rounded to TF32 once as they are staged); each
+/// of its 8 warps a 64×32 tile as 4×4 <c>mma.m16n8k8</c> fragments, 16 instructions per 8-deep step, the 64
+/// accumulators in registers, and the fused epilogue stored from them. Same parts (<see cref="ICudaGemm"/>), edges and
+/// operand mappings as <see cref="CudaGemm.Tiled{TGemm}"/>; the instruction is <see cref="TensorCoreMma"/>, emulated off
+/// the GPU.
+/// </summary>
+/// <remarks>
+/// Shared tiles are k-major with a pitch of 136 words (8 mod 32): a fragment load reads row k + q, column g for lanes
+/// (g, q), banks 8q + g — all 32 distinct. TF32 keeps 10 mantissa bits: a product's relative error is about 2⁻¹¹, which
+/// is why this precision is chosen per model (<c>[GpuPrecision(GpuPrecision.Tf32)]</c>), as PyTorch's
+/// <c>allow_tf32</c>, and fp32 stays the default.
+/// </remarks>
+public static class CudaGemmTf32
+{
+    public const int TileM = 128, TileN = 128, TileK = 16, Threads = 256;
+
+    const int Pitch = 136, Buffer = TileK * Pitch;
+
+    public static KernelConfig Config<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm =>
+        new(new Index3D((gemm.N + TileN - 1) / TileN, (gemm.M + TileM - 1) / TileM, gemm.Batch), new Index3D(Threads, 1, 1));
+
+    public static void Kernel<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm
+    {
+        var aTile = SharedMemory.Allocate<float>(2 * Buffer);
+        var bTile = SharedMemory.Allocate<float>(2 * Buffer);
+        var scratchAll = SharedMemory.Allocate<float>(Threads / 32 * Mma.ScratchPerWarp);
+        int t = Group.IdxX, lane = t & 31, warp = t >> 5;
+        var scratch = scratchAll.SubView(warp * Mma.ScratchPerWarp, Mma.ScratchPerWarp);
+        int rowBase = Grid.IdxY * TileM, colBase = Grid.IdxX * TileN, batch = Grid.IdxZ;
+        int warpRow = (warp >> 2) * 64, warpCol = (warp & 3) * 32;
+        int m = gemm.M, n = gemm.N, kSize = gemm.K;
+        bool aAlongK = gemm.AAlongK, bAlongK = gemm.BAlongK;
+
+        var a = Load(gemm, true, batch, rowBase, 0, t, aAlongK, m, kSize);
+        var b = Load(gemm, false, batch, colBase, 0, t, bAlongK, n, kSize);
+        Stage(aTile, 0, t, aAlongK, a);
+        Stage(bTile, 0, t, bAlongK, b);
+        Group.Barrier();
+
+        WarpTile c = default;
+        int slices = (kSize + TileK - 1) / TileK;
+        for (int slice = 0; slice < slices; slice++)
+        {
+            int current = (slice & 1) * Buffer;
+            bool more = slice + 1 < slices;
+            if (more)
+            {
+                a = Load(gemm, true, batch, rowBase, (slice + 1) * TileK, t, aAlongK, m, kSize);
+                b = Load(gemm, false, batch, colBase, (slice + 1) * TileK, t, bAlongK, n, kSize);
+            }
+            c = WarpTile.Step(c, aTile, bTile, current, warpRow, warpCol, lane, scratch);
+            c = WarpTile.Step(c, aTile, bTile, current + 8 * Pitch, warpRow, warpCol, lane, scratch);
+            if (more)
+            {
+                Stage(aTile, Buffer - current, t, aAlongK, a);
+                Stage(bTile, Buffer - current, t, bAlongK, b);
+            }
+            Group.Barrier();
+        }
+        int row = rowBase + warpRow, col = colBase + warpCol;
+        StoreRows(gemm, batch, row, col, m, n, lane, c.T00, c.T01, c.T02, c.T03);
+        StoreRows(gemm, batch, row + 16, col, m, n, lane, c.T10, c.T11, c.T12, c.T13);
+        StoreRows(gemm, batch, row + 32, col, m, n, lane, c.T20, c.T21, c.T22, c.T23);
+        StoreRows(gemm, batch, row + 48, col, m, n, lane, c.T30, c.T31, c.T32, c.T33);
+    }
+
+    /// <summary>Where value <paramref name="i"/> (of 8) of thread <paramref name="t"/> goes in a 128×16 slice.</summary>
+    static void Slot(int t, int i, bool alongK, out int k, out int other)
+    {
+        k = alongK ? t & 15 : (t >> 7) + 2 * i;
+        other = alongK ? (t >> 4) + 16 * i : t & 127;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Read<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, int i, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
+    {
+        Slot(t, i, alongK, out int k, out int other);
+        k += kBase;
+        other += otherBase;
+        if (other >= limit || k >= kSize) return 0f;
+        return isA ? gemm.A(batch, other, k) : gemm.B(batch, k, other);
+    }
+
+    static Octet Load<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
+    {
+        Octet o;
+        o.X0 = Read(gemm, isA, batch, otherBase, kBase, t, 0, alongK, limit, kSize);
+        o.X1 = Read(gemm, isA, batch, otherBase, kBase, t, 1, alongK, limit, kSize);
+        o.X2 = Read(gemm, isA, batch, otherBase, kBase, t, 2, alongK, limit, kSize);
+        o.X3 = Read(gemm, isA, batch, otherBase, kBase, t, 3, alongK, limit, kSize);
+        o.X4 = Read(gemm, isA, batch, otherBase, kBase, t, 4, alongK, limit, kSize);
+        o.X5 = Read(gemm, isA, batch, otherBase, kBase, t, 5, alongK, limit, kSize);
+        o.X6 = Read(gemm, isA, batch, otherBase, kBase, t, 6, alongK, limit, kSize);
+        o.X7 = Read(gemm, isA, batch, otherBase, kBase, t, 7, alongK, limit, kSize);
+        return o;
+    }
+
+    /// <summary>Stores a thread's eight staged values, rounded to TF32 once here rather than at every fragment load.</summary>
+    static void Stage(ArrayView<float> tile, int buffer, int t, bool alongK, Octet o)
+    {
+        Put(tile, buffer, t, 0, alongK, o.X0);
+        Put(tile, buffer, t, 1, alongK, o.X1);
+        Put(tile, buffer, t, 2, alongK, o.X2);
+        Put(tile, buffer, t, 3, alongK, o.X3);
+        Put(tile, buffer, t, 4, alongK, o.X4);
+        Put(tile, buffer, t, 5, alongK, o.X5);
+        Put(tile, buffer, t, 6, alongK, o.X6);
+        Put(tile, buffer, t, 7, alongK, o.X7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Put(ArrayView<float> tile, int buffer, int t, int i, bool alongK, float value)
+    {
+        Slot(t, i, alongK, out int k, out int other);
+        tile[buffer + k * Pitch + other] = Interop.IntAsFloat((uint)Mma.Tf32(value));
+    }
+
+    static void StoreRows<TGemm>(TGemm gemm, int batch, int row, int col, int m, int n, int lane,
+        Mma.Accumulator c0, Mma.Accumulator c1, Mma.Accumulator c2, Mma.Accumulator c3) where TGemm : struct, ICudaGemm
+    {
+        StoreFragment(gemm, batch, row, col, m, n, lane, c0);
+        StoreFragment(gemm, batch, row, col + 8, m, n, lane, c1);
+        StoreFragment(gemm, batch, row, col + 16, m, n, lane, c2);
+        StoreFragment(gemm, batch, row, col + 24, m, n, lane, c3);
+    }
+
+    static void StoreFragment<TGemm>(TGemm gemm, int batch, int row, int col, int m, int n, int lane, Mma.Accumulator c) where TGemm : struct, ICudaGemm
+    {
+        Store(gemm, batch, row + Mma.CRow(lane, 0), col + Mma.CCol(lane, 0), m, n, c.C0);
+        Store(gemm, batch, row + Mma.CRow(lane, 1), col + Mma.CCol(lane, 1), m, n, c.C1);
+        Store(gemm, batch, row + Mma.CRow(lane, 2), col + Mma.CCol(lane, 2), m, n, c.C2);
+        Store(gemm, batch, row + Mma.CRow(lane, 3), col + Mma.CCol(lane, 3), m, n, c.C3);
+    }
+
+    static void Store<TGemm>(TGemm gemm, int batch, int row, int col, int m, int n, float value) where TGemm : struct, ICudaGemm
+    {
+        if (row < m && col < n) gemm.Store(batch, row, col, value);
+    }
+
+    struct Octet
+    {
+        public float X0, X1, X2, X3, X4, X5, X6, X7;
+    }
+
+    /// <summary>A lane's share of its warp's 64×32 tile: fragment Tij covers rows 16i…16i+15 and columns 8j…8j+7.</summary>
+    struct WarpTile
+    {
+        public Mma.Accumulator T00, T01, T02, T03, T10, T11, T12, T13, T20, T21, T22, T23, T30, T31, T32, T33;
+
+        /// <summary>One 8-deep step at <paramref name="s"/> (a k row of the current buffers): 4 A and 4 B fragments, 16 MMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static WarpTile Step(WarpTile c, ArrayView<float> aTile, ArrayView<float> bTile, int s, int warpRow, int warpCol, int lane, ArrayView<float> scratch)
+        {
+            var a0 = AFragment.Load(aTile, s, warpRow, lane);
+            var a1 = AFragment.Load(aTile, s, warpRow + 16, lane);
+            var a2 = AFragment.Load(aTile, s, warpRow + 32, lane);
+            var a3 = AFragment.Load(aTile, s, warpRow + 48, lane);
+            var b0 = BFragment.Load(bTile, s, warpCol, lane);
+            var b1 = BFragment.Load(bTile, s, warpCol + 8, lane);
+            var b2 = BFragment.Load(bTile, s, warpCol + 16, lane);
+            var b3 = BFragment.Load(bTile, s, warpCol + 24, lane);
+            c.T00 = a0.Times(b0, c.T00, scratch); c.T01 = a0.Times(b1, c.T01, scratch); c.T02 = a0.Times(b2, c.T02, scratch); c.T03 = a0.Times(b3, c.T03, scratch);
+            c.T10 = a1.Times(b0, c.T10, scratch); c.T11 = a1.Times(b1, c.T11, scratch); c.T12 = a1.Times(b2, c.T12, scratch); c.T13 = a1.Times(b3, c.T13, scratch);
+            c.T20 = a2.Times(b0, c.T20, scratch); c.T21 = a2.Times(b1, c.T21, scratch); c.T22 = a2.Times(b2, c.T22, scratch); c.T23 = a2.Times(b3, c.T23, scratch);
+            c.T30 = a3.Times(b0, c.T30, scratch); c.T31 = a3.Times(b1, c.T31, scratch); c.T32 = a3.Times(b2, c.T32, scratch); c.T33 = a3.Times(b3, c.T33, scratch);
+            return c;
+        }
+    }
+
+    struct AFragment
+    {
+        public int A0, A1, A2, A3;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static AFragment Load(ArrayView<float> tile, int s, int row, int lane) => new()
+        {
+            A0 = (int)Interop.FloatAsInt(tile[s + Mma.ACol(lane, 0) * Pitch + row + Mma.ARow(lane, 0)]),
+            A1 = (int)Interop.FloatAsInt(tile[s + Mma.ACol(lane, 1) * Pitch + row + Mma.ARow(lane, 1)]),
+            A2 = (int)Interop.FloatAsInt(tile[s + Mma.ACol(lane, 2) * Pitch + row + Mma.ARow(lane, 2)]),
+            A3 = (int)Interop.FloatAsInt(tile[s + Mma.ACol(lane, 3) * Pitch + row + Mma.ARow(lane, 3)]),
+        };
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Mma.Accumulator Times(BFragment b, Mma.Accumulator c, ArrayView<float> scratch) => Mma.Mma(A0, A1, A2, A3, b.B0, b.B1, c, scratch);
+    }
+
+    struct BFragment
+    {
+        public int B0, B1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static BFragment Load(ArrayView<float> tile, int s, int col, int lane) => new()
+        {
+            B0 = (int)Interop.FloatAsInt(tile[s + Mma.BRow(lane, 0) * Pitch + col + Mma.BCol(lane)]),
+            B1 = (int)Interop.FloatAsInt(tile[s + Mma.BRow(lane, 1) * Pitch + col + Mma.BCol(lane)]),
+        };
+    }
+}
