@@ -63,7 +63,7 @@ public static class ModelParser
             var budget = MemoryBudget(type, diagnostics, cancellation);
             var spec = hasErrors ? null : new ModelSpec(Namespace(type), type.Name, ContainingTypes(type),
                 parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type))
-            { ContainingDeclarations = ContainingDeclarations(type), MemoryBudget = budget };
+            { ContainingDeclarations = ContainingDeclarations(type), MemoryBudget = budget, GpuPrecision = GpuPrecision(type) };
             return new ModelResult(spec, diagnostics.ToEquatableArray());
         }
         catch (OperationCanceledException) { throw; }
@@ -105,6 +105,14 @@ public static class ModelParser
             bounds.Add(new SymbolBound(parts[0].Trim(), max));
         }
         return new MemoryBudgetSpec(bytes, bounds.ToEquatableArray(), syntax == null ? null : Spans.Of(syntax));
+    }
+
+    /// <summary>The model's <c>[GpuPrecision(…)]</c>; fp32 without one (or with a value this compiler does not know).</summary>
+    static MatMulPrecision GpuPrecision(INamedTypeSymbol type)
+    {
+        var attribute = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Kiln.GpuPrecisionAttribute");
+        return attribute is { ConstructorArguments.Length: 1 } && attribute.ConstructorArguments[0].Value is int value
+            && System.Enum.IsDefined(typeof(MatMulPrecision), value) ? (MatMulPrecision)value : MatMulPrecision.Fp32;
     }
 
     public static string Namespace(INamedTypeSymbol type) => type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();

@@ -39,7 +39,7 @@ public static class Pipeline
 
     /// <summary>Every graph of <paramref name="model"/> through the passes and fusion.</summary>
     public static CompiledModel CompileModel(ModelSpec model) =>
-        new(model, model.EntryPoints.Select(e => new CompiledGraph(e, Compile(e.Graph).Plan)).ToList());
+        new(model, model.EntryPoints.Select(e => new CompiledGraph(e, Compile(e.Graph).Plan with { GpuPrecision = model.GpuPrecision })).ToList());
 
     /// <summary>A model's generated files: the typed API, then each backend's kernels and runner.</summary>
     public static IReadOnlyList<GeneratedFile> Generate(CompiledModel compiled, IReadOnlyList<Backend> backends) =>

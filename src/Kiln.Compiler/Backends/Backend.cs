@@ -52,8 +52,8 @@ public abstract class Backend
     /// <summary>Whether each use of a shared kernel class needs its own instance (CPU kernels keep packed weights).</summary>
     protected abstract bool InstancePerUse { get; }
 
-    /// <summary>The runner's field <paramref name="field"/> holding an instance of kernel class <paramref name="kernelClass"/>, which runs <paramref name="kernel"/>.</summary>
-    protected abstract string KernelField(Kernel kernel, string kernelClass, string field);
+    /// <summary>The runner's field <paramref name="field"/> holding an instance of kernel class <paramref name="kernelClass"/>, which runs <paramref name="kernel"/> of <paramref name="plan"/>.</summary>
+    protected abstract string KernelField(KernelPlan plan, Kernel kernel, string kernelClass, string field);
 
     /// <summary>
     /// Writes a launch of kernel class <paramref name="shared"/> (as emitted from <paramref name="plan"/>, whose buffer
@@ -92,7 +92,7 @@ public abstract class Backend
             {
                 var group = sharing.GroupOf(g, k);
                 if (InstancePerUse || group.Owner == new KernelSharing.Use(g, k.Id))
-                    w.Line(KernelField(group.Kernel, ClassOf(graphs, group), FieldName(graphs[g], k)));
+                    w.Line(KernelField(group.Plan, group.Kernel, ClassOf(graphs, group), FieldName(graphs[g], k)));
             }
         w.Line();
         w.Open($"public {GeneratedNames.Runner(Name)}(global::Kiln.Runtime.Device device)");

@@ -64,5 +64,8 @@ public sealed record Kernel(
 /// <summary>The output of fusion: the buffers and the kernels in launch order.</summary>
 public sealed record KernelPlan(string Name, EquatableArray<BufferInfo> Buffers, EquatableArray<Kernel> Kernels, EquatableArray<int> OutputBuffers, EquatableArray<string> Symbols)
 {
+    /// <summary>How the CUDA backend runs the plan's matrix products (the model's <c>[GpuPrecision]</c>).</summary>
+    public Model.MatMulPrecision GpuPrecision { get; init; }
+
     public override string ToString() => KernelPlanPrinter.Print(this);
 }

@@ -17,6 +17,9 @@ public sealed record ModelSpec(
 {
     /// <summary>The model's <c>[MemoryBudget]</c>, checked after compilation; null when it has none.</summary>
     public MemoryBudgetSpec? MemoryBudget { get; init; }
+
+    /// <summary>The model's <c>[GpuPrecision]</c>: how its matrix products run on the CUDA backend.</summary>
+    public MatMulPrecision GpuPrecision { get; init; }
 }
 
 /// <summary>A parameter of the module tree: its full weight name (<c>blocks.0.fc.weight</c>) and fixed shape.</summary>

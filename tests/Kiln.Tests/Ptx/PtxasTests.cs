@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using Kiln.Cli.Ptx;
 using Kiln.Cli.Report;
+using Kiln.Tests.Models;
 using Kiln.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -40,7 +41,11 @@ public sealed class PtxasTests
     /// <summary>The examples' kernels and every library kernel: what CI assembles (about a minute on 2 cores).</summary>
     [CudaToolsFact]
     public void ExampleAndLibraryKernelsAssembleWithinBudget() =>
-        AssembleWithinBudget(PtxTests.AllModelTypes.Where(t => t.Assembly != typeof(PtxasTests).Assembly), library: true);
+        AssembleWithinBudget(PtxTests.AllModelTypes.Where(t => t.Assembly != typeof(PtxasTests).Assembly).Append(typeof(Tf32Perceptron)), library: true);
+
+    /// <summary>The kernels that must contain tensor-core instructions: the TF32 library GEMMs and a TF32 model's products.</summary>
+    static bool UsesTensorCores(PtxCommand.Entry e) =>
+        e.File.Contains(".tf32.", System.StringComparison.Ordinal) || e.File.StartsWith(nameof(Tf32Perceptron) + ".", System.StringComparison.Ordinal) && e.Kind == "matmul";
 
     /// <summary>
     /// The test models' kernels too (about 200; ten minutes on 2 cores): run with KILN_PTXAS_ALL=1, reported as
@@ -73,12 +78,14 @@ public sealed class PtxasTests
                 // The tiled kernels (GEMM, implicit-GEMM convolution, attention) are disassembled: their SASS must stage
                 // through shared memory. Row kernels are also written for blocks but exchange values by shuffles.
                 bool tiled = e.Threads > 0 && e.Kind is "matmul" or "gemm" or "conv2d" or "conv" or "attention";
-                var r = tools.Assemble(Path.Combine(folder, e.File), arch, disassemble: tiled);
+                var r = tools.Assemble(Path.Combine(folder, e.File), arch, disassemble: tiled || UsesTensorCores(e));
                 lines.Add($"{r.Kernel,-40} {arch} {e.Kind,-10} {r.Registers,4} regs {r.SpillBytes} spill {r.SharedBytes,6} smem {r.SharedInstructions,4} LDS/STS");
                 if (r.Error != null) { failures.Add($"{r.Kernel} {arch}: {r.Error}"); return; }
                 if (r.SpillBytes > 0 || r.StackBytes > 0) failures.Add($"{r.Kernel} {arch}: {r.SpillBytes} spill bytes, {r.StackBytes} stack bytes");
                 if (r.Registers > RegisterBudget(e.Kind)) failures.Add($"{r.Kernel} {arch}: {r.Registers} registers > {RegisterBudget(e.Kind)}");
                 if (r.SharedBytes > SharedLimit) failures.Add($"{r.Kernel} {arch}: {r.SharedBytes} bytes of shared memory");
+                if (UsesTensorCores(e) && r.HmmaInstructions == 0) failures.Add($"{r.Kernel} {arch}: no HMMA instruction in a tensor-core kernel");
+                if (!UsesTensorCores(e) && r.HmmaInstructions > 0) failures.Add($"{r.Kernel} {arch}: HMMA in an fp32 kernel");
                 if (tiled && (r.SharedBytes == 0 || r.SharedInstructions == 0))
                     failures.Add($"{r.Kernel} {arch}: a tiled kernel without shared memory ({r.SharedBytes} bytes, {r.SharedInstructions} LDS/STS)");
             });

@@ -30,7 +30,7 @@ public sealed class CpuBackend : Backend
     /// <summary>A CPU kernel object keeps state between calls (a GEMM's packed weights), so each use has its own.</summary>
     protected override bool InstancePerUse => true;
 
-    protected override string KernelField(Kernel kernel, string kernelClass, string field) => $"readonly {kernelClass} {field} = new();";
+    protected override string KernelField(KernelPlan plan, Kernel kernel, string kernelClass, string field) => $"readonly {kernelClass} {field} = new();";
 
     protected override void EmitLaunch(SourceWriter w, KernelPlan plan, Kernel shared, Kernel use, string field, IReadOnlyList<string> arguments) =>
         w.Call($"{field}.Launch", arguments);

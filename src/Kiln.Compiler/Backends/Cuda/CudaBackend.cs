@@ -35,8 +35,8 @@ public sealed class CudaBackend : Backend
 
     protected override void EmitConstructorBody(SourceWriter w) => w.Line("_device = (global::Kiln.Runtime.Cuda.IlgpuDevice)device;");
 
-    protected override string KernelField(Kernel kernel, string kernelClass, string field) =>
-        CudaKernelEmitter.GroupedLaunch(kernel) is { } config
+    protected override string KernelField(KernelPlan plan, Kernel kernel, string kernelClass, string field) =>
+        CudaKernelEmitter.GroupedLaunch(plan, kernel) is { } config
             ? $"readonly global::Kiln.Runtime.Cuda.CudaGroupedKernel<{kernelClass}Args> {field} = new({kernelClass}, {config});"
             : $"readonly global::Kiln.Runtime.Cuda.CudaKernel<{kernelClass}Args> {field} = new({kernelClass});";
 
@@ -56,7 +56,7 @@ public sealed class CudaBackend : Backend
         var symbols = CudaKernelEmitter.Symbols(plan, shared);
         var fields = sig.Buffers.Select((b, i) => $"{KernelSignature.BufferName(b)} = {arguments[i]}")
             .Concat(sig.Symbols.Where(symbols.Contains).Select(IR.SymbolNames.Identifier).Select(s => $"{s} = {s}"));
-        w.Line(CudaKernelEmitter.GroupedLaunch(shared) != null
+        w.Line(CudaKernelEmitter.GroupedLaunch(plan, shared) != null
             ? $"{field}.Launch(_device, new()"
             : $"{field}.Launch(_device, {CudaKernelEmitter.WorkItems(use).ToCSharp()}, new()");
         w.Line("{");

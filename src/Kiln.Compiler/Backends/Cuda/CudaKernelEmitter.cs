@@ -29,7 +29,7 @@ public static class CudaKernelEmitter
     {
         var sig = new KernelSignature(plan, k);
         var (members, body, symbols) = Parts(plan, k);
-        var library = LibraryKernel(k);
+        var library = LibraryKernel(plan, k);
         w.Line(library == null
             ? $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>"
             : $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>, and its model-specific parts of {library.Value.Kernel}: sizes, reads, the fused epilogue.</summary>");
@@ -95,8 +95,10 @@ public static class CudaKernelEmitter
     /// implement, and for a kernel written for thread blocks the library method that computes its launch (grid and
     /// block) from the parts; null for an elementwise kernel, which is written whole here (its body is all model-specific).
     /// </summary>
-    static (string Kernel, string Interface, string? Config)? LibraryKernel(Kernel k) => k.Root switch
+    static (string Kernel, string Interface, string? Config)? LibraryKernel(KernelPlan plan, Kernel k) => k.Root switch
     {
+        MatMulRoot when plan.GpuPrecision == Model.MatMulPrecision.Tf32 =>
+            ("global::Kiln.Runtime.Cuda.CudaGemmTf32.Kernel", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemmTf32.Config"),
         AttentionRoot a when FitsTiledAttention(k, a) => ("global::Kiln.Runtime.Cuda.CudaAttention.Tiled", "global::Kiln.Runtime.Cuda.ICudaAttention", "global::Kiln.Runtime.Cuda.CudaAttention.Config"),
         AttentionRoot => ("global::Kiln.Runtime.Cuda.CudaAttention.Row", "global::Kiln.Runtime.Cuda.ICudaAttention", null),
         ConvRoot c when IsDepthwise(c) => ("global::Kiln.Runtime.Cuda.CudaConv.Direct", "global::Kiln.Runtime.Cuda.ICudaConv", null),
@@ -120,7 +122,7 @@ public static class CudaKernelEmitter
     /// For a kernel written for thread blocks (shared memory, barriers, warp shuffles), the library method that computes
     /// its launch from its parts; null for a kernel launched one thread per work item (<see cref="WorkItems"/>).
     /// </summary>
-    public static string? GroupedLaunch(Kernel k) => LibraryKernel(k)?.Config;
+    public static string? GroupedLaunch(KernelPlan plan, Kernel k) => LibraryKernel(plan, k)?.Config;
 
     /// <summary>A reduction's <c>ICudaRows</c> members: a row per output element, read along the reduced axis.</summary>
     static void WriteReductionParts(SourceWriter w, KernelPlan plan, Kernel k, ReduceRoot r)

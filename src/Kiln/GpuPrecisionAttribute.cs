@@ -1,0 +1,28 @@
+using System;
+
+namespace Kiln;
+
+/// <summary>How a [Model]'s matrix products run on a CUDA GPU.</summary>
+public enum GpuPrecision
+{
+    /// <summary>fp32 on CUDA cores: bit-for-bit the arithmetic of the reference, up to summation order. The default.</summary>
+    Fp32 = 0,
+
+    /// <summary>
+    /// TF32 tensor cores for fp32 data (inputs rounded to 10 mantissa bits, fp32 accumulation), as PyTorch's
+    /// <c>allow_tf32</c>: products carry a relative error of about 2⁻¹⁰, for up to 8× the fp32 rate on an H100/H200.
+    /// </summary>
+    Tf32 = 1,
+}
+
+/// <summary>
+/// The precision of a [Model]'s matrix products on a CUDA GPU (<see cref="GpuPrecision"/>); fp32 without it. The CPU
+/// backend always computes in fp32.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class GpuPrecisionAttribute : Attribute
+{
+    public GpuPrecisionAttribute(GpuPrecision precision) => Precision = precision;
+
+    public GpuPrecision Precision { get; }
+}
