@@ -8,11 +8,13 @@ using Kiln.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- [mlp|gpt|cifar|gemm|bandwidth|conv|memory|all] [--quick]
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- gpu [--quick] [--ilgpu-cpu]   (not part of "all")
+// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- ptx      (ILGPU's IL → PTX time per example model, no GPU needed)
 bool quick = args.Contains("--quick");
 string what = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 Console.WriteLine($"Kiln benchmarks ({what}{(quick ? ", quick" : "")}) on {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 Console.WriteLine();
 
+if (what is "ptx") { PtxCompileBenchmark.Run(); return; }
 if (what is "gpu") { GpuBenchmark.Run(quick, args.Contains("--ilgpu-cpu")); return; }
 if (what is "gemm" or "all") { GemmBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "bandwidth" or "all") { BandwidthBenchmark.Run(quick); Console.WriteLine(); }
