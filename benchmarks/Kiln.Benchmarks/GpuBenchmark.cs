@@ -3,11 +3,13 @@ using System.Diagnostics;
 using System.Linq;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 using Kiln.Examples.Cifar;
 using Kiln.Examples.Mlp;
 using Kiln.Runtime;
 using Kiln.Runtime.Cuda;
 using Device = Kiln.Runtime.Device;
+using static Kiln.Cli.Ptx.LibraryKernels;
 
 namespace Kiln.Benchmarks;
 
@@ -17,7 +19,8 @@ namespace Kiln.Benchmarks;
 /// the MLP and CIFAR examples end to end (first call, which includes ILGPU's IL → PTX compile and the driver's JIT,
 /// then steady latency at batch 1 and throughput at batch 256). Needs a CUDA GPU; `-- gpu --ilgpu-cpu` runs the same
 /// code on ILGPU's CPU accelerator at tiny sizes, to check the benchmark itself (its numbers mean nothing).
-/// Not yet here: cuBLAS (ILGPU.Algorithms 1.5.3 ships no cuBLAS binding to call) and attention.
+/// Also the TF32 tensor-core GEMM, cuBLAS's SGEMM (ILGPU.Algorithms' binding, where the machine has libcublas) and tiled
+/// attention against the thread-per-row kernel.
 /// </summary>
 public static class GpuBenchmark
 {
@@ -34,21 +37,33 @@ public static class GpuBenchmark
         Console.WriteLine($"GPU benchmark on {device.Name}{(cpuAccelerator ? " — CPU accelerator: a functional check, not a measurement" : "")}");
         Console.WriteLine("Ratios against the H200 datasheet: 67 TFLOP/s fp32 (CUDA cores), 4.8 TB/s.");
         Console.WriteLine();
-        Gemm(device, quick || cpuAccelerator ? new[] { (64, 64, 64), (130, 96, 40) }
+        GemmTable(device, quick || cpuAccelerator ? new[] { (64, 64, 64), (130, 96, 40) }
             : new[] { (1024, 1024, 1024), (4096, 4096, 4096), (8192, 2304, 768), (8192, 768, 3072), (8192, 3072, 768) }, cpuAccelerator);
         Console.WriteLine();
-        Softmax(device, cpuAccelerator ? (64, 100) : (65536, 1024));
+        SoftmaxLine(device, cpuAccelerator ? (64, 100) : (65536, 1024));
+        Console.WriteLine();
+        AttentionTable(device, cpuAccelerator ? new[] { (1, 2, 40, 64) } : new[] { (8, 12, 1024, 64), (4, 16, 2048, 64), (1, 32, 4096, 128) }, cpuAccelerator);
         Console.WriteLine();
         Examples(device, cpuAccelerator);
     }
 
-    static void Gemm(IlgpuDevice device, (int M, int N, int K)[] shapes, bool cpuAccelerator)
+    static void GemmTable(IlgpuDevice device, (int M, int N, int K)[] shapes, bool cpuAccelerator)
     {
         var accelerator = device.Accelerator;
-        var tiled = accelerator.LoadStreamKernel<RowMajorGemm>(CudaGemm.Tiled);
-        var naive = accelerator.LoadAutoGroupedStreamKernel<Index1D, RowMajorGemm>(CudaGemm.Naive);
-        Console.WriteLine("| M × N × K | tiled TFLOP/s | % of peak | naive TFLOP/s | tiled / naive |");
-        Console.WriteLine("|---|---|---|---|---|");
+        var tiled = accelerator.LoadStreamKernel<Gemm>(CudaGemm.Tiled);
+        var naive = accelerator.LoadAutoGroupedStreamKernel<Index1D, Gemm>(CudaGemm.Naive);
+        var tf32 = accelerator.LoadStreamKernel<Gemm>(CudaGemmTf32.Kernel);
+        CuBlas? blas = null;
+        string? noBlas = null;
+        if (accelerator is CudaAccelerator cuda)
+        {
+            try { blas = new CuBlas(cuda) { PointerMode = CuBlasPointerMode.Host }; }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or CuBlasException) { noBlas = e.Message; }
+        }
+        else noBlas = "not a CUDA device";
+        if (noBlas != null) Console.WriteLine($"cuBLAS: not measured ({noBlas})");
+        Console.WriteLine("| M × N × K | fp32 tiled TFLOP/s | % of fp32 peak | cuBLAS SGEMM TFLOP/s | tiled / cuBLAS | TF32 tensor cores TFLOP/s | naive TFLOP/s |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var (m, n, k) in shapes)
         {
             using var a = accelerator.Allocate1D<float>((long)m * k);
@@ -56,27 +71,58 @@ public static class GpuBenchmark
             using var c = accelerator.Allocate1D<float>((long)m * n);
             a.MemSetToZero();
             b.MemSetToZero();
-            var parts = new RowMajorGemm { AData = a.View, BData = b.View, C = c.View, Rows = m, Cols = n, Depth = k };
+            var parts = new Gemm { AData = a.View, BData = b.View, C = c.View, Rows = m, Cols = n, Depth = k };
             double flops = 2.0 * m * n * k;
             double tiledSeconds = Time(accelerator, cpuAccelerator ? 1 : 20, () => tiled(CudaGemm.Config(parts), parts));
+            double tf32Seconds = Time(accelerator, cpuAccelerator ? 1 : 20, () => tf32(CudaGemmTf32.Config(parts), parts));
             double naiveSeconds = Time(accelerator, cpuAccelerator ? 1 : 5, () => naive(m * n, parts));
-            Console.WriteLine($"| {m} × {n} × {k} | {flops / tiledSeconds / 1e12:F2} | {flops / tiledSeconds / PeakFlops:P0} | {flops / naiveSeconds / 1e12:F2} | {naiveSeconds / tiledSeconds:F1}× |");
+            // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: cuBLAS gets B first.
+            double blasSeconds = blas == null ? double.NaN : Time(accelerator, 20, () => blas.Gemm(CuBlasOperation.NonTranspose, CuBlasOperation.NonTranspose,
+                n, m, k, 1f, b.View, n, a.View, k, 0f, c.View, n));
+            Console.WriteLine($"| {m} × {n} × {k} | {flops / tiledSeconds / 1e12:F2} | {flops / tiledSeconds / PeakFlops:P0} | " +
+                $"{(blas == null ? "-" : $"{flops / blasSeconds / 1e12:F2}")} | {(blas == null ? "-" : $"{blasSeconds / tiledSeconds:P0}")} | " +
+                $"{flops / tf32Seconds / 1e12:F2} | {flops / naiveSeconds / 1e12:F2} |");
         }
+        blas?.Dispose();
     }
 
-    static void Softmax(IlgpuDevice device, (int Rows, int Length) shape)
+    static void SoftmaxLine(IlgpuDevice device, (int Rows, int Length) shape)
     {
         var accelerator = device.Accelerator;
-        var kernel = accelerator.LoadStreamKernel<SoftmaxRows>(CudaRows.Softmax);
+        var kernel = accelerator.LoadStreamKernel<RowParts>(CudaRows.Softmax);
         long count = (long)shape.Rows * shape.Length;
         using var x = accelerator.Allocate1D<float>(count);
         using var y = accelerator.Allocate1D<float>(count);
         x.MemSetToZero();
-        var parts = new SoftmaxRows { X = x.View, Y = y.View, RowCount = shape.Rows, RowLength = shape.Length };
+        var parts = new RowParts { X = x.View, Y = y.View, RowCount = shape.Rows, RowLength = shape.Length };
         double seconds = Time(accelerator, 20, () => kernel(CudaRows.Config(parts), parts));
         // The kernel reads each row twice (max, then sum) and once more to write: count the DRAM minimum (read + write once).
         double bytes = 2.0 * count * sizeof(float);
         Console.WriteLine($"Softmax {shape.Rows} × {shape.Length}: {seconds * 1e6:F1} µs, {bytes / seconds / 1e9:F0} GB/s = {bytes / seconds / PeakBytes:P0} of DRAM bandwidth");
+    }
+
+    /// <summary>Causal self-attention, [B, T, H, D] operands: the tiled kernel against the thread-per-row one, in TFLOP/s (4·T²·D per head, halved by causality).</summary>
+    static void AttentionTable(IlgpuDevice device, (int B, int H, int T, int D)[] shapes, bool cpuAccelerator)
+    {
+        var accelerator = device.Accelerator;
+        var tiled = accelerator.LoadStreamKernel<Attention>(CudaAttention.Tiled);
+        var row = accelerator.LoadAutoGroupedStreamKernel<Index1D, Attention>(CudaAttention.Row);
+        Console.WriteLine("| B × H × T × D (causal) | tiled µs | TFLOP/s | row kernel µs | tiled / row |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var (b, h, t, d) in shapes)
+        {
+            long count = (long)b * t * h * d;
+            using var q = accelerator.Allocate1D<float>(count);
+            using var k = accelerator.Allocate1D<float>(count);
+            using var v = accelerator.Allocate1D<float>(count);
+            using var o = accelerator.Allocate1D<float>(count);
+            q.MemSetToZero(); k.MemSetToZero(); v.MemSetToZero();
+            var parts = new Attention { QData = q.View, KData = k.View, VData = v.View, Out = o.View, BatchCount = b, Length = t, HeadCount = h, Size = d };
+            double tiledSeconds = Time(accelerator, cpuAccelerator ? 1 : 10, () => tiled(CudaAttention.Config(parts), parts));
+            double rowSeconds = Time(accelerator, cpuAccelerator ? 1 : 3, () => row(b * t * h, parts));
+            double flops = 2.0 * b * h * t * t * d; // QKᵀ and PV, each 2·T²·D, halved by the causal mask
+            Console.WriteLine($"| {b} × {h} × {t} × {d} | {tiledSeconds * 1e6:F0} | {flops / tiledSeconds / 1e12:F2} | {rowSeconds * 1e6:F0} | {rowSeconds / tiledSeconds:F1}× |");
+        }
     }
 
     static void Examples(IlgpuDevice device, bool cpuAccelerator)
@@ -114,31 +160,5 @@ public static class GpuBenchmark
         for (int i = 0; i < calls; i++) call();
         accelerator.Synchronize();
         return watch.Elapsed.TotalSeconds / calls;
-    }
-
-    public struct RowMajorGemm : ICudaGemm
-    {
-        public ArrayView<float> AData, BData, C;
-        public int Rows, Cols, Depth;
-        public int Batch => 1;
-        public int M => Rows;
-        public int N => Cols;
-        public int K => Depth;
-        public bool AAlongK => true;
-        public bool BAlongK => false;
-        public float A(int batch, int row, int k) => AData[row * Depth + k];
-        public float B(int batch, int k, int col) => BData[k * Cols + col];
-        public void Store(int batch, int row, int col, float acc) => C[row * Cols + col] = acc;
-    }
-
-    public struct SoftmaxRows : ICudaRows
-    {
-        public ArrayView<float> X, Y;
-        public int RowCount, RowLength;
-        public int Rows => RowCount;
-        public int Length => RowLength;
-        public float Epsilon => 0f;
-        public float Input(int row, int j) => X[row * RowLength + j];
-        public void Store(int row, int j, float acc) => Y[row * RowLength + j] = acc;
     }
 }

@@ -82,8 +82,8 @@ public static class CudaGemm
         int m = gemm.M, n = gemm.N, kSize = gemm.K;
         bool aAlongK = gemm.AAlongK, bAlongK = gemm.BAlongK;
 
-        var a = LoadA(gemm, batch, rowBase, 0, t, aAlongK, m, kSize);
-        var b = LoadB(gemm, batch, colBase, 0, t, bAlongK, n, kSize);
+        var a = Load(gemm, true, batch, rowBase, 0, t, aAlongK, m, kSize);
+        var b = Load(gemm, false, batch, colBase, 0, t, bAlongK, n, kSize);
         Stage(aTile, 0, t, aAlongK, a);
         Stage(bTile, 0, t, bAlongK, b);
         Group.Barrier();
@@ -96,8 +96,8 @@ public static class CudaGemm
             bool more = slice + 1 < slices;
             if (more)
             {
-                a = LoadA(gemm, batch, rowBase, (slice + 1) * TileK, t, aAlongK, m, kSize);
-                b = LoadB(gemm, batch, colBase, (slice + 1) * TileK, t, bAlongK, n, kSize);
+                a = Load(gemm, true, batch, rowBase, (slice + 1) * TileK, t, aAlongK, m, kSize);
+                b = Load(gemm, false, batch, colBase, (slice + 1) * TileK, t, bAlongK, n, kSize);
             }
             // The 8 k steps of a slice, unrolled by hand four at a time (ILGPU does not unroll loops): 256 FMAs in a
             // straight line between branches, each step's shared loads at constant offsets from two base addresses.
@@ -151,40 +151,25 @@ public static class CudaGemm
         other = alongK ? (t >> 3) + 32 * i : t & 127;
     }
 
-    static Quad LoadA<TGemm>(TGemm gemm, int batch, int rowBase, int kBase, int t, bool alongK, int m, int kSize) where TGemm : struct, ICudaGemm
+    /// <summary>A thread's four values of a slice of A (<paramref name="isA"/>) or B, zero outside the product.</summary>
+    static Quad Load<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
     {
         Quad q;
-        q.X0 = ReadA(gemm, batch, rowBase, kBase, t, 0, alongK, m, kSize);
-        q.X1 = ReadA(gemm, batch, rowBase, kBase, t, 1, alongK, m, kSize);
-        q.X2 = ReadA(gemm, batch, rowBase, kBase, t, 2, alongK, m, kSize);
-        q.X3 = ReadA(gemm, batch, rowBase, kBase, t, 3, alongK, m, kSize);
+        q.X0 = Read(gemm, isA, batch, otherBase, kBase, t, 0, alongK, limit, kSize);
+        q.X1 = Read(gemm, isA, batch, otherBase, kBase, t, 1, alongK, limit, kSize);
+        q.X2 = Read(gemm, isA, batch, otherBase, kBase, t, 2, alongK, limit, kSize);
+        q.X3 = Read(gemm, isA, batch, otherBase, kBase, t, 3, alongK, limit, kSize);
         return q;
     }
 
-    static float ReadA<TGemm>(TGemm gemm, int batch, int rowBase, int kBase, int t, int i, bool alongK, int m, int kSize) where TGemm : struct, ICudaGemm
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Read<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, int i, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
     {
-        Slot(t, i, alongK, out int k, out int row);
+        Slot(t, i, alongK, out int k, out int other);
         k += kBase;
-        row += rowBase;
-        return row < m && k < kSize ? gemm.A(batch, row, k) : 0f;
-    }
-
-    static Quad LoadB<TGemm>(TGemm gemm, int batch, int colBase, int kBase, int t, bool alongK, int n, int kSize) where TGemm : struct, ICudaGemm
-    {
-        Quad q;
-        q.X0 = ReadB(gemm, batch, colBase, kBase, t, 0, alongK, n, kSize);
-        q.X1 = ReadB(gemm, batch, colBase, kBase, t, 1, alongK, n, kSize);
-        q.X2 = ReadB(gemm, batch, colBase, kBase, t, 2, alongK, n, kSize);
-        q.X3 = ReadB(gemm, batch, colBase, kBase, t, 3, alongK, n, kSize);
-        return q;
-    }
-
-    static float ReadB<TGemm>(TGemm gemm, int batch, int colBase, int kBase, int t, int i, bool alongK, int n, int kSize) where TGemm : struct, ICudaGemm
-    {
-        Slot(t, i, alongK, out int k, out int col);
-        k += kBase;
-        col += colBase;
-        return col < n && k < kSize ? gemm.B(batch, k, col) : 0f;
+        other += otherBase;
+        if (other >= limit || k >= kSize) return 0f;
+        return isA ? gemm.A(batch, other, k) : gemm.B(batch, k, other);
     }
 
     /// <summary>Stores a thread's four staged values into a shared tile, k-major.</summary>

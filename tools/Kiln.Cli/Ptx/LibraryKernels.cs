@@ -10,7 +10,7 @@ namespace Kiln.Cli.Ptx;
 #pragma warning disable CS0649
 
 /// <summary>
-/// Every library kernel of the CUDA runtime over plain parts (row-major operands, no fused prologue or epilogue), for
+/// Every library kernel of the CUDA runtime over plain parts (public: the GPU benchmark launches them too) (row-major operands, no fused prologue or epilogue), for
 /// <c>kiln ptx --library</c>: what a kernel costs before a model adds its loads and epilogue. A model's kernels are the
 /// same library code specialized for its parts (<c>kiln ptx MODEL.dll</c>).
 /// </summary>
@@ -54,8 +54,8 @@ public static class LibraryKernels
     static void RowsLayerNorm(RowParts parts) => CudaRows.LayerNorm(parts);
     static void RowsRmsNorm(RowParts parts) => CudaRows.RmsNorm(parts);
 
-    /// <summary>C[M, N] = A[M, K] · B[K, N], all row-major.</summary>
-    struct Gemm : ICudaGemm
+    /// <summary>C[M, N] = A[M, K] · B[K, N], all row-major. Public: ILGPU's launchers need it (the GPU benchmark runs it).</summary>
+    public struct Gemm : ICudaGemm
     {
         public ArrayView<float> AData, BData, C;
         public int Rows, Cols, Depth;
@@ -71,7 +71,7 @@ public static class LibraryKernels
     }
 
     /// <summary>C[M, N] = A[M, K] · W[N, K]ᵀ: a linear layer.</summary>
-    struct GemmTransposedB : ICudaGemm
+    public struct GemmTransposedB : ICudaGemm
     {
         public ArrayView<float> AData, W, C;
         public int Rows, Cols, Depth;
@@ -87,7 +87,7 @@ public static class LibraryKernels
     }
 
     /// <summary>A 3×3 convolution, stride 1, padding 1, 64 → 64 channels on 32×32 images, NCHW.</summary>
-    struct Conv : ICudaConv
+    public struct Conv : ICudaConv
     {
         public ArrayView<float> Input, Weights, Output;
         public int Count;
@@ -98,8 +98,8 @@ public static class LibraryKernels
         public void Store(int flat, float acc) => Output[flat] = acc;
     }
 
-    /// <summary>Rows of a row-major matrix.</summary>
-    struct RowParts : ICudaRows
+    /// <summary>Rows of a row-major [rows, length] matrix.</summary>
+    public struct RowParts : ICudaRows
     {
         public ArrayView<float> X, Y;
         public int RowCount, RowLength;
@@ -110,30 +110,30 @@ public static class LibraryKernels
         public void Store(int row, int j, float acc) => Y[row * RowLength + j] = acc;
     }
 
-    /// <summary>Causal attention over [T, H, 64] operands.</summary>
-    struct Attention : ICudaAttention
+    /// <summary>Causal self-attention over row-major [B, T, H, D] q, k, v and output, scale 1/8.</summary>
+    public struct Attention : ICudaAttention
     {
-        public ArrayView<float> Query, Key, Value, Out;
-        public int HeadCount, Length;
-        public int Batch => 1;
+        public ArrayView<float> QData, KData, VData, Out;
+        public int BatchCount, Length, HeadCount, Size;
+        public int Batch => BatchCount;
         public int Queries => Length;
         public int Heads => HeadCount;
-        public int HeadSize => 64;
-        public int ValueSize => 64;
+        public int HeadSize => Size;
+        public int ValueSize => Size;
         public float Scale => 0.125f;
-        public ArrayView<float> Q => Query;
-        public ArrayView<float> K => Key;
-        public ArrayView<float> V => Value;
+        public ArrayView<float> Q => QData;
+        public ArrayView<float> K => KData;
+        public ArrayView<float> V => VData;
         public ArrayView<float> Output => Out;
         public int QStride => 1;
         public int KStride => 1;
-        public int KSeqStride => Heads * 64;
+        public int KSeqStride => HeadCount * Size;
         public int VStride => 1;
-        public int VSeqStride => Heads * 64;
-        public int Keys(int row) => row / Heads + 1;
-        public int QBase(int row) => row * 64;
-        public int KBase(int row) => row % Heads * 64;
-        public int VBase(int row) => row % Heads * 64;
-        public void Store(int row, int d, float acc) => Out[row * 64 + d] = acc;
+        public int VSeqStride => HeadCount * Size;
+        public int Keys(int row) => row / HeadCount % Length + 1;
+        public int QBase(int row) => row * Size;
+        public int KBase(int row) => (row / HeadCount / Length * Length * HeadCount + row % HeadCount) * Size;
+        public int VBase(int row) => KBase(row);
+        public void Store(int row, int d, float acc) => Out[row * Size + d] = acc;
     }
 }
