@@ -70,9 +70,6 @@ public static class CudaGemm
     public static KernelConfig Config<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm =>
         new(new Index3D((gemm.N + TileN - 1) / TileN, (gemm.M + TileM - 1) / TileM, gemm.Batch), new Index3D(Threads, 1, 1));
 
-    /// <summary>Whether <see cref="Config{TGemm}"/> launches anything (a product with a zero-sized dim does not).</summary>
-    public static bool HasWork<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm => gemm.M > 0 && gemm.N > 0 && gemm.Batch > 0;
-
     public static void Tiled<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm
     {
         var aTile = SharedMemory.Allocate<float>(2 * Buffer);

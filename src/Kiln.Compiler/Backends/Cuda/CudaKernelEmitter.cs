@@ -8,10 +8,12 @@ using Kiln.Compiler.Util;
 namespace Kiln.Compiler.Backends.Cuda;
 
 /// <summary>
-/// Emits a plan's kernels in ILGPU's kernel shape, <c>static void K0(Index1D index, K0Args args)</c>. Every kernel but an
-/// elementwise one calls a library kernel of the CUDA runtime (CudaGemm, CudaRows, CudaAttention, CudaConv, CudaPool,
-/// CudaGather) with <c>K0Args</c> as its model-specific parts: sizes, reads through strides and the fused prologue, the
-/// fused epilogue; an elementwise kernel is written whole, one thread per output element. The arguments travel as one struct because ILGPU's launchers take a
+/// Emits a plan's kernels in ILGPU's kernel shapes: <c>static void K0(K0Args args)</c> for a library kernel written for
+/// thread blocks (GEMM, implicit-GEMM convolution, tiled attention, row kernels: launched with the grid and block the
+/// library computes from the parts), <c>static void K0(Index1D index, K0Args args)</c> for one launched a thread per work
+/// item. Every kernel but an elementwise one calls a library kernel of the CUDA runtime with <c>K0Args</c> as its
+/// model-specific parts: sizes, reads through strides and the fused prologue, the fused epilogue; an elementwise kernel
+/// is written whole, one thread per output element. The arguments travel as one struct because ILGPU's launchers take a
 /// fixed number of parameters (a kernel with 14 or more would not compile); a struct holds any number of buffers.
 /// Index arithmetic is 32-bit: NVIDIA GPUs do 64-bit integer multiplies and divisions in several instructions, and
 /// every tensor the GPU path runs is at most 2³¹−1 elements (checked per call by the CUDA runtime).
