@@ -24,148 +24,198 @@ public interface ICudaRows
 }
 
 /// <summary>
-/// The row kernels of the CUDA backend, generic over the generated <see cref="ICudaRows"/> parts: one warp per row, 8
-/// rows per 256-thread block. Lane l reads elements l, l + 32, … (a warp reads 128 consecutive bytes of a contiguous
-/// row at a time) and the warp combines its 32 partial results with butterfly shuffles (<c>shfl.sync.bfly</c>), so every
-/// lane holds the row's statistic without shared memory or a barrier. The statistics and normalizations are written
-/// here once; the model supplies only its loads and epilogue.
+/// The row kernels of the CUDA backend, generic over the generated <see cref="ICudaRows"/> parts. Rows shorter than
+/// <see cref="LongRow"/> run a warp per row, 8 rows per 256-thread block: lane l reads elements l, l + 32, … (a warp
+/// reads 128 consecutive bytes of a contiguous row at a time) and the warp combines its partial results with butterfly
+/// shuffles (<c>shfl.sync.bfly</c>), no shared memory, no barrier. Longer rows (a vocabulary's logits) run a block per
+/// row: 256 threads stride the row, each warp combines by shuffles, the 8 warp results meet in shared memory. The
+/// statistics and normalizations are written here once; the model supplies only its loads and epilogue.
 /// </summary>
-/// <remarks>
-/// A row longer than a few thousand elements would keep a warp busy for long while its block's other warps have
-/// finished; a block per row (partials through shared memory) is the better shape there, and is not written yet.
-/// </remarks>
 public static class CudaRows
 {
     public const int Threads = 256, Warp32 = 32, RowsPerBlock = Threads / Warp32;
 
-    /// <summary>The launch for <paramref name="rows"/>: a warp per row.</summary>
+    /// <summary>From this length on a row gets a whole block: a warp would take 32+ steps, and a few rows could not fill the GPU.</summary>
+    public const int LongRow = 1024;
+
+    /// <summary>The launch for <paramref name="rows"/>: a warp per row, or a block per row for long rows.</summary>
     public static KernelConfig Config<TRows>(TRows rows) where TRows : struct, ICudaRows =>
-        new(new Index1D((rows.Rows + RowsPerBlock - 1) / RowsPerBlock), new Index1D(Threads));
+        new(new Index1D(rows.Length >= LongRow ? rows.Rows : (rows.Rows + RowsPerBlock - 1) / RowsPerBlock), new Index1D(Threads));
 
     public static void Sum<TRows>(TRows rows) where TRows : struct, ICudaRows
     {
-        int row = Row(rows);
-        if (row < 0) return;
-        float total = Total(rows, row);
-        if (Warp.IsFirstLane) rows.Store(row, 0, total);
+        var at = Place.Of(rows);
+        if (at.Row < 0) return;
+        float total = Total(rows, at);
+        if (at.First) rows.Store(at.Row, 0, total);
     }
 
     public static void Mean<TRows>(TRows rows) where TRows : struct, ICudaRows
     {
-        int row = Row(rows);
-        if (row < 0) return;
-        float total = Total(rows, row);
-        if (Warp.IsFirstLane) rows.Store(row, 0, total / rows.Length);
+        var at = Place.Of(rows);
+        if (at.Row < 0) return;
+        float total = Total(rows, at);
+        if (at.First) rows.Store(at.Row, 0, total / rows.Length);
     }
 
     public static void Max<TRows>(TRows rows) where TRows : struct, ICudaRows
     {
-        int row = Row(rows);
-        if (row < 0) return;
-        float max = Largest(rows, row);
-        if (Warp.IsFirstLane) rows.Store(row, 0, max);
+        var at = Place.Of(rows);
+        if (at.Row < 0) return;
+        float max = Largest(rows, at);
+        if (at.First) rows.Store(at.Row, 0, max);
     }
 
     /// <summary>The first index of the largest value, as torch.argmax; a NaN counts as the largest (it propagates in max).</summary>
     public static void ArgMax<TRows>(TRows rows) where TRows : struct, ICudaRows
     {
-        int row = Row(rows);
-        if (row < 0) return;
-        int lane = Warp.LaneIdx, length = rows.Length;
-        // Each lane scans its elements in order, keeping the first of its best; "at" starts at its first element, so a
-        // row of -∞ still answers 0, and a lane with no element loses every comparison.
+        var values = SharedMemory.Allocate<float>(RowsPerBlock);
+        var indices = SharedMemory.Allocate<int>(RowsPerBlock);
+        var at = Place.Of(rows);
+        if (at.Row < 0) return;
+        int length = rows.Length;
+        // Each thread scans its elements in order, keeping the first of its best; "index" starts at its first element, so
+        // a row of -∞ still answers 0, and a thread with no element loses every comparison.
         float best = float.NegativeInfinity;
-        int at = lane < length ? lane : int.MaxValue;
-        for (int j = lane; j < length; j += Warp32)
+        int index = at.Start < length ? at.Start : int.MaxValue;
+        for (int j = at.Start; j < length; j += at.Stride)
         {
-            float v = rows.Input(row, j);
-            if (v > best || (GpuMath.IsNaN(v) && !GpuMath.IsNaN(best))) { best = v; at = j; }
+            float v = rows.Input(at.Row, j);
+            if (v > best || (GpuMath.IsNaN(v) && !GpuMath.IsNaN(best))) { best = v; index = j; }
         }
-        for (int delta = Warp32 / 2; delta > 0; delta >>= 1)
+        WarpArgMax(ref best, ref index);
+        if (at.PerBlock)
         {
-            float otherBest = Warp.ShuffleXor(best, delta);
-            int otherAt = Warp.ShuffleXor(at, delta);
-            if (Prefer(otherBest, otherAt, best, at)) { best = otherBest; at = otherAt; }
+            int warp = Group.IdxX >> 5;
+            if (Warp.IsFirstLane) { values[warp] = best; indices[warp] = index; }
+            Group.Barrier();
+            best = values[0];
+            index = indices[0];
+            for (int w = 1; w < RowsPerBlock; w++)
+                if (Prefer(values[w], indices[w], best, index)) { best = values[w]; index = indices[w]; }
         }
-        if (Warp.IsFirstLane) rows.Store(row, 0, at);
+        if (at.First) rows.Store(at.Row, 0, index);
     }
 
     public static void Softmax<TRows>(TRows rows) where TRows : struct, ICudaRows
     {
-        int row = Row(rows);
-        if (row < 0) return;
-        int lane = Warp.LaneIdx, length = rows.Length;
-        float max = Largest(rows, row);
+        var at = Place.Of(rows);
+        if (at.Row < 0) return;
+        int length = rows.Length;
+        float max = Largest(rows, at);
         float sum = 0f;
-        for (int j = lane; j < length; j += Warp32) sum += GpuMath.Exp(rows.Input(row, j) - max);
-        sum = WarpSum(sum);
-        float inverse = 1f / sum;
-        for (int j = lane; j < length; j += Warp32) rows.Store(row, j, GpuMath.Exp(rows.Input(row, j) - max) * inverse);
+        for (int j = at.Start; j < length; j += at.Stride) sum += GpuMath.Exp(rows.Input(at.Row, j) - max);
+        float inverse = 1f / RowSum(sum, at);
+        for (int j = at.Start; j < length; j += at.Stride) rows.Store(at.Row, j, GpuMath.Exp(rows.Input(at.Row, j) - max) * inverse);
     }
 
     public static void LogSoftmax<TRows>(TRows rows) where TRows : struct, ICudaRows
     {
-        int row = Row(rows);
-        if (row < 0) return;
-        int lane = Warp.LaneIdx, length = rows.Length;
-        float max = Largest(rows, row);
+        var at = Place.Of(rows);
+        if (at.Row < 0) return;
+        int length = rows.Length;
+        float max = Largest(rows, at);
         float sum = 0f;
-        for (int j = lane; j < length; j += Warp32) sum += GpuMath.Exp(rows.Input(row, j) - max);
-        float logSum = GpuMath.Log(WarpSum(sum));
-        for (int j = lane; j < length; j += Warp32) rows.Store(row, j, rows.Input(row, j) - max - logSum);
+        for (int j = at.Start; j < length; j += at.Stride) sum += GpuMath.Exp(rows.Input(at.Row, j) - max);
+        float logSum = GpuMath.Log(RowSum(sum, at));
+        for (int j = at.Start; j < length; j += at.Stride) rows.Store(at.Row, j, rows.Input(at.Row, j) - max - logSum);
     }
 
     /// <summary>Two passes (the mean, then the centred squares) keep the variance accurate when |mean| ≫ σ.</summary>
     public static void LayerNorm<TRows>(TRows rows) where TRows : struct, ICudaRows
     {
-        int row = Row(rows);
-        if (row < 0) return;
-        int lane = Warp.LaneIdx, length = rows.Length;
-        float mean = Total(rows, row) / length;
+        var at = Place.Of(rows);
+        if (at.Row < 0) return;
+        int length = rows.Length;
+        float mean = Total(rows, at) / length;
         float squares = 0f;
-        for (int j = lane; j < length; j += Warp32) { float centred = rows.Input(row, j) - mean; squares += centred * centred; }
-        float inverse = GpuMath.Rsqrt(WarpSum(squares) / length + rows.Epsilon);
-        for (int j = lane; j < length; j += Warp32) rows.Store(row, j, (rows.Input(row, j) - mean) * inverse);
+        for (int j = at.Start; j < length; j += at.Stride) { float centred = rows.Input(at.Row, j) - mean; squares += centred * centred; }
+        float inverse = GpuMath.Rsqrt(RowSum(squares, at) / length + rows.Epsilon);
+        for (int j = at.Start; j < length; j += at.Stride) rows.Store(at.Row, j, (rows.Input(at.Row, j) - mean) * inverse);
     }
 
     public static void RmsNorm<TRows>(TRows rows) where TRows : struct, ICudaRows
     {
-        int row = Row(rows);
-        if (row < 0) return;
-        int lane = Warp.LaneIdx, length = rows.Length;
+        var at = Place.Of(rows);
+        if (at.Row < 0) return;
+        int length = rows.Length;
         float squares = 0f;
-        for (int j = lane; j < length; j += Warp32) { float v = rows.Input(row, j); squares += v * v; }
-        float inverse = GpuMath.Rsqrt(WarpSum(squares) / length + rows.Epsilon);
-        for (int j = lane; j < length; j += Warp32) rows.Store(row, j, rows.Input(row, j) * inverse);
+        for (int j = at.Start; j < length; j += at.Stride) { float v = rows.Input(at.Row, j); squares += v * v; }
+        float inverse = GpuMath.Rsqrt(RowSum(squares, at) / length + rows.Epsilon);
+        for (int j = at.Start; j < length; j += at.Stride) rows.Store(at.Row, j, rows.Input(at.Row, j) * inverse);
     }
 
-    /// <summary>This warp's row, or -1 for the spare warps of the last block (the whole warp leaves together).</summary>
-    static int Row<TRows>(TRows rows) where TRows : struct, ICudaRows
+    /// <summary>
+    /// Where this thread works: its row (−1 for the spare warps of the last block in warp mode — the whole warp leaves
+    /// together), its first element and stride along the row, whether the row is a block's, and whether this thread
+    /// stores a reduction's single result.
+    /// </summary>
+    readonly struct Place
     {
-        int row = Grid.IdxX * RowsPerBlock + (Group.IdxX >> 5);
-        return row < rows.Rows ? row : -1;
+        public readonly int Row, Start, Stride;
+        public readonly bool PerBlock, First;
+
+        Place(int row, int start, int stride, bool perBlock, bool first)
+        {
+            Row = row;
+            Start = start;
+            Stride = stride;
+            PerBlock = perBlock;
+            First = first;
+        }
+
+        public static Place Of<TRows>(TRows rows) where TRows : struct, ICudaRows
+        {
+            if (rows.Length >= LongRow) return new Place(Grid.IdxX, Group.IdxX, Threads, true, Group.IdxX == 0);
+            int row = Grid.IdxX * RowsPerBlock + (Group.IdxX >> 5);
+            return new Place(row < rows.Rows ? row : -1, Warp.LaneIdx, Warp32, false, Warp.IsFirstLane);
+        }
     }
 
-    static float Total<TRows>(TRows rows, int row) where TRows : struct, ICudaRows
+    static float Total<TRows>(TRows rows, Place at) where TRows : struct, ICudaRows
     {
         float sum = 0f;
-        for (int j = Warp.LaneIdx; j < rows.Length; j += Warp32) sum += rows.Input(row, j);
-        return WarpSum(sum);
+        for (int j = at.Start; j < rows.Length; j += at.Stride) sum += rows.Input(at.Row, j);
+        return RowSum(sum, at);
     }
 
-    static float Largest<TRows>(TRows rows, int row) where TRows : struct, ICudaRows
+    static float Largest<TRows>(TRows rows, Place at) where TRows : struct, ICudaRows
     {
         float max = float.NegativeInfinity;
-        for (int j = Warp.LaneIdx; j < rows.Length; j += Warp32) max = GpuMath.Maximum(max, rows.Input(row, j));
+        for (int j = at.Start; j < rows.Length; j += at.Stride) max = GpuMath.Maximum(max, rows.Input(at.Row, j));
         for (int delta = Warp32 / 2; delta > 0; delta >>= 1) max = GpuMath.Maximum(max, Warp.ShuffleXor(max, delta));
+        if (!at.PerBlock) return max;
+        var partial = SharedMemory.Allocate<float>(RowsPerBlock);
+        if (Warp.IsFirstLane) partial[Group.IdxX >> 5] = max;
+        Group.Barrier();
+        max = partial[0];
+        for (int w = 1; w < RowsPerBlock; w++) max = GpuMath.Maximum(max, partial[w]);
+        Group.Barrier(); // the partials are read before anyone writes them again
         return max;
     }
 
-    /// <summary>The sum of every lane's <paramref name="value"/>, in every lane (a butterfly over 5 shuffles).</summary>
-    static float WarpSum(float value)
+    /// <summary>The sum of every thread's <paramref name="value"/> over the row, in every thread of it.</summary>
+    static float RowSum(float value, Place at)
     {
         for (int delta = Warp32 / 2; delta > 0; delta >>= 1) value += Warp.ShuffleXor(value, delta);
+        if (!at.PerBlock) return value;
+        var partial = SharedMemory.Allocate<float>(RowsPerBlock);
+        if (Warp.IsFirstLane) partial[Group.IdxX >> 5] = value;
+        Group.Barrier();
+        value = 0f;
+        for (int w = 0; w < RowsPerBlock; w++) value += partial[w];
+        Group.Barrier();
         return value;
+    }
+
+    static void WarpArgMax(ref float best, ref int index)
+    {
+        for (int delta = Warp32 / 2; delta > 0; delta >>= 1)
+        {
+            float otherBest = Warp.ShuffleXor(best, delta);
+            int otherIndex = Warp.ShuffleXor(index, delta);
+            if (Prefer(otherBest, otherIndex, best, index)) { best = otherBest; index = otherIndex; }
+        }
     }
 
     /// <summary>Whether (v, at) comes before (w, wat) in argmax's order: NaN first, then larger, then the lower index.</summary>

@@ -210,7 +210,7 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
     {
         var data = new TheoryData<string, int, int>();
         foreach (var op in new[] { "Sum", "Mean", "Max", "ArgMax", "Softmax", "LogSoftmax", "LayerNorm", "RmsNorm" })
-            foreach (var (rows, length) in new[] { (1, 1), (3, 31), (9, 33), (17, 100) })
+            foreach (var (rows, length) in new[] { (1, 1), (3, 31), (9, 33), (17, 100), (2, CudaRows.LongRow + 77) }) // the last: a block per row
                 data.Add(op, rows, length);
         return data;
     }
@@ -255,6 +255,15 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
         x[60] = float.NaN;
         x[5] = 3f;
         Assert.Equal(50f, RunRows("ArgMax", x, 1, 70, 0f)[0]);
+        // A block per row: the winner sits in another warp's share than the first element, and a tie between warps.
+        var y = Enumerable.Repeat(float.NegativeInfinity, 1200).ToArray();
+        Assert.Equal(0f, RunRows("ArgMax", y, 1, 1200, 0f)[0]);
+        y[1100] = 7f;
+        y[300] = 7f;
+        y[1199] = float.NaN;
+        Assert.Equal(1199f, RunRows("ArgMax", y, 1, 1200, 0f)[0]);
+        y[1199] = 0f;
+        Assert.Equal(300f, RunRows("ArgMax", y, 1, 1200, 0f)[0]);
     }
 
     float[] RunRows(string op, float[] x, int rows, int length, float epsilon)
