@@ -151,6 +151,11 @@ public static class DiagnosticDescriptors
         "Invalid [MemoryBudget]: {0}",
         Memory, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor InvalidGpuPrecision = new(
+        "KLN0029", "Invalid GPU precision",
+        "Invalid [GpuPrecision]: {0}",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(
             System.Linq.Enumerable.Select(

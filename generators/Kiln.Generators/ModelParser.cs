@@ -63,7 +63,7 @@ public static class ModelParser
             var budget = MemoryBudget(type, diagnostics, cancellation);
             var spec = hasErrors ? null : new ModelSpec(Namespace(type), type.Name, ContainingTypes(type),
                 parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type))
-            { ContainingDeclarations = ContainingDeclarations(type), MemoryBudget = budget, GpuPrecision = GpuPrecision(type) };
+            { ContainingDeclarations = ContainingDeclarations(type), MemoryBudget = budget, GpuPrecision = GpuPrecision(type, diagnostics, cancellation) };
             return new ModelResult(spec, diagnostics.ToEquatableArray());
         }
         catch (OperationCanceledException) { throw; }
@@ -107,12 +107,15 @@ public static class ModelParser
         return new MemoryBudgetSpec(bytes, bounds.ToEquatableArray(), syntax == null ? null : Spans.Of(syntax));
     }
 
-    /// <summary>The model's <c>[GpuPrecision(…)]</c>; fp32 without one (or with a value this compiler does not know).</summary>
-    static MatMulPrecision GpuPrecision(INamedTypeSymbol type)
+    /// <summary>The model's <c>[GpuPrecision(…)]</c>; fp32 without one. A value that names no precision (a cast integer) is KLN0029.</summary>
+    static MatMulPrecision GpuPrecision(INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
     {
         var attribute = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Kiln.GpuPrecisionAttribute");
-        return attribute is { ConstructorArguments.Length: 1 } && attribute.ConstructorArguments[0].Value is int value
-            && System.Enum.IsDefined(typeof(MatMulPrecision), value) ? (MatMulPrecision)value : MatMulPrecision.Fp32;
+        if (attribute is not { ConstructorArguments.Length: 1 } || attribute.ConstructorArguments[0].Value is not int value) return MatMulPrecision.Fp32;
+        if (Enum.IsDefined(typeof(MatMulPrecision), value)) return (MatMulPrecision)value;
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidGpuPrecision, attribute.ApplicationSyntaxReference?.GetSyntax(cancellation),
+            $"{value} is not a precision; use GpuPrecision.Fp32 or GpuPrecision.Tf32"));
+        return MatMulPrecision.Fp32;
     }
 
     public static string Namespace(INamedTypeSymbol type) => type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();

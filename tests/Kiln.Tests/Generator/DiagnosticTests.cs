@@ -745,4 +745,14 @@ public sealed class DiagnosticTests
             [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * w;
         }
         """, "KLN0028", "Invalid [MemoryBudget]: 'batch:8' is not a maximum size; write \"name=N\" with N ≥ 1");
+
+    [Fact]
+    public void KLN0029_APrecisionThatIsNotOne() => AssertDiagnostic("""
+        [Model, [|GpuPrecision((GpuPrecision)7)|]]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * w;
+        }
+        """, "KLN0029", "Invalid [GpuPrecision]: 7 is not a precision; use GpuPrecision.Fp32 or GpuPrecision.Tf32");
 }
