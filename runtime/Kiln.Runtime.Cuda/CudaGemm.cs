@@ -141,28 +141,36 @@ public static class CudaGemm
         gemm.Store(batch, row, col, acc);
     }
 
-    /// <summary>Where slot <paramref name="i"/> (of 4) of thread <paramref name="t"/> reads in a 128×8 slice.</summary>
-    static void Slot(int t, int i, bool alongK, out int k, out int other)
+    /// <summary>log₂ of this kernel's slice depth (8), for <see cref="Slot"/>.</summary>
+    const int DepthShift = 3;
+
+    /// <summary>
+    /// Where value <paramref name="i"/> of thread <paramref name="t"/> (of 256) goes in a 128-wide slice 2^<paramref name="depthShift"/>
+    /// deep — 8 here, 16 in <see cref="CudaGemmTf32"/>. Along k: 2^depthShift consecutive threads read one row's run of
+    /// k; otherwise 128 consecutive threads read one k's row of 128.
+    /// </summary>
+    internal static void Slot(int t, int i, int depthShift, bool alongK, out int k, out int other)
     {
-        k = alongK ? t & 7 : (t >> 7) + 2 * i;
-        other = alongK ? (t >> 3) + 32 * i : t & 127;
+        k = alongK ? t & ((1 << depthShift) - 1) : (t >> 7) + 2 * i;
+        other = alongK ? (t >> depthShift) + (Threads >> depthShift) * i : t & 127;
     }
 
     /// <summary>A thread's four values of a slice of A (<paramref name="isA"/>) or B, zero outside the product.</summary>
     static Quad Load<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
     {
         Quad q;
-        q.X0 = Read(gemm, isA, batch, otherBase, kBase, t, 0, alongK, limit, kSize);
-        q.X1 = Read(gemm, isA, batch, otherBase, kBase, t, 1, alongK, limit, kSize);
-        q.X2 = Read(gemm, isA, batch, otherBase, kBase, t, 2, alongK, limit, kSize);
-        q.X3 = Read(gemm, isA, batch, otherBase, kBase, t, 3, alongK, limit, kSize);
+        q.X0 = Read(gemm, isA, batch, otherBase, kBase, t, 0, DepthShift, alongK, limit, kSize);
+        q.X1 = Read(gemm, isA, batch, otherBase, kBase, t, 1, DepthShift, alongK, limit, kSize);
+        q.X2 = Read(gemm, isA, batch, otherBase, kBase, t, 2, DepthShift, alongK, limit, kSize);
+        q.X3 = Read(gemm, isA, batch, otherBase, kBase, t, 3, DepthShift, alongK, limit, kSize);
         return q;
     }
 
+    /// <summary>Value <paramref name="i"/> of thread <paramref name="t"/> in the slice at <paramref name="kBase"/> of A or B; zero outside the product.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float Read<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, int i, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
+    internal static float Read<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, int i, int depthShift, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
     {
-        Slot(t, i, alongK, out int k, out int other);
+        Slot(t, i, depthShift, alongK, out int k, out int other);
         k += kBase;
         other += otherBase;
         if (other >= limit || k >= kSize) return 0f;
@@ -172,13 +180,13 @@ public static class CudaGemm
     /// <summary>Stores a thread's four staged values into a shared tile, k-major.</summary>
     static void Stage(ArrayView<float> tile, int buffer, int t, bool alongK, Quad q)
     {
-        Slot(t, 0, alongK, out int k, out int other);
+        Slot(t, 0, DepthShift, alongK, out int k, out int other);
         tile[buffer + k * Pitch + other] = q.X0;
-        Slot(t, 1, alongK, out k, out other);
+        Slot(t, 1, DepthShift, alongK, out k, out other);
         tile[buffer + k * Pitch + other] = q.X1;
-        Slot(t, 2, alongK, out k, out other);
+        Slot(t, 2, DepthShift, alongK, out k, out other);
         tile[buffer + k * Pitch + other] = q.X2;
-        Slot(t, 3, alongK, out k, out other);
+        Slot(t, 3, DepthShift, alongK, out k, out other);
         tile[buffer + k * Pitch + other] = q.X3;
     }
 

@@ -73,34 +73,20 @@ public static class CudaGemmTf32
         StoreRows(gemm, batch, row + 48, col, m, n, lane, c.T30, c.T31, c.T32, c.T33);
     }
 
-    /// <summary>Where value <paramref name="i"/> (of 8) of thread <paramref name="t"/> goes in a 128×16 slice.</summary>
-    static void Slot(int t, int i, bool alongK, out int k, out int other)
-    {
-        k = alongK ? t & 15 : (t >> 7) + 2 * i;
-        other = alongK ? (t >> 4) + 16 * i : t & 127;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float Read<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, int i, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
-    {
-        Slot(t, i, alongK, out int k, out int other);
-        k += kBase;
-        other += otherBase;
-        if (other >= limit || k >= kSize) return 0f;
-        return isA ? gemm.A(batch, other, k) : gemm.B(batch, k, other);
-    }
+    /// <summary>log₂ of the slice depth (16): the fp32 kernel's staging (<see cref="CudaGemm.Slot"/>, <see cref="CudaGemm.Read"/>) at this depth.</summary>
+    const int DepthShift = 4;
 
     static Octet Load<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
     {
         Octet o;
-        o.X0 = Read(gemm, isA, batch, otherBase, kBase, t, 0, alongK, limit, kSize);
-        o.X1 = Read(gemm, isA, batch, otherBase, kBase, t, 1, alongK, limit, kSize);
-        o.X2 = Read(gemm, isA, batch, otherBase, kBase, t, 2, alongK, limit, kSize);
-        o.X3 = Read(gemm, isA, batch, otherBase, kBase, t, 3, alongK, limit, kSize);
-        o.X4 = Read(gemm, isA, batch, otherBase, kBase, t, 4, alongK, limit, kSize);
-        o.X5 = Read(gemm, isA, batch, otherBase, kBase, t, 5, alongK, limit, kSize);
-        o.X6 = Read(gemm, isA, batch, otherBase, kBase, t, 6, alongK, limit, kSize);
-        o.X7 = Read(gemm, isA, batch, otherBase, kBase, t, 7, alongK, limit, kSize);
+        o.X0 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 0, DepthShift, alongK, limit, kSize);
+        o.X1 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 1, DepthShift, alongK, limit, kSize);
+        o.X2 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 2, DepthShift, alongK, limit, kSize);
+        o.X3 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 3, DepthShift, alongK, limit, kSize);
+        o.X4 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 4, DepthShift, alongK, limit, kSize);
+        o.X5 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 5, DepthShift, alongK, limit, kSize);
+        o.X6 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 6, DepthShift, alongK, limit, kSize);
+        o.X7 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 7, DepthShift, alongK, limit, kSize);
         return o;
     }
 
@@ -120,7 +106,7 @@ public static class CudaGemmTf32
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Put(ArrayView<float> tile, int buffer, int t, int i, bool alongK, float value)
     {
-        Slot(t, i, alongK, out int k, out int other);
+        CudaGemm.Slot(t, i, DepthShift, alongK, out int k, out int other);
         tile[buffer + k * Pitch + other] = Interop.IntAsFloat((uint)Mma.Tf32(value));
     }
 

@@ -60,14 +60,12 @@ public sealed class PtxasTests
         var types = modelTypes.ToList();
         var models = types.Select(t => t.Assembly).Distinct().SelectMany(a => CompiledModelInfo.FindAll(a)).Where(m => types.Contains(m.ModelType)).ToList();
         var entries = PtxCommand.ModelKernels(models, new Dictionary<string, int>()).ToList();
-        if (library)
-            entries.AddRange(LibraryKernels.All().Select(k => new PtxCommand.Entry(k.Name + ".ptx", k.Method, k.Name.Substring(0, k.Name.IndexOf('.')), k.Threads, null, null)));
+        if (library) entries.AddRange(PtxCommand.LibraryEntries());
         Assert.True(entries.Count >= 20, $"only {entries.Count} kernels found");
         var folder = Directory.CreateTempSubdirectory("kiln-ptxas-").FullName;
         try
         {
-            using (var compiler = new Kiln.Runtime.Cuda.PtxCompiler())
-                foreach (var e in entries) File.WriteAllText(Path.Combine(folder, e.File), compiler.Compile(e.Method));
+            PtxCommand.Write(entries, folder);
             var tools = CudaTools.Find()!;
             var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
             var lines = new System.Collections.Concurrent.ConcurrentBag<string>();

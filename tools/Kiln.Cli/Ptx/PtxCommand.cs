@@ -59,16 +59,25 @@ public static class PtxCommand
 
     public static IReadOnlyList<Entry> Run(Options options, TextWriter log)
     {
-        var entries = options.Library
-            ? LibraryKernels.All().Select(k => new Entry(k.Name + ".ptx", k.Method, k.Name.Substring(0, k.Name.IndexOf('.')), k.Threads, null, null)).ToList()
+        var entries = options.Library ? LibraryEntries()
             : ModelKernels(CompiledModelInfo.FindAll(CompiledModelInfo.Load(options.Assembly!)), options.Sizes);
         if (entries.Count == 0) throw new InvalidOperationException($"{options.Assembly} has no CUDA kernels (was it built with the cuda backend?).");
-        Directory.CreateDirectory(options.Output);
-        using var compiler = new PtxCompiler();
-        foreach (var e in entries) File.WriteAllText(Path.Combine(options.Output, e.File), compiler.Compile(e.Method));
-        File.WriteAllLines(Path.Combine(options.Output, Manifest.FileName), Manifest.Lines(entries));
+        Write(entries, options.Output);
         log.WriteLine($"Wrote {entries.Count} PTX files and {Manifest.FileName} to {Path.GetFullPath(options.Output)}");
         return entries;
+    }
+
+    /// <summary>Every library kernel variant (<see cref="LibraryKernels"/>), its kind the name's first part (gemm, conv, rows…).</summary>
+    public static List<Entry> LibraryEntries() =>
+        LibraryKernels.All().Select(k => new Entry(k.Name + ".ptx", k.Method, k.Name.Substring(0, k.Name.IndexOf('.')), k.Threads, null, null)).ToList();
+
+    /// <summary>Compiles each entry to <paramref name="folder"/>/<c>Entry.File</c> and writes the manifest beside them.</summary>
+    public static void Write(IReadOnlyList<Entry> entries, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        using var compiler = new PtxCompiler();
+        foreach (var e in entries) File.WriteAllText(Path.Combine(folder, e.File), compiler.Compile(e.Method));
+        File.WriteAllLines(Path.Combine(folder, Manifest.FileName), Manifest.Lines(entries));
     }
 
     /// <summary>
@@ -85,11 +94,12 @@ public static class PtxCommand
                 var kernels = model.CompiledType.GetNestedType(graph.Name + "Cuda");
                 if (kernels == null) continue;
                 var costs = graph.Program.KernelCosts(SizeArguments.For(graph.Program, sizes));
+                var names = graph.Program.Kernels.Select(k => k.Name).ToList();
                 foreach (var method in kernels.GetMethods(BindingFlags.Public | BindingFlags.Static)
                              .Where(m => m.Name.Length > 1 && m.Name[0] == 'K' && m.Name.Skip(1).All(char.IsDigit))
                              .OrderBy(m => int.Parse(m.Name.Substring(1), CultureInfo.InvariantCulture)))
                 {
-                    int index = graph.Program.Kernels.ToList().FindIndex(k => k.Name == "k" + method.Name.Substring(1));
+                    int index = names.IndexOf("k" + method.Name.Substring(1));
                     bool grouped = method.GetParameters().Length == 1;
                     entries.Add(new Entry($"{model.ModelType.Name}.{graph.Name}.{method.Name}.ptx", method,
                         index >= 0 ? graph.Program.Kernels[index].Kind : "?", grouped ? LibraryThreads : 0, index >= 0 ? costs[index].Flops : null, index >= 0 ? costs[index].Bytes : null));
