@@ -35,6 +35,11 @@ public partial class MlpClassifier
     [Graph]
     public Tensor LogProbabilities([Shape("batch", Pixels)] Tensor images) => LogSoftmax(Forward(images), axis: -1);
 
+    /// <summary>The mean cross-entropy of the logits against the labels: what <c>CompileTraining</c> minimizes.</summary>
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", Pixels)] Tensor images, [Shape("batch", DType = DType.Int32)] Tensor labels) =>
+        CrossEntropy(Forward(images), labels);
+
     [Graph]
     static Tensor Dense(Tensor x, Tensor w, Tensor b) => Relu(MatMul(x, w) + b);
 }

@@ -156,6 +156,16 @@ public static class DiagnosticDescriptors
         "Invalid [GpuPrecision]: {0}",
         Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor NotDifferentiable = new(
+        "KLN0030", "Loss cannot be differentiated",
+        "Cannot train on loss '{0}': {1}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidLoss = new(
+        "KLN0031", "Invalid [Loss] method",
+        "Invalid [Loss] '{0}': {1}",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(
             System.Linq.Enumerable.Select(

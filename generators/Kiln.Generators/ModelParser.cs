@@ -5,6 +5,7 @@ using System.Threading;
 using Kiln.Compiler.Emit;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Model;
+using Kiln.Compiler.Passes;
 using Kiln.Compiler.Util;
 using Kiln.Generators.Lowering;
 using Microsoft.CodeAnalysis;
@@ -25,6 +26,7 @@ public static class ModelParser
     const string ParamAttribute = "Kiln.ParamAttribute";
 
     const string GraphAttribute = "Kiln.GraphAttribute";
+    const string LossAttribute = "Kiln.LossAttribute";
     const string ShapeAttribute = "Kiln.ShapeAttribute";
 
     public static ModelResult Parse(INamedTypeSymbol type, ClassDeclarationSyntax declaration, Compilation compilation, CancellationToken cancellation)
@@ -60,6 +62,9 @@ public static class ModelParser
 
             // A graph that did not lower has a diagnostic, or C# itself reports why it does not bind: emit nothing then.
             bool hasErrors = entries.Count < graphs.Count || namesClash;
+            int lossErrors = diagnostics.Count;
+            entries.AddRange(GradientGraphs(type, graphs, entries, parameters, diagnostics, cancellation));
+            hasErrors |= diagnostics.Count > lossErrors;
             var budget = MemoryBudget(type, diagnostics, cancellation);
             var spec = hasErrors ? null : new ModelSpec(Namespace(type), type.Name, ContainingTypes(type),
                 parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type))
@@ -163,6 +168,46 @@ public static class ModelParser
                 fields.Add(new WeightField(field.Name, name, WeightFieldKind.ModuleArray));
         }
         return fields.ToEquatableArray();
+    }
+
+    /// <summary>
+    /// The gradient graph of the model's <c>[Loss]</c> method, if it has one (<see cref="Autodiff"/>). A [Loss] on a
+    /// method that is not a public [Graph], a second [Loss], and a loss that cannot be differentiated (not a scalar; an op
+    /// without a gradient rule on the path from a parameter, reported at that op) are diagnostics.
+    /// </summary>
+    static IEnumerable<EntryPointSpec> GradientGraphs(INamedTypeSymbol type, IReadOnlyList<IMethodSymbol> graphs, IReadOnlyList<EntryPointSpec> entries,
+        IReadOnlyList<ParamSpec> parameters, List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
+    {
+        var losses = type.GetMembers().OfType<IMethodSymbol>().Where(m => HasAttribute(m, LossAttribute)).ToList();
+        foreach (var stray in losses.Where(m => !graphs.Contains(m, SymbolEqualityComparer.Default)))
+            diagnostics.Add(At(stray, DiagnosticDescriptors.InvalidLoss, stray.Name, "a loss must be a public [Graph] method of the model"));
+        var valid = losses.Where(m => graphs.Contains(m, SymbolEqualityComparer.Default)).ToList();
+        foreach (var extra in valid.Skip(1))
+            diagnostics.Add(At(extra, DiagnosticDescriptors.InvalidLoss, extra.Name, $"a model trains on one loss, and '{valid[0].Name}' is already one"));
+        if (valid.Count == 0 || entries.FirstOrDefault(e => e.MethodName == valid[0].Name) is not { } loss) yield break;
+        EntryPointSpec? gradients = null;
+        try
+        {
+            var graph = Autodiff.Gradients(loss.Graph, parameters.Select(p => (p.Name, Shape.Of(p.Shape.ToArray()))).ToList(), EntryPointSpec.GradientsName(loss.MethodName));
+            gradients = new EntryPointSpec(EntryPointSpec.GradientsName(loss.MethodName), loss.InputNames, graph) { GradientsOf = loss.MethodName };
+        }
+        catch (NotDifferentiableException e)
+        {
+            var where = e.Node?.Source ?? At(valid[0], DiagnosticDescriptors.NotDifferentiable).Location;
+            diagnostics.Add(new DiagnosticInfo(DiagnosticDescriptors.NotDifferentiable.Id, where, EquatableArray.Of(loss.MethodName, e.Message)));
+        }
+        catch (ShapeException e)
+        {
+            // A gradient rule built a node the shape checker refuses: a bug in the rule, reported as one, never thrown.
+            diagnostics.Add(At(valid[0], DiagnosticDescriptors.InternalError, type.Name, "differentiating the loss: " + e.Message));
+        }
+        if (gradients != null) yield return gradients;
+    }
+
+    static DiagnosticInfo At(ISymbol symbol, DiagnosticDescriptor descriptor, params string[] arguments)
+    {
+        var location = symbol.Locations.FirstOrDefault(l => l.IsInSource);
+        return new DiagnosticInfo(descriptor.Id, location == null ? null : Spans.Of(location, symbol.Name), arguments.ToEquatableArray());
     }
 
     static EntryPointSpec? LowerEntryPoint(IMethodSymbol method, Compilation compilation, ModuleInstance model,

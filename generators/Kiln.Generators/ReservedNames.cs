@@ -51,11 +51,16 @@ public static class ReservedNames
     /// </summary>
     public static IEnumerable<DiagnosticInfo> OfGraphs(IReadOnlyList<IMethodSymbol> graphs)
     {
-        var names = graphs.Select(g => g.Name).Distinct().ToList();
+        // A [Loss] graph brings a derived gradient graph, which is a graph of Compiled like the user's.
+        var gradients = graphs.Where(g => g.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Kiln.LossAttribute"))
+            .GroupBy(g => Compiler.Model.EntryPointSpec.GradientsName(g.Name)).ToDictionary(g => g.Key, g => g.First().Name);
+        var names = graphs.Select(g => g.Name).Concat(gradients.Keys).Distinct().ToList();
         var seen = new HashSet<string>();
         foreach (var graph in graphs)
         {
-            if (!seen.Add(graph.Name))
+            if (gradients.TryGetValue(graph.Name, out var loss))
+                yield return At(graph, DiagnosticDescriptors.ReservedName, graph.Name, $"the gradient graph of the [Loss] '{loss}' under that name in the generated Compiled class");
+            else if (!seen.Add(graph.Name))
                 yield return At(graph, DiagnosticDescriptors.InvalidModel, graph.ContainingType.Name,
                     $"two [Graph] methods are named '{graph.Name}'; a graph's compiled entry points are named after it, so overloads cannot be told apart");
             else if (GeneratedNames.GraphConflict(graph.Name, graph.Parameters.Length, names) is { } what)

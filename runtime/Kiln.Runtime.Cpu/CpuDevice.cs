@@ -19,6 +19,45 @@ public sealed class CpuDevice : Device
             throw new KilnDeviceException($"Out of memory on {Name}: {bytes} bytes requested, about {Math.Max(available, 0)} bytes available.");
         return new CpuMemory(this, elements);
     }
+
+    protected override void ApplyOptimizer(in OptimizerStep step, DeviceMemory parameter, DeviceMemory gradient, DeviceMemory? first, DeviceMemory? second) =>
+        CpuParallel.For(parameter.Elements, 16, new OptimizerPass(step, View(parameter), View(gradient),
+            first == null ? null : View(first), second == null ? null : View(second)));
+
+    protected override double SumOfSquares(DeviceMemory values)
+    {
+        var v = View(values);
+        double sum = 0;
+        for (long i = 0; i < v.Length; i++) sum += (double)v[i] * v[i];
+        return sum;
+    }
+
+    static CpuView View(DeviceMemory memory) => memory is CpuMemory m ? m.View
+        : throw new KilnDeviceException($"A {memory.Device.Name} buffer was given to the CPU device's optimizer.");
+
+    /// <summary>The optimizer's element-wise update over a range of one parameter.</summary>
+    sealed class OptimizerPass : CpuTask
+    {
+        readonly OptimizerStep _step;
+        readonly CpuView _parameter, _gradient;
+        readonly CpuView? _first, _second;
+
+        public OptimizerPass(OptimizerStep step, CpuView parameter, CpuView gradient, CpuView? first, CpuView? second) =>
+            (_step, _parameter, _gradient, _first, _second) = (step, parameter, gradient, first, second);
+
+        public override void Run(long first, long end)
+        {
+            bool hasFirst = _first.HasValue, hasSecond = _second.HasValue;
+            CpuView m = _first.GetValueOrDefault(), v = _second.GetValueOrDefault();
+            for (long i = first; i < end; i++)
+            {
+                float a = hasFirst ? m[i] : 0f, b = hasSecond ? v[i] : 0f;
+                ParameterUpdate<CpuMath.Primitives>.Apply(_step, ref _parameter[i], _gradient[i], ref a, ref b);
+                if (hasFirst) m[i] = a;
+                if (hasSecond) v[i] = b;
+            }
+        }
+    }
 }
 
 /// <summary>Creates <see cref="CpuDevice"/>s for <see cref="Device.Cpu"/> and <see cref="Device.Default"/>.</summary>

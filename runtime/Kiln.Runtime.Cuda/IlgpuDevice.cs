@@ -108,6 +108,35 @@ public sealed class IlgpuDevice : Device
             .GetOrAdd(method, _ => Accelerator.LoadStreamKernel(kernel));
     }
 
+    protected override void ApplyOptimizer(in OptimizerStep step, DeviceMemory parameter, DeviceMemory gradient, DeviceMemory? first, DeviceMemory? second)
+    {
+        var p = View(parameter);
+        Load<CudaOptimizer.UpdateArgs>(CudaOptimizer.Update)(checked((int)p.Length), new CudaOptimizer.UpdateArgs
+        {
+            Step = step,
+            Parameter = p,
+            Gradient = View(gradient),
+            First = first == null ? p : View(first),
+            Second = second == null ? p : View(second),
+            HasFirst = first == null ? 0 : 1,
+            HasSecond = second == null ? 0 : 1,
+        });
+    }
+
+    protected override double SumOfSquares(DeviceMemory values)
+    {
+        var v = View(values);
+        using var sum = Accelerator.Allocate1D<double>(1);
+        sum.MemSetToZero();
+        Load<CudaOptimizer.SquaresArgs>(CudaOptimizer.SumOfSquares)(checked((int)v.Length), new CudaOptimizer.SquaresArgs { Values = v, Sum = sum.View });
+        var host = new double[1];
+        sum.View.CopyToCPU(host);
+        return host[0];
+    }
+
+    static ArrayView<float> View(DeviceMemory memory) => memory is IlgpuMemory m ? m.View
+        : throw new KilnDeviceException($"A {memory.Device.Name} buffer was given to an ILGPU device's optimizer.");
+
     protected override bool CanStreamWeights => true;
 
     protected override WeightWindow CreateWeightWindow(long elements) => new IlgpuWeightWindow(this, (IlgpuMemory)AllocateMemory(elements));

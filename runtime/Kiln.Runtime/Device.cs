@@ -92,6 +92,24 @@ public abstract class Device : IDisposable
         new($"{Name} cannot stream weights: its kernels read host memory, where every weight already is. " +
             "CompileOptions.DeviceWeightBytes is for devices with memory of their own (CUDA, or ILGPU's CPU accelerator to test with).");
 
+    /// <summary>
+    /// One optimizer step on one parameter, in place: <paramref name="parameter"/> and its state (<paramref name="first"/>,
+    /// <paramref name="second"/>; null where the optimizer keeps none) updated from <paramref name="gradient"/> by
+    /// <see cref="ParameterUpdate{TMath}"/>. Each backend runs it as one pass over the elements.
+    /// </summary>
+    protected internal virtual void ApplyOptimizer(in OptimizerStep step, DeviceMemory parameter, DeviceMemory gradient, DeviceMemory? first, DeviceMemory? second) =>
+        throw new KilnDeviceException($"{Name} has no optimizer kernels, so models cannot be trained on it.");
+
+    /// <summary>Σ x² over <paramref name="values"/>, in double (for clipping by global norm). This default reads them back to the host.</summary>
+    protected internal virtual double SumOfSquares(DeviceMemory values)
+    {
+        var host = new float[values.Elements];
+        values.CopyTo(host);
+        double sum = 0;
+        foreach (var x in host) sum += (double)x * x;
+        return sum;
+    }
+
     /// <summary>A new zero-initialized allocation of <paramref name="elements"/> float32 values.</summary>
     protected internal abstract DeviceMemory AllocateMemory(long elements);
 

@@ -49,8 +49,9 @@ public static class ApiEmitter
         w.Line();
         w.Line($"/// <summary>{cls}, compiled at build time. Calls are serialized; the arena is reused between them.</summary>");
         w.Open("public sealed partial class Compiled : global::System.IDisposable");
+        var gradients = compiled.Graphs.FirstOrDefault(g => g.Entry.GradientsOf != null);
         w.Line($"readonly {GeneratedNames.KernelsBase} _kernels;");
-        w.Line($"readonly {Runtime}ModelSession _session;");
+        w.Line($"{(gradients != null ? "internal " : "")}readonly {Runtime}ModelSession _session;");
         w.Line();
         w.Open($"internal Compiled({Runtime}Device device, {Runtime}Weights weights, {Runtime}CompileOptions? options)");
         w.Line("if (device is null) throw new global::System.ArgumentNullException(nameof(device));");
@@ -81,6 +82,7 @@ public static class ApiEmitter
             EmitEntryPoint(w, cls, g);
         }
         w.Close();
+        if (gradients != null) TrainerEmitter.Emit(w, cls, gradients, compiled.Graphs.First(g => g.Name == gradients.Entry.GradientsOf));
         return new GeneratedFile(SourceFile.HintName(model.FileStem, ""), SourceFile.End(w, model));
     }
 
@@ -132,8 +134,39 @@ public static class ApiEmitter
         w.Line();
         w.Line($"readonly {Runtime}DeviceTensor[] {entry.InputsField} = new {Runtime}DeviceTensor[{entry.Graph.InputNames.Count}];");
         w.Line();
-        EmitOverloads(w, entry);
-        EmitCore(w, entry);
+        if (entry.Graph.GradientsOf != null) EmitGradientsCore(w, entry);
+        else
+        {
+            EmitOverloads(w, entry);
+            EmitCore(w, entry);
+        }
+    }
+
+    /// <summary>
+    /// A gradient graph's core, for the generated <c>Trainer</c> only: it writes the loss and every gradient into the
+    /// trainer's buffers (distinct by construction, so there are no pairwise checks), and has no public overloads.
+    /// </summary>
+    static void EmitGradientsCore(SourceWriter w, Entry entry)
+    {
+        var coreInputs = entry.Graph.InputNames.Select(BufferIdentifiers.Input).ToList();
+        w.Line($"/// <summary>Runs {entry.Name}: the loss into <paramref name=\"loss\"/> and ∂loss/∂parameter i into <paramref name=\"gradients\"/>[i].</summary>");
+        w.Open($"internal void {entry.Core}({string.Join("", coreInputs.Select(n => $"{Runtime}DeviceTensor {n}, "))}{Runtime}DeviceTensor loss, {Runtime}DeviceTensor[] gradients)");
+        w.Open("lock (_session.Gate)");
+        for (int i = 0; i < coreInputs.Count; i++) w.Line($"{entry.InputsField}[{i}] = {coreInputs[i]};");
+        w.Line($"var _frame = _session.Begin({entry.Program}, {entry.InputsField});");
+        w.Line($"global::System.Array.Clear({entry.InputsField});");
+        var outputs = entry.Outputs;
+        var locals = outputs.Select((_, i) => "_output" + i).ToList();
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            string destination = i == 0 ? "loss" : $"gradients[{i - 1}]";
+            w.Line(outputs[i].Shape.Rank == 0
+                ? $"var {locals[i]} = _frame.Output({destination}, global::System.ReadOnlySpan<long>.Empty);"
+                : $"var {locals[i]} = _frame.Output({destination}, stackalloc long[] {{ {string.Join(", ", outputs[i].Shape.Dims.Select(d => d.ToCSharp()))} }});");
+        }
+        w.Line($"_kernels.{entry.Method}(_frame, {string.Join("", coreInputs.Select(n => n + ", "))}{string.Join(", ", locals)});");
+        w.Close();
+        w.Close();
     }
 
     /// <summary>The <c>GraphProgram</c>: inputs, symbols, arena buffers with their live ranges and sizes, kernels.</summary>

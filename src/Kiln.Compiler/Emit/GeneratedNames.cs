@@ -23,6 +23,8 @@ public static class GeneratedNames
         ["LoadWeights"] = "eager weight loading",
         ["Compile"] = "the compile entry point",
         ["Compiled"] = "the compiled model class",
+        ["CompileTraining"] = "the training entry point",
+        ["Trainer"] = "the trainer class",
     };
 
     /// <summary>What every [Module] class gets.</summary>

@@ -299,7 +299,26 @@ public sealed class GraphBuilder
         return ReshapeTo(x, Shape.Of(shape.Dims.Take(a).Concat(parts).Concat(shape.Dims.Skip(a + 1)).ToArray()));
     }
 
-    int ReshapeTo(int x, Shape target) => target == ShapeOf(x) ? x : Add(OpKind.Reshape, new[] { x }, target);
+    /// <summary>A reshape to <paramref name="target"/>, whose sizes may be symbolic (the element counts must agree).</summary>
+    public int ReshapeTo(int x, Shape target)
+    {
+        if (target.ElementCount != ShapeOf(x).ElementCount)
+            throw new ShapeException(ShapeErrorKind.Reshape, $"cannot reshape {ShapeOf(x)} to {target}: the element counts differ");
+        return target == ShapeOf(x) ? x : Add(OpKind.Reshape, new[] { x }, target);
+    }
+
+    /// <summary>
+    /// Appends a copy of <paramref name="node"/> (same op, inputs, type, attributes, name and source), for a pass that
+    /// replays a graph before extending it. Its inputs must already be here under the same ids.
+    /// </summary>
+    public int Append(Node node)
+    {
+        if (node.Inputs.Any(i => i >= _nodes.Count)) throw new ArgumentException($"%{node.Id} reads a node not yet appended.", nameof(node));
+        var saved = Source;
+        Source = node.Source;
+        try { return Add(node.Op, node.Inputs.ToArray(), node.Shape, node.Attributes, node.Name, node.Type.DType); }
+        finally { Source = saved; }
+    }
 
     public int Permute(int x, IReadOnlyList<int> axes)
     {

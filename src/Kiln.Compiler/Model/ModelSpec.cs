@@ -32,6 +32,16 @@ public sealed record ParamSpec(string Name, EquatableArray<long> Shape, Init Ini
 public sealed record EntryPointSpec(string MethodName, EquatableArray<string> InputNames, Graph Graph)
 {
     public EquatableArray<string> OutputNames { get; init; } = EquatableArray<string>.Empty;
+
+    /// <summary>
+    /// Set on the graph Kiln derives from a <c>[Loss]</c> method (named <see cref="GradientsName"/> of it): the loss's name.
+    /// Its outputs are the loss, then ∂loss/∂p for every parameter in <see cref="ModelSpec.Params"/> order; it has no
+    /// public overloads of its own, only the generated <c>Trainer</c> calls it.
+    /// </summary>
+    public string? GradientsOf { get; init; }
+
+    /// <summary>The name of the gradient graph derived from loss graph <paramref name="loss"/>.</summary>
+    public static string GradientsName(string loss) => loss + "Gradients";
 }
 
 /// <summary>A [Module] class: the generator adds <c>LoadWeights(weights, prefix)</c> for eager runs.</summary>

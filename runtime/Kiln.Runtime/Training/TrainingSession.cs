@@ -1,0 +1,143 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+
+namespace Kiln.Runtime;
+
+/// <summary>
+/// The training state behind a generated <c>Trainer</c>: one gradient buffer per parameter (the compiled gradient graph
+/// writes them), the optimizer's state per parameter, the step count, and the update that turns gradients into new
+/// weights in place on the device. The parameters themselves stay the compiled model's (<see cref="ModelSession"/>),
+/// so its inference entry points always see the current weights.
+/// </summary>
+public sealed class TrainingSession : IDisposable
+{
+    /// <summary>The checkpoint entry holding the step count (two floats: the low and high 20 bits, exact in float32).</summary>
+    public const string StepEntry = "optimizer.step";
+
+    readonly ModelSession _model;
+    readonly IReadOnlyList<ParameterSpec> _parameters;
+    readonly DeviceTensor[] _gradients;
+    readonly DeviceTensor[][] _state;
+    bool _disposed;
+
+    public TrainingSession(ModelSession model, IReadOnlyList<ParameterSpec> parameters, Optimizer optimizer)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
+        Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
+        optimizer.Validate();
+        var device = model.Device;
+        for (int i = 0; i < parameters.Count; i++) model.Param(i); // a streamed model has no resident weights to update: fail now
+        Loss = device.Allocate(Array.Empty<int>(), "loss");
+        _gradients = parameters.Select(p => device.Allocate(p.Shape, "grad." + p.Name)).ToArray();
+        _state = optimizer.StateNames.Select(s => parameters.Select(p => device.Allocate(p.Shape, $"{s}.{p.Name}")).ToArray()).ToArray();
+    }
+
+    public Optimizer Optimizer { get; }
+
+    /// <summary>Optimizer steps taken so far.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>Where the gradient graph writes the loss (a scalar).</summary>
+    public DeviceTensor Loss { get; }
+
+    /// <summary>Where the gradient graph writes ∂loss/∂parameter i, in <see cref="ParameterSpec"/> order.</summary>
+    public DeviceTensor Gradient(int index) => _gradients[index];
+
+    /// <summary>The gradients as host tensors by parameter name (of the last step computed).</summary>
+    public IReadOnlyDictionary<string, Kiln.Tensor> DownloadGradients() =>
+        _parameters.Select((p, i) => (p.Name, _gradients[i].Download())).ToDictionary(x => x.Name, x => x.Item2, StringComparer.Ordinal);
+
+    /// <summary>The gradients' global 2-norm of the last step computed (before clipping).</summary>
+    public double GradientNorm { get; private set; }
+
+    /// <summary>Applies one optimizer step to every parameter from the gradients just computed.</summary>
+    public void ApplyOptimizer()
+    {
+        ThrowIfDisposed();
+        var device = _model.Device;
+        double squares = 0;
+        foreach (var g in _gradients) squares += device.SumOfSquares(g.Memory);
+        GradientNorm = Math.Sqrt(squares);
+        float scale = 1f;
+        if (Optimizer.MaxGradientNorm is float max)
+        {
+            if (!double.IsFinite(GradientNorm))
+                throw new InvalidOperationException($"{_model.Model}: the gradients' norm is {GradientNorm} at step {Step + 1}; no update was applied.");
+            scale = (float)Math.Min(1.0, max / (GradientNorm + 1e-6));
+        }
+        var step = Optimizer.At(Step + 1, scale);
+        for (int i = 0; i < _parameters.Count; i++)
+            device.ApplyOptimizer(step, _model.Param(i).Memory, _gradients[i].Memory,
+                _state.Length > 0 ? _state[0][i].Memory : null, _state.Length > 1 ? _state[1][i].Memory : null);
+        Step++;
+    }
+
+    /// <summary>The current weights, copied to the host.</summary>
+    public Weights DownloadWeights()
+    {
+        ThrowIfDisposed();
+        return new Weights(_parameters.Select((p, i) => (p.Name, _model.Param(i).Download())).ToDictionary(x => x.Name, x => x.Item2, StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Weights, optimizer state (<c>optimizer.{state}.{parameter}</c>) and step count in one safetensors file (written to
+    /// a temporary file first, so an existing checkpoint is never left half-written). Resuming from it gives the same
+    /// next step, bit for bit.
+    /// </summary>
+    public void SaveCheckpoint(string path)
+    {
+        ThrowIfDisposed();
+        var tensors = new Dictionary<string, Kiln.Tensor>(StringComparer.Ordinal);
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            tensors[_parameters[i].Name] = _model.Param(i).Download();
+            for (int s = 0; s < _state.Length; s++) tensors[StateName(s, i)] = _state[s][i].Download();
+        }
+        tensors[StepEntry] = new Kiln.Tensor(new float[] { Step & 0xFFFFF, Step >> 20 }, 2);
+        SafeTensors.Write(path, tensors);
+    }
+
+    /// <summary>
+    /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> for the same model and optimizer kind. Every entry
+    /// is checked before anything is overwritten, so a wrong or corrupt file leaves the trainer as it was.
+    /// </summary>
+    public void LoadCheckpoint(string path)
+    {
+        ThrowIfDisposed();
+        var file = Weights.Load(path);
+        var expected = new List<ParameterSpec>(_parameters);
+        for (int i = 0; i < _parameters.Count; i++)
+            for (int s = 0; s < _state.Length; s++) expected.Add(new ParameterSpec(StateName(s, i), _parameters[i].Shape));
+        expected.Add(new ParameterSpec(StepEntry, new[] { 2 }));
+        try { file.Validate(expected, _model.Model + " checkpoint"); }
+        catch (WeightsException e) { throw new WeightsException($"{path} is not a checkpoint of {_model.Model} trained with {Optimizer.GetType().Name}: {e.Message}"); }
+        var steps = file[StepEntry].Data;
+        if (steps[0] < 0 || steps[0] >= 1 << 20 || steps[1] < 0 || steps[0] != Math.Floor(steps[0]) || steps[1] != Math.Floor(steps[1]))
+            throw new WeightsException($"{path}: '{StepEntry}' holds [{steps[0]}, {steps[1]}], not a step count.");
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            _model.Param(i).Memory.CopyFrom(file[_parameters[i].Name].Data);
+            for (int s = 0; s < _state.Length; s++) _state[s][i].Memory.CopyFrom(file[StateName(s, i)].Data);
+        }
+        Step = (long)steps[0] | (long)steps[1] << 20;
+    }
+
+    string StateName(int state, int parameter) => $"optimizer.{Optimizer.StateNames[state]}.{_parameters[parameter].Name}";
+
+    void ThrowIfDisposed()
+    {
+        if (_disposed) throw new ObjectDisposedException(_model.Model, $"The trainer of {_model.Model} has been disposed.");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Loss.Dispose();
+        foreach (var g in _gradients) g.Dispose();
+        foreach (var s in _state.SelectMany(x => x)) s.Dispose();
+    }
+}

@@ -1,0 +1,118 @@
+using System.Linq;
+using Kiln.Compiler.IR;
+using Kiln.Compiler.Util;
+
+namespace Kiln.Compiler.Emit;
+
+/// <summary>
+/// The training half of a model with a <c>[Loss]</c>: <c>CompileTraining(device, weights, optimizer)</c> and the
+/// <c>Trainer</c> it returns. A trainer owns a <c>Compiled</c> model (whose graphs keep serving inference on the weights
+/// being trained) and a <c>TrainingSession</c> (gradient buffers, optimizer state, step count); a step runs the
+/// compiled gradient graph into the session's buffers, then the optimizer's update on the device.
+/// </summary>
+public static class TrainerEmitter
+{
+    const string Runtime = "global::Kiln.Runtime.";
+
+    public static void Emit(SourceWriter w, string cls, CompiledGraph gradients, CompiledGraph loss)
+    {
+        var inputs = loss.Entry.InputNames;
+        var escaped = inputs.Select(CSharpNames.Escape).ToList();
+        var scope = new NameScope(inputs);
+        var uploaded = inputs.Select(n => scope.Fresh("_" + n)).ToList();
+        string hostParams = string.Join(", ", escaped.Select(n => "global::Kiln.Tensor " + n));
+        string deviceParams = string.Join(", ", escaped.Select(n => $"{Runtime}DeviceTensor " + n));
+        string names = string.Join(", ", escaped);
+        string lossName = loss.Name;
+        string core = GeneratedNames.Core(gradients.Name);
+
+        w.Line();
+        w.Line($"/// <summary>Compiles {cls} for training on <paramref name=\"device\"/>: the forward graphs, the gradient graph of [Loss] {lossName}, and <paramref name=\"optimizer\"/>.</summary>");
+        w.Line($"public static Trainer CompileTraining({Runtime}Device device, {Runtime}Weights weights, {Runtime}Optimizer optimizer) => new(device, weights, optimizer);");
+        w.Line();
+        w.Line($"/// <summary>Trains {cls} on its loss {lossName}: each <c>Step</c> is one compiled forward and backward pass and one optimizer update.</summary>");
+        w.Open("public sealed class Trainer : global::System.IDisposable");
+        w.Line($"readonly {Runtime}TrainingSession _training;");
+        w.Line($"readonly {Runtime}DeviceTensor[] _gradients;");
+        w.Line();
+        w.Open($"internal Trainer({Runtime}Device device, {Runtime}Weights weights, {Runtime}Optimizer optimizer)");
+        w.Line("Model = new Compiled(device, weights, null);");
+        w.Open("try");
+        w.Line($"_training = new {Runtime}TrainingSession(Model._session, Parameters, optimizer);");
+        w.Line("_gradients = new global::Kiln.Runtime.DeviceTensor[Parameters.Length];");
+        w.Line("for (int i = 0; i < _gradients.Length; i++) _gradients[i] = _training.Gradient(i);");
+        w.Close();
+        w.Open("catch");
+        w.Line("Model.Dispose();");
+        w.Line("throw;");
+        w.Close();
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The model being trained: its compiled graphs run on the current weights.</summary>");
+        w.Line("public Compiled Model { get; }");
+        w.Line();
+        w.Line($"public {Runtime}Device Device => Model.Device;");
+        w.Line();
+        w.Line($"public {Runtime}Optimizer Optimizer => _training.Optimizer;");
+        w.Line();
+        w.Line("/// <summary>Optimizer steps taken (restored by <see cref=\"LoadCheckpoint\"/>).</summary>");
+        w.Line("public long Steps => _training.Step;");
+        w.Line();
+        w.Line("/// <summary>The global 2-norm of the gradients of the last step (before clipping).</summary>");
+        w.Line("public double GradientNorm => _training.GradientNorm;");
+        w.Line();
+        w.Line("/// <summary>One training step on host tensors: loss and gradients (compiled), then the optimizer. Returns the loss before the update.</summary>");
+        w.Open($"public float Step({hostParams})");
+        WriteUploads(w, cls, loss, escaped, uploaded);
+        w.Line($"return this.Step({string.Join(", ", uploaded)});");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>One training step on device tensors. Returns the loss before the update.</summary>");
+        w.Open($"public float Step({deviceParams})");
+        string lossLocal = new NameScope(inputs).Fresh("loss");
+        w.Line($"float {lossLocal} = this.ComputeGradients({names});");
+        w.Line("this._training.ApplyOptimizer();");
+        w.Line($"return {lossLocal};");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The loss and its gradients (read them with <see cref=\"Gradients\"/>) without an update.</summary>");
+        w.Open($"public float ComputeGradients({hostParams})");
+        WriteUploads(w, cls, loss, escaped, uploaded);
+        w.Line($"return this.ComputeGradients({string.Join(", ", uploaded)});");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The loss and its gradients on device tensors, without an update.</summary>");
+        w.Open($"public float ComputeGradients({deviceParams})");
+        w.Line($"this.Model.{core}({names}{(names.Length > 0 ? ", " : "")}this._training.Loss, this._gradients);");
+        w.Line("return this._training.Loss.Download().Data[0];");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The gradients last computed, by parameter name.</summary>");
+        w.Line("public global::System.Collections.Generic.IReadOnlyDictionary<string, global::Kiln.Tensor> Gradients() => _training.DownloadGradients();");
+        w.Line();
+        w.Line("/// <summary>The current weights, copied to the host (save them with <c>Save(path)</c>).</summary>");
+        w.Line($"public {Runtime}Weights Weights() => _training.DownloadWeights();");
+        w.Line();
+        w.Line("/// <summary>Weights, optimizer state and step count in one safetensors file; resuming from it repeats the next step bit for bit.</summary>");
+        w.Line("public void SaveCheckpoint(string path) => _training.SaveCheckpoint(path);");
+        w.Line();
+        w.Line("/// <summary>Restores a checkpoint of this model and optimizer kind; a wrong or corrupt file changes nothing.</summary>");
+        w.Line("public void LoadCheckpoint(string path) => _training.LoadCheckpoint(path);");
+        w.Line();
+        w.Open("public void Dispose()");
+        w.Line("_training.Dispose();");
+        w.Line("Model.Dispose();");
+        w.Close();
+        w.Close();
+    }
+
+    /// <summary>The host inputs checked (int32 ones hold whole numbers) and uploaded under fresh names.</summary>
+    static void WriteUploads(SourceWriter w, string cls, CompiledGraph loss, System.Collections.Generic.IReadOnlyList<string> escaped,
+        System.Collections.Generic.IReadOnlyList<string> uploaded)
+    {
+        foreach (var input in loss.Entry.Graph.Inputs.Where(i => i.Type.DType == DType.Int32))
+            w.Line($"{Runtime}IntegerInput.Check(\"{cls}.{loss.Name}\", \"{input.Name}\", {CSharpNames.Escape(input.Name!)});");
+        for (int i = 0; i < escaped.Count; i++)
+            w.Line($"using var {uploaded[i]} = this.Model.Device.Upload({escaped[i]}, \"{loss.Entry.InputNames[i]}\");");
+    }
+}

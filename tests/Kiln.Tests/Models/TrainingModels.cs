@@ -1,0 +1,99 @@
+using Kiln;
+using Kiln.Nn;
+using static Kiln.Ops;
+
+namespace Kiln.Tests.Models;
+
+// Small models with a [Loss], each exercising a family of gradient rules. Shapes are tiny so that finite differences
+// over the eager reference stay cheap.
+
+/// <summary>Every differentiable element-wise op, with operands broadcast against each other.</summary>
+[Model]
+public partial class GradElementwise
+{
+    [Param(3, 4)] Tensor a;
+    [Param(4)] Tensor b;
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 3, 4)] Tensor x)
+    {
+        var y = Tanh(x * a) + Sigmoid(a + b) - Exp(x - b) / (b * b + 1f) + Sqrt(Abs(a) + 1f) + Rsqrt(b * b + 1f);
+        y = y + Silu(x + a) + Gelu(x - b) + Maximum(x, a) + Minimum(a, b) + Pow(Abs(x) + 0.5f, b);
+        y = y + Log(x * x + b * b + 1f) + Sin(a * x) + Cos(b) - Neg(Relu(x + a)) + Where(Greater(x, 0f), a * 2f, b);
+        return Sum(Mean(Sum(y * y, -1), 0), 0);
+    }
+}
+
+/// <summary>Views, concat, pad, and the reductions (over a symbolic axis too).</summary>
+[Model]
+public partial class GradViews
+{
+    [Param(2, 3, 4)] Tensor w;
+    [Param(6)] Tensor v;
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 4, 3)] Tensor x)
+    {
+        var t = Permute(w, 2, 0, 1);                      // [4, 2, 3]
+        var u = Reshape(t, 4, 6) * v;                     // [4, 6]
+        var cat = Concat(Slice(u, 1, 1, 3), Pad(Slice(u, 1, 0, 2), 1, 1, 0, value: 0.5f), 1); // [4, 6]
+        var h = MatMul(x, Reshape(Transpose(Reshape(w, 6, 4)), 3, 8)); // [batch, 4, 8]
+        var m = ReduceMax(h, -1) + Sum(Mean(h, 1), -1, keepDims: true);  // [batch, 4] + [batch, 1]
+        return Mean(Sum(m * m, -1), 0) + Sum(Sum(cat * cat, -1), 0) + Sum(Mean(BroadcastTo(v, 3, 6), 0), 0);
+    }
+}
+
+/// <summary>Row ops and batched matmul: softmax, log-softmax, LayerNorm and RMSNorm with affine parameters.</summary>
+[Model]
+public partial class GradRows
+{
+    readonly LayerNorm norm = new(5);
+    readonly RmsNorm rms = new(5);
+    [Param(5, 5)] Tensor w;
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 3, 5)] Tensor x)
+    {
+        var h = norm.Forward(x);
+        var s = Softmax(MatMul(h, w), -1) + LogSoftmax(rms.Forward(x * 2f), 1);
+        var attention = MatMul(s, Transpose(h));          // [batch, 3, 3]
+        return Mean(Sum(Sum(attention * attention, -1), -1), 0);
+    }
+}
+
+/// <summary>A two-layer transformer language model: embedding lookups, causal attention, GELU MLPs, cross-entropy.</summary>
+[Model]
+public partial class GradGpt
+{
+    readonly Embedding tokens = new(11, 8);
+    readonly Embedding positions = new(6, 8);
+    readonly TransformerBlock block = new(8, 2);
+    readonly MultiHeadAttention cross = new(8, 2, causal: false);
+    readonly LayerNorm final = new(8);
+    [Param(8, 11)] Tensor head;
+
+    [Graph]
+    public Tensor Logits([Shape("batch", 6, DType = DType.Int32)] Tensor ids)
+    {
+        var x = tokens.Forward(ids) + positions.Forward(Arange(6));
+        x = block.Forward(x);
+        x = x + cross.Forward(x);
+        return MatMul(final.Forward(x), head);
+    }
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 6, DType = DType.Int32)] Tensor ids, [Shape("batch", 6, DType = DType.Int32)] Tensor targets) =>
+        CrossEntropy(Logits(ids), targets);
+}
+
+/// <summary>A parameter the loss never reads (zero gradient), one read twice, and an integer path that carries none.</summary>
+[Model]
+public partial class GradEdges
+{
+    [Param(4)] Tensor used;
+    [Param(3)] Tensor unused;
+
+    [Graph, Loss]
+    public Tensor Loss([Shape(4)] Tensor x) =>
+        Sum(used * used + x * used + Cast(ArgMax(used * x, 0), DType.Float32) * used, 0);
+}
