@@ -5,7 +5,10 @@ using System.Reflection;
 
 namespace Kiln.Examples.Mlp;
 
-/// <summary>Fashion-MNIST test images (IDX format): Debian's full set when installed, else the bundled subset.</summary>
+/// <summary>
+/// Fashion-MNIST (IDX format): Debian's full sets when <c>dataset-fashion-mnist</c> is installed, else the bundled
+/// subsets (the first 1000 test and 3000 training images).
+/// </summary>
 public static class FashionMnist
 {
     public const string InstalledDirectory = "/usr/share/datasets/fashion-mnist";
@@ -13,27 +16,42 @@ public static class FashionMnist
     public static readonly string[] ClassNames =
         { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" };
 
-    public sealed record TestSet(float[] Images, int[] Labels, string Source)
+    /// <summary>Images as floats in [0, 1], row-major [count, 784], with their labels and where they came from.</summary>
+    public sealed record ImageSet(float[] Images, int[] Labels, string Source)
     {
         public int Count => Labels.Length;
     }
 
-    public static TestSet Load()
+    /// <summary>The test set: all 10,000 images when installed, else the bundled first 1000.</summary>
+    public static ImageSet Load() => LoadInstalled("t10k", "test set, all 10000 images") ?? LoadBundled();
+
+    /// <summary>The bundled first 1000 test images, whatever is installed.</summary>
+    public static ImageSet LoadBundled() => Bundled("t10k",
+        "bundled subset: the first 1000 Fashion-MNIST test images (install dataset-fashion-mnist for all 10000)");
+
+    /// <summary>The training set: all 60,000 images when installed, else the bundled first 3000.</summary>
+    public static ImageSet LoadTraining() => LoadInstalled("train", "training set, all 60000 images") ?? Bundled("train",
+        "bundled subset: the first 3000 Fashion-MNIST training images (install dataset-fashion-mnist for all 60000)");
+
+    static ImageSet? LoadInstalled(string prefix, string what)
     {
-        string images = Path.Combine(InstalledDirectory, "t10k-images-idx3-ubyte.gz");
-        string labels = Path.Combine(InstalledDirectory, "t10k-labels-idx1-ubyte.gz");
-        if (File.Exists(images) && File.Exists(labels))
-        {
-            using var i = File.OpenRead(images);
-            using var l = File.OpenRead(labels);
-            return new TestSet(ReadImages(i), ReadLabels(l), $"Fashion-MNIST test set, all 10000 images ({InstalledDirectory})");
-        }
-        using var bi = Resource("t10k-subset-images.idx.gz");
-        using var bl = Resource("t10k-subset-labels.idx.gz");
-        var set = ReadImages(bi);
-        return new TestSet(set, ReadLabels(bl),
-            "bundled subset: the first 1000 Fashion-MNIST test images (install dataset-fashion-mnist for all 10000)");
+        string images = Path.Combine(InstalledDirectory, $"{prefix}-images-idx3-ubyte.gz");
+        string labels = Path.Combine(InstalledDirectory, $"{prefix}-labels-idx1-ubyte.gz");
+        if (!File.Exists(images) || !File.Exists(labels)) return null;
+        using var i = File.OpenRead(images);
+        using var l = File.OpenRead(labels);
+        return Checked(new ImageSet(ReadImages(i), ReadLabels(l), $"Fashion-MNIST {what} ({InstalledDirectory})"));
     }
+
+    static ImageSet Bundled(string prefix, string source)
+    {
+        using var images = Resource($"{prefix}-subset-images.idx.gz");
+        using var labels = Resource($"{prefix}-subset-labels.idx.gz");
+        return Checked(new ImageSet(ReadImages(images), ReadLabels(labels), source));
+    }
+
+    static ImageSet Checked(ImageSet set) => set.Images.Length == set.Count * 784 ? set
+        : throw new InvalidDataException($"{set.Source}: {set.Images.Length / 784} images but {set.Count} labels.");
 
     public static Stream Resource(string name) =>
         Assembly.GetExecutingAssembly().GetManifestResourceStream(name)

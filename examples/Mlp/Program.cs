@@ -7,6 +7,8 @@ using Kiln.Runtime;
 
 // Fashion-MNIST classification with Kiln's compiled MLP.
 //   dotnet run --project examples/Mlp [-- --device cpu|cuda|ilgpu-cpu] [--batch N] [--weights file.safetensors]
+//   dotnet run --project examples/Mlp -- train [--epochs N] …   (training in C#: see Training.cs)
+if (args.Length > 0 && args[0] == "train") return MlpTraining.Run(args[1..]);
 var options = Kiln.Examples.CommandLine.Parse(args, Options.Parse, Options.Usage, out int exitCode);
 if (options == null) return exitCode;
 using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
@@ -98,6 +100,7 @@ sealed record Options(string? Device, int Batch, string? WeightsPath)
           --batch N                     images per call (default 256)
           --weights FILE                a safetensors file (default: the bundled weights, trained with PyTorch)
           -h, --help                    this text
+        Training: dotnet run -c Release --project examples/Mlp -- train --help
         Environment: KILN_DEVICE=cpu|cuda[:N]|ilgpu-cpu chooses the device when --device is not given.
         """;
 

@@ -24,6 +24,8 @@ public sealed class CpuDevice : Device
         CpuParallel.For(parameter.Elements, 16, new OptimizerPass(step, View(parameter), View(gradient),
             first == null ? null : View(first), second == null ? null : View(second)));
 
+    protected override void ParametersChanged() => ParameterEpoch.Advance();
+
     protected override double SumOfSquares(DeviceMemory values)
     {
         var v = View(values);

@@ -238,7 +238,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     sealed class PackedOperand
     {
         float[] _data = Array.Empty<float>();
-        (IntPtr Source, long RowStride, long ColStride, long K, long Extent, int Width)? _holds;
+        (IntPtr Source, long RowStride, long ColStride, long K, long Extent, int Width, long Epoch)? _holds;
 
         public float[] Reserve(long floats)
         {
@@ -249,7 +249,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         /// <summary>False when the buffer already holds this constant operand, packed for this tile width.</summary>
         public bool NeedsPacking(bool constant, float* source, long rowStride, long colStride, long k, long extent, int width)
         {
-            var key = ((IntPtr)source, rowStride, colStride, k, extent, width);
+            var key = ((IntPtr)source, rowStride, colStride, k, extent, width, ParameterEpoch.Current);
             if (constant && _holds == key) return false;
             _holds = constant ? key : null;
             return true;

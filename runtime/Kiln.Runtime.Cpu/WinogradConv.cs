@@ -24,7 +24,7 @@ public sealed unsafe class WinogradConv<TEpilogue> where TEpilogue : struct, IGe
     readonly InputTransform _input = new();
     readonly OutputTransform _output = new();
     float[] _filters = Array.Empty<float>(), _v = Array.Empty<float>(), _m = Array.Empty<float>();
-    (IntPtr Weights, ConvGeometry Geometry)? _filtersFor;
+    (IntPtr Weights, ConvGeometry Geometry, long Epoch)? _filtersFor;
 
     /// <summary>
     /// Where Winograd pays (measured on the CIFAR network's layers, docs/benchmarks.md): 3×3, stride 1, no dilation, one
@@ -42,11 +42,11 @@ public sealed unsafe class WinogradConv<TEpilogue> where TEpilogue : struct, IGe
     {
         long tilesPerImage = (long)((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2);
         long perChunk = Math.Clamp(ScratchFloats / (Points * (g.Channels + g.OutChannels) * tilesPerImage), 1, images);
-        if (_filtersFor != ((IntPtr)w.Pointer, g))
+        if (_filtersFor != ((IntPtr)w.Pointer, g, ParameterEpoch.Current))
         {
             PinnedBuffer.Grow(ref _filters, Points * g.OutChannels * g.Channels);
             fixed (float* u = _filters) TransformFilters(w.Pointer, u, g.OutChannels, g.Channels);
-            _filtersFor = ((IntPtr)w.Pointer, g);
+            _filtersFor = ((IntPtr)w.Pointer, g, ParameterEpoch.Current);
         }
         PinnedBuffer.Grow(ref _v, Points * g.Channels * perChunk * tilesPerImage);
         PinnedBuffer.Grow(ref _m, Points * g.OutChannels * perChunk * tilesPerImage);

@@ -100,6 +100,12 @@ public abstract class Device : IDisposable
     protected internal virtual void ApplyOptimizer(in OptimizerStep step, DeviceMemory parameter, DeviceMemory gradient, DeviceMemory? first, DeviceMemory? second) =>
         throw new KilnDeviceException($"{Name} has no optimizer kernels, so models cannot be trained on it.");
 
+    /// <summary>
+    /// Called after parameters were overwritten in place (an optimizer step, a restored checkpoint): a backend that keeps
+    /// transformed copies of constant operands drops them.
+    /// </summary>
+    protected internal virtual void ParametersChanged() { }
+
     /// <summary>Σ x² over <paramref name="values"/>, in double (for clipping by global norm). This default reads them back to the host.</summary>
     protected internal virtual double SumOfSquares(DeviceMemory values)
     {

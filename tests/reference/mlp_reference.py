@@ -2,6 +2,8 @@
 
   examples/Mlp/data/mlp.safetensors             trained weights in Kiln's layout (w: [in, out])
   examples/Mlp/data/t10k-subset-*.idx.gz        the first 1000 test images and labels (IDX, as upstream)
+  examples/Mlp/data/train-subset-*.idx.gz       the first 3000 training images and labels (for `-- train` without
+                                                Debian's dataset-fashion-mnist)
   tests/Kiln.Tests/Reference/mlp.safetensors    64 test images with PyTorch's logits and log-probabilities
                                                 (for the weights above)
 
@@ -23,6 +25,7 @@ from safetensors_io import save  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = "/usr/share/datasets/fashion-mnist"
 SUBSET = 1000
+TRAIN_SUBSET = 3000
 
 
 def read_idx(path):
@@ -45,8 +48,8 @@ def write_subset(raw, header_len, item_bytes, count, path):
 def main():
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    x_train, _ = read_idx(f"{DATA}/train-images-idx3-ubyte.gz")
-    y_train, _ = read_idx(f"{DATA}/train-labels-idx1-ubyte.gz")
+    x_train, raw_train_images = read_idx(f"{DATA}/train-images-idx3-ubyte.gz")
+    y_train, raw_train_labels = read_idx(f"{DATA}/train-labels-idx1-ubyte.gz")
     x_test, raw_images = read_idx(f"{DATA}/t10k-images-idx3-ubyte.gz")
     y_test, raw_labels = read_idx(f"{DATA}/t10k-labels-idx1-ubyte.gz")
 
@@ -73,6 +76,8 @@ def main():
     save(weights, f"{ROOT}/examples/Mlp/data/mlp.safetensors")
     write_subset(raw_images, 16, 784, SUBSET, f"{ROOT}/examples/Mlp/data/t10k-subset-images.idx.gz")
     write_subset(raw_labels, 8, 1, SUBSET, f"{ROOT}/examples/Mlp/data/t10k-subset-labels.idx.gz")
+    write_subset(raw_train_images, 16, 784, TRAIN_SUBSET, f"{ROOT}/examples/Mlp/data/train-subset-images.idx.gz")
+    write_subset(raw_train_labels, 8, 1, TRAIN_SUBSET, f"{ROOT}/examples/Mlp/data/train-subset-labels.idx.gz")
 
     with torch.no_grad():
         x = x_test[:64]

@@ -72,6 +72,7 @@ public sealed class TrainingSession : IDisposable
         for (int i = 0; i < _parameters.Count; i++)
             device.ApplyOptimizer(step, _model.Param(i).Memory, _gradients[i].Memory,
                 _state.Length > 0 ? _state[0][i].Memory : null, _state.Length > 1 ? _state[1][i].Memory : null);
+        device.ParametersChanged();
         Step++;
     }
 
@@ -122,6 +123,7 @@ public sealed class TrainingSession : IDisposable
             _model.Param(i).Memory.CopyFrom(file[_parameters[i].Name].Data);
             for (int s = 0; s < _state.Length; s++) _state[s][i].Memory.CopyFrom(file[StateName(s, i)].Data);
         }
+        _model.Device.ParametersChanged();
         Step = (long)steps[0] | (long)steps[1] << 20;
     }
 

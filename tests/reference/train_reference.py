@@ -1,0 +1,108 @@
+"""Trains Kiln's example MLP (784-256-256-10) with PyTorch from a formula-defined initialization and writes
+tests/Kiln.Tests/Reference/train_mlp.safetensors, which Kiln's training tests match step for step:
+
+  sgd.losses      [200]  SGD (lr 0.01, momentum 0.9, weight decay 5e-4), 200 steps (a stable rate: at 0.05 the run
+                         is chaotic, and float32 rounding alone sends two runs apart after ~80 steps)
+  adamw.losses    [200]  AdamW (lr 2e-3, wd 0.01) with gradients clipped to global norm 1 and a linear-warmup
+                         (20 steps) + cosine (to step 200) schedule, 200 steps
+  adamw.step1.<p>.index / .value   512 sampled elements of parameter p after the first AdamW step
+  adamw.step1.loss                 the loss of that first step
+
+Batches: the first 64 images of the bundled Fashion-MNIST test subset (examples/Mlp/data), four batches of 16 in
+order, cycled. The initial weights need no file: element k of parameter number j is s·sin(1 + 0.37·k + 0.11·j), s =
+1/sqrt(rows) for a weight matrix and 0.01 for a bias, computed in double and rounded to float32 (the C# test builds the
+same). Run with Debian's Python (python3-torch):  /usr/bin/python3 tests/reference/train_reference.py
+"""
+import gzip
+import math
+import os
+import struct
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from safetensors_io import save  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SHAPES = [("w1", (784, 256)), ("b1", (256,)), ("w2", (256, 256)), ("b2", (256,)), ("w3", (256, 10)), ("b3", (10,))]
+STEPS, BATCH, BATCHES, SAMPLES = 200, 16, 4, 512
+
+
+def formula_init():
+    params = {}
+    for j, (name, shape) in enumerate(SHAPES):
+        count = math.prod(shape)
+        scale = 1 / math.sqrt(shape[0]) if len(shape) == 2 else 0.01
+        k = torch.arange(count, dtype=torch.float64)
+        params[name] = (scale * torch.sin(1 + 0.37 * k + 0.11 * j)).to(torch.float32).reshape(shape).requires_grad_()
+    return params
+
+
+def data():
+    with gzip.open(f"{ROOT}/examples/Mlp/data/t10k-subset-images.idx.gz", "rb") as f:
+        raw = f.read()
+    images = torch.frombuffer(bytearray(raw[16:16 + 64 * 784]), dtype=torch.uint8).reshape(64, 784).float() / 255.0
+    with gzip.open(f"{ROOT}/examples/Mlp/data/t10k-subset-labels.idx.gz", "rb") as f:
+        raw = f.read()
+    labels = torch.frombuffer(bytearray(raw[8:8 + 64]), dtype=torch.uint8).long()
+    return images, labels
+
+
+def loss_of(p, x, y):
+    h = torch.relu(x @ p["w1"] + p["b1"])
+    h = torch.relu(h @ p["w2"] + p["b2"])
+    return F.cross_entropy(h @ p["w3"] + p["b3"], y)
+
+
+def warmup_cosine(step, warmup=20, total=STEPS):  # step counts from 1, as Kiln's schedules
+    if step <= warmup:
+        return step / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
+
+
+def train(kind, images, labels, out):
+    p = formula_init()
+    params = [p[n] for n, _ in SHAPES]
+    if kind == "sgd":
+        opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=5e-4)
+        sched = None
+    else:
+        opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.01)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: warmup_cosine(i + 1))
+    losses = []
+    for step in range(STEPS):
+        b = step % BATCHES
+        loss = loss_of(p, images[b * BATCH:(b + 1) * BATCH], labels[b * BATCH:(b + 1) * BATCH])
+        opt.zero_grad()
+        loss.backward()
+        if kind == "adamw":
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if sched:
+            sched.step()
+        losses.append(loss.item())
+        if kind == "adamw" and step == 0:
+            out["adamw.step1.loss"] = torch.tensor([loss.item()])
+            g = torch.Generator().manual_seed(1)
+            for name, _ in SHAPES:
+                flat = p[name].detach().reshape(-1)
+                index = torch.randperm(flat.numel(), generator=g)[:SAMPLES]
+                out[f"adamw.step1.{name}.index"] = index.float()
+                out[f"adamw.step1.{name}.value"] = flat[index]
+    out[f"{kind}.losses"] = torch.tensor(losses)
+    print(f"{kind}: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+
+
+def main():
+    torch.set_num_threads(1)
+    images, labels = data()
+    out = {}
+    train("sgd", images, labels, out)
+    train("adamw", images, labels, out)
+    save(out, f"{ROOT}/tests/Kiln.Tests/Reference/train_mlp.safetensors")
+
+
+if __name__ == "__main__":
+    main()
