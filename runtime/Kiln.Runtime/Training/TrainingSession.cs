@@ -50,23 +50,27 @@ public sealed class TrainingSession : IDisposable
     public IReadOnlyDictionary<string, Kiln.Tensor> DownloadGradients() =>
         _parameters.Select((p, i) => (p.Name, _gradients[i].Download())).ToDictionary(x => x.Name, x => x.Item2, StringComparer.Ordinal);
 
-    /// <summary>The gradients' global 2-norm of the last step computed (before clipping).</summary>
-    public double GradientNorm { get; private set; }
+    /// <summary>The global 2-norm of the gradients now in the buffers (computed when asked, or by clipping).</summary>
+    public double GradientNorm()
+    {
+        ThrowIfDisposed();
+        double squares = 0;
+        foreach (var g in _gradients) squares += _model.Device.SumOfSquares(g.Memory);
+        return Math.Sqrt(squares);
+    }
 
     /// <summary>Applies one optimizer step to every parameter from the gradients just computed.</summary>
     public void ApplyOptimizer()
     {
         ThrowIfDisposed();
         var device = _model.Device;
-        double squares = 0;
-        foreach (var g in _gradients) squares += device.SumOfSquares(g.Memory);
-        GradientNorm = Math.Sqrt(squares);
         float scale = 1f;
         if (Optimizer.MaxGradientNorm is float max)
         {
-            if (!double.IsFinite(GradientNorm))
-                throw new InvalidOperationException($"{_model.Model}: the gradients' norm is {GradientNorm} at step {Step + 1}; no update was applied.");
-            scale = (float)Math.Min(1.0, max / (GradientNorm + 1e-6));
+            double norm = GradientNorm();
+            if (!double.IsFinite(norm))
+                throw new InvalidOperationException($"{_model.Model}: the gradients' norm is {norm} at step {Step + 1}; no update was applied.");
+            scale = (float)Math.Min(1.0, max / (norm + 1e-6));
         }
         var step = Optimizer.At(Step + 1, scale);
         for (int i = 0; i < _parameters.Count; i++)

@@ -58,8 +58,8 @@ public static class TrainerEmitter
         w.Line("/// <summary>Optimizer steps taken (restored by <see cref=\"LoadCheckpoint\"/>).</summary>");
         w.Line("public long Steps => _training.Step;");
         w.Line();
-        w.Line("/// <summary>The global 2-norm of the gradients of the last step (before clipping).</summary>");
-        w.Line("public double GradientNorm => _training.GradientNorm;");
+        w.Line("/// <summary>The global 2-norm of the gradients last computed (before clipping).</summary>");
+        w.Line("public double GradientNorm() => _training.GradientNorm();");
         w.Line();
         w.Line("/// <summary>One training step on host tensors: loss and gradients (compiled), then the optimizer. Returns the loss before the update.</summary>");
         w.Open($"public float Step({hostParams})");

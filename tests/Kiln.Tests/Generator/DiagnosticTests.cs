@@ -756,3 +756,73 @@ public sealed class DiagnosticTests
         }
         """, "KLN0029", "Invalid [GpuPrecision]: 7 is not a precision; use GpuPrecision.Fp32 or GpuPrecision.Tf32");
 }
+
+/// <summary>The diagnostics of training: a loss Kiln cannot differentiate, and a [Loss] in the wrong place.</summary>
+public sealed class TrainingDiagnosticTests
+{
+    static void AssertDiagnostic(string markedBody, string id, string message)
+    {
+        string source = GeneratorHarness.Model(markedBody);
+        int start = source.IndexOf("[|", System.StringComparison.Ordinal);
+        int end = source.IndexOf("|]", System.StringComparison.Ordinal) - 2;
+        source = source.Replace("[|", "").Replace("|]", "");
+        var result = GeneratorHarness.Run(source);
+        var d = Assert.Single(result.GeneratorDiagnostics, x => x.Id.StartsWith("KLN", System.StringComparison.Ordinal));
+        Assert.Equal(id, d.Id);
+        Assert.Equal(new TextSpan(start, end - start), d.Location.SourceSpan);
+        Assert.Equal(message, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void KLN0030_an_op_without_a_gradient_rule_is_reported_at_the_op() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(2, 1, 3, 3)] Tensor w;
+            [Graph, Loss] public Tensor Loss([Shape("batch", 1, 8, 8)] Tensor x) => Mean(Reshape([|Conv2d(x, w)|], -1), 0);
+        }
+        """, "KLN0030", "Cannot train on loss 'Loss': training through conv2d is not supported yet");
+
+    [Fact]
+    public void KLN0030_a_loss_must_be_a_scalar() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph, Loss] public Tensor Loss([Shape("batch", 4)] Tensor x) => [|x * w|];
+        }
+        """, "KLN0030", "Cannot train on loss 'Loss': a loss must be a float scalar (reduce it with Mean or Sum), 'Loss' returns f32[batch, 4]");
+
+    [Fact]
+    public void KLN0031_a_second_loss() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph, Loss] public Tensor A([Shape(4)] Tensor x) => Sum(x * w, 0);
+            [Graph, Loss] public Tensor [|B|]([Shape(4)] Tensor x) => Mean(x * w, 0);
+        }
+        """, "KLN0031", "Invalid [Loss] 'B': a model trains on one loss, and 'A' is already one");
+
+    [Fact]
+    public void KLN0031_a_loss_that_is_not_a_graph() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph] public Tensor F([Shape(4)] Tensor x) => x * w;
+            [Loss] public Tensor [|L|](Tensor x) => x;
+        }
+        """, "KLN0031", "Invalid [Loss] 'L': a loss must be a public [Graph] method of the model");
+
+    [Fact]
+    public void KLN0025_a_graph_named_like_the_gradient_graph() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Graph, Loss] public Tensor Loss([Shape(4)] Tensor x) => Sum(x * w, 0);
+            [Graph] public Tensor [|LossGradients|]([Shape(4)] Tensor x) => x;
+        }
+        """, "KLN0025", "'LossGradients' is reserved: Kiln generates the gradient graph of the [Loss] 'Loss' under that name in the generated Compiled class; rename it");
+}

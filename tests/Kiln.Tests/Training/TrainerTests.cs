@@ -1,0 +1,105 @@
+using System;
+using System.IO;
+using System.Linq;
+using Kiln.Examples.Mlp;
+using Kiln.Runtime;
+using Kiln.Tests.Support;
+using Xunit;
+
+namespace Kiln.Tests.Training;
+
+/// <summary>The generated Trainer: checkpoints, the ILGPU optimizer kernels, and bad input.</summary>
+public sealed class TrainerTests : IClassFixture<IlgpuCpuFixture>, IDisposable
+{
+    readonly Device _cpu = Device.Cpu();
+    readonly Device _ilgpu;
+    readonly string _folder = DotnetCli.TemporaryFolder("kiln-trainer");
+
+    public TrainerTests(IlgpuCpuFixture ilgpu) => _ilgpu = ilgpu.Device;
+
+    public void Dispose()
+    {
+        _cpu.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    static (Tensor, Tensor) Batch(int seed)
+    {
+        var rng = new Random(seed);
+        return (new Tensor(Enumerable.Range(0, 8 * 784).Select(_ => (float)rng.NextDouble()).ToArray(), 8, 784),
+            new Tensor(Enumerable.Range(0, 8).Select(_ => (float)rng.Next(10)).ToArray(), 8));
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_repeats_the_next_step_bit_for_bit()
+    {
+        var optimizer = new AdamW(1e-3f) { MaxGradientNorm = 0.5f, Schedule = LearningRateSchedule.WarmupCosine(2, 10) };
+        string path = Path.Combine(_folder, "checkpoint.safetensors");
+        float expectedLoss;
+        Weights expected;
+        using (var trainer = MlpClassifier.CompileTraining(_cpu, MlpClassifier.RandomWeights(4), optimizer))
+        {
+            for (int s = 0; s < 3; s++) { var (xs, ys) = Batch(s); trainer.Step(xs, ys); }
+            trainer.SaveCheckpoint(path);
+            var (x3, y3) = Batch(3);
+            expectedLoss = trainer.Step(x3, y3);
+            expected = trainer.Weights();
+        }
+        using var resumed = MlpClassifier.CompileTraining(_cpu, MlpClassifier.RandomWeights(99), optimizer);
+        resumed.LoadCheckpoint(path);
+        Assert.Equal(3, resumed.Steps);
+        var (x, y) = Batch(3);
+        Assert.Equal(expectedLoss, resumed.Step(x, y));
+        var actual = resumed.Weights();
+        foreach (var name in expected.Names) Assert.Equal(expected[name].Data, actual[name].Data);
+    }
+
+    [Fact]
+    public void A_checkpoint_of_another_optimizer_is_refused_and_changes_nothing()
+    {
+        string path = Path.Combine(_folder, "sgd.safetensors");
+        using (var sgd = MlpClassifier.CompileTraining(_cpu, MlpClassifier.RandomWeights(1), new Sgd(0.1f, Momentum: 0.9f)))
+        {
+            var (x, y) = Batch(0);
+            sgd.Step(x, y);
+            sgd.SaveCheckpoint(path);
+        }
+        using var adam = MlpClassifier.CompileTraining(_cpu, MlpClassifier.RandomWeights(2), new AdamW());
+        var before = adam.Weights();
+        var e = Assert.Throws<WeightsException>(() => adam.LoadCheckpoint(path));
+        Assert.Contains("missing 'optimizer.exp_avg.w1'", e.Message);
+        Assert.Equal(0, adam.Steps);
+        Assert.Equal(before["w1"].Data, adam.Weights()["w1"].Data);
+    }
+
+    [Fact]
+    public void Training_on_ILGPU_kernels_follows_the_CPU()
+    {
+        var weights = MlpClassifier.RandomWeights(5);
+        var optimizer = new AdamW(2e-3f) { MaxGradientNorm = 1f };
+        using var cpu = MlpClassifier.CompileTraining(_cpu, weights, optimizer);
+        using var gpu = MlpClassifier.CompileTraining(_ilgpu, weights, optimizer);
+        for (int s = 0; s < 3; s++)
+        {
+            var (x, y) = Batch(s);
+            float a = cpu.Step(x, y), b = gpu.Step(x, y);
+            Assert.True(Math.Abs(a - b) <= 1e-4f * (1 + Math.Abs(a)), $"step {s + 1}: CPU loss {a}, ILGPU {b}");
+        }
+        var (wc, wg) = (cpu.Weights(), gpu.Weights());
+        foreach (var name in wc.Names)
+            for (int i = 0; i < wc[name].Length; i++)
+                Assert.True(Math.Abs(wc[name].Data[i] - wg[name].Data[i]) <= 1e-4f, $"{name}[{i}]: CPU {wc[name].Data[i]}, ILGPU {wg[name].Data[i]}");
+    }
+
+    [Fact]
+    public void Bad_hyperparameters_and_labels_fail_with_their_names()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => MlpClassifier.CompileTraining(_cpu, MlpClassifier.RandomWeights(0), new AdamW(Beta1: 1f)));
+        Assert.Contains("AdamW.Beta1 must be in [0, 1)", e.Message);
+        using var trainer = MlpClassifier.CompileTraining(_cpu, MlpClassifier.RandomWeights(0), new Sgd(0.1f));
+        var (x, _) = Batch(0);
+        var bad = Assert.Throws<TensorShapeException>(() => trainer.Step(x, new Tensor(Enumerable.Repeat(0.5f, 8).ToArray(), 8)));
+        Assert.Contains("'labels' is int32", bad.Message);
+        Assert.Equal(0, trainer.Steps);
+    }
+}
