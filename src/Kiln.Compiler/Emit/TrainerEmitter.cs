@@ -26,6 +26,19 @@ public static class TrainerEmitter
         string lossName = loss.Name;
         string core = GeneratedNames.Core(gradients.Name);
 
+        // A host-tensor overload: checks and uploads the inputs, then calls the device-tensor overload of the same name
+        // (a loss without inputs has only that one).
+        void HostOverload(string summary, string method)
+        {
+            if (inputs.Count == 0) return;
+            w.Line($"/// <summary>{summary}</summary>");
+            w.Open($"public float {method}({hostParams})");
+            WriteUploads(w, cls, loss, escaped, uploaded);
+            w.Line($"return this.{method}({string.Join(", ", uploaded)});");
+            w.Close();
+            w.Line();
+        }
+
         w.Line();
         w.Line($"/// <summary>Compiles {cls} for training on <paramref name=\"device\"/>: the forward graphs, the gradient graph of [Loss] {lossName}, and <paramref name=\"optimizer\"/>.</summary>");
         w.Line($"public static Trainer CompileTraining({Runtime}Device device, {Runtime}Weights weights, {Runtime}Optimizer optimizer) => new(device, weights, optimizer);");
@@ -61,12 +74,7 @@ public static class TrainerEmitter
         w.Line("/// <summary>The global 2-norm of the gradients last computed (before clipping).</summary>");
         w.Line("public double GradientNorm() => _training.GradientNorm();");
         w.Line();
-        w.Line("/// <summary>One training step on host tensors: loss and gradients (compiled), then the optimizer. Returns the loss before the update.</summary>");
-        w.Open($"public float Step({hostParams})");
-        WriteUploads(w, cls, loss, escaped, uploaded);
-        w.Line($"return this.Step({string.Join(", ", uploaded)});");
-        w.Close();
-        w.Line();
+        HostOverload("One training step on host tensors: loss and gradients (compiled), then the optimizer. Returns the loss before the update.", "Step");
         w.Line("/// <summary>One training step on device tensors. Returns the loss before the update.</summary>");
         w.Open($"public float Step({deviceParams})");
         string lossLocal = new NameScope(inputs).Fresh("loss");
@@ -75,12 +83,7 @@ public static class TrainerEmitter
         w.Line($"return {lossLocal};");
         w.Close();
         w.Line();
-        w.Line("/// <summary>The loss and its gradients (read them with <see cref=\"Gradients\"/>) without an update.</summary>");
-        w.Open($"public float ComputeGradients({hostParams})");
-        WriteUploads(w, cls, loss, escaped, uploaded);
-        w.Line($"return this.ComputeGradients({string.Join(", ", uploaded)});");
-        w.Close();
-        w.Line();
+        HostOverload("The loss and its gradients (read them with <see cref=\"Gradients\"/>) without an update.", "ComputeGradients");
         w.Line("/// <summary>The loss and its gradients on device tensors, without an update.</summary>");
         w.Open($"public float ComputeGradients({deviceParams})");
         w.Line($"this.Model.{core}({names}{(names.Length > 0 ? ", " : "")}this._training.Loss, this._gradients);");

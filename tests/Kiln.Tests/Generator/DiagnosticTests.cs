@@ -15,7 +15,7 @@ namespace Kiln.Tests.Generator;
 public sealed class DiagnosticTests
 {
     /// <param name="skipOthers">Other Kiln diagnostics may come too (a module's error also fails the model using it): find the one with <paramref name="id"/>.</param>
-    static void AssertDiagnostic(string markedBody, string id, string message, bool skipOthers = false)
+    internal static void AssertDiagnostic(string markedBody, string id, string message, bool skipOthers = false)
     {
         string source = GeneratorHarness.Model(markedBody);
         int start = source.IndexOf("[|", System.StringComparison.Ordinal);
@@ -760,18 +760,7 @@ public sealed class DiagnosticTests
 /// <summary>The diagnostics of training: a loss Kiln cannot differentiate, and a [Loss] in the wrong place.</summary>
 public sealed class TrainingDiagnosticTests
 {
-    static void AssertDiagnostic(string markedBody, string id, string message)
-    {
-        string source = GeneratorHarness.Model(markedBody);
-        int start = source.IndexOf("[|", System.StringComparison.Ordinal);
-        int end = source.IndexOf("|]", System.StringComparison.Ordinal) - 2;
-        source = source.Replace("[|", "").Replace("|]", "");
-        var result = GeneratorHarness.Run(source);
-        var d = Assert.Single(result.GeneratorDiagnostics, x => x.Id.StartsWith("KLN", System.StringComparison.Ordinal));
-        Assert.Equal(id, d.Id);
-        Assert.Equal(new TextSpan(start, end - start), d.Location.SourceSpan);
-        Assert.Equal(message, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
-    }
+    static void AssertDiagnostic(string markedBody, string id, string message) => DiagnosticTests.AssertDiagnostic(markedBody, id, message);
 
     [Fact]
     public void KLN0030_an_op_without_a_gradient_rule_is_reported_at_the_op() => AssertDiagnostic("""
