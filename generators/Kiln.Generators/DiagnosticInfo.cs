@@ -1,3 +1,4 @@
+using System.Linq;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Util;
 using Microsoft.CodeAnalysis;
@@ -13,6 +14,13 @@ public sealed record DiagnosticInfo(string Id, SourceSpan? Location, EquatableAr
 
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SyntaxToken token, params string[] arguments) =>
         new(descriptor.Id, Spans.Of(token.GetLocation(), token.Text), arguments.ToEquatableArray());
+
+    /// <summary>A diagnostic on <paramref name="symbol"/>'s name where it is declared (none in source: no location).</summary>
+    public static DiagnosticInfo OnName(DiagnosticDescriptor descriptor, ISymbol symbol, params string[] arguments)
+    {
+        var location = symbol.Locations.FirstOrDefault(l => l.IsInSource);
+        return new(descriptor.Id, location == null ? null : Spans.Of(location, symbol.Name), arguments.ToEquatableArray());
+    }
 
     public Diagnostic ToDiagnostic()
     {

@@ -26,7 +26,7 @@ public static class ModelParser
     const string ParamAttribute = "Kiln.ParamAttribute";
 
     const string GraphAttribute = "Kiln.GraphAttribute";
-    const string LossAttribute = "Kiln.LossAttribute";
+    internal const string LossAttribute = "Kiln.LossAttribute";
     const string ShapeAttribute = "Kiln.ShapeAttribute";
 
     public static ModelResult Parse(INamedTypeSymbol type, ClassDeclarationSyntax declaration, Compilation compilation, CancellationToken cancellation)
@@ -180,10 +180,10 @@ public static class ModelParser
     {
         var losses = type.GetMembers().OfType<IMethodSymbol>().Where(m => HasAttribute(m, LossAttribute)).ToList();
         foreach (var stray in losses.Where(m => !graphs.Contains(m, SymbolEqualityComparer.Default)))
-            diagnostics.Add(At(stray, DiagnosticDescriptors.InvalidLoss, stray.Name, "a loss must be a public [Graph] method of the model"));
+            diagnostics.Add(DiagnosticInfo.OnName(DiagnosticDescriptors.InvalidLoss, stray, stray.Name, "a loss must be a public [Graph] method of the model"));
         var valid = losses.Where(m => graphs.Contains(m, SymbolEqualityComparer.Default)).ToList();
         foreach (var extra in valid.Skip(1))
-            diagnostics.Add(At(extra, DiagnosticDescriptors.InvalidLoss, extra.Name, $"a model trains on one loss, and '{valid[0].Name}' is already one"));
+            diagnostics.Add(DiagnosticInfo.OnName(DiagnosticDescriptors.InvalidLoss, extra, extra.Name, $"a model trains on one loss, and '{valid[0].Name}' is already one"));
         if (valid.Count == 0 || entries.FirstOrDefault(e => e.MethodName == valid[0].Name) is not { } loss) yield break;
         EntryPointSpec? gradients = null;
         try
@@ -193,21 +193,17 @@ public static class ModelParser
         }
         catch (NotDifferentiableException e)
         {
-            var where = e.Node?.Source ?? At(valid[0], DiagnosticDescriptors.NotDifferentiable).Location;
-            diagnostics.Add(new DiagnosticInfo(DiagnosticDescriptors.NotDifferentiable.Id, where, EquatableArray.Of(loss.MethodName, e.Message)));
+            // At the op that stops differentiation, or at the loss method when it is the loss itself.
+            diagnostics.Add(e.Node?.Source is { } op
+                ? new DiagnosticInfo(DiagnosticDescriptors.NotDifferentiable.Id, op, EquatableArray.Of(loss.MethodName, e.Message))
+                : DiagnosticInfo.OnName(DiagnosticDescriptors.NotDifferentiable, valid[0], loss.MethodName, e.Message));
         }
         catch (ShapeException e)
         {
             // A gradient rule built a node the shape checker refuses: a bug in the rule, reported as one, never thrown.
-            diagnostics.Add(At(valid[0], DiagnosticDescriptors.InternalError, type.Name, "differentiating the loss: " + e.Message));
+            diagnostics.Add(DiagnosticInfo.OnName(DiagnosticDescriptors.InternalError, valid[0], type.Name, "differentiating the loss: " + e.Message));
         }
         if (gradients != null) yield return gradients;
-    }
-
-    static DiagnosticInfo At(ISymbol symbol, DiagnosticDescriptor descriptor, params string[] arguments)
-    {
-        var location = symbol.Locations.FirstOrDefault(l => l.IsInSource);
-        return new DiagnosticInfo(descriptor.Id, location == null ? null : Spans.Of(location, symbol.Name), arguments.ToEquatableArray());
     }
 
     static EntryPointSpec? LowerEntryPoint(IMethodSymbol method, Compilation compilation, ModuleInstance model,

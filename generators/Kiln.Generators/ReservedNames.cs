@@ -32,7 +32,7 @@ public static class ReservedNames
             yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedName, identifier, type.Name, $"{own} as a member of every {kind} class, and a member cannot share its class's name");
         foreach (var member in type.GetMembers())
             if (!member.IsImplicitlyDeclared && reserved.TryGetValue(member.Name, out var what))
-                yield return At(member, DiagnosticDescriptors.ReservedName, member.Name, $"{what} of every {kind} class under that name");
+                yield return DiagnosticInfo.OnName(DiagnosticDescriptors.ReservedName, member, member.Name, $"{what} of every {kind} class under that name");
         for (var b = type.BaseType; b != null && b.SpecialType != SpecialType.System_Object; b = b.BaseType)
         {
             foreach (var member in b.GetMembers())
@@ -52,26 +52,19 @@ public static class ReservedNames
     public static IEnumerable<DiagnosticInfo> OfGraphs(IReadOnlyList<IMethodSymbol> graphs)
     {
         // A [Loss] graph brings a derived gradient graph, which is a graph of Compiled like the user's.
-        var gradients = graphs.Where(g => g.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Kiln.LossAttribute"))
+        var gradients = graphs.Where(g => g.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelParser.LossAttribute))
             .GroupBy(g => Compiler.Model.EntryPointSpec.GradientsName(g.Name)).ToDictionary(g => g.Key, g => g.First().Name);
         var names = graphs.Select(g => g.Name).Concat(gradients.Keys).Distinct().ToList();
         var seen = new HashSet<string>();
         foreach (var graph in graphs)
         {
             if (gradients.TryGetValue(graph.Name, out var loss))
-                yield return At(graph, DiagnosticDescriptors.ReservedName, graph.Name, $"the gradient graph of the [Loss] '{loss}' under that name in the generated Compiled class");
+                yield return DiagnosticInfo.OnName(DiagnosticDescriptors.ReservedName, graph, graph.Name, $"the gradient graph of the [Loss] '{loss}' under that name in the generated Compiled class");
             else if (!seen.Add(graph.Name))
-                yield return At(graph, DiagnosticDescriptors.InvalidModel, graph.ContainingType.Name,
+                yield return DiagnosticInfo.OnName(DiagnosticDescriptors.InvalidModel, graph, graph.ContainingType.Name,
                     $"two [Graph] methods are named '{graph.Name}'; a graph's compiled entry points are named after it, so overloads cannot be told apart");
             else if (GeneratedNames.GraphConflict(graph.Name, graph.Parameters.Length, names) is { } what)
-                yield return At(graph, DiagnosticDescriptors.ReservedName, graph.Name, what + " under that name in the generated Compiled class, where every graph is a method");
+                yield return DiagnosticInfo.OnName(DiagnosticDescriptors.ReservedName, graph, graph.Name, what + " under that name in the generated Compiled class, where every graph is a method");
         }
-    }
-
-    /// <summary>A diagnostic on <paramref name="symbol"/>'s name where it is declared (none in source: no location).</summary>
-    static DiagnosticInfo At(ISymbol symbol, DiagnosticDescriptor descriptor, params string[] arguments)
-    {
-        var location = symbol.Locations.FirstOrDefault(l => l.IsInSource);
-        return new DiagnosticInfo(descriptor.Id, location == null ? null : Spans.Of(location, symbol.Name), Compiler.Util.EquatableArray.Of(arguments));
     }
 }

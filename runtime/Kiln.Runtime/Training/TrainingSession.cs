@@ -47,8 +47,7 @@ public sealed class TrainingSession : IDisposable
     public DeviceTensor Gradient(int index) => _gradients[index];
 
     /// <summary>The gradients as host tensors by parameter name (of the last step computed).</summary>
-    public IReadOnlyDictionary<string, Kiln.Tensor> DownloadGradients() =>
-        _parameters.Select((p, i) => (p.Name, _gradients[i].Download())).ToDictionary(x => x.Name, x => x.Item2, StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, Kiln.Tensor> DownloadGradients() => ByParameter(i => _gradients[i]);
 
     /// <summary>The global 2-norm of the gradients now in the buffers (computed when asked, or by clipping).</summary>
     public double GradientNorm()
@@ -84,8 +83,12 @@ public sealed class TrainingSession : IDisposable
     public Weights DownloadWeights()
     {
         ThrowIfDisposed();
-        return new Weights(_parameters.Select((p, i) => (p.Name, _model.Param(i).Download())).ToDictionary(x => x.Name, x => x.Item2, StringComparer.Ordinal));
+        return new Weights(ByParameter(_model.Param));
     }
+
+    /// <summary>One device tensor per parameter, copied to the host under the parameter's name.</summary>
+    Dictionary<string, Kiln.Tensor> ByParameter(Func<int, DeviceTensor> tensorOf) =>
+        Enumerable.Range(0, _parameters.Count).ToDictionary(i => _parameters[i].Name, i => tensorOf(i).Download(), StringComparer.Ordinal);
 
     /// <summary>
     /// Weights, optimizer state (<c>optimizer.{state}.{parameter}</c>) and step count in one safetensors file (written to
@@ -95,12 +98,9 @@ public sealed class TrainingSession : IDisposable
     public void SaveCheckpoint(string path)
     {
         ThrowIfDisposed();
-        var tensors = new Dictionary<string, Kiln.Tensor>(StringComparer.Ordinal);
+        var tensors = ByParameter(_model.Param);
         for (int i = 0; i < _parameters.Count; i++)
-        {
-            tensors[_parameters[i].Name] = _model.Param(i).Download();
             for (int s = 0; s < _state.Length; s++) tensors[StateName(s, i)] = _state[s][i].Download();
-        }
         tensors[StepEntry] = new Kiln.Tensor(new float[] { Step & 0xFFFFF, Step >> 20 }, 2);
         SafeTensors.Write(path, tensors);
     }

@@ -151,19 +151,10 @@ public static class ApiEmitter
         var coreInputs = entry.Graph.InputNames.Select(BufferIdentifiers.Input).ToList();
         w.Line($"/// <summary>Runs {entry.Name}: the loss into <paramref name=\"loss\"/> and ∂loss/∂parameter i into <paramref name=\"gradients\"/>[i].</summary>");
         w.Open($"internal void {entry.Core}({string.Join("", coreInputs.Select(n => $"{Runtime}DeviceTensor {n}, "))}{Runtime}DeviceTensor loss, {Runtime}DeviceTensor[] gradients)");
-        w.Open("lock (_session.Gate)");
-        for (int i = 0; i < coreInputs.Count; i++) w.Line($"{entry.InputsField}[{i}] = {coreInputs[i]};");
-        w.Line($"var _frame = _session.Begin({entry.Program}, {entry.InputsField});");
-        w.Line($"global::System.Array.Clear({entry.InputsField});");
+        BeginFrame(w, entry, coreInputs);
         var outputs = entry.Outputs;
         var locals = outputs.Select((_, i) => "_output" + i).ToList();
-        for (int i = 0; i < outputs.Count; i++)
-        {
-            string destination = i == 0 ? "loss" : $"gradients[{i - 1}]";
-            w.Line(outputs[i].Shape.Rank == 0
-                ? $"var {locals[i]} = _frame.Output({destination}, global::System.ReadOnlySpan<long>.Empty);"
-                : $"var {locals[i]} = _frame.Output({destination}, stackalloc long[] {{ {string.Join(", ", outputs[i].Shape.Dims.Select(d => d.ToCSharp()))} }});");
-        }
+        for (int i = 0; i < outputs.Count; i++) BindOutput(w, locals[i], i == 0 ? "loss" : $"gradients[{i - 1}]", outputs[i]);
         w.Line($"_kernels.{entry.Method}(_frame, {string.Join("", coreInputs.Select(n => n + ", "))}{string.Join(", ", locals)});");
         w.Close();
         w.Close();
@@ -282,23 +273,32 @@ public static class ApiEmitter
             for (int j = i + 1; j < destinations.Count; j++)
                 w.Line($"if ({destinations[i]} is not null && global::System.Object.ReferenceEquals({destinations[i]}, {destinations[j]})) "
                     + $"throw new global::System.ArgumentException(\"{entry.Class}.{entry.Name}: outputs {i} and {j} were given the same destination tensor\");");
-        w.Open("lock (_session.Gate)");
-        for (int i = 0; i < coreInputs.Count; i++) w.Line($"{entry.InputsField}[{i}] = {coreInputs[i]};");
-        w.Line($"var _frame = _session.Begin({entry.Program}, {entry.InputsField});");
-        w.Line($"global::System.Array.Clear({entry.InputsField});");
+        BeginFrame(w, entry, coreInputs);
         var outputSymbols = outputs.SelectMany(o => o.Shape.Dims).SelectMany(d => d.Symbols).ToList();
         foreach (var (s, i) in entry.Plan.Symbols.Select((s, i) => (s, i)).Where(p => outputSymbols.Contains(p.s)))
             w.Line($"int {SymbolNames.Identifier(s)} = _frame.Symbol({i});");
         var locals = outputs.Select((_, i) => tuple ? "_output" + i : "_output").ToList();
-        for (int i = 0; i < outputs.Count; i++)
-            w.Line(outputs[i].Shape.Rank == 0
-                ? $"var {locals[i]} = _frame.Output({destinations[i]}, global::System.ReadOnlySpan<long>.Empty);"
-                : $"var {locals[i]} = _frame.Output({destinations[i]}, stackalloc long[] {{ {string.Join(", ", outputs[i].Shape.Dims.Select(d => d.ToCSharp()))} }});");
+        for (int i = 0; i < outputs.Count; i++) BindOutput(w, locals[i], destinations[i], outputs[i]);
         w.Line($"_kernels.{entry.Method}(_frame, {string.Join("", coreInputs.Select(n => n + ", "))}{string.Join(", ", locals)});");
         w.Line(tuple ? $"return ({string.Join(", ", locals)});" : "return _output;");
         w.Close();
         w.Close();
     }
+
+    /// <summary>Opens the call's lock and begins its frame: the inputs checked, the symbols bound, the arena laid out.</summary>
+    static void BeginFrame(SourceWriter w, Entry entry, IReadOnlyList<string> coreInputs)
+    {
+        w.Open("lock (_session.Gate)");
+        for (int i = 0; i < coreInputs.Count; i++) w.Line($"{entry.InputsField}[{i}] = {coreInputs[i]};");
+        w.Line($"var _frame = _session.Begin({entry.Program}, {entry.InputsField});");
+        w.Line($"global::System.Array.Clear({entry.InputsField});");
+    }
+
+    /// <summary>Output <paramref name="local"/>: <paramref name="destination"/> checked against the output's shape, or a new tensor of it when null.</summary>
+    static void BindOutput(SourceWriter w, string local, string destination, BufferInfo output) =>
+        w.Line(output.Shape.Rank == 0
+            ? $"var {local} = _frame.Output({destination}, global::System.ReadOnlySpan<long>.Empty);"
+            : $"var {local} = _frame.Output({destination}, stackalloc long[] {{ {string.Join(", ", output.Shape.Dims.Select(d => d.ToCSharp()))} }});");
 
     static string DimSpecCode(Dim d) => d.IsConstant ? $"{Runtime}DimSpec.Fixed({d.Coefficient})" : $"{Runtime}DimSpec.Symbol(\"{d.Symbols[0]}\")";
 
