@@ -9,19 +9,22 @@ namespace Kiln.Examples;
 
 /// <summary>
 /// Training curves as a self-contained SVG, written directly (no plotting package): the loss of every step (faint) and
-/// its moving average, and optionally one evaluation metric per epoch on a second axis.
+/// its moving average, optionally held-out losses at chosen steps on the same axis, and optionally one evaluation
+/// metric per epoch (a fraction, shown in percent) on a second axis.
 /// </summary>
 static class TrainingCurves
 {
     const int Width = 760, Height = 380, Left = 60, Right = 60, Top = 40, Bottom = 50;
 
-    public static void WriteSvg(string path, string title, IReadOnlyList<float> losses, IReadOnlyList<double>? epochMetric = null, string metricName = "")
+    public static void WriteSvg(string path, string title, IReadOnlyList<float> losses, IReadOnlyList<double>? epochMetric = null, string metricName = "",
+        IReadOnlyList<(int Step, float Loss)>? heldOutLosses = null)
     {
         if (losses.Count == 0) throw new ArgumentException("No losses to plot.", nameof(losses));
+        heldOutLosses ??= [];
         var svg = new StringBuilder();
         string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
         double plotW = Width - Left - Right, plotH = Height - Top - Bottom;
-        double maxLoss = Math.Max(1e-6, losses.Where(float.IsFinite).DefaultIfEmpty(1f).Max());
+        double maxLoss = Math.Max(1e-6, losses.Concat(heldOutLosses.Select(h => h.Loss)).Where(float.IsFinite).DefaultIfEmpty(1f).Max());
         double X(double step) => Left + plotW * (losses.Count == 1 ? 0.5 : step / (losses.Count - 1));
         double Y(double loss) => Top + plotH * (1 - Math.Clamp(loss / maxLoss, 0, 1));
 
@@ -51,6 +54,12 @@ static class TrainingCurves
             if (i % stride == 0) smooth.Add((i, sum / Math.Min(i + 1, window)));
         }
         svg.AppendLine($"<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"{Points(smooth)}\"/>");
+        if (heldOutLosses.Count > 0)
+        {
+            svg.AppendLine($"<polyline fill=\"none\" stroke=\"#2ca02c\" stroke-width=\"2\" points=\"{Points(heldOutLosses.Select(h => (h.Step - 1, (double)h.Loss)))}\"/>");
+            foreach (var (step, loss) in heldOutLosses) svg.AppendLine($"<circle cx=\"{F(X(step - 1))}\" cy=\"{F(Y(loss))}\" r=\"3\" fill=\"#2ca02c\"/>");
+            svg.AppendLine($"<text x=\"{Left + plotW - 4}\" y=\"{Top + 14}\" text-anchor=\"end\" fill=\"#2ca02c\">held-out loss</text>");
+        }
 
         if (epochMetric is { Count: > 0 })
         {

@@ -37,4 +37,12 @@ public partial class CharGpt
             h = block.Forward(h);
         return head.Forward(norm.Forward(h));
     }
+
+    /// <summary>
+    /// Mean cross-entropy of the next character at every position: <paramref name="targets"/> is
+    /// <paramref name="ids"/> shifted by one. Its [Loss] gives the model a compiled gradient graph and a trainer.
+    /// </summary>
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", "seq", DType = DType.Int32)] Tensor ids, [Shape("batch", "seq", DType = DType.Int32)] Tensor targets) =>
+        CrossEntropy(Logits(ids), targets);
 }

@@ -8,6 +8,8 @@ using Kiln.Runtime;
 
 // Text generation with Kiln's compiled character-level GPT.
 //   dotnet run --project examples/Gpt [-- --device cpu|cuda|ilgpu-cpu] [--prompt TEXT] [--chars N] [--temperature T] [--seed S] [--weights FILE]
+//   dotnet run --project examples/Gpt -- train [--steps N] …   (training in C#: see Training.cs)
+if (args.Length > 0 && args[0] == "train") return GptTraining.Run(args[1..]);
 var options = Kiln.Examples.CommandLine.Parse(args, Options.Parse, Options.Usage, out int exitCode);
 if (options == null) return exitCode;
 using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
@@ -52,7 +54,7 @@ var logits = model.Logits(new Tensor(inputs, windows, CharGpt.Context));
 evalTimer.Stop();
 double loss = 0;
 for (int p = 0; p < windows * CharGpt.Context; p++)
-    loss -= LogSoftmaxAt(logits.Data, p * CharGpt.Vocab, (int)excerpt[p + 1]);
+    loss -= Sampling.LogSoftmaxAt(logits.Data, p * CharGpt.Vocab, (int)excerpt[p + 1]);
 loss /= windows * CharGpt.Context;
 Console.WriteLine($"Excerpt: {excerpt.Length:N0} characters; mean cross-entropy {loss:F4} nats/char over {windows} windows " +
     $"({windows * CharGpt.Context / evalTimer.Elapsed.TotalSeconds:N0} characters/s in one batch of {windows})");
@@ -60,19 +62,12 @@ Console.WriteLine($"Excerpt: {excerpt.Length:N0} characters; mean cross-entropy 
 // Generation: one forward per character over the last (up to) Context characters; the sequence length is symbolic,
 // so each window runs at its own length (the arena is planned once per length and reused).
 var random = new Random(options.Seed);
-var text = new StringBuilder(options.Prompt);
 var genTimer = Stopwatch.StartNew();
-for (int i = 0; i < options.Chars; i++)
-{
-    var ids = Corpus.Encode(text.ToString());
-    int length = Math.Min(ids.Length, CharGpt.Context);
-    var next = model.Logits(new Tensor(ids[^length..], 1, length));
-    text.Append(Corpus.Decode(Sample(next.Data, (length - 1) * CharGpt.Vocab, options.Temperature, random)));
-}
+var text = Sampling.Generate(model, options.Prompt, options.Chars, options.Temperature, random);
 genTimer.Stop();
 Console.WriteLine();
 Console.WriteLine($"Generated (temperature {options.Temperature}, seed {options.Seed}):");
-Console.WriteLine("  " + text.ToString().Replace("\n", "\n  "));
+Console.WriteLine("  " + text.Replace("\n", "\n  "));
 Console.WriteLine();
 Console.WriteLine($"{options.Chars} characters in {genTimer.Elapsed.TotalMilliseconds:F0} ms ({genTimer.Elapsed.TotalMilliseconds / Math.Max(1, options.Chars):F2} ms per forward of a window of up to {CharGpt.Context} characters)");
 
@@ -83,27 +78,6 @@ var firstWindow = new Tensor(inputs.Take(CharGpt.Context).ToArray(), 1, CharGpt.
 float maxDiff = eager.Logits(firstWindow).Data.Zip(model.Logits(firstWindow).Data, (a, b) => Math.Abs(a - b)).Max();
 Console.WriteLine($"Eager reference on the first window: max |compiled − eager| = {maxDiff:E2}");
 return maxDiff < 1e-3f ? 0 : 1;
-
-static double LogSoftmaxAt(float[] logits, int offset, int index)
-{
-    double max = double.NegativeInfinity, sum = 0;
-    for (int i = 0; i < CharGpt.Vocab; i++) max = Math.Max(max, logits[offset + i]);
-    for (int i = 0; i < CharGpt.Vocab; i++) sum += Math.Exp(logits[offset + i] - max);
-    return logits[offset + index] - max - Math.Log(sum);
-}
-
-static int Sample(float[] logits, int offset, double temperature, Random random)
-{
-    if (temperature <= 0)
-        return Enumerable.Range(0, CharGpt.Vocab).MaxBy(i => logits[offset + i]);
-    var p = new double[CharGpt.Vocab];
-    double max = Enumerable.Range(0, CharGpt.Vocab).Max(i => (double)logits[offset + i]), sum = 0;
-    for (int i = 0; i < p.Length; i++) sum += p[i] = Math.Exp((logits[offset + i] - max) / temperature);
-    double u = random.NextDouble() * sum;
-    for (int i = 0; i < p.Length; i++)
-        if ((u -= p[i]) <= 0) return i;
-    return p.Length - 1;
-}
 
 static string Kib(long bytes) => $"{bytes / 1024.0:F1} KiB";
 

@@ -1,5 +1,8 @@
-"""Trains Kiln's example MLP (784-256-256-10) with PyTorch from a formula-defined initialization and writes
-tests/Kiln.Tests/Reference/train_mlp.safetensors, which Kiln's training tests match step for step:
+"""Trains Kiln's example MLP (784-256-256-10) and character GPT with PyTorch from formula-defined initializations and
+writes tests/Kiln.Tests/Reference/train_mlp.safetensors and train_gpt.safetensors, which Kiln's training tests match
+step for step.
+
+train_mlp.safetensors:
 
   sgd.losses      [200]  SGD (lr 0.01, momentum 0.9, weight decay 5e-4), 200 steps (a stable rate: at 0.05 the run
                          is chaotic, and float32 rounding alone sends two runs apart after ~80 steps)
@@ -11,7 +14,17 @@ tests/Kiln.Tests/Reference/train_mlp.safetensors, which Kiln's training tests ma
 Batches: the first 64 images of the bundled Fashion-MNIST test subset (examples/Mlp/data), four batches of 16 in
 order, cycled. The initial weights need no file: element k of parameter number j is s·sin(1 + 0.37·k + 0.11·j), s =
 1/sqrt(rows) for a weight matrix and 0.01 for a bias, computed in double and rounded to float32 (the C# test builds the
-same). Run with Debian's Python (python3-torch):  /usr/bin/python3 tests/reference/train_reference.py
+same).
+
+train_gpt.safetensors (examples/Gpt's CharGpt, tests/reference/kiln_nn.py's twin):
+  adamw.losses    [200]  AdamW (lr 2e-3, wd 0.01), gradients clipped to norm 1, warmup (20 steps) + cosine, 200 steps
+  adamw.step1.<p>.index / .value, adamw.step1.loss   as for the MLP
+Batches: four batches of 4 windows of 64 characters from the bundled excerpt (examples/Gpt/data): window i of batch b
+starts at character 64·(4b + i), its targets one character later; cycled. Initialization: the parameters in ordinal
+order of their names, element k of number j is 1 + 0.1·sin(1 + 0.37k + 0.11j) for a norm's weight, 0.01·sin(…) for
+any other vector (biases), (1/sqrt(last dimension))·sin(…) for a matrix.
+
+Run with Debian's Python (python3-torch):  /usr/bin/python3 tests/reference/train_reference.py
 """
 import gzip
 import math
@@ -23,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
+from kiln_nn import CharGpt  # noqa: E402
 from safetensors_io import save  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -95,6 +109,68 @@ def train(kind, images, labels, out):
     print(f"{kind}: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
 
 
+GPT_VOCAB = "\n !$&()*,-.0123456789:;?ABCDEFGHIJKLMNOPQRSTUVWXYZ[]abcdefghijklmnopqrstuvwxyz\u2014\u2018\u2019\u201c\u201d"
+GPT_BATCH, GPT_SEQ = 4, 64
+
+
+def gpt_formula_init(model):
+    names = sorted(n for n, _ in model.named_parameters())
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for j, name in enumerate(names):
+            p = params[name]
+            k = torch.arange(p.numel(), dtype=torch.float64)
+            wave = torch.sin(1 + 0.37 * k + 0.11 * j)
+            if p.dim() >= 2:
+                value = wave / math.sqrt(p.shape[-1])
+            elif name.endswith(".weight"):
+                value = 1 + 0.1 * wave
+            else:
+                value = 0.01 * wave
+            p.copy_(value.to(torch.float32).reshape(p.shape))
+
+
+def gpt_batches():
+    with open(f"{ROOT}/examples/Gpt/data/moby-dick-excerpt.txt", encoding="utf-8") as f:
+        text = f.read()
+    index = {c: i for i, c in enumerate(GPT_VOCAB)}
+    data = torch.tensor([index[c] for c in text], dtype=torch.long)
+    batches = []
+    for b in range(BATCHES):
+        starts = [GPT_SEQ * (GPT_BATCH * b + i) for i in range(GPT_BATCH)]
+        batches.append((torch.stack([data[s:s + GPT_SEQ] for s in starts]), torch.stack([data[s + 1:s + GPT_SEQ + 1] for s in starts])))
+    return batches
+
+
+def train_gpt(out):
+    model = CharGpt(len(GPT_VOCAB), 64, 64, 4, 3)
+    gpt_formula_init(model)
+    params = list(model.parameters())
+    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: warmup_cosine(i + 1))
+    batches = gpt_batches()
+    losses = []
+    for step in range(STEPS):
+        x, y = batches[step % BATCHES]
+        loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if step == 0:
+            out["adamw.step1.loss"] = torch.tensor([loss.item()])
+            g = torch.Generator().manual_seed(1)
+            for name, p in sorted(model.named_parameters()):
+                flat = p.detach().reshape(-1)
+                index = torch.randperm(flat.numel(), generator=g)[:SAMPLES]
+                out[f"adamw.step1.{name}.index"] = index.float()
+                out[f"adamw.step1.{name}.value"] = flat[index].clone()
+    out["adamw.losses"] = torch.tensor(losses)
+    print(f"gpt adamw: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+
+
 def main():
     torch.set_num_threads(1)
     images, labels = data()
@@ -102,6 +178,9 @@ def main():
     train("sgd", images, labels, out)
     train("adamw", images, labels, out)
     save(out, f"{ROOT}/tests/Kiln.Tests/Reference/train_mlp.safetensors")
+    out = {}
+    train_gpt(out)
+    save(out, f"{ROOT}/tests/Kiln.Tests/Reference/train_gpt.safetensors")
 
 
 if __name__ == "__main__":
