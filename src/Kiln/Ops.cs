@@ -42,6 +42,9 @@ public static class Ops
     /// <summary>GELU with erf, PyTorch's default <c>F.gelu(x)</c>: 0.5x(1 + erf(x/√2)).</summary>
     public static Tensor GeluErf(Tensor x) => Reference.Unary(x, Scalar.GeluErf);
 
+    /// <summary>The error function erf(x) = (2/√π)∫₀ˣ e^(−t²) dt.</summary>
+    public static Tensor Erf(Tensor x) => Reference.Unary(x, Scalar.Erf);
+
     // Binary elementwise, NumPy broadcasting
     public static Tensor Add(Tensor a, Tensor b) => Reference.Binary(a, b, Scalar.Add);
     public static Tensor Sub(Tensor a, Tensor b) => Reference.Binary(a, b, Scalar.Sub);

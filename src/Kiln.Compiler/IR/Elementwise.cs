@@ -80,6 +80,7 @@ public static class Elementwise<TMath> where TMath : struct, IFloatMath
         OpKind.Silu => Silu(x),
         OpKind.Sin => default(TMath).Sin(x),
         OpKind.Cos => default(TMath).Cos(x),
+        OpKind.Erf => Erf(x),
         OpKind.ToInt32 => ToInt32(x),
         OpKind.ToFloat32 => x,
         _ => throw new System.ArgumentOutOfRangeException(nameof(op), op, "not a unary op"),

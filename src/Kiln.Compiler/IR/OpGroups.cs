@@ -4,7 +4,7 @@ public static class OpGroups
 {
     public static bool IsData(this OpKind op) => op is OpKind.Input or OpKind.Param or OpKind.Constant;
 
-    public static bool IsUnary(this OpKind op) => op >= OpKind.Neg && op <= OpKind.Cos;
+    public static bool IsUnary(this OpKind op) => op >= OpKind.Neg && op <= OpKind.Erf;
 
     public static bool IsBinary(this OpKind op) => op >= OpKind.Add && op <= OpKind.Equal;
 

@@ -25,6 +25,7 @@ public enum OpKind
     Silu,
     Sin,
     Cos,
+    Erf,
 
     // Binary elementwise (operands already broadcast to the result shape)
     Add,

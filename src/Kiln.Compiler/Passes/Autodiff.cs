@@ -19,7 +19,7 @@ namespace Kiln.Compiler.Passes;
 /// condition of <c>where</c> gets none. An op with no rule yet on such a path is a <see cref="NotDifferentiableException"/>
 /// that names the node, which the generator reports at its span.
 /// </remarks>
-public static class Autodiff
+public static partial class Autodiff
 {
     /// <summary>
     /// The graph <c>(loss, ∂loss/∂p₀, …)</c> for <paramref name="parameters"/> (the model's, by name and shape), in that
@@ -83,7 +83,7 @@ public static class Autodiff
     };
 
     /// <summary>One node's backward step: its adjoint <c>g</c> pushed into the adjoints of its inputs.</summary>
-    sealed class Rule
+    sealed partial class Rule
     {
         readonly GraphBuilder b;
         readonly Node n;
@@ -129,6 +129,8 @@ public static class Autodiff
                 case OpKind.Tanh: To(X, () => Mul(g, Sub(C(1f), Mul(Y, Y)))); break;
                 case OpKind.Silu: To(X, () => SiluGradient()); break;
                 case OpKind.Gelu: To(X, () => Mul(g, GeluTanhDerivative(X))); break;
+                case OpKind.GeluErf: To(X, () => Mul(g, GeluErfDerivative(X))); break;
+                case OpKind.Erf: To(X, () => Mul(g, Mul(C(1.1283791670955126f), b.Unary(OpKind.Exp, Neg(Mul(X, X)))))); break;
                 case OpKind.Sin: To(X, () => Mul(g, b.Unary(OpKind.Cos, X))); break;
                 case OpKind.Cos: To(X, () => Neg(Mul(g, b.Unary(OpKind.Sin, X)))); break;
                 case OpKind.ToFloat32: break; // of an integer: nothing to differentiate
@@ -191,13 +193,10 @@ public static class Autodiff
                 case OpKind.LayerNorm or OpKind.RmsNorm: To(X, () => NormGradient()); break;
                 case OpKind.Gather: To(n.Inputs[0], () => GatherGradient()); break;
                 case OpKind.Attention: AttentionGradient(); break;
+                case OpKind.Conv2d: ConvGradients(); break;
+                case OpKind.MaxPool2d or OpKind.AvgPool2d: PoolGradient(); break;
                 default:
-                    throw new NotDifferentiableException(n, n.Op switch
-                    {
-                        OpKind.GeluErf => "the exact (erf) GELU has no gradient rule yet; Gelu (the tanh form) has one",
-                        OpKind.Conv2d or OpKind.MaxPool2d or OpKind.AvgPool2d => $"training through {GraphPrinter.OpName(n.Op)} is not supported yet",
-                        _ => $"{GraphPrinter.OpName(n.Op)} has no gradient rule",
-                    });
+                    throw new NotDifferentiableException(n, $"{GraphPrinter.OpName(n.Op)} has no gradient rule");
             }
         }
 
@@ -223,6 +222,14 @@ public static class Autodiff
             int left = Mul(C(0.5f), Add(C(1f), t));
             int right = Mul(Mul(C(0.5f), x), Mul(Sub(C(1f), Mul(t, t)), Mul(C(c), Add(C(1f), Mul(C(3 * a), x2)))));
             return Add(left, right);
+        }
+
+        /// <summary>The exact GELU x·Φ(x): its derivative is Φ(x) + x·φ(x), Φ(x) = ½(1 + erf(x/√2)), φ(x) = e^(−x²/2)/√(2π).</summary>
+        int GeluErfDerivative(int x)
+        {
+            int cdf = Mul(C(0.5f), Add(C(1f), b.Unary(OpKind.Erf, Mul(x, C(0.70710678118654752f)))));
+            int pdf = Mul(C(0.3989422804014327f), b.Unary(OpKind.Exp, Mul(C(-0.5f), Mul(x, x))));
+            return Add(cdf, Mul(x, pdf));
         }
 
         /// <summary>Maximum/minimum: the gradient goes to the operand that won, split in half on a tie (PyTorch's rule).</summary>

@@ -17,6 +17,7 @@ public partial class ElementwiseOps
     [Graph] public Tensor Silu_([Shape("batch", 19)] Tensor x) => Silu(x);
     [Graph] public Tensor Sin_([Shape("batch", 19)] Tensor x) => Sin(x * 3f);
     [Graph] public Tensor Cos_([Shape("batch", 19)] Tensor x) => Cos(x * 3f);
+    [Graph] public Tensor Erf_([Shape("batch", 19)] Tensor x) => Erf(x * 2f);
     [Graph] public Tensor Add_([Shape("batch", 19)] Tensor a, [Shape("batch", 19)] Tensor b) => a + b;
     [Graph] public Tensor Sub_([Shape("batch", 19)] Tensor a, [Shape("batch", 19)] Tensor b) => a - b;
     [Graph] public Tensor Mul_([Shape("batch", 19)] Tensor a, [Shape("batch", 19)] Tensor b) => a * b;

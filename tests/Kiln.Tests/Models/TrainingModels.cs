@@ -97,3 +97,32 @@ public partial class GradEdges
     public Tensor Loss([Shape(4)] Tensor x) =>
         Sum(used * used + x * used + Cast(ArgMax(used * x, 0), DType.Float32) * used, 0);
 }
+
+/// <summary>
+/// Convolutions of every geometry the gradient rules distinguish (padding, stride with a left-over row, dilation, a
+/// padding wider than the filter's reach), the exact GELU, and max- and average-pooling with cropped edges.
+/// </summary>
+[Model]
+public partial class GradConv
+{
+    [Param(3, 2, 3, 3)] Tensor w1;
+    [Param(3)] Tensor b1;
+    [Param(4, 3, 2, 2)] Tensor w2;
+    [Param(2, 4, 3, 3)] Tensor w3;
+    [Param(2, 2, 1, 1)] Tensor w4;
+    [Param(8, 3)] Tensor mix;
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 2, 9, 9)] Tensor x)
+    {
+        var a = GeluErf(Conv2d(x, w1, b1, padding: 1));        // [batch, 3, 9, 9]
+        var c = Conv2d(a, w2, stride: 2, padding: 1);           // [batch, 4, 5, 5]: (9 + 2 − 2) / 2 leaves a row over
+        var d = Conv2d(Tanh(c), w3, padding: 3, dilation: 2);   // [batch, 2, 7, 7]
+        var e = Conv2d(d, w4, padding: 1);                      // [batch, 2, 9, 9]: padding beyond a 1×1 filter's reach
+        var m = MaxPool2d(e, 2);                                // [batch, 2, 4, 4], the last row and column cropped
+        var v = AvgPool2d(c, 2);                                // [batch, 4, 2, 2]
+        var mixed = MatMul(Flatten(MaxPool2d(m, 2), 1, 3), mix); // [batch, 8] · [8, 3]
+        return Mean(Flatten(mixed * mixed, 0, -1), 0) + Mean(Flatten(v * v, 0, -1), 0);
+    }
+}
+

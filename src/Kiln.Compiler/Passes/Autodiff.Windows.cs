@@ -1,0 +1,157 @@
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Compiler.IR;
+
+namespace Kiln.Compiler.Passes;
+
+public static partial class Autodiff
+{
+    /// <summary>
+    /// The gradient rules of the window ops, convolution and pooling, written in other IR ops so that both backends run
+    /// them with the kernels they already have: a convolution's input gradient is a convolution of the output gradient
+    /// with the flipped, transposed filters; its filter gradient is one matrix product of the output gradient with the
+    /// unfolded input (im2col, built from shifted slices); a pooling gradient routes each window's gradient through a
+    /// view of the input as [N, C, OH, OW, window].
+    /// </summary>
+    sealed partial class Rule
+    {
+        /// <summary>y = conv2d(x, w): ∂x = conv2d(dilate(g, stride), flip(w)ᵀ), ∂w = g ⋅ unfold(x).</summary>
+        void ConvGradients()
+        {
+            var window = n.Attribute<Window2d>();
+            if (window.Groups != 1 && (carries[n.Inputs[0]] || carries[n.Inputs[1]]))
+                throw new NotDifferentiableException(n, $"the gradient of a grouped convolution ({window.Groups} groups) is not supported yet");
+            To(n.Inputs[0], () => ConvInputGradient(window));
+            To(n.Inputs[1], () => ConvWeightGradient(window));
+        }
+
+        /// <summary>
+        /// x[h] receives g[a]·w[i] wherever a·s + i·d − p = h: the full correlation of the stride-dilated g with the
+        /// flipped filters (channels swapped), read from x's row 0. The dilated g is first extended by the r rows that
+        /// the floor in the output size left over (so that the correlation reaches x's last row at any stride); then a
+        /// convolution padded by d(k − 1) − p gives exactly x's H rows, or, when p is wider than the filters' reach,
+        /// one padded by 0 gives them after p − d(k − 1) leading rows are dropped.
+        /// </summary>
+        int ConvInputGradient(Window2d w)
+        {
+            var xShape = b.ShapeOf(n.Inputs[0]);
+            long h = xShape[2].Coefficient, width = xShape[3].Coefficient;
+            int reachH = w.DilationH * (w.KernelH - 1), reachW = w.DilationW * (w.KernelW - 1);
+            long leftH = (h + 2 * w.PadH - reachH - 1) % w.StrideH, leftW = (width + 2 * w.PadW - reachW - 1) % w.StrideW;
+            int dilated = b.Pad(b.Pad(Dilate(Dilate(g, 2, w.StrideH), 3, w.StrideW), 2, 0, (int)leftH, 0f), 3, 0, (int)leftW, 0f);
+            int filters = b.Permute(Flip(Flip(n.Inputs[1], 2), 3), new[] { 1, 0, 2, 3 });
+            int padH = System.Math.Max(0, reachH - w.PadH), padW = System.Math.Max(0, reachW - w.PadW);
+            int full = b.Conv2d(dilated, filters, 1, 1, padH, padW, w.DilationH, w.DilationW, 1);
+            return FitSpatial(FitSpatial(full, 2, System.Math.Max(0, w.PadH - reachH), h), 3, System.Math.Max(0, w.PadW - reachW), width);
+        }
+
+        /// <summary>
+        /// ∂w[o, c, i, j] = Σ over images and output pixels of g[n, o, a, b] · x_padded[n, c, a·s + i·d, b·s + j·d]: the
+        /// taps (i, j) of the padded input, each a strided slice [N, C, OH, OW], stacked to [N, OH, OW, C, KH·KW] and
+        /// contracted with g as [N·OH·OW, O] in one matrix product.
+        /// </summary>
+        int ConvWeightGradient(Window2d w)
+        {
+            var xShape = b.ShapeOf(n.Inputs[0]);
+            var yShape = b.ShapeOf(Y);
+            Dim batch = xShape[0], channels = xShape[1], outH = yShape[2], outW = yShape[3], outC = yShape[1];
+            int padded = PadSpatial(n.Inputs[0], w.PadH, w.PadW);
+            int? columns = null;
+            for (int i = 0; i < w.KernelH; i++)
+                for (int j = 0; j < w.KernelW; j++)
+                {
+                    int tap = StridedSlice(StridedSlice(padded, 2, i * w.DilationH, w.StrideH, outH.Coefficient), 3, j * w.DilationW, w.StrideW, outW.Coefficient);
+                    tap = b.ReshapeTo(tap, Shape.Of(batch, channels, outH, outW, Dim.One));
+                    columns = columns is { } c ? b.Concat(c, tap, 4) : tap;
+                }
+            int taps = w.KernelH * w.KernelW;
+            int unfolded = b.ReshapeTo(b.Permute(columns!.Value, new[] { 0, 2, 3, 1, 4 }), Shape.Of(batch * outH * outW, channels * Dim.Of(taps)));
+            int grads = b.ReshapeTo(b.Permute(g, new[] { 0, 2, 3, 1 }), Shape.Of(batch * outH * outW, outC));
+            return b.ReshapeTo(b.MatMul(b.Transpose(grads), unfolded), b.ShapeOf(n.Inputs[1]));
+        }
+
+        /// <summary>
+        /// Non-overlapping windows (stride = kernel, no padding, the pooling Kiln's models use): the input cropped to whole
+        /// windows is viewed as [N, C, OH, OW, KH·KW]; max-pooling sends each window's gradient to its first maximum
+        /// (PyTorch's choice on ties), average-pooling spreads it evenly; the cropped rows and columns get zero.
+        /// </summary>
+        void PoolGradient()
+        {
+            var w = n.Attribute<Window2d>();
+            if (w.StrideH != w.KernelH || w.StrideW != w.KernelW || w.PadH != 0 || w.PadW != 0)
+                throw new NotDifferentiableException(n, $"the gradient of {GraphPrinter.OpName(n.Op)} with a {w} window is not supported yet: only non-overlapping windows (stride = kernel) without padding");
+            To(X, () =>
+            {
+                var xShape = b.ShapeOf(X);
+                var yShape = b.ShapeOf(Y);
+                Dim batch = xShape[0], channels = xShape[1], outH = yShape[2], outW = yShape[3];
+                int kh = w.KernelH, kw = w.KernelW;
+                var windowed = Shape.Of(batch, channels, outH, outW, Dim.Of(kh * kw));
+                int perWindow = b.BroadcastTo(b.ReshapeTo(g, Shape.Of(batch, channels, outH, outW, Dim.One)), windowed);
+                int spread;
+                if (n.Op == OpKind.MaxPool2d)
+                {
+                    int cropped = b.Slice(b.Slice(X, 2, 0, outH.Coefficient * kh), 3, 0, outW.Coefficient * kw);
+                    int windows = b.ReshapeTo(b.Permute(b.ReshapeTo(cropped, Shape.Of(batch, channels, outH, Dim.Of(kh), outW, Dim.Of(kw))), new[] { 0, 1, 2, 4, 3, 5 }), windowed);
+                    int first = b.Reduce(OpKind.ArgMax, windows, 4, keepDims: true);
+                    spread = b.Where(b.Binary(OpKind.Equal, b.Iota(windowed, 4), first), perWindow, C(0f));
+                }
+                else spread = Mul(perWindow, C(1f / (kh * kw)));
+                int image = b.ReshapeTo(b.Permute(b.ReshapeTo(spread, Shape.Of(batch, channels, outH, outW, Dim.Of(kh), Dim.Of(kw))), new[] { 0, 1, 2, 4, 3, 5 }),
+                    Shape.Of(batch, channels, outH * Dim.Of(kh), outW * Dim.Of(kw)));
+                return FitSpatial(FitSpatial(image, 2, 0, xShape[2].Coefficient), 3, 0, xShape[3].Coefficient);
+            });
+        }
+
+        /// <summary>x with its order along <paramref name="axis"/> (of fixed size) reversed, as slices put back together.</summary>
+        int Flip(int x, int axis)
+        {
+            long size = b.ShapeOf(x)[axis].Coefficient;
+            int? result = null;
+            for (long i = size - 1; i >= 0; i--)
+            {
+                int piece = b.Slice(x, axis, i, 1);
+                result = result is { } r ? b.Concat(r, piece, axis) : piece;
+            }
+            return result!.Value;
+        }
+
+        /// <summary>s − 1 zeros between consecutive elements along <paramref name="axis"/>: [.., L, ..] → [.., (L − 1)·s + 1, ..].</summary>
+        int Dilate(int x, int axis, int stride)
+        {
+            if (stride == 1) return x;
+            var shape = b.ShapeOf(x);
+            long length = shape[axis].Coefficient;
+            var split = shape.Dims.Take(axis + 1).Append(Dim.One).Concat(shape.Dims.Skip(axis + 1)).ToArray();
+            int spaced = b.Pad(b.ReshapeTo(x, Shape.Of(split)), axis + 1, 0, stride - 1, 0f);
+            var merged = shape.Dims.ToArray();
+            merged[axis] = Dim.Of(length * stride);
+            return b.Slice(b.ReshapeTo(spaced, Shape.Of(merged)), axis, 0, (length - 1) * stride + 1);
+        }
+
+        /// <summary>Elements start, start + s, … (count of them) along <paramref name="axis"/>; zeros where that runs past the end.</summary>
+        int StridedSlice(int x, int axis, long start, int stride, long count)
+        {
+            long size = b.ShapeOf(x)[axis].Coefficient, span = count * stride;
+            if (start + span > size) x = b.Pad(x, axis, 0, checked((int)(start + span - size)), 0f);
+            int run = b.Slice(x, axis, start, span);
+            if (stride == 1) return run;
+            var shape = b.ShapeOf(run);
+            var split = shape.Dims.Take(axis).Append(Dim.Of(count)).Append(Dim.Of(stride)).Concat(shape.Dims.Skip(axis + 1)).ToArray();
+            int firsts = b.Slice(b.ReshapeTo(run, Shape.Of(split)), axis + 1, 0, 1);
+            var merged = shape.Dims.ToArray();
+            merged[axis] = Dim.Of(count);
+            return b.ReshapeTo(firsts, Shape.Of(merged));
+        }
+
+        int PadSpatial(int x, int padH, int padW) => b.Pad(b.Pad(x, 2, padH, padH, 0f), 3, padW, padW, 0f);
+
+        /// <summary>Drops <paramref name="skip"/> leading elements of <paramref name="axis"/>, then crops or zero-pads its end to <paramref name="size"/>.</summary>
+        int FitSpatial(int x, int axis, long skip, long size)
+        {
+            long length = b.ShapeOf(x)[axis].Coefficient - skip;
+            int kept = b.Slice(x, axis, skip, System.Math.Min(length, size));
+            return length >= size ? kept : b.Pad(kept, axis, 0, checked((int)(size - length)), 0f);
+        }
+    }
+}
