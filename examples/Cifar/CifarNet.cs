@@ -52,6 +52,14 @@ public partial class CifarNet
     }
 
     /// <summary>
+    /// Mean cross-entropy of the logits against class labels. Its [Loss] gives the network a compiled gradient graph and
+    /// a trainer; in it the batch norms use the batch's statistics and update their running ones (training mode).
+    /// </summary>
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 3, 32, 32)] Tensor images, [Shape("batch", DType = DType.Int32)] Tensor labels) =>
+        CrossEntropy(Forward(images), labels);
+
+    /// <summary>
     /// Seeded weights for running the network without a download, by a fixed recipe (the one
     /// tests/reference/cifar_reference.py computed PyTorch's logits on, so it must not change): every parameter uniform
     /// in ±1/√(its first dimension), drawn in declaration order from one seeded generator; then each batch norm gets a

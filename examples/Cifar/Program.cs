@@ -7,6 +7,8 @@ using Kiln.Runtime;
 
 // Inference with Kiln's compiled airbench-shaped CIFAR-10 network, on seeded synthetic weights and images.
 //   dotnet run --project examples/Cifar [-- --device cpu|cuda|ilgpu-cpu] [--batch N] [--seed S] [--export-weights FILE]
+//   dotnet run --project examples/Cifar -- train [--data DIR] …   (training in C#: see Training.cs)
+if (args.Length > 0 && args[0] == "train") return CifarTraining.Run(args[1..]);
 var options = Kiln.Examples.CommandLine.Parse(args, Options.Parse, Options.Usage, out int exitCode);
 if (options == null) return exitCode;
 using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");

@@ -58,12 +58,12 @@ public static class ModelParser
             bool namesClash = diagnostics.Count > clashes;
             var entries = new List<EntryPointSpec>();
             foreach (var method in graphs)
-                if (LowerEntryPoint(method, compilation, root, diagnostics, cancellation) is { } entry) entries.Add(entry);
+                if (LowerEntryPoint(method, compilation, root, training: false, diagnostics, cancellation, out _) is { } entry) entries.Add(entry);
 
             // A graph that did not lower has a diagnostic, or C# itself reports why it does not bind: emit nothing then.
             bool hasErrors = entries.Count < graphs.Count || namesClash;
             int lossErrors = diagnostics.Count;
-            entries.AddRange(GradientGraphs(type, graphs, entries, parameters, diagnostics, cancellation));
+            entries.AddRange(GradientGraphs(type, graphs, entries, parameters, compilation, root, diagnostics, cancellation));
             hasErrors |= diagnostics.Count > lossErrors;
             var budget = MemoryBudget(type, diagnostics, cancellation);
             var spec = hasErrors ? null : new ModelSpec(Namespace(type), type.Name, ContainingTypes(type),
@@ -176,7 +176,7 @@ public static class ModelParser
     /// without a gradient rule on the path from a parameter, reported at that op) are diagnostics.
     /// </summary>
     static IEnumerable<EntryPointSpec> GradientGraphs(INamedTypeSymbol type, IReadOnlyList<IMethodSymbol> graphs, IReadOnlyList<EntryPointSpec> entries,
-        IReadOnlyList<ParamSpec> parameters, List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
+        IReadOnlyList<ParamSpec> parameters, Compilation compilation, ModuleInstance root, List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
     {
         var losses = type.GetMembers().OfType<IMethodSymbol>().Where(m => HasAttribute(m, LossAttribute)).ToList();
         foreach (var stray in losses.Where(m => !graphs.Contains(m, SymbolEqualityComparer.Default)))
@@ -185,11 +185,19 @@ public static class ModelParser
         foreach (var extra in valid.Skip(1))
             diagnostics.Add(DiagnosticInfo.OnName(DiagnosticDescriptors.InvalidLoss, extra, extra.Name, $"a model trains on one loss, and '{valid[0].Name}' is already one"));
         if (valid.Count == 0 || entries.FirstOrDefault(e => e.MethodName == valid[0].Name) is not { } loss) yield break;
+        // The step differentiates the loss as training runs it (IsTraining true: batch statistics, Assign of running ones).
+        if (LowerEntryPoint(valid[0], compilation, root, training: true, diagnostics, cancellation, out var updates) is not { } training) yield break;
+        var assigned = new HashSet<string>(updates.Select(u => u.Parameter));
         EntryPointSpec? gradients = null;
         try
         {
-            var graph = Autodiff.Gradients(loss.Graph, parameters.Select(p => (p.Name, Shape.Of(p.Shape.ToArray()))).ToList(), EntryPointSpec.GradientsName(loss.MethodName));
-            gradients = new EntryPointSpec(EntryPointSpec.GradientsName(loss.MethodName), loss.InputNames, graph) { GradientsOf = loss.MethodName };
+            var trained = parameters.Where(p => !assigned.Contains(p.Name)).Select(p => (p.Name, Shape.Of(p.Shape.ToArray()))).ToList();
+            var graph = Autodiff.Gradients(training.Graph, trained, updates, EntryPointSpec.GradientsName(loss.MethodName));
+            gradients = new EntryPointSpec(EntryPointSpec.GradientsName(loss.MethodName), loss.InputNames, graph)
+            {
+                GradientsOf = loss.MethodName,
+                UpdatedParameters = updates.Select(u => u.Parameter).ToEquatableArray(),
+            };
         }
         catch (NotDifferentiableException e)
         {
@@ -206,9 +214,14 @@ public static class ModelParser
         if (gradients != null) yield return gradients;
     }
 
-    static EntryPointSpec? LowerEntryPoint(IMethodSymbol method, Compilation compilation, ModuleInstance model,
-        List<DiagnosticInfo> diagnostics, CancellationToken cancellation)
+    /// <summary>
+    /// The entry point of a public [Graph] method, lowered as inference runs it, or (<paramref name="training"/>) as a
+    /// training step does, with the parameters it assigns in <paramref name="updates"/>. Null after a diagnostic.
+    /// </summary>
+    static EntryPointSpec? LowerEntryPoint(IMethodSymbol method, Compilation compilation, ModuleInstance model, bool training,
+        List<DiagnosticInfo> diagnostics, CancellationToken cancellation, out IReadOnlyList<StateUpdate> updates)
     {
+        updates = Array.Empty<StateUpdate>();
         var syntax = method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellation)).OfType<MethodDeclarationSyntax>().FirstOrDefault();
         if (syntax == null) return null;
         if (!IsTensorOrTensors(method.ReturnType))
@@ -240,7 +253,7 @@ public static class ModelParser
 
         try
         {
-            var graph = GraphLowering.Lower(compilation, method, syntax, inputs, model, cancellation);
+            (var graph, updates) = GraphLowering.Lower(compilation, method, syntax, inputs, model, training, cancellation);
             return new EntryPointSpec(method.Name, method.Parameters.Select(p => p.Name).ToEquatableArray(), graph)
             {
                 OutputNames = method.ReturnType is INamedTypeSymbol { IsTupleType: true } tuple

@@ -22,6 +22,43 @@ public static class Ops
     /// <summary>A parameter as <see cref="Param(int[])"/>, which <c>RandomWeights</c> fills as <paramref name="init"/> says.</summary>
     public static Tensor Param(Init init, params int[] shape) => Tensor.Unloaded(shape);
 
+    // Training mode
+    [ThreadStatic] static bool t_training;
+
+    /// <summary>
+    /// True in a training step, false at inference — PyTorch's <c>module.training</c>, for the layers that differ
+    /// (batch norm's statistics, dropout). Compiled, it is a build-time constant: the gradient graph Kiln derives from a
+    /// [Loss] method is lowered with it true, every other graph (the [Loss] method's own entry point included) with it
+    /// false, so <c>if (IsTraining)</c> keeps one branch. Eagerly it is true inside <see cref="TrainingMode"/>.
+    /// </summary>
+    public static bool IsTraining => t_training;
+
+    /// <summary>Eager code on this thread runs as in a training step (<see cref="IsTraining"/>) until the scope is disposed.</summary>
+    public static IDisposable TrainingMode() => new TrainingScope(t_training);
+
+    sealed class TrainingScope : IDisposable
+    {
+        readonly bool _previous;
+        public TrainingScope(bool previous) => (_previous, t_training) = (previous, true);
+        public void Dispose() => t_training = _previous;
+    }
+
+    /// <summary>
+    /// In a training step, gives <paramref name="parameter"/> — state the optimizer does not train, such as batch norm's
+    /// running statistics — the value <paramref name="value"/> for the steps after this one; a parameter assigned in the
+    /// [Loss] graph is not trained. Only under <see cref="IsTraining"/>; a graph assigns a parameter at most once and does
+    /// not read it afterwards (compiled, the write lands when the step ends).
+    /// </summary>
+    public static void Assign(Tensor parameter, Tensor value)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        ArgumentNullException.ThrowIfNull(value);
+        if (!IsTraining) throw new InvalidOperationException("Assign(parameter, value) updates a parameter during a training step only (inside Ops.TrainingMode()).");
+        if (!parameter.Shape.SequenceEqual(value.Shape))
+            throw new ArgumentException($"Assign: the value {Tensor.Format(value.Shape)} does not have the parameter's shape {Tensor.Format(parameter.Shape)}.", nameof(value));
+        Array.Copy(value.Data, parameter.Data, value.Data.Length);
+    }
+
     // Unary elementwise
     public static Tensor Neg(Tensor x) => Reference.Unary(x, Scalar.Neg);
     public static Tensor Exp(Tensor x) => Reference.Unary(x, Scalar.Exp);

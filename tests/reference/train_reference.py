@@ -24,6 +24,14 @@ starts at character 64·(4b + i), its targets one character later; cycled. Initi
 order of their names, element k of number j is 1 + 0.1·sin(1 + 0.37k + 0.11j) for a norm's weight, 0.01·sin(…) for
 any other vector (biases), (1/sqrt(last dimension))·sin(…) for a matrix.
 
+train_cifar.safetensors (examples/Cifar's CifarNet, batch norms in training mode):
+  adamw.losses    [CIFAR_STEPS]  AdamW (lr 2e-3, wd 0.05), CIFAR_STEPS steps on two batches of 4 formula images, alternating
+  adamw.step1.<p>.index / .value, adamw.step1.loss   as for the MLP (running statistics included: they are assigned,
+                                                    not trained)
+Images: element k of image i of batch b is sin(0.013k + 1.7i + 0.3b), label (i + 3b) mod 10. Initialization:
+parameters in ordinal order of their names, wave = sin(1 + 0.37k + 0.11j): 1 + 0.1·wave for a norm's weight, 0 and 1
+for running mean and variance, 0.01·wave for other vectors, wave/sqrt(fan-in) for weights (fan-in: all but dim 0).
+
 Run with Debian's Python (python3-torch):  /usr/bin/python3 tests/reference/train_reference.py
 """
 import gzip
@@ -36,7 +44,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
-from kiln_nn import CharGpt  # noqa: E402
+from kiln_nn import CharGpt, CifarNet  # noqa: E402
 from safetensors_io import save  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -171,6 +179,60 @@ def train_gpt(out):
     print(f"gpt adamw: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
 
 
+CIFAR_BATCH, CIFAR_STEPS = 4, 30
+
+
+def cifar_formula_init(model):
+    names = sorted(n for n, _ in model.named_parameters())
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for j, name in enumerate(names):
+            p = params[name]
+            k = torch.arange(p.numel(), dtype=torch.float64)
+            wave = torch.sin(1 + 0.37 * k + 0.11 * j)
+            if p.dim() >= 2:
+                value = wave / math.sqrt(p[0].numel())
+            elif ".norm" in name and name.endswith(".weight"):
+                value = 1 + 0.1 * wave
+            else:
+                value = 0.01 * wave
+            p.copy_(value.to(torch.float32).reshape(p.shape))
+
+
+def cifar_batch(b):
+    k = torch.arange(3 * 32 * 32, dtype=torch.float64)
+    images = torch.stack([torch.sin(0.013 * k + 1.7 * i + 0.3 * b) for i in range(CIFAR_BATCH)]).to(torch.float32).reshape(CIFAR_BATCH, 3, 32, 32)
+    labels = torch.tensor([(i + 3 * b) % 10 for i in range(CIFAR_BATCH)])
+    return images, labels
+
+
+def train_cifar(out):
+    model = CifarNet().train()
+    cifar_formula_init(model)
+    params = list(model.parameters())
+    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.05)
+    batches = [cifar_batch(0), cifar_batch(1)]
+    losses = []
+    for step in range(CIFAR_STEPS):
+        x, y = batches[step % 2]
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if step == 0:
+            out["adamw.step1.loss"] = torch.tensor([loss.item()])
+            g = torch.Generator().manual_seed(1)
+            state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+            for name, value in sorted(state.items()):
+                flat = value.detach().reshape(-1)
+                index = torch.randperm(flat.numel(), generator=g)[:SAMPLES]
+                out[f"adamw.step1.{name}.index"] = index.float()
+                out[f"adamw.step1.{name}.value"] = flat[index].clone()
+    out["adamw.losses"] = torch.tensor(losses)
+    print(f"cifar adamw: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+
+
 def main():
     torch.set_num_threads(1)
     images, labels = data()
@@ -181,6 +243,9 @@ def main():
     out = {}
     train_gpt(out)
     save(out, f"{ROOT}/tests/Kiln.Tests/Reference/train_gpt.safetensors")
+    out = {}
+    train_cifar(out)
+    save(out, f"{ROOT}/tests/Kiln.Tests/Reference/train_cifar.safetensors")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ sealed partial class GraphLowering
     readonly Compilation _compilation;
     readonly GraphBuilder _builder;
     readonly Dictionary<string, int> _paramNodes = new();
+    readonly List<StateUpdate> _updates = new();
+    bool _training;
     readonly Stack<IMethodSymbol> _calls = new();
     readonly CancellationToken _cancellation;
     readonly Dictionary<SyntaxTree, SemanticModel> _models = new();
@@ -49,9 +51,17 @@ sealed partial class GraphLowering
 
     /// <summary>Lowers <paramref name="method"/> of <paramref name="model"/> with its Tensor parameters as graph inputs of the given shapes.</summary>
     public static Graph Lower(Compilation compilation, IMethodSymbol method, MethodDeclarationSyntax syntax,
-        IReadOnlyList<(IParameterSymbol Parameter, Shape Shape, DType Type)> inputs, ModuleInstance model, CancellationToken cancellation)
+        IReadOnlyList<(IParameterSymbol Parameter, Shape Shape, DType Type)> inputs, ModuleInstance model, CancellationToken cancellation) =>
+        Lower(compilation, method, syntax, inputs, model, training: false, cancellation).Graph;
+
+    /// <summary>
+    /// Lowers <paramref name="method"/> as a training step sees it (<paramref name="training"/>: <c>Ops.IsTraining</c> is
+    /// true, and <c>Ops.Assign</c> records a <see cref="StateUpdate"/>) or as inference does.
+    /// </summary>
+    public static (Graph Graph, IReadOnlyList<StateUpdate> Updates) Lower(Compilation compilation, IMethodSymbol method, MethodDeclarationSyntax syntax,
+        IReadOnlyList<(IParameterSymbol Parameter, Shape Shape, DType Type)> inputs, ModuleInstance model, bool training, CancellationToken cancellation)
     {
-        var lowering = new GraphLowering(compilation, method.Name, model, cancellation);
+        var lowering = new GraphLowering(compilation, method.Name, model, cancellation) { _training = training };
         foreach (var (parameter, shape, type) in inputs)
         {
             lowering._builder.Source = Spans.Of(syntax.ParameterList.Parameters[parameter.Ordinal]);
@@ -61,10 +71,10 @@ sealed partial class GraphLowering
         BuildValue result;
         try { result = lowering.RunBody(syntax); }
         catch (NotConstantException e) { throw Unsupported(e.Node, e.Message); }
-        if (result.Tensors is { } outputs) return lowering._builder.Build(outputs.ToArray());
+        if (result.Tensors is { } outputs) return (lowering._builder.Build(outputs.ToArray()), lowering._updates);
         if (!result.IsTensor)
             throw new LoweringException(DiagnosticDescriptors.UnsupportedConstruct, syntax.Identifier.Parent!, method.Name, "the graph must return a tensor");
-        return lowering._builder.Build(result.Tensor);
+        return (lowering._builder.Build(result.Tensor), lowering._updates);
     }
 
     BuildValue RunBody(MethodDeclarationSyntax syntax)
@@ -165,12 +175,40 @@ sealed partial class GraphLowering
             case PostfixUnaryExpressionSyntax { Operand: var operand } post when post.IsKind(SyntaxKind.PostIncrementExpression) || post.IsKind(SyntaxKind.PostDecrementExpression):
                 Step(operand, post.IsKind(SyntaxKind.PostIncrementExpression) ? 1 : -1);
                 return;
+            case InvocationExpressionSyntax call when Model(call).GetSymbolInfo(call, _cancellation).Symbol is IMethodSymbol { Name: "Assign" } method
+                && method.ContainingType?.ToDisplayString() == OpsType:
+                Assign(call);
+                return;
             case PrefixUnaryExpressionSyntax { Operand: var operand } pre when pre.IsKind(SyntaxKind.PreIncrementExpression) || pre.IsKind(SyntaxKind.PreDecrementExpression):
                 Step(operand, pre.IsKind(SyntaxKind.PreIncrementExpression) ? 1 : -1);
                 return;
             default:
-                throw Unsupported(expression, "only assignments to locals, ++ and -- can stand as statements in a graph");
+                throw Unsupported(expression, "only assignments to locals, ++, -- and Assign(parameter, value) can stand as statements in a graph");
         }
+    }
+
+    /// <summary>
+    /// <c>Assign(parameter, value)</c>: in a training step, a <see cref="StateUpdate"/> of a parameter the optimizer then
+    /// leaves alone. Refused outside training, for a tensor that is not a parameter, for a value of another shape, and for a
+    /// second assignment of one parameter (compiled, every read in the step sees the old value; one write keeps that plain).
+    /// </summary>
+    void Assign(InvocationExpressionSyntax call)
+    {
+        if (!_training)
+            throw Unsupported(call, "Assign(parameter, value) updates a parameter during a training step only: put it under 'if (IsTraining)'");
+        var args = call.ArgumentList.Arguments;
+        if (args.Count != 2) throw Unsupported(call, "Assign takes a parameter and its new value");
+        var target = Eval(args[0].Expression);
+        if (!target.IsTensor || _builder[target.Tensor] is not { Op: OpKind.Param, Name: { } name } param)
+            throw Unsupported(args[0], "Assign's first argument must be a parameter of the model or one of its modules");
+        var value = Eval(args[1].Expression);
+        if (!value.IsTensor) throw Unsupported(args[1], "Assign's value must be a tensor");
+        var shape = _builder.ShapeOf(value.Tensor);
+        if (shape != param.Shape)
+            throw Unsupported(args[1], $"the value {shape} does not have the shape of '{name}' {param.Shape}");
+        if (_builder.TypeOf(value.Tensor) != DType.Float32) throw Unsupported(args[1], "the value must be a float tensor");
+        if (_updates.Any(u => u.Parameter == name)) throw Unsupported(call, $"'{name}' is assigned twice in one step");
+        _updates.Add(new StateUpdate(name, value.Tensor));
     }
 
     /// <summary>
@@ -379,6 +417,8 @@ sealed partial class GraphLowering
                 return Bind(expression, member);
             case IPropertySymbol { Name: "Rank" } property when IsTensor(property.ContainingType) && expression is MemberAccessExpressionSyntax rankOf:
                 return BuildValue.OfNumber(TensorShape(rankOf.Expression).Rank, isInt: true);
+            case IPropertySymbol { Name: "IsTraining" } training when training.ContainingType?.ToDisplayString() == OpsType:
+                return BuildValue.OfBool(_training);
             case IPropertySymbol { Name: "Length", ContainingType.SpecialType: SpecialType.System_Array } when expression is MemberAccessExpressionSyntax access:
             {
                 var array = Eval(access.Expression);
@@ -419,6 +459,8 @@ sealed partial class GraphLowering
     {
         if (member.Param is not { } param) return member;
         if (_instantiating) throw Unsupported(at, "a field initializer cannot read a parameter (it has no value at build time)");
+        if (_updates.Any(u => u.Parameter == param.Name))
+            throw Unsupported(at, $"'{param.Name}' is read after Assign in the same step (compiled, it would still hold the old value; eagerly, the new one): read it before assigning");
         if (!_paramNodes.TryGetValue(param.Name, out var node))
         {
             _builder.Source = Spans.Of(at);

@@ -35,5 +35,19 @@ public abstract class DeviceMemory : IDisposable
 
     public abstract void CopyTo(float[] destination);
 
+    /// <summary>
+    /// Copies this memory into <paramref name="destination"/> on the same device (of the same size). Through the host
+    /// here, for the small tensors that need it (a training step's running statistics); a device may do better.
+    /// </summary>
+    public virtual void CopyTo(DeviceMemory destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.Device != Device || destination.Elements != Elements)
+            throw new ArgumentException($"A copy needs memory of {Elements} elements on {Device.Name}; got {destination.Elements} on {destination.Device.Name}.", nameof(destination));
+        var staging = new float[Elements];
+        CopyTo(staging);
+        destination.CopyFrom(staging);
+    }
+
     public abstract void Dispose();
 }

@@ -6,10 +6,11 @@ using System.Linq;
 namespace Kiln.Runtime;
 
 /// <summary>
-/// The training state behind a generated <c>Trainer</c>: one gradient buffer per parameter (the compiled gradient graph
-/// writes them), the optimizer's state per parameter, the step count, and the update that turns gradients into new
-/// weights in place on the device. The parameters themselves stay the compiled model's (<see cref="ModelSession"/>),
-/// so its inference entry points always see the current weights.
+/// The training state behind a generated <c>Trainer</c>: one gradient buffer per trained parameter (the compiled
+/// gradient graph writes them), the optimizer's state per trained parameter, the step count, and the update that turns
+/// gradients into new weights in place on the device. Parameters the step assigns instead (batch norm's running
+/// statistics) get a buffer for their new value, copied in by <see cref="ApplyUpdates"/>. The parameters themselves stay
+/// the compiled model's (<see cref="ModelSession"/>), so its inference entry points always see the current weights.
 /// </summary>
 public sealed class TrainingSession : IDisposable
 {
@@ -18,22 +19,36 @@ public sealed class TrainingSession : IDisposable
 
     readonly ModelSession _model;
     readonly IReadOnlyList<ParameterSpec> _parameters;
-    readonly DeviceTensor[] _gradients;
+    readonly int[] _trained, _assigned; // indices into _parameters
+    readonly DeviceTensor[] _gradients, _updates;
     readonly DeviceTensor[][] _state;
     bool _disposed;
 
-    public TrainingSession(ModelSession model, IReadOnlyList<ParameterSpec> parameters, Optimizer optimizer)
+    /// <param name="assigned">The parameters the gradient graph assigns rather than trains (by name; none by default).</param>
+    public TrainingSession(ModelSession model, IReadOnlyList<ParameterSpec> parameters, Optimizer optimizer, IReadOnlyCollection<string>? assigned = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
         Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
         optimizer.Validate();
+        var isAssigned = new HashSet<string>(assigned ?? Array.Empty<string>(), StringComparer.Ordinal);
+        var unknown = isAssigned.Where(n => !parameters.Any(p => p.Name == n)).ToList();
+        if (unknown.Count > 0) throw new ArgumentException($"{model.Model} has no parameter {string.Join(", ", unknown.Select(n => $"'{n}'"))} to assign.", nameof(assigned));
+        _trained = Enumerable.Range(0, parameters.Count).Where(i => !isAssigned.Contains(parameters[i].Name)).ToArray();
+        _assigned = Enumerable.Range(0, parameters.Count).Where(i => isAssigned.Contains(parameters[i].Name)).ToArray();
         var device = model.Device;
         for (int i = 0; i < parameters.Count; i++) model.Param(i); // a streamed model has no resident weights to update: fail now
         Loss = device.Allocate(Array.Empty<int>(), "loss");
-        _gradients = parameters.Select(p => device.Allocate(p.Shape, "grad." + p.Name)).ToArray();
-        _state = optimizer.StateNames.Select(s => parameters.Select(p => device.Allocate(p.Shape, $"{s}.{p.Name}")).ToArray()).ToArray();
+        _gradients = _trained.Select(i => device.Allocate(parameters[i].Shape, "grad." + parameters[i].Name)).ToArray();
+        _updates = _assigned.Select(i => device.Allocate(parameters[i].Shape, "next." + parameters[i].Name)).ToArray();
+        _state = optimizer.StateNames.Select(s => _trained.Select(i => device.Allocate(parameters[i].Shape, $"{s}.{parameters[i].Name}")).ToArray()).ToArray();
     }
+
+    /// <summary>How many parameters the optimizer trains (all but the assigned ones).</summary>
+    public int TrainedCount => _trained.Length;
+
+    /// <summary>How many parameters the training step assigns instead of training.</summary>
+    public int AssignedCount => _assigned.Length;
 
     public Optimizer Optimizer { get; }
 
@@ -43,11 +58,23 @@ public sealed class TrainingSession : IDisposable
     /// <summary>Where the gradient graph writes the loss (a scalar).</summary>
     public DeviceTensor Loss { get; }
 
-    /// <summary>Where the gradient graph writes ∂loss/∂parameter i, in <see cref="ParameterSpec"/> order.</summary>
+    /// <summary>Where the gradient graph writes ∂loss/∂(trained parameter i), in <see cref="ParameterSpec"/> order.</summary>
     public DeviceTensor Gradient(int index) => _gradients[index];
 
-    /// <summary>The gradients as host tensors by parameter name (of the last step computed).</summary>
-    public IReadOnlyDictionary<string, Kiln.Tensor> DownloadGradients() => ByParameter(i => _gradients[i]);
+    /// <summary>Where the gradient graph writes the new value of assigned parameter j, in <see cref="ParameterSpec"/> order.</summary>
+    public DeviceTensor Update(int index) => _updates[index];
+
+    /// <summary>The gradients as host tensors by parameter name (of the last step computed; trained parameters only).</summary>
+    public IReadOnlyDictionary<string, Kiln.Tensor> DownloadGradients() => ByParameter(_trained, k => _gradients[k]);
+
+    /// <summary>Copies the new values the gradient graph just wrote into the assigned parameters.</summary>
+    public void ApplyUpdates()
+    {
+        ThrowIfDisposed();
+        if (_assigned.Length == 0) return;
+        for (int k = 0; k < _assigned.Length; k++) _updates[k].Memory.CopyTo(_model.Param(_assigned[k]).Memory);
+        _model.Device.ParametersChanged();
+    }
 
     /// <summary>The global 2-norm of the gradients now in the buffers (computed when asked, or by clipping).</summary>
     public double GradientNorm()
@@ -72,9 +99,9 @@ public sealed class TrainingSession : IDisposable
             scale = (float)Math.Min(1.0, max / (norm + 1e-6));
         }
         var step = Optimizer.At(Step + 1, scale);
-        for (int i = 0; i < _parameters.Count; i++)
-            device.ApplyOptimizer(step, _model.Param(i).Memory, _gradients[i].Memory,
-                _state.Length > 0 ? _state[0][i].Memory : null, _state.Length > 1 ? _state[1][i].Memory : null);
+        for (int k = 0; k < _trained.Length; k++)
+            device.ApplyOptimizer(step, _model.Param(_trained[k]).Memory, _gradients[k].Memory,
+                _state.Length > 0 ? _state[0][k].Memory : null, _state.Length > 1 ? _state[1][k].Memory : null);
         device.ParametersChanged();
         Step++;
     }
@@ -83,12 +110,14 @@ public sealed class TrainingSession : IDisposable
     public Weights DownloadWeights()
     {
         ThrowIfDisposed();
-        return new Weights(ByParameter(_model.Param));
+        return new Weights(AllParameters());
     }
 
-    /// <summary>One device tensor per parameter, copied to the host under the parameter's name.</summary>
-    Dictionary<string, Kiln.Tensor> ByParameter(Func<int, DeviceTensor> tensorOf) =>
-        Enumerable.Range(0, _parameters.Count).ToDictionary(i => _parameters[i].Name, i => tensorOf(i).Download(), StringComparer.Ordinal);
+    Dictionary<string, Kiln.Tensor> AllParameters() => ByParameter(Enumerable.Range(0, _parameters.Count).ToArray(), _model.Param);
+
+    /// <summary>A device tensor per listed parameter (k-th of <paramref name="indices"/>), copied to the host under the parameter's name.</summary>
+    Dictionary<string, Kiln.Tensor> ByParameter(int[] indices, Func<int, DeviceTensor> tensorOf) =>
+        Enumerable.Range(0, indices.Length).ToDictionary(k => _parameters[indices[k]].Name, k => tensorOf(k).Download(), StringComparer.Ordinal);
 
     /// <summary>
     /// Weights, optimizer state (<c>optimizer.{state}.{parameter}</c>) and step count in one safetensors file (written to
@@ -98,9 +127,9 @@ public sealed class TrainingSession : IDisposable
     public void SaveCheckpoint(string path)
     {
         ThrowIfDisposed();
-        var tensors = ByParameter(_model.Param);
-        for (int i = 0; i < _parameters.Count; i++)
-            for (int s = 0; s < _state.Length; s++) tensors[StateName(s, i)] = _state[s][i].Download();
+        var tensors = AllParameters();
+        for (int k = 0; k < _trained.Length; k++)
+            for (int s = 0; s < _state.Length; s++) tensors[StateName(s, k)] = _state[s][k].Download();
         tensors[StepEntry] = new Kiln.Tensor(new float[] { Step & 0xFFFFF, Step >> 20 }, 2);
         SafeTensors.Write(path, tensors);
     }
@@ -114,24 +143,23 @@ public sealed class TrainingSession : IDisposable
         ThrowIfDisposed();
         var file = Weights.Load(path);
         var expected = new List<ParameterSpec>(_parameters);
-        for (int i = 0; i < _parameters.Count; i++)
-            for (int s = 0; s < _state.Length; s++) expected.Add(new ParameterSpec(StateName(s, i), _parameters[i].Shape));
+        for (int k = 0; k < _trained.Length; k++)
+            for (int s = 0; s < _state.Length; s++) expected.Add(new ParameterSpec(StateName(s, k), _parameters[_trained[k]].Shape));
         expected.Add(new ParameterSpec(StepEntry, new[] { 2 }));
         try { file.Validate(expected, _model.Model + " checkpoint"); }
         catch (WeightsException e) { throw new WeightsException($"{path} is not a checkpoint of {_model.Model} trained with {Optimizer.GetType().Name}: {e.Message}"); }
         var steps = file[StepEntry].Data;
         if (steps[0] < 0 || steps[0] >= 1 << 20 || steps[1] < 0 || steps[0] != Math.Floor(steps[0]) || steps[1] != Math.Floor(steps[1]))
             throw new WeightsException($"{path}: '{StepEntry}' holds [{steps[0]}, {steps[1]}], not a step count.");
-        for (int i = 0; i < _parameters.Count; i++)
-        {
-            _model.Param(i).Memory.CopyFrom(file[_parameters[i].Name].Data);
-            for (int s = 0; s < _state.Length; s++) _state[s][i].Memory.CopyFrom(file[StateName(s, i)].Data);
-        }
+        for (int i = 0; i < _parameters.Count; i++) _model.Param(i).Memory.CopyFrom(file[_parameters[i].Name].Data);
+        for (int k = 0; k < _trained.Length; k++)
+            for (int s = 0; s < _state.Length; s++) _state[s][k].Memory.CopyFrom(file[StateName(s, k)].Data);
         _model.Device.ParametersChanged();
         Step = (long)steps[0] | (long)steps[1] << 20;
     }
 
-    string StateName(int state, int parameter) => $"optimizer.{Optimizer.StateNames[state]}.{_parameters[parameter].Name}";
+    /// <summary>The checkpoint name of optimizer state <paramref name="state"/> of trained parameter k.</summary>
+    string StateName(int state, int k) => $"optimizer.{Optimizer.StateNames[state]}.{_parameters[_trained[k]].Name}";
 
     void ThrowIfDisposed()
     {
@@ -143,7 +171,7 @@ public sealed class TrainingSession : IDisposable
         if (_disposed) return;
         _disposed = true;
         Loss.Dispose();
-        foreach (var g in _gradients) g.Dispose();
+        foreach (var g in _gradients.Concat(_updates)) g.Dispose();
         foreach (var s in _state.SelectMany(x => x)) s.Dispose();
     }
 }

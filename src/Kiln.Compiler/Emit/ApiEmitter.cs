@@ -143,18 +143,21 @@ public static class ApiEmitter
     }
 
     /// <summary>
-    /// A gradient graph's core, for the generated <c>Trainer</c> only: it writes the loss and every gradient into the
-    /// trainer's buffers (distinct by construction, so there are no pairwise checks), and has no public overloads.
+    /// A gradient graph's core, for the generated <c>Trainer</c> only: it writes the loss, every gradient and every
+    /// assigned parameter's new value into the trainer's buffers (distinct by construction, so there are no pairwise
+    /// checks), and has no public overloads.
     /// </summary>
     static void EmitGradientsCore(SourceWriter w, Entry entry)
     {
         var coreInputs = entry.Graph.InputNames.Select(BufferIdentifiers.Input).ToList();
-        w.Line($"/// <summary>Runs {entry.Name}: the loss into <paramref name=\"loss\"/> and ∂loss/∂parameter i into <paramref name=\"gradients\"/>[i].</summary>");
-        w.Open($"internal void {entry.Core}({string.Join("", coreInputs.Select(n => $"{Runtime}DeviceTensor {n}, "))}{Runtime}DeviceTensor loss, {Runtime}DeviceTensor[] gradients)");
-        BeginFrame(w, entry, coreInputs);
         var outputs = entry.Outputs;
+        int gradientCount = outputs.Count - 1 - entry.Graph.UpdatedParameters.Count;
+        w.Line($"/// <summary>Runs {entry.Name}: the loss into <paramref name=\"loss\"/>, ∂loss/∂(trained parameter i) into <paramref name=\"gradients\"/>[i], the new value of assigned parameter j into <paramref name=\"updates\"/>[j].</summary>");
+        w.Open($"internal void {entry.Core}({string.Join("", coreInputs.Select(n => $"{Runtime}DeviceTensor {n}, "))}{Runtime}DeviceTensor loss, {Runtime}DeviceTensor[] gradients, {Runtime}DeviceTensor[] updates)");
+        BeginFrame(w, entry, coreInputs);
         var locals = outputs.Select((_, i) => "_output" + i).ToList();
-        for (int i = 0; i < outputs.Count; i++) BindOutput(w, locals[i], i == 0 ? "loss" : $"gradients[{i - 1}]", outputs[i]);
+        for (int i = 0; i < outputs.Count; i++)
+            BindOutput(w, locals[i], i == 0 ? "loss" : i <= gradientCount ? $"gradients[{i - 1}]" : $"updates[{i - 1 - gradientCount}]", outputs[i]);
         w.Line($"_kernels.{entry.Method}(_frame, {string.Join("", coreInputs.Select(n => n + ", "))}{string.Join(", ", locals)});");
         w.Close();
         w.Close();

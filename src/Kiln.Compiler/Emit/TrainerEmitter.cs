@@ -47,13 +47,19 @@ public static class TrainerEmitter
         w.Open("public sealed class Trainer : global::System.IDisposable");
         w.Line($"readonly {Runtime}TrainingSession _training;");
         w.Line($"readonly {Runtime}DeviceTensor[] _gradients;");
+        w.Line($"readonly {Runtime}DeviceTensor[] _updates;");
         w.Line();
         w.Open($"internal Trainer({Runtime}Device device, {Runtime}Weights weights, {Runtime}Optimizer optimizer)");
         w.Line("Model = new Compiled(device, weights, null);");
         w.Open("try");
-        w.Line($"_training = new {Runtime}TrainingSession(Model._session, Parameters, optimizer);");
-        w.Line("_gradients = new global::Kiln.Runtime.DeviceTensor[Parameters.Length];");
+        var assigned = gradients.Entry.UpdatedParameters;
+        w.Line(assigned.Count == 0
+            ? $"_training = new {Runtime}TrainingSession(Model._session, Parameters, optimizer);"
+            : $"_training = new {Runtime}TrainingSession(Model._session, Parameters, optimizer, new string[] {{ {string.Join(", ", assigned.Select(p => "\"" + p + "\""))} }});");
+        w.Line($"_gradients = new {Runtime}DeviceTensor[_training.TrainedCount];");
         w.Line("for (int i = 0; i < _gradients.Length; i++) _gradients[i] = _training.Gradient(i);");
+        w.Line($"_updates = new {Runtime}DeviceTensor[_training.AssignedCount];");
+        w.Line("for (int i = 0; i < _updates.Length; i++) _updates[i] = _training.Update(i);");
         w.Close();
         w.Open("catch");
         w.Line("Model.Dispose();");
@@ -86,7 +92,8 @@ public static class TrainerEmitter
         HostOverload("The loss and its gradients (read them with <see cref=\"Gradients\"/>) without an update.", "ComputeGradients");
         w.Line("/// <summary>The loss and its gradients on device tensors, without an update.</summary>");
         w.Open($"public float ComputeGradients({deviceParams})");
-        w.Line($"this.Model.{core}({names}{(names.Length > 0 ? ", " : "")}this._training.Loss, this._gradients);");
+        w.Line($"this.Model.{core}({names}{(names.Length > 0 ? ", " : "")}this._training.Loss, this._gradients, this._updates);");
+        if (assigned.Count > 0) w.Line("this._training.ApplyUpdates();");
         w.Line("return this._training.Loss.Download().Data[0];");
         w.Close();
         w.Line();

@@ -35,10 +35,17 @@ public sealed record EntryPointSpec(string MethodName, EquatableArray<string> In
 
     /// <summary>
     /// Set on the graph Kiln derives from a <c>[Loss]</c> method (named <see cref="GradientsName"/> of it): the loss's name.
-    /// Its outputs are the loss, then ∂loss/∂p for every parameter in <see cref="ModelSpec.Params"/> order; it has no
-    /// public overloads of its own, only the generated <c>Trainer</c> calls it.
+    /// Its outputs are the loss, then ∂loss/∂p for every trained parameter in <see cref="ModelSpec.Params"/> order (all
+    /// but <see cref="UpdatedParameters"/>), then the new values of <see cref="UpdatedParameters"/>; it has no public
+    /// overloads of its own, only the generated <c>Trainer</c> calls it.
     /// </summary>
     public string? GradientsOf { get; init; }
+
+    /// <summary>
+    /// Of a gradient graph: the parameters its training step assigns (<c>Ops.Assign</c>, e.g. batch norm's running
+    /// statistics) instead of training them, in the order of its last outputs.
+    /// </summary>
+    public EquatableArray<string> UpdatedParameters { get; init; } = EquatableArray<string>.Empty;
 
     /// <summary>The name of the gradient graph derived from loss graph <paramref name="loss"/>.</summary>
     public static string GradientsName(string loss) => loss + "Gradients";

@@ -39,7 +39,9 @@ public static partial class Autodiff
             int reachH = w.DilationH * (w.KernelH - 1), reachW = w.DilationW * (w.KernelW - 1);
             long leftH = (h + 2 * w.PadH - reachH - 1) % w.StrideH, leftW = (width + 2 * w.PadW - reachW - 1) % w.StrideW;
             int dilated = b.Pad(b.Pad(Dilate(Dilate(g, 2, w.StrideH), 3, w.StrideW), 2, 0, (int)leftH, 0f), 3, 0, (int)leftW, 0f);
-            int filters = b.Permute(Flip(Flip(n.Inputs[1], 2), 3), new[] { 1, 0, 2, 3 });
+            // Transposed first and flipped last: the flip's concatenation is stored, so the convolution reads dense
+            // filters (the im2col + GEMM path) rather than a strided view (the per-element direct path).
+            int filters = Flip(Flip(b.Permute(n.Inputs[1], new[] { 1, 0, 2, 3 }), 2), 3);
             int padH = System.Math.Max(0, reachH - w.PadH), padW = System.Math.Max(0, reachW - w.PadW);
             int full = b.Conv2d(dilated, filters, 1, 1, padH, padW, w.DilationH, w.DilationW, 1);
             return FitSpatial(FitSpatial(full, 2, System.Math.Max(0, w.PadH - reachH), h), 3, System.Math.Max(0, w.PadW - reachW), width);

@@ -22,10 +22,11 @@ namespace Kiln.Compiler.Passes;
 public static partial class Autodiff
 {
     /// <summary>
-    /// The graph <c>(loss, ∂loss/∂p₀, …)</c> for <paramref name="parameters"/> (the model's, by name and shape), in that
-    /// order. A parameter the loss does not read gets a zero gradient. The loss must be the graph's one output, a float scalar.
+    /// The graph <c>(loss, ∂loss/∂p₀, …, u₀, …)</c> for <paramref name="parameters"/> (the trained ones, by name and
+    /// shape), in that order, then the values of <paramref name="updates"/> (state the step assigns). A parameter the loss
+    /// does not read gets a zero gradient. The loss must be the graph's one output, a float scalar.
     /// </summary>
-    public static Graph Gradients(Graph forward, IReadOnlyList<(string Name, Shape Shape)> parameters, string? name = null)
+    public static Graph Gradients(Graph forward, IReadOnlyList<(string Name, Shape Shape)> parameters, IReadOnlyList<StateUpdate>? updates = null, string? name = null)
     {
         if (forward.Outputs.Count != 1)
             throw new NotDifferentiableException(null, $"a loss graph returns one scalar, '{forward.Name}' returns {forward.Outputs.Count} values");
@@ -56,6 +57,7 @@ public static partial class Autodiff
             var grads = byName.TryGetValue(p, out var nodes) ? nodes.Select(node => adjoint[node.Id]).OfType<int>().ToList() : new List<int>();
             outputs.Add(grads.Count == 0 ? b.BroadcastTo(b.Constant(0f), shape) : grads.Aggregate((x, y) => b.Binary(OpKind.Add, x, y)));
         }
+        foreach (var update in updates ?? Array.Empty<StateUpdate>()) outputs.Add(update.Node);
         return b.Build(outputs.ToArray());
     }
 

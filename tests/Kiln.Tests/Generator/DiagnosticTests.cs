@@ -793,6 +793,51 @@ public sealed class TrainingDiagnosticTests
         """, "KLN0030", "Cannot train on loss 'Loss': a loss must be a float scalar (reduce it with Mean or Sum), 'Loss' returns f32[batch, 4]");
 
     [Fact]
+    public void KLN0002_Assign_outside_a_training_step() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Param(4)] Tensor running;
+            [Graph] public Tensor F([Shape(4)] Tensor x)
+            {
+                [|Assign(running, x)|];
+                return x * w;
+            }
+        }
+        """, "KLN0002", "Kiln cannot compile 'Assign(running, x)' in a graph: Assign(parameter, value) updates a parameter during a training step only: put it under 'if (IsTraining)'");
+
+    [Fact]
+    public void KLN0002_a_parameter_read_after_its_Assign() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Param(4)] Tensor running;
+            [Graph, Loss] public Tensor L([Shape(4)] Tensor x)
+            {
+                if (IsTraining) Assign(running, x);
+                return Sum(x * w * [|running|], 0);
+            }
+        }
+        """, "KLN0002", "Kiln cannot compile 'running' in a graph: 'running' is read after Assign in the same step (compiled, it would still hold the old value; eagerly, the new one): read it before assigning");
+
+    [Fact]
+    public void KLN0002_Assign_of_another_shape() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Param(4)] Tensor w;
+            [Param(2)] Tensor running;
+            [Graph, Loss] public Tensor L([Shape(4)] Tensor x)
+            {
+                if (IsTraining) Assign(running, [|x * w|]);
+                return Sum(x * w, 0);
+            }
+        }
+        """, "KLN0002", "Kiln cannot compile 'x * w' in a graph: the value [4] does not have the shape of 'running' [2]");
+
+    [Fact]
     public void KLN0031_a_second_loss() => AssertDiagnostic("""
         [Model]
         public partial class M

@@ -126,3 +126,22 @@ public partial class GradConv
     }
 }
 
+
+/// <summary>Batch norm in training mode (batch statistics, running statistics assigned, not trained) after a convolution.</summary>
+[Model]
+public partial class GradBatchNorm
+{
+    readonly Conv2d conv = new(2, 3, 3, padding: 1, useBias: false);
+    readonly BatchNorm2d norm = new(3);
+    [Param(3, 4)] Tensor head;
+
+    [Graph]
+    public Tensor Forward([Shape("batch", 2, 5, 5)] Tensor x) => MatMul(Flatten(MaxPool2d(GeluErf(norm.Forward(conv.Forward(x))), 5), 1, 3), head);
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 2, 5, 5)] Tensor x)
+    {
+        var y = Forward(x);
+        return Mean(Sum(y * y, 1), 0);
+    }
+}

@@ -25,7 +25,7 @@ public sealed class GradientTests : IClassFixture<IlgpuCpuFixture>, IDisposable
     /// that a larger step could cross, larger where it is smooth (the noise of float32 losses shrinks with the step).
     /// </summary>
     public static IEnumerable<object[]> Cases() =>
-        from model in new[] { ("GradElementwise", 1e-3f), ("GradViews", 1e-3f), ("GradRows", 1e-2f), ("GradGpt", 1e-2f), ("GradEdges", 1e-3f), ("GradConv", 1e-3f) }
+        from model in new[] { ("GradElementwise", 1e-3f), ("GradViews", 1e-3f), ("GradRows", 1e-2f), ("GradGpt", 1e-2f), ("GradEdges", 1e-3f), ("GradConv", 1e-3f), ("GradBatchNorm", 1e-3f) }
         from device in new[] { "cpu", "ilgpu-cpu" }
         select new object[] { model.Item1, model.Item2, device };
 
@@ -48,7 +48,7 @@ public sealed class GradientTests : IClassFixture<IlgpuCpuFixture>, IDisposable
 
         var rng = new Random(11);
         var problems = new List<string>();
-        foreach (var name in weights.Names.OrderBy(n => n, StringComparer.Ordinal))
+        foreach (var name in gradients.Keys.OrderBy(n => n, StringComparer.Ordinal))
         {
             var grad = gradients[name];
             var w = weights[name];
@@ -91,7 +91,14 @@ public sealed class GradientTests : IClassFixture<IlgpuCpuFixture>, IDisposable
         return new Tensor(data, t.Shape);
     }
 
-    static double EagerLoss(Type model, Tensor[] inputs, Weights weights) => GraphRunner.Eager(model, "Loss", inputs, weights).Data[0];
+    /// <summary>The loss as a training step computes it (<c>Ops.IsTraining</c>: batch norm with batch statistics).</summary>
+    static double EagerLoss(Type model, Tensor[] inputs, Weights weights)
+    {
+        using (Ops.TrainingMode()) return GraphRunner.Eager(model, "Loss", inputs, Copy(weights)).Data[0];
+    }
+
+    /// <summary>Weights whose arrays the eager run may overwrite (its Assign of running statistics) without touching the originals.</summary>
+    static Weights Copy(Weights weights) => new(weights.Names.ToDictionary(n => n, n => new Tensor((float[])weights[n].Data.Clone(), weights[n].Shape)));
 }
 
 /// <summary>Inputs for a model's Loss: floats in [-1, 1], int32 inputs as token ids below the smallest vocabulary in the tests.</summary>

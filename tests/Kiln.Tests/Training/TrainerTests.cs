@@ -102,4 +102,43 @@ public sealed class TrainerTests : IClassFixture<IlgpuCpuFixture>, IDisposable
         Assert.Contains("'labels' is int32", bad.Message);
         Assert.Equal(0, trainer.Steps);
     }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void A_step_moves_batch_norms_running_statistics_by_PyTorchs_rule_and_does_not_train_them(string deviceName)
+    {
+        var device = deviceName == "cpu" ? _cpu : _ilgpu;
+        var weights = Models.GradBatchNorm.RandomWeights(2);
+        var rng = new Random(6);
+        var x = new Tensor(Enumerable.Range(0, 4 * 2 * 5 * 5).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), 4, 2, 5, 5);
+        // A large weight decay would move the running statistics visibly if the optimizer touched them.
+        using var trainer = Models.GradBatchNorm.CompileTraining(device, weights, new AdamW(1e-2f, WeightDecay: 0.5f));
+        trainer.Step(x);
+        Assert.DoesNotContain("norm.running_mean", trainer.Gradients().Keys);
+        Assert.DoesNotContain("norm.running_var", trainer.Gradients().Keys);
+        Assert.Contains("norm.weight", trainer.Gradients().Keys);
+
+        // The batch's statistics per channel, from the eager reference convolution, in double: momentum 0.1 toward the
+        // mean, and toward the unbiased variance (n − 1 in the denominator), from PyTorch's initial 0 and 1.
+        var y = Ops.Conv2d(x, weights["conv.weight"], padding: 1).Data;
+        var after = trainer.Weights();
+        int n = 4 * 5 * 5;
+        for (int c = 0; c < 3; c++)
+        {
+            var values = Enumerable.Range(0, 4).SelectMany(b => y.Skip((b * 3 + c) * 25).Take(25)).Select(v => (double)v).ToList();
+            double mean = values.Average(), unbiased = values.Sum(v => (v - mean) * (v - mean)) / (n - 1);
+            Assert.Equal(0.1 * mean, after["norm.running_mean"].Data[c], 1e-5);
+            Assert.Equal(0.9 + 0.1 * unbiased, after["norm.running_var"].Data[c], 1e-5);
+        }
+
+        // Inference reads the new running statistics (eval mode): the compiled forward against the eager one on the same weights.
+        var compiled = trainer.Model.Forward(x).Data;
+        var eager = GraphRunner.Eager(typeof(Models.GradBatchNorm), "Forward", new[] { x }, after).Data;
+        for (int i = 0; i < eager.Length; i++) Assert.Equal(eager[i], compiled[i], 1e-4f);
+    }
+
+    [Fact]
+    public void Assign_outside_a_training_step_is_an_error_eagerly() =>
+        Assert.Throws<InvalidOperationException>(() => Ops.Assign(new Tensor(new float[2], 2), new Tensor(new float[2], 2)));
 }
