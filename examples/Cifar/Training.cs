@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Kiln.Runtime;
-using Spectre.Console;
 
 namespace Kiln.Examples.Cifar;
 
@@ -20,12 +19,7 @@ static class CifarTraining
     {
         var options = Kiln.Examples.CommandLine.Parse(args, TrainOptions.Parse, TrainOptions.Usage, out int exitCode);
         if (options == null) return exitCode;
-        foreach (var path in new[] { options.Output, options.Plot })
-            if (File.Exists(path) && !options.Overwrite)
-            {
-                Console.Error.WriteLine($"{path} exists; pass --overwrite to replace it, or choose another path.");
-                return 2;
-            }
+        if (!Kiln.Examples.TrainingConsole.MayWrite(options.Overwrite, options.Output, options.Plot)) return 2;
 
         var (train, test) = options.Data != null ? Cifar10.Load(options.Data) : (Cifar10.Synthetic(options.SyntheticCount, 0), Cifar10.Synthetic(options.SyntheticCount / 5, 1));
         using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
@@ -51,7 +45,7 @@ static class CifarTraining
         var labels = new float[options.Batch];
         var trainClock = new Stopwatch();
 
-        void Epochs(Action<int, int, float, double>? report)
+        void Epochs(Action<string?> report)
         {
             for (int epoch = 1; epoch <= options.Epochs; epoch++)
             {
@@ -74,28 +68,14 @@ static class CifarTraining
                     trainClock.Stop();
                     if (!float.IsFinite(loss)) throw new InvalidOperationException($"The loss is {loss} at epoch {epoch}, step {step + 1}.");
                     losses.Add(loss);
-                    report?.Invoke(epoch, step + 1, loss, losses.Count * options.Batch / trainClock.Elapsed.TotalSeconds);
+                    report($"epoch {epoch}/{options.Epochs} · step {step + 1}/{stepsPerEpoch} · loss {loss:F4} · {losses.Count * options.Batch / trainClock.Elapsed.TotalSeconds:F0} img/s"
+                        + (accuracies.Count > 0 ? $" · test {100 * accuracies[^1]:F2}%" : ""));
                 }
                 accuracies.Add(Accuracy(trainer.Model, test, options.Batch));
             }
         }
 
-        if (AnsiConsole.Profile.Capabilities.Interactive)
-        {
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("training", maxValue: steps);
-                    Epochs((epoch, step, loss, rate) =>
-                    {
-                        task.Increment(1);
-                        task.Description = $"epoch {epoch}/{options.Epochs} · step {step}/{stepsPerEpoch} · loss {loss:F4} · {rate:F0} img/s"
-                            + (accuracies.Count > 0 ? $" · test {100 * accuracies[^1]:F2}%" : "");
-                    });
-                });
-        }
-        else Epochs(null);
+        Kiln.Examples.TrainingConsole.Run(steps, Epochs);
 
         for (int e = 0; e < accuracies.Count; e++)
         {

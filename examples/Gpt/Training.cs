@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Kiln.Runtime;
-using Spectre.Console;
 
 namespace Kiln.Examples.Gpt;
 
@@ -23,12 +22,7 @@ static class GptTraining
     {
         var options = Kiln.Examples.CommandLine.Parse(args, TrainOptions.Parse, TrainOptions.Usage, out int exitCode);
         if (options == null) return exitCode;
-        foreach (var path in new[] { options.Output, options.Plot })
-            if (File.Exists(path) && !options.Overwrite)
-            {
-                Console.Error.WriteLine($"{path} exists; pass --overwrite to replace it, or choose another path.");
-                return 2;
-            }
+        if (!Kiln.Examples.TrainingConsole.MayWrite(options.Overwrite, options.Output, options.Plot)) return 2;
 
         string? bookPath = options.Corpus ?? (File.Exists(NpmBook) ? NpmBook : null);
         string source = bookPath ?? "the bundled excerpt of Moby-Dick";
@@ -63,7 +57,7 @@ static class GptTraining
         var targets = new float[ids.Length];
         var clock = Stopwatch.StartNew();
 
-        void Train(Action<int, float, double>? report)
+        void Train(Action<string?> report)
         {
             for (int step = 1; step <= options.Steps; step++)
             {
@@ -77,27 +71,14 @@ static class GptTraining
                 if (!float.IsFinite(loss)) throw new InvalidOperationException($"The loss is {loss} at step {step}.");
                 losses.Add(loss);
                 if (step % evaluateEvery == 0 || step == options.Steps) heldOutLosses.Add((step, HeldOutLoss(trainer.Model, heldOut)));
-                report?.Invoke(step, loss, (double)step * options.Batch * CharGpt.Context / clock.Elapsed.TotalSeconds);
+                report(step % 10 == 0 || step == options.Steps
+                    ? $"step {step}/{options.Steps} · loss {loss:F3} · {(double)step * options.Batch * CharGpt.Context / clock.Elapsed.TotalSeconds:N0} char/s"
+                        + (heldOutLosses.Count > 0 ? $" · held out {heldOutLosses[^1].Loss:F3}" : "")
+                    : null);
             }
         }
 
-        if (AnsiConsole.Profile.Capabilities.Interactive)
-        {
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("training", maxValue: options.Steps);
-                    Train((step, loss, rate) =>
-                    {
-                        task.Increment(1);
-                        if (step % 10 == 0 || step == options.Steps)
-                            task.Description = $"step {step}/{options.Steps} · loss {loss:F3} · {rate:N0} char/s"
-                                + (heldOutLosses.Count > 0 ? $" · held out {heldOutLosses[^1].Loss:F3}" : "");
-                    });
-                });
-        }
-        else Train(null);
+        Kiln.Examples.TrainingConsole.Run(options.Steps, Train);
         clock.Stop();
 
         foreach (var (step, heldOutLoss) in heldOutLosses)

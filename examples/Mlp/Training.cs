@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Kiln.Runtime;
-using Spectre.Console;
 
 namespace Kiln.Examples.Mlp;
 
@@ -19,12 +18,7 @@ static class MlpTraining
     {
         var options = Kiln.Examples.CommandLine.Parse(args, TrainOptions.Parse, TrainOptions.Usage, out int exitCode);
         if (options == null) return exitCode;
-        foreach (var path in new[] { options.Output, options.Plot })
-            if (File.Exists(path) && !options.Overwrite)
-            {
-                Console.Error.WriteLine($"{path} exists; pass --overwrite to replace it, or choose another path.");
-                return 2;
-            }
+        if (!Kiln.Examples.TrainingConsole.MayWrite(options.Overwrite, options.Output, options.Plot)) return 2;
 
         using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
         var train = FashionMnist.LoadTraining();
@@ -48,7 +42,7 @@ static class MlpTraining
         var labels = new float[options.Batch];
         var clock = Stopwatch.StartNew();
 
-        void Epochs(Action<int, int, float, double>? report)
+        void Epochs(Action<string?> report)
         {
             for (int epoch = 1; epoch <= options.Epochs; epoch++)
             {
@@ -65,29 +59,16 @@ static class MlpTraining
                     float loss = trainer.Step(new Tensor(images, options.Batch, MlpClassifier.Pixels), new Tensor(labels, options.Batch));
                     if (!float.IsFinite(loss)) throw new InvalidOperationException($"The loss is {loss} at epoch {epoch}, step {step + 1}.");
                     losses.Add(loss);
-                    report?.Invoke(epoch, step + 1, loss, (step + 1) * options.Batch / epochClock.Elapsed.TotalSeconds);
+                    report((step + 1) % 10 == 0 || step + 1 == stepsPerEpoch
+                        ? $"epoch {epoch}/{options.Epochs} · step {step + 1}/{stepsPerEpoch} · loss {loss:F4} · {(step + 1) * options.Batch / epochClock.Elapsed.TotalSeconds:F0} img/s"
+                            + (accuracies.Count > 0 ? $" · test {100 * accuracies[^1]:F2}%" : "")
+                        : null);
                 }
                 accuracies.Add(Accuracy(trainer.Model, test, options.Batch));
             }
         }
 
-        if (AnsiConsole.Profile.Capabilities.Interactive)
-        {
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("training", maxValue: options.Epochs * stepsPerEpoch);
-                    Epochs((epoch, step, loss, rate) =>
-                    {
-                        task.Increment(1);
-                        if (step % 10 == 0 || step == stepsPerEpoch)
-                            task.Description = $"epoch {epoch}/{options.Epochs} · step {step}/{stepsPerEpoch} · loss {loss:F4} · {rate:F0} img/s"
-                                + (accuracies.Count > 0 ? $" · test {100 * accuracies[^1]:F2}%" : "");
-                    });
-                });
-        }
-        else Epochs(null);
+        Kiln.Examples.TrainingConsole.Run(options.Epochs * stepsPerEpoch, Epochs);
         clock.Stop();
 
         for (int e = 0; e < accuracies.Count; e++)

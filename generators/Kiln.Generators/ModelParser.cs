@@ -186,7 +186,10 @@ public static class ModelParser
             diagnostics.Add(DiagnosticInfo.OnName(DiagnosticDescriptors.InvalidLoss, extra, extra.Name, $"a model trains on one loss, and '{valid[0].Name}' is already one"));
         if (valid.Count == 0 || entries.FirstOrDefault(e => e.MethodName == valid[0].Name) is not { } loss) yield break;
         // The step differentiates the loss as training runs it (IsTraining true: batch statistics, Assign of running ones).
-        if (LowerEntryPoint(valid[0], compilation, root, training: true, diagnostics, cancellation, out var updates) is not { } training) yield break;
+        if (LowerEntryPoint(valid[0], compilation, root, training: true, diagnostics, cancellation, out var assignments) is not { } training) yield break;
+        // In declaration order, as the trainer lays out the assigned parameters' buffers (not in the order of the Assign calls).
+        var order = parameters.Select((p, i) => (p.Name, i)).ToDictionary(x => x.Name, x => x.i);
+        var updates = assignments.OrderBy(u => order[u.Parameter]).ToList();
         var assigned = new HashSet<string>(updates.Select(u => u.Parameter));
         EntryPointSpec? gradients = null;
         try

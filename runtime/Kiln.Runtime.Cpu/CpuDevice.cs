@@ -26,6 +26,13 @@ public sealed class CpuDevice : Device
 
     protected override void ParametersChanged() => ParameterEpoch.Advance();
 
+    protected override void Accumulate(DeviceMemory sum, DeviceMemory addend, bool first)
+    {
+        var (s, a) = (View(sum), View(addend));
+        if (first) for (long i = 0; i < s.Length; i++) s[i] = a[i];
+        else for (long i = 0; i < s.Length; i++) s[i] += a[i];
+    }
+
     protected override double SumOfSquares(DeviceMemory values)
     {
         var v = View(values);

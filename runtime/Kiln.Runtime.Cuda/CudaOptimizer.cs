@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace Kiln.Runtime.Cuda;
 
-/// <summary>The optimizer's kernels on the CUDA backend: the element-wise update, and Σ x² for clipping by global norm.</summary>
+/// <summary>The optimizer's kernels on the CUDA backend: the element-wise update, gradient accumulation, and Σ x² for clipping by global norm.</summary>
 public static class CudaOptimizer
 {
     /// <summary>One parameter's update; a state view is read and written only when its flag is set.</summary>
@@ -25,6 +25,15 @@ public static class CudaOptimizer
         if (a.HasFirst != 0) a.First[i] = m;
         if (a.HasSecond != 0) a.Second[i] = v;
     }
+
+    public struct AccumulateArgs
+    {
+        public ArrayView<float> Sum, Addend;
+        public int First;
+    }
+
+    /// <summary>Sum += Addend (Sum = Addend on the first micro-batch), one thread per element.</summary>
+    public static void Accumulate(Index1D index, AccumulateArgs a) => a.Sum[index] = (a.First != 0 ? 0f : a.Sum[index]) + a.Addend[index];
 
     public struct SquaresArgs
     {

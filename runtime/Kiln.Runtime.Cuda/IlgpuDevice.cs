@@ -123,6 +123,13 @@ public sealed class IlgpuDevice : Device
         });
     }
 
+    protected override void Accumulate(DeviceMemory sum, DeviceMemory addend, bool first)
+    {
+        var s = View(sum);
+        Load<CudaOptimizer.AccumulateArgs>(CudaOptimizer.Accumulate)(checked((int)s.Length),
+            new CudaOptimizer.AccumulateArgs { Sum = s, Addend = View(addend), First = first ? 1 : 0 });
+    }
+
     protected override double SumOfSquares(DeviceMemory values)
     {
         var v = View(values);

@@ -106,6 +106,20 @@ public abstract class Device : IDisposable
     /// </summary>
     protected internal virtual void ParametersChanged() { }
 
+    /// <summary>
+    /// <paramref name="sum"/> += <paramref name="addend"/> element by element (= when <paramref name="first"/>): gradient
+    /// accumulation over micro-batches. This default goes through the host.
+    /// </summary>
+    protected internal virtual void Accumulate(DeviceMemory sum, DeviceMemory addend, bool first)
+    {
+        var total = new float[sum.Elements];
+        var values = new float[addend.Elements];
+        if (!first) sum.CopyTo(total);
+        addend.CopyTo(values);
+        for (long i = 0; i < total.LongLength; i++) total[i] += values[i];
+        sum.CopyFrom(total);
+    }
+
     /// <summary>Σ x² over <paramref name="values"/>, in double (for clipping by global norm). This default reads them back to the host.</summary>
     protected internal virtual double SumOfSquares(DeviceMemory values)
     {

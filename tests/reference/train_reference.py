@@ -52,7 +52,7 @@ SHAPES = [("w1", (784, 256)), ("b1", (256,)), ("w2", (256, 256)), ("b2", (256,))
 STEPS, BATCH, BATCHES, SAMPLES = 200, 16, 4, 512
 
 
-def formula_init():
+def mlp_formula_init():
     params = {}
     for j, (name, shape) in enumerate(SHAPES):
         count = math.prod(shape)
@@ -84,8 +84,37 @@ def warmup_cosine(step, warmup=20, total=STEPS):  # step counts from 1, as Kiln'
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
 
 
+def record_first_step(out, loss, tensors):
+    """The first step's loss and SAMPLES elements of each tensor (drawn by one generator, in the order given)."""
+    out["adamw.step1.loss"] = torch.tensor([loss.item()])
+    g = torch.Generator().manual_seed(1)
+    for name, tensor in tensors:
+        flat = tensor.detach().reshape(-1)
+        index = torch.randperm(flat.numel(), generator=g)[:SAMPLES]
+        out[f"adamw.step1.{name}.index"] = index.float()
+        out[f"adamw.step1.{name}.value"] = flat[index].clone()
+
+
+def formula_init(model, fan, is_norm_weight):
+    """Parameters in ordinal order of their names; element k of number j from wave = sin(1 + 0.37k + 0.11j): a matrix
+    wave/sqrt(fan(p)), a norm's weight 1 + 0.1·wave, any other vector 0.01·wave (buffers keep their defaults)."""
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for j, name in enumerate(sorted(params)):
+            p = params[name]
+            k = torch.arange(p.numel(), dtype=torch.float64)
+            wave = torch.sin(1 + 0.37 * k + 0.11 * j)
+            if p.dim() >= 2:
+                value = wave / math.sqrt(fan(p))
+            elif is_norm_weight(name):
+                value = 1 + 0.1 * wave
+            else:
+                value = 0.01 * wave
+            p.copy_(value.to(torch.float32).reshape(p.shape))
+
+
 def train(kind, images, labels, out):
-    p = formula_init()
+    p = mlp_formula_init()
     params = [p[n] for n, _ in SHAPES]
     if kind == "sgd":
         opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=5e-4)
@@ -106,13 +135,7 @@ def train(kind, images, labels, out):
             sched.step()
         losses.append(loss.item())
         if kind == "adamw" and step == 0:
-            out["adamw.step1.loss"] = torch.tensor([loss.item()])
-            g = torch.Generator().manual_seed(1)
-            for name, _ in SHAPES:
-                flat = p[name].detach().reshape(-1)
-                index = torch.randperm(flat.numel(), generator=g)[:SAMPLES]
-                out[f"adamw.step1.{name}.index"] = index.float()
-                out[f"adamw.step1.{name}.value"] = flat[index]
+            record_first_step(out, loss, [(name, p[name]) for name, _ in SHAPES])
     out[f"{kind}.losses"] = torch.tensor(losses)
     print(f"{kind}: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
 
@@ -122,20 +145,7 @@ GPT_BATCH, GPT_SEQ = 4, 64
 
 
 def gpt_formula_init(model):
-    names = sorted(n for n, _ in model.named_parameters())
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for j, name in enumerate(names):
-            p = params[name]
-            k = torch.arange(p.numel(), dtype=torch.float64)
-            wave = torch.sin(1 + 0.37 * k + 0.11 * j)
-            if p.dim() >= 2:
-                value = wave / math.sqrt(p.shape[-1])
-            elif name.endswith(".weight"):
-                value = 1 + 0.1 * wave
-            else:
-                value = 0.01 * wave
-            p.copy_(value.to(torch.float32).reshape(p.shape))
+    formula_init(model, lambda p: p.shape[-1], lambda name: name.endswith(".weight"))
 
 
 def gpt_batches():
@@ -168,13 +178,7 @@ def train_gpt(out):
         sched.step()
         losses.append(loss.item())
         if step == 0:
-            out["adamw.step1.loss"] = torch.tensor([loss.item()])
-            g = torch.Generator().manual_seed(1)
-            for name, p in sorted(model.named_parameters()):
-                flat = p.detach().reshape(-1)
-                index = torch.randperm(flat.numel(), generator=g)[:SAMPLES]
-                out[f"adamw.step1.{name}.index"] = index.float()
-                out[f"adamw.step1.{name}.value"] = flat[index].clone()
+            record_first_step(out, loss, sorted(model.named_parameters()))
     out["adamw.losses"] = torch.tensor(losses)
     print(f"gpt adamw: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
 
@@ -183,20 +187,7 @@ CIFAR_BATCH, CIFAR_STEPS = 4, 30
 
 
 def cifar_formula_init(model):
-    names = sorted(n for n, _ in model.named_parameters())
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for j, name in enumerate(names):
-            p = params[name]
-            k = torch.arange(p.numel(), dtype=torch.float64)
-            wave = torch.sin(1 + 0.37 * k + 0.11 * j)
-            if p.dim() >= 2:
-                value = wave / math.sqrt(p[0].numel())
-            elif ".norm" in name and name.endswith(".weight"):
-                value = 1 + 0.1 * wave
-            else:
-                value = 0.01 * wave
-            p.copy_(value.to(torch.float32).reshape(p.shape))
+    formula_init(model, lambda p: p[0].numel(), lambda name: ".norm" in name and name.endswith(".weight"))
 
 
 def cifar_batch(b):
@@ -221,14 +212,7 @@ def train_cifar(out):
         opt.step()
         losses.append(loss.item())
         if step == 0:
-            out["adamw.step1.loss"] = torch.tensor([loss.item()])
-            g = torch.Generator().manual_seed(1)
-            state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-            for name, value in sorted(state.items()):
-                flat = value.detach().reshape(-1)
-                index = torch.randperm(flat.numel(), generator=g)[:SAMPLES]
-                out[f"adamw.step1.{name}.index"] = index.float()
-                out[f"adamw.step1.{name}.value"] = flat[index].clone()
+            record_first_step(out, loss, sorted((k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")))
     out["adamw.losses"] = torch.tensor(losses)
     print(f"cifar adamw: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
 

@@ -22,6 +22,7 @@ public sealed class TrainingSession : IDisposable
     readonly int[] _trained, _assigned; // indices into _parameters
     readonly DeviceTensor[] _gradients, _updates;
     readonly DeviceTensor[][] _state;
+    DeviceTensor[]? _accumulated; // allocated by the first Accumulate
     bool _disposed;
 
     /// <param name="assigned">The parameters the gradient graph assigns rather than trains (by name; none by default).</param>
@@ -80,27 +81,64 @@ public sealed class TrainingSession : IDisposable
     public double GradientNorm()
     {
         ThrowIfDisposed();
-        double squares = 0;
-        foreach (var g in _gradients) squares += _model.Device.SumOfSquares(g.Memory);
-        return Math.Sqrt(squares);
+        return Norm(_gradients);
     }
 
-    /// <summary>Applies one optimizer step to every parameter from the gradients just computed.</summary>
+    double Norm(DeviceTensor[] gradients) => Math.Sqrt(gradients.Sum(g => _model.Device.SumOfSquares(g.Memory)));
+
+    /// <summary>Micro-batches whose gradients <see cref="Accumulate"/> has summed since the last <see cref="ApplyAccumulated"/>.</summary>
+    public int AccumulatedCount { get; private set; }
+
+    /// <summary>Applies one optimizer step to every trained parameter from the gradients just computed.</summary>
     public void ApplyOptimizer()
     {
         ThrowIfDisposed();
+        if (AccumulatedCount > 0)
+            throw new InvalidOperationException($"{_model.Model}: {AccumulatedCount} micro-batches are accumulated; finish them with StepAccumulated() before a plain Step.");
+        Apply(_gradients, 1f);
+    }
+
+    /// <summary>
+    /// Adds the gradients just computed to the accumulated sum (the first micro-batch after a step starts it), for a step
+    /// over a batch too large to compute at once.
+    /// </summary>
+    public void Accumulate()
+    {
+        ThrowIfDisposed();
         var device = _model.Device;
-        float scale = 1f;
+        _accumulated ??= _trained.Select(i => device.Allocate(_parameters[i].Shape, "sum." + _parameters[i].Name)).ToArray();
+        for (int k = 0; k < _trained.Length; k++) device.Accumulate(_accumulated[k].Memory, _gradients[k].Memory, first: AccumulatedCount == 0);
+        AccumulatedCount++;
+    }
+
+    /// <summary>
+    /// One optimizer step from the mean of the accumulated gradients (what one batch of all the micro-batches together
+    /// would give when the loss is a mean over equal micro-batches), clipped as the optimizer says; then starts over.
+    /// </summary>
+    public void ApplyAccumulated()
+    {
+        ThrowIfDisposed();
+        if (AccumulatedCount == 0 || _accumulated == null)
+            throw new InvalidOperationException($"{_model.Model}: no micro-batch has been accumulated since the last step.");
+        Apply(_accumulated, 1f / AccumulatedCount);
+        AccumulatedCount = 0;
+    }
+
+    /// <summary>The optimizer step from <paramref name="gradients"/> × <paramref name="mean"/>, clipped by their global norm.</summary>
+    void Apply(DeviceTensor[] gradients, float mean)
+    {
+        var device = _model.Device;
+        float scale = mean;
         if (Optimizer.MaxGradientNorm is float max)
         {
-            double norm = GradientNorm();
+            double norm = Norm(gradients) * mean;
             if (!double.IsFinite(norm))
                 throw new InvalidOperationException($"{_model.Model}: the gradients' norm is {norm} at step {Step + 1}; no update was applied.");
-            scale = (float)Math.Min(1.0, max / (norm + 1e-6));
+            scale = (float)(mean * Math.Min(1.0, max / (norm + 1e-6)));
         }
         var step = Optimizer.At(Step + 1, scale);
         for (int k = 0; k < _trained.Length; k++)
-            device.ApplyOptimizer(step, _model.Param(_trained[k]).Memory, _gradients[k].Memory,
+            device.ApplyOptimizer(step, _model.Param(_trained[k]).Memory, gradients[k].Memory,
                 _state.Length > 0 ? _state[0][k].Memory : null, _state.Length > 1 ? _state[1][k].Memory : null);
         device.ParametersChanged();
         Step++;
@@ -127,6 +165,8 @@ public sealed class TrainingSession : IDisposable
     public void SaveCheckpoint(string path)
     {
         ThrowIfDisposed();
+        if (AccumulatedCount > 0)
+            throw new InvalidOperationException($"{_model.Model}: {AccumulatedCount} micro-batches are accumulated and a checkpoint does not keep them; save after StepAccumulated().");
         var tensors = AllParameters();
         for (int k = 0; k < _trained.Length; k++)
             for (int s = 0; s < _state.Length; s++) tensors[StateName(s, k)] = _state[s][k].Download();
@@ -171,7 +211,7 @@ public sealed class TrainingSession : IDisposable
         if (_disposed) return;
         _disposed = true;
         Loss.Dispose();
-        foreach (var g in _gradients.Concat(_updates)) g.Dispose();
+        foreach (var g in _gradients.Concat(_updates).Concat(_accumulated ?? Array.Empty<DeviceTensor>())) g.Dispose();
         foreach (var s in _state.SelectMany(x => x)) s.Dispose();
     }
 }

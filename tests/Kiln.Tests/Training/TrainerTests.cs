@@ -141,4 +141,38 @@ public sealed class TrainerTests : IClassFixture<IlgpuCpuFixture>, IDisposable
     [Fact]
     public void Assign_outside_a_training_step_is_an_error_eagerly() =>
         Assert.Throws<InvalidOperationException>(() => Ops.Assign(new Tensor(new float[2], 2), new Tensor(new float[2], 2)));
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void Accumulating_two_half_batches_steps_as_the_whole_batch(string deviceName)
+    {
+        var device = deviceName == "cpu" ? _cpu : _ilgpu;
+        var (x, y) = Batch(7);
+        Tensor Half(Tensor t, int part, int width) => new(t.Data.Skip(part * 4 * width).Take(4 * width).ToArray(), width == 1 ? new[] { 4 } : new[] { 4, width });
+        // SGD (the update is linear in the gradient, unlike Adam's first step) with clipping that binds: the mean's norm is what counts.
+        var optimizer = new Sgd(0.5f, Momentum: 0.9f) { MaxGradientNorm = 0.05f };
+        using var whole = MlpClassifier.CompileTraining(device, MlpClassifier.RandomWeights(4), optimizer);
+        float loss = whole.Step(x, y);
+        Assert.True(whole.GradientNorm() > 0.05, "the clipping must bind for this test to check it");
+        using var parts = MlpClassifier.CompileTraining(device, MlpClassifier.RandomWeights(4), optimizer);
+        float first = parts.Accumulate(Half(x, 0, 784), Half(y, 0, 1));
+        Assert.Throws<InvalidOperationException>(() => parts.Step(x, y)); // a plain step in the middle of an accumulation
+        Assert.Throws<InvalidOperationException>(() => parts.SaveCheckpoint(Path.Combine(_folder, "partial.safetensors")));
+        float second = parts.Accumulate(Half(x, 1, 784), Half(y, 1, 1));
+        parts.StepAccumulated();
+        Assert.Equal(1, parts.Steps);
+        Assert.Equal(loss, (first + second) / 2, 1e-5f);
+        var expected = whole.Weights();
+        var actual = parts.Weights();
+        var initial = MlpClassifier.RandomWeights(4);
+        foreach (var name in expected.Names)
+        {
+            Assert.True(expected[name].Data.Zip(initial[name].Data, (a, b) => Math.Abs(a - b)).Max() > 1e-5f, $"{name} did not move");
+            for (int i = 0; i < expected[name].Length; i++)
+                Assert.True(Math.Abs(expected[name].Data[i] - actual[name].Data[i]) <= 1e-6f + 1e-5f * Math.Abs(expected[name].Data[i]),
+                    $"{name}[{i}]: accumulated {actual[name].Data[i]}, whole batch {expected[name].Data[i]}");
+        }
+        Assert.Throws<InvalidOperationException>(() => parts.StepAccumulated()); // nothing accumulated since
+    }
 }
