@@ -21,7 +21,13 @@ static class CifarTraining
         if (options == null) return exitCode;
         if (!Kiln.Examples.TrainingConsole.MayWrite(options.Overwrite, options.Output, options.Plot)) return 2;
 
-        var (train, test) = options.Data != null ? Cifar10.Load(options.Data) : (Cifar10.Synthetic(options.SyntheticCount, 0), Cifar10.Synthetic(options.SyntheticCount / 5, 1));
+        Cifar10.ImageSet train, test;
+        try { (train, test) = options.Data != null ? Cifar10.Load(options.Data) : (Cifar10.Synthetic(options.SyntheticCount, 0), Cifar10.Synthetic(options.SyntheticCount / 5, 1)); }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
         using var device = options.Device == null ? Device.Default() : Device.FromName(options.Device, "--device");
         int stepsPerEpoch = train.Count / options.Batch;
         if (stepsPerEpoch == 0) throw new ArgumentException($"--batch {options.Batch} is larger than the {train.Count} training images.");
