@@ -113,15 +113,16 @@ public sealed class TrainingSession : IDisposable
 
     /// <summary>
     /// One optimizer step from the mean of the accumulated gradients (what one batch of all the micro-batches together
-    /// would give when the loss is a mean over equal micro-batches), clipped as the optimizer says; then starts over.
+    /// would give when the loss is a mean over equal micro-batches), clipped as the optimizer says; then starts over,
+    /// also when the step is refused (a non-finite norm: that sum is of no further use).
     /// </summary>
     public void ApplyAccumulated()
     {
         ThrowIfDisposed();
         if (AccumulatedCount == 0 || _accumulated == null)
             throw new InvalidOperationException($"{_model.Model}: no micro-batch has been accumulated since the last step.");
-        Apply(_accumulated, 1f / AccumulatedCount);
-        AccumulatedCount = 0;
+        try { Apply(_accumulated, 1f / AccumulatedCount); }
+        finally { AccumulatedCount = 0; }
     }
 
     /// <summary>The optimizer step from <paramref name="gradients"/> × <paramref name="mean"/>, clipped by their global norm.</summary>
