@@ -23,28 +23,14 @@ public sealed class CifarTrainingVsPyTorchTests : IDisposable
 
     public void Dispose() => _cpu.Dispose();
 
-    static bool IsRunning(string name) => name.EndsWith(".running_mean", StringComparison.Ordinal) || name.EndsWith(".running_var", StringComparison.Ordinal);
-
     /// <summary>The reference's initialization (see train_reference.py): j counts the trained parameters in ordinal order of their names.</summary>
-    static Weights FormulaWeights()
-    {
-        var trained = CifarNet.Parameters.Where(p => !IsRunning(p.Name)).OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => p.Name).ToList();
-        return new(CifarNet.Parameters.ToDictionary(p => p.Name, p =>
-        {
-            var data = new float[Tensor.ElementCount(p.Shape)];
-            int j = trained.IndexOf(p.Name);
-            for (int k = 0; k < data.Length; k++)
-            {
-                double wave = Math.Sin(1 + 0.37 * k + 0.11 * j);
-                data[k] = p.Name.EndsWith(".running_mean", StringComparison.Ordinal) ? 0f
-                    : p.Name.EndsWith(".running_var", StringComparison.Ordinal) ? 1f
-                    : p.Shape.Length >= 2 ? (float)(wave / Math.Sqrt(Tensor.ElementCount(p.Shape) / p.Shape[0]))
-                    : p.Name.Contains(".norm", StringComparison.Ordinal) && p.Name.EndsWith(".weight", StringComparison.Ordinal) ? (float)(1 + 0.1 * wave)
-                    : (float)(0.01 * wave);
-            }
-            return new Tensor(data, p.Shape);
-        }));
-    }
+    static Weights FormulaWeights() =>
+        Training.FormulaWeights.Of(CifarNet.Parameters, Training.FormulaWeights.Ordinal(CifarNet.Parameters, p => !Training.FormulaWeights.IsRunningStatistic(p)), (p, wave) =>
+            p.Name.EndsWith(".running_mean", StringComparison.Ordinal) ? 0
+            : p.Name.EndsWith(".running_var", StringComparison.Ordinal) ? 1
+            : p.Shape.Length >= 2 ? wave / Math.Sqrt(Tensor.ElementCount(p.Shape) / p.Shape[0])
+            : p.Name.Contains(".norm", StringComparison.Ordinal) && p.Name.EndsWith(".weight", StringComparison.Ordinal) ? 1 + 0.1 * wave
+            : 0.01 * wave);
 
     static (Tensor Images, Tensor Labels) BatchOf(int b)
     {
@@ -74,7 +60,7 @@ public sealed class CifarTrainingVsPyTorchTests : IDisposable
                 float actual = weights[p.Name].Data[k], start = before[p.Name].Data[k];
                 // Running statistics are the batch's (momentum 0.1): relative accuracy. A trained element moves by about
                 // the rate (Adam's first step); match the move to 1%, with a floor of 1% of the rate.
-                float tolerance = IsRunning(p.Name) ? 1e-4f * (1 + Math.Abs(expected[i])) : 1e-2f * (Math.Abs(expected[i] - start) + Rate);
+                float tolerance = Training.FormulaWeights.IsRunningStatistic(p) ? 1e-4f * (1 + Math.Abs(expected[i])) : 1e-2f * (Math.Abs(expected[i] - start) + Rate);
                 Assert.True(Math.Abs(actual - expected[i]) <= tolerance, $"{p.Name}[{k}]: Kiln {actual}, PyTorch {expected[i]} (from {start})");
             }
         }

@@ -28,16 +28,8 @@ public sealed class GptTrainingVsPyTorchTests : IDisposable
     /// 1 + 0.1·sin(1 + 0.37k + 0.11j) for a norm's weight, 0.01·sin(…) for another vector, sin(…)/√(last dimension) for a
     /// matrix; computed in double.
     /// </summary>
-    static Weights FormulaWeights() => new(CharGpt.Parameters.OrderBy(p => p.Name, StringComparer.Ordinal).Select((p, j) =>
-    {
-        var data = new float[Tensor.ElementCount(p.Shape)];
-        for (int k = 0; k < data.Length; k++)
-        {
-            double wave = Math.Sin(1 + 0.37 * k + 0.11 * j);
-            data[k] = (float)(p.Shape.Length >= 2 ? wave / Math.Sqrt(p.Shape[^1]) : p.Name.EndsWith(".weight", StringComparison.Ordinal) ? 1 + 0.1 * wave : 0.01 * wave);
-        }
-        return (p.Name, new Tensor(data, p.Shape));
-    }).ToDictionary(x => x.Name, x => x.Item2));
+    static Weights FormulaWeights() => Training.FormulaWeights.Of(CharGpt.Parameters, Training.FormulaWeights.Ordinal(CharGpt.Parameters),
+        (p, wave) => p.Shape.Length >= 2 ? wave / Math.Sqrt(p.Shape[^1]) : p.Name.EndsWith(".weight", StringComparison.Ordinal) ? 1 + 0.1 * wave : 0.01 * wave);
 
     static (Tensor Ids, Tensor Targets) BatchOf(int step)
     {

@@ -25,23 +25,10 @@ public sealed class GradientsVsPyTorchTests : IClassFixture<IlgpuCpuFixture>, ID
     public void Dispose() => _cpu.Dispose();
 
     /// <summary>The reference's weights: trained parameters by ordinal name, 0.5·sin(1 + 0.37k + 0.11j) (a norm's weight 1 + 0.1·sin); running statistics 0 and 1.</summary>
-    static Weights Formula(IReadOnlyList<ParameterSpec> parameters)
-    {
-        bool Running(string n) => n.EndsWith("running_mean", StringComparison.Ordinal) || n.EndsWith("running_var", StringComparison.Ordinal);
-        var trained = parameters.Where(p => !Running(p.Name)).Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
-        return new(parameters.ToDictionary(p => p.Name, p =>
-        {
-            var data = new float[Tensor.ElementCount(p.Shape)];
-            int j = trained.IndexOf(p.Name);
-            for (int k = 0; k < data.Length; k++)
-            {
-                double wave = Math.Sin(1 + 0.37 * k + 0.11 * j);
-                data[k] = p.Name.EndsWith("running_mean", StringComparison.Ordinal) ? 0f : p.Name.EndsWith("running_var", StringComparison.Ordinal) ? 1f
-                    : p.Name == "norm.weight" ? (float)(1 + 0.1 * wave) : (float)(0.5 * wave);
-            }
-            return new Tensor(data, p.Shape);
-        }));
-    }
+    static Weights Formula(IReadOnlyList<ParameterSpec> parameters) =>
+        FormulaWeights.Of(parameters, FormulaWeights.Ordinal(parameters, p => !FormulaWeights.IsRunningStatistic(p)), (p, wave) =>
+            p.Name.EndsWith("running_mean", StringComparison.Ordinal) ? 0 : p.Name.EndsWith("running_var", StringComparison.Ordinal) ? 1
+            : p.Name == "norm.weight" ? 1 + 0.1 * wave : 0.5 * wave);
 
     static Tensor Input(int[] shape, double a, double b) =>
         new(Enumerable.Range(0, checked((int)Tensor.ElementCount(shape))).Select(k => (float)Math.Sin(a * k + b)).ToArray(), shape);

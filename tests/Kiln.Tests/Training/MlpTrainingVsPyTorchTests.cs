@@ -21,13 +21,8 @@ public sealed class MlpTrainingVsPyTorchTests : IDisposable
     public void Dispose() => _cpu.Dispose();
 
     /// <summary>The reference's initialization: element k of parameter j is s·sin(1 + 0.37k + 0.11j), computed in double.</summary>
-    public static Weights FormulaWeights() => new(MlpClassifier.Parameters.Select((p, j) =>
-    {
-        double scale = p.Shape.Length == 2 ? 1 / Math.Sqrt(p.Shape[0]) : 0.01;
-        var data = new float[Tensor.ElementCount(p.Shape)];
-        for (int k = 0; k < data.Length; k++) data[k] = (float)(scale * Math.Sin(1 + 0.37 * k + 0.11 * j));
-        return (p.Name, new Tensor(data, p.Shape));
-    }).ToDictionary(x => x.Name, x => x.Item2));
+    public static Weights FormulaWeights() => Training.FormulaWeights.Of(MlpClassifier.Parameters, MlpClassifier.Parameters.Select(p => p.Name).ToList(),
+        (p, wave) => (p.Shape.Length == 2 ? 1 / Math.Sqrt(p.Shape[0]) : 0.01) * wave);
 
     static (Tensor Images, Tensor Labels) BatchOf(int step)
     {
