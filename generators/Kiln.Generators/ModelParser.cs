@@ -196,7 +196,8 @@ public static class ModelParser
         {
             var trained = parameters.Where(p => !assigned.Contains(p.Name)).Select(p => (p.Name, Shape.Of(p.Shape.ToArray()))).ToList();
             var graph = Autodiff.Gradients(training.Graph, trained, updates, EntryPointSpec.GradientsName(loss.MethodName));
-            gradients = new EntryPointSpec(EntryPointSpec.GradientsName(loss.MethodName), loss.InputNames, graph)
+            // The loss's inputs, then the random key when the step draws dropout masks.
+            gradients = new EntryPointSpec(EntryPointSpec.GradientsName(loss.MethodName), graph.Inputs.Select(i => i.Name!).ToEquatableArray(), graph)
             {
                 GradientsOf = loss.MethodName,
                 UpdatedParameters = updates.Select(u => u.Parameter).ToEquatableArray(),

@@ -30,6 +30,9 @@ public static class CpuMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Cos(float x) => MathF.Cos(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float GeluErf(float x) => Elementwise<Primitives>.GeluErf(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Erf(float x) => Elementwise<Primitives>.Erf(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint RandomStart(float keyLow, float keyHigh, int site) => CounterRandom.Start(keyLow, keyHigh, site);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint RandomMix(uint state, float coordinate) => CounterRandom.Mix(state, coordinate);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float RandomUniform(uint state) => CounterRandom.Uniform(state);
 
     /// <summary>The float primitives under <see cref="Elementwise{TMath}"/> on the CPU.</summary>
     public readonly struct Primitives : IFloatMath
@@ -62,6 +65,31 @@ public static class CpuMath
         var magnitude = Vector256<float>.One - poly * Vector256.Exp(-(a * a));
         return Vector256.CopySign(magnitude, x);
     }
+    // Counter-based random numbers, eight lanes at once: the same 32-bit integer steps as CounterRandom, lane by lane
+    // (the key and the coordinates arrive as whole-number floats below 2^24, exact through the conversions).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<uint> Stir(Vector256<uint> x)
+    {
+        x ^= Vector256.ShiftRightLogical(x, 16);
+        x *= Vector256.Create(0x7feb352dU);
+        x ^= Vector256.ShiftRightLogical(x, 15);
+        x *= Vector256.Create(0x846ca68bU);
+        x ^= Vector256.ShiftRightLogical(x, 16);
+        return x;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> RandomStart(Vector256<float> keyLow, Vector256<float> keyHigh, int site) =>
+        Vector256.Create(CounterRandom.Start(keyLow.ToScalar(), keyHigh.ToScalar(), site)); // the key is broadcast: one hash for all lanes
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> RandomMix(Vector256<uint> state, Vector256<float> coordinate) =>
+        Stir(state ^ Vector256.ConvertToInt32(coordinate).AsUInt32());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> RandomUniform(Vector256<uint> state) =>
+        Vector256.ConvertToSingle(Vector256.ShiftRightLogical(state, 8).AsInt32()) * Vector256.Create(1f / 16777216f);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Maximum(float a, float b) => MathF.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Minimum(float a, float b) => MathF.Min(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Pow(float a, float b) => MathF.Pow(a, b);

@@ -23,6 +23,9 @@ public static class GpuMath
     public static float Cos(float x) => XMath.Cos(x);
     public static float GeluErf(float x) => Elementwise<Primitives>.GeluErf(x);
     public static float Erf(float x) => Elementwise<Primitives>.Erf(x);
+    public static uint RandomStart(float keyLow, float keyHigh, int site) => CounterRandom.Start(keyLow, keyHigh, site);
+    public static uint RandomMix(uint state, float coordinate) => CounterRandom.Mix(state, coordinate);
+    public static float RandomUniform(uint state) => CounterRandom.Uniform(state);
     public static float Maximum(float a, float b) => XMath.Max(a, b);
     public static float Minimum(float a, float b) => XMath.Min(a, b);
     public static float Pow(float a, float b) => XMath.Pow(a, b);

@@ -33,14 +33,36 @@ public static class Ops
     /// </summary>
     public static bool IsTraining => t_training;
 
-    /// <summary>Eager code on this thread runs as in a training step (<see cref="IsTraining"/>) until the scope is disposed.</summary>
-    public static IDisposable TrainingMode() => new TrainingScope(t_training);
+    [ThreadStatic] static TrainingScope? t_scope;
+
+    /// <summary>
+    /// Eager code on this thread runs as in a training step (<see cref="IsTraining"/>) until the scope is disposed. Its
+    /// dropouts draw their masks under the key (<paramref name="dropoutKeyLow"/>, <paramref name="dropoutKeyHigh"/>),
+    /// numbered from the first <see cref="Dropout"/> call in the scope as the compiled step numbers them in the [Loss]
+    /// method, so one scope per step with the trainer's key (<c>TrainingSession.DropoutKey</c>) draws the trainer's masks.
+    /// </summary>
+    public static IDisposable TrainingMode(int dropoutKeyLow = 0, int dropoutKeyHigh = 0)
+    {
+        const int limit = 1 << Kiln.Compiler.IR.CounterRandom.KeyBits;
+        if (dropoutKeyLow < 0 || dropoutKeyLow >= limit || dropoutKeyHigh < 0 || dropoutKeyHigh >= limit)
+            throw new ArgumentOutOfRangeException(nameof(dropoutKeyLow), $"dropout key halves are whole numbers in [0, 2^{Kiln.Compiler.IR.CounterRandom.KeyBits}), got ({dropoutKeyLow}, {dropoutKeyHigh})");
+        return new TrainingScope(dropoutKeyLow, dropoutKeyHigh);
+    }
 
     sealed class TrainingScope : IDisposable
     {
         readonly bool _previous;
-        public TrainingScope(bool previous) => (_previous, t_training) = (previous, true);
-        public void Dispose() => t_training = _previous;
+        readonly TrainingScope? _outer;
+        public readonly int KeyLow, KeyHigh;
+        public int NextSite;
+
+        public TrainingScope(int keyLow, int keyHigh)
+        {
+            (_previous, _outer, KeyLow, KeyHigh) = (t_training, t_scope, keyLow, keyHigh);
+            (t_training, t_scope) = (true, this);
+        }
+
+        public void Dispose() => (t_training, t_scope) = (_previous, _outer);
     }
 
     /// <summary>
@@ -153,11 +175,20 @@ public static class Ops
     public static Tensor BroadcastAs(Tensor x, Tensor like) => Reference.BroadcastTo(x, like.Shape);
 
     /// <summary>
-    /// Dropout as a trained model runs it: the identity at inference (PyTorch's eval mode), so a model written with
-    /// <c>nn.Dropout</c> layers ports as is. <paramref name="p"/> must be in [0, 1). (Training is a later step.)
+    /// Dropout, as PyTorch's <c>F.dropout</c>: the identity at inference, and in a training step (<see cref="IsTraining"/>)
+    /// each element zeroed with probability <paramref name="p"/> and the rest scaled by 1/(1 − p). The mask is
+    /// counter-based (<c>Kiln.Compiler.IR.CounterRandom</c>: the step's key, this dropout's number in the step, the
+    /// element's coordinates), so the compiled step on the CPU or a GPU and this eager reference draw the same one.
+    /// <paramref name="p"/> must be in [0, 1).
     /// </summary>
-    public static Tensor Dropout(Tensor x, float p) =>
-        p >= 0 && p < 1 ? x ?? throw new ArgumentNullException(nameof(x)) : throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability must be in [0, 1)");
+    public static Tensor Dropout(Tensor x, float p)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability must be in [0, 1)");
+        if (!IsTraining || t_scope is not { } scope) return x;
+        int site = scope.NextSite++; // numbered even when p is 0, as the compiled step numbers every dropout call
+        return p == 0 ? x : Reference.Dropout(x, p, scope.KeyLow, scope.KeyHigh, site);
+    }
     /// <summary>Merges axes <paramref name="startAxis"/>..<paramref name="endAxis"/> into one, as <c>torch.flatten</c> (compiled: a view).</summary>
     public static Tensor Flatten(Tensor x, int startAxis = 0, int endAxis = -1)
     {

@@ -208,6 +208,24 @@ public static partial class Reference
         return new Tensor(y, shape);
     }
 
+    /// <summary>
+    /// Dropout's training-mode value: 0 where the element's counter-based number (key, site, its coordinates) is below
+    /// <paramref name="p"/>, x/(1 − p) elsewhere (the scale rounded to float once, as the compiled step applies it).
+    /// </summary>
+    public static Tensor Dropout(Tensor x, float p, int keyLow, int keyHigh, int site)
+    {
+        var shape = x.Shape;
+        var coordinates = new int[shape.Length];
+        var y = new float[x.Data.Length];
+        float scale = 1f / (1f - p);
+        for (int i = 0; i < y.Length; i++)
+        {
+            for (int d = shape.Length - 1, rest = i; d >= 0; d--) (coordinates[d], rest) = (rest % shape[d], rest / shape[d]);
+            y[i] = Kiln.Compiler.IR.CounterRandom.At(keyLow, keyHigh, site, coordinates) < p ? 0f : x.Data[i] * scale;
+        }
+        return new Tensor(y, shape);
+    }
+
     public static Tensor Iota(int count) => new(Enumerable.Range(0, count).Select(i => (float)i).ToArray(), count);
 
     public static Tensor ArgMax(Tensor x, int axis, bool keepDims)

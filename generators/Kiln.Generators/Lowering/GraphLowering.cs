@@ -33,6 +33,9 @@ sealed partial class GraphLowering
     readonly Dictionary<string, int> _paramNodes = new();
     readonly List<StateUpdate> _updates = new();
     bool _training;
+    int? _dropoutKey;
+    int _dropoutSites;
+    IReadOnlyList<string> _inputNames = Array.Empty<string>();
     readonly Stack<IMethodSymbol> _calls = new();
     readonly CancellationToken _cancellation;
     readonly Dictionary<SyntaxTree, SemanticModel> _models = new();
@@ -61,7 +64,11 @@ sealed partial class GraphLowering
     public static (Graph Graph, IReadOnlyList<StateUpdate> Updates) Lower(Compilation compilation, IMethodSymbol method, MethodDeclarationSyntax syntax,
         IReadOnlyList<(IParameterSymbol Parameter, Shape Shape, DType Type)> inputs, ModuleInstance model, bool training, CancellationToken cancellation)
     {
-        var lowering = new GraphLowering(compilation, method.Name, model, cancellation) { _training = training };
+        var lowering = new GraphLowering(compilation, method.Name, model, cancellation)
+        {
+            _training = training,
+            _inputNames = inputs.Select(i => i.Parameter.Name).ToList(),
+        };
         foreach (var (parameter, shape, type) in inputs)
         {
             lowering._builder.Source = Spans.Of(syntax.ParameterList.Parameters[parameter.Ordinal]);
@@ -717,7 +724,26 @@ sealed partial class GraphLowering
     BuildValue OpCall(InvocationExpressionSyntax call, IMethodSymbol method)
     {
         var args = new OpArguments(this, call, method, Arguments(call.ArgumentList, method));
+        if (_training && method.Name == "Dropout")
+            return Op(call, () => Composites.Dropout(_builder, args.Tensor(0), args.Float(1) ?? 0f, DropoutKey(), _dropoutSites++));
         return Op(call, () => OpTable.Build(_builder, method.Name, args) ?? throw Unsupported(call, $"Ops.{method.Name} has no compiled lowering yet"));
+    }
+
+    /// <summary>
+    /// The training step's random key, an int32 [2] input after the loss's own (added by the first dropout; the trainer
+    /// passes a new key each step): named <c>dropoutKey</c> unless an input already is.
+    /// </summary>
+    int DropoutKey()
+    {
+        if (_dropoutKey is { } key) return key;
+        var taken = new HashSet<string>(_inputNames, StringComparer.Ordinal);
+        string name = "dropoutKey";
+        for (int i = 1; taken.Contains(name); i++) name = "dropoutKey" + i;
+        var source = _builder.Source;
+        _builder.Source = null;
+        _dropoutKey = _builder.Input(name, Shape.Of(2L), DType.Int32);
+        _builder.Source = source;
+        return _dropoutKey.Value;
     }
 
     /// <summary>The arguments of one Ops call, evaluated by the interpreter; a wrong kind is KLN0002 on the call.</summary>

@@ -23,6 +23,7 @@ public sealed class TrainingSession : IDisposable
     readonly DeviceTensor[] _gradients, _updates;
     readonly DeviceTensor[][] _state;
     DeviceTensor[]? _accumulated; // allocated by the first Accumulate
+    DeviceTensor? _dropoutKey; // allocated by the first step that draws dropout masks
     bool _disposed;
 
     /// <param name="assigned">The parameters the gradient graph assigns rather than trains (by name; none by default).</param>
@@ -85,6 +86,40 @@ public sealed class TrainingSession : IDisposable
     }
 
     double Norm(DeviceTensor[] gradients) => Math.Sqrt(gradients.Sum(g => _model.Device.SumOfSquares(g.Memory)));
+
+    /// <summary>
+    /// The seed of the dropout masks (0 unless set). Each gradient computation draws its masks under
+    /// <see cref="DropoutKey"/>(seed, optimizer steps taken, micro-batches accumulated): a new mask every step and every
+    /// micro-batch, the same mask when the same step is computed again — so a resumed checkpoint repeats its next step
+    /// bit for bit, given the same seed (which the checkpoint does not hold).
+    /// </summary>
+    public long DropoutSeed { get; set; }
+
+    /// <summary>
+    /// The key (two whole numbers below 2^24) the step after <paramref name="step"/> optimizer steps and
+    /// <paramref name="microBatch"/> accumulated micro-batches draws its dropout masks under: a 64-bit stir of the three
+    /// (SplitMix64's finalizer), its low 48 bits split in two. The eager reference takes the same key
+    /// (<c>Ops.TrainingMode(key.Low, key.High)</c>) to draw the same masks.
+    /// </summary>
+    public static (int Low, int High) DropoutKey(long seed, long step, int microBatch)
+    {
+        ulong z = (ulong)seed * 0x9e3779b97f4a7c15UL ^ (ulong)step * 0xbf58476d1ce4e5b9UL ^ (ulong)microBatch * 0x94d049bb133111ebUL;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;
+        z ^= z >> 31;
+        const ulong mask = (1UL << Kiln.Compiler.IR.CounterRandom.KeyBits) - 1;
+        return ((int)(z & mask), (int)((z >> Kiln.Compiler.IR.CounterRandom.KeyBits) & mask));
+    }
+
+    /// <summary>The dropout key of the gradient computation about to run, on the device (int32 [2], as the gradient graph reads it).</summary>
+    public DeviceTensor NextDropoutKey()
+    {
+        ThrowIfDisposed();
+        _dropoutKey ??= _model.Device.Allocate(new[] { 2 }, "dropoutKey");
+        var (low, high) = DropoutKey(DropoutSeed, Step, AccumulatedCount);
+        _dropoutKey.Memory.CopyFrom(new float[] { low, high });
+        return _dropoutKey;
+    }
 
     /// <summary>Micro-batches whose gradients <see cref="Accumulate"/> has summed since the last <see cref="ApplyAccumulated"/>.</summary>
     public int AccumulatedCount { get; private set; }
@@ -213,6 +248,7 @@ public sealed class TrainingSession : IDisposable
         _disposed = true;
         Loss.Dispose();
         foreach (var g in _gradients.Concat(_updates).Concat(_accumulated ?? Array.Empty<DeviceTensor>())) g.Dispose();
+        _dropoutKey?.Dispose();
         foreach (var s in _state.SelectMany(x => x)) s.Dispose();
     }
 }

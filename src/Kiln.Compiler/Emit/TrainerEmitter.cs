@@ -77,6 +77,12 @@ public static class TrainerEmitter
         w.Line("/// <summary>Optimizer steps taken (restored by <see cref=\"LoadCheckpoint\"/>).</summary>");
         w.Line("public long Steps => _training.Step;");
         w.Line();
+        if (gradients.Entry.InputNames.Count > inputs.Count)
+        {
+            w.Line("/// <summary>The seed of the dropout masks (0 unless set; a checkpoint does not hold it).</summary>");
+            w.Line("public long DropoutSeed { get => _training.DropoutSeed; set => _training.DropoutSeed = value; }");
+            w.Line();
+        }
         w.Line("/// <summary>The global 2-norm of the gradients last computed (before clipping).</summary>");
         w.Line("public double GradientNorm() => _training.GradientNorm();");
         w.Line();
@@ -93,7 +99,10 @@ public static class TrainerEmitter
         HostOverload($"The loss and its gradients (read them with <see cref=\"Gradients\"/>) without an optimizer update.{assigns}", "ComputeGradients");
         w.Line($"/// <summary>The loss and its gradients on device tensors, without an optimizer update.{assigns}</summary>");
         w.Open($"public float ComputeGradients({deviceParams})");
-        w.Line($"this.Model.{core}({names}{(names.Length > 0 ? ", " : "")}this._training.Loss, this._gradients, this._updates);");
+        // A step that draws dropout masks takes the session's key for this step after the loss's inputs.
+        bool drawsRandom = gradients.Entry.InputNames.Count > inputs.Count;
+        string arguments = string.Join(", ", escaped.Concat(drawsRandom ? new[] { "this._training.NextDropoutKey()" } : new string[0]));
+        w.Line($"this.Model.{core}({arguments}{(arguments.Length > 0 ? ", " : "")}this._training.Loss, this._gradients, this._updates);");
         if (assigned.Count > 0) w.Line("this._training.ApplyUpdates();");
         w.Line("return this._training.Loss.Download().Data[0];");
         w.Close();

@@ -72,6 +72,21 @@ public sealed class GraphBuilder
         return Add(OpKind.Iota, Array.Empty<int>(), shape, new AxisAttribute(ax), type: DType.Int32);
     }
 
+    /// <summary>
+    /// A tensor of <paramref name="shape"/> holding a uniform number in [0, 1) per element (<see cref="CounterRandom"/>),
+    /// drawn from the key (<paramref name="keyLow"/>, <paramref name="keyHigh"/>: int32 scalars) and the element's
+    /// coordinates in stream <paramref name="site"/>.
+    /// </summary>
+    public int Random(Shape shape, int keyLow, int keyHigh, int site)
+    {
+        foreach (var key in new[] { keyLow, keyHigh })
+        {
+            RequireIntegers(key, "a random key");
+            if (ShapeOf(key).Rank != 0) throw new ShapeException(ShapeErrorKind.Rank, $"a random key half must be a scalar, got {ShapeOf(key)}");
+        }
+        return Add(OpKind.Random, new[] { BroadcastTo(keyLow, shape), BroadcastTo(keyHigh, shape) }, shape, new RandomAttribute(site));
+    }
+
     /// <summary><paramref name="a"/> then <paramref name="b"/> along <paramref name="axis"/>; every other dimension must match.</summary>
     public int Concat(int a, int b, int axis)
     {

@@ -23,6 +23,7 @@ public abstract record OpAttributes
         OpKind.Pad => typeof(PadAttributes),
         OpKind.Attention => typeof(AttentionAttributes),
         OpKind.Conv2d => typeof(Window2d),
+        OpKind.Random => typeof(RandomAttribute),
         _ when op.IsPool() => typeof(Window2d),
         _ => null,
     };
@@ -51,3 +52,9 @@ public sealed record PadAttributes(int Axis, long Before, float Value) : OpAttri
 
 /// <summary>Whether attention is causal, and the scale applied to q·k.</summary>
 public sealed record AttentionAttributes(bool Causal, float Scale) : OpAttributes;
+
+/// <summary>
+/// Which random stream a <see cref="OpKind.Random"/> node draws from: each dropout of a graph has its own site, so two
+/// dropouts of one shape under one key get independent masks (and common-subexpression elimination keeps them apart).
+/// </summary>
+public sealed record RandomAttribute(int Site) : OpAttributes;

@@ -8,8 +8,8 @@ public static class OpGroups
 
     public static bool IsBinary(this OpKind op) => op >= OpKind.Add && op <= OpKind.Equal;
 
-    /// <summary>Ops computed element by element at the result's index: unary, binary, where, and the range selections.</summary>
-    public static bool IsElementwise(this OpKind op) => op.IsUnary() || op.IsBinary() || op == OpKind.Where;
+    /// <summary>Ops computed element by element at the result's index: unary, binary, where, and random numbers.</summary>
+    public static bool IsElementwise(this OpKind op) => op.IsUnary() || op.IsBinary() || op is OpKind.Where or OpKind.Random;
 
     public static bool IsReduce(this OpKind op) => op is OpKind.Sum or OpKind.Mean or OpKind.ReduceMax or OpKind.ArgMax;
 
@@ -24,5 +24,5 @@ public static class OpGroups
 
     /// <summary>How many inputs the op takes.</summary>
     public static int Arity(this OpKind op) => op.IsData() || op == OpKind.Iota ? 0 : op is OpKind.Attention or OpKind.Where ? 3
-        : op.IsBinary() || op is OpKind.MatMul or OpKind.Gather or OpKind.Conv2d or OpKind.Concat ? 2 : 1;
+        : op.IsBinary() || op is OpKind.Random or OpKind.MatMul or OpKind.Gather or OpKind.Conv2d or OpKind.Concat ? 2 : 1;
 }

@@ -42,8 +42,10 @@ public enum OpKind
     // Ternary elementwise: condition ? a : b
     Where,
 
-    // Generated values: the coordinate along one axis
+    // Generated values: the coordinate along one axis; a uniform [0, 1) number per element from a counter-based hash
+    // of a key (two int32 scalars, broadcast to the result) and the element's coordinates (dropout's mask)
     Iota,
+    Random,
 
     // Reductions over one axis
     Sum,

@@ -48,6 +48,17 @@ public sealed record IotaExpr(int Axis) : Expr
 }
 
 /// <summary>
+/// The <see cref="CounterRandom"/> number of stream <paramref name="Site"/> under the key
+/// (<paramref name="KeyLow"/>, <paramref name="KeyHigh"/>) at the element whose coordinates are
+/// <paramref name="Coordinates"/> (one per axis of the random tensor: iotas, shifted or zero where a view moved them).
+/// Integer hashing: rendered with the math class's uint state (a Vector256 of them in SIMD rows).
+/// </summary>
+public sealed record RandomExpr(int Site, Expr KeyLow, Expr KeyHigh, EquatableArray<Expr> Coordinates) : Expr
+{
+    public override string ToString() => $"random{Site}({KeyLow}, {KeyHigh}; {string.Join(", ", Coordinates)})";
+}
+
+/// <summary>
 /// <paramref name="Inside"/> where <paramref name="Start"/> ≤ coordinate(<paramref name="Axis"/>) &lt; <paramref name="End"/>, else
 /// <paramref name="Outside"/> (concat and pad; each branch is evaluated only where it is taken).
 /// </summary>
@@ -70,6 +81,7 @@ public static class ExprExtensions
         BinaryExpr b => new[] { b.A, b.B },
         SelectExpr s => new[] { s.Condition, s.A, s.B },
         RangeSelectExpr r => new[] { r.Inside, r.Outside },
+        RandomExpr r => new[] { r.KeyLow, r.KeyHigh }.Concat(r.Coordinates),
         _ => Enumerable.Empty<Expr>(),
     };
 
@@ -81,4 +93,5 @@ public static class ExprExtensions
     /// <summary>Whether the expression tests the coordinate along <paramref name="axis"/> (so SIMD lanes along it may differ in branch).</summary>
     public static bool SelectsAlong(this Expr e, int axis) =>
         (e is RangeSelectExpr r && r.Axis == axis) || e.Children().Any(c => c.SelectsAlong(axis));
+
 }

@@ -59,6 +59,7 @@ public sealed record KernelCost(IReadOnlyList<Dim> Flops, IReadOnlyList<Dim> Byt
         BinaryExpr b => 1 + Operations(b.A) + Operations(b.B),
         SelectExpr s => 1 + Operations(s.Condition) + Operations(s.A) + Operations(s.B),
         RangeSelectExpr r => Operations(r.Inside) + Operations(r.Outside),
+        RandomExpr r => 11 * (r.Coordinates.Count + 3) + 2, // ≈ 11 integer ops per stir: three to start, one per coordinate
         _ => 0,
     };
 

@@ -108,6 +108,13 @@ public static class Fusion
                     operands.Add(broadcast.Body);
                     continue;
                 }
+                if (Regenerated(input) is { } generated)
+                {
+                    fused.Ops.AddRange(generated.Ops.Select(op => op + " (recomputed)"));
+                    fused.Depth = System.Math.Max(fused.Depth, generated.Depth);
+                    operands.Add(generated.Body);
+                    continue;
+                }
                 bool absorb = IsPendingDirect(input, out var p, out var reason);
                 if (absorb && p!.Depth >= MaxExpressionDepth) { absorb = false; reason = $"%{input}'s kernel already nests {MaxExpressionDepth} ops deep"; }
                 if (absorb && (p!.Root == null || fused.Root == null))
@@ -122,7 +129,10 @@ public static class Fusion
                 if (reason == null && p != null) reason = $"%{input} and another operand of %{n.Id} both have a root ({Describe(_graph[input])})";
                 operands.Add(Operand(input, reason ?? ""));
             }
-            fused.Body = operands.Count switch
+            fused.Body = n.Op == OpKind.Random
+                ? new RandomExpr(n.Attribute<RandomAttribute>().Site, operands[0], operands[1],
+                    Enumerable.Range(0, n.Shape.Rank).Select(axis => (Expr)new IotaExpr(axis)).ToEquatableArray())
+                : operands.Count switch
             {
                 1 => new UnaryExpr(n.Op, operands[0]),
                 2 => new BinaryExpr(n.Op, operands[0], operands[1]),
@@ -131,6 +141,19 @@ public static class Fusion
             fused.Depth++;
             fused.Ops.Add(Describe(n));
             _pending[n.Id] = fused;
+        }
+
+        /// <summary>
+        /// A value read by several ops that is computed from coordinates and broadcast scalars alone (dropout's mask, which
+        /// the forward and the backward pass both read; a causal mask) is recomputed in each reader instead of stored: it
+        /// reads no memory, so storing it would cost an arena slot and a round trip for nothing. It stays pending for the
+        /// next reader.
+        /// </summary>
+        Pending? Regenerated(int id)
+        {
+            if (!_pending.TryGetValue(id, out var p) || p.Root != null || _users[id].Count < 2 || _graph.IsOutput(id) || p.Depth >= MaxExpressionDepth)
+                return null;
+            return p.Body.Loads().All(l => l.Strides.All(s => s.IsConstant && s.Coefficient == 0)) ? p : null;
         }
 
         /// <summary>
@@ -212,6 +235,9 @@ public static class Fusion
                 RangeSelectExpr r => Shift(r.Inside, axis, by) is { } inside && Shift(r.Outside, axis, by) is { } outside
                     ? (r.Axis == axis ? new RangeSelectExpr(r.Axis, r.Start + by, r.End + by, inside, outside) : r with { Inside = inside, Outside = outside })
                     : null,
+                RandomExpr r => Shift(r.KeyLow, axis, by) is { } low && Shift(r.KeyHigh, axis, by) is { } high
+                    && r.Coordinates.Select(c => Shift(c, axis, by)).ToList() is var coordinates && coordinates.All(c => c != null)
+                    ? new RandomExpr(r.Site, low, high, coordinates.Select(c => c!).ToEquatableArray()) : null,
                 _ => null,
             };
         }
@@ -243,6 +269,11 @@ public static class Fusion
                 case SelectExpr s:
                     return Rebroadcast(s.Condition, from, to) is { } c && Rebroadcast(s.A, from, to) is { } sa && Rebroadcast(s.B, from, to) is { } sb
                         ? new SelectExpr(c, sa, sb) : null;
+                case RandomExpr r:
+                {
+                    var parts = new[] { r.KeyLow, r.KeyHigh }.Concat(r.Coordinates).Select(x => Rebroadcast(x, from, to)).ToList();
+                    return parts.Any(x => x == null) ? null : new RandomExpr(r.Site, parts[0]!, parts[1]!, parts.Skip(2).Select(x => x!).ToEquatableArray());
+                }
                 default:
                     return e;
             }

@@ -145,3 +145,30 @@ public partial class GradBatchNorm
         return Mean(Sum(y * y, 1), 0);
     }
 }
+
+/// <summary>
+/// Dropout in training: on an input, in a GEMM's epilogue (after bias and GELU) and on a rank-3 activation with a
+/// symbolic batch axis; a dropout of probability 0 still takes its number in the step. Its input is named as the
+/// step's random key would be, so the key takes the next free name.
+/// </summary>
+[Model]
+public partial class GradDropout
+{
+    [Param(6, 8)] Tensor w1;
+    [Param(8)] Tensor b1;
+    [Param(8, 3)] Tensor w2;
+
+    [Graph]
+    public Tensor Forward([Shape("batch", 5, 6)] Tensor dropoutKey)
+    {
+        var h = Dropout(Gelu(MatMul(Dropout(dropoutKey, 0.25f), w1) + b1), 0.5f);
+        return MatMul(Dropout(h, 0f), w2);
+    }
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 5, 6)] Tensor dropoutKey)
+    {
+        var y = Forward(dropoutKey);
+        return Mean(Flatten(Dropout(y * y, 0.1f), 0, -1), 0);
+    }
+}

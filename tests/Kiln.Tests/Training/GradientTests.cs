@@ -25,7 +25,7 @@ public sealed class GradientTests : IClassFixture<IlgpuCpuFixture>, IDisposable
     /// that a larger step could cross, larger where it is smooth (the noise of float32 losses shrinks with the step).
     /// </summary>
     public static IEnumerable<object[]> Cases() =>
-        from model in new[] { ("GradElementwise", 1e-3f), ("GradViews", 1e-3f), ("GradRows", 1e-2f), ("GradGpt", 1e-2f), ("GradEdges", 1e-3f), ("GradConv", 1e-3f), ("GradBatchNorm", 1e-3f) }
+        from model in new[] { ("GradElementwise", 1e-3f), ("GradViews", 1e-3f), ("GradRows", 1e-2f), ("GradGpt", 1e-2f), ("GradEdges", 1e-3f), ("GradConv", 1e-3f), ("GradBatchNorm", 1e-3f), ("GradDropout", 1e-3f) }
         from device in new[] { "cpu", "ilgpu-cpu" }
         select new object[] { model.Item1, model.Item2, device };
 
@@ -91,10 +91,14 @@ public sealed class GradientTests : IClassFixture<IlgpuCpuFixture>, IDisposable
         return new Tensor(data, t.Shape);
     }
 
-    /// <summary>The loss as a training step computes it (<c>Ops.IsTraining</c>: batch norm with batch statistics).</summary>
+    /// <summary>
+    /// The loss as a new trainer's first step computes it (<c>Ops.IsTraining</c>: batch norm with batch statistics,
+    /// dropout with the masks of that step's key).
+    /// </summary>
     static double EagerLoss(Type model, Tensor[] inputs, Weights weights)
     {
-        using (Ops.TrainingMode()) return GraphRunner.Eager(model, "Loss", inputs, Copy(weights)).Data[0];
+        var (low, high) = TrainingSession.DropoutKey(seed: 0, step: 0, microBatch: 0);
+        using (Ops.TrainingMode(low, high)) return GraphRunner.Eager(model, "Loss", inputs, Copy(weights)).Data[0];
     }
 
     /// <summary>Weights whose arrays the eager run may overwrite (its Assign of running statistics) without touching the originals.</summary>

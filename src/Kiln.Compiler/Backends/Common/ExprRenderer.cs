@@ -55,10 +55,19 @@ public sealed class ExprRenderer
         SelectExpr s => $"{_math}.Where({Render(s.Condition)}, {Render(s.A)}, {Render(s.B)})",
         IotaExpr i when _vector && i.Axis == _laneAxis => $"({Vector}.Create((float){_coordinate(i.Axis)}) + {_math}.Lanes)",
         IotaExpr i => _vector ? $"{Vector}.Create((float){_coordinate(i.Axis)})" : $"((float){_coordinate(i.Axis)})",
+        RandomExpr r => RenderRandom(r),
         RangeSelectExpr r when _vector && r.Axis == _laneAxis => throw new InvalidOperationException("a range selection along the SIMD lanes is rendered scalar"),
         RangeSelectExpr r => $"({_coordinate(r.Axis)} >= {r.Start}L && {_coordinate(r.Axis)} < {r.End}L ? {Render(r.Inside)} : {Render(r.Outside)})",
         _ => throw new ArgumentOutOfRangeException(nameof(e), e, "unknown expression"),
     };
+
+    /// <summary><c>RandomUniform(RandomMix(…RandomMix(RandomStart(key, site), c0)…, cn))</c>: one stir per coordinate.</summary>
+    string RenderRandom(RandomExpr r)
+    {
+        string state = $"{_math}.RandomStart({Render(r.KeyLow)}, {Render(r.KeyHigh)}, {r.Site})";
+        foreach (var c in r.Coordinates) state = $"{_math}.RandomMix({state}, {Render(c)})";
+        return $"{_math}.RandomUniform({state})";
+    }
 
     public static string FloatLiteral(float v)
     {
