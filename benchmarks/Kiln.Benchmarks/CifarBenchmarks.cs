@@ -4,12 +4,12 @@ using Kiln.Examples.Cifar;
 namespace Kiln.Benchmarks;
 
 /// <summary>
-/// The airbench-shaped CIFAR-10 network at batch 1 and 16 on its seed-1 synthetic weights, against ONNX Runtime on the
+/// The airbench-shaped CIFAR-10 network at batch 1, 16 and 64 on its seed-1 synthetic weights, against ONNX Runtime on the
 /// same weights (export them with the Cifar example, then benchmarks/export_onnx.py).
 /// </summary>
 public class CifarBenchmarks : KilnVsOrt
 {
-    [Params(1, 16)] public int Batch;
+    [Params(1, 16, 64)] public int Batch;
 
     CifarNet.Compiled _kiln = null!;
 

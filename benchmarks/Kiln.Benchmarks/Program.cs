@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Linq;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
@@ -6,7 +7,8 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Kiln.Benchmarks;
 
-// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- [mlp|gpt|cifar|gemm|bandwidth|conv|memory|train|all] [--quick]
+// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- [mlp|gpt|cifar|sized|gemm|bandwidth|conv|memory|train|all] [--quick]
+// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- export-weights   (the sized models' weights, for export_onnx.py)
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- gpu [--quick] [--ilgpu-cpu]   (not part of "all")
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- ptx      (ILGPU's IL → PTX time per example model, no GPU needed)
 bool quick = args.Contains("--quick");
@@ -15,6 +17,7 @@ Console.WriteLine($"Kiln benchmarks ({what}{(quick ? ", quick" : "")}) on {GemmB
 Console.WriteLine();
 
 if (what is "ptx") { PtxCompileBenchmark.Run(); return; }
+if (what is "export-weights") { SizedBenchmarks.ExportWeights(Path.Combine("benchmarks", "models")); return; }
 if (what is "gpu") { GpuBenchmark.Run(quick, args.Contains("--ilgpu-cpu")); return; }
 if (what is "gemm" or "all") { GemmBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "bandwidth" or "all") { BandwidthBenchmark.Run(quick); Console.WriteLine(); }
@@ -26,3 +29,4 @@ var config = ManualConfig.Create(DefaultConfig.Instance).AddJob(job).WithOptions
 if (what is "mlp" or "all") BenchmarkRunner.Run<MlpBenchmarks>(config);
 if (what is "gpt" or "all") BenchmarkRunner.Run<GptBenchmarks>(config);
 if (what is "cifar" or "all") BenchmarkRunner.Run<CifarBenchmarks>(config);
+if (what is "sized" or "all") BenchmarkRunner.Run<SizedBenchmarks>(config);

@@ -6,6 +6,7 @@ using Kiln.Compiler.Memory;
 using Kiln.Runtime;
 using Kiln.Runtime.Cpu;
 using Kiln.Tests.Support;
+using Kiln.Tests.Training;
 
 namespace Kiln.Tests.Fuzz;
 
@@ -25,17 +26,25 @@ public sealed class FuzzRunner : IDisposable
         _ilgpu.Dispose();
     }
 
-    /// <summary>Runs the cases (compiled together for speed); returns the failure of each, or null.</summary>
-    public IReadOnlyList<string?> Run(IReadOnlyList<(string Name, RandomModel Model, int Batch, int Seed)> cases)
+    /// <summary>
+    /// Runs the cases (compiled together for speed); returns the failure of each, or null. With
+    /// <paramref name="gradients"/>, each model also gets a loss and its compiled gradients are checked
+    /// (<see cref="CheckGradients"/>) instead of its forward pass.
+    /// </summary>
+    public IReadOnlyList<string?> Run(IReadOnlyList<(string Name, RandomModel Model, int Batch, int Seed)> cases, bool gradients = false)
     {
-        var sources = cases.Select(c => c.Model.ToSource(c.Name)).ToArray();
+        var sources = cases.Select(c => c.Model.ToSource(c.Name, withLoss: gradients)).ToArray();
         using var built = InMemoryAssembly.TryBuild(sources, out var error);
         if (built == null)
         {
-            if (cases.Count > 1) return cases.SelectMany(c => Run(new[] { c })).ToList(); // attribute to one case
+            if (cases.Count > 1) return cases.SelectMany(c => Run(new[] { c }, gradients)).ToList(); // attribute to one case
             return new[] { "build failed: " + error };
         }
-        return cases.Select(c => Check(built.Assembly.GetType("Fuzz." + c.Name)!, c.Batch, c.Seed)).ToList();
+        return cases.Select(c =>
+        {
+            var model = built.Assembly.GetType("Fuzz." + c.Name)!;
+            return gradients ? CheckGradients(model, c.Batch, c.Seed) : Check(model, c.Batch, c.Seed);
+        }).ToList();
     }
 
     string? Check(Type model, int batch, int seed)
@@ -63,6 +72,61 @@ public sealed class FuzzRunner : IDisposable
     }
 
     /// <summary>
+    /// The compiled gradient graph of a random model's loss, on the CPU and on the ILGPU kernels: the loss equals the
+    /// eager loss, the two devices' gradients agree (<see cref="Compare"/>), and up to four sampled elements of each
+    /// parameter's gradient match a fourth-order central difference of the eager loss (as <c>GradientTests</c>). An
+    /// element whose difference at step h and at h/2 disagree sits on a kink (ReLU, max, where, |x|) or a steep turn,
+    /// where no difference is a reference: it is skipped, not compared.
+    /// </summary>
+    /// <summary>Gradient elements <see cref="CheckGradients"/> compared with a finite difference, and skipped as not smooth there.</summary>
+    public int GradientElementsCompared { get; private set; }
+
+    public int GradientElementsSkipped { get; private set; }
+
+    internal string? CheckGradients(Type model, int batch, int seed)
+    {
+        try
+        {
+            var inputs = GraphRunner.Inputs(model.GetMethod("Loss")!, seed, -1f, 1f, symbolValue: batch);
+            var weights = GraphRunner.RandomWeights(model, seed);
+            double eager = GradientTests.EagerLoss(model, inputs, weights);
+            if (!double.IsFinite(eager)) return null; // no reference to differentiate
+            var perDevice = new List<IReadOnlyDictionary<string, Tensor>>();
+            foreach (var device in new[] { _cpu, _ilgpu })
+            {
+                using var trainer = (IDisposable)model.GetMethod("CompileTraining")!.Invoke(null, new object[] { device, weights, new Sgd(0.1f) })!;
+                var compute = trainer.GetType().GetMethod("ComputeGradients", inputs.Select(_ => typeof(Tensor)).ToArray())!;
+                float loss = (float)compute.Invoke(trainer, inputs)!;
+                if (!(Math.Abs(loss - eager) <= 1e-3 * (1 + Math.Abs(eager)))) return $"{device.Kind}: loss {loss:R}, eager {eager:R}";
+                perDevice.Add((IReadOnlyDictionary<string, Tensor>)trainer.GetType().GetMethod("Gradients")!.Invoke(trainer, null)!);
+            }
+            var (cpu, ilgpu) = (perDevice[0], perDevice[1]);
+            foreach (var name in cpu.Keys.OrderBy(n => n, StringComparer.Ordinal))
+                if (Compare(cpu[name], ilgpu[name]) is { } mismatch) return $"gradient of {name}, ILGPU against the CPU: {mismatch}";
+
+            var rng = new Random(seed);
+            foreach (var name in cpu.Keys.OrderBy(n => n, StringComparer.Ordinal))
+            {
+                var grad = cpu[name];
+                double scale = Math.Max(1e-3, grad.Data.Max(g => Math.Abs((double)g)));
+                foreach (int i in Enumerable.Range(0, grad.Length).OrderBy(_ => rng.Next()).Take(4))
+                {
+                    var (coarse, coarseNoise) = GradientTests.FiniteDifference(model, inputs, weights, name, i, 1e-3f, eager);
+                    var (fine, noise) = GradientTests.FiniteDifference(model, inputs, weights, name, i, 5e-4f, eager);
+                    if (!(Math.Abs(coarse - fine) <= 1e-2 * Math.Abs(fine) + 1e-3 * scale + coarseNoise + noise)) { GradientElementsSkipped++; continue; } // not smooth here
+                    GradientElementsCompared++;
+                    double analytic = grad.Data[i];
+                    if (!(Math.Abs(analytic - fine) <= 2e-2 * Math.Abs(fine) + 2e-3 * scale + noise))
+                        return $"gradient of {name}[{i}]: compiled {analytic:G6}, finite difference {fine:G6} (± {noise:G2})";
+                }
+            }
+            return null;
+        }
+        catch (TargetInvocationException e) { return $"threw {e.InnerException!.GetType().Name}: {e.InnerException.Message}"; }
+        catch (Exception e) { return $"threw {e.GetType().Name}: {e.Message}"; }
+    }
+
+    /// <summary>
     /// Reassociation-aware closeness: |a − e| ≤ 1e-3·(1 + |e|) + 1e-4·max|e| — float32 sums in another order than
     /// the double reference drift with the magnitude of what was summed, not only of the result.
     /// </summary>
@@ -82,7 +146,7 @@ public sealed class FuzzRunner : IDisposable
     }
 
     /// <summary>Greedy shrinking: keep the first smaller variant that still fails, until none does.</summary>
-    public (RandomModel Model, string Failure) Shrink(RandomModel model, string failure, int batch, int seed)
+    public (RandomModel Model, string Failure) Shrink(RandomModel model, string failure, int batch, int seed, bool gradients = false)
     {
         bool progress = true;
         int attempts = 0;
@@ -93,7 +157,8 @@ public sealed class FuzzRunner : IDisposable
             {
                 if (smaller.Size >= model.Size && smaller.Output >= model.Output) continue;
                 attempts++;
-                var result = Run(new[] { ("Shrink" + attempts, smaller, batch, seed) })[0];
+                if (gradients && !smaller.Values.Any(v => v.Kind == RandomModel.Kind.Param)) continue; // nothing left to differentiate
+                var result = Run(new[] { ("Shrink" + attempts, smaller, batch, seed) }, gradients)[0];
                 if (result == null) continue;
                 (model, failure, progress) = (smaller, result, true);
                 break;

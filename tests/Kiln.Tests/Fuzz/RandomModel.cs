@@ -344,7 +344,11 @@ public sealed class RandomModel
         _ => "v" + i,
     };
 
-    public string ToSource(string className, string ns = "Fuzz")
+    /// <param name="withLoss">
+    /// Also a <c>[Graph, Loss]</c> method: the mean of tanh(y) + 0.1·y² over the output y (float even when y is an
+    /// int32 value, and bounded below), so the generator derives the model's gradient graph.
+    /// </param>
+    public string ToSource(string className, string ns = "Fuzz", bool withLoss = false)
     {
         var sb = new StringBuilder();
         sb.Append("using Kiln;\nusing static Kiln.Ops;\n\nnamespace ").Append(ns).Append(";\n\n");
@@ -363,7 +367,15 @@ public sealed class RandomModel
             sb.Append("        var ").Append(Name(i)).Append(" = ").Append(string.Format(CultureInfo.InvariantCulture, v.Template, args))
               .Append("; // [").Append(string.Join(", ", v.Shape)).Append("]\n");
         }
-        sb.Append("        return ").Append(Name(Output)).Append(";\n    }\n}\n");
+        sb.Append("        return ").Append(Name(Output)).Append(";\n    }\n");
+        if (withLoss)
+        {
+            var names = string.Join(", ", Enumerable.Range(0, Values.Count).Where(i => Values[i].Kind == Kind.Input).Select(Name));
+            sb.Append("\n    [Graph, Loss]\n    public Tensor Loss(").Append(string.Join(", ", inputs)).Append(")\n    {\n");
+            sb.Append("        var y = Forward(").Append(names).Append(");\n");
+            sb.Append("        return Mean(Reshape(Tanh(y) + y * y * 0.1f, -1), 0);\n    }\n");
+        }
+        sb.Append("}\n");
         return sb.ToString();
     }
 }

@@ -70,7 +70,7 @@ public sealed class GradientTests : IClassFixture<IlgpuCpuFixture>, IDisposable
     /// relative to the weight; and its noise: the eager loss is rounded to float32, an error of up to half an ulp of the
     /// loss in each of the four terms, which the stencil's weights carry into the estimate.
     /// </summary>
-    static (double Value, double Noise) FiniteDifference(Type model, Tensor[] inputs, Weights weights, string name, int index, float step, double loss)
+    internal static (double Value, double Noise) FiniteDifference(Type model, Tensor[] inputs, Weights weights, string name, int index, float step, double loss)
     {
         var original = weights[name].Data[index];
         float h = step * Math.Max(1f, Math.Abs(original));
@@ -95,7 +95,7 @@ public sealed class GradientTests : IClassFixture<IlgpuCpuFixture>, IDisposable
     /// The loss as a new trainer's first step computes it (<c>Ops.IsTraining</c>: batch norm with batch statistics,
     /// dropout with the masks of that step's key).
     /// </summary>
-    static double EagerLoss(Type model, Tensor[] inputs, Weights weights)
+    internal static double EagerLoss(Type model, Tensor[] inputs, Weights weights)
     {
         var (low, high) = TrainingSession.DropoutKey(seed: 0, step: 0, microBatch: 0);
         using (Ops.TrainingMode(low, high)) return GraphRunner.Eager(model, "Loss", inputs, Copy(weights)).Data[0];

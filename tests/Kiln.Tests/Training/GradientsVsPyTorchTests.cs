@@ -9,9 +9,10 @@ using Xunit;
 namespace Kiln.Tests.Training;
 
 /// <summary>
-/// The window ops' and batch norm's gradients against PyTorch autograd (tests/reference/grad_reference.py, computed in
-/// float64): an independent check of the semantics finite differences cannot tell apart from Kiln's own reading — which
-/// rows a strided convolution's gradient reaches, how padding and dilation place it, batch norm's training statistics.
+/// Every gradient-rule test model against PyTorch autograd (tests/reference/grad_reference.py, computed in float64): an
+/// independent check of the semantics finite differences cannot tell apart from Kiln's own reading — which rows a
+/// strided convolution's gradient reaches, batch norm's training statistics, how broadcasting, views, row ops,
+/// attention and the embedding lookup route a gradient.
 /// </summary>
 public sealed class GradientsVsPyTorchTests : IClassFixture<IlgpuCpuFixture>, IDisposable
 {
@@ -24,52 +25,59 @@ public sealed class GradientsVsPyTorchTests : IClassFixture<IlgpuCpuFixture>, ID
 
     public void Dispose() => _cpu.Dispose();
 
+    /// <summary>Each reference's model, the weights its norms scale by (1 + 0.1·sin), and its inputs as the script builds them.</summary>
+    static (string Model, string[] NormWeights, Tensor[] Inputs) Case(string prefix) => prefix switch
+    {
+        "conv" => ("GradConv", Array.Empty<string>(), new[] { Input(new[] { 2, 2, 9, 9 }, 0.7, 0.3) }),
+        "bn" => ("GradBatchNorm", new[] { "norm.weight" }, new[] { Input(new[] { 3, 2, 5, 5 }, 0.45, 0.1) }),
+        "ew" => ("GradElementwise", Array.Empty<string>(), new[] { Input(new[] { 2, 3, 4 }, 0.53, 0.2) }),
+        "views" => ("GradViews", Array.Empty<string>(), new[] { Input(new[] { 2, 4, 3 }, 0.61, 0.4) }),
+        "rows" => ("GradRows", new[] { "norm.weight", "rms.weight" }, new[] { Input(new[] { 2, 3, 5 }, 0.83, 0.5) }),
+        "gpt" => ("GradGpt", new[] { "block.ln1.weight", "block.ln2.weight", "final.weight" }, new[] { Tokens(7, 3), Tokens(5, 1) }),
+        "edges" => ("GradEdges", Array.Empty<string>(), new[] { Input(new[] { 4 }, 0.9, 0.7) }),
+        _ => throw new ArgumentOutOfRangeException(nameof(prefix)),
+    };
+
     /// <summary>The reference's weights: trained parameters by ordinal name, 0.5·sin(1 + 0.37k + 0.11j) (a norm's weight 1 + 0.1·sin); running statistics 0 and 1.</summary>
-    static Weights Formula(IReadOnlyList<ParameterSpec> parameters) =>
+    static Weights Formula(IReadOnlyList<ParameterSpec> parameters, string[] normWeights) =>
         FormulaWeights.Of(parameters, FormulaWeights.Ordinal(parameters, p => !FormulaWeights.IsRunningStatistic(p)), (p, wave) =>
             p.Name.EndsWith("running_mean", StringComparison.Ordinal) ? 0 : p.Name.EndsWith("running_var", StringComparison.Ordinal) ? 1
-            : p.Name == "norm.weight" ? 1 + 0.1 * wave : 0.5 * wave);
+            : normWeights.Contains(p.Name) ? 1 + 0.1 * wave : 0.5 * wave);
 
     static Tensor Input(int[] shape, double a, double b) =>
         new(Enumerable.Range(0, checked((int)Tensor.ElementCount(shape))).Select(k => (float)Math.Sin(a * k + b)).ToArray(), shape);
 
+    /// <summary>Token ids (a·k + b) mod 11 for a batch of two sequences of six.</summary>
+    static Tensor Tokens(int a, int b) => new(Enumerable.Range(0, 12).Select(k => (float)((a * k + b) % 11)).ToArray(), 2, 6);
+
     public static IEnumerable<object[]> Cases() =>
-        from model in new[] { "conv", "bn" } from device in new[] { "cpu", "ilgpu-cpu" } select new object[] { model, device };
+        from model in new[] { "conv", "bn", "ew", "views", "rows", "gpt", "edges" } from device in new[] { "cpu", "ilgpu-cpu" } select new object[] { model, device };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Compiled_gradients_match_PyTorch_autograd(string model, string deviceName)
+    public void Compiled_gradients_match_PyTorch_autograd(string prefix, string deviceName)
     {
         var device = deviceName == "cpu" ? _cpu : _ilgpu;
-        IDisposable trainer;
-        float loss;
-        IReadOnlyDictionary<string, Tensor> gradients;
-        if (model == "conv")
+        var (modelName, normWeights, inputs) = Case(prefix);
+        var model = GraphRunner.Model(modelName);
+        var parameters = (IReadOnlyList<ParameterSpec>)model.GetField("Parameters")!.GetValue(null)!;
+        using var trainer = (IDisposable)model.GetMethod("CompileTraining")!.Invoke(null, new object[] { device, Formula(parameters, normWeights), new Sgd(0.1f) })!;
+        var compute = trainer.GetType().GetMethod("ComputeGradients", inputs.Select(_ => typeof(Tensor)).ToArray())!;
+        float loss = (float)compute.Invoke(trainer, inputs)!;
+        var gradients = (IReadOnlyDictionary<string, Tensor>)trainer.GetType().GetMethod("Gradients")!.Invoke(trainer, null)!;
+
+        float expectedLoss = Reference.Value[$"{prefix}.loss"].Data[0];
+        Assert.True(Math.Abs(loss - expectedLoss) <= 1e-4f * (1 + Math.Abs(expectedLoss)), $"loss: Kiln {loss}, PyTorch {expectedLoss}");
+        var problems = new List<string>();
+        foreach (var (name, gradient) in gradients)
         {
-            var t = Models.GradConv.CompileTraining(device, Formula(Models.GradConv.Parameters), new Sgd(0.1f));
-            loss = t.ComputeGradients(Input(new[] { 2, 2, 9, 9 }, 0.7, 0.3));
-            (trainer, gradients) = (t, t.Gradients());
+            var expected = Reference.Value[$"{prefix}.{name}"].Data;
+            Assert.Equal(expected.Length, gradient.Length);
+            float scale = expected.Max(Math.Abs);
+            for (int i = 0; i < expected.Length; i++)
+                if (!(Math.Abs(gradient.Data[i] - expected[i]) <= 1e-4f * scale + 1e-3f * Math.Abs(expected[i])))
+                    problems.Add($"{name}[{i}]: Kiln {gradient.Data[i]}, PyTorch {expected[i]} (largest {scale})");
         }
-        else
-        {
-            var t = Models.GradBatchNorm.CompileTraining(device, Formula(Models.GradBatchNorm.Parameters), new Sgd(0.1f));
-            loss = t.ComputeGradients(Input(new[] { 3, 2, 5, 5 }, 0.45, 0.1));
-            (trainer, gradients) = (t, t.Gradients());
-        }
-        using (trainer)
-        {
-            float expectedLoss = Reference.Value[$"{model}.loss"].Data[0];
-            Assert.True(Math.Abs(loss - expectedLoss) <= 1e-4f * (1 + Math.Abs(expectedLoss)), $"loss: Kiln {loss}, PyTorch {expectedLoss}");
-            var problems = new List<string>();
-            foreach (var (name, gradient) in gradients)
-            {
-                var expected = Reference.Value[$"{model}.{name}"].Data;
-                float scale = expected.Max(Math.Abs);
-                for (int i = 0; i < expected.Length; i++)
-                    if (!(Math.Abs(gradient.Data[i] - expected[i]) <= 1e-4f * scale + 1e-3f * Math.Abs(expected[i])))
-                        problems.Add($"{name}[{i}]: Kiln {gradient.Data[i]}, PyTorch {expected[i]} (largest {scale})");
-            }
-            Assert.True(problems.Count == 0, string.Join("\n", problems.Take(20)));
-        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems.Take(20)));
     }
 }
