@@ -7,19 +7,24 @@ namespace Kiln.Tests.Execution;
 
 /// <summary>
 /// CpuAttention.Row against the reference attention, on both of its paths: scores buffered on the stack (up to
-/// MaxBufferedKeys keys, what every model test exercises) and streamed with online softmax beyond. Head size 20 covers
-/// the SIMD body and the scalar tail; causal cuts the key range.
+/// MaxBufferedKeys keys, what every model test exercises) and streamed with online softmax beyond. Head sizes 20, 12
+/// and 64 and value sizes from 8 to 72 cover the four-key dot products and their tails (keys not a multiple of four),
+/// the 32- and 8-column blocks of the weighted sum and its scalar columns.
 /// </summary>
 public sealed class CpuAttentionTests
 {
     [Theory]
-    [InlineData(1)]
-    [InlineData(37)]
-    [InlineData(CpuAttention.MaxBufferedKeys)]
-    [InlineData(CpuAttention.MaxBufferedKeys + 300)]
-    public void RowMatchesReference(int keys)
+    [InlineData(1, 20, 12)]
+    [InlineData(37, 20, 12)]
+    [InlineData(CpuAttention.MaxBufferedKeys, 20, 12)]
+    [InlineData(CpuAttention.MaxBufferedKeys + 300, 20, 12)]
+    [InlineData(3, 64, 64)]
+    [InlineData(130, 64, 64)]
+    [InlineData(39, 12, 72)]
+    [InlineData(8, 8, 40)]
+    [InlineData(6, 4, 8)]
+    public void RowMatchesReference(int keys, int d, int dv)
     {
-        const int d = 20, dv = 12;
         var q = Tensor.Random(keys, 1f, 1, 1, d);
         var k = Tensor.Random(keys + 1, 1f, keys, 1, d);
         var v = Tensor.Random(keys + 2, 1f, keys, 1, dv);
