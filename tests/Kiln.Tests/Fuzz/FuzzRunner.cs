@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Kiln.Compiler.Memory;
 using Kiln.Runtime;
 using Kiln.Runtime.Cpu;
@@ -143,6 +145,45 @@ public sealed class FuzzRunner : IDisposable
                 return $"element {i}: {a:R}, expected {e:R}";
         }
         return null;
+    }
+
+    /// <summary>
+    /// Runs the models of <paramref name="seeds"/> in batches of <paramref name="batchSize"/> (<paramref name="gradients"/>
+    /// as <see cref="Run"/>), each at batch size <paramref name="batchOf"/>(seed); shrinks each failure, saves it as
+    /// <c>Regressions/{prefix}Seed{seed}.cs.txt</c>, and returns their descriptions.
+    /// </summary>
+    public List<string> RunAndShrink(IReadOnlyList<int> seeds, int batchSize, bool gradients, Func<int, int> batchOf)
+    {
+        var failures = new List<string>();
+        string prefix = gradients ? "Grad" : "";
+        for (int start = 0; start < seeds.Count; start += batchSize)
+        {
+            var batch = seeds.Skip(start).Take(batchSize).Select(seed => ($"{prefix}Case{seed}", RandomModel.Generate(seed), batchOf(seed), seed)).ToList();
+            var results = Run(batch, gradients);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                if (results[i] == null) continue;
+                var (_, model, size, seed) = batch[i];
+                var (small, failure) = Shrink(model, results[i]!, size, seed, gradients);
+                string file = SaveRegression($"{prefix}Seed{seed}", small, failure, size, seed, gradients);
+                failures.Add($"seed {seed}: {failure}\n  shrunk to {small.Size} values, saved as {file}:\n{small.ToSource("Regression", withLoss: gradients)}");
+            }
+        }
+        return failures;
+    }
+
+    static string SaveRegression(string name, RandomModel model, string failure, int batch, int seed, bool gradients, [CallerFilePath] string here = "")
+    {
+        string dir = Path.Combine(Path.GetDirectoryName(here)!, "Regressions");
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, name + ".cs.txt");
+        string header = gradients
+            ? $"// Found by the gradient fuzzer (seed {seed}, batch {batch}): {failure.Replace('\n', ' ')}\n" +
+              "// Once fixed, add the model to the training test models (tests/Kiln.Tests/Models/TrainingModels.cs) so GradientTests checks it.\n"
+            : $"// Found by the differential fuzzer (seed {seed}, batch {batch}): {failure.Replace('\n', ' ')}\n" +
+              "// Rename to .cs once fixed so the build and RegressionTests check it from then on.\n";
+        File.WriteAllText(path, header + model.ToSource(name, "Kiln.Tests.Fuzz.Regressions", withLoss: gradients));
+        return path;
     }
 
     /// <summary>Greedy shrinking: keep the first smaller variant that still fails, until none does.</summary>

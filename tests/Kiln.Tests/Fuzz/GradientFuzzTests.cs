@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
-using System.Runtime.CompilerServices;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -28,22 +26,9 @@ public sealed class GradientFuzzTests
         int cases = int.TryParse(Environment.GetEnvironmentVariable("KILN_GRAD_FUZZ_CASES"), out var n) ? n : DefaultCases;
         int firstSeed = int.TryParse(Environment.GetEnvironmentVariable("KILN_GRAD_FUZZ_SEED"), out var s) ? s : 1;
         using var runner = new FuzzRunner();
-        var failures = new List<string>();
         var timer = System.Diagnostics.Stopwatch.StartNew();
         var seeds = Seeds(firstSeed).Take(cases).ToList();
-        for (int start = 0; start < seeds.Count; start += BatchSize)
-        {
-            var batch = seeds.Skip(start).Take(BatchSize).Select(seed => ($"Grad{seed}", RandomModel.Generate(seed), 1 + seed % 4, seed)).ToList();
-            var results = runner.Run(batch, gradients: true);
-            for (int i = 0; i < batch.Count; i++)
-            {
-                if (results[i] == null) continue;
-                var (_, model, size, seed) = batch[i];
-                var (small, failure) = runner.Shrink(model, results[i]!, size, seed, gradients: true);
-                string file = SaveRegression($"GradSeed{seed}", small, failure, size, seed);
-                failures.Add($"seed {seed}: {failure}\n  shrunk to {small.Size} values, saved as {file}:\n{small.ToSource("Regression", withLoss: true)}");
-            }
-        }
+        var failures = runner.RunAndShrink(seeds, BatchSize, gradients: true, batchOf: seed => 1 + seed % 4);
         _output.WriteLine($"{seeds.Count} random models with parameters from seed {firstSeed} (up to {seeds.LastOrDefault()}): {failures.Count} mismatches; " +
             $"{runner.GradientElementsCompared} gradient elements compared with finite differences, {runner.GradientElementsSkipped} skipped as not smooth; {timer.Elapsed.TotalSeconds:F0} s");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
@@ -54,16 +39,5 @@ public sealed class GradientFuzzTests
     {
         for (int seed = first; ; seed++)
             if (RandomModel.Generate(seed).Values.Any(v => v.Kind == RandomModel.Kind.Param)) yield return seed;
-    }
-
-    static string SaveRegression(string name, RandomModel model, string failure, int batch, int seed, [CallerFilePath] string here = "")
-    {
-        string dir = Path.Combine(Path.GetDirectoryName(here)!, "Regressions");
-        Directory.CreateDirectory(dir);
-        string path = Path.Combine(dir, name + ".cs.txt");
-        string header = $"// Found by the gradient fuzzer (seed {seed}, batch {batch}): {failure.Replace('\n', ' ')}\n" +
-                        "// Once fixed, add the model to the training test models (tests/Kiln.Tests/Models/TrainingModels.cs) so GradientTests checks it.\n";
-        File.WriteAllText(path, header + model.ToSource(name, "Kiln.Tests.Fuzz.Regressions", withLoss: true));
-        return path;
     }
 }
