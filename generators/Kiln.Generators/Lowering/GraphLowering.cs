@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Lowering;
+using Kiln.Compiler.Util;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -725,20 +726,18 @@ sealed partial class GraphLowering
     {
         var args = new OpArguments(this, call, method, Arguments(call.ArgumentList, method));
         if (_training && method.Name == "Dropout")
-            return Op(call, () => Composites.Dropout(_builder, args.Tensor(0), args.Float(1) ?? 0f, DropoutKey(), _dropoutSites++));
+            return Op(call, () => Composites.Dropout(_builder, args.Tensor(0), args.Float(1), DropoutKey, _dropoutSites++));
         return Op(call, () => OpTable.Build(_builder, method.Name, args) ?? throw Unsupported(call, $"Ops.{method.Name} has no compiled lowering yet"));
     }
 
     /// <summary>
-    /// The training step's random key, an int32 [2] input after the loss's own (added by the first dropout; the trainer
-    /// passes a new key each step): named <c>dropoutKey</c> unless an input already is.
+    /// The training step's random key, an int32 [2] input after the loss's own (added by the first dropout that draws a
+    /// mask; the trainer passes a new key each step): named <c>dropoutKey</c> unless an input already is.
     /// </summary>
     int DropoutKey()
     {
         if (_dropoutKey is { } key) return key;
-        var taken = new HashSet<string>(_inputNames, StringComparer.Ordinal);
-        string name = "dropoutKey";
-        for (int i = 1; taken.Contains(name); i++) name = "dropoutKey" + i;
+        string name = new NameScope(_inputNames).Fresh("dropoutKey");
         var source = _builder.Source;
         _builder.Source = null;
         _dropoutKey = _builder.Input(name, Shape.Of(2L), DType.Int32);

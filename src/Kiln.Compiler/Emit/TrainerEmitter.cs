@@ -25,6 +25,8 @@ public static class TrainerEmitter
         string names = string.Join(", ", escaped);
         string lossName = loss.Name;
         string core = GeneratedNames.Core(gradients.Name);
+        // A step that draws dropout masks takes one more input after the loss's: the session's key for the step.
+        bool drawsRandom = gradients.Entry.InputNames.Count > inputs.Count;
 
         // A host-tensor overload: checks and uploads the inputs, then calls the device-tensor overload of the same name
         // (a loss without inputs has only that one).
@@ -77,7 +79,7 @@ public static class TrainerEmitter
         w.Line("/// <summary>Optimizer steps taken (restored by <see cref=\"LoadCheckpoint\"/>).</summary>");
         w.Line("public long Steps => _training.Step;");
         w.Line();
-        if (gradients.Entry.InputNames.Count > inputs.Count)
+        if (drawsRandom)
         {
             w.Line("/// <summary>The seed of the dropout masks (0 unless set; a checkpoint does not hold it).</summary>");
             w.Line("public long DropoutSeed { get => _training.DropoutSeed; set => _training.DropoutSeed = value; }");
@@ -99,9 +101,7 @@ public static class TrainerEmitter
         HostOverload($"The loss and its gradients (read them with <see cref=\"Gradients\"/>) without an optimizer update.{assigns}", "ComputeGradients");
         w.Line($"/// <summary>The loss and its gradients on device tensors, without an optimizer update.{assigns}</summary>");
         w.Open($"public float ComputeGradients({deviceParams})");
-        // A step that draws dropout masks takes the session's key for this step after the loss's inputs.
-        bool drawsRandom = gradients.Entry.InputNames.Count > inputs.Count;
-        string arguments = string.Join(", ", escaped.Concat(drawsRandom ? new[] { "this._training.NextDropoutKey()" } : new string[0]));
+        string arguments = string.Join(", ", escaped.Concat(drawsRandom ? new[] { "this._training.NextDropoutKey()" } : System.Array.Empty<string>()));
         w.Line($"this.Model.{core}({arguments}{(arguments.Length > 0 ? ", " : "")}this._training.Loss, this._gradients, this._updates);");
         if (assigned.Count > 0) w.Line("this._training.ApplyUpdates();");
         w.Line("return this._training.Loss.Download().Data[0];");

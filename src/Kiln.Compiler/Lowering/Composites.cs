@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using Kiln.Compiler.IR;
 
@@ -35,18 +36,20 @@ public static class Composites
         count > 0 ? b.Iota(Shape.Of((long)count), 0) : throw new ShapeException(ShapeErrorKind.Size, $"arange of {count} elements");
 
     /// <summary>
-    /// Dropout in a training step (PyTorch's <c>F.dropout</c> in train mode): each element is zeroed where its
-    /// <see cref="CounterRandom"/> number under <paramref name="key"/> (an int32 [2] input of the step) in stream
+    /// Dropout (PyTorch's <c>F.dropout</c>): the identity at inference (<paramref name="key"/> null) and at p = 0. In a
+    /// training step each element is zeroed where its <see cref="CounterRandom"/> number under the step's key (an int32
+    /// [2] input, which <paramref name="key"/> gives — and adds — only when a mask is drawn) in stream
     /// <paramref name="site"/> is below <paramref name="p"/>, the rest scaled by 1/(1 − p). The mask is recomputed
     /// wherever it is read — the backward pass reads the same numbers — and is never stored.
     /// </summary>
-    public static int Dropout(GraphBuilder b, int x, float p, int key, int site)
+    public static int Dropout(GraphBuilder b, int x, float? p, Func<int>? key, int site)
     {
-        if (!(p >= 0f && p < 1f)) throw new ShapeException(ShapeErrorKind.Argument, $"the dropout probability {p} is outside [0, 1)");
-        if (p == 0f) return x;
-        int Half(int i) => b.ReshapeTo(b.Slice(key, 0, i, 1), Shape.Scalar);
+        if (!(p is >= 0f and < 1f)) throw new ShapeException(ShapeErrorKind.Argument, $"the dropout probability {p} is outside [0, 1)");
+        if (key == null || p == 0f) return x;
+        int keys = key();
+        int Half(int i) => b.ReshapeTo(b.Slice(keys, 0, i, 1), Shape.Scalar);
         int u = b.Random(b.ShapeOf(x), Half(0), Half(1), site);
-        return b.Where(b.Binary(OpKind.Less, u, b.Constant(p)), b.Constant(0f), b.Binary(OpKind.Mul, x, b.Constant(1f / (1f - p))));
+        return b.Where(b.Binary(OpKind.Less, u, b.Constant(p.Value)), b.Constant(0f), b.Binary(OpKind.Mul, x, b.Constant(1f / (1f - p.Value))));
     }
 
     /// <summary>A cast to int32 (toward zero) or float32; none when the value already has that type.</summary>

@@ -70,8 +70,7 @@ public static class OpTable
             "ConvTranspose2d" => Composites.ConvBias(b,
                 Composites.ConvTranspose2d(b, args.Tensor(0), args.Tensor(1), args.Int(3), args.Int(4), args.Int(5)), args.OptionalTensor(2)),
             "AdaptiveAvgPool2d" => Composites.AdaptiveAvgPool2d(b, args.Tensor(0), args.Int(1), args.OptionalInt(2) ?? args.Int(1)),
-            "Dropout" => args.Float(1) is >= 0f and < 1f ? args.Tensor(0)
-                : throw new ShapeException(ShapeErrorKind.Argument, $"the dropout probability {args.Float(1)} is outside [0, 1)"),
+            "Dropout" => Composites.Dropout(b, args.Tensor(0), args.Float(1), key: null, site: 0), // inference: the identity
             _ => null,
         };
     }

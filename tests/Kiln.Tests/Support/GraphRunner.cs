@@ -48,6 +48,18 @@ public static class GraphRunner
         return Outputs(model.GetMethod(method)!.Invoke(instance, inputs)!);
     }
 
+    /// <summary>
+    /// The loss and every trained parameter's gradient from the generated trainer's <c>ComputeGradients</c> on
+    /// <paramref name="device"/> (no optimizer step is taken).
+    /// </summary>
+    public static (float Loss, IReadOnlyDictionary<string, Tensor> Gradients) CompiledGradients(Type model, Tensor[] inputs, Weights weights, Device device)
+    {
+        using var trainer = (IDisposable)model.GetMethod("CompileTraining")!.Invoke(null, new object[] { device, weights, new Sgd(0.1f) })!;
+        var compute = trainer.GetType().GetMethod("ComputeGradients", inputs.Select(_ => typeof(Tensor)).ToArray())!;
+        float loss = (float)compute.Invoke(trainer, inputs)!;
+        return (loss, (IReadOnlyDictionary<string, Tensor>)trainer.GetType().GetMethod("Gradients")!.Invoke(trainer, null)!);
+    }
+
     /// <summary>The same method through the generated <c>Compile(device, weights)</c> entry point.</summary>
     public static Tensor Compiled(Type model, string method, Tensor[] inputs, Weights weights, Device device) =>
         CompiledOutputs(model, method, inputs, weights, device).Single();
