@@ -166,6 +166,16 @@ public static class DiagnosticDescriptors
         "Invalid [Loss] '{0}': {1}",
         Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor OnnxFileNotFound = new(
+        "KLN0032", "ONNX file not found",
+        "[OnnxModel(\"{0}\")]: {1}",
+        Syntax, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor OnnxNotCompilable = new(
+        "KLN0033", "ONNX model cannot be compiled",
+        "Cannot compile ONNX model '{0}' into '{1}': {2}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(
             System.Linq.Enumerable.Select(

@@ -24,6 +24,7 @@ public sealed class KilnGenerator : IIncrementalGenerator
     public const string BackendStep = "KilnBackends";
     public const string EmitStep = "KilnEmit";
     public const string ModuleStep = "KilnModule";
+    public const string OnnxStep = "KilnOnnxModel";
 
     /// <summary>The MSBuild property that chooses backends (made visible to the generator by Kiln's build targets).</summary>
     public const string BackendsProperty = "build_property.KilnBackends";
@@ -38,10 +39,25 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 static (ctx, ct) => ModelParser.Parse((INamedTypeSymbol)ctx.TargetSymbol, (ClassDeclarationSyntax)ctx.TargetNode, ctx.SemanticModel.Compilation, ct))
             .WithTrackingName(ModelStep);
 
-        context.RegisterSourceOutput(models, static (spc, model) =>
-        {
-            foreach (var d in model.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
-        });
+        // [OnnxModel] classes: the named file among the AdditionalFiles, imported into the same ModelSpec.
+        var onnxFiles = context.AdditionalTextsProvider
+            .Where(static t => t.Path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            .Select(static (t, _) => OnnxModelParser.File(t))
+            .Collect()
+            .Select(static (all, _) => all.ToEquatableArray());
+        var onnxModels = context.SyntaxProvider.ForAttributeWithMetadataName(
+                "Kiln.OnnxModelAttribute",
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, ct) => OnnxModelParser.Request((INamedTypeSymbol)ctx.TargetSymbol, (ClassDeclarationSyntax)ctx.TargetNode, ctx.Attributes[0], ct))
+            .Combine(onnxFiles)
+            .Select(static (pair, ct) => OnnxModelParser.Import(pair.Left, pair.Right, ct))
+            .WithTrackingName(OnnxStep);
+
+        foreach (var results in new[] { models, onnxModels })
+            context.RegisterSourceOutput(results, static (spc, model) =>
+            {
+                foreach (var d in model.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
+            });
 
         // Reruns on every compilation change, but yields an equatable record: the emit step below stays cached.
         var backends = context.AnalyzerConfigOptionsProvider
@@ -51,7 +67,8 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 pair.Right.ReferencedAssemblyNames.Select(a => a.Name)))
             .WithTrackingName(BackendStep);
 
-        var anyModel = models.Collect().Select(static (all, _) => all.Any(m => m.Spec != null));
+        var anyModel = models.Collect().Combine(onnxModels.Collect())
+            .Select(static (all, _) => all.Left.Any(m => m.Spec != null) || all.Right.Any(m => m.Spec != null));
         context.RegisterSourceOutput(backends.Combine(anyModel), static (spc, pair) =>
         {
             if (!pair.Right) return;
@@ -59,20 +76,26 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.BackendConfiguration, Location.None, problem));
         });
 
-        var modelStems = FileStemsOf(models.Select(static (m, _) => (TypeSpec?)m.Spec));
-        var emitted = models
-            .Where(static m => m.Spec != null)
-            .Combine(backends)
-            .Where(static pair => pair.Right.HasRuntime)
-            .Combine(modelStems)
-            .Select(static (pair, _) => Emit(pair.Left.Left.Spec! with { FileStem = FileStems.Unique(pair.Left.Left.Spec!.FileStem, pair.Right) }, pair.Left.Right))
-            .WithTrackingName(EmitStep);
-
-        context.RegisterSourceOutput(emitted, static (spc, result) =>
+        // Both kinds of model share the file stems (two classes whose names differ only in case get distinct files).
+        var modelStems = FileStemsOf(models.Select(static (m, _) => (TypeSpec?)m.Spec))
+            .Combine(FileStemsOf(onnxModels.Select(static (m, _) => (TypeSpec?)m.Spec)))
+            .Select(static (pair, _) => pair.Left.Concat(pair.Right).ToEquatableArray());
+        foreach (var results in new[] { models, onnxModels })
         {
-            foreach (var file in result.Files) spc.AddSource(file.HintName, file.Source);
-            foreach (var d in result.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
-        });
+            var emitted = results
+                .Where(static m => m.Spec != null)
+                .Combine(backends)
+                .Where(static pair => pair.Right.HasRuntime)
+                .Combine(modelStems)
+                .Select(static (pair, _) => Emit(pair.Left.Left.Spec! with { FileStem = FileStems.Unique(pair.Left.Left.Spec!.FileStem, pair.Right) }, pair.Left.Right))
+                .WithTrackingName(EmitStep);
+
+            context.RegisterSourceOutput(emitted, static (spc, result) =>
+            {
+                foreach (var file in result.Files) spc.AddSource(file.HintName, file.Source);
+                foreach (var d in result.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
+            });
+        }
 
         var modules = context.SyntaxProvider.ForAttributeWithMetadataName(
                 "Kiln.ModuleAttribute",

@@ -55,6 +55,13 @@ public sealed class Weights
 
     public static Weights Load(string path) => From(SafeTensors.Read(path));
 
+    /// <summary>
+    /// The weights stored in an ONNX model file (and its external-data files beside it), for a model compiled from
+    /// that file with <c>[OnnxModel]</c>: float initializers and float constants of more than one element, by their
+    /// ONNX names. A corrupt or truncated file is a <see cref="WeightsException"/>.
+    /// </summary>
+    public static Weights FromOnnx(string path) => OnnxWeights.Read(path);
+
     /// <summary>Reads safetensors from a seekable stream; <paramref name="source"/> names it in errors.</summary>
     public static Weights Load(System.IO.Stream stream, string source) => From(SafeTensors.Read(stream, source));
 

@@ -34,12 +34,15 @@ public static class ApiEmitter
         w.Line("/// <summary>Random weights from a seeded generator, each parameter filled as its Init says (PyTorch's defaults).</summary>");
         w.Line($"public static {Runtime}Weights RandomWeights(int seed) => {Runtime}Weights.Random(Parameters, seed);");
         w.Line();
-        w.Line("/// <summary>Sets the [Param] fields from <paramref name=\"weights\"/>, for eager (reference) execution.</summary>");
-        w.Open($"public void LoadWeights({Runtime}Weights weights)");
-        w.Line($"weights.Validate(Parameters, \"{cls}\");");
-        ModuleEmitter.WriteWeightLoads(w, model.Fields, prefixed: false);
-        w.Close();
-        w.Line();
+        if (model.Eager)
+        {
+            w.Line("/// <summary>Sets the [Param] fields from <paramref name=\"weights\"/>, for eager (reference) execution.</summary>");
+            w.Open($"public void LoadWeights({Runtime}Weights weights)");
+            w.Line($"weights.Validate(Parameters, \"{cls}\");");
+            ModuleEmitter.WriteWeightLoads(w, model.Fields, prefixed: false);
+            w.Close();
+            w.Line();
+        }
         w.Line($"/// <summary>Compiles {cls} for <paramref name=\"device\"/>: validates and uploads <paramref name=\"weights\"/>, loads kernels once.</summary>");
         w.Line($"public static Compiled Compile({Runtime}Device device, {Runtime}Weights weights) => new(device, weights, null);");
         w.Line();

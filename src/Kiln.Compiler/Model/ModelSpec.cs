@@ -20,6 +20,12 @@ public sealed record ModelSpec(
 
     /// <summary>The model's <c>[GpuPrecision]</c>: how its matrix products run on the CUDA backend.</summary>
     public MatMulPrecision GpuPrecision { get; init; }
+
+    /// <summary>
+    /// Whether the class has [Graph] methods to run eagerly (a C# model): then it gets <c>LoadWeights</c> for its
+    /// fields. A model imported from ONNX has no C# graph and no eager form.
+    /// </summary>
+    public bool Eager { get; init; } = true;
 }
 
 /// <summary>A parameter of the module tree: its full weight name (<c>blocks.0.fc.weight</c>) and fixed shape.</summary>

@@ -58,10 +58,19 @@ public static class GeneratorHarness
 
     public static Result Run(params (string Path, string Text)[] files) => Run(Compilation(files));
 
-    public static Result Run(CSharpCompilation input)
+    /// <summary>A file the build hands the generator as an AdditionalFile (an ONNX model: the generator reads it by path).</summary>
+    public sealed class FileText(string path) : AdditionalText
+    {
+        public override string Path { get; } = path;
+
+        public override Microsoft.CodeAnalysis.Text.SourceText? GetText(System.Threading.CancellationToken cancellationToken = default) => null;
+    }
+
+    public static Result Run(CSharpCompilation input, IEnumerable<string>? additionalFiles = null)
     {
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             new[] { new KilnGenerator().AsSourceGenerator() },
+            additionalTexts: (additionalFiles ?? Array.Empty<string>()).Select(p => (AdditionalText)new FileText(p)),
             parseOptions: ParseOptions,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
         driver = driver.RunGeneratorsAndUpdateCompilation(input, out var output, out var diagnostics);

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
@@ -18,9 +19,12 @@ public sealed class InMemoryAssembly : IDisposable
     static int _built;
 
     /// <summary>Null when the generator reported a diagnostic or the output does not compile; <paramref name="error"/> says why.</summary>
-    public static InMemoryAssembly? TryBuild(string[] sources, out string error)
+    public static InMemoryAssembly? TryBuild(string[] sources, out string error) => TryBuild(sources, Array.Empty<string>(), out error);
+
+    /// <param name="additionalFiles">Paths handed to the generator as AdditionalFiles (ONNX models).</param>
+    public static InMemoryAssembly? TryBuild(string[] sources, IReadOnlyList<string> additionalFiles, out string error)
     {
-        var generated = GeneratorHarness.Run(sources);
+        var generated = GeneratorHarness.Run(GeneratorHarness.Compilation(sources), additionalFiles);
         var problems = generated.GeneratorDiagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning)
             .Concat(generated.CompilationErrors).ToList();
         error = string.Join("; ", problems.Take(5).Select(d => d.ToString()));
