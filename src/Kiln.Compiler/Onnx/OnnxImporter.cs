@@ -21,8 +21,8 @@ public sealed record OnnxImport(EquatableArray<ParamSpec> Params, EntryPointSpec
 /// </summary>
 public static class OnnxImporter
 {
-    /// <summary>The opsets whose semantics the importer implements (ONNX 1.6 to 1.13).</summary>
-    public const long MinOpset = 7, MaxOpset = 18;
+    /// <summary>The default-domain opsets whose semantics the importer implements (ONNX 1.0 to 1.13).</summary>
+    public const long MinOpset = 1, MaxOpset = 18;
 
     /// <summary>
     /// Whether an initializer (or a <c>Constant</c>'s tensor) is a weight — a float tensor of more than one element,

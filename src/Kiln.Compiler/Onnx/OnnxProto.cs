@@ -39,7 +39,8 @@ public sealed class OnnxModelProto
             {
                 case 1 when wire == ProtoReader.Varint: model.IrVersion = r.ReadInt64(); break;
                 case 2 when wire == ProtoReader.LengthDelimited: model.ProducerName = r.ReadString(); break;
-                case 7 when wire == ProtoReader.LengthDelimited: model.Graph = OnnxGraphProto.Decode(r.ReadMessage()); hasGraph = true; break;
+                // A message that occurs twice is merged (protobuf's rule), so a graph can be extended by appending one.
+                case 7 when wire == ProtoReader.LengthDelimited: OnnxGraphProto.Decode(r.ReadMessage(), model.Graph); hasGraph = true; break;
                 case 8 when wire == ProtoReader.LengthDelimited:
                 {
                     var m = r.ReadMessage();
@@ -73,9 +74,9 @@ public sealed class OnnxGraphProto
     public List<OnnxValueInfo> ValueInfo { get; } = new();
     public int SparseInitializers { get; private set; }
 
-    internal static OnnxGraphProto Decode(ProtoReader r)
+    internal static OnnxGraphProto Decode(ProtoReader r, OnnxGraphProto? into = null)
     {
-        var g = new OnnxGraphProto();
+        var g = into ?? new OnnxGraphProto();
         while (!r.AtEnd)
         {
             var (field, wire) = r.ReadTag();
