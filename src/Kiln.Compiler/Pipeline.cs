@@ -43,5 +43,5 @@ public static class Pipeline
 
     /// <summary>A model's generated files: the typed API, then each backend's kernels and runner.</summary>
     public static IReadOnlyList<GeneratedFile> Generate(CompiledModel compiled, IReadOnlyList<Backend> backends) =>
-        new[] { ApiEmitter.Emit(compiled, backends) }.Concat(backends.Select(b => b.Emit(compiled))).ToList();
+        new[] { ApiEmitter.Emit(compiled, backends), OnnxExportEmitter.Emit(compiled) }.Concat(backends.Select(b => b.Emit(compiled))).ToList();
 }

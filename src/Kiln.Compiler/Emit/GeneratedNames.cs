@@ -25,6 +25,8 @@ public static class GeneratedNames
         ["Compiled"] = "the compiled model class",
         ["CompileTraining"] = "the training entry point",
         ["Trainer"] = "the trainer class",
+        ["ExportOnnx"] = "the ONNX export",
+        ["OnnxGraphs"] = "the exported ONNX graphs",
     };
 
     /// <summary>What every [Module] class gets.</summary>

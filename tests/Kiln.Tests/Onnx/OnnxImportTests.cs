@@ -24,10 +24,14 @@ public sealed class OnnxImportTests : IClassFixture<IlgpuCpuFixture>
     static readonly Lazy<Weights> Outputs = new(() => Weights.Load(ModelPath("onnx_outputs.safetensors")));
 
     /// <summary>The generated model class for <paramref name="file"/>, built in memory with the file as an AdditionalFile.</summary>
-    internal static (InMemoryAssembly Assembly, Type Model) Build(string file, string className = "Imported")
+    internal static (InMemoryAssembly Assembly, Type Model) Build(string file, string className = "Imported") => BuildFrom(ModelPath(file), className);
+
+    /// <summary>The generated model class for the ONNX file at <paramref name="path"/> (any folder).</summary>
+    internal static (InMemoryAssembly Assembly, Type Model) BuildFrom(string path, string className = "Imported")
     {
-        var source = GeneratorHarness.Model($"[OnnxModel(\"Models/{file}\")] public partial class {className};");
-        var built = InMemoryAssembly.TryBuild(new[] { source }, new[] { ModelPath(file) }, out var error)
+        string file = Path.GetFileName(path);
+        var source = GeneratorHarness.Model($"[OnnxModel(@\"{path}\")] public partial class {className};");
+        var built = InMemoryAssembly.TryBuild(new[] { source }, new[] { path }, out var error)
             ?? throw new Xunit.Sdk.XunitException($"{file} did not compile: {error}");
         return (built, built.Assembly.GetType("Demo." + className)!);
     }
