@@ -182,7 +182,17 @@ public static class Composites
         long channels = ws[0].Coefficient, outChannels = ws[1].Coefficient, kh = ws[2].Coefficient, kw = ws[3].Coefficient;
         long oh = (xs[2].Coefficient - 1) * stride - 2L * padding + kh + outputPadding, ow = (xs[3].Coefficient - 1) * stride - 2L * padding + kw + outputPadding;
         if (oh < 1 || ow < 1) throw new ShapeException(ShapeErrorKind.Window, $"transposed convolution of {xs} with padding {padding} has no output");
+        return ConvTransposeTaps(b, x, w, stride, stride, padding, padding, 1, 1, oh, ow);
+    }
 
+    /// <summary>
+    /// The tap sum of <see cref="ConvTranspose2d"/> in general form (one group; validated by the caller): tap (a, c) lands
+    /// at (h·sH + a·dH − padTop, w·sW + c·dW − padLeft) of an output of <paramref name="outH"/> × <paramref name="outW"/>.
+    /// </summary>
+    public static int ConvTransposeTaps(GraphBuilder b, int x, int w, int strideH, int strideW, long padTop, long padLeft, int dilationH, int dilationW, long outH, long outW)
+    {
+        var ws = b.ShapeOf(w);
+        long channels = ws[0].Coefficient, outChannels = ws[1].Coefficient, kh = ws[2].Coefficient, kw = ws[3].Coefficient;
         int pixels = b.Permute(x, new[] { 0, 2, 3, 1 });
         int? sum = null;
         for (long a = 0; a < kh; a++)
@@ -190,10 +200,10 @@ public static class Composites
             {
                 int tap = b.Reshape(b.Slice(b.Slice(w, 2, a, 1), 3, c, 1), new[] { channels, outChannels });
                 int y = b.Permute(b.MatMul(pixels, tap), new[] { 0, 3, 1, 2 });
-                if (Place(b, y, 2, stride, a - padding, oh) is not { } rows || Place(b, rows, 3, stride, c - padding, ow) is not { } placed) continue;
+                if (Place(b, y, 2, strideH, a * dilationH - padTop, outH) is not { } rows || Place(b, rows, 3, strideW, c * dilationW - padLeft, outW) is not { } placed) continue;
                 sum = sum is { } s ? b.Binary(OpKind.Add, s, placed) : placed;
             }
-        return sum ?? throw new ShapeException(ShapeErrorKind.Window, $"transposed convolution of {xs}: no kernel tap reaches the output");
+        return sum ?? throw new ShapeException(ShapeErrorKind.Window, $"transposed convolution of {b.ShapeOf(x)}: no kernel tap reaches the output");
     }
 
     /// <summary>

@@ -98,7 +98,16 @@ internal sealed partial class OnnxNodeLowering
             return v;
         }
         int y;
-        if (n.OpType == "ReduceLogSumExp")
+        if (n.OpType == "ReduceProd")
+        {
+            // |Π x| = exp Σ log|x| (a zero gives exp(−∞) = 0); the sign is −1 to the number of negative factors.
+            int magnitude = _b.Unary(OpKind.Exp, Over(_b.Unary(OpKind.Log, _b.Unary(OpKind.Abs, x)), OpKind.Sum));
+            int negatives = Over(_b.Binary(OpKind.Less, x, C(0)), OpKind.Sum);
+            int half = _b.Unary(OpKind.ToFloat32, _b.Unary(OpKind.ToInt32, Bin(OpKind.Mul, negatives, C(0.5f))));
+            int odd = Bin(OpKind.Sub, negatives, Bin(OpKind.Mul, half, C(2)));
+            y = Bin(OpKind.Mul, magnitude, Bin(OpKind.Sub, C(1), Bin(OpKind.Mul, odd, C(2))));
+        }
+        else if (n.OpType == "ReduceLogSumExp")
         {
             // log Σ exp(x − m) + m with m the maximum over the same axes, kept for broadcasting.
             int m = x;

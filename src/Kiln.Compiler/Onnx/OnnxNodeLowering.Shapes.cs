@@ -168,10 +168,16 @@ internal sealed partial class OnnxNodeLowering
             throw new OnnxImportException("starts, ends, axes and steps differ in length");
         var ranges = new List<(int Axis, long Start, long Length)>();
         var prefixes = new List<(int Axis, Dim Length)>();
+        var strided = new List<(int Axis, Dim Start, Dim End, long Step)>();
         for (int i = 0; i < starts.Count; i++)
         {
             int axis = Axis(axes[i], shape.Count, "axis");
-            if (steps[i] != 1) throw new OnnxImportException($"a step of {steps[i]}: Kiln slices with step 1");
+            if (steps[i] == 0) throw new OnnxImportException("a step of 0");
+            if (steps[i] != 1)
+            {
+                strided.Add((axis, starts[i], ends[i], steps[i]));
+                continue;
+            }
             if (!starts[i].IsConstant) throw new OnnxImportException($"a slice of axis {axis} from the symbolic position {starts[i]}");
             if (!ends[i].IsConstant)
             {
@@ -193,11 +199,12 @@ internal sealed partial class OnnxNodeLowering
             if (end <= start) throw new OnnxImportException($"an empty slice [{start}, {end}) of axis {axis}; Kiln has no zero-size tensors");
             ranges.Add((axis, start, end - start));
         }
-        if (prefixes.Count > 0)
+        if (prefixes.Count > 0 || strided.Count > 0)
         {
             int y0 = AsNode(x);
             foreach (var (axis, start, length) in ranges) y0 = _b.Slice(y0, axis, start, length);
             foreach (var (axis, length) in prefixes) y0 = GatherAlong(y0, _b.Iota(Shape.Of(length), 0), axis);
+            foreach (var (axis, start, end, step) in strided) y0 = StridedSlice(y0, axis, start, end, step);
             Set(n, Node(y0));
             return;
         }
@@ -212,6 +219,23 @@ internal sealed partial class OnnxNodeLowering
     }
 
     static long Clamp(long v, long size) => Math.Max(0, Math.Min(size, v));
+
+    /// <summary>A slice with a step other than 1 (negative runs backwards), clamped as ONNX says: a gather of start + k·step.</summary>
+    int StridedSlice(int x, int axis, Dim startDim, Dim endDim, long step)
+    {
+        long size = Fixed(_b.ShapeOf(x)[axis], "a strided slice's axis");
+        long start = Fixed(startDim, "a strided slice's start"), end = Fixed(endDim, "a strided slice's end");
+        if (start < 0) start += size;
+        if (end < 0) end += size;
+        (start, end) = step > 0
+            ? (Clamp(start, size), Clamp(end, size))
+            : (Math.Max(-1, Math.Min(size - 1, start)), Math.Max(-1, Math.Min(size - 1, end)));
+        long count = step > 0 ? (end - start + step - 1) / step : (start - end + (-step) - 1) / (-step);
+        if (count <= 0) throw new OnnxImportException($"an empty slice of axis {axis}; Kiln has no zero-size tensors");
+        int k = _b.Iota(Shape.Of(count), 0);
+        int index = Bin(OpKind.Add, Bin(OpKind.Mul, k, _b.Constant(step, integer: true)), _b.Constant(start, integer: true));
+        return GatherAlong(x, index, axis);
+    }
 
     static Folded SliceFolded(Folded f, IReadOnlyList<(int Axis, long Start, long Length)> ranges)
     {
@@ -234,7 +258,7 @@ internal sealed partial class OnnxNodeLowering
     void Pad(OnnxNodeProto n)
     {
         string mode = Str(n, "mode", "constant");
-        if (mode != "constant") throw new OnnxImportException($"mode '{mode}': Kiln pads with a constant");
+        if (mode is not ("constant" or "edge" or "reflect" or "wrap")) throw new OnnxImportException($"mode '{mode}' is not an ONNX pad mode");
         int x = T(n, 0);
         int rank = _b.ShapeOf(x).Rank;
         IReadOnlyList<long> pads;
@@ -265,9 +289,32 @@ internal sealed partial class OnnxNodeLowering
                 if (end <= start) throw new OnnxImportException("negative pads remove the whole axis");
                 x = _b.Slice(x, axis, start, end - start);
             }
-            x = _b.Pad(x, axis, (int)Math.Max(0, before), (int)Math.Max(0, after), value);
+            x = mode == "constant"
+                ? _b.Pad(x, axis, (int)Math.Max(0, before), (int)Math.Max(0, after), value)
+                : PadByIndex(x, axis, Math.Max(0, before), Math.Max(0, after), mode);
         }
         Set(n, Node(x));
+    }
+
+    /// <summary>
+    /// Edge, reflect and wrap padding as a gather along the axis: output position i reads input position f(i − before),
+    /// with f clamping (edge), mirroring without repeating the border (reflect) or wrapping around (wrap).
+    /// </summary>
+    int PadByIndex(int x, int axis, long before, long after, string mode)
+    {
+        long size = Fixed(_b.ShapeOf(x)[axis], "a padded axis");
+        if (mode != "edge" && (before >= size || after >= size)) throw new OnnxImportException($"{mode} padding of {before} and {after} needs an axis longer than that ({size})");
+        int Integer(long v) => _b.Constant(v, integer: true);
+        int i = Bin(OpKind.Sub, _b.Iota(Shape.Of(size + before + after), 0), Integer(before));
+        int last = Integer(size - 1);
+        int index = mode switch
+        {
+            "edge" => Bin(OpKind.Minimum, Bin(OpKind.Maximum, i, Integer(0)), last),
+            "reflect" => Bin(OpKind.Sub, last, _b.Unary(OpKind.Abs, Bin(OpKind.Sub, last, _b.Unary(OpKind.Abs, i)))),
+            _ => _b.Where(_b.Binary(OpKind.Less, i, Integer(0)), Bin(OpKind.Add, i, Integer(size)),
+                _b.Where(_b.Binary(OpKind.Greater, i, last), Bin(OpKind.Sub, i, Integer(size)), i)),
+        };
+        return GatherAlong(x, index, axis);
     }
 
     void Expand(OnnxNodeProto n)

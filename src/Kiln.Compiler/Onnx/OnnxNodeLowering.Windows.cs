@@ -108,22 +108,57 @@ internal sealed partial class OnnxNodeLowering
         Set(n, Node(From2d(Composites.ConvBias(_b, y, OptionalT(n, 2)), spatial)));
     }
 
+    /// <summary>
+    /// ConvTranspose over one or two spatial axes, any strides, dilations, groups, asymmetric pads, output_padding and
+    /// output_shape (auto_pad resolved as ONNX's operator documentation says): each group's taps placed by
+    /// <see cref="Composites.ConvTransposeTaps"/>, the groups concatenated along the channels.
+    /// </summary>
     void ConvTranspose(OnnxNodeProto n)
     {
         int x = T(n, 0), w = T(n, 1);
+        var xs = _b.ShapeOf(x);
         var ws = _b.ShapeOf(w);
-        if (_b.ShapeOf(x).Rank != 4 || ws.Rank != 4) throw new OnnxImportException("ConvTranspose: Kiln implements the 2-D case");
-        if (Int(n, "group", 1) != 1) throw new OnnxImportException("ConvTranspose with groups");
-        Refuse(n, "dilations", a => a.Ints.Any(v => v != 1), "dilation is not supported");
-        Refuse(n, "output_shape", _ => true, "output_shape is not supported (give pads)");
-        Refuse(n, "auto_pad", a => a.StringValue != "NOTSET", "auto_pad is not supported (give pads)");
-        var strides = Ints(n, "strides") ?? new long[] { 1, 1 };
-        var pads = Ints(n, "pads") ?? new long[4];
-        var outputPadding = Ints(n, "output_padding") ?? new long[] { 0, 0 };
-        if (strides.Distinct().Count() != 1 || pads.Distinct().Count() != 1 || outputPadding.Distinct().Count() != 1)
-            throw new OnnxImportException("ConvTranspose: Kiln implements equal strides, paddings and output paddings on both axes");
-        int y = Composites.ConvTranspose2d(_b, x, w, (int)strides[0], (int)pads[0], (int)outputPadding[0]);
-        Set(n, Node(Composites.ConvBias(_b, y, OptionalT(n, 2))));
+        int spatial = xs.Rank - 2;
+        if (spatial is not (1 or 2) || ws.Rank != xs.Rank) throw new OnnxImportException($"ConvTranspose of {xs} by {ws}: Kiln convolves over one or two spatial axes");
+        long Attr(string name, int i, long fallback) => Ints(n, name) is { } v ? (v.Count > i ? v[i] : throw new OnnxImportException($"{name} has {v.Count} entries")) : fallback;
+        var input = Enumerable.Range(0, spatial).Select(i => Fixed(xs[2 + i], "a spatial size")).ToArray();
+        var kernel = Enumerable.Range(0, spatial).Select(i => Fixed(ws[2 + i], "the kernel size")).ToArray();
+        var stride = Enumerable.Range(0, spatial).Select(i => Attr("strides", i, 1)).ToArray();
+        var dilation = Enumerable.Range(0, spatial).Select(i => Attr("dilations", i, 1)).ToArray();
+        var extra = Enumerable.Range(0, spatial).Select(i => Attr("output_padding", i, 0)).ToArray();
+        var begin = Enumerable.Range(0, spatial).Select(i => Attr("pads", i, 0)).ToArray();
+        var end = Enumerable.Range(0, spatial).Select(i => Attr("pads", spatial + i, 0)).ToArray();
+        var output = new long[spatial];
+        string autoPad = Str(n, "auto_pad", "NOTSET");
+        for (int i = 0; i < spatial; i++)
+        {
+            long full = stride[i] * (input[i] - 1) + extra[i] + (kernel[i] - 1) * dilation[i] + 1;
+            if (Ints(n, "output_shape") is { } shape || autoPad is "SAME_UPPER" or "SAME_LOWER")
+            {
+                long wanted = Ints(n, "output_shape") is { } o ? o[o.Count - spatial + i] : input[i] * stride[i];
+                long total = full - wanted;
+                if (total < 0) throw new OnnxImportException($"output_shape {wanted} is larger than the transposed convolution's {full}");
+                (begin[i], end[i]) = autoPad == "SAME_UPPER" ? (total / 2, total - total / 2) : (total - total / 2, total / 2);
+            }
+            output[i] = full - begin[i] - end[i];
+            if (output[i] < 1) throw new OnnxImportException("the padding leaves no output");
+        }
+        int groups = (int)Int(n, "group", 1);
+        long channels = Fixed(xs[1], "the channel count");
+        if (groups < 1 || channels % groups != 0 || Fixed(ws[0], "the weight's input channels") != channels)
+            throw new OnnxImportException($"ConvTranspose of {xs} by {ws} in {groups} groups");
+        int x2 = To2d(x, spatial), w2 = To2d(w, spatial);
+        int Axis2(long[] v, long one, int axis) => (int)(spatial == 1 ? (axis == 0 ? one : v[0]) : v[axis]);
+        long per = channels / groups;
+        int? y = null;
+        for (int g = 0; g < groups; g++)
+        {
+            int xg = groups == 1 ? x2 : _b.Slice(x2, 1, g * per, per), wg = groups == 1 ? w2 : _b.Slice(w2, 0, g * per, per);
+            int part = Composites.ConvTransposeTaps(_b, xg, wg, Axis2(stride, 1, 0), Axis2(stride, 1, 1), Axis2(begin, 0, 0), Axis2(begin, 0, 1),
+                Axis2(dilation, 1, 0), Axis2(dilation, 1, 1), Axis2(output, 1, 0), Axis2(output, 1, 1));
+            y = y is { } done ? _b.Concat(done, part, 1) : part;
+        }
+        Set(n, Node(From2d(Composites.ConvBias(_b, y!.Value, OptionalT(n, 2)), spatial)));
     }
 
     void Pool(OnnxNodeProto n)

@@ -44,7 +44,7 @@ internal sealed partial class OnnxNodeLowering
         "Identity", "Dropout", "Constant", "Reciprocal", "Softplus", "Softsign", "LeakyRelu", "Elu", "Selu", "Celu",
         "HardSigmoid", "HardSwish", "PRelu", "ThresholdedRelu", "Mish", "Sign", "Floor", "Ceil", "Clip",
         "Sinh", "Cosh", "Tan", "Asinh", "Acosh", "Atanh", "IsNaN", "IsInf", "Shrink", "Hardmax", "EyeLike",
-        "DepthToSpace", "SpaceToDepth", "ReduceLogSum", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
+        "DepthToSpace", "SpaceToDepth", "ReduceLogSum", "ReduceProd", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
         "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "Where", "Max", "Min", "Sum", "Mean",
         "MatMul", "Gemm", "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
         "BatchNormalization", "LayerNormalization", "InstanceNormalization", "Softmax", "LogSoftmax",
@@ -161,7 +161,7 @@ internal sealed partial class OnnxNodeLowering
             }
             case "Softmax": case "LogSoftmax": Softmax(n); return;
             case "ReduceSum": case "ReduceMean": case "ReduceMax": case "ReduceMin": case "ReduceL1": case "ReduceL2":
-            case "ReduceSumSquare": case "ReduceLogSumExp": case "ReduceLogSum":
+            case "ReduceSumSquare": case "ReduceLogSumExp": case "ReduceLogSum": case "ReduceProd":
                 Reduce(n); return;
             case "ArgMax": case "ArgMin": ArgMax(n); return;
             case "Reshape": Reshape(n); return;

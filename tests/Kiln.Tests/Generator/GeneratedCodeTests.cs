@@ -101,8 +101,8 @@ public sealed class GeneratedCodeTests
         var result = GeneratorHarness.Run(ExampleSource("tests/Kiln.Tests/Models/StructureOps.cs"));
         Assert.Equal(new[]
         {
-            "Kiln.Tests.Models.FusedChains.Cpu.g.cs", "Kiln.Tests.Models.FusedChains.Cuda.g.cs", "Kiln.Tests.Models.FusedChains.g.cs",
-            "Kiln.Tests.Models.StructureOps.Cpu.g.cs", "Kiln.Tests.Models.StructureOps.Cuda.g.cs", "Kiln.Tests.Models.StructureOps.g.cs",
+            "Kiln.Tests.Models.FusedChains.Cpu.g.cs", "Kiln.Tests.Models.FusedChains.Cuda.g.cs", "Kiln.Tests.Models.FusedChains.Onnx.g.cs", "Kiln.Tests.Models.FusedChains.g.cs",
+            "Kiln.Tests.Models.StructureOps.Cpu.g.cs", "Kiln.Tests.Models.StructureOps.Cuda.g.cs", "Kiln.Tests.Models.StructureOps.Onnx.g.cs", "Kiln.Tests.Models.StructureOps.g.cs",
         }, result.ModelHintNames.OrderBy(h => h, System.StringComparer.Ordinal));
     }
 

@@ -19,7 +19,10 @@ public sealed class OnnxImportTests : IClassFixture<IlgpuCpuFixture>
 
     public OnnxImportTests(IlgpuCpuFixture ilgpu) => _ilgpu = ilgpu;
 
-    public static string ModelPath(string name, [CallerFilePath] string here = "") => Path.Combine(Path.GetDirectoryName(here)!, "Models", name);
+    /// <summary>A file of tests/Kiln.Tests/Onnx/Models (found through this source file's path, whoever asks).</summary>
+    public static string ModelPath(string name) => Path.Combine(Path.GetDirectoryName(ThisFile())!, "Models", name);
+
+    static string ThisFile([CallerFilePath] string here = "") => here;
 
     static readonly Lazy<Weights> Outputs = new(() => Weights.Load(ModelPath("onnx_outputs.safetensors")));
 

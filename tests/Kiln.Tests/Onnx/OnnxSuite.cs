@@ -237,11 +237,31 @@ public sealed class OnnxSuite : IDisposable
         return null;
     }
 
+    /// <summary>A reason for "unsupported", coarsened for the summary table.</summary>
+    static string Category(string detail)
+    {
+        if (detail.Contains("Kiln cannot compile op", StringComparison.Ordinal)) return "an op Kiln does not implement";
+        if (detail.Contains("of type", StringComparison.Ordinal) || detail.Contains("element type", StringComparison.Ordinal) || detail.Contains("a cast to", StringComparison.Ordinal))
+            return "an input, output or cast of a type Kiln does not store (double, float16, bfloat16, uint32, string)";
+        if (detail.Contains("domain", StringComparison.Ordinal)) return "an op of another domain (ai.onnx.preview.training)";
+        if (detail.Contains("training mode", StringComparison.Ordinal)) return "training-mode batch norm or dropout";
+        if (detail.Contains("sequence, map or optional", StringComparison.Ordinal)) return "sequences, maps and optionals";
+        if (detail.Contains("zero-size", StringComparison.Ordinal) || detail.Contains("empty", StringComparison.Ordinal)) return "zero-size tensors";
+        if (detail.Contains("spatial axes", StringComparison.Ordinal)) return "3-D convolution and pooling";
+        if (detail.Contains("must be known at build time", StringComparison.Ordinal) || detail.Contains("different values", StringComparison.Ordinal)) return "a shape computed at run time";
+        return "an attribute Kiln does not implement (pad modes, slice steps, dilated pooling, ConvTranspose options, …)";
+    }
+
     /// <summary>The per-op table of docs/onnx.md: cases, passed, failed, unsupported, and the first reason given for each.</summary>
     public static string Table(IReadOnlyList<OnnxCaseResult> results)
     {
         var s = new StringBuilder();
         s.AppendLine($"{results.Count(r => r.Outcome == OnnxOutcome.Passed)} passed, {results.Count(r => r.Outcome == OnnxOutcome.Failed)} failed, {results.Count(r => r.Outcome == OnnxOutcome.Unsupported)} unsupported");
+        s.AppendLine();
+        s.AppendLine("| why unsupported | cases |");
+        s.AppendLine("|---|---|");
+        foreach (var g in results.Where(r => r.Outcome == OnnxOutcome.Unsupported).GroupBy(r => Category(r.Detail)).OrderByDescending(g => g.Count()))
+            s.AppendLine($"| {g.Key} | {g.Count()} |");
         s.AppendLine();
         s.AppendLine("| ops | cases | passed | failed | unsupported | first reason |");
         s.AppendLine("|---|---|---|---|---|---|");

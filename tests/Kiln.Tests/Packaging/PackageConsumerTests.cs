@@ -100,6 +100,48 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
         Assert.Contains("<th>measured mean</th>", html);
     }
 
+    /// <summary>
+    /// An ONNX file in the user's project (PyTorch's export of the test conv net) compiles through <c>[OnnxModel]</c> with
+    /// nothing but the packages — the Kiln package makes the project's .onnx files AdditionalFiles — runs on its weights
+    /// read from the file, matches PyTorch's output, and exports back to ONNX.
+    /// </summary>
+    [Fact]
+    public void AnOnnxModelBuildsAndRunsFromThePackages()
+    {
+        string app = NewConsoleApp("onnx", "Kiln.Runtime.Cpu");
+        Directory.CreateDirectory(Path.Combine(app, "models"));
+        File.Copy(Onnx.OnnxImportTests.ModelPath("convnet.onnx"), Path.Combine(app, "models", "convnet.onnx"));
+        File.Copy(Onnx.OnnxImportTests.ModelPath("onnx_outputs.safetensors"), Path.Combine(app, "expected.safetensors"));
+        File.WriteAllText(Path.Combine(app, "Net.cs"), """
+            using Kiln;
+
+            [OnnxModel("models/convnet.onnx")]
+            public partial class Net;
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using Kiln;
+            using Kiln.Runtime;
+
+            var weights = Weights.FromOnnx("models/convnet.onnx");
+            var expected = Weights.Load("expected.safetensors");
+            using var device = Device.Cpu();
+            using var net = Net.Compile(device, weights);
+            var y = net.Forward(expected["convnet.input"]);
+            float worst = y.Data.Zip(expected["convnet.output"].Data, (a, e) => MathF.Abs(a - e) / (1 + MathF.Abs(e))).Max();
+            Console.WriteLine($"shape: {string.Join("x", y.Shape)}");
+            Console.WriteLine($"max relative |kiln - pytorch| = {worst:R}");
+            Net.ExportOnnx("exported.onnx", weights);
+            Console.WriteLine($"exported: {new FileInfo("exported.onnx").Length > 0}");
+            return worst <= 1e-4f ? 0 : 1;
+            """);
+        var build = DotnetCli.Run(app, "build -c Release -nodeReuse:false", Minutes5).Succeeded("dotnet build");
+        Assert.DoesNotContain(": warning ", build.Output);
+        var run = DotnetCli.Run(app, "run -c Release --no-build", Minutes5);
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("shape: 2x10", run.Output);
+        Assert.Contains("exported: True", run.Output);
+    }
+
     /// <summary><c>dotnet new kiln-model</c> from the packed template (installed into a private template cache) builds and runs.</summary>
     [Fact]
     public void TheTemplateProjectBuildsAndRuns()
