@@ -26,6 +26,9 @@ public sealed class TrainingSession : IDisposable
     DeviceTensor? _dropoutKey; // allocated by the first step that draws dropout masks
     bool _disposed;
 
+    /// <param name="model">The compiled model whose gradient graph the session runs.</param>
+    /// <param name="parameters">The model's parameters, in declaration order.</param>
+    /// <param name="optimizer">Updates the trained parameters from their gradients.</param>
     /// <param name="assigned">The parameters the gradient graph assigns rather than trains (by name; none by default).</param>
     public TrainingSession(ModelSession model, IReadOnlyList<ParameterSpec> parameters, Optimizer optimizer, IReadOnlyCollection<string>? assigned = null)
     {
