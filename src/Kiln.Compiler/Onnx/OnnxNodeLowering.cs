@@ -142,7 +142,7 @@ internal sealed partial class OnnxNodeLowering
             case "Max": Set(n, Variadic(n, OpKind.Maximum)); return;
             case "Min": Set(n, Variadic(n, OpKind.Minimum)); return;
             case "Sum": Set(n, Variadic(n, OpKind.Add)); return;
-            case "Mean": Set(n, BinaryOp(OpKind.Div, Variadic(n, OpKind.Add), Number(Inputs(n).Count))); return;
+            case "Mean": Set(n, BinaryOp(OpKind.Div, Variadic(n, OpKind.Add), Number(n.Inputs.Count))); return;
             case "MatMul": Set(n, Node(MatMul(T(n, 0), T(n, 1)))); return;
             case "Gemm": Gemm(n); return;
             case "Conv": Conv(n); return;
@@ -188,8 +188,6 @@ internal sealed partial class OnnxNodeLowering
     }
 
     // ---- values ----------------------------------------------------------------------------------------------------
-
-    IReadOnlyList<string> Inputs(OnnxNodeProto n) => n.Inputs;
 
     OnnxValue In(OnnxNodeProto n, int i) =>
         Optional(n, i) ?? throw new OnnxImportException($"input {i} is missing");
