@@ -44,6 +44,9 @@ public static class OnnxModelParser
             problem = DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, declaration.Identifier, type.Name);
         else if (type.IsGenericType || type.ContainingType?.IsGenericType == true)
             problem = DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, declaration.Identifier, type.Name, "a model class cannot be generic");
+        else if (type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Kiln.ModelAttribute"))
+            problem = DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, declaration.Identifier, type.Name,
+                "a class is either a C# [Model] or an [OnnxModel], not both (the [Model] is compiled)");
         else if (path.Trim().Length == 0)
             problem = new DiagnosticInfo(DiagnosticDescriptors.OnnxFileNotFound.Id, location, EquatableArray.Of(path, "the path is empty"));
         string sourceDirectory = System.IO.Path.GetDirectoryName(declaration.SyntaxTree.FilePath) ?? "";

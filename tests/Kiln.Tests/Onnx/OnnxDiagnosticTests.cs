@@ -84,4 +84,22 @@ public sealed class OnnxDiagnosticTests : IDisposable
             Assert.Equal(new[] { 0f, 2f, 0f, 4f, 0f, 0f }, y.Data);
         }
     }
+
+    [Fact]
+    public void AClassCannotBeBothAModelAndAnOnnxModel()
+    {
+        string path = OneNodeModel("both.onnx", "Relu");
+        var source = GeneratorHarness.Model($$"""
+            [Model, OnnxModel(@"{{path}}")]
+            public partial class Both
+            {
+                [Graph] public Tensor Forward([Shape(2, 3)] Tensor x) => Relu(x);
+            }
+            """);
+        var result = GeneratorHarness.Run(GeneratorHarness.Compilation(source), new[] { path });
+        var error = Assert.Single(result.GeneratorDiagnostics, d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        Assert.Equal("KLN0002", error.Id);
+        Assert.Contains("either a C# [Model] or an [OnnxModel]", error.GetMessage());
+        Assert.Empty(result.CompilationErrors);
+    }
 }
