@@ -35,7 +35,9 @@ public static class OnnxExportEmitter
                 : Enumerable.Range(0, g.Plan.OutputBuffers.Count).Select(i => i < g.Entry.OutputNames.Count && g.Entry.OutputNames[i].Length > 0 ? g.Entry.OutputNames[i] : $"output{i}").ToArray();
             string onnx = "null", problem = "null";
             try { onnx = Quote(Convert.ToBase64String(OnnxExporter.Export(g.Entry.Graph, g.Entry.InputNames, outputs, "Kiln"))); }
-            catch (Exception e) when (e is OnnxImportException or ArgumentException) { problem = Quote(e.Message); }
+            catch (OnnxImportException e) { problem = Quote(e.Message); }
+            // An export nobody asked for must never fail the build: any other failure is kept as the reason too.
+            catch (Exception e) when (e is not OperationCanceledException) { problem = Quote($"the exporter failed ({e.GetType().Name}: {e.Message}); please report it"); }
             var parameters = g.Entry.Graph.Params.Select(p => p.Name!).Distinct();
             w.Line($"new({Quote(g.Name)}, {onnx}, {problem}, new string[] {{ {string.Join(", ", parameters.Select(Quote))} }}),");
         }
