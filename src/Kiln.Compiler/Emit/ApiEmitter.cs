@@ -308,7 +308,8 @@ public static class ApiEmitter
 
     static string DimSpecCode(Dim d) => d.IsConstant ? $"{Runtime}DimSpec.Fixed({d.Coefficient})" : $"{Runtime}DimSpec.Symbol(\"{d.Symbols[0]}\")";
 
-    static string Strings(IEnumerable<string> items) => $"new string[] {{ {string.Join(", ", items.Select(Quote))} }}";
+    internal static string Strings(IEnumerable<string> items) => $"new string[] {{ {string.Join(", ", items.Select(Quote))} }}";
 
-    static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", " ").Replace("\r", " ") + "\"";
+    /// <summary>A C# string literal of <paramref name="s"/> (line breaks become spaces).</summary>
+    internal static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", " ").Replace("\r", " ") + "\"";
 }

@@ -24,8 +24,8 @@ public static class OnnxExportEmitter
         w.Line($"/// Writes graph <paramref name=\"graph\"/> of {CSharpNames.Escape(model.ClassName)} with <paramref name=\"weights\"/> as an ONNX model (opset 17) that ONNX Runtime runs.");
         w.Line("/// The file must not exist unless <paramref name=\"overwrite\"/> is set.");
         w.Line("/// </summary>");
-        w.Line($"public static void ExportOnnx(string path, global::Kiln.Runtime.Weights weights, string graph = {Quote(first)}, bool overwrite = false) =>");
-        w.Line($"    global::Kiln.Runtime.OnnxExport.Write(path, weights, graph, OnnxGraphs, Parameters, {Quote(model.ClassName)}, overwrite);");
+        w.Line($"public static void ExportOnnx(string path, global::Kiln.Runtime.Weights weights, string graph = {ApiEmitter.Quote(first)}, bool overwrite = false) =>");
+        w.Line($"    global::Kiln.Runtime.OnnxExport.Write(path, weights, graph, OnnxGraphs, Parameters, {ApiEmitter.Quote(model.ClassName)}, overwrite);");
         w.Line();
         w.Line("/// <summary>Each public graph as an ONNX model without weight data (base64), or why it has none, and the parameters it reads.</summary>");
         w.Open("static readonly global::Kiln.Runtime.OnnxGraph[] OnnxGraphs =");
@@ -34,16 +34,14 @@ public static class OnnxExportEmitter
             var outputs = g.Plan.OutputBuffers.Count == 1 ? new[] { "output" }
                 : Enumerable.Range(0, g.Plan.OutputBuffers.Count).Select(i => i < g.Entry.OutputNames.Count && g.Entry.OutputNames[i].Length > 0 ? g.Entry.OutputNames[i] : $"output{i}").ToArray();
             string onnx = "null", problem = "null";
-            try { onnx = Quote(Convert.ToBase64String(OnnxExporter.Export(g.Entry.Graph, g.Entry.InputNames, outputs, "Kiln"))); }
-            catch (OnnxImportException e) { problem = Quote(e.Message); }
+            try { onnx = ApiEmitter.Quote(Convert.ToBase64String(OnnxExporter.Export(g.Entry.Graph, g.Entry.InputNames, outputs, "Kiln"))); }
+            catch (OnnxImportException e) { problem = ApiEmitter.Quote(e.Message); }
             // An export nobody asked for must never fail the build: any other failure is kept as the reason too.
-            catch (Exception e) when (e is not OperationCanceledException) { problem = Quote($"the exporter failed ({e.GetType().Name}: {e.Message}); please report it"); }
+            catch (Exception e) when (e is not OperationCanceledException) { problem = ApiEmitter.Quote($"the exporter failed ({e.GetType().Name}: {e.Message}); please report it"); }
             var parameters = g.Entry.Graph.Params.Select(p => p.Name!).Distinct();
-            w.Line($"new({Quote(g.Name)}, {onnx}, {problem}, new string[] {{ {string.Join(", ", parameters.Select(Quote))} }}),");
+            w.Line($"new({ApiEmitter.Quote(g.Name)}, {onnx}, {problem}, {ApiEmitter.Strings(parameters)}),");
         }
         w.Close(";");
         return new GeneratedFile(SourceFile.HintName(model.FileStem, ".Onnx"), SourceFile.End(w, model));
     }
-
-    static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", " ").Replace("\r", " ") + "\"";
 }
