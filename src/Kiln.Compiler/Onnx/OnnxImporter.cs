@@ -100,13 +100,15 @@ public static class OnnxImporter
 
     static OnnxValue Initializer(GraphBuilder b, OnnxTensorProto t, string? directory, List<ParamSpec> parameters)
     {
-        if (IsWeight(t))
-        {
-            CheckWeightName(t.Name);
-            parameters.Add(new ParamSpec(t.Name, t.Dims.ToEquatableArray(), Init.FanIn));
-            return new OnnxValue.Node(b.Param(t.Name, Shape.Of(t.Dims.ToArray())));
-        }
-        return Fold(t, directory);
+        return IsWeight(t) ? new OnnxValue.Node(Weight(b, parameters, t.Name, t)) : Fold(t, directory);
+    }
+
+    /// <summary>A weight tensor as a parameter named <paramref name="name"/>, loaded at run time (an initializer's name, or a Constant's output).</summary>
+    internal static int Weight(GraphBuilder b, List<ParamSpec> parameters, string name, OnnxTensorProto t)
+    {
+        CheckWeightName(name);
+        parameters.Add(new ParamSpec(name, t.Dims.ToEquatableArray(), Init.FanIn));
+        return b.Param(name, Shape.Of(t.Dims.ToArray()));
     }
 
     /// <summary>A small tensor read at build time.</summary>
@@ -123,7 +125,7 @@ public static class OnnxImporter
     }
 
     /// <summary>Weight names are written into generated string literals: refuse the few characters that would need escaping.</summary>
-    internal static void CheckWeightName(string name)
+    static void CheckWeightName(string name)
     {
         if (name.Length == 0 || name.Any(c => c == '"' || c == '\\' || char.IsControl(c)))
             throw new OnnxImportException($"weight name '{name}' is empty or holds a quote, backslash or control character");

@@ -202,10 +202,7 @@ internal sealed partial class OnnxNodeLowering
         {
             if (!OnnxImporter.IsWeight(t)) return OnnxImporter.Fold(t, _directory);
             // A float tensor inside the graph is a weight like an initializer, named by its output.
-            string name = n.Outputs[0];
-            OnnxImporter.CheckWeightName(name);
-            _parameters.Add(new ParamSpec(name, t.Dims.ToEquatableArray(), Init.FanIn));
-            return Node(_b.Param(name, Shape.Of(t.Dims.ToArray())));
+            return Node(OnnxImporter.Weight(_b, _parameters, n.Outputs[0], t));
         }
         if (n.Attributes.TryGetValue("value_float", out var f)) return Number(f.F);
         if (n.Attributes.TryGetValue("value_int", out var i)) return Folded.Scalar(Dim.Of(i.I));

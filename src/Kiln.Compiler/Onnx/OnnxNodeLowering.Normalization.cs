@@ -112,8 +112,7 @@ internal sealed partial class OnnxNodeLowering
             // log Σ exp(x − m) + m with m the maximum over the same axes, kept for broadcasting.
             int m = x;
             foreach (int a in normalized) m = _b.Reduce(OpKind.ReduceMax, m, a, keepDims: true);
-            int sum = x;
-            sum = _b.Unary(OpKind.Exp, Bin(OpKind.Sub, x, m));
+            int sum = _b.Unary(OpKind.Exp, Bin(OpKind.Sub, x, m));
             foreach (int a in normalized) sum = _b.Reduce(OpKind.Sum, sum, a, keepDims: true);
             y = Bin(OpKind.Add, _b.Unary(OpKind.Log, sum), m);
             if (!keep) foreach (int a in normalized) y = _b.ReshapeTo(y, new Shape(_b.ShapeOf(y).Dims.Where((_, i) => i != a).ToEquatableArray()));
