@@ -42,8 +42,8 @@ public static class ModelParser
             if (shape.Count > 0) return new ModelResult(null, shape.ToEquatableArray());
 
             ModuleInstance root;
-            IReadOnlyList<ParamSpec> parameters;
-            try { (root, parameters) = GraphLowering.Instantiate(compilation, type, declaration.Identifier.Parent!, cancellation); }
+            IReadOnlyList<ParamSpec> parameters, states;
+            try { (root, parameters, states) = GraphLowering.Instantiate(compilation, type, declaration.Identifier.Parent!, cancellation); }
             catch (LoweringException e)
             {
                 // The graphs would only repeat the problem.
@@ -68,7 +68,10 @@ public static class ModelParser
             var budget = MemoryBudget(type, diagnostics, cancellation);
             var spec = hasErrors ? null : new ModelSpec(Namespace(type), type.Name, ContainingTypes(type),
                 parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type))
-            { ContainingDeclarations = ContainingDeclarations(type), MemoryBudget = budget, GpuPrecision = GpuPrecision(type, diagnostics, cancellation) };
+            {
+                ContainingDeclarations = ContainingDeclarations(type), MemoryBudget = budget, GpuPrecision = GpuPrecision(type, diagnostics, cancellation),
+                States = states.ToEquatableArray(),
+            };
             return new ModelResult(spec, diagnostics.ToEquatableArray());
         }
         catch (OperationCanceledException) { throw; }
@@ -159,8 +162,9 @@ public static class ModelParser
             if (field.IsStatic || field.IsConst || field.IsImplicitlyDeclared) continue;
             var declarator = field.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<VariableDeclaratorSyntax>().FirstOrDefault();
             string name = WeightField.NameOf(field.Name);
+            // A readonly tensor field with an initializer is a state (or refused as a parameter): LoadWeights leaves it alone.
             if (field.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString() == "Kiln.Tensor"
-                && (HasAttribute(field, ParamAttribute) || declarator?.Initializer != null))
+                && (HasAttribute(field, ParamAttribute) || declarator?.Initializer != null && !field.IsReadOnly))
                 fields.Add(new WeightField(field.Name, name, field.NullableAnnotation == NullableAnnotation.Annotated ? WeightFieldKind.OptionalParam : WeightFieldKind.Param));
             else if (GraphLowering.IsModule(field.Type))
                 fields.Add(new WeightField(field.Name, name, field.NullableAnnotation == NullableAnnotation.Annotated ? WeightFieldKind.OptionalModule : WeightFieldKind.Module));

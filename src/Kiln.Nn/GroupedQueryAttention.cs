@@ -37,4 +37,25 @@ internal sealed partial class GroupedQueryAttention(int width, int heads, int kv
         var attended = Permute(Attention(grouped, keys, values, causal), 0, 2, 3, 1, 4);  // [batch, seq, kvHeads, group, d]
         return oProj.Forward(Flatten(attended, -3, -1));
     }
+
+    /// <summary>
+    /// The same attention for <c>[batch, seq, width]</c> rows that continue each sequence from a key/value cache: row t of
+    /// batch entry b sits at position <c>positions[b] + t</c> ([batch], int32). Its keys and values are written into
+    /// <paramref name="keyCache"/> and <paramref name="valueCache"/> (states <c>[batch, context, kvHeads, headSize]</c>,
+    /// see <see cref="KvCache"/>) at those rows, and every query attends to the cache up to its own position. Prefill is
+    /// a call with the whole prompt at position 0; decoding, one token at a time at the next position. Causal only.
+    /// </summary>
+    [Graph]
+    public Tensor Decode(Tensor x, Tensor positions, Tensor keyCache, Tensor valueCache)
+    {
+        var q = rotary.At(Unflatten(qProj.Forward(x), -1, heads, headSize), positions);            // [batch, seq, heads, d]
+        var keys = WriteAt(keyCache, rotary.At(Unflatten(kProj.Forward(x), -1, kvHeads, headSize), positions), positions);
+        var values = WriteAt(valueCache, Unflatten(vProj.Forward(x), -1, kvHeads, headSize), positions);
+        int batch = keys.Shape[0], context = keys.Shape[1];
+        var grouped = Permute(Unflatten(q, 2, kvHeads, groups), 0, 3, 1, 2, 4);                    // [batch, group, seq, kvHeads, d]
+        var cachedKeys = BroadcastTo(Unflatten(keys, 1, 1, -1), batch, groups, context, kvHeads, headSize);
+        var cachedValues = BroadcastTo(Unflatten(values, 1, 1, -1), batch, groups, context, kvHeads, headSize);
+        var attended = Permute(CachedAttention(grouped, cachedKeys, cachedValues, positions), 0, 2, 3, 1, 4);
+        return oProj.Forward(Flatten(attended, -3, -1));
+    }
 }

@@ -19,4 +19,16 @@ internal sealed partial class LlamaBlock(int width, int heads, int kvHeads, int 
         x = x + selfAttn.Forward(inputLayernorm.Forward(x));
         return x + mlp.Forward(postAttentionLayernorm.Forward(x));
     }
+
+    /// <summary>
+    /// The layer over rows that continue each sequence from a key/value cache (see <see cref="GroupedQueryAttention.Decode"/>):
+    /// row t of batch entry b at position <c>positions[b] + t</c>; this layer's keys and values go into
+    /// <paramref name="keyCache"/> and <paramref name="valueCache"/>.
+    /// </summary>
+    [Graph]
+    public Tensor Decode(Tensor x, Tensor positions, Tensor keyCache, Tensor valueCache)
+    {
+        x = x + selfAttn.Decode(inputLayernorm.Forward(x), positions, keyCache, valueCache);
+        return x + mlp.Forward(postAttentionLayernorm.Forward(x));
+    }
 }

@@ -22,6 +22,14 @@ public static class Ops
     /// <summary>A parameter as <see cref="Param(int[])"/>, which <c>RandomWeights</c> fills as <paramref name="init"/> says.</summary>
     public static Tensor Param(Init init, params int[] shape) => Tensor.Unloaded(shape);
 
+    /// <summary>
+    /// Declares a state in a readonly field initializer: <c>readonly Tensor keys = State(batch, context, heads, headSize);</c>
+    /// — a buffer the model keeps between calls (a key/value cache), zero at first, changed only by
+    /// <see cref="WriteAt"/>. It is not a weight: nothing loads or saves it. Compiled, the session allocates it once beside
+    /// the parameters (<c>Compiled.StateBytes</c>); eagerly the field holds a zero tensor that writes change in place.
+    /// </summary>
+    public static Tensor State(params int[] shape) => Tensor.Zeros(shape);
+
     // Training mode
     [ThreadStatic] static bool t_training;
 
@@ -325,4 +333,23 @@ public static class Ops
     /// </summary>
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, bool causal = false, float? scale = null) =>
         Reference.Attention(q, k, v, causal, scale);
+
+    // States: key/value caches
+    /// <summary>
+    /// Writes <paramref name="values"/> [B, T, ...] into <paramref name="state"/> [B, C, ...] (a <see cref="State"/> field)
+    /// at rows <c>positions[b] … positions[b] + T − 1</c> of each batch entry b, in place, and returns the state: a
+    /// key/value cache's append. <paramref name="positions"/> is [B], int32. A row outside the state is an error (on the
+    /// GPU, where a kernel cannot throw, the write is skipped). The other rows keep what they held.
+    /// </summary>
+    public static Tensor WriteAt(Tensor state, Tensor values, Tensor positions) => Reference.WriteAt(state, values, positions);
+
+    /// <summary>
+    /// Causal attention of new queries over a key/value cache, in the [batch, ..., seq, heads, headDim] layout: query t of
+    /// batch entry b sits at position <c>positions[b] + t</c> and attends to keys 0 … positions[b] + t of
+    /// <paramref name="k"/> and <paramref name="v"/> (the cache, C ≥ those positions long; the rows after are never read).
+    /// <paramref name="positions"/> is [B], int32. Compiled: the fused attention kernel, each query row stopping at its
+    /// position, so a decode step reads only the cache rows filled so far.
+    /// </summary>
+    public static Tensor CachedAttention(Tensor q, Tensor k, Tensor v, Tensor positions, float? scale = null) =>
+        Reference.CachedAttention(q, k, v, positions, scale);
 }

@@ -69,8 +69,38 @@ public static partial class Reference
         Require(q, nameof(q)); Require(k, nameof(k)); Require(v, nameof(v));
         int r = q.Rank;
         if (r < 3 || k.Rank != r || v.Rank != r) throw new ArgumentException("Attention needs q, k, v of one rank ≥ 3.");
+        int tq = q.Shape[r - 3], tk = k.Shape[r - 3];
+        return Attend(q, k, v, scale, (_, t) => causal ? Math.Min(tk, t + tk - tq + 1) : tk);
+    }
+
+    /// <summary>
+    /// Attention of queries at <paramref name="positions"/>[b] + t over a cache (see <c>Ops.CachedAttention</c>): query t of
+    /// batch entry b sees keys 0 … positions[b] + t.
+    /// </summary>
+    public static Tensor CachedAttention(Tensor q, Tensor k, Tensor v, Tensor positions, float? scale)
+    {
+        Require(q, nameof(q)); Require(k, nameof(k)); Require(v, nameof(v)); Require(positions, nameof(positions));
+        int r = q.Rank;
+        if (r < 4 || k.Rank != r || v.Rank != r) throw new ArgumentException("CachedAttention needs q, k, v of one rank ≥ 4 ([batch, ..., seq, heads, headDim]).");
+        if (positions.Rank != 1 || positions.Shape[0] != q.Shape[0])
+            throw new ArgumentException($"CachedAttention: positions must be [{q.Shape[0]}], got {Tensor.Format(positions.Shape)}.");
+        int tk = k.Shape[r - 3], perEntry = Product(q.Shape, 1, r - 3);
+        return Attend(q, k, v, scale, (b, t) =>
+        {
+            float start = positions.Data[b / perEntry];
+            if (!(start >= 0 && start == Math.Floor(start) && start + t < tk))
+                throw new ArgumentOutOfRangeException(nameof(positions), start, $"CachedAttention: position {start} + {t} is outside the {tk} keys.");
+            return (int)start + t + 1;
+        });
+    }
+
+    /// <summary>softmax(q·kᵀ·scale)·v per head, query row (b, t) reading the first <paramref name="keysOf"/>(b, t) keys.</summary>
+    static Tensor Attend(Tensor q, Tensor k, Tensor v, float? scale, Func<int, int, int> keysOf)
+    {
+        int r = q.Rank;
         int tq = q.Shape[r - 3], heads = q.Shape[r - 2], d = q.Shape[r - 1], tk = k.Shape[r - 3], dv = v.Shape[r - 1];
-        if (k.Shape[r - 2] != heads || v.Shape[r - 2] != heads || k.Shape[r - 1] != d || v.Shape[r - 3] != tk)
+        if (k.Shape[r - 2] != heads || v.Shape[r - 2] != heads || k.Shape[r - 1] != d || v.Shape[r - 3] != tk
+            || !q.Shape.Take(r - 3).SequenceEqual(k.Shape.Take(r - 3)) || !q.Shape.Take(r - 3).SequenceEqual(v.Shape.Take(r - 3)))
             throw new ArgumentException($"Attention shapes do not fit: q {Tensor.Format(q.Shape)}, k {Tensor.Format(k.Shape)}, v {Tensor.Format(v.Shape)}.");
         double s = scale ?? 1.0 / Math.Sqrt(d);
         int batches = Product(q.Shape, 0, r - 3);
@@ -80,7 +110,7 @@ public static partial class Reference
             for (int h = 0; h < heads; h++)
                 for (int t = 0; t < tq; t++)
                 {
-                    int keys = causal ? Math.Min(tk, t + tk - tq + 1) : tk;
+                    int keys = keysOf(b, t);
                     double max = double.NegativeInfinity;
                     for (int j = 0; j < keys; j++)
                     {
@@ -100,6 +130,29 @@ public static partial class Reference
                     }
                 }
         return new Tensor(y, q.Shape.Take(r - 1).Append(dv).ToArray());
+    }
+
+    /// <summary>
+    /// Stores <paramref name="values"/> [B, T, ...] into <paramref name="state"/> [B, C, ...] at rows positions[b] + t, in
+    /// place (see <c>Ops.WriteAt</c>), and returns the state.
+    /// </summary>
+    public static Tensor WriteAt(Tensor state, Tensor values, Tensor positions)
+    {
+        Require(state, nameof(state)); Require(values, nameof(values)); Require(positions, nameof(positions));
+        int r = state.Rank;
+        if (r < 2 || values.Rank != r || values.Shape[0] != state.Shape[0] || !values.Shape.Skip(2).SequenceEqual(state.Shape.Skip(2)))
+            throw new ArgumentException($"WriteAt: values {Tensor.Format(values.Shape)} do not fit the state {Tensor.Format(state.Shape)} (same batch and trailing sizes).");
+        if (positions.Rank != 1 || positions.Shape[0] != state.Shape[0])
+            throw new ArgumentException($"WriteAt: positions must be [{state.Shape[0]}], got {Tensor.Format(positions.Shape)}.");
+        int batch = state.Shape[0], rows = state.Shape[1], t = values.Shape[1], row = Product(state.Shape, 2, r);
+        for (int b = 0; b < batch; b++)
+        {
+            float start = positions.Data[b];
+            if (!(start >= 0 && start == Math.Floor(start) && start + t <= rows))
+                throw new ArgumentOutOfRangeException(nameof(positions), start, $"WriteAt: rows {start} … {start + t - 1} of batch entry {b} are outside the state's {rows}.");
+            Array.Copy(values.Data, b * t * row, state.Data, ((long)b * rows + (int)start) * row, t * row);
+        }
+        return state;
     }
 
     /// <summary>PyTorch's conv2d (cross-correlation) over [N, C, H, W] with weights [O, C/groups, KH, KW], zero padding.</summary>

@@ -71,7 +71,7 @@ sealed class BuildValue
 
     public static BuildValue OfParam(ParamRef param) => new(-1, 0, false, null, null, param);
 
-    public static BuildValue OfDeclaredParam(Shape shape, Init init) => new(-1, 0, false, null, null, new DeclaredParam(shape, init));
+    public static BuildValue OfDeclaredParam(Shape shape, Init init, bool state = false) => new(-1, 0, false, null, null, new DeclaredParam(shape, init, state));
 
     public static readonly BuildValue Null = new(-1, 0, false, null, null, isNull: true);
 
@@ -82,11 +82,14 @@ sealed class BuildValue
         : Number.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary><c>Ops.Param([init,] sizes)</c>: a parameter's shape and how random weights fill it.</summary>
-sealed record DeclaredParam(Shape Shape, Init Init)
+/// <summary>
+/// <c>Ops.Param([init,] sizes)</c>: a parameter's shape and how random weights fill it; or, with <paramref name="State"/>,
+/// <c>Ops.State(sizes)</c>: a state the compiled model keeps between calls.
+/// </summary>
+sealed record DeclaredParam(Shape Shape, Init Init, bool State = false)
 {
     public override string ToString() => $"{Shape} {Init}";
 }
 
-/// <summary>A parameter bound to its place in the module tree.</summary>
-sealed record ParamRef(string Name, Shape Shape);
+/// <summary>A parameter (or, with <paramref name="State"/>, a state) bound to its place in the module tree.</summary>
+sealed record ParamRef(string Name, Shape Shape, bool State = false);

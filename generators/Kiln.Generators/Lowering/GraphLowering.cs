@@ -472,7 +472,7 @@ sealed partial class GraphLowering
         if (!_paramNodes.TryGetValue(param.Name, out var node))
         {
             _builder.Source = Spans.Of(at);
-            _paramNodes[param.Name] = node = _builder.Param(param.Name, param.Shape);
+            _paramNodes[param.Name] = node = param.State ? _builder.State(param.Name, param.Shape) : _builder.Param(param.Name, param.Shape);
         }
         return BuildValue.OfTensor(node);
     }
@@ -593,7 +593,7 @@ sealed partial class GraphLowering
         if (model.GetSymbolInfo(call, _cancellation).Symbol is not IMethodSymbol method)
             throw LoweringException.CSharpError(call);
         if (method.ContainingType?.ToDisplayString() == OpsType)
-            return method.Name == "Param" ? DeclareParam(call, method) : OpCall(call, method);
+            return method.Name is "Param" or "State" ? DeclareParam(call, method) : OpCall(call, method);
         if (method.ContainingType?.ToDisplayString() == ModulesType && method.Name == "Repeat") return Repeat(call, method);
         if (method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == GraphAttribute))
         {

@@ -25,18 +25,19 @@ sealed partial class GraphLowering
     bool _instantiating;
     string _path = "";
     readonly List<ParamSpec> _declared = new();
+    readonly List<ParamSpec> _states = new();
     readonly Stack<INamedTypeSymbol> _constructing = new();
     readonly Stack<SyntaxNode> _creationSites = new();
 
-    /// <summary>The model's module tree and every parameter in it.</summary>
-    public static (ModuleInstance Root, IReadOnlyList<ParamSpec> Params) Instantiate(Compilation compilation, INamedTypeSymbol model,
+    /// <summary>The model's module tree, every parameter in it and every state (<c>Ops.State</c>).</summary>
+    public static (ModuleInstance Root, IReadOnlyList<ParamSpec> Params, IReadOnlyList<ParamSpec> States) Instantiate(Compilation compilation, INamedTypeSymbol model,
         SyntaxNode declaration, CancellationToken cancellation)
     {
         var lowering = new GraphLowering(compilation, model.Name, null, cancellation) { _instantiating = true };
         try
         {
             var root = lowering.Construct(model, "", declaration, null, null);
-            return (root, lowering._declared);
+            return (root, lowering._declared, lowering._states);
         }
         catch (NotConstantException e) { throw Unsupported(e.Node, e.Message); }
     }
@@ -157,6 +158,11 @@ sealed partial class GraphLowering
         {
             return; // not a build-time value: a graph that reads it gets the error there
         }
+        if (value.DeclaredParam is { State: true } state)
+        {
+            AddState(instance, field, name, state.Shape, declarator);
+            return;
+        }
         if (value.DeclaredParam is { } declared)
         {
             AddParam(instance, field, name, declared.Shape, declared.Init, declarator);
@@ -180,6 +186,20 @@ sealed partial class GraphLowering
         instance.Values[field] = BuildValue.OfParam(param);
     }
 
+    /// <summary>
+    /// A state field (<c>readonly Tensor cache = State(sizes)</c>): readonly, because eagerly the field holds the tensor
+    /// that writes change and compiled the session owns its buffer; it is not a weight.
+    /// </summary>
+    void AddState(ModuleInstance instance, IFieldSymbol field, string name, Shape shape, SyntaxNode at)
+    {
+        if (!IsTensor(field.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated)))
+            throw Unsupported(at, $"the state field '{field.Name}' must be a Tensor");
+        if (!field.IsReadOnly)
+            throw Unsupported(at, $"the state field '{field.Name}' must be readonly: the compiled model owns its buffer, and writes change it in place");
+        _states.Add(new ParamSpec(name, shape.Dims.Select(d => d.Coefficient).ToEquatableArray(), Init.Zeros));
+        instance.Values[field] = BuildValue.OfParam(new ParamRef(name, shape, State: true));
+    }
+
     static Shape AttributeShape(IFieldSymbol field, AttributeData attribute, SyntaxNode at)
     {
         var dims = ModelParser.ParamsArguments(attribute);
@@ -200,10 +220,13 @@ sealed partial class GraphLowering
         return Shape.Of(sizes.ToArray());
     }
 
-    /// <summary><c>Ops.Param([init,] sizes)</c> in a field initializer.</summary>
+    /// <summary><c>Ops.Param([init,] sizes)</c> or <c>Ops.State(sizes)</c> in a field initializer.</summary>
     BuildValue DeclareParam(InvocationExpressionSyntax call, IMethodSymbol method)
     {
-        if (!_instantiating) throw Unsupported(call, "Param(sizes) declares a parameter in a field initializer, not in a graph");
+        bool state = method.Name == "State";
+        if (!_instantiating)
+            throw Unsupported(call, state ? "State(sizes) declares a state in a field initializer, not in a graph"
+                : "Param(sizes) declares a parameter in a field initializer, not in a graph");
         var arguments = Arguments(call.ArgumentList, method);
         var sizes = arguments.TryGetValue(method.Parameters.Length - 1, out var v) ? v.Ints : null;
         var init = Init.FanIn;
@@ -213,11 +236,12 @@ sealed partial class GraphLowering
             if (!System.Enum.IsDefined(typeof(Init), chosen)) throw Unsupported(call, "the Init of a parameter must be a build-time constant");
             init = (Init)chosen;
         }
-        if (sizes == null || sizes.Count == 0) throw Unsupported(call, "Param needs at least one integer size known at build time");
+        if (sizes == null || sizes.Count == 0) throw Unsupported(call, $"{method.Name} needs at least one integer size known at build time");
         foreach (var size in sizes)
             if (size <= 0)
-                throw new LoweringException(DiagnosticDescriptors.BadDimension, call, size.ToString(System.Globalization.CultureInfo.InvariantCulture), _path, "parameter sizes must be positive integers");
-        return BuildValue.OfDeclaredParam(CheckedShape(_path, sizes, call), init);
+                throw new LoweringException(DiagnosticDescriptors.BadDimension, call, size.ToString(System.Globalization.CultureInfo.InvariantCulture), _path,
+                    state ? "state sizes must be positive integers" : "parameter sizes must be positive integers");
+        return BuildValue.OfDeclaredParam(CheckedShape(_path, sizes, call), init, state);
     }
 
     /// <summary><c>new Linear(…)</c> of a [Module] class in a field initializer: a child named by the field.</summary>

@@ -41,6 +41,9 @@ public readonly struct Frame
     /// <summary>Parameter <paramref name="index"/> of the model, in declaration order (for a streamed model, its slot of the weight window).</summary>
     public DeviceTensor Param(int index) => _stream != null ? _stream.Param(index) : _session.Param(index);
 
+    /// <summary>State <paramref name="index"/> of the model (a key/value cache), in its <c>States</c> order.</summary>
+    public DeviceTensor State(int index) => _session.State(index);
+
     /// <summary>The one allocation that holds every intermediate buffer.</summary>
     public DeviceMemory Arena => _arena;
 

@@ -13,6 +13,8 @@ namespace Kiln.Runtime;
 public sealed class ModelSession : IDisposable
 {
     readonly DeviceTensor[] _params;
+    readonly DeviceTensor[] _states;
+    readonly IReadOnlyList<ParameterSpec> _stateSpecs;
     readonly Dictionary<GraphProgram, List<Layout>> _layouts = new();
     readonly KernelProfiler? _environmentProfiler = KernelProfiler.FromEnvironment();
     /// <summary>Set when the weights stay on the host and stream in per kernel (<see cref="CompileOptions.DeviceWeightBytes"/>).</summary>
@@ -20,7 +22,9 @@ public sealed class ModelSession : IDisposable
     DeviceMemory? _arena;
     bool _disposed;
 
-    public ModelSession(string model, Device device, Weights weights, IReadOnlyList<ParameterSpec> parameters, CompileOptions? options = null)
+    /// <summary>Validates and uploads the weights; allocates the model's states (key/value caches), zeroed, kept until disposal.</summary>
+    public ModelSession(string model, Device device, Weights weights, IReadOnlyList<ParameterSpec> parameters, CompileOptions? options = null,
+        IReadOnlyList<ParameterSpec>? states = null)
     {
         Model = model;
         Device = device ?? throw new ArgumentNullException(nameof(device));
@@ -36,7 +40,44 @@ public sealed class ModelSession : IDisposable
             _params = Array.Empty<DeviceTensor>();
         }
         else _params = parameters.Select(p => device.Upload(weights[p.Name], p.Name)).ToArray();
-        LargestParam = parameters.Count == 0 ? 0 : parameters.Max(p => Kiln.Tensor.ElementCount(p.Shape));
+        _stateSpecs = states ?? Array.Empty<ParameterSpec>();
+        _states = new DeviceTensor[_stateSpecs.Count];
+        try
+        {
+            for (int i = 0; i < _states.Length; i++)
+                _states[i] = device.Upload(Kiln.Tensor.Zeros(_stateSpecs[i].Shape), _stateSpecs[i].Name);
+        }
+        catch
+        {
+            foreach (var t in _states) t?.Dispose();
+            foreach (var p in _params) p.Dispose();
+            _streamer?.Dispose();
+            throw;
+        }
+        StateBytes = _stateSpecs.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * sizeof(float));
+        LargestParam = Math.Max(parameters.Count == 0 ? 0 : parameters.Max(p => Kiln.Tensor.ElementCount(p.Shape)),
+            _stateSpecs.Count == 0 ? 0 : _stateSpecs.Max(p => Kiln.Tensor.ElementCount(p.Shape)));
+    }
+
+    /// <summary>Bytes of the model's states (key/value caches), allocated once with the session.</summary>
+    public long StateBytes { get; }
+
+    /// <summary>State <paramref name="index"/> (in the model's <c>States</c> order) on the device.</summary>
+    public DeviceTensor State(int index) => _states[index];
+
+    /// <summary>Zeroes every state (under <see cref="Gate"/>, so not in the middle of a call).</summary>
+    public void ResetStates()
+    {
+        lock (Gate)
+        {
+            if (_disposed) throw new ObjectDisposedException(Model, $"The compiled model {Model} has been disposed.");
+            for (int i = 0; i < _states.Length; i++)
+            {
+                var fresh = Device.Upload(Kiln.Tensor.Zeros(_stateSpecs[i].Shape), _stateSpecs[i].Name);
+                _states[i].Dispose();
+                _states[i] = fresh;
+            }
+        }
     }
 
     public string Model { get; }
@@ -161,6 +202,7 @@ public sealed class ModelSession : IDisposable
             if (_disposed) return;
             _disposed = true;
             foreach (var p in _params) p.Dispose();
+            foreach (var t in _states) t.Dispose();
             _streamer?.Dispose();
             _arena?.Dispose();
             _arena = null;

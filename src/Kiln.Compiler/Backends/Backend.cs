@@ -105,7 +105,7 @@ public abstract class Backend
         for (int g = 0; g < graphs.Count; g++)
         {
             w.Line();
-            EmitRun(w, model.Params.Select(p => p.Name).ToList(), graphs, g, sharing);
+            EmitRun(w, model.Params.Select(p => p.Name).ToList(), model.States.Select(p => p.Name).ToList(), graphs, g, sharing);
         }
         w.Close();
         for (int g = 0; g < graphs.Count; g++)
@@ -131,7 +131,7 @@ public abstract class Backend
     string ClassOf(IReadOnlyList<CompiledGraph> graphs, KernelSharing.Group group) =>
         $"{GeneratedNames.KernelClass(graphs[group.Owner.GraphIndex].Name, Name)}.K{group.Owner.KernelId}";
 
-    void EmitRun(SourceWriter w, List<string> paramNames, IReadOnlyList<CompiledGraph> graphs, int graphIndex, KernelSharing sharing)
+    void EmitRun(SourceWriter w, List<string> paramNames, List<string> stateNames, IReadOnlyList<CompiledGraph> graphs, int graphIndex, KernelSharing sharing)
     {
         var graph = graphs[graphIndex];
         var plan = graph.Plan;
@@ -149,6 +149,7 @@ public abstract class Backend
             var arguments = sig.Buffers.Select(b => b.Kind switch
             {
                 BufferKind.Param => $"View(frame.Param({paramNames.IndexOf(b.Name)}))",
+                BufferKind.State => $"View(frame.State({stateNames.IndexOf(b.Name)}))",
                 BufferKind.Intermediate => KernelSignature.BufferName(b),
                 _ => $"View({KernelSignature.BufferName(b)})",
             }).Concat(sig.Symbols.Select(SymbolNames.Identifier)).ToList();

@@ -31,6 +31,15 @@ public static class ApiEmitter
             w.Line($"new(\"{p.Name}\", new[] {{ {string.Join(", ", p.Shape)} }}{(p.Init == Init.FanIn ? "" : $", global::Kiln.Init.{p.Init}")}),");
         w.Close(";");
         w.Line();
+        if (model.States.Count > 0)
+        {
+            w.Line($"/// <summary>The states of <see cref=\"{CSharpNames.Escape(cls)}\"/> (key/value caches): allocated zeroed by Compile, kept between calls, not weights.</summary>");
+            w.Open($"public static readonly {Runtime}ParameterSpec[] States =");
+            foreach (var p in model.States)
+                w.Line($"new(\"{p.Name}\", new[] {{ {string.Join(", ", p.Shape)} }}, global::Kiln.Init.Zeros),");
+            w.Close(";");
+            w.Line();
+        }
         w.Line("/// <summary>Random weights from a seeded generator, each parameter filled as its Init says (PyTorch's defaults).</summary>");
         w.Line($"public static {Runtime}Weights RandomWeights(int seed) => {Runtime}Weights.Random(Parameters, seed);");
         w.Line();
@@ -64,7 +73,7 @@ public static class ApiEmitter
         string compiledFor = backends.Count == 0 ? "no backend" : string.Join(", ", backends.Select(b => b.SettingName));
         w.Line($"_ => throw {Runtime}ModelSession.NoBackend(\"{cls}\", device, \"{compiledFor}\"),");
         w.Close(";");
-        w.Line($"_session = new {Runtime}ModelSession(\"{cls}\", device, weights, Parameters, options);");
+        w.Line($"_session = new {Runtime}ModelSession(\"{cls}\", device, weights, Parameters, options{(model.States.Count > 0 ? ", States" : "")});");
         w.Close();
         w.Line();
         w.Line($"public {Runtime}Device Device => _session.Device;");
@@ -72,6 +81,15 @@ public static class ApiEmitter
         w.Line("/// <summary>Bytes of the activation arena currently allocated (grown only when a larger shape arrives).</summary>");
         w.Line("public long ArenaBytes => _session.ArenaBytes;");
         w.Line();
+        if (model.States.Count > 0)
+        {
+            w.Line("/// <summary>Bytes of the states (key/value caches), allocated once beside the parameters.</summary>");
+            w.Line("public long StateBytes => _session.StateBytes;");
+            w.Line();
+            w.Line("/// <summary>Sets every state back to zero (a cache's rows past the positions a call names are never read, so decoding a new sequence does not need this).</summary>");
+            w.Line("public void ResetStates() => _session.ResetStates();");
+            w.Line();
+        }
         w.Line("public void Dispose() => _session.Dispose();");
         w.Line();
         w.Line($"/// <summary>The kernels of one backend: each enabled backend's generated file derives from this.</summary>");

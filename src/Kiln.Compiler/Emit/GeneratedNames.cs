@@ -19,6 +19,7 @@ public static class GeneratedNames
     public static readonly IReadOnlyDictionary<string, string> ModelMembers = new Dictionary<string, string>
     {
         ["Parameters"] = "the parameter list",
+        ["States"] = "the state list (key/value caches)",
         ["RandomWeights"] = "seeded random weights",
         ["LoadWeights"] = "eager weight loading",
         ["Compile"] = "the compile entry point",

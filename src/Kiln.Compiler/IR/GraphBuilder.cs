@@ -29,6 +29,9 @@ public sealed class GraphBuilder
 
     public int Param(string name, Shape shape) => Add(OpKind.Param, Array.Empty<int>(), shape, name: name);
 
+    /// <summary>A state the compiled model keeps between calls (<c>Ops.State</c>): zero when compiled, written by <see cref="WriteAt"/>.</summary>
+    public int State(string name, Shape shape) => Add(OpKind.State, Array.Empty<int>(), shape, name: name);
+
     /// <summary>A scalar constant; <paramref name="integer"/> marks a whole-number literal, which keeps int arithmetic int.</summary>
     public int Constant(float value, bool integer = false) =>
         Add(OpKind.Constant, Array.Empty<int>(), Shape.Scalar, new ConstantValue(value), type: integer && value == Math.Floor(value) ? DType.Int32 : DType.Float32);
@@ -195,6 +198,57 @@ public sealed class GraphBuilder
             : throw new ShapeException(ShapeErrorKind.Attention, $"attention: the head size {sq[r - 1]} is symbolic; pass the scale explicitly"));
         var outShape = new Shape(sq.Dims.Take(r - 1).Concat(new[] { sv[r - 1] }).ToEquatableArray());
         return Add(OpKind.Attention, new[] { q, k, v }, outShape, new AttentionAttributes(causal, s));
+    }
+
+    /// <summary>
+    /// Stores <paramref name="values"/> [B, T, ...] into <paramref name="state"/> [B, C, ...] at rows
+    /// <c>positions[b] … positions[b] + T − 1</c> of axis 1, in place; the result is the state after the write. The state
+    /// must be a state node itself (not a view of one): the write goes to its buffer.
+    /// </summary>
+    public int WriteAt(int state, int values, int positions)
+    {
+        if (_nodes[state].Op != OpKind.State)
+            throw new ShapeException(ShapeErrorKind.Argument,
+                $"WriteAt writes into a state declared with State(sizes) in a field initializer, got {GraphPrinter.OpName(_nodes[state].Op)} %{state}");
+        Shape ss = ShapeOf(state), sv = ShapeOf(values), sp = ShapeOf(positions);
+        if (ss.Rank < 2 || sv.Rank != ss.Rank)
+            throw new ShapeException(ShapeErrorKind.Rank, $"WriteAt needs a state [batch, rows, ...] and values of the same rank, got {ss} and {sv}");
+        for (int d = 0; d < ss.Rank; d++)
+            if (d != 1 && ss[d] != sv[d])
+                throw new ShapeException(ShapeErrorKind.Argument, $"WriteAt: the values {sv} differ from the state {ss} in dimension {d}");
+        if (sv[1].IsConstant && ss[1].IsConstant && sv[1].Coefficient > ss[1].Coefficient)
+            throw new ShapeException(ShapeErrorKind.Argument, $"WriteAt: {sv[1]} rows of values do not fit the state's {ss[1]}");
+        if (sp.Rank != 1 || sp[0] != ss[0])
+            throw new ShapeException(ShapeErrorKind.Argument, $"WriteAt: positions must be [{ss[0]}] (one start row per batch entry), got {sp}");
+        RequireIntegers(positions, "WriteAt positions");
+        if (TypeOf(values) != TypeOf(state))
+            throw new ShapeException(ShapeErrorKind.Argument, $"WriteAt: values of {_nodes[values].Type} into a state of {_nodes[state].Type}");
+        return Add(OpKind.WriteAt, new[] { state, values, positions }, ss, type: TypeOf(state));
+    }
+
+    /// <summary>
+    /// Causal attention of queries at known positions over a cache: q [B, ..., Tq, H, D], k and v [B, ..., C, H, D/Dv],
+    /// <paramref name="positions"/> [B] (int32): query t of batch entry b sits at position positions[b] + t and sees keys
+    /// 0 … positions[b] + t. Keys past that are never read (the rest of a cache may hold anything).
+    /// </summary>
+    public int CachedAttention(int q, int k, int v, int positions, float? scale)
+    {
+        Shape sq = ShapeOf(q), sk = ShapeOf(k), sv = ShapeOf(v), sp = ShapeOf(positions);
+        if (sq.Rank < 4 || sk.Rank != sq.Rank || sv.Rank != sq.Rank)
+            throw new ShapeException(ShapeErrorKind.Attention, $"cached attention needs q, k and v of one rank ≥ 4 ([batch, ..., seq, heads, headDim]), got {sq}, {sk} and {sv}");
+        int r = sq.Rank;
+        for (int d = 0; d < r - 3; d++)
+            if (sq[d] != sk[d] || sq[d] != sv[d])
+                throw new ShapeException(ShapeErrorKind.Attention, $"cached attention: batch dimension {d} differs between q {sq}, k {sk} and v {sv}");
+        if (sq[r - 2] != sk[r - 2] || sq[r - 2] != sv[r - 2] || sq[r - 1] != sk[r - 1] || sk[r - 3] != sv[r - 3])
+            throw new ShapeException(ShapeErrorKind.Attention, $"cached attention: q {sq}, k {sk} and v {sv} must agree in heads, head size and (k, v) length");
+        if (sp.Rank != 1 || sp[0] != sq[0])
+            throw new ShapeException(ShapeErrorKind.Attention, $"cached attention: positions must be [{sq[0]}] (one per batch entry), got {sp}");
+        RequireIntegers(positions, "cached attention positions");
+        float s = scale ?? (sq[r - 1].IsConstant ? 1f / (float)Math.Sqrt(sq[r - 1].Coefficient)
+            : throw new ShapeException(ShapeErrorKind.Attention, $"attention: the head size {sq[r - 1]} is symbolic; pass the scale explicitly"));
+        var outShape = new Shape(sq.Dims.Take(r - 1).Concat(new[] { sv[r - 1] }).ToEquatableArray());
+        return Add(OpKind.CachedAttention, new[] { q, k, v, positions }, outShape, new AttentionAttributes(true, s));
     }
 
     /// <summary>2-D cross-correlation (PyTorch's conv2d): x [N, C, H, W], w [O, C/groups, KH, KW] → [N, O, OH, OW].</summary>

@@ -21,7 +21,7 @@ public abstract record OpAttributes
         OpKind.Permute => typeof(PermuteAttributes),
         OpKind.Slice => typeof(SliceAttributes),
         OpKind.Pad => typeof(PadAttributes),
-        OpKind.Attention => typeof(AttentionAttributes),
+        OpKind.Attention or OpKind.CachedAttention => typeof(AttentionAttributes),
         OpKind.Conv2d => typeof(Window2d),
         OpKind.Random => typeof(RandomAttribute),
         _ when op.IsPool() => typeof(Window2d),

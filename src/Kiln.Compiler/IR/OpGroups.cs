@@ -2,7 +2,7 @@ namespace Kiln.Compiler.IR;
 
 public static class OpGroups
 {
-    public static bool IsData(this OpKind op) => op is OpKind.Input or OpKind.Param or OpKind.Constant;
+    public static bool IsData(this OpKind op) => op is OpKind.Input or OpKind.Param or OpKind.Constant or OpKind.State;
 
     public static bool IsUnary(this OpKind op) => op >= OpKind.Neg && op <= OpKind.Erf;
 
@@ -23,6 +23,6 @@ public static class OpGroups
     public static bool IsPool(this OpKind op) => op is OpKind.MaxPool2d or OpKind.AvgPool2d;
 
     /// <summary>How many inputs the op takes.</summary>
-    public static int Arity(this OpKind op) => op.IsData() || op == OpKind.Iota ? 0 : op is OpKind.Attention or OpKind.Where ? 3
+    public static int Arity(this OpKind op) => op.IsData() || op == OpKind.Iota ? 0 : op == OpKind.CachedAttention ? 4 : op is OpKind.Attention or OpKind.Where or OpKind.WriteAt ? 3
         : op.IsBinary() || op is OpKind.Random or OpKind.MatMul or OpKind.Gather or OpKind.Conv2d or OpKind.Concat ? 2 : 1;
 }

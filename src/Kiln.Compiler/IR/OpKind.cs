@@ -7,6 +7,8 @@ public enum OpKind
     Input,
     Param,
     Constant,
+    // A buffer the compiled model owns across calls (a key/value cache): zero at compile, changed only by WriteAt
+    State,
 
     // Unary elementwise
     Neg,
@@ -76,6 +78,12 @@ public enum OpKind
     // Indexed reads and fused attention
     Gather,
     Attention,
+
+    // Writes into a state and attention over it: WriteAt(state, values, positions) stores values[b, t] at row
+    // positions[b] + t of state[b] (in place; the result is the state after the write); CachedAttention(q, k, v,
+    // positions) is causal attention whose query t of batch b sits at position positions[b] + t of k and v
+    WriteAt,
+    CachedAttention,
 
     // Assembling along one axis (elementwise with a range test on the coordinate)
     Concat,

@@ -16,5 +16,10 @@ public static class BufferIdentifiers
     /// A parameter: its weight name with '.' (and anything else outside letters, digits and '_') as '_'. Two weight names
     /// can meet (<c>x.y_z</c>, a module's <c>y_z</c>, and <c>x_y_z</c>): the plan numbers the later one (<see cref="BufferInfo.Identifier"/>).
     /// </summary>
-    public static string Param(string weightName) => "p_" + new string(weightName.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray());
+    public static string Param(string weightName) => "p_" + Sanitize(weightName);
+
+    /// <summary>A state (<c>Ops.State</c>, a key/value cache), named as a parameter is, with its own prefix.</summary>
+    public static string State(string stateName) => "s_" + Sanitize(stateName);
+
+    static string Sanitize(string name) => new(name.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray());
 }

@@ -47,8 +47,11 @@ public sealed record KernelCost(IReadOnlyList<Dim> Flops, IReadOnlyList<Dim> Byt
                 flops.Add(Dim.Of(Operations(p.Input)) * p.InputShape.ElementCount);
                 break;
         }
-        var bytes = kernel.Reads().Append(kernel.Output).Distinct()
-            .Select(b => Dim.Of(sizeof(float)) * plan.Buffers[b].Shape.ElementCount).ToList();
+        // A write into a state touches the rows it writes, not the whole state.
+        var bytes = kernel.Reads().Select(b => plan.Buffers[b].Shape.ElementCount)
+            .Concat(kernel.Reads().Contains(kernel.Output) ? System.Array.Empty<Dim>()
+                : new[] { kernel.Root is WriteAtRoot ? kernel.Shape.ElementCount : plan.Buffers[kernel.Output].Shape.ElementCount })
+            .Select(count => Dim.Of(sizeof(float)) * count).ToList();
         return new KernelCost(Collect(flops), Collect(bytes));
     }
 

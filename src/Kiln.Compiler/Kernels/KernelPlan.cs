@@ -3,7 +3,11 @@ using Kiln.Compiler.Util;
 
 namespace Kiln.Compiler.Kernels;
 
-public enum BufferKind { Input, Param, Intermediate, Output }
+/// <summary>
+/// Where a buffer lives: graph inputs, parameters and outputs are the caller's or the session's; intermediates share the
+/// arena; a state (a key/value cache) is the session's and outlives the call.
+/// </summary>
+public enum BufferKind { Input, Param, Intermediate, Output, State }
 
 /// <summary>A tensor that kernels read or write. Intermediates live in the arena; the others do not.</summary>
 /// <summary>
@@ -36,7 +40,9 @@ public sealed record Kernel(
         ReduceRoot r => GraphPrinter.OpName(r.Op),
         RowRoot r => GraphPrinter.OpName(r.Op),
         GatherRoot => "gather",
+        AttentionRoot { Positions: not null } => "cachedattention",
         AttentionRoot => "attention",
+        WriteAtRoot => "writeat",
         ConvRoot => "conv2d",
         PoolRoot p => GraphPrinter.OpName(p.Op),
         _ => "elementwise",
@@ -52,7 +58,11 @@ public sealed record Kernel(
             case ReduceRoot r: loads.AddRange(r.Input.Loads()); break;
             case RowRoot s: loads.AddRange(s.Input.Loads()); break;
             case GatherRoot g: loads.Add(g.Table); loads.AddRange(g.Indices.Loads()); break;
-            case AttentionRoot a: loads.Add(a.Q); loads.Add(a.K); loads.Add(a.V); break;
+            case AttentionRoot a:
+                loads.Add(a.Q); loads.Add(a.K); loads.Add(a.V);
+                if (a.Positions != null) loads.AddRange(a.Positions.Loads());
+                break;
+            case WriteAtRoot w: loads.AddRange(w.Positions.Loads()); break;
             case ConvRoot c: loads.Add(c.X); loads.Add(c.W); break;
             case PoolRoot p: loads.AddRange(p.Input.Loads()); break;
         }

@@ -20,7 +20,8 @@ public static class KernelPlanPrinter
                 case GatherRoot g: sb.Append("    acc = gather(").Append(g.Table).Append(", ").Append(g.Indices).Append(")\n"); break;
                 case ConvRoot c: sb.Append("    acc = conv2d(").Append(c.X).Append(", ").Append(c.W).Append(") ").Append(c.Window).Append('\n'); break;
                 case PoolRoot p: sb.Append("    acc = ").Append(k.Kind).Append(' ').Append(p.Window).Append(" of ").Append(p.Input).Append('\n'); break;
-                case AttentionRoot a: sb.Append("    acc = attention(").Append(a.Q).Append(", ").Append(a.K).Append(", ").Append(a.V).Append(a.Causal ? ", causal" : "").Append(")\n"); break;
+                case AttentionRoot a: sb.Append("    acc = attention(").Append(a.Q).Append(", ").Append(a.K).Append(", ").Append(a.V).Append(a.Causal ? ", causal" : "").Append(a.Positions != null ? $", at {a.Positions}" : "").Append(")\n"); break;
+                case WriteAtRoot w: sb.Append("    write at rows ").Append(w.Positions).Append(" + t of ").Append(w.StateShape).Append('\n'); break;
             }
             sb.Append("    out = ").Append(k.Body).Append('\n');
             foreach (var op in k.SourceOps) sb.Append("    op ").Append(op).Append('\n');

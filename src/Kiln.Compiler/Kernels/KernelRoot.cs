@@ -45,4 +45,19 @@ public sealed record PoolRoot(OpKind Op, Expr Input, Window2d Window, Shape Inpu
 /// (batch…, t, h) at a time streams over the keys, so no seq×seq matrix exists. <paramref name="Q"/>, <paramref name="K"/>,
 /// <paramref name="V"/> carry their views' strides (head split/merge are index arithmetic).
 /// </summary>
-public sealed record AttentionRoot(LoadExpr Q, LoadExpr K, LoadExpr V, Dim KeyLength, Dim HeadSize, bool Causal, float Scale) : KernelRoot;
+public sealed record AttentionRoot(LoadExpr Q, LoadExpr K, LoadExpr V, Dim KeyLength, Dim HeadSize, bool Causal, float Scale) : KernelRoot
+{
+    /// <summary>
+    /// Of cached attention: where each batch entry's first query sits among the keys, an expression over the positions'
+    /// own index (one coordinate, the leading batch axis); query t of entry b then sees keys 0 … positions[b] + t.
+    /// </summary>
+    public Expr? Positions { get; init; }
+}
+
+/// <summary>
+/// A write into a state (<c>WriteAt</c>): the kernel iterates over the values' shape [B, T, ...], its body computes each
+/// value (fused producers included), and the store goes to the state's buffer (the kernel's output, shaped
+/// <paramref name="StateShape"/> [B, C, ...]) at row <c>positions[b] + t</c>; <paramref name="Positions"/> is an
+/// expression over the positions' own index. A row past C is an error on the CPU and skipped on the GPU.
+/// </summary>
+public sealed record WriteAtRoot(Expr Positions, Shape StateShape) : KernelRoot;

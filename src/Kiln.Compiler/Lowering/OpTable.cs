@@ -45,6 +45,8 @@ public static class OpTable
                 case OpKind.Concat: return b.Concat(args.Tensor(0), args.Tensor(1), args.Int(2));
                 case OpKind.Pad: return b.Pad(args.Tensor(0), args.Int(1), args.Int(2), args.Int(3), args.Float(4) ?? 0f);
                 case OpKind.Attention: return b.Attention(args.Tensor(0), args.Tensor(1), args.Tensor(2), args.Bool(3), args.Float(4));
+                case OpKind.WriteAt: return b.WriteAt(args.Tensor(0), args.Tensor(1), args.Tensor(2));
+                case OpKind.CachedAttention: return b.CachedAttention(args.Tensor(0), args.Tensor(1), args.Tensor(2), args.Tensor(3), args.Float(4));
                 case OpKind.LayerNorm:
                 {
                     int y = b.Norm(OpKind.LayerNorm, args.Tensor(0), -1, args.Float(3) ?? 1e-5f);

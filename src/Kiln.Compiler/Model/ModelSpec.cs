@@ -26,6 +26,12 @@ public sealed record ModelSpec(
     /// fields. A model imported from ONNX has no C# graph and no eager form.
     /// </summary>
     public bool Eager { get; init; } = true;
+
+    /// <summary>
+    /// The model's states (<c>Ops.State(sizes)</c> fields: key/value caches), in declaration order: buffers the compiled
+    /// model allocates zeroed beside its parameters and keeps between calls; not weights (never loaded or saved).
+    /// </summary>
+    public EquatableArray<ParamSpec> States { get; init; } = EquatableArray<ParamSpec>.Empty;
 }
 
 /// <summary>A parameter of the module tree: its full weight name (<c>blocks.0.fc.weight</c>) and fixed shape.</summary>

@@ -273,6 +273,8 @@ public sealed class OnnxExporter
                 pads[rank + p.Axis] = n.Shape[p.Axis].Coefficient - _graph[n.Inputs[0]].Shape[p.Axis].Coefficient - p.Before;
                 return Op("Pad", new[] { x(), Int64s(pads), FloatConstant(p.Value) });
             }
+            case OpKind.State or OpKind.WriteAt or OpKind.CachedAttention:
+                throw new OnnxImportException($"Kiln op {n.Op} has no ONNX form: a graph that keeps a state between calls (a key/value cache) is not exported");
             default:
                 throw new OnnxImportException($"Kiln op {n.Op} has no ONNX form (a graph that draws random numbers is a training graph)");
         }

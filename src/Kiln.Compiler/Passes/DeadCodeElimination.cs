@@ -4,7 +4,10 @@ using Kiln.Compiler.IR;
 
 namespace Kiln.Compiler.Passes;
 
-/// <summary>Removes nodes the output does not depend on. Inputs stay even when unused: they are the API.</summary>
+/// <summary>
+/// Removes nodes the output does not depend on. Inputs stay even when unused: they are the API; so do writes into a
+/// state (<see cref="OpKind.WriteAt"/>), whose effect outlives the call.
+/// </summary>
 public static class DeadCodeElimination
 {
     public static Graph Run(Graph graph)
@@ -13,7 +16,7 @@ public static class DeadCodeElimination
         foreach (var output in graph.Outputs) live[output] = true;
         for (int i = graph.Nodes.Count - 1; i >= 0; i--)
         {
-            if (graph[i].Op == OpKind.Input) live[i] = true;
+            if (graph[i].Op is OpKind.Input or OpKind.WriteAt) live[i] = true;
             if (!live[i]) continue;
             foreach (var input in graph[i].Inputs) live[input] = true;
         }

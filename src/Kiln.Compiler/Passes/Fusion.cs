@@ -58,6 +58,8 @@ public static class Fusion
                 {
                     case OpKind.Input: _bufferOf[n.Id] = AddBuffer(BufferKind.Input, n.Name!, n.Shape); break;
                     case OpKind.Param: _bufferOf[n.Id] = AddBuffer(BufferKind.Param, n.Name!, n.Shape); break;
+                    case OpKind.State: _bufferOf[n.Id] = AddBuffer(BufferKind.State, n.Name!, n.Shape); break;
+                    case OpKind.WriteAt: WriteInto(n); break;
                     case OpKind.Constant:
                     case OpKind.Reshape:
                     case OpKind.Permute:
@@ -298,11 +300,14 @@ public static class Fusion
             {
                 p.Root = new ConvRoot(Load(0), Load(1), n.Attribute<Window2d>(), _graph[n.Inputs[0]].Shape);
             }
-            else if (n.Op == OpKind.Attention)
+            else if (n.Op is OpKind.Attention or OpKind.CachedAttention)
             {
                 var k = _graph[n.Inputs[1]].Shape;
                 var attention = n.Attribute<AttentionAttributes>();
-                p.Root = new AttentionRoot(Load(0), Load(1), Load(2), k[k.Rank - 3], k[k.Rank - 1], attention.Causal, attention.Scale);
+                p.Root = new AttentionRoot(Load(0), Load(1), Load(2), k[k.Rank - 3], k[k.Rank - 1], attention.Causal, attention.Scale)
+                {
+                    Positions = n.Op == OpKind.CachedAttention ? Operand(n.Inputs[3], $"cached attention %{n.Id} reads its positions from memory") : null,
+                };
             }
             else
             {
@@ -314,6 +319,22 @@ public static class Fusion
             }
             p.Ops.Add(Describe(n));
             _pending[n.Id] = p;
+        }
+
+        /// <summary>
+        /// <c>WriteAt(state, values, positions)</c>: a kernel over the values' shape (a single-use element-wise producer, such
+        /// as the rotary embedding of the keys, computed in it) that stores into the state's own buffer. It is emitted here,
+        /// in graph order, and the node's value is the state's buffer, so every later read sees the write.
+        /// </summary>
+        void WriteInto(Node n)
+        {
+            int state = _bufferOf[n.Inputs[0]];
+            var p = new Pending();
+            var values = Prologue(n.Inputs[1], p);
+            p.Root = new WriteAtRoot(Operand(n.Inputs[2], $"write %{n.Id} reads its positions from memory"), _graph[n.Inputs[0]].Shape);
+            p.Ops.Add(Describe(n));
+            _kernels.Add(new Kernel(_kernels.Count, p.Root, values, state, _graph[n.Inputs[1]].Shape, p.Ops.ToEquatableArray(), EquatableArray<string>.Empty));
+            _bufferOf[n.Id] = state;
         }
 
         /// <summary>A softmax carries its axis; a norm its axis and epsilon.</summary>
@@ -503,6 +524,7 @@ public static class Fusion
             {
                 BufferKind.Input => BufferIdentifiers.Input(name),
                 BufferKind.Param => BufferIdentifiers.Param(name),
+                BufferKind.State => BufferIdentifiers.State(name),
                 _ => name,
             });
             _buffers.Add(new BufferInfo(_buffers.Count, kind, name, shape, identifier));

@@ -85,6 +85,7 @@ public static class CudaKernelEmitter
             case PoolRoot p: WritePoolParts(members, plan, k, p); break;
             case GatherRoot g: WriteGatherParts(members, plan, k, g); break;
             case null: WriteElementwise(body, plan, k); break;
+            case WriteAtRoot r: WriteWriteAt(body, plan, k, r); break;
             default: throw new System.ArgumentOutOfRangeException(nameof(k), k.Root, "unknown kernel root");
         }
         string membersText = Narrow(members.ToString()), bodyText = Narrow(body.ToString());
@@ -204,7 +205,7 @@ public static class CudaKernelEmitter
         w.Line();
         w.Open("public long Keys(long row)");
         IndexCode.Unravel(w, "row", rowDims, "o");
-        w.Line($"return {(!a.Causal ? tk : a.KeyLength == k.Shape[rank - 3] ? $"{t} + 1" : $"System.Math.Min({tk}, {t} + {tk} - {tq} + 1)")};");
+        w.Line($"return {Cpu.CpuKernelEmitter.KeyCount(plan, k, a, o, Math, gpu: true)};");
         w.Close();
         w.Line();
         Base("QBase", a.Q, t);
@@ -250,6 +251,21 @@ public static class CudaKernelEmitter
         AttentionRoot => Dim.Product(k.Shape.Dims.Take(k.Shape.Rank - 1)),
         _ => k.Shape.ElementCount,
     };
+
+    /// <summary>
+    /// A write into a state, one thread per value element: stored at row positions[b] + t of the state. A GPU kernel
+    /// cannot throw, so a row outside the state is skipped (the CPU backend reports it).
+    /// </summary>
+    static void WriteWriteAt(SourceWriter w, KernelPlan plan, Kernel k, WriteAtRoot r)
+    {
+        int rank = k.Shape.Rank;
+        IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
+        var o = IndexCode.Vars("o", rank);
+        w.Line($"long at = (long)({ExprRenderer.AtIndex(plan, Math, new[] { o[0] }, "0f").Render(r.Positions)}) + {o[1]};");
+        var target = new[] { o[0], "at" }.Concat(o.Skip(2)).ToList();
+        w.Line($"if (at >= 0 && at < {r.StateShape[1].ToCSharp()}) {KernelSignature.BufferName(plan, k.Output)}[{IndexCode.Offset(r.StateShape.ContiguousStrides(), target)}] = " +
+            $"{ExprRenderer.AtIndex(plan, Math, o, "0f").Render(k.Body)};");
+    }
 
     /// <summary>An elementwise kernel's body, one thread per output element: all of it is model-specific, so it is written here whole.</summary>
     static void WriteElementwise(SourceWriter w, KernelPlan plan, Kernel k)

@@ -1,0 +1,39 @@
+using Kiln;
+using Kiln.Nn;
+
+namespace Kiln.Tests.Models;
+
+/// <summary>
+/// A two-layer LLaMA-shaped decoder with a key/value cache per layer: <see cref="Logits"/> recomputes every position
+/// from the token ids, <see cref="Step"/> continues each sequence from its cache (a prompt at position 0, then one token
+/// at a time). Small enough for the eager reference and ILGPU's CPU accelerator; GQA (4 query heads over 2 key/value heads).
+/// </summary>
+[Model]
+public partial class TinyLlamaDecoder
+{
+    public const int Vocab = 11, Width = 16, Heads = 4, KvHeads = 2, Hidden = 24, Layers = 2, Batch = 2, Context = 12;
+
+    readonly Embedding embedTokens = new(Vocab, Width);
+    readonly LlamaBlock[] layers = Modules.Repeat(Layers, _ => new LlamaBlock(Width, Heads, KvHeads, Hidden));
+    readonly RmsNorm norm = new(Width);
+    readonly Linear lmHead = new(Width, Vocab, useBias: false);
+    readonly KvCache[] caches = Modules.Repeat(Layers, _ => new KvCache(Batch, Context, KvHeads, Width / Heads));
+
+    /// <summary>Next-token logits at every position, the whole prefix recomputed.</summary>
+    [Graph]
+    public Tensor Logits([Shape("batch", "seq", DType = DType.Int32)] Tensor ids)
+    {
+        var h = embedTokens.Forward(ids);
+        foreach (var layer in layers) h = layer.Forward(h);
+        return lmHead.Forward(norm.Forward(h));
+    }
+
+    /// <summary>Logits of <paramref name="ids"/>, which continue each sequence at <paramref name="positions"/>, from the caches.</summary>
+    [Graph]
+    public Tensor Step([Shape(Batch, "seq", DType = DType.Int32)] Tensor ids, [Shape(Batch, DType = DType.Int32)] Tensor positions)
+    {
+        var h = embedTokens.Forward(ids);
+        for (int i = 0; i < Layers; i++) h = layers[i].Decode(h, positions, caches[i].Keys, caches[i].Values);
+        return lmHead.Forward(norm.Forward(h));
+    }
+}
