@@ -176,6 +176,11 @@ public static class DiagnosticDescriptors
         "Cannot compile ONNX model '{0}' into '{1}': {2}",
         Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor BadStateWrite = new(
+        "KLN0034", "Bad state write",
+        "Bad state write: {0}",
+        Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(
             System.Linq.Enumerable.Select(

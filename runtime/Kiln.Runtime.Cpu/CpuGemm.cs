@@ -17,9 +17,12 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
 {
     const int MR = GemmMicroKernels.Rows, SlicesPerTile = 8, RowColumns = GemmMicroKernels.RowColumns, MaxWidth = 32;
 
-    enum Phase { PackA, PackB, Tiles, Rows }
+    enum Phase { PackA, PackB, PackQuantized, Tiles, Rows }
 
     readonly PackedOperand _aPack = new(), _bPack = new();
+    /// <summary>A weight B in a smaller format (<see cref="WeightFormats.Current"/> of the model's call), packed once; else null.</summary>
+    QuantizedPanels? _bQuantized;
+    bool _quantized;
 
     // The call in flight (a job serves one call at a time: models serialize their calls).
     Phase _phase;
@@ -85,12 +88,20 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         _panelFloats = width * k; // one packed panel (k = 0 still gets a panel's worth of room)
         bool rowsOnly = _m < 3, copyA = !rowsOnly && _aColStride != 1;
         _slices = (_m + MR - 1) / MR;
-        fixed (float* bPacked = _bPack.Reserve(_entries * _panels * _panelFloats))
+        // A weight of a model compiled with a smaller WeightFormat is packed in it (once), and read in it.
+        var format = constantB && _entries == 1 ? WeightFormats.Current : WeightFormat.Float32;
+        _quantized = format != WeightFormat.Float32;
+        if (_quantized)
+        {
+            _bQuantized ??= new QuantizedPanels();
+            if (_bQuantized.NeedsPacking(format, _b, _bRowStride, _bColStride, _k, _n, width, _panels)) Launch(Phase.PackQuantized, _panels, width * _k);
+        }
+        fixed (float* bPacked = _bPack.Reserve(_quantized ? 0 : _entries * _panels * _panelFloats))
         fixed (float* aCopy = _aPack.Reserve(copyA ? _m * k : 0))
         {
             // Pinned arrays: the addresses stay valid while the workers read them.
             _bPacked = bPacked;
-            if (_bPack.NeedsPacking(constantB, _b, _bRowStride, _bColStride, _k, _n, width)) Launch(Phase.PackB, _entries * _panels, width * _k);
+            if (!_quantized && _bPack.NeedsPacking(constantB, _b, _bRowStride, _bColStride, _k, _n, width)) Launch(Phase.PackB, _entries * _panels, width * _k);
             if (copyA)
             {
                 _aRows = aCopy;
@@ -135,6 +146,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             {
                 case Phase.PackA: PackA(item); break;
                 case Phase.PackB: PackB(item, TKernel.Width); break;
+                case Phase.PackQuantized: _bQuantized!.Pack(item, _b, _bRowStride, _bColStride, _n); break;
                 case Phase.Tiles: Tile<TKernel>(item); break;
                 default: Rows<TKernel>(item); break;
             }
@@ -155,6 +167,8 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         long p0 = colTile * _panels / _colTiles, p1 = (colTile + 1) * _panels / _colTiles;
         long kBlocks = Math.Max(1, (_k + TKernel.KBlock - 1) / TKernel.KBlock), kc = (_k + kBlocks - 1) / kBlocks;
         float* edge = stackalloc float[MR * MaxWidth];
+        // A quantized weight's panel block, dequantized into L1 once per block and panel, then read like a packed one.
+        float* dequantized = stackalloc float[_quantized ? (int)(kc * width) : 0];
         for (long block = 0; block < kBlocks; block++)
         {
             long k0 = block * kc, steps = Math.Min(kc, _k - k0);
@@ -163,6 +177,11 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             {
                 int cols = (int)Math.Min(width, _n - p * width);
                 float* bBlock = bPacked + p * _panelFloats + k0 * width;
+                if (_quantized)
+                {
+                    _bQuantized!.Dequantize(p, k0, steps, dequantized);
+                    bBlock = dequantized;
+                }
                 for (long s = s0; s < s1; s++)
                 {
                     int rows = (int)Math.Min(MR, _m - s * MR);
@@ -194,7 +213,8 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         float* b = _bPacked + (entry * _panels + p0) * _panelFloats;
         for (long r = 0; r < _m; r++)
         {
-            TKernel.Row(a + r * _aRowStride, _aColStride, b, _panelFloats, panels, _k, result);
+            if (_quantized) _bQuantized!.Row(a + r * _aRowStride, _aColStride, p0, panels, result);
+            else TKernel.Row(a + r * _aRowStride, _aColStride, b, _panelFloats, panels, _k, result);
             new ReadOnlySpan<float>(result, count).CopyTo(new Span<float>(c + r * _n + col0, count));
             _epilogue.Apply(_batch + entry, r, col0, count);
         }

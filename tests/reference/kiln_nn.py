@@ -204,3 +204,21 @@ class LlamaBlock(nn.Module):
     def forward(self, x):
         x = x + self.self_attn(self.input_layernorm(x))
         return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class TinyLlama(nn.Module):
+    """examples/Llama/TinyLlama.cs in PyTorch: Hugging Face's LlamaForCausalLM layout (embed_tokens, layers, norm,
+    lm_head) over characters."""
+
+    def __init__(self, vocab, width, heads, kv_heads, hidden, layers):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(vocab, width)
+        self.layers = nn.ModuleList(LlamaBlock(width, heads, kv_heads, hidden) for _ in range(layers))
+        self.norm = RmsNorm(width)
+        self.lm_head = nn.Linear(width, vocab, bias=False)
+
+    def forward(self, tokens):
+        h = self.embed_tokens(tokens)
+        for layer in self.layers:
+            h = layer(h)
+        return self.lm_head(self.norm(h))

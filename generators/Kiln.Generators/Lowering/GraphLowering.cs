@@ -826,6 +826,7 @@ sealed partial class GraphLowering
                 ShapeErrorKind.Slice => DiagnosticDescriptors.BadSlice,
                 ShapeErrorKind.Gather => DiagnosticDescriptors.BadEmbedding,
                 ShapeErrorKind.Attention => DiagnosticDescriptors.BadAttention,
+                ShapeErrorKind.State => DiagnosticDescriptors.BadStateWrite,
                 ShapeErrorKind.Window => DiagnosticDescriptors.BadWindow,
                 ShapeErrorKind.Argument => DiagnosticDescriptors.UnsupportedConstruct,
                 _ => DiagnosticDescriptors.ShapeMismatch,

@@ -11,4 +11,12 @@ public sealed record CompileOptions
     /// it cannot. Null (the default): every weight is uploaded once.
     /// </summary>
     public long? DeviceWeightBytes { get; init; }
+
+    /// <summary>
+    /// How the weights of the model's matrix products are stored (weight-only quantization, converted once at their first
+    /// product): <see cref="WeightFormat.BFloat16"/>, <see cref="WeightFormat.Int8"/> (per output channel) or
+    /// <see cref="WeightFormat.Int4"/> (per output channel and group of 32 inputs). Activations and accumulation stay fp32.
+    /// The CPU backend only, so far; embedding tables and element-wise weights (norms, biases) stay fp32.
+    /// </summary>
+    public WeightFormat WeightFormat { get; init; } = WeightFormat.Float32;
 }

@@ -30,6 +30,11 @@ public sealed class ModelSession : IDisposable
         Device = device ?? throw new ArgumentNullException(nameof(device));
         if (weights is null) throw new ArgumentNullException(nameof(weights));
         device.ThrowIfDisposed();
+        WeightFormat = options?.WeightFormat ?? WeightFormat.Float32;
+        if (WeightFormat != WeightFormat.Float32 && device.Kind != DeviceKind.Cpu)
+            throw new NotSupportedException($"{model}: CompileOptions.WeightFormat = {WeightFormat} runs on the CPU backend only so far; {device.Name} needs Float32.");
+        if (WeightFormat != WeightFormat.Float32 && options?.DeviceWeightBytes != null)
+            throw new NotSupportedException($"{model}: quantized weights (CompileOptions.WeightFormat) and weight streaming (DeviceWeightBytes) do not combine yet.");
         weights.Validate(parameters, model);
         long weightBytes = parameters.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * sizeof(float));
         if (options?.DeviceWeightBytes is long budget && weightBytes > budget)
@@ -82,6 +87,9 @@ public sealed class ModelSession : IDisposable
 
     public string Model { get; }
 
+    /// <summary>How the weights of the model's matrix products are stored (<see cref="CompileOptions.WeightFormat"/>).</summary>
+    public WeightFormat WeightFormat { get; }
+
     public Device Device { get; }
 
     /// <summary>Calls hold this lock: the arena is shared, so one call runs at a time.</summary>
@@ -131,6 +139,7 @@ public sealed class ModelSession : IDisposable
         }
         long largestInput = 0;
         foreach (var input in inputs) largestInput = Math.Max(largestInput, input.Length);
+        WeightFormats.Current = WeightFormat;
         var timer = (KernelProfiler.Current ?? _environmentProfiler)?.BeginCall(program, Device, layout.Symbols);
         var stream = _streamer?.Begin(program);
         return new Frame(this, program, layout.Symbols, plan, layout.Elements, _arena, largestInput, timer, stream);

@@ -208,21 +208,22 @@ public sealed class GraphBuilder
     public int WriteAt(int state, int values, int positions)
     {
         if (_nodes[state].Op != OpKind.State)
-            throw new ShapeException(ShapeErrorKind.Argument,
+            throw new ShapeException(ShapeErrorKind.State,
                 $"WriteAt writes into a state declared with State(sizes) in a field initializer, got {GraphPrinter.OpName(_nodes[state].Op)} %{state}");
         Shape ss = ShapeOf(state), sv = ShapeOf(values), sp = ShapeOf(positions);
         if (ss.Rank < 2 || sv.Rank != ss.Rank)
-            throw new ShapeException(ShapeErrorKind.Rank, $"WriteAt needs a state [batch, rows, ...] and values of the same rank, got {ss} and {sv}");
+            throw new ShapeException(ShapeErrorKind.State, $"WriteAt needs a state [batch, rows, ...] and values of the same rank, got {ss} and {sv}");
         for (int d = 0; d < ss.Rank; d++)
             if (d != 1 && ss[d] != sv[d])
-                throw new ShapeException(ShapeErrorKind.Argument, $"WriteAt: the values {sv} differ from the state {ss} in dimension {d}");
+                throw new ShapeException(ShapeErrorKind.State, $"WriteAt: the values {sv} differ from the state {ss} in dimension {d}");
         if (sv[1].IsConstant && ss[1].IsConstant && sv[1].Coefficient > ss[1].Coefficient)
-            throw new ShapeException(ShapeErrorKind.Argument, $"WriteAt: {sv[1]} rows of values do not fit the state's {ss[1]}");
+            throw new ShapeException(ShapeErrorKind.State, $"WriteAt: {sv[1]} rows of values do not fit the state's {ss[1]}");
         if (sp.Rank != 1 || sp[0] != ss[0])
-            throw new ShapeException(ShapeErrorKind.Argument, $"WriteAt: positions must be [{ss[0]}] (one start row per batch entry), got {sp}");
-        RequireIntegers(positions, "WriteAt positions");
+            throw new ShapeException(ShapeErrorKind.State, $"WriteAt: positions must be [{ss[0]}] (one start row per batch entry), got {sp}");
+        if (TypeOf(positions) != DType.Int32)
+            throw new ShapeException(ShapeErrorKind.State, $"WriteAt: positions must be int32, got {_nodes[positions].Type}");
         if (TypeOf(values) != TypeOf(state))
-            throw new ShapeException(ShapeErrorKind.Argument, $"WriteAt: values of {_nodes[values].Type} into a state of {_nodes[state].Type}");
+            throw new ShapeException(ShapeErrorKind.State, $"WriteAt: values of {_nodes[values].Type} into a state of {_nodes[state].Type}");
         return Add(OpKind.WriteAt, new[] { state, values, positions }, ss, type: TypeOf(state));
     }
 
@@ -244,7 +245,8 @@ public sealed class GraphBuilder
             throw new ShapeException(ShapeErrorKind.Attention, $"cached attention: q {sq}, k {sk} and v {sv} must agree in heads, head size and (k, v) length");
         if (sp.Rank != 1 || sp[0] != sq[0])
             throw new ShapeException(ShapeErrorKind.Attention, $"cached attention: positions must be [{sq[0]}] (one per batch entry), got {sp}");
-        RequireIntegers(positions, "cached attention positions");
+        if (TypeOf(positions) != DType.Int32)
+            throw new ShapeException(ShapeErrorKind.Attention, $"cached attention: positions must be int32, got {_nodes[positions].Type}");
         float s = scale ?? (sq[r - 1].IsConstant ? 1f / (float)Math.Sqrt(sq[r - 1].Coefficient)
             : throw new ShapeException(ShapeErrorKind.Attention, $"attention: the head size {sq[r - 1]} is symbolic; pass the scale explicitly"));
         var outShape = new Shape(sq.Dims.Take(r - 1).Concat(new[] { sv[r - 1] }).ToEquatableArray());

@@ -19,12 +19,13 @@ public sealed class ExampleTests
         finally { Console.SetOut(previous); Console.SetError(previousError); }
     }
 
-    public static TheoryData<string> Examples => new() { "Mlp", "Gpt", "Cifar" };
+    public static TheoryData<string> Examples => new() { "Mlp", "Gpt", "Cifar", "Llama" };
 
     static System.Reflection.Assembly Example(string name) => name switch
     {
         "Mlp" => typeof(FashionMnist).Assembly,
         "Gpt" => typeof(CharGpt).Assembly,
+        "Llama" => typeof(Kiln.Examples.Llama.TinyLlama).Assembly,
         _ => typeof(Kiln.Examples.Cifar.CifarNet).Assembly,
     };
 
@@ -44,7 +45,7 @@ public sealed class ExampleTests
         Assert.Contains("Unknown option '--devcie'.", bad);
         Assert.Contains("Usage:", bad);
 
-        var (numberCode, number) = Run(Example(name), name == "Gpt" ? "--chars" : "--batch", "many");
+        var (numberCode, number) = Run(Example(name), name is "Gpt" or "Llama" ? "--chars" : "--batch", "many");
         Assert.Equal(2, numberCode);
         Assert.Contains("Usage:", number);
     }
@@ -57,6 +58,17 @@ public sealed class ExampleTests
         Assert.Contains("Forward = 3 kernels", text);
         Assert.Matches(@"Accuracy: \d+/\d+ = 8\d\.\d\d%", text); // PyTorch: 86.90% (subset), 87.03% (full test set)
         Assert.Contains("max |compiled − eager|", text);
+    }
+
+    [Fact]
+    public void LlamaExampleGeneratesFromItsCache()
+    {
+        var (exitCode, text) = Run(typeof(Kiln.Examples.Llama.TinyLlama).Assembly, "--device", "cpu", "--chars", "40", "--prompt", "The whale", "--top-k", "8");
+        Assert.True(exitCode == 0, text);
+        Assert.Matches(@"mean cross-entropy \d\.\d{4} nats/char", text);
+        Assert.Contains("The whale", text);
+        Assert.Contains("40 characters in", text);
+        Assert.Contains("the same text", text);
     }
 
     [Fact]

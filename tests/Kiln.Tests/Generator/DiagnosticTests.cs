@@ -377,6 +377,55 @@ public sealed class DiagnosticTests
         """, "KLN0020", "Bad attention: attention: q [5, 3, 4], k [5, 2, 4] and v [5, 2, 4] must have the same number of heads (axis -2)");
 
     [Fact]
+    public void KLN0034_WriteAt_into_a_tensor_that_is_not_a_state() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(2, 8, 4)] Tensor cache, [Shape(2, 1, 4)] Tensor x, [Shape(2, DType = DType.Int32)] Tensor at) =>
+                [|WriteAt(cache, x, at)|];
+        }
+        """, "KLN0034", "Bad state write: WriteAt writes into a state declared with State(sizes) in a field initializer, got input %0");
+
+    [Fact]
+    public void KLN0034_WriteAt_of_values_that_do_not_fit_the_state() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            readonly Tensor cache = State(2, 8, 4);
+            [Graph] public Tensor F([Shape(2, 1, 3)] Tensor x, [Shape(2, DType = DType.Int32)] Tensor at) => [|WriteAt(cache, x, at)|];
+        }
+        """, "KLN0034", "Bad state write: WriteAt: the values [2, 1, 3] differ from the state [2, 8, 4] in dimension 2");
+
+    [Fact]
+    public void KLN0020_CachedAttention_with_float_positions() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(2, 1, 1, 4)] Tensor q, [Shape(2, 1, 8, 1, 4)] Tensor kv, [Shape(2)] Tensor at) =>
+                [|CachedAttention(Reshape(q, 2, 1, 1, 1, 4), kv, kv, at)|];
+        }
+        """, "KLN0020", "Bad attention: cached attention: positions must be int32, got f32[2]");
+
+    [Fact]
+    public void KLN0002_a_state_that_is_not_readonly() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            Tensor [|cache = State(2, 8)|];
+            [Graph] public Tensor F([Shape(2, 8)] Tensor x) => x;
+        }
+        """, "KLN0002", "Kiln cannot compile 'cache = State(2, 8)' in a graph: the state field 'cache' must be readonly: the compiled model owns its buffer, and writes change it in place");
+
+    [Fact]
+    public void KLN0002_a_state_declared_in_a_graph() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            [Graph] public Tensor F([Shape(2, 8)] Tensor x) => x + [|State(2, 8)|];
+        }
+        """, "KLN0002", "Kiln cannot compile 'State(2, 8)' in a graph: State(sizes) declares a state in a field initializer, not in a graph");
+
+    [Fact]
     public void KLN0021_ModuleRejectsItsArguments() => AssertDiagnostic("""
         [Module]
         public partial class Heads(int width, int heads)

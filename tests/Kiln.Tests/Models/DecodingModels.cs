@@ -1,5 +1,6 @@
 using Kiln;
 using Kiln.Nn;
+using static Kiln.Ops;
 
 namespace Kiln.Tests.Models;
 
@@ -36,4 +37,19 @@ public partial class TinyLlamaDecoder
         for (int i = 0; i < Layers; i++) h = layers[i].Decode(h, positions, caches[i].Keys, caches[i].Values);
         return lmHead.Forward(norm.Forward(h));
     }
+}
+
+/// <summary>
+/// Two matrix products whose weights a quantized compile stores smaller: a [70, 45] parameter read as it is and a Linear
+/// weight [37, 45] read transposed (K = 70 is not a whole number of int4 groups; N = 45 and 37 are not whole panels).
+/// </summary>
+[Model]
+public partial class QuantizedLayers
+{
+    [Param(70, 45)] Tensor w;
+    [Param(45)] Tensor b;
+    readonly Linear linear = new(45, 37);
+
+    [Graph]
+    public Tensor Forward([Shape("batch", 70)] Tensor x) => linear.Forward(Relu(MatMul(x, w) + b));
 }
