@@ -26,4 +26,18 @@ static class CommandLine
             return null;
         }
     }
+
+    /// <summary>The usage line of <c>--weight-format</c>, which every example takes.</summary>
+    public const string WeightFormatUsage =
+        "  --weight-format fp32|bf16|int8|int4  how the matrix products' weights are stored (CPU only; default fp32)";
+
+    /// <summary><c>--weight-format</c>'s value: fp32, bf16, int8 or int4.</summary>
+    public static Kiln.Runtime.WeightFormat WeightFormat(string value) => value switch
+    {
+        "fp32" => Kiln.Runtime.WeightFormat.Float32,
+        "bf16" => Kiln.Runtime.WeightFormat.BFloat16,
+        "int8" => Kiln.Runtime.WeightFormat.Int8,
+        "int4" => Kiln.Runtime.WeightFormat.Int4,
+        _ => throw new ArgumentException($"--weight-format takes fp32, bf16, int8 or int4, not '{value}'."),
+    };
 }

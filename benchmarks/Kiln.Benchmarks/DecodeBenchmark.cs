@@ -54,7 +54,7 @@ public static class DecodeBenchmark
         // the norms in fp32, one row of the embedding table, and the cache's keys and values so far.
         double bytesPerWeight = WeightFormats.BytesPerWeight(format) + (format == WeightFormat.Int4 ? 4.0 / WeightFormats.Int4Group : 0);
         double weightBytes = parameters.Sum(p =>
-            p.Name.StartsWith("embed_tokens.", StringComparison.Ordinal) ? 4.0 * p.Shape[1]
+            p.Name.EndsWith("embed_tokens.weight", StringComparison.Ordinal) ? 4.0 * p.Shape[1]
             : p.Shape.Length == 2 ? bytesPerWeight * p.Shape[0] * p.Shape[1] : 4.0 * p.Shape.Aggregate(1L, (a, b) => a * b));
         double cacheRead = 2.0 * layers * context * kvWidth * sizeof(float);
         double limit = bandwidth / (weightBytes + cacheRead);

@@ -27,7 +27,7 @@ Console.WriteLine($"  weights: {options.WeightsPath ?? "bundled, trained on Moby
 Console.WriteLine();
 
 var compileTimer = Stopwatch.StartNew();
-using var model = CharGpt.Compile(device, weights);
+using var model = CharGpt.Compile(device, weights, new CompileOptions { WeightFormat = options.WeightFormat });
 compileTimer.Stop();
 var program = CharGpt.Compiled.LogitsProgram;
 Console.WriteLine($"Compiled at build time: Logits = {program.Kernels.Count} kernels " +
@@ -81,9 +81,9 @@ return maxDiff < 1e-3f ? 0 : 1;
 
 static string Kib(long bytes) => $"{bytes / 1024.0:F1} KiB";
 
-sealed record Options(string? Device, string Prompt, int Chars, double Temperature, int Seed, string? WeightsPath)
+sealed record Options(string? Device, string Prompt, int Chars, double Temperature, int Seed, string? WeightsPath, WeightFormat WeightFormat)
 {
-    public const string Usage = """
+    public const string Usage = $"""
         Usage: dotnet run -c Release --project examples/Gpt [-- OPTIONS]
         Scores the bundled Moby-Dick excerpt with Kiln's compiled character-level GPT (cross-entropy per character),
         generates text from a prompt, and compares with the eager reference (exit code 1 if they differ).
@@ -94,6 +94,7 @@ sealed record Options(string? Device, string Prompt, int Chars, double Temperatu
           --temperature T               sampling temperature (default 0.7; 0 picks the most likely character)
           --seed S                      sampling seed (default 1)
           --weights FILE                a safetensors file (default: the bundled weights, trained with PyTorch)
+        {Kiln.Examples.CommandLine.WeightFormatUsage}
           -h, --help                    this text
         Environment: KILN_DEVICE=cpu|cuda[:N]|ilgpu-cpu chooses the device when --device is not given.
         """;
@@ -104,6 +105,7 @@ sealed record Options(string? Device, string Prompt, int Chars, double Temperatu
         string prompt = "Call me Ishmael. ";
         int chars = 240, seed = 1;
         double temperature = 0.7;
+        var format = WeightFormat.Float32;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -116,6 +118,7 @@ sealed record Options(string? Device, string Prompt, int Chars, double Temperatu
                 case "--temperature": temperature = double.Parse(Value(), culture); break;
                 case "--seed": seed = int.Parse(Value(), culture); break;
                 case "--weights": weights = Value(); break;
+                case "--weight-format": format = Kiln.Examples.CommandLine.WeightFormat(Value()); break;
                 case "-h" or "--help": return null;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
@@ -123,6 +126,6 @@ sealed record Options(string? Device, string Prompt, int Chars, double Temperatu
         if (prompt.Length == 0) throw new ArgumentException("--prompt must not be empty.");
         if (chars < 0) throw new ArgumentException("--chars must not be negative.");
         Corpus.Encode(prompt); // rejects characters outside the vocabulary, naming them
-        return new Options(device, prompt, chars, temperature, seed, weights);
+        return new Options(device, prompt, chars, temperature, seed, weights, format);
     }
 }

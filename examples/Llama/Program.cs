@@ -23,8 +23,9 @@ long parameters = TinyLlama.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, b) => 
 Console.WriteLine($"Kiln character LLaMA ({TinyLlama.Layers} layers, width {TinyLlama.Width}, {TinyLlama.Heads} query heads over " +
     $"{TinyLlama.KvHeads} key/value heads, SwiGLU {TinyLlama.Hidden}, context {TinyLlama.Context}; {parameters:N0} parameters)");
 Console.WriteLine($"  device:  {device.Name}");
-Console.WriteLine($"  weights: {options.WeightsPath ?? "bundled, trained on Moby-Dick with PyTorch by tests/reference/llama_example_reference.py"}");
-using var model = TinyLlama.Compile(device, weights);
+Console.WriteLine($"  weights: {options.WeightsPath ?? "bundled, trained on Moby-Dick with PyTorch by tests/reference/llama_example_reference.py"}" +
+    (options.WeightFormat == WeightFormat.Float32 ? "" : $", matrix products' weights stored as {options.WeightFormat}"));
+using var model = TinyLlama.Compile(device, weights, new CompileOptions { WeightFormat = options.WeightFormat });
 var step = TinyLlama.Compiled.StepProgram;
 Console.WriteLine($"  cache:   {TinyLlama.States.Length} states, {model.StateBytes / 1024.0:F0} KiB (keys and values of {TinyLlama.Layers} layers × {TinyLlama.Context} positions), allocated once");
 Console.WriteLine($"  Step:    {step.Kernels.Count} kernels ({string.Join(", ", step.Kernels.GroupBy(k => k.Kind).Select(g => $"{g.Count()} {g.Key}"))}); " +
@@ -83,9 +84,9 @@ static double LogSoftmaxAt(float[] logits, int offset, int index)
     return logits[offset + index] - max - Math.Log(sum);
 }
 
-sealed record Options(string? Device, string Prompt, int Chars, float Temperature, int TopK, float TopP, int Seed, string? WeightsPath)
+sealed record Options(string? Device, string Prompt, int Chars, float Temperature, int TopK, float TopP, int Seed, string? WeightsPath, WeightFormat WeightFormat)
 {
-    public const string Usage = """
+    public const string Usage = $"""
         Usage: dotnet run -c Release --project examples/Llama [-- OPTIONS]
         Scores a held-out excerpt of Moby-Dick with Kiln's compiled character-level LLaMA (cross-entropy per character),
         then generates text token by token from the key/value cache, and again recomputing the prefix each time.
@@ -98,7 +99,9 @@ sealed record Options(string? Device, string Prompt, int Chars, float Temperatur
           --top-p P                     sample among the most likely characters whose probability reaches P (default 1: all)
           --seed S                      sampling seed (default 1)
           --weights FILE                a safetensors file (default: the bundled weights, trained with PyTorch)
+        {Kiln.Examples.CommandLine.WeightFormatUsage}
           -h, --help                    this text
+        Environment: KILN_DEVICE=cpu|cuda[:N]|ilgpu-cpu chooses the device when --device is not given.
         """;
 
     public static Options? Parse(string[] args)
@@ -107,6 +110,7 @@ sealed record Options(string? Device, string Prompt, int Chars, float Temperatur
         string prompt = "Call me Ishmael. ";
         int chars = 96, seed = 1, topK = 0;
         float temperature = 0.7f, topP = 1f;
+        var format = WeightFormat.Float32;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -121,6 +125,7 @@ sealed record Options(string? Device, string Prompt, int Chars, float Temperatur
                 case "--top-p": topP = float.Parse(Value(), culture); break;
                 case "--seed": seed = int.Parse(Value(), culture); break;
                 case "--weights": weights = Value(); break;
+                case "--weight-format": format = Kiln.Examples.CommandLine.WeightFormat(Value()); break;
                 case "-h" or "--help": return null;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
@@ -129,6 +134,6 @@ sealed record Options(string? Device, string Prompt, int Chars, float Temperatur
         if (chars < 0) throw new ArgumentException("--chars must not be negative.");
         Corpus.Encode(prompt); // rejects characters outside the vocabulary, naming them
         new SamplingOptions(temperature, topK, topP, seed).Validate();
-        return new Options(device, prompt, chars, temperature, topK, topP, seed, weights);
+        return new Options(device, prompt, chars, temperature, topK, topP, seed, weights, format);
     }
 }

@@ -4,9 +4,10 @@ using Kiln.Nn;
 namespace Kiln.Examples.Llama;
 
 /// <summary>
-/// A character-level LLaMA: token embeddings, <see cref="Layers"/> decoder layers (RMSNorm, grouped-query attention with
-/// rotary position embeddings — <see cref="Heads"/> query heads over <see cref="KvHeads"/> key/value heads — and a SwiGLU
-/// feed-forward), a final RMSNorm and a linear head, in Hugging Face's parameter names. <see cref="Logits"/> recomputes a
+/// A character-level LLaMA (Hugging Face's <c>LlamaForCausalLM</c> layout): the <see cref="LlamaModel"/> stack — token
+/// embeddings, <see cref="Layers"/> decoder layers (RMSNorm, grouped-query attention with rotary position embeddings,
+/// <see cref="Heads"/> query heads over <see cref="KvHeads"/> key/value heads, and a SwiGLU feed-forward), a final
+/// RMSNorm — and a linear head, in Hugging Face's parameter names. <see cref="Logits"/> recomputes a
 /// whole window; <see cref="Step"/> continues a sequence from a key/value cache per layer, planned at build time for
 /// <see cref="Context"/> positions, so generating a token costs one step over one position.
 /// </summary>
@@ -23,20 +24,12 @@ public partial class TinyLlama
     public const int Hidden = 352;
     public const int Layers = 4;
 
-    readonly Embedding embedTokens = new(Vocab, Width);
-    readonly LlamaBlock[] layers = Modules.Repeat(Layers, _ => new LlamaBlock(Width, Heads, KvHeads, Hidden));
-    readonly RmsNorm norm = new(Width);
+    readonly LlamaModel model = new(Vocab, Width, Heads, KvHeads, Hidden, Layers, batch: 1, Context);
     readonly Linear lmHead = new(Width, Vocab, useBias: false);
-    readonly KvCache[] caches = Modules.Repeat(Layers, _ => new KvCache(1, Context, KvHeads, Width / Heads));
 
     /// <summary>Next-character logits at every position of each window of up to <see cref="Context"/> token ids (no cache).</summary>
     [Graph]
-    public Tensor Logits([Shape("batch", "seq", DType = DType.Int32)] Tensor ids)
-    {
-        var h = embedTokens.Forward(ids);
-        foreach (var layer in layers) h = layer.Forward(h);
-        return lmHead.Forward(norm.Forward(h));
-    }
+    public Tensor Logits([Shape("batch", "seq", DType = DType.Int32)] Tensor ids) => lmHead.Forward(model.Forward(ids));
 
     /// <summary>
     /// Logits of <paramref name="ids"/>, which continue the sequence at <paramref name="positions"/>[0]: their keys and
@@ -44,10 +37,6 @@ public partial class TinyLlama
     /// generated token, one step of one id at the next position.
     /// </summary>
     [Graph]
-    public Tensor Step([Shape(1, "seq", DType = DType.Int32)] Tensor ids, [Shape(1, DType = DType.Int32)] Tensor positions)
-    {
-        var h = embedTokens.Forward(ids);
-        for (int i = 0; i < Layers; i++) h = layers[i].Decode(h, positions, caches[i].Keys, caches[i].Values);
-        return lmHead.Forward(norm.Forward(h));
-    }
+    public Tensor Step([Shape(1, "seq", DType = DType.Int32)] Tensor ids, [Shape(1, DType = DType.Int32)] Tensor positions) =>
+        lmHead.Forward(model.Decode(ids, positions));
 }

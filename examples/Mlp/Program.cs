@@ -30,7 +30,7 @@ Console.WriteLine($"  data:    {data.Source}");
 Console.WriteLine();
 
 var compileTimer = Stopwatch.StartNew();
-using var model = MlpClassifier.Compile(device, weights);
+using var model = MlpClassifier.Compile(device, weights, new CompileOptions { WeightFormat = options.WeightFormat });
 compileTimer.Stop();
 
 var program = MlpClassifier.Compiled.ForwardProgram;
@@ -89,9 +89,9 @@ static int ArgMax(float[] values, int offset, int count)
 
 static string Kib(long bytes) => $"{bytes / 1024.0:F1} KiB";
 
-sealed record Options(string? Device, int Batch, string? WeightsPath)
+sealed record Options(string? Device, int Batch, string? WeightsPath, WeightFormat WeightFormat)
 {
-    public const string Usage = """
+    public const string Usage = $"""
         Usage: dotnet run -c Release --project examples/Mlp [-- OPTIONS]
         Classifies the Fashion-MNIST test images with Kiln's compiled MLP, prints what was compiled, the accuracy and the
         time per batch, and compares the first batch with the eager reference (exit code 1 if they differ).
@@ -99,6 +99,7 @@ sealed record Options(string? Device, int Batch, string? WeightsPath)
                                         runtime are present, else the CPU)
           --batch N                     images per call (default 256)
           --weights FILE                a safetensors file (default: the bundled weights, trained with PyTorch)
+        {Kiln.Examples.CommandLine.WeightFormatUsage}
           -h, --help                    this text
         Training: dotnet run -c Release --project examples/Mlp -- train --help
         Environment: KILN_DEVICE=cpu|cuda[:N]|ilgpu-cpu chooses the device when --device is not given.
@@ -108,6 +109,7 @@ sealed record Options(string? Device, int Batch, string? WeightsPath)
     {
         string? device = null, weights = null;
         int batch = 256;
+        var format = WeightFormat.Float32;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -116,11 +118,12 @@ sealed record Options(string? Device, int Batch, string? WeightsPath)
                 case "--device": device = Value(); break;
                 case "--batch": batch = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--weights": weights = Value(); break;
+                case "--weight-format": format = Kiln.Examples.CommandLine.WeightFormat(Value()); break;
                 case "-h" or "--help": return null;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
         if (batch <= 0) throw new ArgumentException("--batch must be positive.");
-        return new Options(device, batch, weights);
+        return new Options(device, batch, weights, format);
     }
 }

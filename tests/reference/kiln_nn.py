@@ -206,19 +206,29 @@ class LlamaBlock(nn.Module):
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
-class TinyLlama(nn.Module):
-    """examples/Llama/TinyLlama.cs in PyTorch: Hugging Face's LlamaForCausalLM layout (embed_tokens, layers, norm,
-    lm_head) over characters."""
+class LlamaModel(nn.Module):
+    """src/Kiln.Nn/LlamaModel.cs in PyTorch (Hugging Face's LlamaModel: embed_tokens, layers, norm; no cache here)."""
 
     def __init__(self, vocab, width, heads, kv_heads, hidden, layers):
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, width)
         self.layers = nn.ModuleList(LlamaBlock(width, heads, kv_heads, hidden) for _ in range(layers))
         self.norm = RmsNorm(width)
-        self.lm_head = nn.Linear(width, vocab, bias=False)
 
     def forward(self, tokens):
         h = self.embed_tokens(tokens)
         for layer in self.layers:
             h = layer(h)
-        return self.lm_head(self.norm(h))
+        return self.norm(h)
+
+
+class TinyLlama(nn.Module):
+    """examples/Llama/TinyLlama.cs in PyTorch: Hugging Face's LlamaForCausalLM layout (model, lm_head) over characters."""
+
+    def __init__(self, vocab, width, heads, kv_heads, hidden, layers):
+        super().__init__()
+        self.model = LlamaModel(vocab, width, heads, kv_heads, hidden, layers)
+        self.lm_head = nn.Linear(width, vocab, bias=False)
+
+    def forward(self, tokens):
+        return self.lm_head(self.model(tokens))

@@ -13,27 +13,14 @@ public partial class DecodeSmall
 {
     public const int Vocab = 83, Context = 64, Width = 128, Heads = 4, KvHeads = 2, Hidden = 352, Layers = 4;
 
-    readonly Embedding embedTokens = new(Vocab, Width);
-    readonly LlamaBlock[] layers = Modules.Repeat(Layers, _ => new LlamaBlock(Width, Heads, KvHeads, Hidden));
-    readonly RmsNorm norm = new(Width);
+    readonly LlamaModel model = new(Vocab, Width, Heads, KvHeads, Hidden, Layers, batch: 1, Context);
     readonly Linear lmHead = new(Width, Vocab, useBias: false);
-    readonly KvCache[] caches = Modules.Repeat(Layers, _ => new KvCache(1, Context, KvHeads, Width / Heads));
+
+    [Graph] public Tensor Logits([Shape(1, "seq", DType = DType.Int32)] Tensor ids) => lmHead.Forward(model.Forward(ids));
 
     [Graph]
-    public Tensor Logits([Shape(1, "seq", DType = DType.Int32)] Tensor ids)
-    {
-        var h = embedTokens.Forward(ids);
-        foreach (var layer in layers) h = layer.Forward(h);
-        return lmHead.Forward(norm.Forward(h));
-    }
-
-    [Graph]
-    public Tensor Step([Shape(1, "seq", DType = DType.Int32)] Tensor ids, [Shape(1, DType = DType.Int32)] Tensor positions)
-    {
-        var h = embedTokens.Forward(ids);
-        for (int i = 0; i < Layers; i++) h = layers[i].Decode(h, positions, caches[i].Keys, caches[i].Values);
-        return lmHead.Forward(norm.Forward(h));
-    }
+    public Tensor Step([Shape(1, "seq", DType = DType.Int32)] Tensor ids, [Shape(1, DType = DType.Int32)] Tensor positions) =>
+        lmHead.Forward(model.Decode(ids, positions));
 }
 
 /// <summary>The same architecture at width 512, 8 layers (8 query heads over 4 key/value heads), context 1024: ≈ 24 M parameters.</summary>
@@ -42,25 +29,12 @@ public partial class DecodeLarge
 {
     public const int Vocab = 256, Context = 1024, Width = 512, Heads = 8, KvHeads = 4, Hidden = 1376, Layers = 8;
 
-    readonly Embedding embedTokens = new(Vocab, Width);
-    readonly LlamaBlock[] layers = Modules.Repeat(Layers, _ => new LlamaBlock(Width, Heads, KvHeads, Hidden));
-    readonly RmsNorm norm = new(Width);
+    readonly LlamaModel model = new(Vocab, Width, Heads, KvHeads, Hidden, Layers, batch: 1, Context);
     readonly Linear lmHead = new(Width, Vocab, useBias: false);
-    readonly KvCache[] caches = Modules.Repeat(Layers, _ => new KvCache(1, Context, KvHeads, Width / Heads));
+
+    [Graph] public Tensor Logits([Shape(1, "seq", DType = DType.Int32)] Tensor ids) => lmHead.Forward(model.Forward(ids));
 
     [Graph]
-    public Tensor Logits([Shape(1, "seq", DType = DType.Int32)] Tensor ids)
-    {
-        var h = embedTokens.Forward(ids);
-        foreach (var layer in layers) h = layer.Forward(h);
-        return lmHead.Forward(norm.Forward(h));
-    }
-
-    [Graph]
-    public Tensor Step([Shape(1, "seq", DType = DType.Int32)] Tensor ids, [Shape(1, DType = DType.Int32)] Tensor positions)
-    {
-        var h = embedTokens.Forward(ids);
-        for (int i = 0; i < Layers; i++) h = layers[i].Decode(h, positions, caches[i].Keys, caches[i].Values);
-        return lmHead.Forward(norm.Forward(h));
-    }
+    public Tensor Step([Shape(1, "seq", DType = DType.Int32)] Tensor ids, [Shape(1, DType = DType.Int32)] Tensor positions) =>
+        lmHead.Forward(model.Decode(ids, positions));
 }

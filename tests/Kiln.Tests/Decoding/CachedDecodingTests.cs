@@ -96,8 +96,8 @@ public sealed class CachedDecodingTests : IClassFixture<IlgpuCpuFixture>
     public void CachesAreStatesSizedAtBuildTime()
     {
         Assert.Equal(2 * TinyLlamaDecoder.Layers, TinyLlamaDecoder.States.Length);
-        Assert.Equal("caches.0.keys", TinyLlamaDecoder.States[0].Name);
-        Assert.DoesNotContain(TinyLlamaDecoder.Parameters, p => p.Name.StartsWith("caches.", StringComparison.Ordinal));
+        Assert.Equal("model.caches.0.keys", TinyLlamaDecoder.States[0].Name);
+        Assert.DoesNotContain(TinyLlamaDecoder.Parameters, p => p.Name.Contains("caches.", StringComparison.Ordinal));
         using var device = Device.Cpu();
         using var model = TinyLlamaDecoder.Compile(device, TinyLlamaDecoder.RandomWeights(1));
         long perCache = (long)TinyLlamaDecoder.Batch * TinyLlamaDecoder.Context * TinyLlamaDecoder.KvHeads * (TinyLlamaDecoder.Width / TinyLlamaDecoder.Heads) * sizeof(float);
@@ -126,6 +126,6 @@ public sealed class CachedDecodingTests : IClassFixture<IlgpuCpuFixture>
         Assert.Equal(TinyLlamaDecoder.Layers, kernels.Count(k => k.Kind == "cachedattention"));
         var keyWrite = kernels.First(k => k.Kind == "writeat");
         Assert.Contains(keyWrite.Ops, op => op.Contains(" concat "));
-        Assert.Equal("caches.0.keys", keyWrite.Writes);
+        Assert.Equal("model.caches.0.keys", keyWrite.Writes);
     }
 }

@@ -14,29 +14,17 @@ public partial class TinyLlamaDecoder
 {
     public const int Vocab = 11, Width = 16, Heads = 4, KvHeads = 2, Hidden = 24, Layers = 2, Batch = 2, Context = 12;
 
-    readonly Embedding embedTokens = new(Vocab, Width);
-    readonly LlamaBlock[] layers = Modules.Repeat(Layers, _ => new LlamaBlock(Width, Heads, KvHeads, Hidden));
-    readonly RmsNorm norm = new(Width);
+    readonly LlamaModel model = new(Vocab, Width, Heads, KvHeads, Hidden, Layers, Batch, Context);
     readonly Linear lmHead = new(Width, Vocab, useBias: false);
-    readonly KvCache[] caches = Modules.Repeat(Layers, _ => new KvCache(Batch, Context, KvHeads, Width / Heads));
 
     /// <summary>Next-token logits at every position, the whole prefix recomputed.</summary>
     [Graph]
-    public Tensor Logits([Shape("batch", "seq", DType = DType.Int32)] Tensor ids)
-    {
-        var h = embedTokens.Forward(ids);
-        foreach (var layer in layers) h = layer.Forward(h);
-        return lmHead.Forward(norm.Forward(h));
-    }
+    public Tensor Logits([Shape("batch", "seq", DType = DType.Int32)] Tensor ids) => lmHead.Forward(model.Forward(ids));
 
     /// <summary>Logits of <paramref name="ids"/>, which continue each sequence at <paramref name="positions"/>, from the caches.</summary>
     [Graph]
-    public Tensor Step([Shape(Batch, "seq", DType = DType.Int32)] Tensor ids, [Shape(Batch, DType = DType.Int32)] Tensor positions)
-    {
-        var h = embedTokens.Forward(ids);
-        for (int i = 0; i < Layers; i++) h = layers[i].Decode(h, positions, caches[i].Keys, caches[i].Values);
-        return lmHead.Forward(norm.Forward(h));
-    }
+    public Tensor Step([Shape(Batch, "seq", DType = DType.Int32)] Tensor ids, [Shape(Batch, DType = DType.Int32)] Tensor positions) =>
+        lmHead.Forward(model.Decode(ids, positions));
 }
 
 /// <summary>

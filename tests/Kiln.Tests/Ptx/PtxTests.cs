@@ -27,6 +27,7 @@ public sealed class PtxTests : System.IDisposable
     {
         typeof(MlpClassifier), typeof(Kiln.Examples.Gpt.CharGpt), typeof(Kiln.Examples.Cifar.CifarNet), typeof(ElementwiseOps), typeof(PositiveOps),
         typeof(StructureOps), typeof(FusedChains), typeof(ModuleStack), typeof(LayerOps), typeof(ConvOps), typeof(SelectionOps), typeof(NnModules), typeof(Tf32Perceptron),
+        typeof(Kiln.Examples.Llama.TinyLlama), typeof(TinyLlamaDecoder),
     };
 
     public static IEnumerable<object[]> Models() => AllModelTypes.Select(t => new object[] { t.Name });

@@ -15,8 +15,8 @@ static class Svg
     {
         "matmul" => "#9ecae1",
         "conv2d" => "#bcbddc",
-        "attention" => "#fdae6b",
-        "gather" => "#fdd0a2",
+        "attention" or "cachedattention" => "#fdae6b",
+        "gather" or "writeat" => "#fdd0a2",
         "softmax" or "logsoftmax" or "layernorm" or "rmsnorm" => "#a1d99b",
         "maxpool2d" or "avgpool2d" => "#dadaeb",
         "elementwise" => "#e5e5e5",
