@@ -22,7 +22,7 @@ public static class DecodeBenchmark
     public static void Run(bool quick)
     {
         double bandwidth = ReadBandwidth(quick);
-        Console.WriteLine($"Read bandwidth (sum of a 512 MiB array, {CpuParallel.MaxThreads} threads, Vector256): {bandwidth / 1e9:F1} GB/s");
+        Console.WriteLine($"Read bandwidth (sum of a 512 MiB array, {CpuParallel.MaxThreads} threads, Vector256, fastest of many passes): {bandwidth / 1e9:F1} GB/s");
         Console.WriteLine();
         Console.WriteLine("| model | weights | context | cache | prefill tok/s | recompute tok/s | cached decode tok/s | cached / recompute | bytes read per token | limit tok/s | of limit |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
@@ -62,7 +62,7 @@ public static class DecodeBenchmark
             $"{cached / recompute:F1}× | {(weightBytes + cacheRead) / 1e6:F2} MB | {limit:N0} | {100 * cached / limit:F0}% |");
     }
 
-    /// <summary>Bytes/s of summing a 512 MiB float array on every worker thread (a read-only stream, as decoding's weights are).</summary>
+    /// <summary>Bytes/s of summing a 512 MiB float array on every core (a read-only stream, as decoding's weights are), the fastest pass.</summary>
     static double ReadBandwidth(bool quick)
     {
         const int n = 128 << 20;
@@ -71,7 +71,9 @@ public static class DecodeBenchmark
         for (int i = 0; i < n; i++) data[i] = data[i] * 0 + 1; // finite values
         int threads = CpuParallel.MaxThreads;
         var sums = new float[threads];
-        double seconds = Timing.MedianSeconds(() => Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        // The fastest of many passes: this VM's bandwidth moves with its neighbours, and the limit should be the most
+        // the machine can give (a fraction of it is then a lower bound on how close decoding comes).
+        void Pass() => Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
             long chunk = n / threads, start = t * chunk;
             var acc0 = Vector256<float>.Zero; var acc1 = Vector256<float>.Zero; var acc2 = Vector256<float>.Zero; var acc3 = Vector256<float>.Zero;
@@ -84,7 +86,14 @@ public static class DecodeBenchmark
                 acc3 += Vector256.LoadUnsafe(ref s, (nuint)(i + 24));
             }
             sums[t] = Vector256.Sum(acc0 + acc1 + acc2 + acc3);
-        }), quick);
+        });
+        double seconds = double.MaxValue;
+        for (int i = 0; i < (quick ? 8 : 24); i++)
+        {
+            var timer = System.Diagnostics.Stopwatch.StartNew();
+            Pass();
+            seconds = Math.Min(seconds, timer.Elapsed.TotalSeconds);
+        }
         if (sums.Sum() <= 0) throw new InvalidOperationException("the bandwidth loop was optimized away");
         return (double)n * sizeof(float) / seconds;
     }

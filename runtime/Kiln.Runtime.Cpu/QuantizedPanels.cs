@@ -109,6 +109,11 @@ public sealed unsafe class QuantizedPanels
         {
             byte* src = data + p * _panelBytes;
             float* scale = scales + p * _panelScales;
+            if (UseAvx2)
+            {
+                DequantizeAvx2(src, scale, k0, steps, dst);
+                return;
+            }
             for (long kk = k0; kk < k0 + steps; kk++, dst += width)
                 for (int j = 0; j < width; j++)
                     dst[j] = Format switch
@@ -118,6 +123,30 @@ public sealed unsafe class QuantizedPanels
                         _ => ((src[kk / 2 * width + j] >> (int)(kk & 1) * 4 & 15) - 8) * scale[kk / Group * width + j],
                     };
         }
+    }
+
+    /// <summary>Whether the AVX2 paths run (where the CPU has AVX2); tests also run the portable ones.</summary>
+    internal static bool UseAvx2 { get; set; } = Avx2.IsSupported;
+
+    /// <summary><see cref="Dequantize"/> eight columns per instruction group.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void DequantizeAvx2(byte* src, float* scale, long k0, long steps, float* dst)
+    {
+        int width = _width;
+        var low = Vector256.Create(15);
+        var eight = Vector256.Create(8f);
+        for (long kk = k0; kk < k0 + steps; kk++, dst += width)
+            for (int j = 0; j < width; j += 8)
+            {
+                var value = Format switch
+                {
+                    WeightFormat.BFloat16 => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)src + kk * width + j), 16).AsSingle(),
+                    WeightFormat.Int8 => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)src + kk * width + j)) * Vector256.Load(scale + j),
+                    _ => (Avx.ConvertToVector256Single(Avx2.ShiftRightLogical(Avx2.ConvertToVector256Int32(src + kk / 2 * width + j), (byte)((kk & 1) * 4)) & low) - eight)
+                        * Vector256.Load(scale + kk / Group * width + j),
+                };
+                Vector256.Store(value, dst + j);
+            }
     }
 
     /// <summary>
@@ -131,80 +160,110 @@ public sealed unsafe class QuantizedPanels
             {
                 byte* src = data + (p0 + i) * _panelBytes;
                 float* scale = scales + (p0 + i) * _panelScales, r = result + i * _width;
-                for (int j0 = 0; j0 < _width; j0 += 8)
+                for (int j0 = 0; j0 < _width; j0 += 16)
                 {
-                    if (Avx2.IsSupported) RowAvx2(a, aStride, src, scale, j0, r + j0);
+                    if (UseAvx2) RowAvx2(a, aStride, src, scale, j0, r + j0);
                     else RowScalar(a, aStride, src, scale, j0, r + j0);
                 }
             }
     }
 
-    /// <summary>Eight columns from <paramref name="j0"/>: sums over K in one vector, the scales applied per column (and per group for int4).</summary>
+    /// <summary>
+    /// Sixteen columns from <paramref name="j0"/>: two K steps per iteration, each broadcast of A serving both 8-column
+    /// vectors (four accumulators); the scales applied per column to the sums (and per group for int4).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void RowAvx2(float* a, long aStride, byte* src, float* scale, int j0, float* result)
     {
         int width = _width;
         long k = _k;
-        Vector256<float> sum = Vector256<float>.Zero;
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
         switch (Format)
         {
             case WeightFormat.BFloat16:
             {
                 ushort* w = (ushort*)src + j0;
-                Vector256<float> s0 = Vector256<float>.Zero, s1 = Vector256<float>.Zero;
                 long kk = 0;
-                for (; kk + 1 < k; kk += 2)
+                for (; kk + 1 < k; kk += 2, w += 2 * width)
                 {
-                    s0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[kk * aStride]), Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + kk * width), 16).AsSingle(), s0);
-                    s1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[(kk + 1) * aStride]), Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + (kk + 1) * width), 16).AsSingle(), s1);
+                    var x = Vector256.Create(a[kk * aStride]);
+                    var y = Vector256.Create(a[(kk + 1) * aStride]);
+                    s0 = Vector256.FusedMultiplyAdd(x, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w), 16).AsSingle(), s0);
+                    s1 = Vector256.FusedMultiplyAdd(x, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + 8), 16).AsSingle(), s1);
+                    s2 = Vector256.FusedMultiplyAdd(y, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + width), 16).AsSingle(), s2);
+                    s3 = Vector256.FusedMultiplyAdd(y, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + width + 8), 16).AsSingle(), s3);
                 }
-                if (kk < k) s0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[kk * aStride]), Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + kk * width), 16).AsSingle(), s0);
-                sum = s0 + s1;
-                break;
+                if (kk < k)
+                {
+                    var x = Vector256.Create(a[kk * aStride]);
+                    s0 = Vector256.FusedMultiplyAdd(x, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w), 16).AsSingle(), s0);
+                    s1 = Vector256.FusedMultiplyAdd(x, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + 8), 16).AsSingle(), s1);
+                }
+                Vector256.Store(s0 + s2, result);
+                Vector256.Store(s1 + s3, result + 8);
+                return;
             }
             case WeightFormat.Int8:
             {
                 sbyte* w = (sbyte*)src + j0;
-                Vector256<float> s0 = Vector256<float>.Zero, s1 = Vector256<float>.Zero;
                 long kk = 0;
-                for (; kk + 1 < k; kk += 2)
+                for (; kk + 1 < k; kk += 2, w += 2 * width)
                 {
-                    s0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[kk * aStride]), Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w + kk * width)), s0);
-                    s1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[(kk + 1) * aStride]), Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w + (kk + 1) * width)), s1);
+                    var x = Vector256.Create(a[kk * aStride]);
+                    var y = Vector256.Create(a[(kk + 1) * aStride]);
+                    s0 = Vector256.FusedMultiplyAdd(x, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w)), s0);
+                    s1 = Vector256.FusedMultiplyAdd(x, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w + 8)), s1);
+                    s2 = Vector256.FusedMultiplyAdd(y, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w + width)), s2);
+                    s3 = Vector256.FusedMultiplyAdd(y, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w + width + 8)), s3);
                 }
-                if (kk < k) s0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[kk * aStride]), Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w + kk * width)), s0);
-                sum = (s0 + s1) * Vector256.Load(scale + j0);
-                break;
+                if (kk < k)
+                {
+                    var x = Vector256.Create(a[kk * aStride]);
+                    s0 = Vector256.FusedMultiplyAdd(x, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w)), s0);
+                    s1 = Vector256.FusedMultiplyAdd(x, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w + 8)), s1);
+                }
+                Vector256.Store((s0 + s2) * Vector256.Load(scale + j0), result);
+                Vector256.Store((s1 + s3) * Vector256.Load(scale + j0 + 8), result + 8);
+                return;
             }
-            case WeightFormat.Int4:
+            default:
             {
+                // Int4: a byte holds K steps kk (low nibble) and kk + 1 (high), stored + 8; subtracting 8 after the
+                // conversion keeps the integers unsigned. A group's sums are scaled, then added up.
                 var low = Vector256.Create(15);
                 var eight = Vector256.Create(8f);
+                Vector256<float> t0 = default, t1 = default;
                 for (long g = 0, groups = _panelScales / width; g < groups; g++)
                 {
-                    Vector256<float> s0 = Vector256<float>.Zero, s1 = Vector256<float>.Zero;
+                    s0 = s1 = s2 = s3 = default;
                     long end = Math.Min(k, (g + 1) * Group);
-                    for (long kk = g * Group; kk < end; kk += 2)
+                    byte* w = src + g * Group / 2 * width + j0;
+                    for (long kk = g * Group; kk < end; kk += 2, w += width)
                     {
-                        var pair = Avx2.ConvertToVector256Int32(src + kk / 2 * width + j0);
-                        // Stored + 8: subtracting 8 after the conversion keeps the integers unsigned.
-                        s0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[kk * aStride]), Avx.ConvertToVector256Single(pair & low) - eight, s0);
-                        float next = kk + 1 < k ? a[(kk + 1) * aStride] : 0f;
-                        s1 = Vector256.FusedMultiplyAdd(Vector256.Create(next), Avx.ConvertToVector256Single(Avx2.ShiftRightLogical(pair, 4)) - eight, s1);
+                        var x = Vector256.Create(a[kk * aStride]);
+                        var y = Vector256.Create(kk + 1 < k ? a[(kk + 1) * aStride] : 0f);
+                        var pair0 = Avx2.ConvertToVector256Int32(w);
+                        var pair1 = Avx2.ConvertToVector256Int32(w + 8);
+                        s0 = Vector256.FusedMultiplyAdd(x, Avx.ConvertToVector256Single(pair0 & low) - eight, s0);
+                        s1 = Vector256.FusedMultiplyAdd(x, Avx.ConvertToVector256Single(pair1 & low) - eight, s1);
+                        s2 = Vector256.FusedMultiplyAdd(y, Avx.ConvertToVector256Single(Avx2.ShiftRightLogical(pair0, 4)) - eight, s2);
+                        s3 = Vector256.FusedMultiplyAdd(y, Avx.ConvertToVector256Single(Avx2.ShiftRightLogical(pair1, 4)) - eight, s3);
                     }
-                    sum = Vector256.FusedMultiplyAdd(s0 + s1, Vector256.Load(scale + g * width + j0), sum);
+                    t0 = Vector256.FusedMultiplyAdd(s0 + s2, Vector256.Load(scale + g * width + j0), t0);
+                    t1 = Vector256.FusedMultiplyAdd(s1 + s3, Vector256.Load(scale + g * width + j0 + 8), t1);
                 }
-                break;
+                Vector256.Store(t0, result);
+                Vector256.Store(t1, result + 8);
+                return;
             }
         }
-        Vector256.Store(sum, result);
     }
 
     /// <summary>The portable path (no AVX2): the same sums, one column at a time.</summary>
     void RowScalar(float* a, long aStride, byte* src, float* scale, int j0, float* result)
     {
         int width = _width;
-        for (int j = j0; j < j0 + 8; j++)
+        for (int j = j0; j < j0 + 16; j++)
         {
             float sum = 0;
             for (long kk = 0; kk < _k; kk++)

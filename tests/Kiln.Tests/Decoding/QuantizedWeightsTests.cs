@@ -15,7 +15,7 @@ namespace Kiln.Tests.Decoding;
 /// channel, max |w| / 127; int4: per output channel and group of 32 inputs, max |w| / 7, clamped to [−8, 7]), and the
 /// fp32 model on those weights must give the quantized model's outputs within 1e-4 + 1e-4·|x|. Both GEMM paths run:
 /// one row (decoding's GEMV, which reads the packed weights directly) and 40 rows (the tiles, which dequantize a panel
-/// block into L1), with both register tiles.
+/// block into L1), with both register tiles, through the AVX2 and the portable conversions.
 /// </summary>
 public sealed class QuantizedWeightsTests
 {
@@ -75,19 +75,26 @@ public sealed class QuantizedWeightsTests
         rounded["linear.weight"] = new Tensor(linear, 37, 45);
         var x = Tensor.Random(9, 1f, batch, 70);
 
-        bool previous = GemmMicroKernels.UseWideTile;
+        bool previous = GemmMicroKernels.UseWideTile, previousAvx2 = QuantizedPanels.UseAvx2;
         GemmMicroKernels.UseWideTile = wideTile;
         try
         {
             using var device = Device.Cpu();
-            using var quantized = QuantizedLayers.Compile(device, original, new CompileOptions { WeightFormat = format });
             using var reference = QuantizedLayers.Compile(device, new Weights(rounded));
-            Tolerance.AssertClose(reference.Forward(x), quantized.Forward(x), $"{format}, batch {batch}, {(wideTile ? "6×32" : "6×16")} tile");
-            // And the rounding changed something: the quantized model is not the fp32 one.
-            using var full = QuantizedLayers.Compile(device, original);
-            Assert.True(full.Forward(x).Data.Zip(quantized.Forward(x).Data, (a, b) => Math.Abs(a - b)).Max() > 1e-5f);
+            var expected = reference.Forward(x);
+            // The AVX2 paths where the CPU has them, and the portable ones on every machine.
+            foreach (bool avx2 in previousAvx2 ? new[] { true, false } : new[] { false })
+            {
+                QuantizedPanels.UseAvx2 = avx2;
+                using var quantized = QuantizedLayers.Compile(device, original, new CompileOptions { WeightFormat = format });
+                var actual = quantized.Forward(x);
+                Tolerance.AssertClose(expected, actual, $"{format}, batch {batch}, {(wideTile ? "6×32" : "6×16")} tile, {(avx2 ? "AVX2" : "portable")}");
+                // And the rounding changed something: the quantized model is not the fp32 one.
+                using var full = QuantizedLayers.Compile(device, original);
+                Assert.True(full.Forward(x).Data.Zip(actual.Data, (a, b) => Math.Abs(a - b)).Max() > 1e-5f);
+            }
         }
-        finally { GemmMicroKernels.UseWideTile = previous; }
+        finally { (GemmMicroKernels.UseWideTile, QuantizedPanels.UseAvx2) = (previous, previousAvx2); }
     }
 
     [Fact]
