@@ -66,6 +66,43 @@ public sealed class GeneratedCodeTests
     }
 
     /// <summary>
+    /// Key/value caches: two states, each written in place by one kernel (the key projection's reshape read through
+    /// the write's own loads) and read by cached attention, which stops each query row at its position.
+    /// </summary>
+    [Fact]
+    public void CachedAttentionLayer()
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            using static Kiln.Ops;
+
+            namespace Contoso.Decoding;
+
+            [Model]
+            public partial class CachedAttentionLayer
+            {
+                [Param(8, 8)] Tensor wk;
+                [Param(8, 8)] Tensor wv;
+                readonly Tensor keys = State(2, 16, 2, 4);
+                readonly Tensor values = State(2, 16, 2, 4);
+
+                [Graph]
+                public Tensor Step([Shape(2, "seq", 8)] Tensor x, [Shape(2, DType = DType.Int32)] Tensor positions)
+                {
+                    var k = WriteAt(keys, Unflatten(MatMul(x, wk), -1, 2, 4), positions);
+                    var v = WriteAt(values, Unflatten(MatMul(x, wv), -1, 2, 4), positions);
+                    return CachedAttention(Unflatten(x, -1, 2, 4), k, v, positions);
+                }
+            }
+            """);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+        Snapshot.Verify(result.Source("CachedAttentionLayer.g.cs"), "Api");
+        Snapshot.Verify(result.Source("CachedAttentionLayer.Cpu.g.cs"), "Cpu");
+        Snapshot.Verify(result.Source("CachedAttentionLayer.Cuda.g.cs"), "Cuda");
+    }
+
+    /// <summary>
     /// A tuple result with named elements, and inputs named like the generated code's own locals, inside a namespace whose
     /// segments are System and Kiln: how the API file keeps them apart (global:: names, moved locals, in_ names).
     /// </summary>

@@ -421,10 +421,10 @@ public static class CpuKernelEmitter
         if (a.Positions != null)
         {
             string position = ExprRenderer.AtIndex(plan, math, new[] { o[0] }, "0f").Render(a.Positions);
-            return gpu ? $"System.Math.Min({tk}, (long)({position}) + {t} + 1)"
+            return gpu ? $"global::System.Math.Min({tk}, (long)({position}) + {t} + 1)"
                 : $"global::Kiln.Runtime.Cpu.CpuState.Row({position}, {t}, {tk}, \"{Describe(plan, k, "the keys of")}\") + 1";
         }
-        return !a.Causal ? tk : a.KeyLength == k.Shape[rank - 3] ? $"{t} + 1" : $"System.Math.Min({tk}, {t} + {tk} - {tq} + 1)";
+        return !a.Causal ? tk : a.KeyLength == k.Shape[rank - 3] ? $"{t} + 1" : $"global::System.Math.Min({tk}, {t} + {tk} - {tq} + 1)";
     }
 
     /// <summary>A kernel's target for an error message: "&lt;graph&gt;: &lt;what&gt; '&lt;buffer&gt;'", as a C# string literal's contents.</summary>
