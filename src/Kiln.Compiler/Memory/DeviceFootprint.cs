@@ -11,8 +11,8 @@ namespace Kiln.Compiler.Memory;
 public sealed record FootprintTensor(string Name, string Role, long Bytes);
 
 /// <summary>
-/// What one compiled graph holds on its device for concrete symbol values: every weight of the model (a compiled model
-/// uploads them all), the activation arena as the planner lays it out, and the graph's inputs and outputs (outside the
+/// What one compiled graph holds on its device for concrete symbol values: every weight and state (key/value cache) of
+/// the model (a compiled model allocates them all; <see cref="WeightBytes"/> counts both), the activation arena as the planner lays it out, and the graph's inputs and outputs (outside the
 /// arena). <see cref="AtPeak"/> lists the tensors live at the arena's peak kernel with the weights and inputs/outputs,
 /// largest first.
 /// </summary>
@@ -20,10 +20,13 @@ public sealed record DeviceFootprint(string Graph, long WeightBytes, long ArenaB
 {
     public long TotalBytes => WeightBytes + ArenaBytes + InputOutputBytes;
 
-    public static DeviceFootprint Of(string graph, KernelPlan plan, IReadOnlyList<ParamSpec> parameters, Func<string, long> symbolValue)
+    public static DeviceFootprint Of(string graph, KernelPlan plan, IReadOnlyList<ParamSpec> parameters, Func<string, long> symbolValue,
+        IReadOnlyList<ParamSpec>? states = null)
     {
         long BytesOf(BufferInfo b) => checked(b.Shape.ElementCount.Evaluate(symbolValue) * sizeof(float));
-        var weights = parameters.Select(p => new FootprintTensor(p.Name, "weight", checked(p.Shape.Aggregate(1L, (a, d) => a * d) * sizeof(float)))).ToList();
+        long Size(ParamSpec p) => checked(p.Shape.Aggregate(1L, (a, d) => a * d) * sizeof(float));
+        var weights = parameters.Select(p => new FootprintTensor(p.Name, "weight", Size(p)))
+            .Concat((states ?? Array.Empty<ParamSpec>()).Select(p => new FootprintTensor(p.Name, "state", Size(p)))).ToList();
         var edges = plan.Buffers.Where(b => b.Kind is BufferKind.Input or BufferKind.Output)
             .Select(b => new FootprintTensor(b.Name, b.Kind == BufferKind.Input ? "input" : "output", BytesOf(b))).ToList();
         var live = Liveness.Compute(plan, BytesOf);

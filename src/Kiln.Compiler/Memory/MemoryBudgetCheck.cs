@@ -30,7 +30,7 @@ public static class MemoryBudgetCheck
         if (problems.Count > 0 || model.Graphs.Count == 0) return problems;
 
         var worst = model.Graphs
-            .Select(g => (Graph: g, Footprint: DeviceFootprint.Of(g.Name, g.Plan, model.Spec.Params, s => max[s])))
+            .Select(g => (Graph: g, Footprint: DeviceFootprint.Of(g.Name, g.Plan, model.Spec.Params, s => max[s], model.Spec.States)))
             .OrderByDescending(p => p.Footprint.TotalBytes).First();
         var f = worst.Footprint;
         if (f.TotalBytes <= budget.Bytes) return problems;
@@ -40,7 +40,7 @@ public static class MemoryBudgetCheck
         problems.Add(new BudgetProblem(false,
             $"{name}.{f.Graph} needs {DeviceFootprint.Format(f.TotalBytes)} on its device at {sizes}, " +
             $"{DeviceFootprint.Format(f.TotalBytes - budget.Bytes)} over the budget of {DeviceFootprint.Format(budget.Bytes)} " +
-            $"(weights {DeviceFootprint.Format(f.WeightBytes)}, activation arena {DeviceFootprint.Format(f.ArenaBytes)}, " +
+            $"(weights{(model.Spec.States.Count > 0 ? " and states" : "")} {DeviceFootprint.Format(f.WeightBytes)}, activation arena {DeviceFootprint.Format(f.ArenaBytes)}, " +
             $"inputs and outputs {DeviceFootprint.Format(f.InputOutputBytes)}); largest at the peak (k{f.PeakKernel}): {largest}"));
         return problems;
     }

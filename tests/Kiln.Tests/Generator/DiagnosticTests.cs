@@ -749,6 +749,19 @@ public sealed class DiagnosticTests
         "(weights 4.06 MiB, activation arena 1.00 MiB, inputs and outputs 1.02 MiB); largest at the peak (k0): w1 4.00 MiB (weight); " +
         "t3 1.00 MiB (activation from relu (Model0.cs:11: Relu(MatMul(x, w1)))); x 1.00 MiB (input); w2 64.00 KiB (weight)");
 
+    /// <summary>A key/value cache is device memory too: the budget counts the model's states with its weights.</summary>
+    [Fact]
+    public void KLN0027_a_cache_over_the_memory_budget() => AssertDiagnostic("""
+        [Model, [|MemoryBudget(4L << 20, "seq=16")|]]
+        public partial class M
+        {
+            readonly Tensor cache = State(1, 1024, 1024);
+            [Graph] public Tensor F([Shape(1, "seq", 1024)] Tensor x, [Shape(1, DType = DType.Int32)] Tensor at) => Sum(Sum(WriteAt(cache, x, at), 2), 1);
+        }
+        """, "KLN0027", "Over the memory budget: M.F needs 4.07 MiB on its device at seq = 16, 68.01 KiB over the budget of 4.00 MiB " +
+        "(weights and states 4.00 MiB, activation arena 4.00 KiB, inputs and outputs 64.01 KiB); largest at the peak (k1): cache 4.00 MiB (state); " +
+        "x 64.00 KiB (input); t4 4.00 KiB (activation from sum (Model0.cs:10: Sum(WriteAt(cache, x, at), 2))); at 4 B (input)");
+
     [Fact]
     public void KLN0027_ABudgetThatFitsSaysNothing()
     {
