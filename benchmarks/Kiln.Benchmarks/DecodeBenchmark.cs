@@ -10,10 +10,11 @@ namespace Kiln.Benchmarks;
 
 /// <summary>
 /// Token-by-token decoding on the CPU against its limit. Decoding one token reads every weight once and the cache rows
-/// so far, so the limit is the machine's read bandwidth / (weight bytes + cache bytes read). Prints, per model: cached
-/// decode tokens/s (one step of one token with the cache full to the context), recomputing tokens/s (the whole window
-/// through the uncached graph for one token), prefill tokens/s (the context as one prompt), the bytes a decode step
-/// reads, and the fraction of the bandwidth limit reached. fp32 weights only so far.
+/// so far, so the limit is the machine's read bandwidth / (weight bytes + cache bytes read). Prints, per model and weight
+/// format (fp32, and bf16, int8, int4 through <see cref="CompileOptions.WeightFormat"/>): cached decode tokens/s (one step
+/// of one token with the cache full to the context), recomputing tokens/s (the whole window through the uncached graph
+/// for one token), prefill tokens/s (the context as one prompt), the bytes a decode step reads, and the fraction of the
+/// bandwidth limit reached.
 /// </summary>
 public static class DecodeBenchmark
 {

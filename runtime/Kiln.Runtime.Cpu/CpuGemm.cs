@@ -20,9 +20,10 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     enum Phase { PackA, PackB, PackQuantized, Tiles, Rows }
 
     readonly PackedOperand _aPack = new(), _bPack = new();
-    /// <summary>A weight B in a smaller format (<see cref="WeightFormats.Current"/> of the model's call), packed once; else null.</summary>
+    /// <summary>A weight B in a smaller format (its view's <see cref="CpuView.Format"/>), packed once; else null.</summary>
     QuantizedPanels? _bQuantized;
     bool _quantized;
+    WeightFormat _bFormat;
 
     // The call in flight (a job serves one call at a time: models serialize their calls).
     Phase _phase;
@@ -48,6 +49,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         _a = a.Pointer + aOffset;
         _b = b.Pointer + bOffset;
         _c = c.Pointer + cOffset;
+        _bFormat = b.Format;
         (_aRowStride, _aColStride, _bRowStride, _bColStride) = (aRowStride, aColStride, bRowStride, bColStride);
         (_entries, _aEntryStride, _bEntryStride, _cEntryStride) = (1, 0, 0, 0);
         (_m, _n, _k, _batch, _epilogue) = (m, n, k, batch, epilogue);
@@ -67,6 +69,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         _a = a.Pointer;
         _b = b.Pointer;
         _c = c.Pointer;
+        _bFormat = WeightFormat.Float32;
         (_aRowStride, _aColStride, _bRowStride, _bColStride) = (lda, 1, ldb, 1);
         (_entries, _aEntryStride, _bEntryStride, _cEntryStride) = (entries, aEntryStride, bEntryStride, cEntryStride);
         (_m, _n, _k, _batch, _epilogue) = (m, n, k, 0, epilogue);
@@ -89,7 +92,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         bool rowsOnly = _m < 3, copyA = !rowsOnly && _aColStride != 1;
         _slices = (_m + MR - 1) / MR;
         // A weight of a model compiled with a smaller WeightFormat is packed in it (once), and read in it.
-        var format = constantB && _entries == 1 ? WeightFormats.Current : WeightFormat.Float32;
+        var format = constantB && _entries == 1 ? _bFormat : WeightFormat.Float32;
         _quantized = format != WeightFormat.Float32;
         if (_quantized)
         {

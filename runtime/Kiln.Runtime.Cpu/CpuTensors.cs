@@ -7,7 +7,9 @@ namespace Kiln.Runtime.Cpu;
 public static class CpuTensors
 {
     /// <summary>The tensor's data as a <see cref="CpuView"/>; throws when it lives on another device.</summary>
-    public static CpuView Cpu(this DeviceTensor tensor) => tensor.Memory is CpuMemory m ? m.View : throw NotHere(tensor.Memory, tensor);
+    public static CpuView Cpu(this DeviceTensor tensor) => tensor.Memory is CpuMemory m
+        ? tensor.WeightFormat == WeightFormat.Float32 ? m.View : m.View.WithFormat(tensor.WeightFormat)
+        : throw NotHere(tensor.Memory, tensor);
 
     /// <summary>Arena buffer <paramref name="index"/> of a call on the CPU.</summary>
     public static CpuView Cpu(this in Frame frame, int index) =>

@@ -11,11 +11,21 @@ public readonly unsafe struct CpuView
 {
     readonly float* _data;
 
-    internal CpuView(float* data, long length)
+    internal CpuView(float* data, long length, WeightFormat format = WeightFormat.Float32)
     {
         _data = data;
         Length = length;
+        Format = format;
     }
+
+    /// <summary>
+    /// How a matrix product stores this tensor when it is its constant operand (a weight of a model compiled with
+    /// <see cref="CompileOptions.WeightFormat"/>); fp32 for everything else.
+    /// </summary>
+    internal WeightFormat Format { get; }
+
+    /// <summary>The same buffer, read by matrix products in <paramref name="format"/>.</summary>
+    internal CpuView WithFormat(WeightFormat format) => new(_data, Length, format);
 
     public long Length { get; }
 
@@ -38,6 +48,6 @@ public readonly unsafe struct CpuView
 #if DEBUG
         if (offset < 0 || length < 0 || offset + length > Length) throw new ArgumentOutOfRangeException(nameof(offset), $"Slice [{offset}, {offset + length}) outside [0, {Length}).");
 #endif
-        return new CpuView(_data + offset, length);
+        return new CpuView(_data + offset, length, Format);
     }
 }

@@ -22,6 +22,12 @@ public sealed class DeviceTensor : IDisposable
 
     public string? Name { get; }
 
+    /// <summary>
+    /// How a matrix product reads this tensor when it is a weight: the session sets its parameters' from
+    /// <see cref="CompileOptions.WeightFormat"/> (the CPU backend packs them so); fp32 for every other tensor.
+    /// </summary>
+    public WeightFormat WeightFormat { get; internal set; }
+
     public long Length => Memory.Elements;
 
     public bool IsDisposed => _memory == null;

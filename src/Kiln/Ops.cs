@@ -338,8 +338,9 @@ public static class Ops
     /// <summary>
     /// Writes <paramref name="values"/> [B, T, ...] into <paramref name="state"/> [B, C, ...] (a <see cref="State"/> field)
     /// at rows <c>positions[b] … positions[b] + T − 1</c> of each batch entry b, in place, and returns the state: a
-    /// key/value cache's append. <paramref name="positions"/> is [B], int32. A row outside the state is an error (on the
-    /// GPU, where a kernel cannot throw, the write is skipped). The other rows keep what they held.
+    /// key/value cache's append. <paramref name="positions"/> is [B], int32; the state has rank ≥ 3. A row outside the
+    /// state is an error (on the GPU, where a kernel cannot throw, the write is skipped). The other rows keep what they
+    /// held. A graph writes a state once and reads it only through the value returned here (KLN0034 otherwise).
     /// </summary>
     public static Tensor WriteAt(Tensor state, Tensor values, Tensor positions) => Reference.WriteAt(state, values, positions);
 

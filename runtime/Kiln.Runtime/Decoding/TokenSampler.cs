@@ -27,6 +27,9 @@ public sealed class TokenSampler
     public int Next(ReadOnlySpan<float> logits)
     {
         if (logits.Length == 0) throw new ArgumentException("There are no logits to sample from.", nameof(logits));
+        for (int i = 0; i < logits.Length; i++)
+            if (!float.IsFinite(logits[i]))
+                throw new ArgumentException($"Logit {i} is {logits[i]}: a model that produces NaN or infinite logits cannot be sampled.", nameof(logits));
         if (_options.Temperature == 0) return ArgMax(logits);
         int n = logits.Length;
         if (_probabilities.Length < n) { _probabilities = new double[n]; _order = new int[n]; }
@@ -37,7 +40,6 @@ public sealed class TokenSampler
         for (int i = 0; i < n; i++) order[i] = i;
         var scores = logits.ToArray();
         order.Sort((a, b) => scores[b].CompareTo(scores[a]) is var c && c != 0 ? c : a.CompareTo(b));
-        if (float.IsNaN(scores[order[0]])) throw new ArgumentException("The logits hold NaN.", nameof(logits));
         int keep = _options.TopK > 0 ? Math.Min(_options.TopK, n) : n;
         double max = scores[order[0]], sum = 0;
         for (int r = 0; r < keep; r++) sum += p[r] = Math.Exp((scores[order[r]] - max) / _options.Temperature);
@@ -64,7 +66,6 @@ public sealed class TokenSampler
         int best = 0;
         for (int i = 1; i < logits.Length; i++)
             if (logits[i] > logits[best]) best = i;
-        if (float.IsNaN(logits[best])) throw new ArgumentException("The logits hold NaN.", nameof(logits));
         return best;
     }
 }

@@ -44,7 +44,23 @@ public sealed class ModelSession : IDisposable
             _streamer = new WeightStreamer(model, device, weights, parameters, budget);
             _params = Array.Empty<DeviceTensor>();
         }
-        else _params = parameters.Select(p => device.Upload(weights[p.Name], p.Name)).ToArray();
+        else
+        {
+            _params = new DeviceTensor[parameters.Count];
+            try
+            {
+                for (int i = 0; i < _params.Length; i++)
+                {
+                    _params[i] = device.Upload(weights[parameters[i].Name], parameters[i].Name);
+                    _params[i].WeightFormat = WeightFormat;
+                }
+            }
+            catch
+            {
+                foreach (var p in _params) p?.Dispose();
+                throw;
+            }
+        }
         _stateSpecs = states ?? Array.Empty<ParameterSpec>();
         _states = new DeviceTensor[_stateSpecs.Count];
         try
@@ -55,7 +71,7 @@ public sealed class ModelSession : IDisposable
         catch
         {
             foreach (var t in _states) t?.Dispose();
-            foreach (var p in _params) p.Dispose();
+            foreach (var p in _params) p?.Dispose();
             _streamer?.Dispose();
             throw;
         }
@@ -76,12 +92,7 @@ public sealed class ModelSession : IDisposable
         lock (Gate)
         {
             if (_disposed) throw new ObjectDisposedException(Model, $"The compiled model {Model} has been disposed.");
-            for (int i = 0; i < _states.Length; i++)
-            {
-                var fresh = Device.Upload(Kiln.Tensor.Zeros(_stateSpecs[i].Shape), _stateSpecs[i].Name);
-                _states[i].Dispose();
-                _states[i] = fresh;
-            }
+            foreach (var state in _states) state.Memory.CopyFrom(new float[state.Length]);
         }
     }
 
@@ -139,7 +150,6 @@ public sealed class ModelSession : IDisposable
         }
         long largestInput = 0;
         foreach (var input in inputs) largestInput = Math.Max(largestInput, input.Length);
-        WeightFormats.Current = WeightFormat;
         var timer = (KernelProfiler.Current ?? _environmentProfiler)?.BeginCall(program, Device, layout.Symbols);
         var stream = _streamer?.Begin(program);
         return new Frame(this, program, layout.Symbols, plan, layout.Elements, _arena, largestInput, timer, stream);

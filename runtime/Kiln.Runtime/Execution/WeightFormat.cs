@@ -1,5 +1,3 @@
-using System;
-
 namespace Kiln.Runtime;
 
 /// <summary>
@@ -28,23 +26,11 @@ public enum WeightFormat
     Int4,
 }
 
-/// <summary>The weight format of the model call running on this thread, and the formats' constants.</summary>
+/// <summary>The weight formats' constants.</summary>
 public static class WeightFormats
 {
     /// <summary>Consecutive inputs (rows of the weight as the product reads it) that share an int4 scale.</summary>
     public const int Int4Group = 32;
-
-    [ThreadStatic] static WeightFormat t_current;
-
-    /// <summary>
-    /// The <see cref="CompileOptions.WeightFormat"/> of the model whose call runs on this thread: set when a call begins,
-    /// read by the CPU backend's matrix product when it packs a weight.
-    /// </summary>
-    public static WeightFormat Current
-    {
-        get => t_current;
-        internal set => t_current = value;
-    }
 
     /// <summary>Bytes a weight takes in <paramref name="format"/> (int4: half a byte, its group's scale left out).</summary>
     public static double BytesPerWeight(WeightFormat format) => format switch

@@ -203,16 +203,19 @@ public sealed class GraphBuilder
     /// <summary>
     /// Stores <paramref name="values"/> [B, T, ...] into <paramref name="state"/> [B, C, ...] at rows
     /// <c>positions[b] … positions[b] + T − 1</c> of axis 1, in place; the result is the state after the write. The state
-    /// must be a state node itself (not a view of one): the write goes to its buffer.
+    /// must be a state node itself (not a view of one): the write goes to its buffer. One write per state per graph, and
+    /// every read goes through the result (<see cref="Add"/> refuses any other use of a state node).
     /// </summary>
     public int WriteAt(int state, int values, int positions)
     {
         if (_nodes[state].Op != OpKind.State)
             throw new ShapeException(ShapeErrorKind.State,
                 $"WriteAt writes into a state declared with State(sizes) in a field initializer, got {GraphPrinter.OpName(_nodes[state].Op)} %{state}");
+        if (_writtenStates.Contains(state))
+            throw new ShapeException(ShapeErrorKind.State, $"WriteAt: the state '{_nodes[state].Name}' is written twice in one graph (one write per call keeps the order plain)");
         Shape ss = ShapeOf(state), sv = ShapeOf(values), sp = ShapeOf(positions);
-        if (ss.Rank < 2 || sv.Rank != ss.Rank)
-            throw new ShapeException(ShapeErrorKind.State, $"WriteAt needs a state [batch, rows, ...] and values of the same rank, got {ss} and {sv}");
+        if (ss.Rank < 3 || sv.Rank != ss.Rank)
+            throw new ShapeException(ShapeErrorKind.State, $"WriteAt needs a state [batch, rows, width, ...] (rank ≥ 3) and values of the same rank, got {ss} and {sv}");
         for (int d = 0; d < ss.Rank; d++)
             if (d != 1 && ss[d] != sv[d])
                 throw new ShapeException(ShapeErrorKind.State, $"WriteAt: the values {sv} differ from the state {ss} in dimension {d}");
@@ -224,7 +227,9 @@ public sealed class GraphBuilder
             throw new ShapeException(ShapeErrorKind.State, $"WriteAt: positions must be int32, got {_nodes[positions].Type}");
         if (TypeOf(values) != TypeOf(state))
             throw new ShapeException(ShapeErrorKind.State, $"WriteAt: values of {_nodes[values].Type} into a state of {_nodes[state].Type}");
-        return Add(OpKind.WriteAt, new[] { state, values, positions }, ss, type: TypeOf(state));
+        int write = Add(OpKind.WriteAt, new[] { state, values, positions }, ss, type: TypeOf(state));
+        _writtenStates.Add(state);
+        return write;
     }
 
     /// <summary>
@@ -450,8 +455,17 @@ public sealed class GraphBuilder
     /// <summary>Tensors index with 32-bit counts on the host: a fixed part of the size above this is rejected.</summary>
     public const long MaxElements = int.MaxValue;
 
+    /// <summary>The states a <see cref="WriteAt"/> of this graph has written.</summary>
+    readonly HashSet<int> _writtenStates = new();
+
     int Add(OpKind op, IReadOnlyList<int> inputs, Shape shape, OpAttributes? attributes = null, string? name = null, DType? type = null)
     {
+        // A state is read through the value its write returns, never directly: compiled, a read of the state node itself
+        // could run before or after the write (the kernel order follows data), eagerly it runs where it stands.
+        for (int i = 0; i < inputs.Count; i++)
+            if (_nodes[inputs[i]].Op == OpKind.State && !(op == OpKind.WriteAt && i == 0))
+                throw new ShapeException(ShapeErrorKind.State,
+                    $"the state '{_nodes[inputs[i]].Name}' is read directly by {GraphPrinter.OpName(op)}: read it through the value WriteAt returns");
         Dim count;
         try { count = shape.ElementCount; }
         catch (OverflowException) { throw new ShapeException(ShapeErrorKind.Size, $"shape {shape} has more elements than 64 bits can count"); }

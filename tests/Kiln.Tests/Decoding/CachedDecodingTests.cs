@@ -80,6 +80,14 @@ public sealed class CachedDecodingTests : IClassFixture<IlgpuCpuFixture>
     public void EachSequenceContinuesAtItsOwnPosition()
     {
         using var device = Device.Cpu();
+        EachSequenceContinuesAtItsOwnPosition(device);
+    }
+
+    [Fact]
+    public void EachSequenceContinuesAtItsOwnPositionOnIlgpu() => EachSequenceContinuesAtItsOwnPosition(_ilgpu.Device);
+
+    static void EachSequenceContinuesAtItsOwnPosition(Device device)
+    {
         using var model = TinyLlamaDecoder.Compile(device, TinyLlamaDecoder.RandomWeights(5));
         var ids = Tokens();
         model.Step(Columns(ids, 0, 6), Positions(0, 0));
@@ -88,7 +96,7 @@ public sealed class CachedDecodingTests : IClassFixture<IlgpuCpuFixture>
         var full = model.Logits(ids);
         int vocab = TinyLlamaDecoder.Vocab;
         var expected = new Tensor(full.Data.Skip(6 * vocab).Take(vocab).Concat(full.Data.Skip((Length + 3) * vocab).Take(vocab)).ToArray(), 2, 1, vocab);
-        Tolerance.AssertClose(expected, logits, "entry 0 at position 6, entry 1 rewound to 3");
+        Tolerance.AssertClose(expected, logits, $"{device.Name}: entry 0 at position 6, entry 1 rewound to 3");
     }
 
     /// <summary>The caches are states of the session: their size is known at build time and reported.</summary>

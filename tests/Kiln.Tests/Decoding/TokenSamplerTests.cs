@@ -91,5 +91,9 @@ public sealed class TokenSamplerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new TokenSampler(new SamplingOptions(1f, TopP: 0f)));
         Assert.Throws<ArgumentException>(() => new TokenSampler(SamplingOptions.Greedy).Next(ReadOnlySpan<float>.Empty));
         Assert.Throws<ArgumentException>(() => new TokenSampler(SamplingOptions.Greedy).Next(new[] { float.NaN, float.NaN }));
+        // One bad logit among good ones, where it is not the first: in either mode, never a silent pick.
+        Assert.Throws<ArgumentException>(() => new TokenSampler(SamplingOptions.Greedy).Next(new[] { 1f, float.NaN, 2f }));
+        Assert.Throws<ArgumentException>(() => new TokenSampler(new SamplingOptions(1f)).Next(new[] { 1f, float.NaN, 2f }));
+        Assert.Throws<ArgumentException>(() => new TokenSampler(new SamplingOptions(1f)).Next(new[] { 1f, float.PositiveInfinity, 2f }));
     }
 }

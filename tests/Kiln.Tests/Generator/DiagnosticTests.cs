@@ -397,6 +397,44 @@ public sealed class DiagnosticTests
         """, "KLN0034", "Bad state write: WriteAt: the values [2, 1, 3] differ from the state [2, 8, 4] in dimension 2");
 
     [Fact]
+    public void KLN0034_a_state_read_directly() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            readonly Tensor cache = State(2, 8, 4);
+            [Graph] public Tensor F([Shape(2, 1, 4)] Tensor x, [Shape(2, DType = DType.Int32)] Tensor at)
+            {
+                var before = [|Sum(cache, 1)|];
+                return Sum(WriteAt(cache, x, at), 1) - before;
+            }
+        }
+        """, "KLN0034", "Bad state write: the state 'cache' is read directly by sum: read it through the value WriteAt returns");
+
+    [Fact]
+    public void KLN0034_a_state_written_twice() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            readonly Tensor cache = State(2, 8, 4);
+            [Graph] public Tensor F([Shape(2, 1, 4)] Tensor x, [Shape(2, DType = DType.Int32)] Tensor at)
+            {
+                WriteAt(cache, x, at);
+                return [|WriteAt(cache, x * 2f, at)|];
+            }
+        }
+        """, "KLN0034", "Bad state write: WriteAt: the state 'cache' is written twice in one graph (one write per call keeps the order plain)");
+
+    [Fact]
+    public void KLN0034_a_state_of_rank_two() => AssertDiagnostic("""
+        [Model]
+        public partial class M
+        {
+            readonly Tensor cache = State(2, 8);
+            [Graph] public Tensor F([Shape(2, 1)] Tensor x, [Shape(2, DType = DType.Int32)] Tensor at) => [|WriteAt(cache, x, at)|];
+        }
+        """, "KLN0034", "Bad state write: WriteAt needs a state [batch, rows, width, ...] (rank ≥ 3) and values of the same rank, got [2, 8] and [2, 1]");
+
+    [Fact]
     public void KLN0020_CachedAttention_with_float_positions() => AssertDiagnostic("""
         [Model]
         public partial class M
