@@ -80,13 +80,13 @@ public sealed class CachedDecodingTests : IClassFixture<IlgpuCpuFixture>
     public void EachSequenceContinuesAtItsOwnPosition()
     {
         using var device = Device.Cpu();
-        EachSequenceContinuesAtItsOwnPosition(device);
+        AssertEachSequenceContinuesAtItsOwnPosition(device);
     }
 
     [Fact]
-    public void EachSequenceContinuesAtItsOwnPositionOnIlgpu() => EachSequenceContinuesAtItsOwnPosition(_ilgpu.Device);
+    public void EachSequenceContinuesAtItsOwnPositionOnIlgpu() => AssertEachSequenceContinuesAtItsOwnPosition(_ilgpu.Device);
 
-    static void EachSequenceContinuesAtItsOwnPosition(Device device)
+    static void AssertEachSequenceContinuesAtItsOwnPosition(Device device)
     {
         using var model = TinyLlamaDecoder.Compile(device, TinyLlamaDecoder.RandomWeights(5));
         var ids = Tokens();
