@@ -130,10 +130,19 @@ public sealed class TrainingSession : IDisposable
     /// <summary>Applies one optimizer step to every trained parameter from the gradients just computed.</summary>
     public void ApplyOptimizer()
     {
+        ThrowIfAccumulating();
+        Apply(_gradients, 1f);
+    }
+
+    /// <summary>
+    /// Refuses a plain step while micro-batches are accumulated. A step checks this before it computes anything, so a
+    /// refused step changes nothing (its forward pass would move batch norm's running statistics).
+    /// </summary>
+    public void ThrowIfAccumulating()
+    {
         ThrowIfDisposed();
         if (AccumulatedCount > 0)
             throw new InvalidOperationException($"{_model.Model}: {AccumulatedCount} micro-batches are accumulated; finish them with StepAccumulated() before a plain Step.");
-        Apply(_gradients, 1f);
     }
 
     /// <summary>

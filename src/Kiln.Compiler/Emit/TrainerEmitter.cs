@@ -92,6 +92,7 @@ public static class TrainerEmitter
         w.Line("/// <summary>One training step on device tensors. Returns the loss before the update.</summary>");
         w.Open($"public float Step({deviceParams})");
         string lossLocal = new NameScope(inputs).Fresh("loss");
+        w.Line("this._training.ThrowIfAccumulating();");
         w.Line($"float {lossLocal} = this.ComputeGradients({names});");
         w.Line("this._training.ApplyOptimizer();");
         w.Line($"return {lossLocal};");

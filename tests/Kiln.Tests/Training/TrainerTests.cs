@@ -103,6 +103,22 @@ public sealed class TrainerTests : IClassFixture<IlgpuCpuFixture>, IDisposable
         Assert.Equal(0, trainer.Steps);
     }
 
+    /// <summary>A plain step refused in the middle of an accumulation changes nothing, batch norm's running statistics included.</summary>
+    [Fact]
+    public void A_refused_step_leaves_the_running_statistics_alone()
+    {
+        var rng = new Random(8);
+        var x = new Tensor(Enumerable.Range(0, 4 * 2 * 5 * 5).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), 4, 2, 5, 5);
+        using var trainer = Models.GradBatchNorm.CompileTraining(_cpu, Models.GradBatchNorm.RandomWeights(2), new AdamW(1e-2f));
+        trainer.Accumulate(x);
+        var before = trainer.Weights();
+        Assert.Throws<InvalidOperationException>(() => trainer.Step(x));
+        var after = trainer.Weights();
+        foreach (var name in before.Names)
+            Assert.Equal(before[name].Data, after[name].Data);
+        Assert.NotEqual(Models.GradBatchNorm.RandomWeights(2)["norm.running_mean"].Data, before["norm.running_mean"].Data); // the accumulation moved them
+    }
+
     [Theory]
     [InlineData("cpu")]
     [InlineData("ilgpu-cpu")]
