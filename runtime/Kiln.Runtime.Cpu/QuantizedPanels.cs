@@ -115,15 +115,17 @@ public sealed unsafe class QuantizedPanels
                 return;
             }
             for (long kk = k0; kk < k0 + steps; kk++, dst += width)
-                for (int j = 0; j < width; j++)
-                    dst[j] = Format switch
-                    {
-                        WeightFormat.BFloat16 => BitConverter.UInt32BitsToSingle((uint)((ushort*)src)[kk * width + j] << 16),
-                        WeightFormat.Int8 => ((sbyte*)src)[kk * width + j] * scale[j],
-                        _ => ((src[kk / 2 * width + j] >> (int)(kk & 1) * 4 & 15) - 8) * scale[kk / Group * width + j],
-                    };
+                for (int j = 0; j < width; j++) dst[j] = Weight(src, scale, kk, j);
         }
     }
+
+    /// <summary>The weight at K step <paramref name="kk"/>, column <paramref name="j"/> of a panel, back in fp32 (the portable paths' one decoder).</summary>
+    float Weight(byte* src, float* scale, long kk, int j) => Format switch
+    {
+        WeightFormat.BFloat16 => BitConverter.UInt32BitsToSingle((uint)((ushort*)src)[kk * _width + j] << 16),
+        WeightFormat.Int8 => ((sbyte*)src)[kk * _width + j] * scale[j],
+        _ => ((src[kk / 2 * _width + j] >> (int)(kk & 1) * 4 & 15) - 8) * scale[kk / Group * _width + j],
+    };
 
     /// <summary>Whether the AVX2 paths run (where the CPU has AVX2); tests also run the portable ones.</summary>
     internal static bool UseAvx2 { get; set; } = Avx2.IsSupported;
@@ -142,7 +144,9 @@ public sealed unsafe class QuantizedPanels
                 {
                     WeightFormat.BFloat16 => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)src + kk * width + j), 16).AsSingle(),
                     WeightFormat.Int8 => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)src + kk * width + j)) * Vector256.Load(scale + j),
-                    _ => (Avx.ConvertToVector256Single(Avx2.ShiftRightLogical(Avx2.ConvertToVector256Int32(src + kk / 2 * width + j), (byte)((kk & 1) * 4)) & low) - eight)
+                    // The low nibble for even K steps, the high one for odd (a constant shift: a variable count is slower).
+                    _ => (Avx.ConvertToVector256Single(((kk & 1) == 0 ? Avx2.ConvertToVector256Int32(src + kk / 2 * width + j)
+                            : Avx2.ShiftRightLogical(Avx2.ConvertToVector256Int32(src + kk / 2 * width + j), 4)) & low) - eight)
                         * Vector256.Load(scale + kk / Group * width + j),
                 };
                 Vector256.Store(value, dst + j);
@@ -262,20 +266,10 @@ public sealed unsafe class QuantizedPanels
     /// <summary>The portable path (no AVX2): the same sums, one column at a time.</summary>
     void RowScalar(float* a, long aStride, byte* src, float* scale, int j0, float* result)
     {
-        int width = _width;
         for (int j = j0; j < j0 + 16; j++)
         {
             float sum = 0;
-            for (long kk = 0; kk < _k; kk++)
-            {
-                float w = Format switch
-                {
-                    WeightFormat.BFloat16 => BitConverter.UInt32BitsToSingle((uint)((ushort*)src)[kk * width + j] << 16),
-                    WeightFormat.Int8 => ((sbyte*)src)[kk * width + j] * scale[j],
-                    _ => ((src[kk / 2 * width + j] >> (int)(kk & 1) * 4 & 15) - 8) * scale[kk / Group * width + j],
-                };
-                sum += a[kk * aStride] * w;
-            }
+            for (long kk = 0; kk < _k; kk++) sum += a[kk * aStride] * Weight(src, scale, kk, j);
             result[j - j0] = sum;
         }
     }

@@ -390,7 +390,7 @@ public static class CpuKernelEmitter
     {
         int rank = k.Shape.Rank;
         var rowDims = k.Shape.Dims.Take(rank - 1).ToList();
-        string dv = k.Shape[rank - 1].ToCSharp(), tq = k.Shape[rank - 3].ToCSharp(), tk = a.KeyLength.ToCSharp();
+        string dv = k.Shape[rank - 1].ToCSharp(), tk = a.KeyLength.ToCSharp();
         string output = KernelSignature.BufferName(plan, k.Output);
         string Name(LoadExpr l) => KernelSignature.BufferName(plan, l.Buffer);
         OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {tk} * {a.HeadSize.ToCSharp()} * 4L, this);");
@@ -401,7 +401,9 @@ public static class CpuKernelEmitter
         var batch = o.Take(rank - 3).ToList();
         string t = o[rank - 3], h = o[rank - 2];
         string Base(LoadExpr l, string seq) => IndexCode.Offset(l, batch.Concat(new[] { seq, h, "0" }).ToList());
-        w.Line($"long keys = {KeyCount(plan, k, a, o, Math, gpu: false)};");
+        // Cached attention: the query's position + 1, checked against the keys (an error, never a read past them).
+        w.Line($"long keys = {(a.Positions == null ? KeyPositions.Uncached(k, a, o)
+            : $"global::Kiln.Runtime.Cpu.CpuState.Row({KeyPositions.At(plan, Math, a.Positions, o[0])}, {t}, {tk}, \"{Describe(plan, k, "the keys of")}\") + 1")};");
         w.Line($"global::Kiln.Runtime.Cpu.CpuAttention.Row({Name(a.Q)}, {Base(a.Q, t)}, {a.Q.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {Name(a.K)}, {Base(a.K, "0")}, {a.K.Strides[rank - 3].ToCSharp()}, {a.K.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {Name(a.V)}, {Base(a.V, "0")}, {a.V.Strides[rank - 3].ToCSharp()}, {a.V.Strides[rank - 1].ToCSharp()},");
@@ -409,26 +411,8 @@ public static class CpuKernelEmitter
         CloseRowTask(w, plan, k, sig, dv);
     }
 
-    /// <summary>
-    /// How many keys query row <paramref name="o"/> of attention <paramref name="a"/> sees: all of them, the causal prefix,
-    /// or for cached attention its position + 1 (on the CPU through <c>CpuState.Row</c>, which rejects a position outside
-    /// the keys; on the GPU, which cannot throw, clamped to the keys).
-    /// </summary>
-    internal static string KeyCount(KernelPlan plan, Kernel k, AttentionRoot a, IReadOnlyList<string> o, string math, bool gpu)
-    {
-        int rank = k.Shape.Rank;
-        string t = o[rank - 3], tk = a.KeyLength.ToCSharp(), tq = k.Shape[rank - 3].ToCSharp();
-        if (a.Positions != null)
-        {
-            string position = ExprRenderer.AtIndex(plan, math, new[] { o[0] }, "0f").Render(a.Positions);
-            return gpu ? $"global::System.Math.Min({tk}, (long)({position}) + {t} + 1)"
-                : $"global::Kiln.Runtime.Cpu.CpuState.Row({position}, {t}, {tk}, \"{Describe(plan, k, "the keys of")}\") + 1";
-        }
-        return !a.Causal ? tk : a.KeyLength == k.Shape[rank - 3] ? $"{t} + 1" : $"global::System.Math.Min({tk}, {t} + {tk} - {tq} + 1)";
-    }
-
     /// <summary>A kernel's target for an error message: "&lt;graph&gt;: &lt;what&gt; '&lt;buffer&gt;'", as a C# string literal's contents.</summary>
-    internal static string Describe(KernelPlan plan, Kernel k, string what)
+    static string Describe(KernelPlan plan, Kernel k, string what)
     {
         var buffer = k.Root is AttentionRoot a ? plan.Buffers[a.K.Buffer] : plan.Buffers[k.Output];
         return $"{plan.Name}: {what} '{buffer.Name}'".Replace("\\", "\\\\").Replace("\"", "\\\"");
@@ -448,7 +432,7 @@ public static class CpuKernelEmitter
         w.Open("for (long row = first; row < end; row++)");
         IndexCode.Unravel(w, "row", k.Shape.Dims.Take(rank - 1).ToList(), "o");
         var o = IndexCode.Vars("o", rank - 1);
-        string position = ExprRenderer.AtIndex(plan, Math, new[] { o[0] }, "0f").Render(r.Positions);
+        string position = KeyPositions.At(plan, Math, r.Positions, o[0]);
         w.Line($"long at = global::Kiln.Runtime.Cpu.CpuState.Row({position}, {o[1]}, {r.StateShape[1].ToCSharp()}, \"{Describe(plan, k, "the state")}\");");
         var target = new[] { o[0], "at" }.Concat(o.Skip(2)).Append("j").ToList();
         w.Line($"for (long j = 0; j < {cols}; j++) {output}[{IndexCode.Offset(r.StateShape.ContiguousStrides(), target)}] = " +

@@ -205,7 +205,9 @@ public static class CudaKernelEmitter
         w.Line();
         w.Open("public long Keys(long row)");
         IndexCode.Unravel(w, "row", rowDims, "o");
-        w.Line($"return {Cpu.CpuKernelEmitter.KeyCount(plan, k, a, o, Math, gpu: true)};");
+        // Cached attention: the query's position + 1, clamped to the keys (a kernel cannot throw).
+        w.Line($"return {(a.Positions == null ? KeyPositions.Uncached(k, a, o)
+            : $"global::System.Math.Min({tk}, (long)({KeyPositions.At(plan, Math, a.Positions, o[0])}) + {t} + 1)")};");
         w.Close();
         w.Line();
         Base("QBase", a.Q, t);
@@ -261,7 +263,7 @@ public static class CudaKernelEmitter
         int rank = k.Shape.Rank;
         IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
         var o = IndexCode.Vars("o", rank);
-        w.Line($"long at = (long)({ExprRenderer.AtIndex(plan, Math, new[] { o[0] }, "0f").Render(r.Positions)}) + {o[1]};");
+        w.Line($"long at = (long)({KeyPositions.At(plan, Math, r.Positions, o[0])}) + {o[1]};");
         var target = new[] { o[0], "at" }.Concat(o.Skip(2)).ToList();
         w.Line($"if (at >= 0 && at < {r.StateShape[1].ToCSharp()}) {KernelSignature.BufferName(plan, k.Output)}[{IndexCode.Offset(r.StateShape.ContiguousStrides(), target)}] = " +
             $"{ExprRenderer.AtIndex(plan, Math, o, "0f").Render(k.Body)};");
