@@ -24,6 +24,20 @@ internal sealed unsafe class CpuMemory : DeviceMemory
 
     public override void CopyTo(float[] destination) => new ReadOnlySpan<float>(_data, checked((int)Elements)).CopyTo(destination);
 
+    public override void CopyTo(Span<float> destination) => Span.CopyTo(destination.Length == Elements ? destination
+        : throw new ArgumentException($"A copy of {Elements} elements was given a span of {destination.Length}.", nameof(destination)));
+
+    public override void CopyFrom(ReadOnlySpan<float> source) => (source.Length == Elements ? source
+        : throw new ArgumentException($"A copy of {Elements} elements was given a span of {source.Length}.", nameof(source))).CopyTo(Span);
+
+    public override bool TryGetHostSpan(out Span<float> span)
+    {
+        span = Elements <= int.MaxValue ? Span : default;
+        return Elements <= int.MaxValue;
+    }
+
+    Span<float> Span => _data == null ? throw new ObjectDisposedException(nameof(CpuMemory)) : new Span<float>(_data, checked((int)Elements));
+
     public override void Dispose()
     {
         if (_data == null) return;

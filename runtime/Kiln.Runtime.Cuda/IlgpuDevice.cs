@@ -146,7 +146,11 @@ public sealed class IlgpuDevice : Device
 
     protected override bool CanStreamWeights => true;
 
-    protected override WeightWindow CreateWeightWindow(long elements) => new IlgpuWeightWindow(this, (IlgpuMemory)AllocateMemory(elements));
+    protected override WeightWindow CreateWeightWindow(long elements)
+    {
+        ThrowIfOverLimit(elements * sizeof(float), "weight window");
+        return new IlgpuWeightWindow(this, (IlgpuMemory)AllocateMemory(elements));
+    }
 
     protected override DeviceMemory AllocateMemory(long elements)
     {

@@ -25,6 +25,18 @@ internal sealed class IlgpuMemory : DeviceMemory
 
     public override void CopyTo(float[] destination) => View.CopyToCPU(destination);
 
+    public override void CopyTo(System.Span<float> destination)
+    {
+        if (destination.Length != Elements) throw new System.ArgumentException($"A copy of {Elements} elements was given a span of {destination.Length}.", nameof(destination));
+        View.CopyToCPU(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination), destination.Length);
+    }
+
+    public override void CopyFrom(System.ReadOnlySpan<float> source)
+    {
+        if (source.Length != Elements) throw new System.ArgumentException($"A copy of {Elements} elements was given a span of {source.Length}.", nameof(source));
+        View.CopyFromCPU(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(source), source.Length);
+    }
+
     public override void Dispose()
     {
         if (_buffer == null) return;

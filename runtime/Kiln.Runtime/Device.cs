@@ -23,6 +23,35 @@ public abstract class Device : IDisposable
 
     internal void Account(long bytes) => System.Threading.Interlocked.Add(ref _allocatedBytes, bytes);
 
+    /// <summary>
+    /// The most bytes Kiln may hold on this device at once (null, the default: as much as the device has). Set it to
+    /// rehearse a smaller device — e.g. ILGPU's CPU accelerator standing in for a GPU of that size — where an allocation
+    /// past it throws <see cref="KilnDeviceException"/> as running out of device memory would. Allocations made before it
+    /// was set stay.
+    /// </summary>
+    public long? MemoryLimit
+    {
+        get => _memoryLimit;
+        set => _memoryLimit = value is long v && v < 0 ? throw new ArgumentOutOfRangeException(nameof(MemoryLimit), v, "A memory limit is a number of bytes ≥ 0.") : value;
+    }
+
+    long? _memoryLimit;
+
+    /// <summary>A new zero-initialized allocation, refused with <see cref="KilnDeviceException"/> past <see cref="MemoryLimit"/>.</summary>
+    internal DeviceMemory AllocateWithinLimit(long elements, string? name)
+    {
+        ThrowIfOverLimit(elements * sizeof(float), name);
+        return AllocateMemory(elements);
+    }
+
+    /// <summary>Throws when <paramref name="bytes"/> more would pass <see cref="MemoryLimit"/>.</summary>
+    protected internal void ThrowIfOverLimit(long bytes, string? name)
+    {
+        if (_memoryLimit is long limit && bytes > limit - AllocatedBytes)
+            throw new KilnDeviceException($"Out of memory on {Name}: {(name == null ? "" : $"'{name}' needs ")}{bytes} bytes, " +
+                $"{Math.Max(limit - AllocatedBytes, 0)} of its {limit}-byte limit (Device.MemoryLimit) are free.");
+    }
+
     public static Device Default() => FromName(Environment.GetEnvironmentVariable("KILN_DEVICE"), "KILN_DEVICE");
 
     /// <summary>
@@ -73,7 +102,7 @@ public abstract class Device : IDisposable
         if (shape is null) throw new ArgumentNullException(nameof(shape));
         foreach (var d in shape)
             if (d < 0) throw new ArgumentException($"Negative dimension in shape {Kiln.Tensor.Format(shape)}.", nameof(shape));
-        return new DeviceTensor(this, AllocateMemory(Kiln.Tensor.ElementCount(shape)), shape, name);
+        return new DeviceTensor(this, AllocateWithinLimit(Kiln.Tensor.ElementCount(shape), name), shape, name);
     }
 
     /// <summary>Waits until every kernel launched on this device has finished (the CPU runs kernels synchronously).</summary>

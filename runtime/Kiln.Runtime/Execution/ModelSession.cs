@@ -141,7 +141,7 @@ public sealed class ModelSession : IDisposable
         {
             _arena?.Dispose();
             _arena = null;
-            try { _arena = Device.AllocateMemory(elements); }
+            try { _arena = Device.AllocateWithinLimit(elements, "activation arena"); }
             catch (Exception e) when (e is KilnDeviceException or OutOfMemoryException)
             {
                 throw new KilnDeviceException($"{program.Name} at {Describe(program, layout.Symbols)}: the activation arena needs {plan.ArenaBytes} bytes " +

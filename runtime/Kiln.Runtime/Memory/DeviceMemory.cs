@@ -35,6 +35,37 @@ public abstract class DeviceMemory : IDisposable
 
     public abstract void CopyTo(float[] destination);
 
+    /// <summary>Copies all of this memory into host memory (of exactly its size). This default goes through an array; devices copy directly.</summary>
+    public virtual void CopyTo(Span<float> destination)
+    {
+        ThrowIfNotSize(destination.Length);
+        var staging = new float[Elements];
+        CopyTo(staging);
+        staging.CopyTo(destination);
+    }
+
+    /// <summary>Fills this memory from host memory (of exactly its size). This default goes through an array; devices copy directly.</summary>
+    public virtual void CopyFrom(ReadOnlySpan<float> source)
+    {
+        ThrowIfNotSize(source.Length);
+        CopyFrom(source.ToArray());
+    }
+
+    /// <summary>
+    /// The memory itself as a span, where the host can address it (the CPU device's memory); false elsewhere, or when it is
+    /// too large for one span.
+    /// </summary>
+    public virtual bool TryGetHostSpan(out Span<float> span)
+    {
+        span = default;
+        return false;
+    }
+
+    void ThrowIfNotSize(int length)
+    {
+        if (length != Elements) throw new ArgumentException($"A copy of {Elements} elements on {Device.Name} was given a host span of {length}.");
+    }
+
     /// <summary>
     /// Copies this memory into <paramref name="destination"/> on the same device (of the same size). Through the host
     /// here, for the small tensors that need it (a training step's running statistics); a device may do better.

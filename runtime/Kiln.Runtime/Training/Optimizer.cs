@@ -20,6 +20,17 @@ public abstract record Optimizer
     /// </summary>
     public float? MaxGradientNorm { get; init; }
 
+    /// <summary>
+    /// Keeps the optimizer's state off the device (ZeRO-Offload style): the state (AdamW's two moments, SGD's momentum)
+    /// and an fp32 master copy of every trained parameter live in host memory, and each step reads the gradients back,
+    /// updates on the CPU with the CPU backend's fused optimizer, and copies the new weights to the device — one
+    /// parameter at a time, pipelined so that the CPU's update of one overlaps the copies of its neighbours. The device
+    /// then holds weights, gradients and activations only (for AdamW, two parameters' worth less). The step is the same
+    /// step, bit for bit (docs/training.md). Needs the <c>Kiln.Runtime.Cpu</c> package; on the CPU device, whose memory
+    /// is the host's, it changes nothing.
+    /// </summary>
+    public bool StateOnHost { get; init; }
+
     /// <summary>The optimizer state each parameter carries, by name as PyTorch's state dict calls it.</summary>
     public abstract string[] StateNames { get; }
 

@@ -21,7 +21,8 @@ public sealed class TrainingSession : IDisposable
     readonly IReadOnlyList<ParameterSpec> _parameters;
     readonly int[] _trained, _assigned; // indices into _parameters
     readonly DeviceTensor[] _gradients, _updates;
-    readonly DeviceTensor[][] _state;
+    readonly DeviceTensor[][] _state; // on the training device; empty when the state is offloaded
+    readonly OffloadedOptimizerState? _offloaded; // the state in host memory (Optimizer.StateOnHost on a device with memory of its own)
     DeviceTensor[]? _accumulated; // allocated by the first Accumulate
     DeviceTensor? _dropoutKey; // allocated by the first step that draws dropout masks
     bool _disposed;
@@ -43,11 +44,42 @@ public sealed class TrainingSession : IDisposable
         _assigned = Enumerable.Range(0, parameters.Count).Where(i => isAssigned.Contains(parameters[i].Name)).ToArray();
         var device = model.Device;
         for (int i = 0; i < parameters.Count; i++) model.Param(i); // a streamed model has no resident weights to update: fail now
-        Loss = device.Allocate(Array.Empty<int>(), "loss");
-        _gradients = _trained.Select(i => device.Allocate(parameters[i].Shape, "grad." + parameters[i].Name)).ToArray();
-        _updates = _assigned.Select(i => device.Allocate(parameters[i].Shape, "next." + parameters[i].Name)).ToArray();
-        _state = optimizer.StateNames.Select(s => _trained.Select(i => device.Allocate(parameters[i].Shape, $"{s}.{parameters[i].Name}")).ToArray()).ToArray();
+        // Everything allocated here is freed again when a later allocation fails (a device out of memory, or past its
+        // Device.MemoryLimit), so a refused trainer leaves the device as it found it.
+        var allocated = new List<DeviceTensor>();
+        DeviceTensor Allocate(int[] shape, string name)
+        {
+            var t = device.Allocate(shape, name);
+            allocated.Add(t);
+            return t;
+        }
+        try
+        {
+            Loss = Allocate(Array.Empty<int>(), "loss");
+            _gradients = _trained.Select(i => Allocate(parameters[i].Shape, "grad." + parameters[i].Name)).ToArray();
+            _updates = _assigned.Select(i => Allocate(parameters[i].Shape, "next." + parameters[i].Name)).ToArray();
+            if (optimizer.StateOnHost && device.Kind != DeviceKind.Cpu)
+            {
+                _state = Array.Empty<DeviceTensor[]>();
+                _offloaded = new OffloadedOptimizerState(_trained.Select(model.Param).ToArray(), _trained.Select(i => parameters[i].Name).ToArray(), optimizer.StateNames);
+            }
+            else _state = optimizer.StateNames.Select(s => _trained.Select(i => Allocate(parameters[i].Shape, $"{s}.{parameters[i].Name}")).ToArray()).ToArray();
+        }
+        catch
+        {
+            foreach (var t in allocated) t.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>Whether the optimizer's state lives in host memory (<see cref="Optimizer.StateOnHost"/> on a device with memory of its own).</summary>
+    public bool StateOffloaded => _offloaded != null;
+
+    /// <summary>Bytes the optimizer's state takes on the training device (0 when offloaded).</summary>
+    public long DeviceStateBytes => _state.SelectMany(s => s).Sum(t => t.Length * (long)sizeof(float));
+
+    /// <summary>Bytes of host memory the offloaded state holds: master weights, gradient landing buffers, optimizer state (0 when not offloaded).</summary>
+    public long HostStateBytes => _offloaded?.HostBytes ?? 0;
 
     /// <summary>How many parameters the optimizer trains (all but the assigned ones).</summary>
     public int TrainedCount => _trained.Length;
@@ -185,9 +217,12 @@ public sealed class TrainingSession : IDisposable
             scale = (float)(mean * Math.Min(1.0, max / (norm + 1e-6)));
         }
         var step = Optimizer.At(Step + 1, scale);
-        for (int k = 0; k < _trained.Length; k++)
-            device.ApplyOptimizer(step, _model.Param(_trained[k]).Memory, gradients[k].Memory,
-                _state.Length > 0 ? _state[0][k].Memory : null, _state.Length > 1 ? _state[1][k].Memory : null);
+        if (_offloaded != null)
+            _offloaded.Apply(step, _trained.Select(i => _model.Param(i).Memory).ToArray(), gradients.Select(g => g.Memory).ToArray());
+        else
+            for (int k = 0; k < _trained.Length; k++)
+                device.ApplyOptimizer(step, _model.Param(_trained[k]).Memory, gradients[k].Memory,
+                    _state.Length > 0 ? _state[0][k].Memory : null, _state.Length > 1 ? _state[1][k].Memory : null);
         device.ParametersChanged();
         Step++;
     }
@@ -217,7 +252,7 @@ public sealed class TrainingSession : IDisposable
             throw new InvalidOperationException($"{_model.Model}: {AccumulatedCount} micro-batches are accumulated and a checkpoint does not keep them; save after StepAccumulated().");
         var tensors = AllParameters();
         for (int k = 0; k < _trained.Length; k++)
-            for (int s = 0; s < _state.Length; s++) tensors[StateName(s, k)] = _state[s][k].Download();
+            for (int s = 0; s < Optimizer.StateNames.Length; s++) tensors[StateName(s, k)] = StateTensor(s, k).Download();
         tensors[StepEntry] = new Kiln.Tensor(new float[] { Step & 0xFFFFF, Step >> 20 }, 2);
         SafeTensors.Write(path, tensors);
     }
@@ -232,7 +267,7 @@ public sealed class TrainingSession : IDisposable
         var file = Weights.Load(path);
         var expected = new List<ParameterSpec>(_parameters);
         for (int k = 0; k < _trained.Length; k++)
-            for (int s = 0; s < _state.Length; s++) expected.Add(new ParameterSpec(StateName(s, k), _parameters[_trained[k]].Shape));
+            for (int s = 0; s < Optimizer.StateNames.Length; s++) expected.Add(new ParameterSpec(StateName(s, k), _parameters[_trained[k]].Shape));
         expected.Add(new ParameterSpec(StepEntry, new[] { 2 }));
         try { file.Validate(expected, _model.Model + " checkpoint"); }
         catch (WeightsException e) { throw new WeightsException($"{path} is not a checkpoint of {_model.Model} trained with {Optimizer.GetType().Name}: {e.Message}"); }
@@ -241,10 +276,14 @@ public sealed class TrainingSession : IDisposable
             throw new WeightsException($"{path}: '{StepEntry}' holds [{steps[0]}, {steps[1]}], not a step count.");
         for (int i = 0; i < _parameters.Count; i++) _model.Param(i).Memory.CopyFrom(file[_parameters[i].Name].Data);
         for (int k = 0; k < _trained.Length; k++)
-            for (int s = 0; s < _state.Length; s++) _state[s][k].Memory.CopyFrom(file[StateName(s, k)].Data);
+            for (int s = 0; s < Optimizer.StateNames.Length; s++) StateTensor(s, k).Memory.CopyFrom(file[StateName(s, k)].Data);
+        _offloaded?.ResetMaster(_trained.Select(_model.Param).ToArray());
         _model.Device.ParametersChanged();
         Step = (long)steps[0] | (long)steps[1] << 20;
     }
+
+    /// <summary>State <paramref name="state"/> of trained parameter k, wherever it lives.</summary>
+    DeviceTensor StateTensor(int state, int k) => _offloaded?.State(state, k) ?? _state[state][k];
 
     /// <summary>The checkpoint name of optimizer state <paramref name="state"/> of trained parameter k.</summary>
     string StateName(int state, int k) => $"optimizer.{Optimizer.StateNames[state]}.{_parameters[_trained[k]].Name}";
@@ -262,5 +301,6 @@ public sealed class TrainingSession : IDisposable
         foreach (var g in _gradients.Concat(_updates).Concat(_accumulated ?? Array.Empty<DeviceTensor>())) g.Dispose();
         _dropoutKey?.Dispose();
         foreach (var s in _state.SelectMany(x => x)) s.Dispose();
+        _offloaded?.Dispose();
     }
 }
