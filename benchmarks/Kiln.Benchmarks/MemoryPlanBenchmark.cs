@@ -214,11 +214,11 @@ public static class MemoryPlanBenchmark
         return b.Build(output);
     }
 
-    static string Bytes(long bytes) => bytes >= 1 << 20 ? $"{bytes / 1048576.0:F2} MiB" : $"{bytes / 1024.0:F1} KiB";
+    internal static string Bytes(long bytes) => bytes >= 1 << 20 ? $"{bytes / 1048576.0:F2} MiB" : $"{bytes / 1024.0:F1} KiB";
 
     static double GeoMean(IEnumerable<double> xs) => Math.Exp(xs.Average(Math.Log));
 
-    static double Median(IReadOnlyList<double> xs)
+    internal static double Median(IReadOnlyList<double> xs)
     {
         var sorted = xs.OrderBy(x => x).ToList();
         return sorted[sorted.Count / 2];

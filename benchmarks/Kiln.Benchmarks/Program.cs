@@ -7,7 +7,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Kiln.Benchmarks;
 
-// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- [mlp|gpt|cifar|sized|gemm|bandwidth|conv|memory|train|decode|all] [--quick]
+// dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- [mlp|gpt|cifar|sized|gemm|bandwidth|conv|memory|offload|train|decode|all] [--quick]
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- export-weights   (the sized models' weights, for export_onnx.py)
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- gpu [--quick] [--ilgpu-cpu]   (not part of "all")
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- ptx      (ILGPU's IL → PTX time per example model, no GPU needed)
@@ -25,6 +25,7 @@ if (what is "conv" or "all") { ConvBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "train" or "all") { TrainingBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "decode" or "all") { DecodeBenchmark.Run(quick); Console.WriteLine(); }
 if (what is "memory" or "all") { MemoryPlanBenchmark.Run(quick); MemoryPlanBenchmark.RunStreaming(); Console.WriteLine(); }
+if (what is "memory" or "offload" or "all") { OptimizerOffloadBenchmark.Run(); Console.WriteLine(); }
 var job = (quick ? Job.ShortRun : Job.Default).WithToolchain(InProcessEmitToolchain.Instance);
 var config = ManualConfig.Create(DefaultConfig.Instance).AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
 if (what is "mlp" or "all") BenchmarkRunner.Run<MlpBenchmarks>(config);

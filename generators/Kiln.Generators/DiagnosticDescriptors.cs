@@ -148,7 +148,7 @@ public static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidMemoryBudget = new(
         "KLN0028", "Invalid memory budget",
-        "Invalid [MemoryBudget]: {0}",
+        "Invalid memory budget: {0}",
         Memory, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor InvalidGpuPrecision = new(
@@ -180,6 +180,9 @@ public static class DiagnosticDescriptors
         "KLN0034", "Bad state write",
         "Bad state write: {0}",
         Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    // KLN0035 is the build targets' (src/Kiln/buildTransitive/Kiln.targets): KilnReport=true and `kiln report` failed.
+    // Taken here so that no generator diagnostic reuses it.
 
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(

@@ -67,6 +67,12 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 pair.Right.ReferencedAssemblyNames.Select(a => a.Name)))
             .WithTrackingName(BackendStep);
 
+        // The project's KilnMemoryBudget/KilnMaxSizes: an equatable record, so the emit step below stays cached.
+        var projectBudget = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => ProjectMemoryBudget.Read(
+                options.GlobalOptions.TryGetValue(ProjectMemoryBudget.BytesProperty, out var bytes) ? bytes : null,
+                options.GlobalOptions.TryGetValue(ProjectMemoryBudget.SizesProperty, out var sizes) ? sizes : null));
+
         var anyModel = models.Collect().Combine(onnxModels.Collect())
             .Select(static (all, _) => all.Left.Any(m => m.Spec != null) || all.Right.Any(m => m.Spec != null));
         context.RegisterSourceOutput(backends.Combine(anyModel), static (spc, pair) =>
@@ -74,6 +80,12 @@ public sealed class KilnGenerator : IIncrementalGenerator
             if (!pair.Right) return;
             foreach (var problem in pair.Left.Problems)
                 spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.BackendConfiguration, Location.None, problem));
+        });
+        context.RegisterSourceOutput(projectBudget.Combine(anyModel), static (spc, pair) =>
+        {
+            if (!pair.Right) return;
+            foreach (var problem in pair.Left.Problems)
+                spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InvalidMemoryBudget, Location.None, problem));
         });
 
         // Both kinds of model share the file stems (two classes whose names differ only in case get distinct files).
@@ -87,7 +99,12 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 .Combine(backends)
                 .Where(static pair => pair.Right.HasRuntime)
                 .Combine(modelStems)
-                .Select(static (pair, _) => Emit(pair.Left.Left.Spec! with { FileStem = FileStems.Unique(pair.Left.Left.Spec!.FileStem, pair.Right) }, pair.Left.Right))
+                .Combine(projectBudget)
+                .Select(static (pair, _) =>
+                {
+                    var (((model, backends), stems), budget) = pair;
+                    return Emit(model.Spec! with { FileStem = FileStems.Unique(model.Spec!.FileStem, stems) }, backends, budget);
+                })
                 .WithTrackingName(EmitStep);
 
             context.RegisterSourceOutput(emitted, static (spc, result) =>
@@ -123,12 +140,12 @@ public sealed class KilnGenerator : IIncrementalGenerator
 
     public sealed record EmitResult(EquatableArray<GeneratedFile> Files, EquatableArray<DiagnosticInfo> Diagnostics);
 
-    static EmitResult Emit(ModelSpec spec, BackendSelection backends)
+    static EmitResult Emit(ModelSpec spec, BackendSelection backends, ProjectMemoryBudget projectBudget)
     {
         try
         {
             var compiled = Pipeline.CompileModel(spec);
-            var budget = spec.MemoryBudget is { } b
+            var budget = projectBudget.For(spec) is { } b
                 ? MemoryBudgetCheck.Check(compiled, b).Select(p => new DiagnosticInfo(
                     (p.Invalid ? DiagnosticDescriptors.InvalidMemoryBudget : DiagnosticDescriptors.OverMemoryBudget).Id, b.Location, EquatableArray.Of(p.Message)))
                 : Enumerable.Empty<DiagnosticInfo>();

@@ -70,7 +70,7 @@ public static class ModelParser
                 parameters.ToEquatableArray(), entries.ToEquatableArray(), WeightFields(type))
             {
                 ContainingDeclarations = ContainingDeclarations(type), MemoryBudget = budget, GpuPrecision = GpuPrecision(type, diagnostics, cancellation),
-                States = states.ToEquatableArray(),
+                States = states.ToEquatableArray(), Location = Spans.Of(declaration.Identifier.GetLocation(), declaration.Identifier.Text),
             };
             return new ModelResult(spec, diagnostics.ToEquatableArray());
         }
@@ -98,19 +98,17 @@ public static class ModelParser
         foreach (var item in attribute.ConstructorArguments[1].Values)
         {
             var text = item.Value as string ?? "";
-            var parts = text.Split('=');
-            if (parts.Length != 2 || parts[0].Trim().Length == 0
-                || !long.TryParse(parts[1].Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long max) || max < 1)
+            if (SymbolBound.TryParse(text) is not { } bound)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidMemoryBudget, syntax, $"'{text}' is not a maximum size; write \"name=N\" with N ≥ 1"));
                 return null;
             }
-            if (bounds.Any(b => b.Symbol == parts[0].Trim()))
+            if (bounds.Any(b => b.Symbol == bound.Symbol))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidMemoryBudget, syntax, $"'{parts[0].Trim()}' has two maximum sizes"));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidMemoryBudget, syntax, $"'{bound.Symbol}' has two maximum sizes"));
                 return null;
             }
-            bounds.Add(new SymbolBound(parts[0].Trim(), max));
+            bounds.Add(bound);
         }
         return new MemoryBudgetSpec(bytes, bounds.ToEquatableArray(), syntax == null ? null : Spans.Of(syntax));
     }

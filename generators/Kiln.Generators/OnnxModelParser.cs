@@ -79,7 +79,7 @@ public static class OnnxModelParser
             var import = OnnxImporter.Import(onnx, System.IO.Path.GetDirectoryName(file.Path), sourceName: System.IO.Path.GetFileName(file.Path));
             var spec = new ModelSpec(request.Namespace, request.ClassName, request.ContainingTypes, import.Params,
                 EquatableArray.Of(import.Forward), EquatableArray<WeightField>.Empty)
-            { ContainingDeclarations = request.ContainingDeclarations, Eager = false };
+            { ContainingDeclarations = request.ContainingDeclarations, Eager = false, Location = request.Location };
             return new ModelResult(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (OperationCanceledException) { throw; }

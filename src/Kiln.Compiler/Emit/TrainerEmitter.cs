@@ -85,6 +85,12 @@ public static class TrainerEmitter
             w.Line("public long DropoutSeed { get => _training.DropoutSeed; set => _training.DropoutSeed = value; }");
             w.Line();
         }
+        w.Line("/// <summary>Bytes the optimizer's state holds on the device (0 with <c>Optimizer.StateOnHost</c> on a device with memory of its own).</summary>");
+        w.Line("public long OptimizerStateDeviceBytes => _training.DeviceStateBytes;");
+        w.Line();
+        w.Line("/// <summary>Bytes of host memory the offloaded optimizer holds (master weights, gradient landing buffers, optimizer state; 0 unless offloaded).</summary>");
+        w.Line("public long OptimizerStateHostBytes => _training.HostStateBytes;");
+        w.Line();
         w.Line("/// <summary>The global 2-norm of the gradients last computed (before clipping).</summary>");
         w.Line("public double GradientNorm() => _training.GradientNorm();");
         w.Line();

@@ -5,7 +5,7 @@ using Kiln.Compiler.Model;
 
 namespace Kiln.Compiler.Memory;
 
-/// <summary>What is wrong with a model against its <c>[MemoryBudget]</c>: the budget itself (<see cref="Invalid"/>), or the model is over it.</summary>
+/// <summary>What is wrong with a model against its memory budget (<c>[MemoryBudget]</c> or the project's <c>KilnMemoryBudget</c>): the budget itself (<see cref="Invalid"/>), or the model is over it.</summary>
 public sealed record BudgetProblem(bool Invalid, string Message);
 
 /// <summary>
@@ -20,11 +20,13 @@ public static class MemoryBudgetCheck
         string name = model.Spec.ClassName;
         if (budget.Bytes <= 0) problems.Add(new BudgetProblem(true, $"the budget of {name} must be a positive number of bytes, got {budget.Bytes}"));
         var max = budget.MaxSizes.ToDictionary(s => s.Symbol, s => s.Max);
+        string where = budget.ProjectWide ? " to the project's KilnMaxSizes (or give the model a [MemoryBudget] of its own)" : "";
         foreach (var g in model.Graphs)
             foreach (var symbol in g.Plan.Symbols.Where(s => !max.ContainsKey(s)))
-                problems.Add(new BudgetProblem(true, $"graph '{g.Name}' of {name} has the symbolic dimension '{symbol}', which has no maximum: add \"{symbol}=N\""));
+                problems.Add(new BudgetProblem(true, $"graph '{g.Name}' of {name} has the symbolic dimension '{symbol}', which has no maximum: add \"{symbol}=N\"{where}"));
         var used = new HashSet<string>(model.Graphs.SelectMany(g => g.Plan.Symbols));
-        foreach (var bound in budget.MaxSizes.Where(b => !used.Contains(b.Symbol)))
+        // The project's sizes serve all its models: one that a model does not use is not an error there.
+        foreach (var bound in budget.MaxSizes.Where(b => !budget.ProjectWide && !used.Contains(b.Symbol)))
             problems.Add(new BudgetProblem(true, $"'{bound.Symbol}' is not a symbolic dimension of any graph of {name}" +
                 (used.Count == 0 ? " (its graphs have fixed shapes)" : $" (they have {string.Join(", ", used.OrderBy(s => s, System.StringComparer.Ordinal))})")));
         if (problems.Count > 0 || model.Graphs.Count == 0) return problems;
@@ -39,7 +41,7 @@ public static class MemoryBudgetCheck
         string largest = string.Join("; ", f.AtPeak.Take(4).Select(t => $"{t.Name} {DeviceFootprint.Format(t.Bytes)} ({t.Role})"));
         problems.Add(new BudgetProblem(false,
             $"{name}.{f.Graph} needs {DeviceFootprint.Format(f.TotalBytes)} on its device at {sizes}, " +
-            $"{DeviceFootprint.Format(f.TotalBytes - budget.Bytes)} over the budget of {DeviceFootprint.Format(budget.Bytes)} " +
+            $"{DeviceFootprint.Format(f.TotalBytes - budget.Bytes)} over {(budget.ProjectWide ? "the project's KilnMemoryBudget" : "the budget")} of {DeviceFootprint.Format(budget.Bytes)} " +
             $"(weights{(model.Spec.States.Count > 0 ? " and states" : "")} {DeviceFootprint.Format(f.WeightBytes)}, activation arena {DeviceFootprint.Format(f.ArenaBytes)}, " +
             $"inputs and outputs {DeviceFootprint.Format(f.InputOutputBytes)}); largest at the peak (k{f.PeakKernel}): {largest}"));
         return problems;

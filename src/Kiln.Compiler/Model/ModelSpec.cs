@@ -15,6 +15,9 @@ public sealed record ModelSpec(
     EquatableArray<EntryPointSpec> EntryPoints,
     EquatableArray<WeightField> Fields) : TypeSpec(Namespace, ClassName, ContainingTypes)
 {
+    /// <summary>Where the model is declared (its class name; an imported model's attribute), for diagnostics about the whole model.</summary>
+    public SourceSpan? Location { get; init; }
+
     /// <summary>The model's <c>[MemoryBudget]</c>, checked after compilation; null when it has none.</summary>
     public MemoryBudgetSpec? MemoryBudget { get; init; }
 

@@ -15,7 +15,8 @@ namespace Kiln.Tests.Generator;
 public sealed class DiagnosticTests
 {
     /// <param name="skipOthers">Other Kiln diagnostics may come too (a module's error also fails the model using it): find the one with <paramref name="id"/>.</param>
-    internal static void AssertDiagnostic(string markedBody, string id, string message, bool skipOthers = false)
+    internal static void AssertDiagnostic(string markedBody, string id, string message, bool skipOthers = false,
+        System.Collections.Generic.IReadOnlyDictionary<string, string>? buildProperties = null)
     {
         string source = GeneratorHarness.Model(markedBody);
         int start = source.IndexOf("[|", System.StringComparison.Ordinal);
@@ -23,7 +24,7 @@ public sealed class DiagnosticTests
         Assert.True(start >= 0 && end >= start, "the test source must mark the expected span with [| |]");
         source = source.Replace("[|", "").Replace("|]", "");
 
-        var result = GeneratorHarness.Run(source);
+        var result = GeneratorHarness.Run(GeneratorHarness.Compilation(source), buildProperties: buildProperties);
         var kiln = result.GeneratorDiagnostics.Where(d => skipOthers ? d.Id == id : d.Id.StartsWith("KLN", System.StringComparison.Ordinal)).ToList();
         var d = Assert.Single(kiln);
         Assert.Equal(id, d.Id);
@@ -824,7 +825,7 @@ public sealed class DiagnosticTests
             [Param(4)] Tensor w;
             [Graph] public Tensor F([Shape("batch", "seq", 4)] Tensor x) => x * w;
         }
-        """, "KLN0028", "Invalid [MemoryBudget]: graph 'F' of M has the symbolic dimension 'seq', which has no maximum: add \"seq=N\"");
+        """, "KLN0028", "Invalid memory budget: graph 'F' of M has the symbolic dimension 'seq', which has no maximum: add \"seq=N\"");
 
     [Fact]
     public void KLN0028_AnUnknownSymbol() => AssertDiagnostic("""
@@ -834,7 +835,7 @@ public sealed class DiagnosticTests
             [Param(4)] Tensor w;
             [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * w;
         }
-        """, "KLN0028", "Invalid [MemoryBudget]: 'heads' is not a symbolic dimension of any graph of M (they have batch)");
+        """, "KLN0028", "Invalid memory budget: 'heads' is not a symbolic dimension of any graph of M (they have batch)");
 
     [Fact]
     public void KLN0028_AMalformedSize() => AssertDiagnostic("""
@@ -844,7 +845,7 @@ public sealed class DiagnosticTests
             [Param(4)] Tensor w;
             [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * w;
         }
-        """, "KLN0028", "Invalid [MemoryBudget]: 'batch:8' is not a maximum size; write \"name=N\" with N ≥ 1");
+        """, "KLN0028", "Invalid memory budget: 'batch:8' is not a maximum size; write \"name=N\" with N ≥ 1");
 
     [Fact]
     public void KLN0029_APrecisionThatIsNotOne() => AssertDiagnostic("""

@@ -172,3 +172,17 @@ public partial class GradDropout
         return Mean(Flatten(Dropout(y * y, 0.1f), 0, -1), 0);
     }
 }
+
+/// <summary>A small classifier (two linear layers, layer norm, cross-entropy): few kernels, for tests that train on ILGPU's slow CPU accelerator.</summary>
+[Model]
+public partial class SmallClassifier
+{
+    readonly Linear hidden = new(12, 24), output = new(24, 5);
+    readonly LayerNorm norm = new(24);
+
+    [Graph]
+    public Tensor Forward([Shape("batch", 12)] Tensor x) => output.Forward(norm.Forward(Gelu(hidden.Forward(x))));
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 12)] Tensor x, [Shape("batch", DType = DType.Int32)] Tensor labels) => CrossEntropy(Forward(x), labels);
+}

@@ -98,6 +98,34 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
         Assert.Equal(2, html.Split("<g class=\"kernel\"").Length - 1);
         Assert.Contains("TinyNet.cs:", html); // source ops carry the user's file and line
         Assert.Contains("<th>measured mean</th>", html);
+
+        // The project's memory budget as MSBuild properties: over it, the build fails with KLN0027 at the model.
+        var overBudget = DotnetCli.Run(app, "build -c Release -nodeReuse:false -p:KilnMemoryBudget=1KiB -p:KilnMaxSizes=batch=4", Minutes5);
+        Assert.NotEqual(0, overBudget.ExitCode);
+        Assert.Contains(overBudget.Output.Split('\n'), l => l.Contains("TinyNet.cs(", StringComparison.Ordinal) && l.Contains("error KLN0027")
+            && l.Contains("over the project's KilnMemoryBudget of 1.00 KiB", StringComparison.Ordinal));
+
+        // The report as a build output (KilnReport=true), through the tool: a missing tool is KLN0035, then the report.
+        string settings = Path.Combine(app, "Directory.Build.props");
+        void Settings(string tool) => File.WriteAllText(settings, $"""
+            <Project>
+              <PropertyGroup>
+                <KilnReport>true</KilnReport>
+                <KilnTool>"{tool}"</KilnTool>
+                <KilnReportArguments>--sizes batch=4 --cpu-gflops 50 --cpu-gbs 10</KilnReportArguments>
+              </PropertyGroup>
+            </Project>
+            """);
+        Settings(Path.Combine(tools, "no-such-kiln"));
+        var noTool = DotnetCli.Run(app, "build -c Release -nodeReuse:false", Minutes5);
+        Assert.NotEqual(0, noTool.ExitCode);
+        Assert.Contains("error KLN0035", noTool.Output);
+        Settings(Path.Combine(tools, "kiln"));
+        var reported = DotnetCli.Run(app, "build -c Release -nodeReuse:false", Minutes5).Succeeded("dotnet build with KilnReport=true");
+        Assert.Contains("(Kiln compile report)", reported.Output);
+        string built = File.ReadAllText(Path.Combine(app, "bin", "Release", "net10.0", "kiln-report", "TinyNet.html"));
+        Assert.Equal(2, built.Split("<g class=\"kernel\"").Length - 1);
+        Assert.True(File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "kiln-report", "index.html")));
     }
 
     /// <summary>

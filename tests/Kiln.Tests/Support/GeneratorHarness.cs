@@ -66,12 +66,32 @@ public static class GeneratorHarness
         public override Microsoft.CodeAnalysis.Text.SourceText? GetText(System.Threading.CancellationToken cancellationToken = default) => null;
     }
 
-    public static Result Run(CSharpCompilation input, IEnumerable<string>? additionalFiles = null)
+    /// <summary>MSBuild properties as the build hands them to the generator (<c>build_property.Name</c> global options).</summary>
+    sealed class BuildProperties(IReadOnlyDictionary<string, string> properties) : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptionsProvider
+    {
+        sealed class Options(IReadOnlyDictionary<string, string> values) : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions
+        {
+            public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => values.TryGetValue(key, out value);
+        }
+
+        static readonly Options Empty = new(new Dictionary<string, string>());
+
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GlobalOptions { get; } =
+            new Options(properties.ToDictionary(p => "build_property." + p.Key, p => p.Value));
+
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Empty;
+
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Empty;
+    }
+
+    /// <param name="buildProperties">MSBuild properties the generator sees (e.g. <c>KilnMemoryBudget</c>), by name.</param>
+    public static Result Run(CSharpCompilation input, IEnumerable<string>? additionalFiles = null, IReadOnlyDictionary<string, string>? buildProperties = null)
     {
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             new[] { new KilnGenerator().AsSourceGenerator() },
             additionalTexts: (additionalFiles ?? Array.Empty<string>()).Select(p => (AdditionalText)new FileText(p)),
             parseOptions: ParseOptions,
+            optionsProvider: buildProperties == null ? null : new BuildProperties(buildProperties),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
         driver = driver.RunGeneratorsAndUpdateCompilation(input, out var output, out var diagnostics);
         // Generated code must also build without warnings (dead locals, unreachable code): a user may treat warnings as errors.

@@ -1,6 +1,6 @@
 using System;
 using System.Linq;
-using Kiln.Examples.Mlp;
+using Kiln.Tests.Models;
 using Kiln.Runtime;
 using Kiln.Tests.Support;
 using Xunit;
@@ -21,11 +21,11 @@ public sealed class OptimizerOffloadTests : IClassFixture<IlgpuCpuFixture>
     static (Tensor, Tensor) Batch(int seed)
     {
         var rng = new Random(seed);
-        return (new Tensor(Enumerable.Range(0, 8 * 784).Select(_ => (float)rng.NextDouble()).ToArray(), 8, 784),
-            new Tensor(Enumerable.Range(0, 8).Select(_ => (float)rng.Next(10)).ToArray(), 8));
+        return (new Tensor(Enumerable.Range(0, 6 * 12).Select(_ => (float)rng.NextDouble()).ToArray(), 6, 12),
+            new Tensor(Enumerable.Range(0, 6).Select(_ => (float)rng.Next(5)).ToArray(), 6));
     }
 
-    static long ParameterBytes => MlpClassifier.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)) * sizeof(float);
+    static long ParameterBytes => SmallClassifier.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)) * sizeof(float);
 
     static void AssertSameWeights(Weights expected, Weights actual, string what)
     {
@@ -45,9 +45,9 @@ public sealed class OptimizerOffloadTests : IClassFixture<IlgpuCpuFixture>
     [MemberData(nameof(Optimizers))]
     public void Offloaded_steps_equal_the_steps_with_the_state_on_the_device_bit_for_bit(string kind)
     {
-        var weights = MlpClassifier.RandomWeights(6);
-        using var onDevice = MlpClassifier.CompileTraining(_device, weights, Make(kind, onHost: false));
-        using var offloaded = MlpClassifier.CompileTraining(_device, weights, Make(kind, onHost: true));
+        var weights = SmallClassifier.RandomWeights(6);
+        using var onDevice = SmallClassifier.CompileTraining(_device, weights, Make(kind, onHost: false));
+        using var offloaded = SmallClassifier.CompileTraining(_device, weights, Make(kind, onHost: true));
         for (int s = 0; s < 3; s++)
         {
             var (x, y) = Batch(s);
@@ -78,7 +78,7 @@ public sealed class OptimizerOffloadTests : IClassFixture<IlgpuCpuFixture>
             string path = System.IO.Path.Combine(folder, "checkpoint.safetensors");
             float expectedLoss;
             Weights expected;
-            using (var trainer = MlpClassifier.CompileTraining(_device, MlpClassifier.RandomWeights(8), Make("adamw", onHost: true)))
+            using (var trainer = SmallClassifier.CompileTraining(_device, SmallClassifier.RandomWeights(8), Make("adamw", onHost: true)))
             {
                 for (int s = 0; s < 2; s++) { var (xs, ys) = Batch(s); trainer.Step(xs, ys); }
                 trainer.SaveCheckpoint(path);
@@ -89,7 +89,7 @@ public sealed class OptimizerOffloadTests : IClassFixture<IlgpuCpuFixture>
             // Resumed with the state on the device (the file does not record where the state lived) and offloaded again.
             foreach (bool onHost in new[] { false, true })
             {
-                using var resumed = MlpClassifier.CompileTraining(_device, MlpClassifier.RandomWeights(99), Make("adamw", onHost));
+                using var resumed = SmallClassifier.CompileTraining(_device, SmallClassifier.RandomWeights(99), Make("adamw", onHost));
                 resumed.LoadCheckpoint(path);
                 var (x, y) = Batch(2);
                 Assert.Equal(expectedLoss, resumed.Step(x, y));
@@ -103,12 +103,12 @@ public sealed class OptimizerOffloadTests : IClassFixture<IlgpuCpuFixture>
     public void Offloading_fits_training_under_a_device_memory_limit_that_refuses_the_state_on_the_device()
     {
         using var device = Device.IlgpuCpu();
-        var weights = MlpClassifier.RandomWeights(7);
+        var weights = SmallClassifier.RandomWeights(7);
         long baseline = device.AllocatedBytes;
 
         long Peak(bool onHost)
         {
-            using var trainer = MlpClassifier.CompileTraining(device, weights, Make("adamw", onHost));
+            using var trainer = SmallClassifier.CompileTraining(device, weights, Make("adamw", onHost));
             var (x, y) = Batch(0);
             trainer.Step(x, y);
             return device.AllocatedBytes - baseline; // weights, gradients, state, arena (the inputs are freed)
@@ -118,19 +118,19 @@ public sealed class OptimizerOffloadTests : IClassFixture<IlgpuCpuFixture>
         Assert.Equal(2 * ParameterBytes, onDevicePeak - offloadedPeak); // AdamW's two moments per weight
 
         // A device just big enough for the offloaded run (+ the inputs of a step): the state on it no longer fits.
-        long inputs = (8 * 784 + 8) * sizeof(float);
+        long inputs = (6 * 12 + 6) * sizeof(float);
         device.MemoryLimit = baseline + offloadedPeak + inputs;
         var e = Assert.Throws<KilnDeviceException>(() =>
         {
-            using var t = MlpClassifier.CompileTraining(device, weights, Make("adamw", onHost: false));
+            using var t = SmallClassifier.CompileTraining(device, weights, Make("adamw", onHost: false));
             var (x, y) = Batch(0);
             t.Step(x, y);
         });
         Assert.Contains("Device.MemoryLimit", e.Message);
         Assert.Equal(baseline, device.AllocatedBytes); // the refused trainer freed what it had allocated
 
-        using var fits = MlpClassifier.CompileTraining(device, weights, Make("adamw", onHost: true));
-        using var reference = MlpClassifier.CompileTraining(_device, weights, Make("adamw", onHost: false));
+        using var fits = SmallClassifier.CompileTraining(device, weights, Make("adamw", onHost: true));
+        using var reference = SmallClassifier.CompileTraining(_device, weights, Make("adamw", onHost: false));
         for (int s = 0; s < 2; s++)
         {
             var (x, y) = Batch(s);
@@ -144,9 +144,9 @@ public sealed class OptimizerOffloadTests : IClassFixture<IlgpuCpuFixture>
     public void On_the_CPU_device_the_state_is_already_host_memory_and_the_option_changes_nothing()
     {
         using var cpu = Device.Cpu();
-        var weights = MlpClassifier.RandomWeights(9);
-        using var plain = MlpClassifier.CompileTraining(cpu, weights, Make("adamw", onHost: false));
-        using var offloaded = MlpClassifier.CompileTraining(cpu, weights, Make("adamw", onHost: true));
+        var weights = SmallClassifier.RandomWeights(9);
+        using var plain = SmallClassifier.CompileTraining(cpu, weights, Make("adamw", onHost: false));
+        using var offloaded = SmallClassifier.CompileTraining(cpu, weights, Make("adamw", onHost: true));
         var (x, y) = Batch(0);
         Assert.Equal(plain.Step(x, y), offloaded.Step(x, y));
         AssertSameWeights(plain.Weights(), offloaded.Weights(), "CPU");
