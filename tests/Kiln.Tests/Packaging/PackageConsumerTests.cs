@@ -100,10 +100,10 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
         Assert.Contains("<th>measured mean</th>", html);
 
         // The project's memory budget as MSBuild properties: over it, the build fails with KLN0027 at the model.
-        var overBudget = DotnetCli.Run(app, "build -c Release -nodeReuse:false -p:KilnMemoryBudget=1KiB -p:KilnMaxSizes=batch=4", Minutes5);
+        var overBudget = DotnetCli.Run(app, "build -c Release -nodeReuse:false -p:KilnMemoryBudget=100B -p:KilnMaxSizes=batch=4", Minutes5);
         Assert.NotEqual(0, overBudget.ExitCode);
         Assert.Contains(overBudget.Output.Split('\n'), l => l.Contains("TinyNet.cs(", StringComparison.Ordinal) && l.Contains("error KLN0027")
-            && l.Contains("over the project's KilnMemoryBudget of 1.00 KiB", StringComparison.Ordinal));
+            && l.Contains("over the project's KilnMemoryBudget of 100 B", StringComparison.Ordinal));
 
         // The report as a build output (KilnReport=true), through the tool: a missing tool is KLN0035, then the report.
         string settings = Path.Combine(app, "Directory.Build.props");
