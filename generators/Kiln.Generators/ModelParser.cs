@@ -203,6 +203,8 @@ public static class ModelParser
             {
                 GradientsOf = loss.MethodName,
                 UpdatedParameters = updates.Select(u => u.Parameter).ToEquatableArray(),
+                RecomputeActivations = valid[0].GetAttributes().First(a => a.AttributeClass?.ToDisplayString() == LossAttribute)
+                    .NamedArguments.Any(a => a.Key == "RecomputeActivations" && a.Value.Value is true),
             };
         }
         catch (NotDifferentiableException e)

@@ -25,7 +25,11 @@ public static class Pipeline
 
     /// <param name="verify">Run the IR verifier after every pass (tests and debug builds).</param>
     /// <param name="schedule">Reorder kernels to lower the arena's peak (<see cref="MemoryScheduling"/>); off only to measure it.</param>
-    public static (Graph Optimized, KernelPlan Plan) Compile(Graph graph, bool verify = true, bool schedule = true)
+    /// <param name="recomputeActivations">
+    /// For a gradient graph (its first output the loss, every backward node after it): recompute cheap activations in the
+    /// backward pass instead of storing them (<see cref="Fusion.Run(Graph, int)"/>).
+    /// </param>
+    public static (Graph Optimized, KernelPlan Plan) Compile(Graph graph, bool verify = true, bool schedule = true, bool recomputeActivations = false)
     {
         if (verify) GraphVerifier.Verify(graph);
         foreach (var (_, run) in GraphPasses)
@@ -33,13 +37,13 @@ public static class Pipeline
             graph = run(graph);
             if (verify) GraphVerifier.Verify(graph);
         }
-        var plan = Fusion.Run(graph);
+        var plan = Fusion.Run(graph, recomputeActivations ? graph.Outputs[0] : -1);
         return (graph, schedule ? MemoryScheduling.Run(plan) : plan);
     }
 
     /// <summary>Every graph of <paramref name="model"/> through the passes and fusion.</summary>
     public static CompiledModel CompileModel(ModelSpec model) =>
-        new(model, model.EntryPoints.Select(e => new CompiledGraph(e, Compile(e.Graph).Plan with { GpuPrecision = model.GpuPrecision })).ToList());
+        new(model, model.EntryPoints.Select(e => new CompiledGraph(e, Compile(e.Graph, recomputeActivations: e.RecomputeActivations).Plan with { GpuPrecision = model.GpuPrecision })).ToList());
 
     /// <summary>A model's generated files: the typed API, then each backend's kernels and runner.</summary>
     public static IReadOnlyList<GeneratedFile> Generate(CompiledModel compiled, IReadOnlyList<Backend> backends) =>

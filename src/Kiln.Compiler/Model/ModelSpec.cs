@@ -62,6 +62,9 @@ public sealed record EntryPointSpec(string MethodName, EquatableArray<string> In
     /// </summary>
     public EquatableArray<string> UpdatedParameters { get; init; } = EquatableArray<string>.Empty;
 
+    /// <summary>Of a gradient graph: recompute cheap activations in the backward pass instead of storing them (<c>[Loss(RecomputeActivations = true)]</c>).</summary>
+    public bool RecomputeActivations { get; init; }
+
     /// <summary>The name of the gradient graph derived from loss graph <paramref name="loss"/>.</summary>
     public static string GradientsName(string loss) => loss + "Gradients";
 }

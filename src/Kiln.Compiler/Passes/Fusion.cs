@@ -17,7 +17,17 @@ namespace Kiln.Compiler.Passes;
 /// </summary>
 public static class Fusion
 {
-    public static KernelPlan Run(Graph graph) => new Fuser(graph).Run();
+    public static KernelPlan Run(Graph graph) => new Fuser(graph, -1).Run();
+
+    /// <param name="recomputeAfter">
+    /// Activation recomputation for a gradient graph: the id of its loss node, after which every node belongs to the
+    /// backward pass (−1: none). A cheap element-wise value the forward pass stored (a few ops, no reduction or product in
+    /// it) is recomputed where the backward pass reads it, from the buffers it was computed
+    /// from, when those are still to be read at that point anyway: inline in an element-wise or row kernel that reads it
+    /// directly, else by one extra kernel just before its first backward reader (a matmul, a view). Its own buffer then
+    /// dies with its last forward reader.
+    /// </param>
+    public static KernelPlan Run(Graph graph, int recomputeAfter) => new Fuser(graph, recomputeAfter).Run();
 
     /// <summary>
     /// The deepest expression one kernel computes. Emitters recurse on expression trees, and a thousand-op
@@ -42,10 +52,16 @@ public static class Fusion
         readonly Dictionary<int, int> _bufferOf = new();
         readonly Dictionary<int, Pending> _pending = new();
         readonly int[] _outputBuffers;
+        readonly int _recomputeAfter;
+        readonly Dictionary<int, Pending> _recipes = new();   // stored forward values the backward may recompute, by node
+        readonly Dictionary<int, int> _recomputed = new();    // node → the buffer its backward recomputation was stored in
+        readonly Dictionary<int, int> _nodeOfBuffer = new();  // intermediate buffer → the node it holds
+        int _current;                                         // the node being fused
 
-        public Fuser(Graph graph)
+        public Fuser(Graph graph, int recomputeAfter)
         {
             _graph = graph;
+            _recomputeAfter = recomputeAfter;
             _users = graph.Users();
             _outputBuffers = Enumerable.Repeat(-1, graph.Outputs.Count).ToArray();
         }
@@ -54,6 +70,7 @@ public static class Fusion
         {
             foreach (var n in _graph.Nodes)
             {
+                _current = n.Id;
                 switch (n.Op)
                 {
                     case OpKind.Input: _bufferOf[n.Id] = AddBuffer(BufferKind.Input, n.Name!, n.Shape); break;
@@ -110,7 +127,7 @@ public static class Fusion
                     operands.Add(broadcast.Body);
                     continue;
                 }
-                if (Regenerated(input) is { } generated)
+                if ((Regenerated(input) ?? (_graph[input].Shape == n.Shape ? StoredRecipe(input) : null)) is { } generated)
                 {
                     fused.Ops.AddRange(generated.Ops.Select(op => op + " (recomputed)"));
                     fused.Depth = System.Math.Max(fused.Depth, generated.Depth);
@@ -244,6 +261,89 @@ public static class Fusion
             };
         }
 
+        /// <summary>
+        /// The forward value <paramref name="id"/>'s expression, when the node being fused is in the backward pass and
+        /// should recompute it rather than read its stored copy (<see cref="Run(Graph, int)"/>): every buffer it reads is
+        /// a parameter or an input, or is read at or after this node anyway, so recomputing extends no lifetime.
+        /// </summary>
+        Pending? StoredRecipe(int id)
+        {
+            if (_current <= _recomputeAfter || _recomputeAfter < 0 || !_recipes.TryGetValue(id, out var recipe)) return null;
+            var result = new Pending { Depth = recipe.Depth, Ops = new List<string>(recipe.Ops) };
+            var body = Expand(recipe.Body, _graph[id].Shape, result);
+            if (body == null) return null;
+            result.Body = body;
+            return result;
+        }
+
+        /// <summary>
+        /// <paramref name="e"/> (computed over <paramref name="shape"/>) with each load of another recomputable forward value
+        /// replaced by that value's own recipe, so that recomputing <c>relu(y)</c> reads what <c>y</c> was computed from
+        /// and <c>y</c>'s buffer dies in the forward pass too; a load stays where expanding it would read a buffer no
+        /// longer live. Null when some load can be neither kept nor expanded. Ops and depth accumulate in <paramref name="into"/>.
+        /// </summary>
+        Expr? Expand(Expr e, Shape shape, Pending into)
+        {
+            switch (e)
+            {
+                case LoadExpr l:
+                    if (_nodeOfBuffer.TryGetValue(l.Buffer, out var owner) && _recipes.TryGetValue(owner, out var inner)
+                        && _graph[owner].Shape == shape && l.Offset.All(o => o.IsConstant && o.Coefficient == 0)
+                        && l.Strides.SequenceEqual(shape.ContiguousStrides())
+                        && into.Ops.Count + inner.Ops.Count <= 2 * MaxRecomputedOps && into.Depth + inner.Depth < MaxExpressionDepth)
+                    {
+                        var nested = new Pending { Depth = into.Depth + inner.Depth, Ops = new List<string>(into.Ops.Concat(inner.Ops)) };
+                        if (Expand(inner.Body, shape, nested) is { } expanded)
+                        {
+                            into.Ops = nested.Ops;
+                            into.Depth = nested.Depth;
+                            return expanded;
+                        }
+                    }
+                    return LiveAtCurrent(l.Buffer) ? l : null;
+                case ConstExpr or IotaExpr:
+                    return e;
+                case UnaryExpr u:
+                    return Expand(u.X, shape, into) is { } x ? u with { X = x } : null;
+                case BinaryExpr bin:
+                    return Expand(bin.A, shape, into) is { } a && Expand(bin.B, shape, into) is { } bb ? bin with { A = a, B = bb } : null;
+                case SelectExpr sel:
+                    return Expand(sel.Condition, shape, into) is { } c && Expand(sel.A, shape, into) is { } sa && Expand(sel.B, shape, into) is { } sb
+                        ? new SelectExpr(c, sa, sb) : null;
+                case RangeSelectExpr r:
+                    return Expand(r.Inside, shape, into) is { } inside && Expand(r.Outside, shape, into) is { } outside ? r with { Inside = inside, Outside = outside } : null;
+                case RandomExpr r:
+                    var coordinates = r.Coordinates.Select(c => Expand(c, shape, into)).ToList();
+                    return Expand(r.KeyLow, shape, into) is { } low && Expand(r.KeyHigh, shape, into) is { } high && coordinates.All(c => c != null)
+                        ? new RandomExpr(r.Site, low, high, coordinates.Select(c => c!).ToEquatableArray()) : null;
+                default:
+                    return null;
+            }
+        }
+
+        /// <summary>
+        /// Whether reading <paramref name="buffer"/> at the node being fused extends no lifetime: a parameter or an input, or a
+        /// value some node at or after this one reads anyway. A state never (a write between the passes changes it).
+        /// </summary>
+        bool LiveAtCurrent(int buffer)
+        {
+            var kind = _buffers[buffer].Kind;
+            if (kind is BufferKind.Param or BufferKind.Input) return true;
+            if (kind == BufferKind.State) return false;
+            return _nodeOfBuffer.TryGetValue(buffer, out var owner) && _users[owner].Any(u => u >= _current);
+        }
+
+        /// <summary>A forward value recomputed into a buffer of its own for backward readers that load it (a matmul, a view), once.</summary>
+        int Recomputed(int id, Pending recipe)
+        {
+            if (_recomputed.TryGetValue(id, out var buffer)) return buffer;
+            var p = new Pending { Body = recipe.Body, Depth = recipe.Depth, Ops = recipe.Ops.Select(op => op + " (recomputed)").ToList() };
+            buffer = EmitKernel(p, null, BufferKind.Intermediate, $"%{id} recomputed for the backward pass instead of kept from the forward pass",
+                _graph[id].Shape, name: $"t{id}r");
+            _recomputed[id] = buffer;
+            return buffer;
+        }
+
         /// <summary>The most ops a value may have to be recomputed through a broadcast rather than stored.</summary>
         const int MaxRecomputedOps = 8;
 
@@ -348,6 +448,12 @@ public static class Fusion
         /// </summary>
         Expr Prologue(int input, Pending root)
         {
+            if (StoredRecipe(input) is { } recipe)
+            {
+                root.Ops.AddRange(recipe.Ops.Select(op => op + " (recomputed)"));
+                root.Depth = System.Math.Max(root.Depth, recipe.Depth);
+                return recipe.Body;
+            }
             if (IsPendingDirect(input, out var producer, out var reason) && producer!.Root == null)
             {
                 _pending.Remove(input);
@@ -379,7 +485,7 @@ public static class Fusion
 
             if (baseNode.Op == OpKind.Constant && !requireLoad) return new ConstExpr(baseNode.Attribute<ConstantValue>().Value);
             if (chain.Count > 0 && _pending.ContainsKey(baseNode.Id)) reason = $"%{baseNode.Id} is read through a view";
-            int buffer = Materialize(baseNode.Id, reason);
+            int buffer = StoredRecipe(baseNode.Id) is { } recipe ? Recomputed(baseNode.Id, recipe) : Materialize(baseNode.Id, reason);
             var viewShape = baseNode.Shape;
             var strides = viewShape.ContiguousStrides();
             var offset = new List<Dim>();
@@ -478,6 +584,8 @@ public static class Fusion
             if (_pending.TryGetValue(id, out var p))
             {
                 _pending.Remove(id);
+                if (id < _recomputeAfter && p.Root == null && !p.Body.UsesAcc() && p.Ops.Count <= MaxRecomputedOps && !_graph.IsOutput(id))
+                    _recipes[id] = p;
                 return Store(p, node, reason);
             }
             if (node.Op == OpKind.Constant)
@@ -507,12 +615,17 @@ public static class Fusion
         string OutputName(int slot) => _graph.Outputs.Count == 1 ? "output" : "output" + slot;
 
         /// <param name="slot">For an output buffer, which of the graph's outputs it holds.</param>
-        int EmitKernel(Pending p, Node? node, BufferKind kind, string reason, Shape? shape = null, int slot = -1)
+        /// <param name="name">The buffer's name when it holds no node's value (default: copy<i>k</i>).</param>
+        int EmitKernel(Pending p, Node? node, BufferKind kind, string reason, Shape? shape = null, int slot = -1, string? name = null)
         {
             var s = shape ?? node!.Shape;
-            int buffer = AddBuffer(kind, kind == BufferKind.Output ? OutputName(slot) : node != null ? $"t{node.Id}" : $"copy{_kernels.Count}", s);
+            int buffer = AddBuffer(kind, kind == BufferKind.Output ? OutputName(slot) : node != null ? $"t{node.Id}" : name ?? $"copy{_kernels.Count}", s);
             if (kind == BufferKind.Output) _outputBuffers[slot] = buffer;
-            if (node != null) _bufferOf[node.Id] = buffer;
+            if (node != null)
+            {
+                _bufferOf[node.Id] = buffer;
+                _nodeOfBuffer[buffer] = node.Id;
+            }
             var notes = string.IsNullOrEmpty(reason) ? EquatableArray<string>.Empty : EquatableArray.Of($"stored: {reason}");
             _kernels.Add(new Kernel(_kernels.Count, p.Root, p.Body, buffer, s, p.Ops.ToEquatableArray(), notes));
             return buffer;

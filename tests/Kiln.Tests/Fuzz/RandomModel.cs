@@ -346,7 +346,9 @@ public sealed class RandomModel
 
     /// <param name="withLoss">
     /// Also a <c>[Graph, Loss]</c> method: the mean of tanh(y) + 0.1·y² over the output y (float even when y is an
-    /// int32 value, and bounded below), so the generator derives the model's gradient graph.
+    /// int32 value, and bounded below), so the generator derives the model's gradient graph. Half the models (those
+    /// with an odd number of values) recompute activations in it (<c>[Loss(RecomputeActivations = true)]</c>), so the
+    /// fuzzer covers both fusions of the backward pass.
     /// </param>
     public string ToSource(string className, string ns = "Fuzz", bool withLoss = false)
     {
@@ -371,7 +373,7 @@ public sealed class RandomModel
         if (withLoss)
         {
             var names = string.Join(", ", Enumerable.Range(0, Values.Count).Where(i => Values[i].Kind == Kind.Input).Select(Name));
-            sb.Append("\n    [Graph, Loss]\n    public Tensor Loss(").Append(string.Join(", ", inputs)).Append(")\n    {\n");
+            sb.Append(Values.Count % 2 == 1 ? "\n    [Graph, Loss(RecomputeActivations = true)]\n    public Tensor Loss(" : "\n    [Graph, Loss]\n    public Tensor Loss(").Append(string.Join(", ", inputs)).Append(")\n    {\n");
             sb.Append("        var y = Forward(").Append(names).Append(");\n");
             sb.Append("        return Mean(Reshape(Tanh(y) + y * y * 0.1f, -1), 0);\n    }\n");
         }

@@ -186,3 +186,84 @@ public partial class SmallClassifier
     [Graph, Loss]
     public Tensor Loss([Shape("batch", 12)] Tensor x, [Shape("batch", DType = DType.Int32)] Tensor labels) => CrossEntropy(Forward(x), labels);
 }
+
+/// <summary>
+/// Convolution → batch norm (training mode) → ReLU, twice, then pooling and a linear head: the network shape activation
+/// recomputation is for. <see cref="ConvBnStackRecomputed"/> is the same model with <c>[Loss(RecomputeActivations = true)]</c>.
+/// </summary>
+[Module]
+public partial class ConvBnBody
+{
+    readonly Conv2d conv1 = new(3, 8, 3, padding: 1, useBias: false), conv2 = new(8, 8, 3, padding: 1, useBias: false);
+    readonly BatchNorm2d norm1 = new(8), norm2 = new(8);
+    [Param(8, 5)] Tensor head;
+
+    [Graph]
+    public Tensor Forward(Tensor x)
+    {
+        var h = Relu(norm1.Forward(conv1.Forward(x)));
+        h = Relu(norm2.Forward(conv2.Forward(h))) + h;
+        return MatMul(Flatten(MaxPool2d(h, 8), 1, 3), head);
+    }
+}
+
+[Model]
+public partial class ConvBnStack
+{
+    readonly ConvBnBody body = new();
+
+    [Graph]
+    public Tensor Forward([Shape("batch", 3, 8, 8)] Tensor x) => body.Forward(x);
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 3, 8, 8)] Tensor x, [Shape("batch", DType = DType.Int32)] Tensor labels) => CrossEntropy(body.Forward(x), labels);
+}
+
+[Model]
+public partial class ConvBnStackRecomputed
+{
+    readonly ConvBnBody body = new();
+
+    [Graph]
+    public Tensor Forward([Shape("batch", 3, 8, 8)] Tensor x) => body.Forward(x);
+
+    [Graph, Loss(RecomputeActivations = true)]
+    public Tensor Loss([Shape("batch", 3, 8, 8)] Tensor x, [Shape("batch", DType = DType.Int32)] Tensor labels) => CrossEntropy(body.Forward(x), labels);
+}
+
+/// <summary>
+/// Two residual GELU MLP blocks with layer norms (a transformer's feed-forward half) and a classifier head: the
+/// activations the backward pass reads dominate its training arena. <see cref="GeluStackRecomputed"/> recomputes them.
+/// </summary>
+[Module]
+public partial class GeluBody
+{
+    readonly Linear up1 = new(16, 64), down1 = new(64, 16), up2 = new(16, 64), down2 = new(64, 16), head = new(16, 5);
+    readonly LayerNorm norm1 = new(16), norm2 = new(16);
+
+    [Graph]
+    public Tensor Forward(Tensor x)
+    {
+        var h = x + down1.Forward(Gelu(up1.Forward(norm1.Forward(x))));
+        h = h + down2.Forward(Gelu(up2.Forward(norm2.Forward(h))));
+        return head.Forward(Mean(h, 1));
+    }
+}
+
+[Model]
+public partial class GeluStack
+{
+    readonly GeluBody body = new();
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 32, 16)] Tensor x, [Shape("batch", DType = DType.Int32)] Tensor labels) => CrossEntropy(body.Forward(x), labels);
+}
+
+[Model]
+public partial class GeluStackRecomputed
+{
+    readonly GeluBody body = new();
+
+    [Graph, Loss(RecomputeActivations = true)]
+    public Tensor Loss([Shape("batch", 32, 16)] Tensor x, [Shape("batch", DType = DType.Int32)] Tensor labels) => CrossEntropy(body.Forward(x), labels);
+}
