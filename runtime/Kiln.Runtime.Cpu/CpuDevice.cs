@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Runtime.Intrinsics;
 using Kiln.Runtime.Memory;
 
@@ -24,6 +25,19 @@ public sealed class CpuDevice : Device
     protected override void ApplyOptimizer(in OptimizerStep step, DeviceMemory parameter, DeviceMemory gradient, DeviceMemory? first, DeviceMemory? second) =>
         CpuParallel.For(parameter.Elements, 16, new CpuOptimizerPass(step, View(parameter), View(gradient),
             first == null ? null : View(first), second == null ? null : View(second)));
+
+    /// <summary>Every parameter's update in one fork-join: the element ranges of all tensors laid end to end and split over the cores.</summary>
+    protected override void ApplyOptimizer(in OptimizerStep step, System.Collections.Generic.IReadOnlyList<OptimizerOperands> tensors)
+    {
+        var passes = new CpuOptimizerPass[tensors.Count];
+        for (int k = 0; k < passes.Length; k++)
+        {
+            var t = tensors[k];
+            passes[k] = new CpuOptimizerPass(step, View(t.Parameter), View(t.Gradient), t.First == null ? null : View(t.First), t.Second == null ? null : View(t.Second));
+        }
+        var all = new CpuMultiTensorTask(passes, tensors.Select(t => t.Parameter.Elements).ToArray());
+        CpuParallel.For(all.Elements, 16, all);
+    }
 
     protected override void ParametersChanged() => ParameterEpoch.Advance();
 

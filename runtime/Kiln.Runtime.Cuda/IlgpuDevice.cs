@@ -141,6 +141,22 @@ public sealed class IlgpuDevice : Device
         return host[0];
     }
 
+    /// <summary>Σ x² of every tensor into one device double, read back once (not once per tensor: each read waits for the device).</summary>
+    protected override double SumOfSquares(System.Collections.Generic.IReadOnlyList<DeviceMemory> values)
+    {
+        using var sum = Accelerator.Allocate1D<double>(1);
+        sum.MemSetToZero();
+        var launch = Load<CudaOptimizer.SquaresArgs>(CudaOptimizer.SumOfSquares);
+        foreach (var memory in values)
+        {
+            var v = View(memory);
+            if (v.Length > 0) launch(checked((int)v.Length), new CudaOptimizer.SquaresArgs { Values = v, Sum = sum.View });
+        }
+        var host = new double[1];
+        sum.View.CopyToCPU(host);
+        return host[0];
+    }
+
     static ArrayView<float> View(DeviceMemory memory) => memory is IlgpuMemory m ? m.View
         : throw new KilnDeviceException($"A {memory.Device.Name} buffer was given to an ILGPU device's optimizer.");
 

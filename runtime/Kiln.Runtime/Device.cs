@@ -130,6 +130,26 @@ public abstract class Device : IDisposable
         throw new KilnDeviceException($"{Name} has no optimizer kernels, so models cannot be trained on it.");
 
     /// <summary>
+    /// One optimizer step on every parameter in <paramref name="tensors"/> (multi-tensor apply). This default updates
+    /// them one by one; a backend does them in one launch.
+    /// </summary>
+    protected internal virtual void ApplyOptimizer(in OptimizerStep step, System.Collections.Generic.IReadOnlyList<OptimizerOperands> tensors)
+    {
+        foreach (var t in tensors) ApplyOptimizer(step, t.Parameter, t.Gradient, t.First, t.Second);
+    }
+
+    /// <summary>
+    /// Σ x² over all of <paramref name="values"/> (the global norm for clipping). This default adds the tensors' sums in
+    /// order; a device with memory of its own accumulates them there and reads back once.
+    /// </summary>
+    protected internal virtual double SumOfSquares(System.Collections.Generic.IReadOnlyList<DeviceMemory> values)
+    {
+        double sum = 0;
+        foreach (var v in values) sum += SumOfSquares(v);
+        return sum;
+    }
+
+    /// <summary>
     /// Called after parameters were overwritten in place (an optimizer step, a restored checkpoint): a backend that keeps
     /// transformed copies of constant operands drops them.
     /// </summary>

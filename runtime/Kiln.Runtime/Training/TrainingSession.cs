@@ -120,7 +120,7 @@ public sealed class TrainingSession : IDisposable
         return Norm(_gradients);
     }
 
-    double Norm(DeviceTensor[] gradients) => Math.Sqrt(gradients.Sum(g => _model.Device.SumOfSquares(g.Memory)));
+    double Norm(DeviceTensor[] gradients) => Math.Sqrt(_model.Device.SumOfSquares(gradients.Select(g => g.Memory).ToArray()));
 
     /// <summary>
     /// The seed of the dropout masks (0 unless set). Each gradient computation draws its masks under
@@ -220,9 +220,8 @@ public sealed class TrainingSession : IDisposable
         if (_offloaded != null)
             _offloaded.Apply(step, _trained.Select(i => _model.Param(i).Memory).ToArray(), gradients.Select(g => g.Memory).ToArray());
         else
-            for (int k = 0; k < _trained.Length; k++)
-                device.ApplyOptimizer(step, _model.Param(_trained[k]).Memory, gradients[k].Memory,
-                    _state.Length > 0 ? _state[0][k].Memory : null, _state.Length > 1 ? _state[1][k].Memory : null);
+            device.ApplyOptimizer(step, Enumerable.Range(0, _trained.Length).Select(k => new OptimizerOperands(_model.Param(_trained[k]).Memory,
+                gradients[k].Memory, _state.Length > 0 ? _state[0][k].Memory : null, _state.Length > 1 ? _state[1][k].Memory : null)).ToArray());
         device.ParametersChanged();
         Step++;
     }
