@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 
 namespace Kiln.Examples;
 
@@ -40,4 +41,38 @@ static class CommandLine
         "int4" => Kiln.Runtime.WeightFormat.Int4,
         _ => throw new ArgumentException($"--weight-format takes fp32, bf16, int8 or int4, not '{value}'."),
     };
+}
+
+/// <summary>
+/// Reads an example's options one at a time: <c>while (o.Next()) switch (o.Option) { case "--steps": steps = o.Int(); … }</c>.
+/// A missing value or a malformed number is an ArgumentException naming the option (which <see cref="CommandLine.Parse{T}"/>
+/// prints above the usage).
+/// </summary>
+sealed class OptionReader(string[] args)
+{
+    int _index = -1;
+
+    /// <summary>Moves to the next argument; false past the last.</summary>
+    public bool Next() => ++_index < args.Length;
+
+    /// <summary>The current option.</summary>
+    public string Option => args[_index];
+
+    /// <summary>The argument after the current option, consumed.</summary>
+    public string Value() => _index + 1 < args.Length ? args[++_index] : throw new ArgumentException($"{Option} needs a value.");
+
+    public int Int() => Number<int>(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : null, "a whole number");
+
+    public float Float() => Number<float>(s => float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) ? v : null, "a number");
+
+    public double Double() => Number<double>(s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null, "a number");
+
+    /// <summary>The error for an option no case took.</summary>
+    public ArgumentException Unknown() => new($"Unknown option '{Option}'.");
+
+    T Number<T>(Func<string, T?> parse, string what) where T : struct
+    {
+        string option = Option, text = Value();
+        return parse(text) ?? throw new ArgumentException($"{option} needs {what}, got '{text}'.");
+    }
 }

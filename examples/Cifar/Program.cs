@@ -80,18 +80,17 @@ sealed record Options(string? Device, int Batch, int Seed, string? ExportPath)
     {
         string? device = null, export = null;
         int batch = 16, seed = 1;
-        for (int i = 0; i < args.Length; i++)
+        var o = new Kiln.Examples.OptionReader(args);
+        while (o.Next())
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            var culture = System.Globalization.CultureInfo.InvariantCulture;
-            switch (args[i])
+            switch (o.Option)
             {
-                case "--device": device = Value(); break;
-                case "--batch": batch = int.Parse(Value(), culture); break;
-                case "--seed": seed = int.Parse(Value(), culture); break;
-                case "--export-weights": export = Value(); break;
+                case "--device": device = o.Value(); break;
+                case "--batch": batch = o.Int(); break;
+                case "--seed": seed = o.Int(); break;
+                case "--export-weights": export = o.Value(); break;
                 case "-h" or "--help": return null;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+                default: throw o.Unknown();
             }
         }
         if (batch <= 0) throw new ArgumentException("--batch must be positive.");

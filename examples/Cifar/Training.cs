@@ -138,24 +138,23 @@ static class CifarTraining
             int synthetic = 2048, epochs = 2, batch = 64, seed = 0;
             float lr = 2e-3f;
             bool overwrite = false;
-            var invariant = System.Globalization.CultureInfo.InvariantCulture;
-            for (int i = 0; i < args.Length; i++)
+            var o = new Kiln.Examples.OptionReader(args);
+            while (o.Next())
             {
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-                switch (args[i])
+                switch (o.Option)
                 {
-                    case "--device": device = Value(); break;
-                    case "--data": data = Value(); break;
-                    case "--synthetic": synthetic = int.Parse(Value(), invariant); break;
-                    case "--epochs": epochs = int.Parse(Value(), invariant); break;
-                    case "--batch": batch = int.Parse(Value(), invariant); break;
-                    case "--lr": lr = float.Parse(Value(), invariant); break;
-                    case "--seed": seed = int.Parse(Value(), invariant); break;
-                    case "--out": output = Value(); break;
-                    case "--plot": plot = Value(); break;
+                    case "--device": device = o.Value(); break;
+                    case "--data": data = o.Value(); break;
+                    case "--synthetic": synthetic = o.Int(); break;
+                    case "--epochs": epochs = o.Int(); break;
+                    case "--batch": batch = o.Int(); break;
+                    case "--lr": lr = o.Float(); break;
+                    case "--seed": seed = o.Int(); break;
+                    case "--out": output = o.Value(); break;
+                    case "--plot": plot = o.Value(); break;
                     case "--overwrite": overwrite = true; break;
                     case "-h" or "--help": return null;
-                    default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+                    default: throw o.Unknown();
                 }
             }
             if (epochs <= 0 || batch <= 1) throw new ArgumentException("--epochs must be positive and --batch at least 2 (batch norm needs two images).");

@@ -54,7 +54,7 @@ var logits = model.Logits(new Tensor(inputs, windows, CharGpt.Context));
 evalTimer.Stop();
 double loss = 0;
 for (int p = 0; p < windows * CharGpt.Context; p++)
-    loss -= Sampling.LogSoftmaxAt(logits.Data, p * CharGpt.Vocab, (int)excerpt[p + 1]);
+    loss -= Kiln.Examples.Scoring.LogSoftmaxAt(logits.Data, p * CharGpt.Vocab, CharGpt.Vocab, (int)excerpt[p + 1]);
 loss /= windows * CharGpt.Context;
 Console.WriteLine($"Excerpt: {excerpt.Length:N0} characters; mean cross-entropy {loss:F4} nats/char over {windows} windows " +
     $"({windows * CharGpt.Context / evalTimer.Elapsed.TotalSeconds:N0} characters/s in one batch of {windows})");
@@ -106,21 +106,20 @@ sealed record Options(string? Device, string Prompt, int Chars, double Temperatu
         int chars = 240, seed = 1;
         double temperature = 0.7;
         var format = WeightFormat.Float32;
-        for (int i = 0; i < args.Length; i++)
+        var o = new Kiln.Examples.OptionReader(args);
+        while (o.Next())
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            var culture = System.Globalization.CultureInfo.InvariantCulture;
-            switch (args[i])
+            switch (o.Option)
             {
-                case "--device": device = Value(); break;
-                case "--prompt": prompt = Value(); break;
-                case "--chars": chars = int.Parse(Value(), culture); break;
-                case "--temperature": temperature = double.Parse(Value(), culture); break;
-                case "--seed": seed = int.Parse(Value(), culture); break;
-                case "--weights": weights = Value(); break;
-                case "--weight-format": format = Kiln.Examples.CommandLine.WeightFormat(Value()); break;
+                case "--device": device = o.Value(); break;
+                case "--prompt": prompt = o.Value(); break;
+                case "--chars": chars = o.Int(); break;
+                case "--temperature": temperature = o.Double(); break;
+                case "--seed": seed = o.Int(); break;
+                case "--weights": weights = o.Value(); break;
+                case "--weight-format": format = Kiln.Examples.CommandLine.WeightFormat(o.Value()); break;
                 case "-h" or "--help": return null;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+                default: throw o.Unknown();
             }
         }
         if (prompt.Length == 0) throw new ArgumentException("--prompt must not be empty.");

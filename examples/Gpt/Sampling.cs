@@ -3,18 +3,9 @@ using System.Linq;
 
 namespace Kiln.Examples.Gpt;
 
-/// <summary>Reading the model's next-character logits: log-probability of one character, and sampling the next.</summary>
+/// <summary>Reading the model's next-character logits: sampling the next character, and generating text.</summary>
 static class Sampling
 {
-    /// <summary>log softmax(logits[offset .. offset + Vocab])[index], in double.</summary>
-    public static double LogSoftmaxAt(float[] logits, int offset, int index)
-    {
-        double max = double.NegativeInfinity, sum = 0;
-        for (int i = 0; i < CharGpt.Vocab; i++) max = Math.Max(max, logits[offset + i]);
-        for (int i = 0; i < CharGpt.Vocab; i++) sum += Math.Exp(logits[offset + i] - max);
-        return logits[offset + index] - max - Math.Log(sum);
-    }
-
     /// <summary>A character drawn from softmax(logits / temperature); temperature 0 takes the most likely one.</summary>
     public static int Sample(float[] logits, int offset, double temperature, Random random)
     {

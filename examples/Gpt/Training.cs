@@ -138,26 +138,25 @@ static class GptTraining
             float lr = 5e-3f;
             double temperature = 0.7;
             bool overwrite = false;
-            var invariant = System.Globalization.CultureInfo.InvariantCulture;
-            for (int i = 0; i < args.Length; i++)
+            var o = new Kiln.Examples.OptionReader(args);
+            while (o.Next())
             {
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-                switch (args[i])
+                switch (o.Option)
                 {
-                    case "--device": device = Value(); break;
-                    case "--steps": steps = int.Parse(Value(), invariant); break;
-                    case "--batch": batch = int.Parse(Value(), invariant); break;
-                    case "--lr": lr = float.Parse(Value(), invariant); break;
-                    case "--seed": seed = int.Parse(Value(), invariant); break;
-                    case "--corpus": corpus = Value(); break;
-                    case "--out": output = Value(); break;
-                    case "--plot": plot = Value(); break;
+                    case "--device": device = o.Value(); break;
+                    case "--steps": steps = o.Int(); break;
+                    case "--batch": batch = o.Int(); break;
+                    case "--lr": lr = o.Float(); break;
+                    case "--seed": seed = o.Int(); break;
+                    case "--corpus": corpus = o.Value(); break;
+                    case "--out": output = o.Value(); break;
+                    case "--plot": plot = o.Value(); break;
                     case "--overwrite": overwrite = true; break;
-                    case "--prompt": prompt = Value(); break;
-                    case "--chars": chars = int.Parse(Value(), invariant); break;
-                    case "--temperature": temperature = double.Parse(Value(), invariant); break;
+                    case "--prompt": prompt = o.Value(); break;
+                    case "--chars": chars = o.Int(); break;
+                    case "--temperature": temperature = o.Double(); break;
                     case "-h" or "--help": return null;
-                    default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+                    default: throw o.Unknown();
                 }
             }
             if (steps <= 0 || batch <= 0) throw new ArgumentException("--steps and --batch must be positive.");

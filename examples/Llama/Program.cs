@@ -39,7 +39,7 @@ var ids = new Tensor(heldOut.Take(windows * TinyLlama.Context).Select(i => (floa
 var logits = model.Logits(ids);
 double loss = 0;
 for (int p = 0; p < windows * TinyLlama.Context; p++)
-    loss -= LogSoftmaxAt(logits.Data, p * TinyLlama.Vocab, heldOut[p + 1]);
+    loss -= Kiln.Examples.Scoring.LogSoftmaxAt(logits.Data, p * TinyLlama.Vocab, TinyLlama.Vocab, heldOut[p + 1]);
 loss /= windows * TinyLlama.Context;
 Console.WriteLine($"Held-out excerpt: {heldOut.Length:N0} characters the training never saw; mean cross-entropy {loss:F4} nats/char over {windows} windows");
 
@@ -76,14 +76,6 @@ Console.WriteLine($"Recomputing the prefix for each character instead: {produced
     $"{(text.Skip(prompt.Length).SequenceEqual(CachedGeneration.Stream(model.Step, prompt, options.Chars, TinyLlama.Context, new TokenSampler(sampling))) ? "the same text" : "DIFFERENT text")}");
 return 0;
 
-static double LogSoftmaxAt(float[] logits, int offset, int index)
-{
-    double max = double.NegativeInfinity, sum = 0;
-    for (int i = 0; i < TinyLlama.Vocab; i++) max = Math.Max(max, logits[offset + i]);
-    for (int i = 0; i < TinyLlama.Vocab; i++) sum += Math.Exp(logits[offset + i] - max);
-    return logits[offset + index] - max - Math.Log(sum);
-}
-
 sealed record Options(string? Device, string Prompt, int Chars, float Temperature, int TopK, float TopP, int Seed, string? WeightsPath, WeightFormat WeightFormat)
 {
     public const string Usage = $"""
@@ -111,23 +103,22 @@ sealed record Options(string? Device, string Prompt, int Chars, float Temperatur
         int chars = 96, seed = 1, topK = 0;
         float temperature = 0.7f, topP = 1f;
         var format = WeightFormat.Float32;
-        for (int i = 0; i < args.Length; i++)
+        var o = new Kiln.Examples.OptionReader(args);
+        while (o.Next())
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            var culture = System.Globalization.CultureInfo.InvariantCulture;
-            switch (args[i])
+            switch (o.Option)
             {
-                case "--device": device = Value(); break;
-                case "--prompt": prompt = Value(); break;
-                case "--chars": chars = int.Parse(Value(), culture); break;
-                case "--temperature": temperature = float.Parse(Value(), culture); break;
-                case "--top-k": topK = int.Parse(Value(), culture); break;
-                case "--top-p": topP = float.Parse(Value(), culture); break;
-                case "--seed": seed = int.Parse(Value(), culture); break;
-                case "--weights": weights = Value(); break;
-                case "--weight-format": format = Kiln.Examples.CommandLine.WeightFormat(Value()); break;
+                case "--device": device = o.Value(); break;
+                case "--prompt": prompt = o.Value(); break;
+                case "--chars": chars = o.Int(); break;
+                case "--temperature": temperature = o.Float(); break;
+                case "--top-k": topK = o.Int(); break;
+                case "--top-p": topP = o.Float(); break;
+                case "--seed": seed = o.Int(); break;
+                case "--weights": weights = o.Value(); break;
+                case "--weight-format": format = Kiln.Examples.CommandLine.WeightFormat(o.Value()); break;
                 case "-h" or "--help": return null;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+                default: throw o.Unknown();
             }
         }
         if (prompt.Length == 0 || prompt.Length >= TinyLlama.Context) throw new ArgumentException($"--prompt must have 1 to {TinyLlama.Context - 1} characters.");

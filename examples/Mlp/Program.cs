@@ -110,17 +110,17 @@ sealed record Options(string? Device, int Batch, string? WeightsPath, WeightForm
         string? device = null, weights = null;
         int batch = 256;
         var format = WeightFormat.Float32;
-        for (int i = 0; i < args.Length; i++)
+        var o = new Kiln.Examples.OptionReader(args);
+        while (o.Next())
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            switch (args[i])
+            switch (o.Option)
             {
-                case "--device": device = Value(); break;
-                case "--batch": batch = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-                case "--weights": weights = Value(); break;
-                case "--weight-format": format = Kiln.Examples.CommandLine.WeightFormat(Value()); break;
+                case "--device": device = o.Value(); break;
+                case "--batch": batch = o.Int(); break;
+                case "--weights": weights = o.Value(); break;
+                case "--weight-format": format = Kiln.Examples.CommandLine.WeightFormat(o.Value()); break;
                 case "-h" or "--help": return null;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+                default: throw o.Unknown();
             }
         }
         if (batch <= 0) throw new ArgumentException("--batch must be positive.");
