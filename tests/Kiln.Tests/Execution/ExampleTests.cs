@@ -45,8 +45,10 @@ public sealed class ExampleTests
         Assert.Contains("Unknown option '--devcie'.", bad);
         Assert.Contains("Usage:", bad);
 
-        var (numberCode, number) = Run(Example(name), name is "Gpt" or "Llama" ? "--chars" : "--batch", "many");
+        string option = name is "Gpt" or "Llama" ? "--chars" : "--batch";
+        var (numberCode, number) = Run(Example(name), option, "many");
         Assert.Equal(2, numberCode);
+        Assert.Contains($"{option} needs a whole number, got 'many'.", number);
         Assert.Contains("Usage:", number);
     }
 
