@@ -48,7 +48,7 @@ public static partial class Autodiff
 
         /// <summary>
         /// ∂w[o, c, i, j] = Σ over images and output pixels of g[n, o, a, b] · x_padded[n, c, a·s + i·d, b·s + j·d]: the
-        /// taps (i, j) of the padded input, each a strided slice [N, C, OH, OW], stacked to [N, OH, OW, C, KH·KW] and
+        /// taps (i, j) of the padded input, each a strided slice [N, C, OH, OW] viewed as [N, OH, OW, C], stacked to [N, OH, OW, C, KH·KW] and
         /// contracted with g as [N·OH·OW, O] in one matrix product.
         /// </summary>
         int ConvWeightGradient(Window2d w)
@@ -62,11 +62,14 @@ public static partial class Autodiff
                 for (int j = 0; j < w.KernelW; j++)
                 {
                     int tap = StridedSlice(StridedSlice(padded, 2, i * w.DilationH, w.StrideH, outH.Coefficient), 3, j * w.DilationW, w.StrideW, outW.Coefficient);
-                    tap = b.ReshapeTo(tap, Shape.Of(batch, channels, outH, outW, Dim.One));
+                    // Each tap moved to [N, OH, OW, C, 1] before stacking, so the stack is laid out as the matrix the
+                    // product reads and the reshape below stays a view: stacking as [N, C, OH, OW, KH·KW] and permuting
+                    // afterwards cost a second copy of the whole unfolded input (nine activations' worth for 3×3).
+                    tap = b.ReshapeTo(b.Permute(tap, new[] { 0, 2, 3, 1 }), Shape.Of(batch, outH, outW, channels, Dim.One));
                     columns = columns is { } c ? b.Concat(c, tap, 4) : tap;
                 }
             int taps = w.KernelH * w.KernelW;
-            int unfolded = b.ReshapeTo(b.Permute(columns!.Value, new[] { 0, 2, 3, 1, 4 }), Shape.Of(batch * outH * outW, channels * Dim.Of(taps)));
+            int unfolded = b.ReshapeTo(columns!.Value, Shape.Of(batch * outH * outW, channels * Dim.Of(taps)));
             int grads = b.ReshapeTo(b.Permute(g, new[] { 0, 2, 3, 1 }), Shape.Of(batch * outH * outW, outC));
             return b.ReshapeTo(b.MatMul(b.Transpose(grads), unfolded), b.ShapeOf(n.Inputs[1]));
         }
