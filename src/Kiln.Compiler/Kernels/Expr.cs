@@ -85,6 +85,32 @@ public static class ExprExtensions
         _ => Enumerable.Empty<Expr>(),
     };
 
+    /// <summary>
+    /// The same node over its children mapped by <paramref name="map"/>; null when the map refuses any child (returns
+    /// null). A leaf (load, constant, coordinate, accumulator) is returned as it is: rewriters handle those themselves.
+    /// </summary>
+    public static Expr? WithChildren(this Expr e, System.Func<Expr, Expr?> map)
+    {
+        switch (e)
+        {
+            case UnaryExpr u:
+                return map(u.X) is { } x ? u with { X = x } : null;
+            case BinaryExpr b:
+                return map(b.A) is { } a && map(b.B) is { } bb ? b with { A = a, B = bb } : null;
+            case SelectExpr s:
+                return map(s.Condition) is { } c && map(s.A) is { } sa && map(s.B) is { } sb ? new SelectExpr(c, sa, sb) : null;
+            case RangeSelectExpr r:
+                return map(r.Inside) is { } inside && map(r.Outside) is { } outside ? r with { Inside = inside, Outside = outside } : null;
+            case RandomExpr r:
+            {
+                var parts = new[] { r.KeyLow, r.KeyHigh }.Concat(r.Coordinates).Select(map).ToList();
+                return parts.Any(x => x == null) ? null : new RandomExpr(r.Site, parts[0]!, parts[1]!, parts.Skip(2).Select(x => x!).ToEquatableArray());
+            }
+            default:
+                return e;
+        }
+    }
+
     public static System.Collections.Generic.IEnumerable<LoadExpr> Loads(this Expr e) =>
         e is LoadExpr l ? new[] { l } : e.Children().SelectMany(Loads);
 

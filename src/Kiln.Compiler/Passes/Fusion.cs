@@ -245,19 +245,11 @@ public static class Fusion
             {
                 LoadExpr l => l.Strides[axis] is { IsConstant: true, Coefficient: 0 } ? l
                     : l with { Offset = l.Offset.Append(Dim.Of(-by) * l.Strides[axis]).ToEquatableArray() },
-                ConstExpr c => c,
                 IotaExpr i => i.Axis == axis ? new BinaryExpr(OpKind.Sub, i, new ConstExpr(by)) : i,
-                UnaryExpr u => Shift(u.X, axis, by) is { } x ? u with { X = x } : null,
-                BinaryExpr b => Shift(b.A, axis, by) is { } a && Shift(b.B, axis, by) is { } bb ? b with { A = a, B = bb } : null,
-                SelectExpr s => Shift(s.Condition, axis, by) is { } c && Shift(s.A, axis, by) is { } a && Shift(s.B, axis, by) is { } bb
-                    ? new SelectExpr(c, a, bb) : null,
-                RangeSelectExpr r => Shift(r.Inside, axis, by) is { } inside && Shift(r.Outside, axis, by) is { } outside
-                    ? (r.Axis == axis ? new RangeSelectExpr(r.Axis, r.Start + by, r.End + by, inside, outside) : r with { Inside = inside, Outside = outside })
-                    : null,
-                RandomExpr r => Shift(r.KeyLow, axis, by) is { } low && Shift(r.KeyHigh, axis, by) is { } high
-                    && r.Coordinates.Select(c => Shift(c, axis, by)).ToList() is var coordinates && coordinates.All(c => c != null)
-                    ? new RandomExpr(r.Site, low, high, coordinates.Select(c => c!).ToEquatableArray()) : null,
-                _ => null,
+                RangeSelectExpr r when r.Axis == axis => r.WithChildren(c => Shift(c, axis, by)) is RangeSelectExpr moved
+                    ? moved with { Start = r.Start + by, End = r.End + by } : null,
+                AccExpr => null,
+                _ => e.WithChildren(c => Shift(c, axis, by)),
             };
         }
 
@@ -301,23 +293,10 @@ public static class Fusion
                         }
                     }
                     return LiveAtCurrent(l.Buffer) ? l : null;
-                case ConstExpr or IotaExpr:
-                    return e;
-                case UnaryExpr u:
-                    return Expand(u.X, shape, into) is { } x ? u with { X = x } : null;
-                case BinaryExpr bin:
-                    return Expand(bin.A, shape, into) is { } a && Expand(bin.B, shape, into) is { } bb ? bin with { A = a, B = bb } : null;
-                case SelectExpr sel:
-                    return Expand(sel.Condition, shape, into) is { } c && Expand(sel.A, shape, into) is { } sa && Expand(sel.B, shape, into) is { } sb
-                        ? new SelectExpr(c, sa, sb) : null;
-                case RangeSelectExpr r:
-                    return Expand(r.Inside, shape, into) is { } inside && Expand(r.Outside, shape, into) is { } outside ? r with { Inside = inside, Outside = outside } : null;
-                case RandomExpr r:
-                    var coordinates = r.Coordinates.Select(c => Expand(c, shape, into)).ToList();
-                    return Expand(r.KeyLow, shape, into) is { } low && Expand(r.KeyHigh, shape, into) is { } high && coordinates.All(c => c != null)
-                        ? new RandomExpr(r.Site, low, high, coordinates.Select(c => c!).ToEquatableArray()) : null;
+                case AccExpr:
+                    return null; // recipes never read a root's result
                 default:
-                    return null;
+                    return e.WithChildren(c => Expand(c, shape, into));
             }
         }
 
@@ -359,25 +338,10 @@ public static class Fusion
                 case IotaExpr i:
                     return Broadcast(i.Axis) ? new ConstExpr(0) : new IotaExpr(i.Axis + lead);
                 case RangeSelectExpr r:
-                {
-                    if (Broadcast(r.Axis)) return null;
-                    var (inside, outside) = (Rebroadcast(r.Inside, from, to), Rebroadcast(r.Outside, from, to));
-                    return inside == null || outside == null ? null : r with { Axis = r.Axis + lead, Inside = inside, Outside = outside };
-                }
-                case UnaryExpr u:
-                    return Rebroadcast(u.X, from, to) is { } x ? u with { X = x } : null;
-                case BinaryExpr b:
-                    return Rebroadcast(b.A, from, to) is { } a && Rebroadcast(b.B, from, to) is { } bb ? b with { A = a, B = bb } : null;
-                case SelectExpr s:
-                    return Rebroadcast(s.Condition, from, to) is { } c && Rebroadcast(s.A, from, to) is { } sa && Rebroadcast(s.B, from, to) is { } sb
-                        ? new SelectExpr(c, sa, sb) : null;
-                case RandomExpr r:
-                {
-                    var parts = new[] { r.KeyLow, r.KeyHigh }.Concat(r.Coordinates).Select(x => Rebroadcast(x, from, to)).ToList();
-                    return parts.Any(x => x == null) ? null : new RandomExpr(r.Site, parts[0]!, parts[1]!, parts.Skip(2).Select(x => x!).ToEquatableArray());
-                }
+                    return Broadcast(r.Axis) ? null
+                        : r.WithChildren(c => Rebroadcast(c, from, to)) is RangeSelectExpr moved ? moved with { Axis = r.Axis + lead } : null;
                 default:
-                    return e;
+                    return e.WithChildren(c => Rebroadcast(c, from, to));
             }
         }
 
