@@ -75,7 +75,7 @@ internal sealed class OffloadedOptimizerState : IDisposable
     void Update(in OptimizerStep step, int k) => _host.ApplyOptimizer(step, _master[k].Memory, _gradients[k].Memory,
         _state.Length > 0 ? _state[0][k].Memory : null, _state.Length > 1 ? _state[1][k].Memory : null);
 
-    /// <summary>After a restored checkpoint: the master copies from the parameters' new values (host arrays in <see cref="ParameterSpec"/> order of the trained ones).</summary>
+    /// <summary>After a restored checkpoint: the master copies read again from the trained parameters on the device, in the order given at construction.</summary>
     public void ResetMaster(IReadOnlyList<DeviceTensor> parameters)
     {
         for (int k = 0; k < parameters.Count; k++) ReadBack(parameters[k].Memory, _master[k]);

@@ -72,9 +72,6 @@ public sealed class TrainingSession : IDisposable
         }
     }
 
-    /// <summary>Whether the optimizer's state lives in host memory (<see cref="Optimizer.StateOnHost"/> on a device with memory of its own).</summary>
-    public bool StateOffloaded => _offloaded != null;
-
     /// <summary>Bytes the optimizer's state takes on the training device (0 when offloaded).</summary>
     public long DeviceStateBytes => _state.SelectMany(s => s).Sum(t => t.Length * (long)sizeof(float));
 
