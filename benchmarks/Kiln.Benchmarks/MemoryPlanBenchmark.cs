@@ -218,7 +218,7 @@ public static class MemoryPlanBenchmark
 
     static double GeoMean(IEnumerable<double> xs) => Math.Exp(xs.Average(Math.Log));
 
-    internal static double Median(IReadOnlyList<double> xs)
+    static double Median(IReadOnlyList<double> xs)
     {
         var sorted = xs.OrderBy(x => x).ToList();
         return sorted[sorted.Count / 2];

@@ -130,16 +130,7 @@ public sealed class IlgpuDevice : Device
             new CudaOptimizer.AccumulateArgs { Sum = s, Addend = View(addend), First = first ? 1 : 0 });
     }
 
-    protected override double SumOfSquares(DeviceMemory values)
-    {
-        var v = View(values);
-        using var sum = Accelerator.Allocate1D<double>(1);
-        sum.MemSetToZero();
-        Load<CudaOptimizer.SquaresArgs>(CudaOptimizer.SumOfSquares)(checked((int)v.Length), new CudaOptimizer.SquaresArgs { Values = v, Sum = sum.View });
-        var host = new double[1];
-        sum.View.CopyToCPU(host);
-        return host[0];
-    }
+    protected override double SumOfSquares(DeviceMemory values) => SumOfSquares(new[] { values });
 
     /// <summary>Σ x² of every tensor into one device double, read back once (not once per tensor: each read waits for the device).</summary>
     protected override double SumOfSquares(System.Collections.Generic.IReadOnlyList<DeviceMemory> values)
@@ -162,11 +153,7 @@ public sealed class IlgpuDevice : Device
 
     protected override bool CanStreamWeights => true;
 
-    protected override WeightWindow CreateWeightWindow(long elements)
-    {
-        ThrowIfOverLimit(elements * sizeof(float), "weight window");
-        return new IlgpuWeightWindow(this, (IlgpuMemory)AllocateMemory(elements));
-    }
+    protected override WeightWindow CreateWeightWindow(long elements) => new IlgpuWeightWindow(this, (IlgpuMemory)AllocateWithinLimit(elements, "weight window"));
 
     protected override DeviceMemory AllocateMemory(long elements)
     {

@@ -37,19 +37,17 @@ public abstract class Device : IDisposable
 
     long? _memoryLimit;
 
-    /// <summary>A new zero-initialized allocation, refused with <see cref="KilnDeviceException"/> past <see cref="MemoryLimit"/>.</summary>
-    internal DeviceMemory AllocateWithinLimit(long elements, string? name)
+    /// <summary>
+    /// A new zero-initialized allocation, refused with <see cref="KilnDeviceException"/> past <see cref="MemoryLimit"/>:
+    /// the way every allocation of Kiln's (tensors, arenas, weight windows) reaches <see cref="AllocateMemory"/>.
+    /// </summary>
+    protected internal DeviceMemory AllocateWithinLimit(long elements, string? name)
     {
-        ThrowIfOverLimit(elements * sizeof(float), name);
-        return AllocateMemory(elements);
-    }
-
-    /// <summary>Throws when <paramref name="bytes"/> more would pass <see cref="MemoryLimit"/>.</summary>
-    protected internal void ThrowIfOverLimit(long bytes, string? name)
-    {
+        long bytes = elements * sizeof(float);
         if (_memoryLimit is long limit && bytes > limit - AllocatedBytes)
             throw new KilnDeviceException($"Out of memory on {Name}: {(name == null ? "" : $"'{name}' needs ")}{bytes} bytes, " +
                 $"{Math.Max(limit - AllocatedBytes, 0)} of its {limit}-byte limit (Device.MemoryLimit) are free.");
+        return AllocateMemory(elements);
     }
 
     public static Device Default() => FromName(Environment.GetEnvironmentVariable("KILN_DEVICE"), "KILN_DEVICE");
