@@ -25,4 +25,31 @@ public static class Timing
         samples.Sort();
         return samples[samples.Count / 2];
     }
+
+    /// <summary>
+    /// Median seconds of each of <paramref name="runs"/>, called in turn round after round (so that a slow phase of a
+    /// noisy machine falls on all of them alike), after three warm-up rounds; at least 0.3 s (quick) or 1.5 s and five rounds.
+    /// </summary>
+    public static double[] InterleavedMedianSeconds(bool quick, params Action[] runs)
+    {
+        for (int i = 0; i < 3; i++)
+            foreach (var run in runs) run();
+        var samples = new List<double>[runs.Length];
+        for (int r = 0; r < runs.Length; r++) samples[r] = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < (quick ? 0.3 : 1.5) * runs.Length || samples[0].Count < 5)
+            for (int r = 0; r < runs.Length; r++)
+            {
+                var t = Stopwatch.StartNew();
+                runs[r]();
+                samples[r].Add(t.Elapsed.TotalSeconds);
+            }
+        var medians = new double[runs.Length];
+        for (int r = 0; r < runs.Length; r++)
+        {
+            samples[r].Sort();
+            medians[r] = samples[r][samples[r].Count / 2];
+        }
+        return medians;
+    }
 }

@@ -15,14 +15,20 @@ namespace Kiln.Runtime.Cpu;
 public static class CpuParallel
 {
     const long InlineWork = 1 << 15;
-    static int _maxThreads = Environment.ProcessorCount;
+    static int _maxThreads = ThreadsFromEnvironment();
 
-    /// <summary>Threads used by CPU kernels, the caller included (defaults to the core count).</summary>
+    /// <summary>
+    /// Threads used by CPU kernels, the caller included: <c>KILN_THREADS</c> when it is a positive number (as
+    /// OMP_NUM_THREADS for OpenMP runtimes), else the core count.
+    /// </summary>
     public static int MaxThreads
     {
         get => _maxThreads;
         set => _maxThreads = Math.Max(1, value);
     }
+
+    static int ThreadsFromEnvironment() =>
+        int.TryParse(Environment.GetEnvironmentVariable("KILN_THREADS"), out int threads) && threads > 0 ? threads : Environment.ProcessorCount;
 
     /// <summary>Runs <paramref name="task"/> over [0, <paramref name="items"/>) in contiguous chunks.</summary>
     /// <param name="items">Work items.</param>

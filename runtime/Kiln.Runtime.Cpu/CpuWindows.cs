@@ -9,7 +9,7 @@ public interface ICpuWindowInput
 }
 
 /// <summary>
-/// What a generated convolution that the im2col + GEMM path cannot take (its input or weights are strided views)
+/// What a generated convolution that the GEMM path (ConvJob) cannot take (its input or weights are strided views)
 /// supplies to <see cref="CpuDirectConv"/>: the weights at (o, c within the group, kh, kw), and where a result goes.
 /// </summary>
 public interface ICpuConv : ICpuWindowInput

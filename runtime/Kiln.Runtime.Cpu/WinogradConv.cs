@@ -30,7 +30,7 @@ public sealed unsafe class WinogradConv<TEpilogue> where TEpilogue : struct, IGe
     /// Where Winograd pays (measured on the CIFAR network's layers, docs/benchmarks.md): 3×3, stride 1, no dilation, one
     /// group, at least 128 input and 64 output channels, and an output of at least 4×4. With fewer input channels the
     /// point GEMMs are short and the transformed output — four times the output's size — costs more memory traffic than
-    /// the multiplies saved (24 → 64 and 64 → 256 channels ran 1.2–1.6× slower than im2col); on smaller outputs most of a
+    /// the multiplies saved (24 → 64 and 64 → 256 channels ran 1.2–1.7× slower than implicit GEMM); on smaller outputs most of a
     /// tile is clipped.
     /// </summary>
     public static bool Applies(in ConvGeometry g) =>

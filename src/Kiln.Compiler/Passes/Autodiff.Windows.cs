@@ -39,7 +39,7 @@ public static partial class Autodiff
             long leftH = (h + 2 * w.PadH - reachH - 1) % w.StrideH, leftW = (width + 2 * w.PadW - reachW - 1) % w.StrideW;
             int dilated = b.Pad(b.Pad(Dilate(Dilate(g, 2, w.StrideH), 3, w.StrideW), 2, 0, (int)leftH, 0f), 3, 0, (int)leftW, 0f);
             // Transposed first and flipped last: the flip's concatenation is stored, so the convolution reads dense
-            // filters (the im2col + GEMM path) rather than a strided view (the per-element direct path).
+            // filters (the GEMM path) rather than a strided view (the per-element direct path).
             int filters = Flip(Flip(b.Permute(n.Inputs[1], new[] { 1, 0, 2, 3 }), 2), 3);
             int padH = System.Math.Max(0, reachH - w.PadH), padW = System.Math.Max(0, reachW - w.PadW);
             int full = b.Conv2d(dilated, filters, 1, 1, padH, padW, w.DilationH, w.DilationW, 1);

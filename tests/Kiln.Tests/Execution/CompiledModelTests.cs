@@ -194,7 +194,7 @@ public sealed class AllocationTests
             model.ScaledSoftmax(scores, probabilities);  // softmax
             mlp.Forward(images, logits);                 // three GEMMs over the worker pool
             gpt.Logits(ids, next);                       // lookups, norms, attention, GEMMs with residual epilogues
-            cifar.Forward(pictures, classes);            // im2col convolutions (batched GEMM), pooling
+            cifar.Forward(pictures, classes);            // implicit-GEMM convolutions, pooling
         }
         // Warm up past tiered JIT (30 calls, then a background re-JIT that allocates on its own thread).
         for (int i = 0; i < 40; i++) Calls();

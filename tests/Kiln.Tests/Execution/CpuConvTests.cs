@@ -9,7 +9,7 @@ namespace Kiln.Tests.Execution;
 /// The CPU convolution paths against the reference's double-precision loop: Winograd F(2×2, 3×3) (odd and even output
 /// sizes, so partial tiles are clipped; padding 0–2; several images; channels not a multiple of anything; rows wide
 /// enough for the eight-tile SIMD transforms and their scalar borders; filters transformed once and reused by the
-/// second call) and im2col + GEMM for the same shapes.
+/// second call) and implicit GEMM for the same shapes.
 /// </summary>
 public sealed class CpuConvTests
 {
@@ -28,7 +28,7 @@ public sealed class CpuConvTests
         using var device = Device.Cpu();
         var weights = Tensor.Random(11, 1f, outChannels, channels, 3, 3);
         using var w = device.Upload(weights);
-        var jobs = new[] { new ConvJob<NoEpilogue>(), new ConvJob<NoEpilogue>() }; // Winograd, im2col
+        var jobs = new[] { new ConvJob<NoEpilogue>(), new ConvJob<NoEpilogue>() }; // Winograd, implicit GEMM
         for (int call = 0; call < 2; call++)
         {
             var input = Tensor.Random(20 + call, 1f, images, channels, height, width);
@@ -38,7 +38,7 @@ public sealed class CpuConvTests
             {
                 using var y = device.Allocate(new[] { images, outChannels, g.OutHeight, g.OutWidth });
                 jobs[path].Run(x.Cpu(), w.Cpu(), y.Cpu(), images, g, default, constantWeights: path == 0);
-                Tolerance.AssertClose(expected, y.Download(), $"{(path == 0 ? "Winograd" : "im2col")} call {call}", atol: 1e-4f);
+                Tolerance.AssertClose(expected, y.Download(), $"{(path == 0 ? "Winograd" : "implicit GEMM")} call {call}", atol: 1e-4f);
             }
         }
     }

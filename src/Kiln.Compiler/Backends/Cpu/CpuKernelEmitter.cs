@@ -335,7 +335,7 @@ public static class CpuKernelEmitter
         w.Close();
     }
 
-    /// <summary>Input and weights laid out contiguously (no view in between), as the im2col + GEMM path reads them.</summary>
+    /// <summary>Input and weights laid out contiguously (no view in between), as the GEMM path (ConvJob) reads them.</summary>
     static bool IsDense(ConvRoot c, Kernel k)
     {
         var weights = Shape.Of(k.Shape[1], Dim.Of(c.InputShape[1].Coefficient / c.Window.Groups), Dim.Of(c.Window.KernelH), Dim.Of(c.Window.KernelW));
@@ -344,7 +344,7 @@ public static class CpuKernelEmitter
     }
 
     /// <summary>
-    /// A convolution through the runtime's im2col + packed GEMM (ConvJob), the epilogue applied per finished tile row:
+    /// A convolution through the runtime's ConvJob (implicit GEMM or Winograd), the epilogue applied per finished output row:
     /// a GEMM row is one output channel of one image, its columns the output pixels, split here into rows of the output.
     /// </summary>
     static void EmitConv(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c, KernelSignature sig)
