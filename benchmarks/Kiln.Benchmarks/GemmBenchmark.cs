@@ -32,6 +32,8 @@ public static class GemmBenchmark
             (128, 2304, 768, "GPT-2 small QKV, 128 tokens"),
             (128, 768, 3072, "GPT-2 small MLP down, 128 tokens"),
             (1, 768, 768, "one token, 768²"),
+            (256, 576, 14400, "CIFAR layer2.conv1 filter gradient, batch 64 (split K)"),
+            (64, 216, 61504, "CIFAR layer1.conv1 filter gradient, batch 64 (split K)"),
         };
         using var device = Device.Cpu();
         foreach (var (m, n, k, what) in quick ? shapes.Take(3) : shapes)

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Runtime.Cpu;
 
@@ -10,16 +11,18 @@ namespace Kiln.Runtime.Cpu;
 /// for A: B is packed into panels one register tile wide (<c>[kk][Width]</c>, columns past n zero); A is read in place,
 /// six rows at a time (a strided A is first copied row-major). A tile of up to 48 rows × some panels walks K in
 /// blocks, and inside a block each panel's block stays in L1 while the 6-row slices of A stream past it. Tiles spread
-/// over the cores. An operand that does not change between calls (a weight) is packed once and kept. GEMV shapes
+/// over the cores; a product with a long K and a small C (a filter gradient) splits K over them instead. An operand that does not change between calls (a weight) is packed once and kept. GEMV shapes
 /// (fewer than three rows) run one row against 64 columns at a time.
 /// </summary>
 public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct, IGemmEpilogue
 {
-    const int MR = GemmMicroKernels.Rows, SlicesPerTile = 8, RowColumns = GemmMicroKernels.RowColumns, MaxWidth = 32;
+    const int MR = GemmMicroKernels.Rows, SlicesPerTile = 8, RowColumns = GemmMicroKernels.RowColumns, MaxWidth = 32, PackARows = 16;
 
-    enum Phase { PackA, PackB, PackQuantized, Tiles, Rows }
+    enum Phase { PackA, PackB, PackQuantized, Tiles, Rows, SplitK, SumSplits }
 
     readonly PackedOperand _aPack = new(), _bPack = new();
+    /// <summary>Split-K partial products, <c>[split][m][n]</c>.</summary>
+    float[] _partials = Array.Empty<float>();
     /// <summary>A weight B in a smaller format (its view's <see cref="CpuView.Format"/>), packed once; else null.</summary>
     QuantizedPanels? _bQuantized;
     bool _quantized;
@@ -31,7 +34,8 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     float* _a, _b, _c, _aRows, _bPacked;
     long _aRowStride, _aColStride, _bRowStride, _bColStride, _lda, _m, _n, _k, _batch;
     long _entries, _aEntryStride, _bEntryStride, _cEntryStride;
-    long _slices, _panels, _panelFloats, _rowTiles, _colTiles;
+    long _slices, _panels, _panelFloats, _rowTiles, _colTiles, _splits;
+    float* _partial;
     TEpilogue _epilogue;
 
     /// <summary>
@@ -109,7 +113,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             {
                 _aRows = aCopy;
                 _lda = _k;
-                if (_aPack.NeedsPacking(constantA, _a, _aRowStride, _aColStride, _k, _m, 1)) Launch(Phase.PackA, _m, _k);
+                if (_aPack.NeedsPacking(constantA, _a, _aRowStride, _aColStride, _k, _m, 1)) Launch(Phase.PackA, (_m + PackARows - 1) / PackARows, PackARows * _k);
             }
             else
             {
@@ -121,6 +125,21 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                 Launch(Phase.Rows, _entries * ((_n + RowColumns - 1) / RowColumns), _m * RowColumns * _k);
                 return;
             }
+            _splits = Splits();
+            if (_splits > 1)
+            {
+                // A long K and a small C (a convolution's filter gradient: K = images × pixels): every split computes
+                // all of C over its share of K, so A and B are read once — tiles of C would each re-read their rows of
+                // A and panels of B over the whole K. The partial products are then summed row by row.
+                PinnedBuffer.Grow(ref _partials, _splits * _m * _n);
+                fixed (float* partials = _partials)
+                {
+                    _partial = partials;
+                    Launch(Phase.SplitK, _splits, _m * _n * _k / _splits);
+                    Launch(Phase.SumSplits, _m, _splits * _n);
+                }
+                return;
+            }
             // Tiles of at most 48 rows, at least four per thread where the panels allow, cut evenly (within one slice
             // or panel) so that no thread is left with a large last tile.
             _rowTiles = (_slices + SlicesPerTile - 1) / SlicesPerTile;
@@ -128,6 +147,17 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             _colTiles = Math.Clamp((tilesPerEntry + _rowTiles - 1) / _rowTiles, 1, _panels);
             Launch(Phase.Tiles, _entries * _rowTiles * _colTiles, _m * _n * _k / (_rowTiles * _colTiles));
         }
+    }
+
+    /// <summary>
+    /// How many K ranges to split one product into: two per thread when K is at least eight times M and N and at least
+    /// 4096, so that each range is long and C small (at most a million floats per split); else 1.
+    /// </summary>
+    long Splits()
+    {
+        long splits = 2L * CpuParallel.MaxThreads;
+        bool longK = _entries == 1 && !_quantized && _k >= 4096 && _k >= 8 * Math.Max(_m, _n) && _m * _n <= (1 << 20);
+        return longK && splits > 1 ? splits : 1;
     }
 
     void Launch(Phase phase, long items, long costPerItem)
@@ -151,30 +181,71 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                 case Phase.PackB: PackB(item, TKernel.Width); break;
                 case Phase.PackQuantized: _bQuantized!.Pack(item, _b, _bRowStride, _bColStride, _n); break;
                 case Phase.Tiles: Tile<TKernel>(item); break;
+                case Phase.SplitK: Split<TKernel>(item); break;
+                case Phase.SumSplits: SumSplits(item); break;
                 default: Rows<TKernel>(item); break;
             }
     }
 
     /// <summary>
-    /// One tile of row slices × panels, K in blocks of about <see cref="IGemmMicroKernel.KBlock"/> (split evenly, so no
-    /// short last block): per block, each panel's block is loaded into L1 once and every row slice of the tile runs
-    /// against it. The epilogue runs once C is final.
+    /// One tile of row slices × panels over all of K, then the epilogue on its rows once they are final.
     /// </summary>
     void Tile<TKernel>(long t) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width;
         long entry = t / (_rowTiles * _colTiles), rowTile = t / _colTiles % _rowTiles, colTile = t % _colTiles;
         float* aRows = _aRows + entry * _aEntryStride, bPacked = _bPacked + entry * _panels * _panelFloats;
-        float* cEntry = _c + entry * _cEntryStride;
         long s0 = rowTile * _slices / _rowTiles, s1 = (rowTile + 1) * _slices / _rowTiles;
         long p0 = colTile * _panels / _colTiles, p1 = (colTile + 1) * _panels / _colTiles;
-        long kBlocks = Math.Max(1, (_k + TKernel.KBlock - 1) / TKernel.KBlock), kc = (_k + kBlocks - 1) / kBlocks;
+        Compute<TKernel>(aRows, bPacked, _c + entry * _cEntryStride, s0, s1, p0, p1, 0, _k);
+        long col0 = p0 * width, count = Math.Min(_n, p1 * width) - col0;
+        for (long i = s0 * MR, end = Math.Min(_m, s1 * MR); i < end; i++) _epilogue.Apply(_batch + entry, i, col0, count);
+    }
+
+    /// <summary>Split <paramref name="split"/>: all of C over its share of K, into its partial product.</summary>
+    void Split<TKernel>(long split) where TKernel : struct, IGemmMicroKernel
+    {
+        long k0 = split * _k / _splits, k1 = (split + 1) * _k / _splits;
+        Compute<TKernel>(_aRows, _bPacked, _partial + split * _m * _n, 0, _slices, 0, _panels, k0, k1);
+    }
+
+    /// <summary>Row i of C: the sum of the splits' partial rows, then the epilogue.</summary>
+    void SumSplits(long i)
+    {
+        float* c = _c + i * _n, first = _partial + i * _n;
+        long mn = _m * _n, j = 0;
+        for (; j + Vector256<float>.Count <= _n; j += Vector256<float>.Count)
+        {
+            var sum = Vector256.Load(first + j);
+            for (long split = 1; split < _splits; split++) sum += Vector256.Load(first + split * mn + j);
+            sum.Store(c + j);
+        }
+        for (; j < _n; j++)
+        {
+            float sum = first[j];
+            for (long split = 1; split < _splits; split++) sum += first[split * mn + j];
+            c[j] = sum;
+        }
+        _epilogue.Apply(_batch, i, 0, _n);
+    }
+
+    /// <summary>
+    /// Row slices [s0, s1) × panels [p0, p1) of <c>c = a·b</c> over K range [kBegin, kEnd), in blocks of about
+    /// <see cref="IGemmMicroKernel.KBlock"/> (split evenly, so no short last block): per block, each panel's block is
+    /// loaded into L1 once and every row slice runs against it.
+    /// </summary>
+    void Compute<TKernel>(float* aRows, float* bPacked, float* cEntry, long s0, long s1, long p0, long p1, long kBegin, long kEnd)
+        where TKernel : struct, IGemmMicroKernel
+    {
+        int width = TKernel.Width;
+        long kLength = kEnd - kBegin;
+        long kBlocks = Math.Max(1, (kLength + TKernel.KBlock - 1) / TKernel.KBlock), kc = (kLength + kBlocks - 1) / kBlocks;
         float* edge = stackalloc float[MR * MaxWidth];
         // A quantized weight's panel block, dequantized into L1 once per block and panel, then read like a packed one.
         float* dequantized = stackalloc float[_quantized ? (int)(kc * width) : 0];
         for (long block = 0; block < kBlocks; block++)
         {
-            long k0 = block * kc, steps = Math.Min(kc, _k - k0);
+            long k0 = kBegin + block * kc, steps = Math.Min(kc, kEnd - k0);
             bool accumulate = block > 0;
             for (long p = p0; p < p1; p++)
             {
@@ -201,8 +272,6 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                 }
             }
         }
-        long col0 = p0 * width, count = Math.Min(_n, p1 * width) - col0;
-        for (long i = s0 * MR, end = Math.Min(_m, s1 * MR); i < end; i++) _epilogue.Apply(_batch + entry, i, col0, count);
     }
 
     /// <summary>GEMV shapes: every row of A (read in place) against one group of 64 columns, full K, then the epilogue.</summary>
@@ -223,11 +292,45 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         }
     }
 
-    /// <summary>Row i of a strided A, copied contiguous: <c>copy[i, kk] ← A[i, kk]</c>.</summary>
-    void PackA(long row)
+    /// <summary>
+    /// Rows [16·block, +16) of a strided A, copied contiguous: <c>copy[i, kk] ← A[i, kk]</c>. Sixteen rows at a time,
+    /// K outer: a transposed A (a weight gradient's <c>Xᵀ</c>, rows one float apart) is read one cache line per kk for
+    /// all sixteen rows, where a row at a time touched a new line per element and re-read each line sixteen times; with
+    /// AVX, in 8 × 8 blocks transposed in registers.
+    /// </summary>
+    void PackA(long block)
     {
-        float* dst = _aRows + row * _k, src = _a + row * _aRowStride;
-        for (long kk = 0; kk < _k; kk++) dst[kk] = src[kk * _aColStride];
+        long row0 = block * PackARows;
+        int rows = (int)Math.Min(PackARows, _m - row0);
+        float* dst = _aRows + row0 * _k, src = _a + row0 * _aRowStride;
+        long kk = 0;
+        if (_aRowStride == 1 && rows == PackARows && Avx.IsSupported)
+            for (; kk + 8 <= _k; kk += 8)
+                for (int r = 0; r < PackARows; r += 8) Transpose8x8(src + kk * _aColStride + r, _aColStride, dst + r * _k + kk, _k);
+        for (; kk < _k; kk++)
+            for (int r = 0; r < rows; r++) dst[r * _k + kk] = src[kk * _aColStride + r * _aRowStride];
+    }
+
+    /// <summary><c>to[i·toStride + j] ← from[j·fromStride + i]</c> for an 8 × 8 block, in registers (unpack, shuffle, lane swap).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8x8(float* from, long fromStride, float* to, long toStride)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(from), r1 = Avx.LoadVector256(from + fromStride);
+        Vector256<float> r2 = Avx.LoadVector256(from + 2 * fromStride), r3 = Avx.LoadVector256(from + 3 * fromStride);
+        Vector256<float> r4 = Avx.LoadVector256(from + 4 * fromStride), r5 = Avx.LoadVector256(from + 5 * fromStride);
+        Vector256<float> r6 = Avx.LoadVector256(from + 6 * fromStride), r7 = Avx.LoadVector256(from + 7 * fromStride);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(to, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(to + toStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(to + 2 * toStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(to + 3 * toStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(to + 4 * toStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(to + 5 * toStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(to + 6 * toStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(to + 7 * toStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>Panel p of entry e (item = e · panels + p): <c>packed[item][kk][j] ← B_e[kk, p·width + j]</c>, zero past column n.</summary>

@@ -24,7 +24,7 @@ namespace Kiln.Runtime.Cpu;
 /// </summary>
 public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue : struct, IGemmEpilogue
 {
-    const int MR = GemmMicroKernels.Rows, MaxPanelsPerBlock = 4, MaxSlicesPerBlock = 32, MaxColumns = MaxPanelsPerBlock * 32;
+    const int MR = GemmMicroKernels.Rows, MaxPanelsPerBlock = 4, MaxSlicesPerBlock = 48, MaxColumns = MaxPanelsPerBlock * 32;
 
     enum Phase { Pad, Blocks }
 
@@ -70,7 +70,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
         _gather = !_runs && ImplicitGemmBuild.UseGathers && ((blockColumns + _pixels - 1) / _pixels + 1) * _imageStride < int.MaxValue;
         _colBlocks = (_columns + blockColumns - 1) / blockColumns;
         _slices = (_outPerGroup + MR - 1) / MR;
-        // Channels split only as far as needed: into blocks of at most 32 slices, and further while there are fewer
+        // Channels split only as far as needed: into blocks of at most 48 slices (288 channels), and further while there are fewer
         // than four items per thread (a late 3×3 layer of one image has a single block of pixels).
         long columnItems = g.Groups * _colBlocks;
         _rowBlocks = Math.Max((_slices + MaxSlicesPerBlock - 1) / MaxSlicesPerBlock, (2L * CpuParallel.MaxThreads + columnItems - 1) / columnItems);

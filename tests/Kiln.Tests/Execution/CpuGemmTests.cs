@@ -9,7 +9,8 @@ namespace Kiln.Tests.Execution;
 /// <summary>
 /// The CPU GEMM against a double-precision loop, with each register tile (6×16 YMM and 6×32 ZMM — the latter emulated
 /// where AVX-512 is absent): GEMV rows (m &lt; 3), edge rows (m mod 6), partial panels, K blocks (k around 128 and 256),
-/// transposed operands, constant operands packed once, tiles split over threads — and nothing written outside C.
+/// transposed operands, constant operands packed once, tiles split over threads, K split over threads (long K, small
+/// C) — and nothing written outside C.
 /// </summary>
 [Collection(nameof(ProcessWideCpuSettings))]
 public sealed class CpuGemmTests
@@ -28,6 +29,8 @@ public sealed class CpuGemmTests
     [InlineData(5, 37, 300, true)]
     [InlineData(13, 70, 513, true)]
     [InlineData(97, 129, 31, true)]
+    [InlineData(13, 37, 5000, false)] // a long K and a small C: K split over the threads, partial products summed
+    [InlineData(40, 24, 4099, true)]  // the same with the wide tile; a transposed A of two full 16-row blocks and 8 rows
     public void MatchesReference(int m, int n, int k, bool wideTile)
     {
         using var tile = GemmTileSetting.Use(wideTile);
