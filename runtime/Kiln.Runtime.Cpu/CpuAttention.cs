@@ -17,6 +17,7 @@ public static unsafe class CpuAttention
     /// <summary>The longest key range whose scores are buffered on the stack (16 KiB).</summary>
     public const int MaxBufferedKeys = 4096;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(
         CpuView q, long qBase, long qStride,
         CpuView k, long kBase, long kSeqStride, long kStride,
@@ -66,6 +67,7 @@ public static unsafe class CpuAttention
     }
 
     /// <summary>scores[j] ← exp(scores[j] − max), returning their sum (eight at a time, then the tail).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float ExpAndSum(float* scores, long n, float max)
     {
         long j = 0;
@@ -101,6 +103,7 @@ public static unsafe class CpuAttention
     /// The dot products of one contiguous query row with four contiguous key rows (<paramref name="keyStride"/> apart):
     /// four independent FMA chains sharing each load of q, where one chain per key waits on its own FMA latency.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Dot4(float* q, float* k, long keyStride, long n, float* result)
     {
         float* k1 = k + keyStride, k2 = k1 + keyStride, k3 = k2 + keyStride;
@@ -130,6 +133,7 @@ public static unsafe class CpuAttention
     /// y += Σ_j weights[j]·v_j over contiguous value rows <paramref name="rowStride"/> apart, 32 columns at a time held in
     /// four registers across all rows (one store per column block instead of one load and store per row).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void WeightedSum(float* y, float* weights, float* v, long rowStride, long rows, long n)
     {
         long c = 0;

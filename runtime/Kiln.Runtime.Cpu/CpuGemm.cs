@@ -166,12 +166,14 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         CpuParallel.For(items, costPerItem, this);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(long first, long end)
     {
         if (_wide) Run<Tile6x32>(first, end);
         else Run<Tile6x16>(first, end);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Run<TKernel>(long first, long end) where TKernel : struct, IGemmMicroKernel
     {
         for (long item = first; item < end; item++)
@@ -190,6 +192,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     /// <summary>
     /// One tile of row slices × panels over all of K, then the epilogue on its rows once they are final.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Tile<TKernel>(long t) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width;
@@ -203,6 +206,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     }
 
     /// <summary>Split <paramref name="split"/>: all of C over its share of K, into its partial product.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Split<TKernel>(long split) where TKernel : struct, IGemmMicroKernel
     {
         long k0 = split * _k / _splits, k1 = (split + 1) * _k / _splits;
@@ -210,6 +214,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     }
 
     /// <summary>Row i of C: the sum of the splits' partial rows, then the epilogue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void SumSplits(long i)
     {
         float* c = _c + i * _n, first = _partial + i * _n;
@@ -234,6 +239,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     /// <see cref="IGemmMicroKernel.KBlock"/> (split evenly, so no short last block): per block, each panel's block is
     /// loaded into L1 once and every row slice runs against it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Compute<TKernel>(float* aRows, float* bPacked, float* cEntry, long s0, long s1, long p0, long p1, long kBegin, long kEnd)
         where TKernel : struct, IGemmMicroKernel
     {
@@ -275,6 +281,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     }
 
     /// <summary>GEMV shapes: every row of A (read in place) against one group of 64 columns, full K, then the epilogue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Rows<TKernel>(long item) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width, panelsPerGroup = RowColumns / width;
@@ -298,6 +305,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     /// all sixteen rows, where a row at a time touched a new line per element and re-read each line sixteen times; with
     /// AVX, in 8 × 8 blocks transposed in registers.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void PackA(long block)
     {
         long row0 = block * PackARows;
@@ -334,6 +342,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     }
 
     /// <summary>Panel p of entry e (item = e · panels + p): <c>packed[item][kk][j] ← B_e[kk, p·width + j]</c>, zero past column n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void PackB(long item, int width)
     {
         long entry = item / _panels, p = item % _panels;

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace Kiln.Runtime.Cpu;
 
@@ -23,6 +24,7 @@ sealed class CpuMultiTensorTask : CpuTask
     /// <summary>Elements of all the tensors together.</summary>
     public long Elements => _starts[^1];
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(long first, long end)
     {
         // The last tensor starting at or before `first` (empty tensors skipped: their start equals the next one's).

@@ -18,6 +18,7 @@ sealed class CpuOptimizerPass : CpuTask
     public CpuOptimizerPass(OptimizerStep step, CpuView parameter, CpuView gradient, CpuView? first, CpuView? second) =>
         (_step, _parameter, _gradient, _first, _second) = (step, parameter, gradient, first, second);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(long first, long end)
     {
         long i = Vector256.IsHardwareAccelerated ? (_step.Kind == OptimizerKind.AdamW ? AdamW(first, end) : Sgd(first, end)) : first;

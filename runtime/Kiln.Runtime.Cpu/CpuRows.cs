@@ -59,6 +59,7 @@ public sealed class RowJob<TRows, TRow> : CpuTask where TRows : struct, ICpuRows
         _rows = default;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(long first, long end)
     {
         long n = _rows.Length;
@@ -111,6 +112,7 @@ public sealed class RowJob<TRows, TRow> : CpuTask where TRows : struct, ICpuRows
     }
 
     /// <summary>The first index of the largest value, as torch.argmax; a NaN counts as the largest (it propagates in max).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float ArgMax(ref TRow row, long n)
     {
         float best = float.NegativeInfinity, at = 0f;
@@ -122,6 +124,7 @@ public sealed class RowJob<TRows, TRow> : CpuTask where TRows : struct, ICpuRows
         return at;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Softmax(ref TRow row, long n, bool log)
     {
         float max = Largest(ref row, n);
@@ -146,6 +149,7 @@ public sealed class RowJob<TRows, TRow> : CpuTask where TRows : struct, ICpuRows
     }
 
     /// <summary>LayerNorm centres first (two passes keep the variance accurate when |mean| ≫ σ); RMSNorm only scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Normalize(ref TRow row, long n, float epsilon, bool centre)
     {
         float mean = centre ? Total(ref row, n) / n : 0f;

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace Kiln.Runtime.Cpu;
 
@@ -24,6 +25,7 @@ public interface ICpuConv : ICpuWindowInput
 public static class CpuPool
 {
     /// <summary>The window maxima of output row (n, c, oh) into output[outBase ..]; padding never wins.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxRow<TInput>(TInput input, in ConvGeometry g, long n, long c, long oh, CpuView output, long outBase)
         where TInput : struct, ICpuWindowInput
     {
@@ -45,6 +47,7 @@ public static class CpuPool
     }
 
     /// <summary>The window means of output row (n, c, oh), padding counted as zeros (PyTorch's count_include_pad default).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AverageRow<TInput>(TInput input, in ConvGeometry g, long n, long c, long oh, CpuView output, long outBase)
         where TInput : struct, ICpuWindowInput
     {
@@ -74,6 +77,7 @@ public static class CpuPool
 public static class CpuDirectConv
 {
     /// <summary>Output elements <paramref name="first"/> .. <paramref name="end"/> (row-major over [N, O, OH, OW]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Elements<TConv>(TConv conv, in ConvGeometry g, long first, long end) where TConv : struct, ICpuConv
     {
         long perGroup = g.Channels / g.Groups, outPerGroup = g.OutChannels / g.Groups;
@@ -124,6 +128,7 @@ public interface ICpuGather
 public static class CpuGather
 {
     /// <summary>Lookup positions <paramref name="first"/> .. <paramref name="end"/>, each a whole table row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Positions<TGather>(TGather gather, long first, long end) where TGather : struct, ICpuGather
     {
         long size = gather.RowSize;

@@ -103,6 +103,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(long first, long end)
     {
         for (long item = first; item < end; item++)
@@ -112,6 +113,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
     }
 
     /// <summary>Plane <paramref name="plane"/> (image · C + channel) of the input into the padded copy, zeros around it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Pad(long plane)
     {
         float* source = _x + plane * _plane, destination = _paddedInput + plane * _paddedHeight * _paddedWidth;
@@ -131,6 +133,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Block<TKernel>(long item) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width, blockColumns = _blockPanels * width;
@@ -201,6 +204,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
     /// side (nothing read past the run: the input may end there) and whole on the destination side (the overshoot lands
     /// on columns or rows written after it, or on the slack row).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void CopyRuns(long k0, long steps, int runs, int* runColumn, int* runLength, long* runSource, float* b, int width, long panelStride)
     {
         const int Lanes = 8;
@@ -251,6 +255,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
     }
 
     /// <summary>Block [k0, k0 + steps) of x̂ for the block's columns, in panels <c>[p][kk][width]</c>, by 8-lane masked gathers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void GatherBlock(float* x, long k0, long steps, int columns, int* rowStart, int* colStart, int* offset, float* b, int width, long panelStride)
     {
         var height = Vector256.Create(_g.Height);
@@ -279,6 +284,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
     }
 
     /// <summary>The same block element by element, with 64-bit offsets: for processors without AVX2 and for huge images.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void CopyBlock(float* x, long firstImage, long n0, long k0, long steps, int columns, int* rowStart, int* colStart, float* b, int width, long panelStride)
     {
         int taps = _g.KernelH * _g.KernelW;
@@ -297,6 +303,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
     }
 
     /// <summary>The block's rows of C into the NCHW output (split where the columns cross an image), each then given to the epilogue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Store(float* c, int ldc, long group, long n0, int columns, long row0, long rows)
     {
         for (long r = 0; r < rows; r++)

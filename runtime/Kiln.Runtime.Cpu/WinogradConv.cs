@@ -114,6 +114,7 @@ public sealed unsafe class WinogradConv<TEpilogue> where TEpilogue : struct, IGe
         }
 
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run(long first, long end)
         {
             int tilesY = (_g.OutHeight + 1) / 2, tilesX = (_g.OutWidth + 1) / 2, h = _g.Height, wd = _g.Width;
@@ -229,6 +230,7 @@ public sealed unsafe class WinogradConv<TEpilogue> where TEpilogue : struct, IGe
             CpuParallel.For(images * g.OutChannels, 40L * tiles / images, this);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run(long first, long end)
         {
             int tilesY = (_g.OutHeight + 1) / 2, tilesX = (_g.OutWidth + 1) / 2, oh = _g.OutHeight, ow = _g.OutWidth;

@@ -65,11 +65,20 @@ public static class CpuKernelEmitter
     static IEnumerable<(string Type, string Name)> Fields(KernelSignature sig) =>
         sig.Buffers.Select(b => (View, KernelSignature.BufferName(b))).Concat(sig.Symbols.Select(s => ("int", SymbolNames.Identifier(s))));
 
+    /// <summary>
+    /// On each kernel's work loop: compiled fully optimized at its first call. Under tiered compilation a loop method
+    /// starts unoptimized and is promoted after about thirty calls — a kernel runs once per forward or training step,
+    /// so a CIFAR step at batch 16 took 310 ms for its first dozens of steps where 208 ms once every method was
+    /// optimized (DOTNET_TieredCompilation=0, docs/benchmarks.md); the GEMM micro-kernels already were.
+    /// </summary>
+    const string HotMethod = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]";
+
     static void EmitElementwise(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig)
     {
         var (rows, cols) = RowsAndCols(k.Shape);
         var rowSig = RowSignature(plan, k, sig);
         OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({rows}, {cols}, this);");
+        w.Line(HotMethod);
         w.Open("public override void Run(long first, long end)");
         w.Call($"for (long row = first; row < end; row++) Row", new[] { "row", "0", cols }.Concat(rowSig.Arguments()).ToList());
         w.Close();
@@ -244,6 +253,7 @@ public static class CpuKernelEmitter
         OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({k.Shape.ElementCount.ToCSharp()}, {cost}L, this);");
         w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = {LibraryParts.Geometry(c.InputShape, k.Shape, c.Window)};");
         w.Line();
+        w.Line(HotMethod);
         w.Call("public override void Run(long first, long end) => global::Kiln.Runtime.Cpu.CpuDirectConv.Elements",
             new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})", "Geometry", "first", "end" });
         w.Line();
@@ -268,6 +278,7 @@ public static class CpuKernelEmitter
         LibraryParts.WriteFlatStore(members, plan, k, Math);
         var partsSig = sig.UsedIn(members.ToString());
         OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(indexDims)}, {IndexCode.Product(elementDims)}, this);");
+        w.Line(HotMethod);
         w.Call("public override void Run(long first, long end) => global::Kiln.Runtime.Cpu.CpuGather.Positions",
             new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})", "first", "end" });
         w.Line();
@@ -289,6 +300,7 @@ public static class CpuKernelEmitter
         OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {p.Window.KernelH * p.Window.KernelW}L, this);");
         w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
         w.Line();
+        w.Line(HotMethod);
         w.Open("public override void Run(long first, long end)");
         w.Line($"var input = new Input({string.Join(", ", inputSig.Arguments())});");
         w.Open("for (long item = first; item < end; item++)");
@@ -394,6 +406,7 @@ public static class CpuKernelEmitter
         string output = KernelSignature.BufferName(plan, k.Output);
         string Name(LoadExpr l) => KernelSignature.BufferName(plan, l.Buffer);
         OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {tk} * {a.HeadSize.ToCSharp()} * 4L, this);");
+        w.Line(HotMethod);
         w.Open("public override void Run(long first, long end)");
         w.Open("for (long item = first; item < end; item++)");
         IndexCode.Unravel(w, "item", rowDims, "o");
@@ -428,6 +441,7 @@ public static class CpuKernelEmitter
         var (rows, cols) = RowsAndCols(k.Shape);
         string output = KernelSignature.BufferName(plan, k.Output);
         OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({rows}, {cols}, this);");
+        w.Line(HotMethod);
         w.Open("public override void Run(long first, long end)");
         w.Open("for (long row = first; row < end; row++)");
         IndexCode.Unravel(w, "row", k.Shape.Dims.Take(rank - 1).ToList(), "o");
@@ -457,7 +471,7 @@ public static class CpuKernelEmitter
     /// <summary><c>Row(row, col0, count, …)</c>: the kernel's body (an epilogue) over part of one output row, SIMD where the loads allow.</summary>
     static void EmitRow(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature rowSig)
     {
-        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining | global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
         w.OpenCall("internal static void Row", new[] { "long row", "long col0", "long count" }.Concat(rowSig.Parameters(View)).ToList());
         WriteRowBody(w, plan, k);
         w.Close();
