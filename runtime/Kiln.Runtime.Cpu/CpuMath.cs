@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Kiln.Compiler.IR;
 
 namespace Kiln.Runtime.Cpu;
@@ -50,6 +51,38 @@ public static class CpuMath
         public float Sin(float x) => MathF.Sin(x);
         public float Cos(float x) => MathF.Cos(x);
     }
+
+    /// <summary>
+    /// Lanes [0, <paramref name="lanes"/>) (1–7) of the eight floats at <paramref name="source"/>, zeros in the others,
+    /// nothing past them read: a row's last, partial vector, so short rows (7×7 and 15×15 feature maps) run the SIMD
+    /// forms too instead of a scalar tail.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<float> LoadTail(ref float source, long lanes)
+    {
+        float* at = (float*)Unsafe.AsPointer(ref source);
+        if (Avx.IsSupported) return Avx.MaskLoad(at, TailMask(lanes));
+        var value = Vector256<float>.Zero;
+        for (int i = 0; i < lanes; i++) value = value.WithElement(i, at[i]);
+        return value;
+    }
+
+    /// <summary>Stores lanes [0, <paramref name="lanes"/>) of <paramref name="value"/> at <paramref name="destination"/>, nothing past them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreTail(Vector256<float> value, ref float destination, long lanes)
+    {
+        float* at = (float*)Unsafe.AsPointer(ref destination);
+        if (Avx.IsSupported)
+        {
+            Avx.MaskStore(at, TailMask(lanes), value);
+            return;
+        }
+        for (int i = 0; i < lanes; i++) at[i] = value.GetElement(i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> TailMask(long lanes) =>
+        Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create((int)lanes)).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> GeluErf(Vector256<float> x) =>

@@ -491,6 +491,13 @@ public static class CpuKernelEmitter
             w.Open("for (; j <= end - 8; j += 8)");
             w.Line($"{Vector}.StoreUnsafe({loads.Vector($"{Vector}.LoadUnsafe(ref {output}[outBase + j])").Render(k.Body)}, ref {output}[outBase + j]);");
             w.Close();
+            // The last partial vector with masked loads and store: rows of 7 or 15 (CIFAR's feature maps) would
+            // otherwise run half or all of their elements through the scalar forms.
+            w.Open("if (j < end)");
+            w.Line("long lanes = end - j;");
+            w.Line($"{Math}.StoreTail({loads.VectorTail($"{Math}.LoadTail(ref {output}[outBase + j], lanes)").Render(k.Body)}, ref {output}[outBase + j], lanes);");
+            w.Close();
+            return;
         }
         var scalar = loads.Scalar($"{output}[outBase + j]");
         w.Line($"for (; j < end; j++) {output}[outBase + j] = {scalar.Render(k.Body)};");

@@ -50,6 +50,11 @@ sealed class RowLoads
         ? $"{ExprRenderer.Vector}.Create({Buffer(l)}[{b}])"
         : $"{ExprRenderer.Vector}.LoadUnsafe(ref {Buffer(l)}[{b} + j])", acc, Coordinate, _axis);
 
+    /// <summary>The vector form for a row's last, partial vector: contiguous loads read only its <c>lanes</c> lanes.</summary>
+    public ExprRenderer VectorTail(string acc) => new(CpuKernelEmitter.Math, vector: true, l => _loads[l] is var (b, inner) && inner.Coefficient == 0
+        ? $"{ExprRenderer.Vector}.Create({Buffer(l)}[{b}])"
+        : $"{CpuKernelEmitter.Math}.LoadTail(ref {Buffer(l)}[{b} + j], lanes)", acc, Coordinate, _axis);
+
     public ExprRenderer Scalar(string acc) => new(CpuKernelEmitter.Math, vector: false, l =>
     {
         var (b, inner) = _loads[l];
