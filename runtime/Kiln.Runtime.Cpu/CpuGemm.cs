@@ -35,6 +35,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     long _aRowStride, _aColStride, _bRowStride, _bColStride, _lda, _m, _n, _k, _batch;
     long _entries, _aEntryStride, _bEntryStride, _cEntryStride;
     long _slices, _panels, _panelFloats, _rowTiles, _colTiles, _splits;
+    bool _splitPacksB;
     float* _partial;
     TEpilogue _epilogue;
 
@@ -103,12 +104,15 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             _bQuantized ??= new QuantizedPanels();
             if (_bQuantized.NeedsPacking(format, _b, _bRowStride, _bColStride, _k, _n, width, _panels)) Launch(Phase.PackQuantized, _panels, width * _k);
         }
-        fixed (float* bPacked = _bPack.Reserve(_quantized ? 0 : _entries * _panels * _panelFloats))
+        _splits = rowsOnly ? 1 : Splits();
+        // Split K packs a B that changes per call inside the splits (a weight stays packed once, as anywhere).
+        _splitPacksB = _splits > 1 && !constantB;
+        fixed (float* bPacked = _bPack.Reserve(_quantized || _splitPacksB ? 0 : _entries * _panels * _panelFloats))
         fixed (float* aCopy = _aPack.Reserve(copyA ? _m * k : 0))
         {
             // Pinned arrays: the addresses stay valid while the workers read them.
             _bPacked = bPacked;
-            if (!_quantized && _bPack.NeedsPacking(constantB, _b, _bRowStride, _bColStride, _k, _n, width)) Launch(Phase.PackB, _entries * _panels, width * _k);
+            if (!_quantized && !_splitPacksB && _bPack.NeedsPacking(constantB, _b, _bRowStride, _bColStride, _k, _n, width)) Launch(Phase.PackB, _entries * _panels, width * _k);
             if (copyA)
             {
                 _aRows = aCopy;
@@ -125,7 +129,6 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                 Launch(Phase.Rows, _entries * ((_n + RowColumns - 1) / RowColumns), _m * RowColumns * _k);
                 return;
             }
-            _splits = Splits();
             if (_splits > 1)
             {
                 // A long K and a small C (a convolution's filter gradient: K = images × pixels): every split computes
@@ -200,7 +203,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         float* aRows = _aRows + entry * _aEntryStride, bPacked = _bPacked + entry * _panels * _panelFloats;
         long s0 = rowTile * _slices / _rowTiles, s1 = (rowTile + 1) * _slices / _rowTiles;
         long p0 = colTile * _panels / _colTiles, p1 = (colTile + 1) * _panels / _colTiles;
-        Compute<TKernel>(aRows, bPacked, _c + entry * _cEntryStride, s0, s1, p0, p1, 0, _k);
+        Compute<TKernel>(aRows, bPacked, _panelFloats, 0, _c + entry * _cEntryStride, s0, s1, p0, p1, 0, _k, accumulate: false);
         long col0 = p0 * width, count = Math.Min(_n, p1 * width) - col0;
         for (long i = s0 * MR, end = Math.Min(_m, s1 * MR); i < end; i++) _epilogue.Apply(_batch + entry, i, col0, count);
     }
@@ -210,7 +213,37 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     void Split<TKernel>(long split) where TKernel : struct, IGemmMicroKernel
     {
         long k0 = split * _k / _splits, k1 = (split + 1) * _k / _splits;
-        Compute<TKernel>(_aRows, _bPacked, _partial + split * _m * _n, 0, _slices, 0, _panels, k0, k1);
+        float* c = _partial + split * _m * _n;
+        if (!_splitPacksB)
+        {
+            Compute<TKernel>(_aRows, _bPacked, _panelFloats, 0, c, 0, _slices, 0, _panels, k0, k1, accumulate: false);
+            return;
+        }
+        // B packed here, one K block of all panels at a time into this thread's buffer (in L2), instead of a packing
+        // pass through memory before the splits: B is read once and its packed copy never leaves the cache.
+        int width = TKernel.Width;
+        long blocks = Math.Max(1, (k1 - k0 + TKernel.KBlock - 1) / TKernel.KBlock), kc = (k1 - k0 + blocks - 1) / blocks;
+        var scratch = SplitScratch.For(_panels * kc * width);
+        fixed (float* local = scratch)
+            for (long kb = k0; kb < k1; kb += kc)
+            {
+                long steps = Math.Min(kc, k1 - kb);
+                for (long p = 0; p < _panels; p++) PackPanel(local + p * steps * width, _b, p, kb, kb + steps, width);
+                Compute<TKernel>(_aRows, local, steps * width, kb, c, 0, _slices, 0, _panels, kb, kb + steps, accumulate: kb > k0);
+            }
+    }
+
+    /// <summary>Each thread's packed K block of B for <see cref="Split{TKernel}"/>, pinned and grown only.</summary>
+    static class SplitScratch
+    {
+        [ThreadStatic] static float[]? t_buffer;
+
+        public static float[] For(long floats)
+        {
+            var buffer = t_buffer ?? Array.Empty<float>();
+            PinnedBuffer.Grow(ref buffer, floats);
+            return t_buffer = buffer;
+        }
     }
 
     /// <summary>Row i of C: the sum of the splits' partial rows, then the epilogue.</summary>
@@ -235,13 +268,14 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     }
 
     /// <summary>
-    /// Row slices [s0, s1) × panels [p0, p1) of <c>c = a·b</c> over K range [kBegin, kEnd), in blocks of about
+    /// Row slices [s0, s1) × panels [p0, p1) of <c>c (+)= a·b</c> over K range [kBegin, kEnd), in blocks of about
     /// <see cref="IGemmMicroKernel.KBlock"/> (split evenly, so no short last block): per block, each panel's block is
-    /// loaded into L1 once and every row slice runs against it.
+    /// loaded into L1 once and every row slice runs against it. Panel p's row kk of B is at
+    /// <c>b + p·panelStride + (kk − bK0)·width</c>; <paramref name="accumulate"/> adds to C from the first block on.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Compute<TKernel>(float* aRows, float* bPacked, float* cEntry, long s0, long s1, long p0, long p1, long kBegin, long kEnd)
-        where TKernel : struct, IGemmMicroKernel
+    void Compute<TKernel>(float* aRows, float* b, long panelStride, long bK0, float* cEntry, long s0, long s1, long p0, long p1,
+        long kBegin, long kEnd, bool accumulate) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width;
         long kLength = kEnd - kBegin;
@@ -252,11 +286,11 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         for (long block = 0; block < kBlocks; block++)
         {
             long k0 = kBegin + block * kc, steps = Math.Min(kc, kEnd - k0);
-            bool accumulate = block > 0;
+            bool add = accumulate || block > 0;
             for (long p = p0; p < p1; p++)
             {
                 int cols = (int)Math.Min(width, _n - p * width);
-                float* bBlock = bPacked + p * _panelFloats + k0 * width;
+                float* bBlock = b + p * panelStride + (k0 - bK0) * width;
                 if (_quantized)
                 {
                     _bQuantized!.Dequantize(p, k0, steps, dequantized);
@@ -268,12 +302,12 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                     float* aBlock = aRows + s * MR * _lda + k0, c = cEntry + s * MR * _n + p * width;
                     if (rows == MR && cols == width)
                     {
-                        TKernel.Tile(aBlock, _lda, MR, bBlock, steps, c, _n, accumulate);
+                        TKernel.Tile(aBlock, _lda, MR, bBlock, steps, c, _n, add);
                         continue;
                     }
                     // An edge tile: computed whole in a scratch tile, only its rows × cols go to C.
-                    if (accumulate) CopyTile(c, _n, edge, width, rows, cols);
-                    TKernel.Tile(aBlock, _lda, rows, bBlock, steps, edge, width, accumulate);
+                    if (add) CopyTile(c, _n, edge, width, rows, cols);
+                    TKernel.Tile(aBlock, _lda, rows, bBlock, steps, edge, width, add);
                     CopyTile(edge, width, c, _n, rows, cols);
                 }
             }
@@ -345,10 +379,16 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void PackB(long item, int width)
     {
-        long entry = item / _panels, p = item % _panels;
+        long entry = item / _panels;
+        PackPanel(_bPacked + item * _panelFloats, _b + entry * _bEntryStride, item % _panels, 0, _k, width);
+    }
+
+    /// <summary>Rows [kBegin, kEnd) of panel p of <paramref name="b"/> into <paramref name="dst"/> (<c>[kk][width]</c>), zero past column n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void PackPanel(float* dst, float* b, long p, long kBegin, long kEnd, int width)
+    {
         int cols = (int)Math.Min(width, _n - p * width);
-        float* dst = _bPacked + item * _panelFloats, b = _b + entry * _bEntryStride;
-        for (long kk = 0; kk < _k; kk++, dst += width)
+        for (long kk = kBegin; kk < kEnd; kk++, dst += width)
         {
             float* src = b + kk * _bRowStride + p * width * _bColStride;
             if (cols == width && _bColStride == 1)
