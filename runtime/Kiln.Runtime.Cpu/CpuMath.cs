@@ -144,18 +144,45 @@ public static class CpuMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Equal(Vector256<float> a, Vector256<float> b) => Vector256.Equals(a, b) & Vector256<float>.One;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Where(Vector256<float> c, Vector256<float> a, Vector256<float> b) => Vector256.ConditionalSelect(Vector256.Equals(c, Vector256<float>.Zero), b, a);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Exp(Vector256<float> x) => Vector256.Exp(x);
+    /// <summary>
+    /// e^x within two ulps (CpuMathTests), exact at 0: a row's elements agree whether they fall in its SIMD body or its
+    /// masked tail, and <c>e^x − 1</c> forms (ELU, SELU) give 0 at 0 as the scalar MathF.Exp does — .NET's
+    /// Vector256.Exp is 4 ulps off there. Cody–Waite: n = round(x·log₂e), r = x − n·ln 2 in two parts (|r| ≤ ln 2 / 2),
+    /// e^r by its degree-7 Taylor polynomial (truncation below r⁸/8! ≈ 7e-9 relative; Horner steps fused), times 2ⁿ
+    /// built in the exponent bits. Below −87.3 the result is 0 (e^−∞ must be exactly 0 for masked attention scores;
+    /// between −87.3 and −86.9 it is e^−86.9, off by under 2e-39), past 88.72 +∞; NaN propagates.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> x)
+    {
+        var clamped = Vector256.Min(Vector256.Max(x, Vector256.Create(-86.9f)), Vector256.Create(88.8f));
+        var n = Vector256.Round(clamped * Vector256.Create(1.44269504f));
+        var r = Vector256.FusedMultiplyAdd(-n, Vector256.Create(0.693145752f), clamped);
+        r = Vector256.FusedMultiplyAdd(-n, Vector256.Create(1.42860677e-6f), r);
+        var p = Vector256.Create(1f / 5040);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        // 2ⁿ as 2 · 2ⁿ⁻¹, so that n = 128 (e^x just under float's maximum) stays finite where the true value does.
+        var half = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(126), 23).AsSingle();
+        var result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(-87.3f)), Vector256<float>.Zero, p * Vector256.Create(2f) * half);
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Log(Vector256<float> x) => Vector256.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sqrt(Vector256<float> x) => Vector256.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Rsqrt(Vector256<float> x) => Vector256<float>.One / Vector256.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Abs(Vector256<float> x) => Vector256.Abs(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Relu(Vector256<float> x) => Vector256.Max(x, Vector256<float>.Zero);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Exp(-x));
 
     /// <summary>tanh(x) = 1 − 2 / (e^{2x} + 1): exact limits at ±∞, no overflow to NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Tanh(Vector256<float> x) =>
-        Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(x + x) + Vector256<float>.One);
+        Vector256<float>.One - Vector256.Create(2f) / (Exp(x + x) + Vector256<float>.One);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Gelu(Vector256<float> x)
@@ -164,7 +191,7 @@ public static class CpuMath
         return Vector256.Create(0.5f) * x * (Vector256<float>.One + Tanh(inner));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Silu(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Silu(Vector256<float> x) => x / (Vector256<float>.One + Exp(-x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sin(Vector256<float> x) => Vector256.Sin(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Cos(Vector256<float> x) => Vector256.Cos(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Maximum(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);

@@ -22,9 +22,10 @@ internal sealed partial class BatchNorm2d(int channels, float eps = 1e-5f, float
     {
         if (IsTraining)
         {
-            var mean = Mean(Mean(Mean(x, 0, keepDims: true), 2, keepDims: true), 3, keepDims: true); // [1, C, 1, 1]
+            // Statistics over each image's contiguous H·W first (rows of H·W), then over the batch: [1, C, 1, 1].
+            var mean = Unflatten(Mean(Mean(Flatten(x, 2, 3), 2, keepDims: true), 0, keepDims: true), 2, 1, 1);
             var centered = x - mean;
-            var variance = Mean(Mean(Mean(centered * centered, 0, keepDims: true), 2, keepDims: true), 3, keepDims: true);
+            var variance = Unflatten(Mean(Mean(Flatten(centered * centered, 2, 3), 2, keepDims: true), 0, keepDims: true), 2, 1, 1);
             // n = N·H·W values per channel, the batch size being known only when the graph runs: a sum of N ones.
             var count = Sum(Slice(Slice(Slice(centered, 1, 0, 1), 2, 0, 1), 3, 0, 1) * 0f + 1f, 0, keepDims: true) * (x.Shape[2] * x.Shape[3]);
             Assign(runningMean, (1f - momentum) * runningMean + momentum * Flatten(mean));

@@ -319,11 +319,26 @@ public static partial class Autodiff
         {
             var target = b.ShapeOf(value);
             int lead = target.Rank - source.Rank;
+            bool Stretched(int axis) => axis >= lead && source[axis - lead].IsOne && !target[axis].IsOne;
             for (int axis = target.Rank - 1; axis >= 0; axis--)
             {
                 bool added = axis < lead;
-                bool stretched = !added && source[axis - lead].IsOne && !target[axis].IsOne;
-                if (added || stretched) value = b.Reduce(OpKind.Sum, value, axis, keepDims: !added);
+                if (!added && !Stretched(axis)) continue;
+                int first = axis;
+                while (!added && first - 1 >= lead && Stretched(first - 1)) first--;
+                if (first < axis)
+                {
+                    // Adjacent stretched axes (a batch norm's H and W) summed as one, last axes first: one reduction
+                    // over rows of H·W instead of one over rows of W and another over rows of H.
+                    var dims = b.ShapeOf(value).Dims;
+                    var merged = dims.Skip(first).Take(axis - first + 1).Aggregate(Dim.One, (p, d) => p * d);
+                    value = b.ReshapeTo(value, Shape.Of(dims.Take(first).Append(merged).Concat(dims.Skip(axis + 1)).ToArray()));
+                    value = b.Reduce(OpKind.Sum, value, first, keepDims: true);
+                    value = b.ReshapeTo(value, Shape.Of(dims.Take(first).Concat(Enumerable.Repeat(Dim.One, axis - first + 1)).Concat(dims.Skip(axis + 1)).ToArray()));
+                    axis = first;
+                    continue;
+                }
+                value = b.Reduce(OpKind.Sum, value, axis, keepDims: !added);
             }
             return b.ReshapeTo(value, source);
         }
