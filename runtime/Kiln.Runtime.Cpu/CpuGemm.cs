@@ -11,8 +11,9 @@ namespace Kiln.Runtime.Cpu;
 /// for A: B is packed into panels one register tile wide (<c>[kk][Width]</c>, columns past n zero); A is read in place,
 /// six rows at a time (a strided A is first copied row-major). A tile of up to 48 rows × some panels walks K in
 /// blocks, and inside a block each panel's block stays in L1 while the 6-row slices of A stream past it. Tiles spread
-/// over the cores; a product with a long K and a small C (a filter gradient) splits K over them instead. An operand that does not change between calls (a weight) is packed once and kept. GEMV shapes
-/// (fewer than three rows) run one row against 64 columns at a time.
+/// over the cores; a product with a long K and a small C (a filter gradient) splits K over them instead. An operand
+/// that does not change between calls (a weight) is packed once and kept. GEMV shapes (fewer than three rows) run one
+/// row against 64 columns at a time.
 /// </summary>
 public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct, IGemmEpilogue
 {
@@ -223,7 +224,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         // pass through memory before the splits: B is read once and its packed copy never leaves the cache.
         int width = TKernel.Width;
         long blocks = Math.Max(1, (k1 - k0 + TKernel.KBlock - 1) / TKernel.KBlock), kc = (k1 - k0 + blocks - 1) / blocks;
-        var scratch = SplitScratch.For(_panels * kc * width);
+        var scratch = ThreadScratch<GemmJob<TEpilogue>>.For(_panels * kc * width);
         fixed (float* local = scratch)
             for (long kb = k0; kb < k1; kb += kc)
             {
@@ -231,19 +232,6 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                 for (long p = 0; p < _panels; p++) PackPanel(local + p * steps * width, _b, p, kb, kb + steps, width);
                 Compute<TKernel>(_aRows, local, steps * width, kb, c, 0, _slices, 0, _panels, kb, kb + steps, accumulate: kb > k0);
             }
-    }
-
-    /// <summary>Each thread's packed K block of B for <see cref="Split{TKernel}"/>, pinned and grown only.</summary>
-    static class SplitScratch
-    {
-        [ThreadStatic] static float[]? t_buffer;
-
-        public static float[] For(long floats)
-        {
-            var buffer = t_buffer ?? Array.Empty<float>();
-            PinnedBuffer.Grow(ref buffer, floats);
-            return t_buffer = buffer;
-        }
     }
 
     /// <summary>Row i of C: the sum of the splits' partial rows, then the epilogue.</summary>

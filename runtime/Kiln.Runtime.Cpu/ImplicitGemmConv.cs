@@ -7,9 +7,9 @@ namespace Kiln.Runtime.Cpu;
 
 /// <summary>
 /// Convolution as implicit GEMM: <c>out[o, q] = Σₖ w[o, k] · x̂[k, q]</c> with k = (c, kh, kw) and q = (image, oh, ow)
-/// over all images of the batch at once, but with no im2col matrix in memory. Each work item owns a block of
-/// up to <see cref="MaxPanelsPerBlock"/> B panels of output pixels (across image boundaries, so small late layers waste no tile
-/// columns) and a range of output channels; per K block it builds its panels' block of x̂ in a thread-private buffer in
+/// over all images of the batch at once, but with no im2col matrix in memory. Each work item owns a block of up to
+/// <see cref="MaxPanelsPerBlock"/> B panels of output pixels (across image boundaries, so small late layers waste no
+/// tile columns) and a range of output channels; per K block it builds its panels' block of x̂ in a thread-private buffer in
 /// the GEMM's panel layout, runs the GEMM's register tile over it with the weights read in place as A, and once C is
 /// final copies its rows into the NCHW output and applies the epilogue there while they are in cache. One launch per
 /// convolution (two with padding); every element of x̂ is built once (per channel block when the output channels are
@@ -19,7 +19,7 @@ namespace Kiln.Runtime.Cpu;
 /// Building x̂: with stride 1 the pixels of a panel fall into a few runs along output rows, and each run of one tap is
 /// a contiguous piece of an input row — so the input is first copied once with its padding made explicit (zeros
 /// around each plane), after which every run is copied with whole vectors and no bounds checks. Strided convolutions
-/// gather element by element (AVX2 masked gathers, zeros outside the input), as do processors without AVX2.
+/// gather (AVX2 masked gathers, zeros outside the input); without AVX2 they copy element by element.
 /// </para>
 /// </summary>
 public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue : struct, IGemmEpilogue
@@ -70,8 +70,8 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
         _gather = !_runs && ImplicitGemmBuild.UseGathers && ((blockColumns + _pixels - 1) / _pixels + 1) * _imageStride < int.MaxValue;
         _colBlocks = (_columns + blockColumns - 1) / blockColumns;
         _slices = (_outPerGroup + MR - 1) / MR;
-        // Channels split only as far as needed: into blocks of at most 48 slices (288 channels), and further while there are fewer
-        // than four items per thread (a late 3×3 layer of one image has a single block of pixels).
+        // Channels split only as far as needed: into blocks of at most 48 slices (288 channels), and further while
+        // there are fewer than two items per thread (a late 3×3 layer of one image has a single block of pixels).
         long columnItems = g.Groups * _colBlocks;
         _rowBlocks = Math.Max((_slices + MaxSlicesPerBlock - 1) / MaxSlicesPerBlock, (2L * CpuParallel.MaxThreads + columnItems - 1) / columnItems);
         _rowBlocks = Math.Min(_rowBlocks, _slices);
@@ -155,7 +155,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
 
         // A slack row after each panel takes the runs' whole-vector overshoot.
         long panelStride = (kc + 1) * width;
-        var scratch = Scratch.For(panels * panelStride + (s1 - s0) * MR * blockColumns);
+        var scratch = ThreadScratch<ImplicitGemmConv<TEpilogue>>.For(panels * panelStride + (s1 - s0) * MR * blockColumns);
         fixed (float* buffer = scratch)
         {
             float* b = buffer, c = buffer + panels * panelStride;
@@ -318,19 +318,6 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
                 _epilogue.Apply(image * _g.Groups + group, o, pixel, count);
                 j += count;
             }
-        }
-    }
-
-    /// <summary>Each thread's block buffers (B block and C block), pinned and grown only.</summary>
-    static class Scratch
-    {
-        [ThreadStatic] static float[]? t_buffer;
-
-        public static float[] For(long floats)
-        {
-            var buffer = t_buffer ?? Array.Empty<float>();
-            PinnedBuffer.Grow(ref buffer, floats);
-            return t_buffer = buffer;
         }
     }
 }

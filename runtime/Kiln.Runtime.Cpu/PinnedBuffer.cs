@@ -13,3 +13,19 @@ internal static class PinnedBuffer
         return true;
     }
 }
+
+/// <summary>
+/// A pinned, grown-only scratch buffer per thread for one kind of job's work items (one per <typeparamref name="TOwner"/>,
+/// so two kinds of job never share one).
+/// </summary>
+internal static class ThreadScratch<TOwner>
+{
+    [ThreadStatic] static float[]? t_buffer;
+
+    public static float[] For(long floats)
+    {
+        var buffer = t_buffer ?? Array.Empty<float>();
+        PinnedBuffer.Grow(ref buffer, floats);
+        return t_buffer = buffer;
+    }
+}
