@@ -500,8 +500,24 @@ public static class CpuKernelEmitter
             return;
         }
         var scalar = loads.Scalar($"{output}[outBase + j]");
-        w.Line($"for (; j < end; j++) {output}[outBase + j] = {scalar.Render(k.Body)};");
+        string element = $"{output}[outBase + j] = {scalar.Render(k.Body)};";
+        var length = shape[rank - 1];
+        if (length.IsConstant && length.Coefficient <= UnrolledRow && k.Body.SelectsAlong(rank - 1))
+        {
+            // A short row assembled from pieces (a concatenation along it: a filter gradient's unfolded input, rows of
+            // nine): written out element by element with j a constant, so that every piece's range test folds away
+            // instead of running the whole chain of them per element.
+            w.Open($"if (count == {length.ToCSharp()})");
+            for (long c = 0; c < length.Coefficient; c++)
+                w.Line(System.Text.RegularExpressions.Regex.Replace(element, @"\bj\b", $"{c}L"));
+            w.Line("return;");
+            w.Close();
+        }
+        w.Line($"for (; j < end; j++) {element}");
     }
+
+    /// <summary>Rows up to this long that select pieces along themselves are unrolled (<see cref="WriteRowBody"/>).</summary>
+    const long UnrolledRow = 16;
 
     /// <summary>
     /// A GEMM-based kernel's epilogue: the Row method, then the struct the GEMM calls for each finished tile row (the
