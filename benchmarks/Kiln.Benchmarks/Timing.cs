@@ -11,24 +11,12 @@ public static class Timing
     /// Median seconds of <paramref name="run"/> after three warm-up calls, sampled for at least 0.3 s (quick) or 1.5 s
     /// and at least five times.
     /// </summary>
-    public static double MedianSeconds(Action run, bool quick)
-    {
-        for (int i = 0; i < 3; i++) run();
-        var samples = new List<double>();
-        var total = Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < (quick ? 0.3 : 1.5) || samples.Count < 5)
-        {
-            var t = Stopwatch.StartNew();
-            run();
-            samples.Add(t.Elapsed.TotalSeconds);
-        }
-        samples.Sort();
-        return samples[samples.Count / 2];
-    }
+    public static double MedianSeconds(Action run, bool quick) => InterleavedMedianSeconds(quick, run)[0];
 
     /// <summary>
     /// Median seconds of each of <paramref name="runs"/>, called in turn round after round (so that a slow phase of a
-    /// noisy machine falls on all of them alike), after three warm-up rounds; at least 0.3 s (quick) or 1.5 s and five rounds.
+    /// noisy machine falls on all of them alike), after three warm-up rounds; at least 0.3 s (quick) or 1.5 s per run and
+    /// five rounds.
     /// </summary>
     public static double[] InterleavedMedianSeconds(bool quick, params Action[] runs)
     {

@@ -159,9 +159,8 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     /// </summary>
     long Splits()
     {
-        long splits = 2L * CpuParallel.MaxThreads;
         bool longK = _entries == 1 && !_quantized && _k >= 4096 && _k >= 8 * Math.Max(_m, _n) && _m * _n <= (1 << 20);
-        return longK && splits > 1 ? splits : 1;
+        return longK ? 2L * CpuParallel.MaxThreads : 1;
     }
 
     void Launch(Phase phase, long items, long costPerItem)

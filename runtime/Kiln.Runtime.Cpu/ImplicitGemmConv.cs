@@ -75,11 +75,11 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
         long columnItems = g.Groups * _colBlocks;
         _rowBlocks = Math.Max((_slices + MaxSlicesPerBlock - 1) / MaxSlicesPerBlock, (2L * CpuParallel.MaxThreads + columnItems - 1) / columnItems);
         _rowBlocks = Math.Min(_rowBlocks, _slices);
-        long items = columnItems * _rowBlocks;
+        long items = columnItems * _rowBlocks, itemCost = 2 * _outPerGroup * _k * blockColumns / _rowBlocks;
         if (!_runs)
         {
             _phase = Phase.Blocks;
-            CpuParallel.For(items, 2 * _outPerGroup * _k * blockColumns / _rowBlocks, this);
+            CpuParallel.For(items, itemCost, this);
             return;
         }
         // Padded rows and columns: every position a tap of an output pixel reads, the input's at (r − pad, s − pad).
@@ -89,7 +89,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
         if (g.PadH == 0 && g.PadW == 0 && _paddedHeight == g.Height && _paddedWidth == g.Width)
         {
             _paddedInput = x.Pointer; // nothing to pad: the runs read the input itself
-            CpuParallel.For(items, 2 * _outPerGroup * _k * blockColumns / _rowBlocks, this);
+            CpuParallel.For(items, itemCost, this);
             return;
         }
         PinnedBuffer.Grow(ref _padded, images * g.Channels * _paddedHeight * _paddedWidth);
@@ -99,7 +99,7 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
             _phase = Phase.Pad;
             CpuParallel.For(images * g.Channels, (long)_paddedHeight * _paddedWidth, this);
             _phase = Phase.Blocks;
-            CpuParallel.For(items, 2 * _outPerGroup * _k * blockColumns / _rowBlocks, this);
+            CpuParallel.For(items, itemCost, this);
         }
     }
 
@@ -219,22 +219,11 @@ public sealed unsafe class ImplicitGemmConv<TEpilogue> : CpuTask where TEpilogue
                 float* source = tapInput + runSource[r], destination = b + runColumn[r] / width * panelStride + kk * width + runColumn[r] % width;
                 int length = runLength[r], v = 0;
                 for (; v + Lanes <= length; v += Lanes) Vector256.Store(Vector256.Load(source + v), destination + v);
-                if (v == length) continue;
-                if (Avx.IsSupported)
-                {
-                    Avx.MaskLoad(source + v, TailMask(length - v)).Store(destination + v);
-                    continue;
-                }
-                for (; v < length; v++) destination[v] = source[v];
+                if (v < length) CpuMath.LoadTail(ref source[v], length - v).Store(destination + v);
             }
             if (++tap == taps) (tap, channel) = (0, channel + 1);
         }
     }
-
-    /// <summary>The first <paramref name="lanes"/> (1–7) lanes set, for a masked load of a run's tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> TailMask(int lanes) =>
-        Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(lanes)).AsSingle();
 
     /// <summary>For the gathers: each column's first input row and column and its offset from the block's first image.</summary>
     void WindowStarts(long n0, long firstImage, int columns, int* rowStart, int* colStart, int* offset)

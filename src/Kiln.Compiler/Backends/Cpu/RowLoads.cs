@@ -46,14 +46,15 @@ sealed class RowLoads
 
     string Coordinate(int axis) => axis == _axis ? "j" : _rowIndex[axis < _axis ? axis : axis - 1];
 
-    public ExprRenderer Vector(string acc) => new(CpuKernelEmitter.Math, vector: true, l => _loads[l] is var (b, inner) && inner.Coefficient == 0
-        ? $"{ExprRenderer.Vector}.Create({Buffer(l)}[{b}])"
-        : $"{ExprRenderer.Vector}.LoadUnsafe(ref {Buffer(l)}[{b} + j])", acc, Coordinate, _axis);
+    public ExprRenderer Vector(string acc) => VectorWith(acc, at => $"{ExprRenderer.Vector}.LoadUnsafe(ref {at})");
 
     /// <summary>The vector form for a row's last, partial vector: contiguous loads read only its <c>lanes</c> lanes.</summary>
-    public ExprRenderer VectorTail(string acc) => new(CpuKernelEmitter.Math, vector: true, l => _loads[l] is var (b, inner) && inner.Coefficient == 0
+    public ExprRenderer VectorTail(string acc) => VectorWith(acc, at => $"{CpuKernelEmitter.Math}.LoadTail(ref {at}, lanes)");
+
+    /// <summary>Broadcast loads as one value in every lane; contiguous ones through <paramref name="contiguous"/> (given the element reference).</summary>
+    ExprRenderer VectorWith(string acc, System.Func<string, string> contiguous) => new(CpuKernelEmitter.Math, vector: true, l => _loads[l] is var (b, inner) && inner.Coefficient == 0
         ? $"{ExprRenderer.Vector}.Create({Buffer(l)}[{b}])"
-        : $"{CpuKernelEmitter.Math}.LoadTail(ref {Buffer(l)}[{b} + j], lanes)", acc, Coordinate, _axis);
+        : contiguous($"{Buffer(l)}[{b} + j]"), acc, Coordinate, _axis);
 
     public ExprRenderer Scalar(string acc) => new(CpuKernelEmitter.Math, vector: false, l =>
     {
