@@ -10,16 +10,18 @@ public static partial class Autodiff
     /// them with the kernels they already have: a convolution's input gradient is a convolution of the output gradient
     /// with the flipped, transposed filters; its filter gradient is one matrix product of the output gradient with the
     /// unfolded input (im2col, built from shifted slices); a pooling gradient routes each window's gradient through a
-    /// view of the input as [N, C, OH, OW, window].
+    /// view of the input as [N, C, OH, OW, window], or, for overlapping or padded windows, tap by tap.
     /// </summary>
     sealed partial class Rule
     {
-        /// <summary>y = conv2d(x, w): ∂x = conv2d(dilate(g, stride), flip(w)ᵀ), ∂w = g ⋅ unfold(x).</summary>
+        /// <summary>
+        /// y = conv2d(x, w): ∂x = conv2d(dilate(g, stride), flip(w)ᵀ), ∂w = g ⋅ unfold(x). With G groups both stay one op:
+        /// the input gradient is a G-group convolution (each group's filters transposed within the group), the filter
+        /// gradient a matrix product batched over the groups.
+        /// </summary>
         void ConvGradients()
         {
             var window = n.Attribute<Window2d>();
-            if (window.Groups != 1 && (carries[n.Inputs[0]] || carries[n.Inputs[1]]))
-                throw new NotDifferentiableException(n, $"the gradient of a grouped convolution ({window.Groups} groups) is not supported yet");
             To(n.Inputs[0], () => ConvInputGradient(window));
             To(n.Inputs[1], () => ConvWeightGradient(window));
         }
@@ -40,10 +42,23 @@ public static partial class Autodiff
             int dilated = b.Pad(b.Pad(Dilate(Dilate(g, 2, w.StrideH), 3, w.StrideW), 2, 0, (int)leftH, 0f), 3, 0, (int)leftW, 0f);
             // Transposed first and flipped last: the flip's concatenation is stored, so the convolution reads dense
             // filters (the GEMM path) rather than a strided view (the per-element direct path).
-            int filters = Flip(Flip(b.Permute(n.Inputs[1], new[] { 1, 0, 2, 3 }), 2), 3);
+            int filters = Flip(Flip(GroupTranspose(n.Inputs[1], w.Groups), 2), 3);
             int padH = System.Math.Max(0, reachH - w.PadH), padW = System.Math.Max(0, reachW - w.PadW);
-            int full = b.Conv2d(dilated, filters, 1, 1, padH, padW, w.DilationH, w.DilationW, 1);
+            int full = b.Conv2d(dilated, filters, 1, 1, padH, padW, w.DilationH, w.DilationW, w.Groups);
             return FitSpatial(FitSpatial(full, 2, System.Math.Max(0, w.PadH - reachH), h), 3, System.Math.Max(0, w.PadW - reachW), width);
+        }
+
+        /// <summary>
+        /// Filters [G·Og, Cg, KH, KW] as the input gradient's filters [G·Cg, Og, KH, KW]: within each group, output and
+        /// input channels swap (one group: a plain transpose of the first two axes).
+        /// </summary>
+        int GroupTranspose(int filters, int groups)
+        {
+            if (groups == 1) return b.Permute(filters, new[] { 1, 0, 2, 3 });
+            var s = b.ShapeOf(filters);
+            Dim perGroupOut = Dim.Of(s[0].Coefficient / groups), g = Dim.Of(groups);
+            int split = b.ReshapeTo(filters, Shape.Of(g, perGroupOut, s[1], s[2], s[3]));
+            return b.ReshapeTo(b.Permute(split, new[] { 0, 2, 1, 3, 4 }), Shape.Of(g * s[1], perGroupOut, s[2], s[3]));
         }
 
         /// <summary>
@@ -69,21 +84,33 @@ public static partial class Autodiff
                     columns = columns is { } c ? b.Concat(c, tap, 4) : tap;
                 }
             int taps = w.KernelH * w.KernelW;
-            int unfolded = b.ReshapeTo(columns!.Value, Shape.Of(batch * outH * outW, channels * Dim.Of(taps)));
-            int grads = b.ReshapeTo(b.Permute(g, new[] { 0, 2, 3, 1 }), Shape.Of(batch * outH * outW, outC));
-            return b.ReshapeTo(b.MatMul(b.Transpose(grads), unfolded), b.ShapeOf(n.Inputs[1]));
+            Dim pixels = batch * outH * outW;
+            int unfolded = b.ReshapeTo(columns!.Value, Shape.Of(pixels, channels * Dim.Of(taps)));
+            int grads = b.ReshapeTo(b.Permute(g, new[] { 0, 2, 3, 1 }), Shape.Of(pixels, outC));
+            if (w.Groups == 1) return b.ReshapeTo(b.MatMul(b.Transpose(grads), unfolded), b.ShapeOf(n.Inputs[1]));
+            // Groups: the unfolded input's columns are (channel, tap) with channel major, so group k owns a contiguous
+            // run of Cg·taps columns, and the output gradient's group k a run of Og columns; one product batched over
+            // the groups, [G, Og, pixels] · [G, pixels, Cg·taps], both operands views.
+            Dim groups = Dim.Of(w.Groups), perGroupIn = Dim.Of(channels.Coefficient / w.Groups), perGroupOut = Dim.Of(outC.Coefficient / w.Groups);
+            int groupedColumns = b.Permute(b.ReshapeTo(unfolded, Shape.Of(pixels, groups, perGroupIn * Dim.Of(taps))), new[] { 1, 0, 2 });
+            int groupedGrads = b.Permute(b.ReshapeTo(grads, Shape.Of(pixels, groups, perGroupOut)), new[] { 1, 2, 0 });
+            return b.ReshapeTo(b.MatMul(groupedGrads, groupedColumns), b.ShapeOf(n.Inputs[1]));
         }
 
         /// <summary>
-        /// Non-overlapping windows (stride = kernel, no padding, the pooling Kiln's models use): the input cropped to whole
-        /// windows is viewed as [N, C, OH, OW, KH·KW]; max-pooling sends each window's gradient to its first maximum
-        /// (PyTorch's choice on ties), average-pooling spreads it evenly; the cropped rows and columns get zero.
+        /// Max-pooling sends each window's gradient to its first maximum (PyTorch's choice on ties), average-pooling
+        /// spreads it evenly over the window's kernel·kernel taps (padding counts, as in the forward). Non-overlapping
+        /// windows without padding (stride = kernel, the pooling of most conv nets) take a view of the input as
+        /// [N, C, OH, OW, KH·KW]; any other window goes tap by tap (<see cref="OverlappingPoolGradient"/>).
         /// </summary>
         void PoolGradient()
         {
             var w = n.Attribute<Window2d>();
-            if (w.StrideH != w.KernelH || w.StrideW != w.KernelW || w.PadH != 0 || w.PadW != 0)
-                throw new NotDifferentiableException(n, $"the gradient of {GraphPrinter.OpName(n.Op)} with a {w} window is not supported yet: only non-overlapping windows (stride = kernel) without padding");
+            if (w.StrideH != w.KernelH || w.StrideW != w.KernelW || w.PadH != 0 || w.PadW != 0 || w.DilationH != 1 || w.DilationW != 1)
+            {
+                To(X, () => OverlappingPoolGradient(w));
+                return;
+            }
             To(X, () =>
             {
                 var xShape = b.ShapeOf(X);
@@ -105,6 +132,57 @@ public static partial class Autodiff
                     Shape.Of(batch, channels, outH * Dim.Of(kh), outW * Dim.Of(kw)));
                 return FitSpatial(FitSpatial(image, 2, 0, xShape[2].Coefficient), 3, 0, xShape[3].Coefficient);
             });
+        }
+
+        /// <summary>
+        /// Pooling windows that overlap or are padded: tap (i, j) of output pixel (a, b) reads the padded input at
+        /// (a·s + i·d, b·s + j·d), so the tap's share of the gradient — g where the tap is its window's first maximum, or
+        /// g/(KH·KW) — is spread by the stride (<see cref="Dilate"/>), shifted by the tap's offset and summed over the
+        /// taps; the padding is cropped at the end. Max-pooling pads with −∞, so padding never wins a window.
+        /// </summary>
+        int OverlappingPoolGradient(Window2d w)
+        {
+            var xShape = b.ShapeOf(X);
+            var yShape = b.ShapeOf(Y);
+            Dim batch = xShape[0], channels = xShape[1], outH = yShape[2], outW = yShape[3];
+            long paddedH = xShape[2].Coefficient + 2L * w.PadH, paddedW = xShape[3].Coefficient + 2L * w.PadW;
+            int taps = w.KernelH * w.KernelW;
+            int? first = null;
+            if (n.Op == OpKind.MaxPool2d)
+            {
+                int padded = b.Pad(b.Pad(X, 2, w.PadH, w.PadH, float.NegativeInfinity), 3, w.PadW, w.PadW, float.NegativeInfinity);
+                int? windows = null;
+                for (int i = 0; i < w.KernelH; i++)
+                    for (int j = 0; j < w.KernelW; j++)
+                    {
+                        int tap = b.ReshapeTo(Tap(padded, w, i, j, outH, outW), Shape.Of(batch, channels, outH, outW, Dim.One));
+                        windows = windows is { } stacked ? b.Concat(stacked, tap, 4) : tap;
+                    }
+                first = b.Reduce(OpKind.ArgMax, windows!.Value, 4, keepDims: false);
+            }
+            int? sum = null;
+            for (int i = 0; i < w.KernelH; i++)
+                for (int j = 0; j < w.KernelW; j++)
+                {
+                    int share = first is { } f
+                        ? b.Where(b.Binary(OpKind.Equal, f, b.Constant(i * w.KernelW + j, integer: true)), g, C(0f))
+                        : Mul(g, C(1f / taps));
+                    int placed = Place(Place(share, 2, w.StrideH, i * w.DilationH, paddedH), 3, w.StrideW, j * w.DilationW, paddedW);
+                    sum = sum is { } s ? Add(s, placed) : placed;
+                }
+            return b.Slice(b.Slice(sum!.Value, 2, w.PadH, xShape[2].Coefficient), 3, w.PadW, xShape[3].Coefficient);
+        }
+
+        /// <summary>Tap (i, j) of every window: the padded input at (a·s + i·d, b·s + j·d), [N, C, OH, OW].</summary>
+        int Tap(int padded, Window2d w, int i, int j, Dim outH, Dim outW) =>
+            StridedSlice(StridedSlice(padded, 2, i * w.DilationH, w.StrideH, outH.Coefficient), 3, j * w.DilationW, w.StrideW, outW.Coefficient);
+
+        /// <summary>Element a of <paramref name="axis"/> moved to a·stride + offset of an axis of <paramref name="size"/> (zeros elsewhere).</summary>
+        int Place(int x, int axis, int stride, int offset, long size)
+        {
+            int spread = Dilate(x, axis, stride);
+            long length = b.ShapeOf(spread)[axis].Coefficient;
+            return b.Pad(spread, axis, offset, checked((int)(size - offset - length)), 0f);
         }
 
         /// <summary>x with its order along <paramref name="axis"/> (of fixed size) reversed, as slices put back together.</summary>

@@ -864,24 +864,15 @@ public sealed class TrainingDiagnosticTests
     static void AssertDiagnostic(string markedBody, string id, string message) => DiagnosticTests.AssertDiagnostic(markedBody, id, message);
 
     [Fact]
-    public void KLN0030_an_op_without_a_gradient_rule_is_reported_at_the_op() => AssertDiagnostic("""
+    public void KLN0030_an_op_without_a_gradient_is_reported_at_the_op() => AssertDiagnostic("""
         [Model]
         public partial class M
         {
-            [Param(2, 1, 3, 3)] Tensor w;
-            [Graph, Loss] public Tensor Loss([Shape("batch", 1, 8, 8)] Tensor x) => Mean(Reshape([|MaxPool2d(Conv2d(x, w), 3, stride: 2)|], -1), 0);
+            [Param(4)] Tensor w;
+            [Graph, Loss] public Tensor Loss([Shape("batch", "t", 2, 4)] Tensor q, [Shape("batch", "s", 2, 4)] Tensor k) =>
+                Mean(Reshape([|Attention(q * w, k, k, causal: true)|], -1), 0);
         }
-        """, "KLN0030", "Cannot train on loss 'Loss': the gradient of maxpool2d with a 3x3/2,2 pad 0,0 window is not supported yet: only non-overlapping windows (stride = kernel) without padding");
-
-    [Fact]
-    public void KLN0030_a_grouped_convolution_is_reported_at_the_convolution() => AssertDiagnostic("""
-        [Model]
-        public partial class M
-        {
-            [Param(2, 1, 3, 3)] Tensor w;
-            [Graph, Loss] public Tensor Loss([Shape("batch", 2, 8, 8)] Tensor x) => Mean(Reshape([|Conv2d(x, w, groups: 2)|], -1), 0);
-        }
-        """, "KLN0030", "Cannot train on loss 'Loss': the gradient of a grouped convolution (2 groups) is not supported yet");
+        """, "KLN0030", "Cannot train on loss 'Loss': causal attention with t queries and s keys: their difference must be known at build time");
 
     [Fact]
     public void KLN0030_a_loss_must_be_a_scalar() => AssertDiagnostic("""

@@ -127,6 +127,32 @@ public partial class GradConv
 }
 
 
+/// <summary>
+/// The window geometries with their own gradient rules: grouped convolutions (2 groups; one or two channels in
+/// and out per group), a depthwise one with stride 2
+/// (4 groups of one channel, two filters each), overlapping padded max-pooling (3×3, stride 2, padding 1: windows share
+/// rows and padding must never win) and overlapping padded average pooling (3×3, stride 1, padding 1: padding counts).
+/// </summary>
+[Model]
+public partial class GradWindows
+{
+    [Param(4, 1, 3, 3)] Tensor grouped;
+    [Param(4, 2, 3, 3)] Tensor mixed;
+    [Param(8, 1, 3, 3)] Tensor depthwise;
+    [Param(8)] Tensor depthwiseBias;
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 2, 7, 7)] Tensor x)
+    {
+        var a = Tanh(Conv2d(x, grouped, padding: 1, groups: 2));           // [batch, 4, 7, 7]
+        a = Tanh(Conv2d(a, mixed, padding: 1, groups: 2));                  // two channels in and out per group
+        var d = Conv2d(a, depthwise, depthwiseBias, stride: 2, groups: 4);  // [batch, 8, 3, 3]
+        var m = MaxPool2d(a, 3, stride: 2, padding: 1);                      // [batch, 4, 4, 4]
+        var v = AvgPool2d(m, 3, stride: 1, padding: 1);                      // [batch, 4, 4, 4]
+        return Mean(Flatten(d * d, 0, -1), 0) + Mean(Flatten(v * v * v, 0, -1), 0);
+    }
+}
+
 /// <summary>Batch norm in training mode (batch statistics, running statistics assigned, not trained) after a convolution.</summary>
 [Model]
 public partial class GradBatchNorm
