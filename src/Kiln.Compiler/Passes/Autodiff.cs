@@ -402,10 +402,17 @@ public static partial class Autodiff
             {
                 var shape = b.ShapeOf(scores);
                 Dim tq = shape[rank - 2], tk = shape[rank - 1];
-                long offset = tq == tk ? 0 : tq.IsConstant && tk.IsConstant ? tk.Coefficient - tq.Coefficient
-                    : throw new NotDifferentiableException(n, $"causal attention with {tq} queries and {tk} keys: their difference must be known at build time");
                 int key = b.Iota(shape, rank - 1), query = b.Iota(shape, rank - 2);
-                int future = b.Binary(OpKind.Greater, key, b.Binary(OpKind.Add, query, b.Constant(offset, integer: true)));
+                int future;
+                if (tq == tk || (tq.IsConstant && tk.IsConstant))
+                    future = b.Binary(OpKind.Greater, key, b.Binary(OpKind.Add, query, b.Constant(tk.Coefficient - tq.Coefficient, integer: true)));
+                else
+                {
+                    // Lengths known only at run time: the last query sits at the last key, so key j is in query i's
+                    // future when j − (Tk − 1) > i − (Tq − 1), each last index the maximum of its own iota.
+                    int FromEnd(int iota, int axis) => b.Binary(OpKind.Sub, iota, b.BroadcastTo(b.Reduce(OpKind.ReduceMax, iota, axis, keepDims: true), shape));
+                    future = b.Binary(OpKind.Greater, FromEnd(key, rank - 1), FromEnd(query, rank - 2));
+                }
                 scores = b.Where(future, C(-1e30f), scores);
             }
             int p = b.Softmax(OpKind.Softmax, scores, -1);

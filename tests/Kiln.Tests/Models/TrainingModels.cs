@@ -153,6 +153,28 @@ public partial class GradWindows
     }
 }
 
+/// <summary>
+/// Causal attention whose queries and keys have different lengths known only at run time (the gradient inputs give
+/// the symbol "longer" three more entries than the others), so the backward's mask aligns the last query with the last key.
+/// </summary>
+[Model]
+public partial class GradCausalCross
+{
+    [Param(6, 8)] Tensor wq;
+    [Param(6, 8)] Tensor wk;
+    [Param(6, 8)] Tensor wv;
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", "t", 6)] Tensor x, [Shape("batch", "longer", 6)] Tensor memory)
+    {
+        var q = Unflatten(MatMul(x, wq), -1, 2, 4);
+        var k = Unflatten(MatMul(memory, wk), -1, 2, 4);
+        var v = Unflatten(MatMul(memory, wv), -1, 2, 4);
+        var o = Attention(q, k, v, causal: true);   // [batch, t, 2, 4] over longer keys
+        return Mean(Flatten(o * o, 0, -1), 0);
+    }
+}
+
 /// <summary>Batch norm in training mode (batch statistics, running statistics assigned, not trained) after a convolution.</summary>
 [Model]
 public partial class GradBatchNorm
