@@ -176,6 +176,20 @@ public sealed class GraphBuilder
     }
 
     /// <summary>
+    /// Gather's adjoint: a [<paramref name="rows"/>, …] tensor whose row r is the sum of <paramref name="values"/>
+    /// [i…, …] over every lookup position i… with <paramref name="indices"/>[i…] = r (zero for a row never named).
+    /// <paramref name="values"/>' shape starts with the indices' shape.
+    /// </summary>
+    public int ScatterAdd(int values, int indices, Dim rows)
+    {
+        Shape v = ShapeOf(values), i = ShapeOf(indices);
+        RequireIntegers(indices, "scatter-add indices");
+        if (v.Rank < i.Rank || Enumerable.Range(0, i.Rank).Any(d => v[d] != i[d]))
+            throw new ShapeException(ShapeErrorKind.Gather, $"scatter-add of values {v} at indices {i}: the values' shape must start with the indices' shape");
+        return Add(OpKind.ScatterAdd, new[] { values, indices }, new Shape(v.Dims.Skip(i.Rank).Prepend(rows).ToEquatableArray()), type: TypeOf(values));
+    }
+
+    /// <summary>
     /// Scaled dot-product attention in the [..., seq, heads, headDim] layout: q [..., Tq, H, D], k [..., Tk, H, D],
     /// v [..., Tk, H, Dv] → [..., Tq, H, Dv]. Causal: query t sees keys up to t + Tk − Tq. Scale defaults to 1/√D.
     /// </summary>

@@ -24,5 +24,5 @@ public static class OpGroups
 
     /// <summary>How many inputs the op takes.</summary>
     public static int Arity(this OpKind op) => op.IsData() || op == OpKind.Iota ? 0 : op == OpKind.CachedAttention ? 4 : op is OpKind.Attention or OpKind.Where or OpKind.WriteAt ? 3
-        : op.IsBinary() || op is OpKind.Random or OpKind.MatMul or OpKind.Gather or OpKind.Conv2d or OpKind.Concat ? 2 : 1;
+        : op.IsBinary() || op is OpKind.Random or OpKind.MatMul or OpKind.Gather or OpKind.ScatterAdd or OpKind.Conv2d or OpKind.Concat ? 2 : 1;
 }

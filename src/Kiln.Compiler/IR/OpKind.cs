@@ -75,8 +75,10 @@ public enum OpKind
     LayerNorm,
     RmsNorm,
 
-    // Indexed reads and fused attention
+    // Indexed reads and writes, and fused attention. ScatterAdd(values, indices) is Gather's adjoint: a [rows, …]
+    // result (rows from the node's shape) whose row r sums the values at every lookup whose index is r
     Gather,
+    ScatterAdd,
     Attention,
 
     // Writes into a state and attention over it: WriteAt(state, values, positions) stores values[b, t] at row

@@ -42,6 +42,11 @@ public sealed record KernelCost(IReadOnlyList<Dim> Flops, IReadOnlyList<Dim> Byt
                 // Statistics (a max or mean and a sum) and one pass of normalisation per element.
                 flops.Add(Dim.Of(4 + Operations(r.Input)) * outputs);
                 break;
+            case ScatterAddRoot s:
+                // One add per value element, plus its prologue.
+                var values = s.IndexShape.ElementCount * Dim.Product(kernel.Shape.Dims.Skip(1));
+                flops.Add(Dim.Of(1 + Operations(s.Values)) * values);
+                break;
             case PoolRoot p:
                 flops.Add(Dim.Of((long)p.Window.KernelH * p.Window.KernelW) * outputs);
                 flops.Add(Dim.Of(Operations(p.Input)) * p.InputShape.ElementCount);

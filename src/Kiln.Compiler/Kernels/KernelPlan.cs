@@ -40,6 +40,7 @@ public sealed record Kernel(
         ReduceRoot r => GraphPrinter.OpName(r.Op),
         RowRoot r => GraphPrinter.OpName(r.Op),
         GatherRoot => "gather",
+        ScatterAddRoot => "scatteradd",
         AttentionRoot { Positions: not null } => "cachedattention",
         AttentionRoot => "attention",
         WriteAtRoot => "writeat",
@@ -58,6 +59,7 @@ public sealed record Kernel(
             case ReduceRoot r: loads.AddRange(r.Input.Loads()); break;
             case RowRoot s: loads.AddRange(s.Input.Loads()); break;
             case GatherRoot g: loads.Add(g.Table); loads.AddRange(g.Indices.Loads()); break;
+            case ScatterAddRoot s: loads.AddRange(s.Values.Loads()); loads.AddRange(s.Indices.Loads()); break;
             case AttentionRoot a:
                 loads.Add(a.Q); loads.Add(a.K); loads.Add(a.V);
                 if (a.Positions != null) loads.AddRange(a.Positions.Loads());

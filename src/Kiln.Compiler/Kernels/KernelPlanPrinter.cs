@@ -18,6 +18,7 @@ public static class KernelPlanPrinter
                 case ReduceRoot r: sb.Append("    acc = ").Append(k.Kind).Append(" axis ").Append(r.Axis).Append(" of ").Append(r.Input).Append('\n'); break;
                 case RowRoot s: sb.Append("    acc = ").Append(k.Kind).Append(" axis ").Append(s.Axis).Append(" of ").Append(s.Input).Append('\n'); break;
                 case GatherRoot g: sb.Append("    acc = gather(").Append(g.Table).Append(", ").Append(g.Indices).Append(")\n"); break;
+                case ScatterAddRoot s: sb.Append("    acc = scatteradd(").Append(s.Values).Append(" at ").Append(s.Indices).Append(" over ").Append(s.IndexShape).Append(")\n"); break;
                 case ConvRoot c: sb.Append("    acc = conv2d(").Append(c.X).Append(", ").Append(c.W).Append(") ").Append(c.Window).Append('\n'); break;
                 case PoolRoot p: sb.Append("    acc = ").Append(k.Kind).Append(' ').Append(p.Window).Append(" of ").Append(p.Input).Append('\n'); break;
                 case AttentionRoot a: sb.Append("    acc = attention(").Append(a.Q).Append(", ").Append(a.K).Append(", ").Append(a.V).Append(a.Causal ? ", causal" : "").Append(a.Positions != null ? $", at {a.Positions}" : "").Append(")\n"); break;

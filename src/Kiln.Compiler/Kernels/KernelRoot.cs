@@ -32,6 +32,14 @@ public sealed record RowRoot(OpKind Op, int Axis, Expr Input, float Epsilon = 0)
 public sealed record GatherRoot(LoadExpr Table, Expr Indices, int IndexRank, Dim Rows) : KernelRoot;
 
 /// <summary>
+/// Gather's adjoint: the kernel's element <c>[r, c…]</c> is the sum of <paramref name="Values"/><c>[i…, c…]</c> over every
+/// lookup position <c>i…</c> of <paramref name="IndexShape"/> whose index (<paramref name="Indices"/>, an expression at
+/// those coordinates) is r, in lookup order (deterministic). <paramref name="Values"/> is an expression over
+/// [i…, c…] (a fused producer computes in place). An index outside the rows is an error on the CPU and skipped on the GPU.
+/// </summary>
+public sealed record ScatterAddRoot(Expr Values, Expr Indices, Shape IndexShape) : KernelRoot;
+
+/// <summary>
 /// 2-D convolution of <paramref name="X"/> ([N, C, H, W] of <paramref name="InputShape"/>) with <paramref name="W"/>
 /// ([O, C/groups, KH, KW]); the kernel's shape is [N, O, OH, OW]. Bias, batch norm and activation are its epilogue.
 /// </summary>

@@ -75,11 +75,11 @@ public static partial class Autodiff
         return fromParam.Select((f, i) => f && toLoss[i]).ToArray();
     }
 
-    /// <summary>The inputs a gradient flows into: every input except a where's condition and a gather's indices.</summary>
+    /// <summary>The inputs a gradient flows into: every input except a where's condition and a gather's or scatter's indices.</summary>
     static IEnumerable<int> DifferentiableInputs(Node n) => n.Op switch
     {
         OpKind.Where => n.Inputs.Skip(1),
-        OpKind.Gather => n.Inputs.Take(1),
+        OpKind.Gather or OpKind.ScatterAdd => n.Inputs.Take(1),
         OpKind.Greater or OpKind.Less or OpKind.Equal => Enumerable.Empty<int>(), // 0/1 values: flat almost everywhere
         _ => n.Inputs,
     };
@@ -203,7 +203,8 @@ public static partial class Autodiff
                     break;
                 }
                 case OpKind.LayerNorm or OpKind.RmsNorm: To(X, () => NormGradient()); break;
-                case OpKind.Gather: To(n.Inputs[0], () => GatherGradient()); break;
+                case OpKind.Gather: To(n.Inputs[0], () => b.ScatterAdd(g, n.Inputs[1], b.ShapeOf(n.Inputs[0])[0])); break;
+                case OpKind.ScatterAdd: To(n.Inputs[0], () => b.Gather(g, n.Inputs[1])); break;
                 case OpKind.Attention: AttentionGradient(); break;
                 case OpKind.Conv2d: ConvGradients(); break;
                 case OpKind.MaxPool2d or OpKind.AvgPool2d: PoolGradient(); break;
@@ -365,22 +366,6 @@ public static partial class Autodiff
             int inner = Sub(g, Mul(y, Row(Mul(g, y))));
             if (n.Op == OpKind.LayerNorm) inner = Sub(inner, Row(g));
             return Mul(r, inner);
-        }
-
-        /// <summary>
-        /// An embedding's table gradient, Σ over lookups of g into the looked-up row: onehot(indices)ᵀ · g as a matmul
-        /// over the flattened lookups (a scatter-add without an op of its own; its cost is lookups × rows × width).
-        /// </summary>
-        int GatherGradient()
-        {
-            int table = n.Inputs[0], indices = n.Inputs[1];
-            var tableShape = b.ShapeOf(table);
-            long rows = tableShape[0].Coefficient, width = tableShape.Rank == 1 ? 1 : Dim.Product(tableShape.Dims.Skip(1)).Coefficient;
-            var lookups = b.ShapeOf(indices).ElementCount;
-            int flat = b.ReshapeTo(indices, Shape.Of(lookups, Dim.One));
-            int oneHot = b.Binary(OpKind.Equal, b.Iota(Shape.Of(Dim.Of(rows)), 0), flat); // [lookups, rows]
-            int grads = b.ReshapeTo(g, Shape.Of(lookups, Dim.Of(width)));
-            return b.ReshapeTo(b.MatMul(b.Transpose(oneHot), grads), tableShape);
         }
 
         /// <summary>

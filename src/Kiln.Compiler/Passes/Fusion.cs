@@ -360,6 +360,11 @@ public static class Fusion
                 var table = _graph[n.Inputs[0]].Shape;
                 p.Root = new GatherRoot(Load(0), Prologue(n.Inputs[1], p), _graph[n.Inputs[1]].Shape.Rank, table[0]);
             }
+            else if (n.Op == OpKind.ScatterAdd)
+            {
+                var indices = Prologue(n.Inputs[1], p);
+                p.Root = new ScatterAddRoot(Prologue(n.Inputs[0], p), indices, _graph[n.Inputs[1]].Shape);
+            }
             else if (n.Op == OpKind.Conv2d)
             {
                 p.Root = new ConvRoot(Load(0), Load(1), n.Attribute<Window2d>(), _graph[n.Inputs[0]].Shape);

@@ -86,6 +86,26 @@ public partial class GradGpt
         CrossEntropy(Logits(ids), targets);
 }
 
+/// <summary>
+/// Embedding gradients as scatter-adds with a fused epilogue: the token table is also the output projection (tied
+/// weights, so its gradient is the scatter-add plus a matmul's), and a rank-1 table (one number per row).
+/// </summary>
+[Model]
+public partial class GradTiedEmbedding
+{
+    [Param(12, 5)] Tensor table;
+    [Param(12)] Tensor bias;
+
+    [Graph, Loss]
+    public Tensor Loss([Shape("batch", 4, DType = DType.Int32)] Tensor ids, [Shape("batch", 4, DType = DType.Int32)] Tensor targets)
+    {
+        var x = Tanh(Embedding(ids, table));                  // [batch, 4, 5]
+        var logits = MatMul(x, Transpose(table));             // [batch, 4, 12]
+        var shift = Embedding(targets, bias);                 // [batch, 4]
+        return CrossEntropy(logits, targets) + Mean(Flatten(shift * shift, 0, -1), 0);
+    }
+}
+
 /// <summary>A parameter the loss never reads (zero gradient), one read twice, and an integer path that carries none.</summary>
 [Model]
 public partial class GradEdges

@@ -52,7 +52,7 @@ public sealed class KernelSharing
             foreach (var k in graphs[g].Plan.Kernels)
             {
                 var use = new Use(g, k.Id);
-                if (k.Root is GatherRoot) { order.Add(new List<Use> { use }); continue; }
+                if (k.Root is GatherRoot or ScatterAddRoot) { order.Add(new List<Use> { use }); continue; }
                 var plan = graphs[g].Plan;
                 var buffers = new KernelSignature(plan, k).Buffers;
                 string code = render(Rename(plan, buffers, buffers.Select((_, i) => "b" + i).ToList()), k with { Id = 0 });

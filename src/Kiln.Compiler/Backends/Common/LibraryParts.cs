@@ -51,6 +51,44 @@ public static class LibraryParts
         w.Close();
     }
 
+    /// <summary>
+    /// A scatter-add's <c>Rows</c>, <c>RowSize</c>, <c>Lookups</c>, whether it has an epilogue, <c>Index(position)</c>
+    /// (the fused prologue at the lookup's coordinates), and <c>Zero(flat)</c> and <c>Sum(flat)</c> of its accumulator, the
+    /// output buffer.
+    /// </summary>
+    public static void WriteScatterHeader(SourceWriter w, KernelPlan plan, Kernel k, ScatterAddRoot s, string math)
+    {
+        var indexDims = s.IndexShape.Dims.ToList();
+        w.Line($"public long Rows => {k.Shape[0].ToCSharp()};");
+        w.Line($"public long RowSize => {IndexCode.Product(k.Shape.Dims.Skip(1))};");
+        w.Line($"public long Lookups => {IndexCode.Product(indexDims)};");
+        w.Line($"public bool Epilogue => {(k.Body is AccExpr ? "false" : "true")};");
+        w.Line();
+        w.Open("public float Index(long position)");
+        IndexCode.Unravel(w, "position", indexDims, "q");
+        w.Line($"return {ExprRenderer.AtIndex(plan, math, IndexCode.Vars("q", indexDims.Count), "0f").Render(s.Indices)};");
+        w.Close();
+        w.Line();
+        w.Line($"public void Zero(long flat) => {KernelSignature.BufferName(plan, k.Output)}[flat] = 0f;");
+        w.Line();
+        w.Line($"public float Sum(long flat) => {KernelSignature.BufferName(plan, k.Output)}[flat];");
+    }
+
+    /// <summary>A scatter-add's lookup coordinates <c>q…</c> from its flat <paramref name="position"/>.</summary>
+    public static void UnravelLookup(SourceWriter w, ScatterAddRoot s, string position) => IndexCode.Unravel(w, position, s.IndexShape.Dims.ToList(), "q");
+
+    /// <summary>
+    /// A scatter-add's value at the lookup <c>q…</c> (<see cref="UnravelLookup"/>, written before) and element
+    /// <paramref name="j"/> of its row: the fused prologue at [q…, e…].
+    /// </summary>
+    public static string ScatterValue(SourceWriter w, KernelPlan plan, Kernel k, ScatterAddRoot s, string math, string j)
+    {
+        var elementDims = k.Shape.Dims.Skip(1).ToList();
+        IndexCode.Unravel(w, j, elementDims, "e");
+        var index = IndexCode.Vars("q", s.IndexShape.Rank).Concat(IndexCode.Vars("e", elementDims.Count)).ToList();
+        return ExprRenderer.AtIndex(plan, math, index, "0f").Render(s.Values);
+    }
+
     /// <summary><c>Store(flat, acc)</c>: the fused epilogue at the output element with row-major index flat.</summary>
     public static void WriteFlatStore(SourceWriter w, KernelPlan plan, Kernel k, string math)
     {

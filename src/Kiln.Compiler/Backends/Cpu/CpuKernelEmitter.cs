@@ -33,6 +33,7 @@ public static class CpuKernelEmitter
             case null: EmitElementwise(w, plan, k, sig); break;
             case MatMulRoot m: EmitMatMul(w, plan, k, m, sig); break;
             case GatherRoot g: EmitGather(w, plan, k, g, sig); break;
+            case ScatterAddRoot s: EmitScatterAdd(w, plan, k, s, sig); break;
             case AttentionRoot a: EmitAttention(w, plan, k, a, sig); break;
             case WriteAtRoot r: EmitWriteAt(w, plan, k, r, sig); break;
             case ConvRoot c when IsDense(c, k): EmitConv(w, plan, k, c, sig); break;
@@ -283,6 +284,40 @@ public static class CpuKernelEmitter
             new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})", "first", "end" });
         w.Line();
         EmitParts(w, "Parts", "global::Kiln.Runtime.Cpu.ICpuGather", partsSig, members.ToString());
+        w.Close();
+    }
+
+    /// <summary>
+    /// A scatter-add (an embedding's gradient) through the runtime's <c>CpuScatter</c>: work items are output rows, each
+    /// chunk of them zeroed, then every lookup whose index falls in the chunk added row by row in lookup order, then the
+    /// fused epilogue (if any) in place. An index outside the rows throws, naming the graph and the result.
+    /// </summary>
+    static void EmitScatterAdd(SourceWriter w, KernelPlan plan, Kernel k, ScatterAddRoot s, KernelSignature sig)
+    {
+        var members = new SourceWriter();
+        members.Line($"public string What => \"{Describe(plan, k, "the scatter-add into")}\";");
+        LibraryParts.WriteScatterHeader(members, plan, k, s, Math);
+        members.Line();
+        // The lookup's coordinates are unravelled once per row; the element loop adds with unit stride.
+        string output = KernelSignature.BufferName(plan, k.Output);
+        members.Open("public void Accumulate(long position, long row)");
+        LibraryParts.UnravelLookup(members, s, "position");
+        members.Open($"for (long j = 0, at = row * {IndexCode.Product(k.Shape.Dims.Skip(1))}; j < {IndexCode.Product(k.Shape.Dims.Skip(1))}; j++, at++)");
+        string value = LibraryParts.ScatterValue(members, plan, k, s, Math, "j");
+        members.Line($"{output}[at] += {value};");
+        members.Close();
+        members.Close();
+        members.Line();
+        LibraryParts.WriteFlatStore(members, plan, k, Math);
+        var partsSig = sig.UsedIn(members.ToString());
+        // Every chunk reads all the indices: the cost per row is its share of the values plus the index scan.
+        string perRow = $"({IndexCode.Product(k.Shape.Dims.Skip(1))} * {IndexCode.Product(s.IndexShape.Dims)} / {k.Shape[0].ToCSharp()} + 1)";
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({k.Shape[0].ToCSharp()}, {perRow}, this);");
+        w.Line(HotMethod);
+        w.Call("public override void Run(long first, long end) => global::Kiln.Runtime.Cpu.CpuScatter.Rows",
+            new[] { $"new Parts({string.Join(", ", partsSig.Arguments())})", "first", "end" });
+        w.Line();
+        EmitParts(w, "Parts", "global::Kiln.Runtime.Cpu.ICpuScatter", partsSig, members.ToString());
         w.Close();
     }
 

@@ -84,6 +84,7 @@ public static class CudaKernelEmitter
             case ConvRoot c: WriteConvParts(members, plan, k, c); break;
             case PoolRoot p: WritePoolParts(members, plan, k, p); break;
             case GatherRoot g: WriteGatherParts(members, plan, k, g); break;
+            case ScatterAddRoot s: WriteScatterParts(members, plan, k, s); break;
             case null: WriteElementwise(body, plan, k); break;
             case WriteAtRoot r: WriteWriteAt(body, plan, k, r); break;
             default: throw new System.ArgumentOutOfRangeException(nameof(k), k.Root, "unknown kernel root");
@@ -108,6 +109,7 @@ public static class CudaKernelEmitter
         ConvRoot => ("global::Kiln.Runtime.Cuda.CudaConv.ImplicitGemm", "global::Kiln.Runtime.Cuda.ICudaConv", "global::Kiln.Runtime.Cuda.CudaConv.Config"),
         PoolRoot p => (p.Op == OpKind.MaxPool2d ? "global::Kiln.Runtime.Cuda.CudaPool.Max" : "global::Kiln.Runtime.Cuda.CudaPool.Average", "global::Kiln.Runtime.Cuda.ICudaWindow", null),
         GatherRoot => ("global::Kiln.Runtime.Cuda.CudaGather.Rows", "global::Kiln.Runtime.Cuda.ICudaGather", null),
+        ScatterAddRoot => ("global::Kiln.Runtime.Cuda.CudaScatter.Columns", "global::Kiln.Runtime.Cuda.ICudaScatter", null),
         MatMulRoot => ("global::Kiln.Runtime.Cuda.CudaGemm.Tiled", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemm.Config"),
         ReduceRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
         RowRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
@@ -246,9 +248,40 @@ public static class CudaKernelEmitter
         LibraryParts.WriteFlatStore(w, plan, k, Math);
     }
 
-    /// <summary>How many threads kernel <paramref name="k"/> runs: one per row for row ops and attention, one per output element otherwise.</summary>
+    /// <summary>
+    /// A scatter-add's <c>ICudaScatter</c> members: the index and value reads, the accumulator, the epilogue, and how
+    /// many output rows one thread owns (<see cref="ScatterRowsPerThread"/>, one for a symbolic row count).
+    /// </summary>
+    static void WriteScatterParts(SourceWriter w, KernelPlan plan, Kernel k, ScatterAddRoot s)
+    {
+        string output = KernelSignature.BufferName(plan, k.Output);
+        w.Line($"public long RowsPerThread => {ScatterRowsPerThread(k)};");
+        LibraryParts.WriteScatterHeader(w, plan, k, s, Math);
+        w.Line();
+        w.Open("public float Value(long position, long j)");
+        LibraryParts.UnravelLookup(w, s, "position");
+        w.Line($"return {LibraryParts.ScatterValue(w, plan, k, s, Math, "j")};");
+        w.Close();
+        w.Line();
+        w.Line($"public void Add(long flat, float value) => {output}[flat] += value;");
+        w.Line();
+        LibraryParts.WriteFlatStore(w, plan, k, Math);
+    }
+
+    /// <summary>
+    /// Output rows per scatter-add thread: a thread owns one column of a block of rows and scans every index once, so
+    /// blocks trade the number of threads against how often the indices are read (a 50,257-row table gets 786 blocks).
+    /// </summary>
+    static long ScatterRowsPerThread(Kernel k) => k.Shape[0].IsConstant ? 64 : 1;
+
+    /// <summary>
+    /// How many threads kernel <paramref name="k"/> runs: one per row for row ops and attention, one per column of a
+    /// block of rows for a scatter-add, one per output element otherwise.
+    /// </summary>
     public static Dim WorkItems(Kernel k) => k.Root switch
     {
+        ScatterAddRoot => (k.Shape[0].IsConstant ? Dim.Of((k.Shape[0].Coefficient + ScatterRowsPerThread(k) - 1) / ScatterRowsPerThread(k)) : k.Shape[0])
+            * Dim.Product(k.Shape.Dims.Skip(1)),
         RowRoot s => Dim.Product(k.Shape.Dims.Where((_, d) => d != s.Axis)),
         AttentionRoot => Dim.Product(k.Shape.Dims.Take(k.Shape.Rank - 1)),
         _ => k.Shape.ElementCount,
