@@ -111,6 +111,7 @@ public sealed class IlgpuDevice : Device
     protected override void ApplyOptimizer(in OptimizerStep step, DeviceMemory parameter, DeviceMemory gradient, DeviceMemory? first, DeviceMemory? second)
     {
         var p = View(parameter);
+        if (p.Length == 0) return; // ILGPU refuses an empty grid
         Load<CudaOptimizer.UpdateArgs>(CudaOptimizer.Update)(checked((int)p.Length), new CudaOptimizer.UpdateArgs
         {
             Step = step,
@@ -123,9 +124,43 @@ public sealed class IlgpuDevice : Device
         });
     }
 
+    /// <summary>
+    /// Multi-tensor apply: the tensors sixteen at a time (<see cref="CudaOptimizer.MultiUpdateArgs.Slots"/>), one
+    /// launch each, instead of one launch per tensor; empty tensors take no slot.
+    /// </summary>
+    protected override void ApplyOptimizer(in OptimizerStep step, System.Collections.Generic.IReadOnlyList<OptimizerOperands> tensors)
+    {
+        var launch = Load<CudaOptimizer.MultiUpdateArgs>(CudaOptimizer.MultiUpdate);
+        var args = new CudaOptimizer.MultiUpdateArgs { Step = step };
+        long elements = 0;
+        foreach (var t in tensors)
+        {
+            var p = View(t.Parameter);
+            if (p.Length == 0) continue;
+            if (args.Count > 0 && (args.Count == CudaOptimizer.MultiUpdateArgs.Slots || (t.First != null) != (args.HasFirst != 0)
+                || (t.Second != null) != (args.HasSecond != 0) || elements + p.Length > int.MaxValue))
+            {
+                launch(checked((int)elements), args);
+                args = new CudaOptimizer.MultiUpdateArgs { Step = step };
+                elements = 0;
+            }
+            args.HasFirst = t.First == null ? 0 : 1;
+            args.HasSecond = t.Second == null ? 0 : 1;
+            ref var slot = ref CudaOptimizer.MultiUpdateArgs.At(ref args, args.Count++);
+            slot.Parameter = p;
+            slot.Gradient = View(t.Gradient);
+            slot.First = t.First == null ? p : View(t.First);
+            slot.Second = t.Second == null ? p : View(t.Second);
+            slot.Start = (int)elements;
+            elements += p.Length;
+        }
+        if (args.Count > 0) launch(checked((int)elements), args);
+    }
+
     protected override void Accumulate(DeviceMemory sum, DeviceMemory addend, bool first)
     {
         var s = View(sum);
+        if (s.Length == 0) return;
         Load<CudaOptimizer.AccumulateArgs>(CudaOptimizer.Accumulate)(checked((int)s.Length),
             new CudaOptimizer.AccumulateArgs { Sum = s, Addend = View(addend), First = first ? 1 : 0 });
     }

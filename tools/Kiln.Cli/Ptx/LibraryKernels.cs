@@ -29,6 +29,8 @@ public static class LibraryKernels
             ("conv.direct", Entry(nameof(ConvDirect)), 0),
             ("attention.tiled", Entry(nameof(AttentionTiled)), CudaAttention.Threads),
             ("attention.row", Entry(nameof(AttentionRow)), 0),
+            ("optimizer.update", Entry(nameof(OptimizerUpdate)), 0),
+            ("optimizer.multi-update", Entry(nameof(OptimizerMultiUpdate)), 0),
         };
         foreach (var op in new[] { "Sum", "Mean", "Max", "ArgMax", "Softmax", "LogSoftmax", "LayerNorm", "RmsNorm" })
             list.Add(($"rows.{op}", Entry("Rows" + op), CudaRows.Threads));
@@ -45,6 +47,8 @@ public static class LibraryKernels
     static void ConvDirect(Index1D index, Conv parts) => CudaConv.Direct(index, parts);
     static void AttentionRow(Index1D index, Attention parts) => CudaAttention.Row(index, parts);
     static void AttentionTiled(Attention parts) => CudaAttention.Tiled(parts);
+    static void OptimizerUpdate(Index1D index, CudaOptimizer.UpdateArgs args) => CudaOptimizer.Update(index, args);
+    static void OptimizerMultiUpdate(Index1D index, CudaOptimizer.MultiUpdateArgs args) => CudaOptimizer.MultiUpdate(index, args);
     static void RowsSum(RowParts parts) => CudaRows.Sum(parts);
     static void RowsMean(RowParts parts) => CudaRows.Mean(parts);
     static void RowsMax(RowParts parts) => CudaRows.Max(parts);
