@@ -10,11 +10,14 @@ gradients with:
   rows.<p>   ∂loss/∂p of GradRows: LayerNorm and RMSNorm with weights, softmax, log-softmax over an inner axis, matmuls
   gpt.<p>    ∂loss/∂p of GradGpt: embeddings, a causal transformer block, full attention, LayerNorm, cross-entropy
   edges.<p>  ∂loss/∂p of GradEdges: a parameter read twice, one never read, an integer (argmax) path carrying nothing
+  windows.<p> ∂loss/∂p of GradWindows: grouped and depthwise convolutions, overlapping padded max- and average-pooling
+  tied.<p>   ∂loss/∂p of GradTiedEmbedding: a table both looked up and used as the output projection, a rank-1 table
+  causal.<p> ∂loss/∂p of GradCausalCross: causal attention with 2 queries over 5 keys (the last query sees every key)
 
 Weights: the trained parameters in ordinal order of their names, element k of number j is
 0.5·sin(1 + 0.37k + 0.11j), except a norm's weight 1 + 0.1·sin(…); running statistics 0 and 1. Float input element k
-is sin(a·k + b) with (a, b) per model (INPUTS below); the GPT's token ids are (7k + 3) mod 11 and its targets
-(5k + 1) mod 11. The values are rounded to float32 as Kiln's, then everything is computed in float64.
+is sin(a·k + b) with (a, b) per model (the calls below); the token ids are (7k + 3) mod 11 and the targets
+(5k + 1) mod 11 (the GPT's [2, 6], the tied embedding's [2, 4]). The values are rounded to float32 as Kiln's, then everything is computed in float64.
   /usr/bin/python3 tests/reference/grad_reference.py
 """
 import math
@@ -152,6 +155,38 @@ def grad_edges(out):
     out["edges.unused"] = torch.zeros(3)
 
 
+def grad_windows(out):
+    p = formula({"grouped": (4, 1, 3, 3), "mixed": (4, 2, 3, 3), "depthwise": (8, 1, 3, 3), "depthwise_bias": (8,)})
+    x = inputs((2, 2, 7, 7), 0.57, 0.15)
+    a = torch.tanh(F.conv2d(x, p["grouped"], padding=1, groups=2))
+    a = torch.tanh(F.conv2d(a, p["mixed"], padding=1, groups=2))
+    d = F.conv2d(a, p["depthwise"], p["depthwise_bias"], stride=2, groups=4)
+    m = F.max_pool2d(a, 3, stride=2, padding=1)
+    v = F.avg_pool2d(m, 3, stride=1, padding=1)  # count_include_pad=True, as Kiln's
+    record(out, "windows", (d * d).mean() + (v * v * v).mean(), p)
+
+
+def grad_tied(out):
+    p = formula({"table": (12, 5), "bias": (12,)})
+    k = torch.arange(8)
+    ids, targets = ((7 * k + 3) % 11).reshape(2, 4), ((5 * k + 1) % 11).reshape(2, 4)
+    x = torch.tanh(p["table"][ids])
+    logits = x @ p["table"].t()
+    shift = p["bias"][targets]
+    record(out, "tied", F.cross_entropy(logits.reshape(-1, 12), targets.reshape(-1)) + (shift * shift).mean(), p)
+
+
+def grad_causal_cross(out):
+    p = formula({"wq": (6, 8), "wk": (6, 8), "wv": (6, 8)})
+    x, memory = inputs((2, 2, 6), 0.31, 0.2), inputs((2, 5, 6), 0.47, 0.6)
+    heads = lambda t: t.reshape(2, -1, 2, 4).permute(0, 2, 1, 3)  # noqa: E731  [batch, heads, seq, 4]
+    q, k, v = heads(x @ p["wq"]), heads(memory @ p["wk"]), heads(memory @ p["wv"])
+    scores = q @ k.transpose(-1, -2) * 0.5
+    future = torch.arange(5).reshape(1, 5) > torch.arange(2).reshape(2, 1) + 3  # bottom-right aligned, as Kiln's
+    o = torch.softmax(scores.masked_fill(future, float("-inf")), -1) @ v
+    record(out, "causal", (o * o).mean(), p)
+
+
 def main():
     out = {}
     grad_conv(out)
@@ -161,6 +196,9 @@ def main():
     grad_rows(out)
     grad_gpt(out)
     grad_edges(out)
+    grad_windows(out)
+    grad_tied(out)
+    grad_causal_cross(out)
     save(out, f"{ROOT}/tests/Kiln.Tests/Reference/grad_ops.safetensors")
     print("wrote", len(out), "tensors")
 

@@ -12,7 +12,8 @@ namespace Kiln.Tests.Training;
 /// Every gradient-rule test model against PyTorch autograd (tests/reference/grad_reference.py, computed in float64): an
 /// independent check of the semantics finite differences cannot tell apart from Kiln's own reading — which rows a
 /// strided convolution's gradient reaches, batch norm's training statistics, how broadcasting, views, row ops,
-/// attention and the embedding lookup route a gradient.
+/// attention (causal over more keys than queries), grouped convolutions, overlapping pooling and the embedding lookup
+/// (tied to the output projection) route a gradient.
 /// </summary>
 public sealed class GradientsVsPyTorchTests : IClassFixture<IlgpuCpuFixture>, IDisposable
 {
@@ -33,8 +34,11 @@ public sealed class GradientsVsPyTorchTests : IClassFixture<IlgpuCpuFixture>, ID
         "ew" => ("GradElementwise", Array.Empty<string>(), new[] { Input(new[] { 2, 3, 4 }, 0.53, 0.2) }),
         "views" => ("GradViews", Array.Empty<string>(), new[] { Input(new[] { 2, 4, 3 }, 0.61, 0.4) }),
         "rows" => ("GradRows", new[] { "norm.weight", "rms.weight" }, new[] { Input(new[] { 2, 3, 5 }, 0.83, 0.5) }),
-        "gpt" => ("GradGpt", new[] { "block.ln1.weight", "block.ln2.weight", "final.weight" }, new[] { Tokens(7, 3), Tokens(5, 1) }),
+        "gpt" => ("GradGpt", new[] { "block.ln1.weight", "block.ln2.weight", "final.weight" }, new[] { Tokens(7, 3, 6), Tokens(5, 1, 6) }),
         "edges" => ("GradEdges", Array.Empty<string>(), new[] { Input(new[] { 4 }, 0.9, 0.7) }),
+        "windows" => ("GradWindows", Array.Empty<string>(), new[] { Input(new[] { 2, 2, 7, 7 }, 0.57, 0.15) }),
+        "tied" => ("GradTiedEmbedding", Array.Empty<string>(), new[] { Tokens(7, 3, 4), Tokens(5, 1, 4) }),
+        "causal" => ("GradCausalCross", Array.Empty<string>(), new[] { Input(new[] { 2, 2, 6 }, 0.31, 0.2), Input(new[] { 2, 5, 6 }, 0.47, 0.6) }),
         _ => throw new ArgumentOutOfRangeException(nameof(prefix)),
     };
 
@@ -47,11 +51,11 @@ public sealed class GradientsVsPyTorchTests : IClassFixture<IlgpuCpuFixture>, ID
     static Tensor Input(int[] shape, double a, double b) =>
         new(Enumerable.Range(0, checked((int)Tensor.ElementCount(shape))).Select(k => (float)Math.Sin(a * k + b)).ToArray(), shape);
 
-    /// <summary>Token ids (a·k + b) mod 11 for a batch of two sequences of six.</summary>
-    static Tensor Tokens(int a, int b) => new(Enumerable.Range(0, 12).Select(k => (float)((a * k + b) % 11)).ToArray(), 2, 6);
+    /// <summary>Token ids (a·k + b) mod 11 for a batch of two sequences of <paramref name="length"/>.</summary>
+    static Tensor Tokens(int a, int b, int length) => new(Enumerable.Range(0, 2 * length).Select(k => (float)((a * k + b) % 11)).ToArray(), 2, length);
 
     public static IEnumerable<object[]> Cases() =>
-        from model in new[] { "conv", "bn", "ew", "views", "rows", "gpt", "edges" } from device in new[] { "cpu", "ilgpu-cpu" } select new object[] { model, device };
+        from model in new[] { "conv", "bn", "ew", "views", "rows", "gpt", "edges", "windows", "tied", "causal" } from device in new[] { "cpu", "ilgpu-cpu" } select new object[] { model, device };
 
     [Theory]
     [MemberData(nameof(Cases))]
