@@ -10,6 +10,17 @@ public interface ICpuWindowInput
 }
 
 /// <summary>
+/// What a generated max-pooling gradient kernel reads, at a window (n, c, oh, ow) of the pooled shape: the tap of the
+/// window's first maximum (<see cref="CpuPool.MaxTapRow{TInput}"/>) and the upstream gradient (its fused prologue).
+/// </summary>
+public interface ICpuPoolGradient
+{
+    float Taps(long n, long c, long oh, long ow);
+
+    float Gradient(long n, long c, long oh, long ow);
+}
+
+/// <summary>
 /// What a generated convolution that the GEMM path (ConvJob) cannot take (its input or weights are strided views)
 /// supplies to <see cref="CpuDirectConv"/>: the weights at (o, c within the group, kh, kw), and where a result goes.
 /// </summary>
@@ -45,6 +56,71 @@ public static class CpuPool
             output[outBase + ow] = acc;
         }
     }
+
+    /// <summary>
+    /// Per window of output row (n, c, oh), the tap kh·KW + kw of its first maximum in row-major order (PyTorch's
+    /// choice on ties); padding never wins. Kept from the forward pass, so the gradient needs neither the input nor an
+    /// argmax over a copied view of it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaxTapRow<TInput>(TInput input, in ConvGeometry g, long n, long c, long oh, CpuView output, long outBase)
+        where TInput : struct, ICpuWindowInput
+    {
+        for (long ow = 0; ow < g.OutWidth; ow++)
+        {
+            float best = float.NegativeInfinity;
+            int tap = -1;
+            for (long kh = 0; kh < g.KernelH; kh++)
+            {
+                long ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
+                if (ih < 0 || ih >= g.Height) continue;
+                for (long kw = 0; kw < g.KernelW; kw++)
+                {
+                    long iw = ow * g.StrideW - g.PadW + kw * g.DilationW;
+                    if (iw < 0 || iw >= g.Width) continue;
+                    // Masks, not a branch: which tap wins is data, a coin flip per compare on activations, and the JIT
+                    // keeps a conditional in a loop as a jump (a branch here tripled the kernel's time).
+                    float x = input.X(n, c, ih, iw);
+                    int wins = -Unsafe.BitCast<bool, byte>(tap < 0 | x > best);
+                    best = Select(wins, x, best);
+                    tap = (int)(kh * g.KernelW + kw) & wins | tap & ~wins;
+                }
+            }
+            output[outBase + ow] = tap;
+        }
+    }
+
+    /// <summary>
+    /// Input row (n, c, h) of max-pooling's gradient (<paramref name="g"/> is the forward's geometry: input [C, H, W],
+    /// output [OH, OW]): zero, then each window whose first maximum lies in this row adds its gradient there — once per
+    /// window for non-overlapping windows, summed where windows overlap.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaxGradientRow<TParts>(TParts parts, in ConvGeometry g, long n, long c, long h, CpuView output, long outBase)
+        where TParts : struct, ICpuPoolGradient
+    {
+        for (long w = 0; w < g.Width; w++) output[outBase + w] = 0f;
+        for (long kh = 0; kh < g.KernelH; kh++)
+        {
+            long top = h + g.PadH - kh * g.DilationH; // = oh · stride for a window whose tap row kh is row h
+            if (top < 0 || top % g.StrideH != 0 || top / g.StrideH >= g.OutHeight) continue;
+            long oh = top / g.StrideH, rowTaps = kh * g.KernelW;
+            for (long ow = 0; ow < g.OutWidth; ow++)
+            {
+                // Whether the window's maximum lies in this row is data (a coin flip for 2×2 windows): the gradient is
+                // added either way, zero when it does not, so the loop has no unpredictable branch.
+                long column = (long)parts.Taps(n, c, oh, ow) - rowTaps;
+                int here = -Unsafe.BitCast<bool, byte>((ulong)column < (ulong)g.KernelW);
+                long w = ow * g.StrideW - g.PadW + (column & here) * g.DilationW;
+                if ((ulong)w < (ulong)g.Width) output[outBase + w] += Select(here, parts.Gradient(n, c, oh, ow), 0f);
+            }
+        }
+    }
+
+    /// <summary><paramref name="a"/> where <paramref name="mask"/> is all ones, <paramref name="b"/> where it is zero: no branch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Select(int mask, float a, float b) =>
+        BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(a) & mask | BitConverter.SingleToInt32Bits(b) & ~mask);
 
     /// <summary>The window means of output row (n, c, oh), padding counted as zeros (PyTorch's count_include_pad default).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

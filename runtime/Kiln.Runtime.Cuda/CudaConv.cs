@@ -17,6 +17,22 @@ public interface ICudaWindow
     void Store(int flat, float acc);
 }
 
+/// <summary>
+/// What a generated max-pooling gradient kernel supplies to <see cref="CudaPool.MaxGradient{TPool}"/>: the forward's
+/// geometry, the tap of each window's first maximum and the upstream gradient at (n, c, oh, ow), and where each
+/// input-shaped result goes.
+/// </summary>
+public interface ICudaPoolGradient
+{
+    ConvGeometry Geometry { get; }
+
+    float Taps(int n, int c, int oh, int ow);
+
+    float Gradient(int n, int c, int oh, int ow);
+
+    void Store(int flat, float acc);
+}
+
 /// <summary>A convolution's parts: a window reader, the batch size, and the weights read at (o, c within the group, kh, kw).</summary>
 public interface ICudaConv : ICudaWindow
 {
@@ -86,6 +102,61 @@ public static class CudaPool
             {
                 int iw = ow * g.StrideW - g.PadW + kw;
                 if (iw >= 0 && iw < g.Width) acc = GpuMath.Maximum(acc, pool.X(n, c, ih, iw));
+            }
+        }
+        pool.Store(index, acc);
+    }
+
+    /// <summary>The tap kh·KW + kw of the window's first maximum in row-major order (PyTorch's choice on ties); padding never wins.</summary>
+    public static void MaxTap<TPool>(Index1D index, TPool pool) where TPool : struct, ICudaWindow
+    {
+        var g = pool.Geometry;
+        Position(index, g, out int n, out int c, out int oh, out int ow);
+        float best = float.NegativeInfinity;
+        int tap = -1;
+        for (int kh = 0; kh < g.KernelH; kh++)
+        {
+            int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
+            if (ih < 0 || ih >= g.Height) continue;
+            for (int kw = 0; kw < g.KernelW; kw++)
+            {
+                int iw = ow * g.StrideW - g.PadW + kw * g.DilationW;
+                if (iw < 0 || iw >= g.Width) continue;
+                float x = pool.X(n, c, ih, iw);
+                if (tap < 0 || x > best)
+                {
+                    best = x;
+                    tap = kh * g.KernelW + kw;
+                }
+            }
+        }
+        pool.Store(index, tap);
+    }
+
+    /// <summary>
+    /// One thread per input element (n, c, h, w) of max-pooling's gradient: the sum of the gradients of the windows
+    /// whose first maximum is this element (at most one for non-overlapping windows); no atomics.
+    /// </summary>
+    public static void MaxGradient<TPool>(Index1D index, TPool pool) where TPool : struct, ICudaPoolGradient
+    {
+        var g = pool.Geometry;
+        int flat = index;
+        int w = flat % g.Width, rest = flat / g.Width;
+        int h = rest % g.Height;
+        rest /= g.Height;
+        int c = rest % g.Channels, n = rest / g.Channels;
+        float acc = 0f;
+        for (int kh = 0; kh < g.KernelH; kh++)
+        {
+            int top = h + g.PadH - kh * g.DilationH;
+            if (top < 0 || top % g.StrideH != 0 || top / g.StrideH >= g.OutHeight) continue;
+            int oh = top / g.StrideH;
+            for (int kw = 0; kw < g.KernelW; kw++)
+            {
+                int left = w + g.PadW - kw * g.DilationW;
+                if (left < 0 || left % g.StrideW != 0 || left / g.StrideW >= g.OutWidth) continue;
+                int ow = left / g.StrideW;
+                if ((int)pool.Taps(n, c, oh, ow) == kh * g.KernelW + kw) acc += pool.Gradient(n, c, oh, ow);
             }
         }
         pool.Store(index, acc);

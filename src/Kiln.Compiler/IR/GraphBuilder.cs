@@ -306,6 +306,29 @@ public sealed class GraphBuilder
         return Add(op, new[] { x }, Shape.Of(sx[0], sx[1], Dim.Of(oh), Dim.Of(ow)), window);
     }
 
+    /// <summary>
+    /// Per window of max-pooling <paramref name="x"/> with <paramref name="window"/>, the tap i·KW + j of its first
+    /// maximum in row-major order (PyTorch's choice on ties; padding never wins): int32, the pooled shape.
+    /// </summary>
+    public int MaxPool2dTaps(int x, Window2d window)
+    {
+        var sx = ShapeOf(x);
+        var (oh, ow) = CheckWindow("maxpool2dtaps", sx, window);
+        return Add(OpKind.MaxPool2dTaps, new[] { x }, Shape.Of(sx[0], sx[1], Dim.Of(oh), Dim.Of(ow)), window, type: DType.Int32);
+    }
+
+    /// <summary>
+    /// Max-pooling's gradient: a tensor of <paramref name="inputShape"/> where each window's <paramref name="gradient"/>
+    /// goes to the tap <paramref name="taps"/> names (<see cref="MaxPool2dTaps"/>), summed where windows overlap.
+    /// </summary>
+    public int MaxPool2dGradient(int taps, int gradient, Window2d window, Shape inputShape)
+    {
+        RequireIntegers(taps, "max-pooling taps");
+        if (ShapeOf(taps) != ShapeOf(gradient))
+            throw new ShapeException(ShapeErrorKind.Window, $"maxpool2dgradient: taps {ShapeOf(taps)} and gradient {ShapeOf(gradient)} differ");
+        return Add(OpKind.MaxPool2dGradient, new[] { taps, gradient }, inputShape, window, type: TypeOf(gradient));
+    }
+
     static (long H, long W) CheckWindow(string name, Shape input, Window2d w)
     {
         if (w.StrideH < 1 || w.StrideW < 1 || w.DilationH < 1 || w.DilationW < 1 || w.PadH < 0 || w.PadW < 0)

@@ -22,7 +22,7 @@ public abstract record OpAttributes
         OpKind.Slice => typeof(SliceAttributes),
         OpKind.Pad => typeof(PadAttributes),
         OpKind.Attention or OpKind.CachedAttention => typeof(AttentionAttributes),
-        OpKind.Conv2d => typeof(Window2d),
+        OpKind.Conv2d or OpKind.MaxPool2dGradient => typeof(Window2d),
         OpKind.Random => typeof(RandomAttribute),
         _ when op.IsPool() => typeof(Window2d),
         _ => null,

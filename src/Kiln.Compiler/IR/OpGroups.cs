@@ -20,9 +20,10 @@ public static class OpGroups
     /// <summary>Ops that compute statistics along one axis and then rewrite every element of it: softmax and the norms.</summary>
     public static bool IsRowOp(this OpKind op) => op.IsSoftmax() || op is OpKind.LayerNorm or OpKind.RmsNorm;
 
-    public static bool IsPool(this OpKind op) => op is OpKind.MaxPool2d or OpKind.AvgPool2d;
+    /// <summary>Ops that reduce each window of [N, C, H, W] to one value: max, average, and max-pooling's tap index.</summary>
+    public static bool IsPool(this OpKind op) => op is OpKind.MaxPool2d or OpKind.AvgPool2d or OpKind.MaxPool2dTaps;
 
     /// <summary>How many inputs the op takes.</summary>
     public static int Arity(this OpKind op) => op.IsData() || op == OpKind.Iota ? 0 : op == OpKind.CachedAttention ? 4 : op is OpKind.Attention or OpKind.Where or OpKind.WriteAt ? 3
-        : op.IsBinary() || op is OpKind.Random or OpKind.MatMul or OpKind.Gather or OpKind.ScatterAdd or OpKind.Conv2d or OpKind.Concat ? 2 : 1;
+        : op.IsBinary() || op is OpKind.Random or OpKind.MatMul or OpKind.Gather or OpKind.ScatterAdd or OpKind.Conv2d or OpKind.MaxPool2dGradient or OpKind.Concat ? 2 : 1;
 }

@@ -58,10 +58,14 @@ public enum OpKind
     // Contraction over the last axis of A and the second-to-last of B
     MatMul,
 
-    // 2-D convolution and pooling over [N, C, H, W] (Axes hold the window geometry)
+    // 2-D convolution and pooling over [N, C, H, W] (Axes hold the window geometry). MaxPool2dTaps(x) is, per window,
+    // where max-pooling found its first maximum (tap i·KW + j, int32); MaxPool2dGradient(taps, g) routes each window's
+    // gradient to that tap of an input-shaped result (the node's shape), summing where windows overlap
     Conv2d,
     MaxPool2d,
     AvgPool2d,
+    MaxPool2dTaps,
+    MaxPool2dGradient,
 
     // Views: no data movement, only index arithmetic
     Reshape,

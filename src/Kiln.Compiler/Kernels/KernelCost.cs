@@ -42,6 +42,10 @@ public sealed record KernelCost(IReadOnlyList<Dim> Flops, IReadOnlyList<Dim> Byt
                 // Statistics (a max or mean and a sum) and one pass of normalisation per element.
                 flops.Add(Dim.Of(4 + Operations(r.Input)) * outputs);
                 break;
+            case PoolGradientRoot p:
+                // One add per window, plus the prologue per pooled element.
+                flops.Add(Dim.Of(1 + Operations(p.Gradient)) * p.PooledShape.ElementCount);
+                break;
             case ScatterAddRoot s:
                 // One add per value element, plus its prologue.
                 var values = s.IndexShape.ElementCount * Dim.Product(kernel.Shape.Dims.Skip(1));

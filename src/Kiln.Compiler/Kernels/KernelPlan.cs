@@ -46,6 +46,7 @@ public sealed record Kernel(
         WriteAtRoot => "writeat",
         ConvRoot => "conv2d",
         PoolRoot p => GraphPrinter.OpName(p.Op),
+        PoolGradientRoot => "maxpool2dgradient",
         _ => "elementwise",
     };
 
@@ -67,6 +68,7 @@ public sealed record Kernel(
             case WriteAtRoot w: loads.AddRange(w.Positions.Loads()); break;
             case ConvRoot c: loads.Add(c.X); loads.Add(c.W); break;
             case PoolRoot p: loads.AddRange(p.Input.Loads()); break;
+            case PoolGradientRoot p: loads.AddRange(p.Taps.Loads()); loads.AddRange(p.Gradient.Loads()); break;
         }
         loads.AddRange(Body.Loads());
         return System.Linq.Enumerable.Distinct(System.Linq.Enumerable.Select(loads, l => l.Buffer)).ToEquatableArray();

@@ -21,6 +21,7 @@ public static class KernelPlanPrinter
                 case ScatterAddRoot s: sb.Append("    acc = scatteradd(").Append(s.Values).Append(" at ").Append(s.Indices).Append(" over ").Append(s.IndexShape).Append(")\n"); break;
                 case ConvRoot c: sb.Append("    acc = conv2d(").Append(c.X).Append(", ").Append(c.W).Append(") ").Append(c.Window).Append('\n'); break;
                 case PoolRoot p: sb.Append("    acc = ").Append(k.Kind).Append(' ').Append(p.Window).Append(" of ").Append(p.Input).Append('\n'); break;
+                case PoolGradientRoot p: sb.Append("    acc = ").Append(k.Kind).Append(' ').Append(p.Window).Append(" of ").Append(p.Gradient).Append(" at taps ").Append(p.Taps).Append('\n'); break;
                 case AttentionRoot a: sb.Append("    acc = attention(").Append(a.Q).Append(", ").Append(a.K).Append(", ").Append(a.V).Append(a.Causal ? ", causal" : "").Append(a.Positions != null ? $", at {a.Positions}" : "").Append(")\n"); break;
                 case WriteAtRoot w: sb.Append("    write at rows ").Append(w.Positions).Append(" + t of ").Append(w.StateShape).Append('\n'); break;
             }

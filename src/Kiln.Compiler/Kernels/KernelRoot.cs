@@ -45,8 +45,18 @@ public sealed record ScatterAddRoot(Expr Values, Expr Indices, Shape IndexShape)
 /// </summary>
 public sealed record ConvRoot(LoadExpr X, LoadExpr W, Window2d Window, Shape InputShape) : KernelRoot;
 
-/// <summary>Max or average pooling of <paramref name="Input"/> (an expression over [N, C, H, W], so producers fuse as a prologue).</summary>
+/// <summary>
+/// Max or average pooling of <paramref name="Input"/> (an expression over [N, C, H, W], so producers fuse as a
+/// prologue), or max-pooling's tap index per window (<see cref="OpKind.MaxPool2dTaps"/>).
+/// </summary>
 public sealed record PoolRoot(OpKind Op, Expr Input, Window2d Window, Shape InputShape) : KernelRoot;
+
+/// <summary>
+/// Max-pooling's gradient over the input's shape [N, C, H, W] (the kernel's): each window of <paramref name="PooledShape"/>
+/// sends <paramref name="Gradient"/> (an expression over the pooled shape: the upstream gradient's producers fuse as a
+/// prologue) to the tap <paramref name="Taps"/> names; elements no window picked are zero.
+/// </summary>
+public sealed record PoolGradientRoot(Expr Taps, Expr Gradient, Window2d Window, Shape PooledShape) : KernelRoot;
 
 /// <summary>
 /// Fused scaled dot-product attention with online softmax, in the [..., seq, heads, headDim] layout: one query row

@@ -9,8 +9,8 @@ public static partial class Autodiff
     /// The gradient rules of the window ops, convolution and pooling, written in other IR ops so that both backends run
     /// them with the kernels they already have: a convolution's input gradient is a convolution of the output gradient
     /// with the flipped, transposed filters; its filter gradient is one matrix product of the output gradient with the
-    /// unfolded input (im2col, built from shifted slices); a pooling gradient routes each window's gradient through a
-    /// view of the input as [N, C, OH, OW, window], or, for overlapping or padded windows, tap by tap.
+    /// unfolded input (im2col, built from shifted slices); max-pooling's gradient goes to the tap the forward pass found
+    /// (two ops of its own), average pooling's through a broadcast view, or tap by tap for overlapping windows.
     /// </summary>
     sealed partial class Rule
     {
@@ -98,84 +98,59 @@ public static partial class Autodiff
         }
 
         /// <summary>
-        /// Max-pooling sends each window's gradient to its first maximum (PyTorch's choice on ties), average-pooling
-        /// spreads it evenly over the window's kernel·kernel taps (padding counts, as in the forward). Non-overlapping
-        /// windows without padding (stride = kernel, the pooling of most conv nets) take a view of the input as
-        /// [N, C, OH, OW, KH·KW]; any other window goes tap by tap (<see cref="OverlappingPoolGradient"/>).
+        /// Max-pooling sends each window's gradient to its first maximum (PyTorch's choice on ties): the tap is found in
+        /// the forward pass (<see cref="OpKind.MaxPool2dTaps"/>, int32 per window, so the input need not be kept for the
+        /// backward) and the gradient routed by one kernel over the input's shape (<see cref="OpKind.MaxPool2dGradient"/>),
+        /// for any window. Average pooling spreads it evenly over the window's KH·KW taps (padding counts, as in the
+        /// forward): non-overlapping windows without padding (stride = kernel, the pooling of most conv nets) through a
+        /// view of the gradient as [N, C, OH, 1, OW, 1] broadcast over each window, any other window tap by tap
+        /// (<see cref="OverlappingAverageGradient"/>).
         /// </summary>
         void PoolGradient()
         {
             var w = n.Attribute<Window2d>();
+            var xShape = b.ShapeOf(X);
+            if (n.Op == OpKind.MaxPool2d)
+            {
+                To(X, () => b.MaxPool2dGradient(b.MaxPool2dTaps(X, w), g, w, xShape));
+                return;
+            }
             if (w.StrideH != w.KernelH || w.StrideW != w.KernelW || w.PadH != 0 || w.PadW != 0 || w.DilationH != 1 || w.DilationW != 1)
             {
-                To(X, () => OverlappingPoolGradient(w));
+                To(X, () => OverlappingAverageGradient(w));
                 return;
             }
             To(X, () =>
             {
-                var xShape = b.ShapeOf(X);
                 var yShape = b.ShapeOf(Y);
                 Dim batch = xShape[0], channels = xShape[1], outH = yShape[2], outW = yShape[3];
                 int kh = w.KernelH, kw = w.KernelW;
-                var windowed = Shape.Of(batch, channels, outH, outW, Dim.Of(kh * kw));
-                int perWindow = b.BroadcastTo(b.ReshapeTo(g, Shape.Of(batch, channels, outH, outW, Dim.One)), windowed);
-                int spread;
-                if (n.Op == OpKind.MaxPool2d)
-                {
-                    int cropped = b.Slice(b.Slice(X, 2, 0, outH.Coefficient * kh), 3, 0, outW.Coefficient * kw);
-                    int windows = b.ReshapeTo(b.Permute(b.ReshapeTo(cropped, Shape.Of(batch, channels, outH, Dim.Of(kh), outW, Dim.Of(kw))), new[] { 0, 1, 2, 4, 3, 5 }), windowed);
-                    int first = b.Reduce(OpKind.ArgMax, windows, 4, keepDims: true);
-                    spread = b.Where(b.Binary(OpKind.Equal, b.Iota(windowed, 4), first), perWindow, C(0f));
-                }
-                else spread = Mul(perWindow, C(1f / (kh * kw)));
-                int image = b.ReshapeTo(b.Permute(b.ReshapeTo(spread, Shape.Of(batch, channels, outH, outW, Dim.Of(kh), Dim.Of(kw))), new[] { 0, 1, 2, 4, 3, 5 }),
-                    Shape.Of(batch, channels, outH * Dim.Of(kh), outW * Dim.Of(kw)));
+                var windowed = Shape.Of(batch, channels, outH, Dim.Of(kh), outW, Dim.Of(kw));
+                int spread = Mul(b.BroadcastTo(b.ReshapeTo(g, Shape.Of(batch, channels, outH, Dim.One, outW, Dim.One)), windowed), C(1f / (kh * kw)));
+                int image = b.ReshapeTo(spread, Shape.Of(batch, channels, outH * Dim.Of(kh), outW * Dim.Of(kw)));
                 return FitSpatial(FitSpatial(image, 2, 0, xShape[2].Coefficient), 3, 0, xShape[3].Coefficient);
             });
         }
 
         /// <summary>
-        /// Pooling windows that overlap or are padded: tap (i, j) of output pixel (a, b) reads the padded input at
-        /// (a·s + i·d, b·s + j·d), so the tap's share of the gradient — g where the tap is its window's first maximum, or
-        /// g/(KH·KW) — is spread by the stride (<see cref="Dilate"/>), shifted by the tap's offset and summed over the
-        /// taps; the padding is cropped at the end. Max-pooling pads with −∞, so padding never wins a window.
+        /// Average pooling over windows that overlap or are padded: tap (i, j) of output pixel (a, b) reads the padded
+        /// input at (a·s + i·d, b·s + j·d), so g/(KH·KW) is spread by the stride (<see cref="Dilate"/>), shifted by the
+        /// tap's offset and summed over the taps; the padding is cropped at the end.
         /// </summary>
-        int OverlappingPoolGradient(Window2d w)
+        int OverlappingAverageGradient(Window2d w)
         {
             var xShape = b.ShapeOf(X);
-            var yShape = b.ShapeOf(Y);
-            Dim batch = xShape[0], channels = xShape[1], outH = yShape[2], outW = yShape[3];
             long paddedH = xShape[2].Coefficient + 2L * w.PadH, paddedW = xShape[3].Coefficient + 2L * w.PadW;
-            int taps = w.KernelH * w.KernelW;
-            int? first = null;
-            if (n.Op == OpKind.MaxPool2d)
-            {
-                int padded = b.Pad(b.Pad(X, 2, w.PadH, w.PadH, float.NegativeInfinity), 3, w.PadW, w.PadW, float.NegativeInfinity);
-                int? windows = null;
-                for (int i = 0; i < w.KernelH; i++)
-                    for (int j = 0; j < w.KernelW; j++)
-                    {
-                        int tap = b.ReshapeTo(Tap(padded, w, i, j, outH, outW), Shape.Of(batch, channels, outH, outW, Dim.One));
-                        windows = windows is { } stacked ? b.Concat(stacked, tap, 4) : tap;
-                    }
-                first = b.Reduce(OpKind.ArgMax, windows!.Value, 4, keepDims: false);
-            }
+            int share = Mul(g, C(1f / (w.KernelH * w.KernelW)));
             int? sum = null;
             for (int i = 0; i < w.KernelH; i++)
                 for (int j = 0; j < w.KernelW; j++)
                 {
-                    int share = first is { } f
-                        ? b.Where(b.Binary(OpKind.Equal, f, b.Constant(i * w.KernelW + j, integer: true)), g, C(0f))
-                        : Mul(g, C(1f / taps));
                     int placed = Place(Place(share, 2, w.StrideH, i * w.DilationH, paddedH), 3, w.StrideW, j * w.DilationW, paddedW);
                     sum = sum is { } s ? Add(s, placed) : placed;
                 }
             return b.Slice(b.Slice(sum!.Value, 2, w.PadH, xShape[2].Coefficient), 3, w.PadW, xShape[3].Coefficient);
         }
-
-        /// <summary>Tap (i, j) of every window: the padded input at (a·s + i·d, b·s + j·d), [N, C, OH, OW].</summary>
-        int Tap(int padded, Window2d w, int i, int j, Dim outH, Dim outW) =>
-            StridedSlice(StridedSlice(padded, 2, i * w.DilationH, w.StrideH, outH.Coefficient), 3, j * w.DilationW, w.StrideW, outW.Coefficient);
 
         /// <summary>Element a of <paramref name="axis"/> moved to a·stride + offset of an axis of <paramref name="size"/> (zeros elsewhere).</summary>
         int Place(int x, int axis, int stride, int offset, long size)

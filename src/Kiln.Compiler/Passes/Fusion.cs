@@ -360,6 +360,11 @@ public static class Fusion
                 var table = _graph[n.Inputs[0]].Shape;
                 p.Root = new GatherRoot(Load(0), Prologue(n.Inputs[1], p), _graph[n.Inputs[1]].Shape.Rank, table[0]);
             }
+            else if (n.Op == OpKind.MaxPool2dGradient)
+            {
+                var taps = Prologue(n.Inputs[0], p);
+                p.Root = new PoolGradientRoot(taps, Prologue(n.Inputs[1], p), n.Attribute<Window2d>(), _graph[n.Inputs[1]].Shape);
+            }
             else if (n.Op == OpKind.ScatterAdd)
             {
                 var indices = Prologue(n.Inputs[1], p);

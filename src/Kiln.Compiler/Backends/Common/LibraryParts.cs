@@ -31,6 +31,15 @@ public static class LibraryParts
     public static void WritePoolRead(SourceWriter w, KernelPlan plan, PoolRoot p, string math) =>
         w.Line($"public float X(long n, long c, long h, long w) => {ExprRenderer.AtIndex(plan, math, new[] { "n", "c", "h", "w" }, "0f").Render(p.Input)};");
 
+    /// <summary>Max-pooling's gradient's <c>Taps(n, c, oh, ow)</c> and <c>Gradient(n, c, oh, ow)</c>, through the fused prologues.</summary>
+    public static void WritePoolGradientReads(SourceWriter w, KernelPlan plan, PoolGradientRoot p, string math)
+    {
+        var index = new[] { "n", "c", "oh", "ow" };
+        w.Line($"public float Taps(long n, long c, long oh, long ow) => {ExprRenderer.AtIndex(plan, math, index, "0f").Render(p.Taps)};");
+        w.Line();
+        w.Line($"public float Gradient(long n, long c, long oh, long ow) => {ExprRenderer.AtIndex(plan, math, index, "0f").Render(p.Gradient)};");
+    }
+
     /// <summary>A lookup's <c>Rows</c>, <c>RowSize</c>, <c>Index(position)</c> (the fused prologue) and <c>Table(row, j)</c> (through its strides).</summary>
     public static void WriteGatherReads(SourceWriter w, KernelPlan plan, Kernel k, GatherRoot g, string math)
     {

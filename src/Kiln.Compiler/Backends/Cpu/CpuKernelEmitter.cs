@@ -39,6 +39,7 @@ public static class CpuKernelEmitter
             case ConvRoot c when IsDense(c, k): EmitConv(w, plan, k, c, sig); break;
             case ConvRoot c: EmitDirectConv(w, plan, k, c, sig); break;
             case PoolRoot p: EmitPoolRows(w, plan, k, p, sig); break;
+            case PoolGradientRoot p: EmitPoolGradientRows(w, plan, k, p, sig); break;
             case ReduceRoot or RowRoot: EmitRowJob(w, plan, k, sig); break;
             default: throw new System.ArgumentOutOfRangeException(nameof(k), k.Root, "unknown kernel root");
         }
@@ -340,11 +341,40 @@ public static class CpuKernelEmitter
         w.Line($"var input = new Input({string.Join(", ", inputSig.Arguments())});");
         w.Open("for (long item = first; item < end; item++)");
         IndexCode.Unravel(w, "item", rowDims, "o");
-        w.Line($"global::Kiln.Runtime.Cpu.CpuPool.{(p.Op == OpKind.MaxPool2d ? "MaxRow" : "AverageRow")}(input, Geometry, o0, o1, o2, {output}, item * {cols});");
+        string row = p.Op switch { OpKind.MaxPool2d => "MaxRow", OpKind.MaxPool2dTaps => "MaxTapRow", _ => "AverageRow" };
+        w.Line($"global::Kiln.Runtime.Cpu.CpuPool.{row}(input, Geometry, o0, o1, o2, {output}, item * {cols});");
         CloseRowTask(w, plan, k, sig, cols, x =>
         {
             x.Line();
             EmitParts(x, "Input", "global::Kiln.Runtime.Cpu.ICpuWindowInput", inputSig, members.ToString());
+        });
+    }
+
+    /// <summary>
+    /// Max-pooling's gradient, one input row (n, c, h) per work item through the runtime's <c>CpuPool.MaxGradientRow</c>
+    /// (the kernel supplies the taps and the upstream gradient through their fused prologues), then the fused epilogue
+    /// over the row with SIMD.
+    /// </summary>
+    static void EmitPoolGradientRows(SourceWriter w, KernelPlan plan, Kernel k, PoolGradientRoot p, KernelSignature sig)
+    {
+        var rowDims = k.Shape.Dims.Take(3).ToList();
+        string cols = k.Shape[3].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
+        var members = new SourceWriter();
+        LibraryParts.WritePoolGradientReads(members, plan, p, Math);
+        var inputSig = sig.UsedIn(members.ToString());
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {p.Window.KernelH}L, this);");
+        w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = {LibraryParts.Geometry(k.Shape, p.PooledShape, p.Window)};");
+        w.Line();
+        w.Line(HotMethod);
+        w.Open("public override void Run(long first, long end)");
+        w.Line($"var input = new Input({string.Join(", ", inputSig.Arguments())});");
+        w.Open("for (long item = first; item < end; item++)");
+        IndexCode.Unravel(w, "item", rowDims, "o");
+        w.Line($"global::Kiln.Runtime.Cpu.CpuPool.MaxGradientRow(input, Geometry, o0, o1, o2, {output}, item * {cols});");
+        CloseRowTask(w, plan, k, sig, cols, x =>
+        {
+            x.Line();
+            EmitParts(x, "Input", "global::Kiln.Runtime.Cpu.ICpuPoolGradient", inputSig, members.ToString());
         });
     }
 

@@ -83,6 +83,7 @@ public static class CudaKernelEmitter
             case AttentionRoot a: WriteAttentionParts(members, plan, k, a); break;
             case ConvRoot c: WriteConvParts(members, plan, k, c); break;
             case PoolRoot p: WritePoolParts(members, plan, k, p); break;
+            case PoolGradientRoot p: WritePoolGradientParts(members, plan, k, p); break;
             case GatherRoot g: WriteGatherParts(members, plan, k, g); break;
             case ScatterAddRoot s: WriteScatterParts(members, plan, k, s); break;
             case null: WriteElementwise(body, plan, k); break;
@@ -107,7 +108,8 @@ public static class CudaKernelEmitter
         AttentionRoot => ("global::Kiln.Runtime.Cuda.CudaAttention.Row", "global::Kiln.Runtime.Cuda.ICudaAttention", null),
         ConvRoot c when IsDepthwise(c) => ("global::Kiln.Runtime.Cuda.CudaConv.Direct", "global::Kiln.Runtime.Cuda.ICudaConv", null),
         ConvRoot => ("global::Kiln.Runtime.Cuda.CudaConv.ImplicitGemm", "global::Kiln.Runtime.Cuda.ICudaConv", "global::Kiln.Runtime.Cuda.CudaConv.Config"),
-        PoolRoot p => (p.Op == OpKind.MaxPool2d ? "global::Kiln.Runtime.Cuda.CudaPool.Max" : "global::Kiln.Runtime.Cuda.CudaPool.Average", "global::Kiln.Runtime.Cuda.ICudaWindow", null),
+        PoolRoot p => ($"global::Kiln.Runtime.Cuda.CudaPool.{p.Op switch { OpKind.MaxPool2d => "Max", OpKind.MaxPool2dTaps => "MaxTap", _ => "Average" }}", "global::Kiln.Runtime.Cuda.ICudaWindow", null),
+        PoolGradientRoot => ("global::Kiln.Runtime.Cuda.CudaPool.MaxGradient", "global::Kiln.Runtime.Cuda.ICudaPoolGradient", null),
         GatherRoot => ("global::Kiln.Runtime.Cuda.CudaGather.Rows", "global::Kiln.Runtime.Cuda.ICudaGather", null),
         ScatterAddRoot => ("global::Kiln.Runtime.Cuda.CudaScatter.Columns", "global::Kiln.Runtime.Cuda.ICudaScatter", null),
         MatMulRoot => ("global::Kiln.Runtime.Cuda.CudaGemm.Tiled", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemm.Config"),
@@ -236,6 +238,15 @@ public static class CudaKernelEmitter
     {
         w.Line($"public global::Kiln.Runtime.ConvGeometry Geometry => {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
         LibraryParts.WritePoolRead(w, plan, p, Math);
+        w.Line();
+        LibraryParts.WriteFlatStore(w, plan, k, Math);
+    }
+
+    /// <summary>Max-pooling's gradient's <c>ICudaPoolGradient</c> members: the geometry, taps and gradient through their prologues, the epilogue.</summary>
+    static void WritePoolGradientParts(SourceWriter w, KernelPlan plan, Kernel k, PoolGradientRoot p)
+    {
+        w.Line($"public global::Kiln.Runtime.ConvGeometry Geometry => {LibraryParts.Geometry(k.Shape, p.PooledShape, p.Window)};");
+        LibraryParts.WritePoolGradientReads(w, plan, p, Math);
         w.Line();
         LibraryParts.WriteFlatStore(w, plan, k, Math);
     }
