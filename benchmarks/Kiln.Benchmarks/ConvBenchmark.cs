@@ -41,7 +41,7 @@ public static class ConvBenchmark
                 double flops = 2.0 * batch * o * size * size * c * 9;
                 string Cell(double s) => $"{s * 1e3:F3} ms ({flops / s / 1e9:F0})";
                 Console.WriteLine($"| {name} {c}→{o} at {size}×{size} | {batch} | {Cell(t[0])} | {Cell(t[1])} | {t[1] / t[0]:F2} | " +
-                    $"{(WinogradConv<NoEpilogue>.Applies(g) ? "yes" : "no")} |");
+                    $"{(WinogradConv<NoEpilogue>.Applies(g, batch) ? "yes" : "no")} |");
             }
     }
 }

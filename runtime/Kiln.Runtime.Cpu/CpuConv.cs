@@ -18,7 +18,7 @@ public sealed class ConvJob<TEpilogue> where TEpilogue : struct, IGemmEpilogue
     /// </summary>
     public void Run(CpuView x, CpuView w, CpuView output, long images, in ConvGeometry g, TEpilogue epilogue, bool constantWeights = false)
     {
-        if (constantWeights && WinogradConv<TEpilogue>.Applies(g)) (_winograd ??= new()).Run(x, w, output, images, g, epilogue);
+        if (constantWeights && WinogradConv<TEpilogue>.Applies(g, images)) (_winograd ??= new()).Run(x, w, output, images, g, epilogue);
         else _implicitGemm.Run(x, w, output, images, g, epilogue);
     }
 }

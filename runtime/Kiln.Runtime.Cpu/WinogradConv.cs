@@ -28,14 +28,15 @@ public sealed unsafe class WinogradConv<TEpilogue> where TEpilogue : struct, IGe
 
     /// <summary>
     /// Where Winograd pays (measured on the CIFAR network's layers, docs/benchmarks.md): 3×3, stride 1, no dilation, one
-    /// group, at least 128 input and 64 output channels, and an output of at least 4×4. With fewer input channels the
-    /// point GEMMs are short and the transformed output — four times the output's size — costs more memory traffic than
-    /// the multiplies saved (24 → 64 and 64 → 256 channels ran 1.2–1.7× slower than implicit GEMM); on smaller outputs most of a
-    /// tile is clipped.
+    /// group, at least 128 input and 64 output channels, an output of at least 4×4, and at most 8 images. With fewer
+    /// input channels the point GEMMs are short and the transformed output — four times the output's size — costs more
+    /// memory traffic than the multiplies saved (24 → 64 and 64 → 256 channels ran 1.2–1.7× slower than implicit GEMM);
+    /// on smaller outputs most of a tile is clipped; from 16 images on, implicit GEMM's larger GEMMs catch up (the 7×7
+    /// layers: Winograd 0.79–0.88× implicit GEMM's time at 1–4 images, 1.03–1.22× at 16, 0.92–1.03× at 64, two runs).
     /// </summary>
-    public static bool Applies(in ConvGeometry g) =>
+    public static bool Applies(in ConvGeometry g, long images) =>
         g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
-        && g.Groups == 1 && g.Channels >= 128 && g.OutChannels >= 64 && g.OutHeight >= 4 && g.OutWidth >= 4;
+        && g.Groups == 1 && g.Channels >= 128 && g.OutChannels >= 64 && g.OutHeight >= 4 && g.OutWidth >= 4 && images <= 8;
 
     /// <summary>x [images, C, H, W] → output [images, O, OH, OW]; the epilogue sees batch = image, row = output channel.</summary>
     public void Run(CpuView x, CpuView w, CpuView output, long images, in ConvGeometry g, TEpilogue epilogue)

@@ -24,7 +24,7 @@ public sealed class CpuConvTests
     {
         var g = new ConvGeometry(channels, height, width, outChannels, 3, 3, 1, 1, padding, padding, 1, 1, 1,
             height + 2 * padding - 2, width + 2 * padding - 2);
-        Assert.True(WinogradConv<NoEpilogue>.Applies(g));
+        Assert.True(WinogradConv<NoEpilogue>.Applies(g, images));
         using var device = Device.Cpu();
         var weights = Tensor.Random(11, 1f, outChannels, channels, 3, 3);
         using var w = device.Upload(weights);
@@ -49,8 +49,11 @@ public sealed class CpuConvTests
     [InlineData(256, 256, 3)]  // too small an output: most of each tile clipped
     public void WinogradOnlyWhereItPays(int channels, int outChannels, int size)
     {
-        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(channels, size, size, outChannels, 3, 3, 1, 1, 1, 1, 1, 1, 1, size, size)));
-        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(256, 8, 8, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 4, 4)));  // strided
-        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(256, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1, 1, 2, 8, 8)));  // grouped
+        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(channels, size, size, outChannels, 3, 3, 1, 1, 1, 1, 1, 1, 1, size, size), 1));
+        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(256, 8, 8, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 4, 4), 1));  // strided
+        Assert.False(WinogradConv<NoEpilogue>.Applies(new ConvGeometry(256, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1, 1, 2, 8, 8), 1));  // grouped
+        var cifar7x7 = new ConvGeometry(256, 7, 7, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7, 7);
+        Assert.True(WinogradConv<NoEpilogue>.Applies(cifar7x7, 8));
+        Assert.False(WinogradConv<NoEpilogue>.Applies(cifar7x7, 16));  // larger batches: implicit GEMM's GEMMs are as fast
     }
 }
