@@ -75,7 +75,7 @@ public static unsafe class CpuAttention
         var vsum = Vector256<float>.Zero;
         for (; j <= n - 8; j += 8)
         {
-            var e = Vector256.Exp(Vector256.Load(scores + j) - vmax);
+            var e = CpuMath.Exp(Vector256.Load(scores + j) - vmax);
             e.Store(scores + j);
             vsum += e;
         }

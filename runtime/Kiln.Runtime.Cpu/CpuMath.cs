@@ -95,7 +95,7 @@ public static class CpuMath
         var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.3275911f) * a);
         var poly = ((((Vector256.Create(1.061405429f) * t - Vector256.Create(1.453152027f)) * t + Vector256.Create(1.421413741f)) * t
             - Vector256.Create(0.284496736f)) * t + Vector256.Create(0.254829592f)) * t;
-        var magnitude = Vector256<float>.One - poly * Vector256.Exp(-(a * a));
+        var magnitude = Vector256<float>.One - poly * Exp(-(a * a));
         return Vector256.CopySign(magnitude, x);
     }
     // Counter-based random numbers, eight lanes at once: the same 32-bit integer steps as CounterRandom, lane by lane
