@@ -17,16 +17,20 @@ public static class CudaOptimizer
     }
 
     /// <summary>One thread per element, <see cref="ParameterUpdate{TMath}"/> on registers.</summary>
-    public static void Update(Index1D index, UpdateArgs a)
+    public static void Update(Index1D index, UpdateArgs a) =>
+        UpdateElement(a.Step, a.Parameter, a.Gradient, a.First, a.Second, a.HasFirst, a.HasSecond, index);
+
+    /// <summary>Element <paramref name="i"/> of one tensor: <see cref="ParameterUpdate{TMath}"/> on registers, each state read and written only when its flag is set.</summary>
+    static void UpdateElement(in OptimizerStep step, ArrayView<float> parameter, ArrayView<float> gradient, ArrayView<float> first,
+        ArrayView<float> second, int hasFirst, int hasSecond, int i)
     {
-        int i = index;
-        float p = a.Parameter[i];
-        float m = a.HasFirst != 0 ? a.First[i] : 0f;
-        float v = a.HasSecond != 0 ? a.Second[i] : 0f;
-        ParameterUpdate<GpuMath.Primitives>.Apply(a.Step, ref p, a.Gradient[i], ref m, ref v);
-        a.Parameter[i] = p;
-        if (a.HasFirst != 0) a.First[i] = m;
-        if (a.HasSecond != 0) a.Second[i] = v;
+        float p = parameter[i];
+        float m = hasFirst != 0 ? first[i] : 0f;
+        float v = hasSecond != 0 ? second[i] : 0f;
+        ParameterUpdate<GpuMath.Primitives>.Apply(step, ref p, gradient[i], ref m, ref v);
+        parameter[i] = p;
+        if (hasFirst != 0) first[i] = m;
+        if (hasSecond != 0) second[i] = v;
     }
 
     /// <summary>One tensor of a multi-tensor update: its views, and where its elements start in the launch's range.</summary>
@@ -113,14 +117,7 @@ public static class CudaOptimizer
         if (a.Count > 13 && i >= a.S13.Start) s = a.S13;
         if (a.Count > 14 && i >= a.S14.Start) s = a.S14;
         if (a.Count > 15 && i >= a.S15.Start) s = a.S15;
-        int j = i - s.Start;
-        float p = s.Parameter[j];
-        float m = a.HasFirst != 0 ? s.First[j] : 0f;
-        float v = a.HasSecond != 0 ? s.Second[j] : 0f;
-        ParameterUpdate<GpuMath.Primitives>.Apply(a.Step, ref p, s.Gradient[j], ref m, ref v);
-        s.Parameter[j] = p;
-        if (a.HasFirst != 0) s.First[j] = m;
-        if (a.HasSecond != 0) s.Second[j] = v;
+        UpdateElement(a.Step, s.Parameter, s.Gradient, s.First, s.Second, a.HasFirst, a.HasSecond, i - s.Start);
     }
 
     public struct AccumulateArgs

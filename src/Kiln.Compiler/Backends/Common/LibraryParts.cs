@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Kiln.Compiler.IR;
 using Kiln.Compiler.Kernels;
@@ -48,10 +49,7 @@ public static class LibraryParts
         w.Line($"public long Rows => {g.Rows.ToCSharp()};");
         w.Line($"public long RowSize => {IndexCode.Product(elementDims)};");
         w.Line();
-        w.Open("public float Index(long position)");
-        IndexCode.Unravel(w, "position", indexDims, "o");
-        w.Line($"return {ExprRenderer.AtIndex(plan, math, IndexCode.Vars("o", g.IndexRank), "0f").Render(g.Indices)};");
-        w.Close();
+        WriteIndex(w, plan, indexDims, g.Indices, math);
         w.Line();
         w.Open("public float Table(long row, long j)");
         IndexCode.Unravel(w, "j", elementDims, "e");
@@ -73,10 +71,7 @@ public static class LibraryParts
         w.Line($"public long Lookups => {IndexCode.Product(indexDims)};");
         w.Line($"public bool Epilogue => {(k.Body is AccExpr ? "false" : "true")};");
         w.Line();
-        w.Open("public float Index(long position)");
-        IndexCode.Unravel(w, "position", indexDims, "q");
-        w.Line($"return {ExprRenderer.AtIndex(plan, math, IndexCode.Vars("q", indexDims.Count), "0f").Render(s.Indices)};");
-        w.Close();
+        WriteIndex(w, plan, indexDims, s.Indices, math);
         w.Line();
         w.Line($"public void Zero(long flat) => {KernelSignature.BufferName(plan, k.Output)}[flat] = 0f;");
         w.Line();
@@ -96,6 +91,15 @@ public static class LibraryParts
         IndexCode.Unravel(w, j, elementDims, "e");
         var index = IndexCode.Vars("q", s.IndexShape.Rank).Concat(IndexCode.Vars("e", elementDims.Count)).ToList();
         return ExprRenderer.AtIndex(plan, math, index, "0f").Render(s.Values);
+    }
+
+    /// <summary><c>Index(position)</c> of a lookup or scatter: <paramref name="indices"/> at the coordinates of the flat position over <paramref name="indexDims"/>.</summary>
+    static void WriteIndex(SourceWriter w, KernelPlan plan, IReadOnlyList<Dim> indexDims, Expr indices, string math)
+    {
+        w.Open("public float Index(long position)");
+        IndexCode.Unravel(w, "position", indexDims.ToList(), "o");
+        w.Line($"return {ExprRenderer.AtIndex(plan, math, IndexCode.Vars("o", indexDims.Count), "0f").Render(indices)};");
+        w.Close();
     }
 
     /// <summary><c>Store(flat, acc)</c>: the fused epilogue at the output element with row-major index flat.</summary>

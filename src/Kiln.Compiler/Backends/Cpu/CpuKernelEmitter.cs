@@ -328,26 +328,11 @@ public static class CpuKernelEmitter
     /// </summary>
     static void EmitPoolRows(SourceWriter w, KernelPlan plan, Kernel k, PoolRoot p, KernelSignature sig)
     {
-        var rowDims = k.Shape.Dims.Take(3).ToList();
-        string cols = k.Shape[3].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
         var members = new SourceWriter();
         LibraryParts.WritePoolRead(members, plan, p, Math);
-        var inputSig = sig.UsedIn(members.ToString());
-        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {p.Window.KernelH * p.Window.KernelW}L, this);");
-        w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
-        w.Line();
-        w.Line(HotMethod);
-        w.Open("public override void Run(long first, long end)");
-        w.Line($"var input = new Input({string.Join(", ", inputSig.Arguments())});");
-        w.Open("for (long item = first; item < end; item++)");
-        IndexCode.Unravel(w, "item", rowDims, "o");
         string row = p.Op switch { OpKind.MaxPool2d => "MaxRow", OpKind.MaxPool2dTaps => "MaxTapRow", _ => "AverageRow" };
-        w.Line($"global::Kiln.Runtime.Cpu.CpuPool.{row}(input, Geometry, o0, o1, o2, {output}, item * {cols});");
-        CloseRowTask(w, plan, k, sig, cols, x =>
-        {
-            x.Line();
-            EmitParts(x, "Input", "global::Kiln.Runtime.Cpu.ICpuWindowInput", inputSig, members.ToString());
-        });
+        EmitWindowRows(w, plan, k, sig, members.ToString(), "global::Kiln.Runtime.Cpu.ICpuWindowInput", row,
+            LibraryParts.Geometry(p.InputShape, k.Shape, p.Window), p.Window.KernelH * p.Window.KernelW);
     }
 
     /// <summary>
@@ -357,24 +342,35 @@ public static class CpuKernelEmitter
     /// </summary>
     static void EmitPoolGradientRows(SourceWriter w, KernelPlan plan, Kernel k, PoolGradientRoot p, KernelSignature sig)
     {
-        var rowDims = k.Shape.Dims.Take(3).ToList();
-        string cols = k.Shape[3].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
         var members = new SourceWriter();
         LibraryParts.WritePoolGradientReads(members, plan, p, Math);
-        var inputSig = sig.UsedIn(members.ToString());
-        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {p.Window.KernelH}L, this);");
-        w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = {LibraryParts.Geometry(k.Shape, p.PooledShape, p.Window)};");
+        EmitWindowRows(w, plan, k, sig, members.ToString(), "global::Kiln.Runtime.Cpu.ICpuPoolGradient", "MaxGradientRow",
+            LibraryParts.Geometry(k.Shape, p.PooledShape, p.Window), p.Window.KernelH);
+    }
+
+    /// <summary>
+    /// A kernel over rows (n, c, h) of its [N, C, H, W] shape, each filled by <c>CpuPool.<paramref name="row"/></c> from
+    /// the generated <c>Input</c> parts (<paramref name="members"/>, implementing <paramref name="contract"/>) and a
+    /// window geometry, then the fused epilogue over the row.
+    /// </summary>
+    static void EmitWindowRows(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig, string members, string contract, string row, string geometry, int costPerElement)
+    {
+        var rowDims = k.Shape.Dims.Take(3).ToList();
+        string cols = k.Shape[3].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
+        var inputSig = sig.UsedIn(members);
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {costPerElement}L, this);");
+        w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = {geometry};");
         w.Line();
         w.Line(HotMethod);
         w.Open("public override void Run(long first, long end)");
         w.Line($"var input = new Input({string.Join(", ", inputSig.Arguments())});");
         w.Open("for (long item = first; item < end; item++)");
         IndexCode.Unravel(w, "item", rowDims, "o");
-        w.Line($"global::Kiln.Runtime.Cpu.CpuPool.MaxGradientRow(input, Geometry, o0, o1, o2, {output}, item * {cols});");
+        w.Line($"global::Kiln.Runtime.Cpu.CpuPool.{row}(input, Geometry, o0, o1, o2, {output}, item * {cols});");
         CloseRowTask(w, plan, k, sig, cols, x =>
         {
             x.Line();
-            EmitParts(x, "Input", "global::Kiln.Runtime.Cpu.ICpuPoolGradient", inputSig, members.ToString());
+            EmitParts(x, "Input", contract, inputSig, members);
         });
     }
 
