@@ -66,6 +66,7 @@ public static class LibraryParts
     public static void WriteScatterHeader(SourceWriter w, KernelPlan plan, Kernel k, ScatterAddRoot s, string math)
     {
         var indexDims = s.IndexShape.Dims.ToList();
+        string output = KernelSignature.BufferName(plan, k.Output);
         w.Line($"public long Rows => {k.Shape[0].ToCSharp()};");
         w.Line($"public long RowSize => {IndexCode.Product(k.Shape.Dims.Skip(1))};");
         w.Line($"public long Lookups => {IndexCode.Product(indexDims)};");
@@ -73,9 +74,9 @@ public static class LibraryParts
         w.Line();
         WriteIndex(w, plan, indexDims, s.Indices, math);
         w.Line();
-        w.Line($"public void Zero(long flat) => {KernelSignature.BufferName(plan, k.Output)}[flat] = 0f;");
+        w.Line($"public void Zero(long flat) => {output}[flat] = 0f;");
         w.Line();
-        w.Line($"public float Sum(long flat) => {KernelSignature.BufferName(plan, k.Output)}[flat];");
+        w.Line($"public float Sum(long flat) => {output}[flat];");
     }
 
     /// <summary>A scatter-add's lookup coordinates <c>q…</c> from its flat <paramref name="position"/>.</summary>

@@ -303,7 +303,7 @@ public static class CpuKernelEmitter
         string output = KernelSignature.BufferName(plan, k.Output);
         members.Open("public void Accumulate(long position, long row)");
         LibraryParts.UnravelLookup(members, s, "position");
-        members.Open($"for (long j = 0, at = row * {IndexCode.Product(k.Shape.Dims.Skip(1))}; j < {IndexCode.Product(k.Shape.Dims.Skip(1))}; j++, at++)");
+        members.Open("for (long j = 0, at = row * RowSize; j < RowSize; j++, at++)");
         string value = LibraryParts.ScatterValue(members, plan, k, s, Math, "j");
         members.Line($"{output}[at] += {value};");
         members.Close();
