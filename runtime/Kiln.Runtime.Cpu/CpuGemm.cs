@@ -335,31 +335,9 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         long kk = 0;
         if (_aRowStride == 1 && rows == PackARows && Avx.IsSupported)
             for (; kk + 8 <= _k; kk += 8)
-                for (int r = 0; r < PackARows; r += 8) Transpose8x8(src + kk * _aColStride + r, _aColStride, dst + r * _k + kk, _k);
+                for (int r = 0; r < PackARows; r += 8) CpuMath.Transpose8x8(src + kk * _aColStride + r, _aColStride, dst + r * _k + kk, _k);
         for (; kk < _k; kk++)
             for (int r = 0; r < rows; r++) dst[r * _k + kk] = src[kk * _aColStride + r * _aRowStride];
-    }
-
-    /// <summary><c>to[i·toStride + j] ← from[j·fromStride + i]</c> for an 8 × 8 block, in registers (unpack, shuffle, lane swap).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose8x8(float* from, long fromStride, float* to, long toStride)
-    {
-        Vector256<float> r0 = Avx.LoadVector256(from), r1 = Avx.LoadVector256(from + fromStride);
-        Vector256<float> r2 = Avx.LoadVector256(from + 2 * fromStride), r3 = Avx.LoadVector256(from + 3 * fromStride);
-        Vector256<float> r4 = Avx.LoadVector256(from + 4 * fromStride), r5 = Avx.LoadVector256(from + 5 * fromStride);
-        Vector256<float> r6 = Avx.LoadVector256(from + 6 * fromStride), r7 = Avx.LoadVector256(from + 7 * fromStride);
-        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
-        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(to, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(to + toStride, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(to + 2 * toStride, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(to + 3 * toStride, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(to + 4 * toStride, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(to + 5 * toStride, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(to + 6 * toStride, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(to + 7 * toStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>Panel p of entry e (item = e · panels + p): <c>packed[item][kk][j] ← B_e[kk, p·width + j]</c>, zero past column n.</summary>

@@ -32,6 +32,14 @@ public unsafe interface IGemmMicroKernel
     /// exist (the others re-read the last one and must not be used). Writes all of <paramref name="result"/>.
     /// </summary>
     static abstract void Row(float* a, long aStride, float* b, long panelStride, int panels, long k, float* result);
+
+    /// <summary>
+    /// The same tile for a direct convolution over a channels-last input (<see cref="NhwcConv{TEpilogue}"/>):
+    /// <c>c[6 × Width] (+)= Σ_t Σ_kk x[rows[r] + taps[t] + kk] · b[t · bTapStride + kk · Width + j]</c> for
+    /// kk &lt; <paramref name="channels"/>. Each of the six rows (an output pixel) has its own offset, so a tile may span
+    /// output rows and images; the accumulators stay in registers across all taps.
+    /// </summary>
+    static abstract void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long bTapStride, float* c, long ldc, bool accumulate);
 }
 
 /// <summary>Constants shared by the micro-kernels and the driver.</summary>
@@ -101,6 +109,50 @@ public readonly unsafe struct Tile6x16 : IGemmMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long bTapStride, float* c, long ldc, bool accumulate)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (accumulate)
+        {
+            c00 = Vector256.Load(c); c01 = Vector256.Load(c + 8);
+            c10 = Vector256.Load(c + ldc); c11 = Vector256.Load(c + ldc + 8);
+            c20 = Vector256.Load(c + 2 * ldc); c21 = Vector256.Load(c + 2 * ldc + 8);
+            c30 = Vector256.Load(c + 3 * ldc); c31 = Vector256.Load(c + 3 * ldc + 8);
+            c40 = Vector256.Load(c + 4 * ldc); c41 = Vector256.Load(c + 4 * ldc + 8);
+            c50 = Vector256.Load(c + 5 * ldc); c51 = Vector256.Load(c + 5 * ldc + 8);
+        }
+        for (int t = 0; t < tapCount; t++)
+        {
+            float* tap = x + taps[t], bt = b + t * bTapStride;
+            float* a0 = tap + rows[0], a1 = tap + rows[1], a2 = tap + rows[2], a3 = tap + rows[3], a4 = tap + rows[4], a5 = tap + rows[5];
+            for (long kk = 0; kk < channels; kk++, bt += 16)
+            {
+                var b0 = Vector256.Load(bt);
+                var b1 = Vector256.Load(bt + 8);
+                var v = Vector256.Create(a0[kk]);
+                c00 = Vector256.FusedMultiplyAdd(v, b0, c00); c01 = Vector256.FusedMultiplyAdd(v, b1, c01);
+                v = Vector256.Create(a1[kk]);
+                c10 = Vector256.FusedMultiplyAdd(v, b0, c10); c11 = Vector256.FusedMultiplyAdd(v, b1, c11);
+                v = Vector256.Create(a2[kk]);
+                c20 = Vector256.FusedMultiplyAdd(v, b0, c20); c21 = Vector256.FusedMultiplyAdd(v, b1, c21);
+                v = Vector256.Create(a3[kk]);
+                c30 = Vector256.FusedMultiplyAdd(v, b0, c30); c31 = Vector256.FusedMultiplyAdd(v, b1, c31);
+                v = Vector256.Create(a4[kk]);
+                c40 = Vector256.FusedMultiplyAdd(v, b0, c40); c41 = Vector256.FusedMultiplyAdd(v, b1, c41);
+                v = Vector256.Create(a5[kk]);
+                c50 = Vector256.FusedMultiplyAdd(v, b0, c50); c51 = Vector256.FusedMultiplyAdd(v, b1, c51);
+            }
+        }
+        Vector256.Store(c00, c); Vector256.Store(c01, c + 8);
+        Vector256.Store(c10, c + ldc); Vector256.Store(c11, c + ldc + 8);
+        Vector256.Store(c20, c + 2 * ldc); Vector256.Store(c21, c + 2 * ldc + 8);
+        Vector256.Store(c30, c + 3 * ldc); Vector256.Store(c31, c + 3 * ldc + 8);
+        Vector256.Store(c40, c + 4 * ldc); Vector256.Store(c41, c + 4 * ldc + 8);
+        Vector256.Store(c50, c + 5 * ldc); Vector256.Store(c51, c + 5 * ldc + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(float* a, long aStride, float* b, long panelStride, int panels, long k, float* result)
     {
         float* p0 = b, p1 = b + Math.Min(1, panels - 1) * panelStride, p2 = b + Math.Min(2, panels - 1) * panelStride, p3 = b + Math.Min(3, panels - 1) * panelStride;
@@ -159,6 +211,50 @@ public readonly unsafe struct Tile6x32 : IGemmMicroKernel
             c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
             x = Vector512.Create(a5[kk]);
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+        }
+        Vector512.Store(c00, c); Vector512.Store(c01, c + 16);
+        Vector512.Store(c10, c + ldc); Vector512.Store(c11, c + ldc + 16);
+        Vector512.Store(c20, c + 2 * ldc); Vector512.Store(c21, c + 2 * ldc + 16);
+        Vector512.Store(c30, c + 3 * ldc); Vector512.Store(c31, c + 3 * ldc + 16);
+        Vector512.Store(c40, c + 4 * ldc); Vector512.Store(c41, c + 4 * ldc + 16);
+        Vector512.Store(c50, c + 5 * ldc); Vector512.Store(c51, c + 5 * ldc + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long bTapStride, float* c, long ldc, bool accumulate)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (accumulate)
+        {
+            c00 = Vector512.Load(c); c01 = Vector512.Load(c + 16);
+            c10 = Vector512.Load(c + ldc); c11 = Vector512.Load(c + ldc + 16);
+            c20 = Vector512.Load(c + 2 * ldc); c21 = Vector512.Load(c + 2 * ldc + 16);
+            c30 = Vector512.Load(c + 3 * ldc); c31 = Vector512.Load(c + 3 * ldc + 16);
+            c40 = Vector512.Load(c + 4 * ldc); c41 = Vector512.Load(c + 4 * ldc + 16);
+            c50 = Vector512.Load(c + 5 * ldc); c51 = Vector512.Load(c + 5 * ldc + 16);
+        }
+        for (int t = 0; t < tapCount; t++)
+        {
+            float* tap = x + taps[t], bt = b + t * bTapStride;
+            float* a0 = tap + rows[0], a1 = tap + rows[1], a2 = tap + rows[2], a3 = tap + rows[3], a4 = tap + rows[4], a5 = tap + rows[5];
+            for (long kk = 0; kk < channels; kk++, bt += 32)
+            {
+                var b0 = Vector512.Load(bt);
+                var b1 = Vector512.Load(bt + 16);
+                var v = Vector512.Create(a0[kk]);
+                c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+                v = Vector512.Create(a1[kk]);
+                c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+                v = Vector512.Create(a2[kk]);
+                c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
+                v = Vector512.Create(a3[kk]);
+                c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
+                v = Vector512.Create(a4[kk]);
+                c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41);
+                v = Vector512.Create(a5[kk]);
+                c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51);
+            }
         }
         Vector512.Store(c00, c); Vector512.Store(c01, c + 16);
         Vector512.Store(c10, c + ldc); Vector512.Store(c11, c + ldc + 16);

@@ -417,7 +417,7 @@ public static class CpuKernelEmitter
     }
 
     /// <summary>
-    /// A convolution through the runtime's ConvJob (implicit GEMM or Winograd), the epilogue applied per finished output row:
+    /// A convolution through the runtime's ConvJob (channels-last direct or implicit GEMM), the epilogue applied per finished output row:
     /// a GEMM row is one output channel of one image, its columns the output pixels, split here into rows of the output.
     /// </summary>
     static void EmitConv(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c, KernelSignature sig)
@@ -443,7 +443,7 @@ public static class CpuKernelEmitter
         w.Line($"readonly global::Kiln.Runtime.Cpu.ConvJob<{(epilogue ? "Epilogue" : "global::Kiln.Runtime.Cpu.NoEpilogue")}> _conv = new();");
         w.Line();
         w.OpenCall("public void Launch", sig.Parameters(View));
-        // A parameter's filters may be transformed once (Winograd); a computed weight is read as it is at each call.
+        // A parameter's filters are packed once; a computed weight (an input gradient's transposed filters) at each call.
         bool constantWeights = plan.Buffers[c.W.Buffer].Kind == BufferKind.Param;
         w.Call("_conv.Run", new[]
         {
