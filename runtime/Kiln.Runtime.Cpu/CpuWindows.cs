@@ -1,5 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Runtime.Cpu;
 
@@ -7,6 +9,18 @@ namespace Kiln.Runtime.Cpu;
 public interface ICpuWindowInput
 {
     float X(long n, long c, long h, long w);
+}
+
+/// <summary>
+/// A generated pooling kernel's input: besides <see cref="ICpuWindowInput.X"/>, whether it is one buffer read with unit
+/// stride along w (no fused prologue), and then where row (n, c, h) starts, so the runtime can pool it with SIMD.
+/// </summary>
+public interface ICpuPoolInput : ICpuWindowInput
+{
+    bool Contiguous { get; }
+
+    /// <summary>The first element of input row (n, c, h); only where <see cref="Contiguous"/>.</summary>
+    ref float Row(long n, long c, long h);
 }
 
 /// <summary>
@@ -38,8 +52,13 @@ public static class CpuPool
     /// <summary>The window maxima of output row (n, c, oh) into output[outBase ..]; padding never wins.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxRow<TInput>(TInput input, in ConvGeometry g, long n, long c, long oh, CpuView output, long outBase)
-        where TInput : struct, ICpuWindowInput
+        where TInput : struct, ICpuPoolInput
     {
+        if (input.Contiguous && Avx2.IsSupported && g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0)
+        {
+            MaxRow2x2(ref input.Row(n, c, 2 * oh), ref input.Row(n, c, 2 * oh + 1), g.OutWidth, ref output[outBase]);
+            return;
+        }
         for (long ow = 0; ow < g.OutWidth; ow++)
         {
             float acc = float.NegativeInfinity;
@@ -54,6 +73,42 @@ public static class CpuPool
                 }
             }
             output[outBase + ow] = acc;
+        }
+    }
+
+    /// <summary>
+    /// A 2×2, stride-2 max-pooling row from input rows <paramref name="top"/> and <paramref name="bottom"/>, eight outputs
+    /// at a time: the two rows' maximum, then each pair's (even and odd lanes split by shuffles, the 64-bit pairs put back
+    /// in order); the last partial group with masked loads and store, so nothing past the window's inputs is read (rows of
+    /// 15 and 7, CIFAR's, are all tail). <see cref="Vector256.Max"/> is IEEE maximum, as the scalar path's
+    /// <see cref="CpuMath.Maximum(float, float)"/>: NaN wins either way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void MaxRow2x2(ref float top, ref float bottom, long outWidth, ref float output)
+    {
+        for (long ow = 0; ow < outWidth; ow += 8)
+        {
+            long count = Math.Min(8, outWidth - ow), inputs = 2 * count;
+            ref float t = ref Unsafe.Add(ref top, (nint)(2 * ow)), b = ref Unsafe.Add(ref bottom, (nint)(2 * ow));
+            Vector256<float> left, right;
+            if (count == 8)
+            {
+                left = Vector256.Max(Vector256.LoadUnsafe(ref t), Vector256.LoadUnsafe(ref b));
+                right = Vector256.Max(Vector256.LoadUnsafe(ref t, 8), Vector256.LoadUnsafe(ref b, 8));
+            }
+            else
+            {
+                // 2–14 inputs: the left vector whole from 8 on, the right one (if any) partial.
+                long rightLanes = inputs - 8;
+                left = rightLanes >= 0 ? Vector256.Max(Vector256.LoadUnsafe(ref t), Vector256.LoadUnsafe(ref b))
+                    : Vector256.Max(CpuMath.LoadTail(ref t, inputs), CpuMath.LoadTail(ref b, inputs));
+                right = rightLanes <= 0 ? left
+                    : Vector256.Max(CpuMath.LoadTail(ref Unsafe.Add(ref t, 8), rightLanes), CpuMath.LoadTail(ref Unsafe.Add(ref b, 8), rightLanes));
+            }
+            var pairs = Vector256.Max(Avx.Shuffle(left, right, 0b10_00_10_00), Avx.Shuffle(left, right, 0b11_01_11_01));
+            var ordered = Avx2.Permute4x64(pairs.AsDouble(), 0b11_01_10_00).AsSingle();
+            if (count == 8) ordered.StoreUnsafe(ref Unsafe.Add(ref output, (nint)ow));
+            else CpuMath.StoreTail(ordered, ref Unsafe.Add(ref output, (nint)ow), count);
         }
     }
 

@@ -50,6 +50,7 @@ public partial class ConvOps
     [Graph] public Tensor Bilinear([Shape("batch", 2, 3, 4)] Tensor x) => UpsampleBilinear2d(x, 2) * 2f;
     [Graph] public Tensor BilinearByThree([Shape("batch", 2, 2, 1)] Tensor x) => Relu(UpsampleBilinear2d(x, 3));
     [Graph] public Tensor MaxPool([Shape("batch", 3, 8, 7)] Tensor x) => MaxPool2d(x, 2);
+    [Graph] public Tensor MaxPoolWideRows([Shape("batch", 2, 4, 37)] Tensor x) => MaxPool2d(x, 2) * 2f;
     [Graph] public Tensor MaxPoolPadded([Shape("batch", 3, 7, 7)] Tensor x) => MaxPool2d(x, 3, stride: 2, padding: 1);
     [Graph] public Tensor AvgPool([Shape("batch", 3, 7, 7)] Tensor x) => AvgPool2d(x, 3, stride: 2, padding: 1);
     [Graph] public Tensor ReluThenPool([Shape("batch", 3, 6, 6)] Tensor x) => MaxPool2d(Relu(x - 0.5f), 2);

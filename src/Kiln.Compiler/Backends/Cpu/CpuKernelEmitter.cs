@@ -330,11 +330,30 @@ public static class CpuKernelEmitter
     {
         var members = new SourceWriter();
         LibraryParts.WritePoolRead(members, plan, p, Math);
+        members.Line();
+        WritePoolRowStart(members, plan, p);
         string row = p.Op switch { OpKind.MaxPool2d => "MaxRow", OpKind.MaxPool2dTaps => "MaxTapRow", _ => "AverageRow" };
-        EmitWindowRows(w, plan, k, sig, members.ToString(), "global::Kiln.Runtime.Cpu.ICpuWindowInput", row,
-            LibraryParts.Geometry(p.InputShape, k.Shape, p.Window), p.Window.KernelH * p.Window.KernelW);
+        EmitWindowRows(w, plan, k, sig, members.ToString(), "global::Kiln.Runtime.Cpu.ICpuPoolInput", row,
+            LibraryParts.Geometry(p.InputShape, k.Shape, p.Window), p.Window.KernelH * p.Window.KernelW, PixelRows.Merge(k));
     }
 
+    /// <summary>
+    /// The pooling input's <c>Contiguous</c> and <c>Row(n, c, h)</c>: where it is one buffer read with unit stride along
+    /// w (no fused prologue), the row's first element, so the runtime can pool it with SIMD.
+    /// </summary>
+    static void WritePoolRowStart(SourceWriter w, KernelPlan plan, PoolRoot p)
+    {
+        bool contiguous = p.Input is LoadExpr { Strides.Count: 4 } l && l.Strides[3].IsOne;
+        w.Line($"public bool Contiguous => {(contiguous ? "true" : "false")};");
+        w.Line();
+        if (contiguous)
+        {
+            var load = (LoadExpr)p.Input;
+            w.Line($"public ref float Row(long n, long c, long h) => ref {KernelSignature.BufferName(plan, load.Buffer)}[{IndexCode.Offset(load, new[] { "n", "c", "h", "0" })}];");
+        }
+        else
+            w.Line("public ref float Row(long n, long c, long h) => throw new global::System.InvalidOperationException(\"the pooling input is read through a fused prologue\");");
+    }
     /// <summary>
     /// Max-pooling's gradient, one input row (n, c, h) per work item through the runtime's <c>CpuPool.MaxGradientRow</c>
     /// (the kernel supplies the taps and the upstream gradient through their fused prologues), then the fused epilogue
@@ -353,21 +372,31 @@ public static class CpuKernelEmitter
     /// the generated <c>Input</c> parts (<paramref name="members"/>, implementing <paramref name="contract"/>) and a
     /// window geometry, then the fused epilogue over the row.
     /// </summary>
-    static void EmitWindowRows(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig, string members, string contract, string row, string geometry, int costPerElement)
+    static void EmitWindowRows(SourceWriter w, KernelPlan plan, Kernel k, KernelSignature sig, string members, string contract, string row, string geometry, int costPerElement,
+        Kernel? plane = null)
     {
-        var rowDims = k.Shape.Dims.Take(3).ToList();
+        // With an epilogue that reads the plane's two axes as one (PixelRows), a work item is a whole (n, c) plane and the
+        // epilogue runs over it in one SIMD row; otherwise a work item is one row (n, c, h) and the epilogue runs over that.
+        var itemDims = k.Shape.Dims.Take(plane == null ? 3 : 2).ToList();
         string cols = k.Shape[3].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
+        string itemLength = plane == null ? cols : $"{k.Shape[2].ToCSharp()} * {cols}";
         var inputSig = sig.UsedIn(members);
-        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(rowDims)}, {cols} * {costPerElement}L, this);");
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(itemDims)}, {itemLength} * {costPerElement}L, this);");
         w.Line($"static readonly global::Kiln.Runtime.ConvGeometry Geometry = {geometry};");
         w.Line();
         w.Line(HotMethod);
         w.Open("public override void Run(long first, long end)");
         w.Line($"var input = new Input({string.Join(", ", inputSig.Arguments())});");
         w.Open("for (long item = first; item < end; item++)");
-        IndexCode.Unravel(w, "item", rowDims, "o");
-        w.Line($"global::Kiln.Runtime.Cpu.CpuPool.{row}(input, Geometry, o0, o1, o2, {output}, item * {cols});");
-        CloseRowTask(w, plan, k, sig, cols, x =>
+        IndexCode.Unravel(w, "item", itemDims, "o");
+        if (plane == null)
+            w.Line($"global::Kiln.Runtime.Cpu.CpuPool.{row}(input, Geometry, o0, o1, o2, {output}, item * {cols});");
+        else
+        {
+            w.Line($"for (long o2 = 0; o2 < {k.Shape[2].ToCSharp()}; o2++)");
+            w.Line($"    global::Kiln.Runtime.Cpu.CpuPool.{row}(input, Geometry, o0, o1, o2, {output}, (item * {k.Shape[2].ToCSharp()} + o2) * {cols});");
+        }
+        CloseRowTask(w, plan, plane ?? k, sig, itemLength, x =>
         {
             x.Line();
             EmitParts(x, "Input", contract, inputSig, members);
@@ -425,16 +454,24 @@ public static class CpuKernelEmitter
         var g = c.Window;
         long channels = c.InputShape[1].Coefficient, outChannels = k.Shape[1].Coefficient, oh = k.Shape[2].Coefficient, ow = k.Shape[3].Coefficient;
         bool epilogue = !IsPlainAcc(k.Body);
-        var rowSig = RowSignature(plan, k, sig);
+        // The epilogue over whole pixel ranges where it reads the two spatial axes as one, else output row by output row.
+        var pixels = PixelRows.Merge(k);
+        var rowKernel = pixels ?? k;
+        var rowSig = RowSignature(plan, rowKernel, sig);
         System.Action<SourceWriter> apply = x =>
         {
             x.Open("public void Apply(long batch, long row, long col0, long count)");
             x.Line($"long image = batch / {g.Groups}L, channel = batch % {g.Groups}L * {outChannels / g.Groups}L + row;");
-            x.Open("for (long p = col0, end = col0 + count; p < end;)");
-            x.Line($"long y = p / {ow}L, x = p - y * {ow}L, run = global::System.Math.Min({ow}L - x, end - p);");
-            x.Call("Row", new[] { $"(image * {outChannels}L + channel) * {oh}L + y", "x", "run" }.Concat(rowSig.Arguments()).ToList());
-            x.Line("p += run;");
-            x.Close();
+            if (pixels != null)
+                x.Call("Row", new[] { $"image * {outChannels}L + channel", "col0", "count" }.Concat(rowSig.Arguments()).ToList());
+            else
+            {
+                x.Open("for (long p = col0, end = col0 + count; p < end;)");
+                x.Line($"long y = p / {ow}L, x = p - y * {ow}L, run = global::System.Math.Min({ow}L - x, end - p);");
+                x.Call("Row", new[] { $"(image * {outChannels}L + channel) * {oh}L + y", "x", "run" }.Concat(rowSig.Arguments()).ToList());
+                x.Line("p += run;");
+                x.Close();
+            }
             x.Close();
         };
         var epilogueSig = EpilogueSignature(sig, apply);
@@ -453,7 +490,9 @@ public static class CpuKernelEmitter
         w.Close();
         if (epilogue)
         {
-            EmitGemmEpilogue(w, plan, k, rowSig, epilogueSig, "GEMM row = output channel of one image, its pixel range split into output rows", apply);
+            EmitGemmEpilogue(w, plan, rowKernel, rowSig, epilogueSig, pixels != null
+                ? "GEMM row = output channel of one image, its pixel range one row of the epilogue"
+                : "GEMM row = output channel of one image, its pixel range split into output rows", apply);
         }
         w.Close();
     }

@@ -1,0 +1,66 @@
+using System;
+using Kiln.Runtime;
+using Kiln.Runtime.Cpu;
+using Xunit;
+
+namespace Kiln.Tests.Execution;
+
+/// <summary>
+/// CpuPool.MaxRow's SIMD path for 2×2, stride-2 windows over a contiguous input (eight outputs per step, the last
+/// partial group through masked loads and store) against the scalar path over the same input read through a prologue
+/// (<c>Contiguous</c> false): every width from 2 to 40 (odd ones leave a column unread), NaN in the window (it wins, as
+/// PyTorch's max-pooling), signed zeros, and nothing written past the row.
+/// </summary>
+public sealed class CpuPoolTests
+{
+    [Fact]
+    public void SimdRowMatchesScalarRow()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return; // the SIMD path needs AVX2; elsewhere both are the scalar path
+        var random = new Random(5);
+        for (int width = 2; width <= 40; width++)
+        {
+            const int height = 4;
+            int outWidth = width / 2;
+            var g = new ConvGeometry(1, height, width, 1, 2, 2, 2, 2, 0, 0, 1, 1, 1, height / 2, outWidth);
+            var input = new float[height * width];
+            for (int i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
+            input[random.Next(input.Length)] = float.NaN;
+            input[random.Next(input.Length)] = -0f;
+            using var device = Device.Cpu();
+            using var x = device.Upload(new Tensor(input, height, width));
+            var rows = new float[2][]; // SIMD, scalar: each row with a sentinel past it
+            for (int oh = 0; oh < height / 2; oh++)
+            {
+                for (int path = 0; path < 2; path++)
+                {
+                    using var y = device.Upload(new Tensor(new float[outWidth + 1], outWidth + 1));
+                    var view = y.Cpu();
+                    view[outWidth] = 42f;
+                    CpuPool.MaxRow(new Input(x.Cpu(), width, contiguous: path == 0), g, 0, 0, oh, view, 0);
+                    rows[path] = y.Download().Data;
+                }
+                for (int ow = 0; ow < outWidth; ow++)
+                {
+                    // The scalar path is the definition: each output the largest of its window, NaN where the window has one.
+                    int at = 2 * oh * width + 2 * ow;
+                    var window = new[] { input[at], input[at + 1], input[at + width], input[at + width + 1] };
+                    float expected = Array.Exists(window, float.IsNaN) ? float.NaN : MathF.Max(MathF.Max(window[0], window[1]), MathF.Max(window[2], window[3]));
+                    Assert.Equal(expected, rows[1][ow]);
+                    Assert.True(BitConverter.SingleToInt32Bits(rows[1][ow]) == BitConverter.SingleToInt32Bits(rows[0][ow]) || (float.IsNaN(rows[0][ow]) && float.IsNaN(rows[1][ow])),
+                        $"width {width}, row {oh}, output {ow}: SIMD {rows[0][ow]}, scalar {rows[1][ow]}");
+                }
+                Assert.Equal(42f, rows[0][outWidth]);
+            }
+        }
+    }
+
+    readonly struct Input(CpuView x, int width, bool contiguous) : ICpuPoolInput
+    {
+        public bool Contiguous => contiguous;
+
+        public float X(long n, long c, long h, long w) => x[h * width + w];
+
+        public ref float Row(long n, long c, long h) => ref x[h * width];
+    }
+}
