@@ -14,32 +14,33 @@ public static class ConvBenchmark
 {
     public static void Run(bool quick)
     {
-        var layers = new (string Name, int Channels, int Size, int OutChannels)[]
+        var layers = new (string Name, int Channels, int Size, int OutChannels, int Kernel, int Padding)[]
         {
-            ("layer1.conv1", 24, 31, 64), ("layer1.conv2", 64, 15, 64), ("layer2.conv1", 64, 15, 256),
-            ("layer2.conv2", 256, 7, 256), ("layer3.conv1", 256, 7, 256), ("layer3.conv2", 256, 3, 256),
-            ("layer1.conv2 input gradient", 64, 15, 64), ("layer2.conv1 input gradient", 256, 15, 64),
+            ("whiten (2×2, no padding)", 3, 32, 24, 2, 0), ("layer1.conv1", 24, 31, 64, 3, 1), ("layer1.conv2", 64, 15, 64, 3, 1), ("layer2.conv1", 64, 15, 256, 3, 1),
+            ("layer2.conv2", 256, 7, 256, 3, 1), ("layer3.conv1", 256, 7, 256, 3, 1), ("layer3.conv2", 256, 3, 256, 3, 1),
+            ("layer1.conv2 input gradient", 64, 15, 64, 3, 1), ("layer2.conv1 input gradient", 256, 15, 64, 3, 1),
         };
         Console.WriteLine($"CPU: {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores");
         Console.WriteLine();
-        Console.WriteLine("| layer (3×3, padding 1) | batch | implicit GEMM | channels-last direct | direct / implicit | chosen |");
+        Console.WriteLine("| layer (3×3, padding 1 unless named) | batch | implicit GEMM | channels-last direct | direct / implicit | chosen |");
         Console.WriteLine("|---|---|---|---|---|---|");
         using var device = Device.Cpu();
         foreach (int batch in new[] { 1, 4, 16, 64 })
-            foreach (var (name, c, size, o) in layers)
+            foreach (var (name, c, size, o, kernel, padding) in layers)
             {
-                var g = new ConvGeometry(c, size, size, o, 3, 3, 1, 1, 1, 1, 1, 1, 1, size, size);
+                int outSize = size + 2 * padding - kernel + 1;
+                var g = new ConvGeometry(c, size, size, o, kernel, kernel, 1, 1, padding, padding, 1, 1, 1, outSize, outSize);
                 using var x = device.Upload(Tensor.Random(1, 1f, batch, c, size, size));
-                using var w = device.Upload(Tensor.Random(2, 1f, o, c, 3, 3));
-                using var y = device.Allocate(new[] { batch, o, size, size });
+                using var w = device.Upload(Tensor.Random(2, 1f, o, c, kernel, kernel));
+                using var y = device.Allocate(new[] { batch, o, outSize, outSize });
                 var implicitGemm = new ImplicitGemmConv<NoEpilogue>();
                 var direct = new NhwcConv<NoEpilogue>();
                 var t = Timing.InterleavedMedianSeconds(quick,
                     () => implicitGemm.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default),
                     () => direct.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true));
-                double flops = 2.0 * batch * o * size * size * c * 9;
+                double flops = 2.0 * batch * o * outSize * outSize * c * kernel * kernel;
                 string Cell(double s) => $"{s * 1e3:F3} ms ({flops / s / 1e9:F0})";
-                Console.WriteLine($"| {name} {c}→{o} at {size}×{size} | {batch} | {Cell(t[0])} | {Cell(t[1])} | {t[1] / t[0]:F2} | {ConvJob<NoEpilogue>.Chosen(g)} |");
+                Console.WriteLine($"| {name} {c}→{o} at {outSize}×{outSize} | {batch} | {Cell(t[0])} | {Cell(t[1])} | {t[1] / t[0]:F2} | {ConvJob<NoEpilogue>.Chosen(g)} |");
             }
     }
 }
