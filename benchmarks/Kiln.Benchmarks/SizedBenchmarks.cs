@@ -66,6 +66,18 @@ public class SizedBenchmarks : KilnVsOrt
 
     protected override void RunKiln() => _run();
 
+    /// <summary>
+    /// Kiln's side of one workload, 30 forwards and nothing else: run with <c>KILN_PROFILE=1</c> for its kernel profile
+    /// (<c>-- profile "chargpt6 256"</c>).
+    /// </summary>
+    public static void Profile(string workload)
+    {
+        var benchmark = new SizedBenchmarks { Workload = workload };
+        benchmark.Setup();
+        for (int i = 0; i < 30; i++) benchmark._run();
+        benchmark.Cleanup(); // disposing the model prints the profile
+    }
+
     /// <summary>The FLOPs per forward, printed beside BenchmarkDotNet's log (GFLOP/s = FLOPs / mean time).</summary>
     void Report(double flops) => Console.WriteLine($"// {Workload}: {flops / 1e9:F3} GFLOP per forward");
 

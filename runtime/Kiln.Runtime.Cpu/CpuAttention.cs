@@ -66,6 +66,146 @@ public static unsafe class CpuAttention
         Scale(o, valueSize, 1f / sum);
     }
 
+    /// <summary>Query rows of one blocked call (<see cref="Rows"/>): two register tiles.</summary>
+    public const int BlockRows = 2 * GemmMicroKernels.Rows;
+
+    /// <summary>
+    /// Up to <see cref="BlockRows"/> consecutive query rows of one head at once, row r seeing
+    /// <c>min(maxKeys, firstKeys + r)</c> keys when <paramref name="causal"/>, else <paramref name="maxKeys"/>. The keys
+    /// are transposed once into panels of sixteen (<c>[d][key]</c>), the scores of six rows × sixteen keys come from the
+    /// GEMM's register tile (six query rows broadcast against one panel), each row gets its softmax (zeros past its
+    /// keys), and the output of six rows × sixteen value columns is a second register tile over the value rows as they
+    /// lie, scaled by each row's 1/sum on the way out. Every key and value load is shared by six query rows, where
+    /// <see cref="Row"/> loads each key and value once per query (a load per multiply-add). Strided heads, value sizes
+    /// that are not a multiple of 16 and key ranges past <see cref="MaxBufferedKeys"/> run <see cref="Row"/> per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows(
+        CpuView q, long qBase, long qSeqStride, long qStride,
+        CpuView k, long kBase, long kSeqStride, long kStride,
+        CpuView v, long vBase, long vSeqStride, long vStride,
+        long headSize, long valueSize, int rows, long firstKeys, bool causal, long maxKeys, float scale,
+        CpuView output, long outBase, long outSeqStride)
+    {
+        if (rows < 1 || rows > BlockRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a block holds 1 to {BlockRows} query rows");
+        long lastKeys = causal ? Math.Min(maxKeys, firstKeys + rows - 1) : maxKeys;
+        if (qStride != 1 || kStride != 1 || vStride != 1 || valueSize % 16 != 0 || firstKeys < 1 || lastKeys > MaxBufferedKeys)
+        {
+            for (int r = 0; r < rows; r++)
+                Row(q, qBase + r * qSeqStride, qStride, k, kBase, kSeqStride, kStride, v, vBase, vSeqStride, vStride, headSize, valueSize,
+                    causal ? Math.Min(maxKeys, firstKeys + r) : maxKeys, scale, output, outBase + r * outSeqStride);
+            return;
+        }
+        long panels = (lastKeys + 15) / 16, scoreStride = panels * 16;
+        var scratch = ThreadScratch<BlockScratch>.For(panels * 16 * headSize + BlockRows * scoreStride + BlockRows);
+        fixed (float* buffer = scratch)
+        {
+            float* keysT = buffer, scores = keysT + panels * 16 * headSize, inverseSums = scores + BlockRows * scoreStride;
+            TransposeKeys(k.Pointer + kBase, kSeqStride, lastKeys, headSize, keysT);
+            for (int r0 = 0; r0 < rows; r0 += GemmMicroKernels.Rows)
+            {
+                int tileRows = Math.Min(GemmMicroKernels.Rows, rows - r0);
+                long tileKeys = causal ? Math.Min(maxKeys, firstKeys + r0 + tileRows - 1) : maxKeys;
+                for (long p = 0, tilePanels = (tileKeys + 15) / 16; p < tilePanels; p++)
+                    Tile6x16.Tile(q.Pointer + qBase + r0 * qSeqStride, qSeqStride, tileRows, keysT + p * 16 * headSize, headSize,
+                        scores + r0 * scoreStride + p * 16, scoreStride, accumulate: false);
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                long keys = causal ? Math.Min(maxKeys, firstKeys + r) : maxKeys;
+                float* row = scores + r * scoreStride;
+                float max = float.NegativeInfinity;
+                for (long j = 0; j < keys; j++)
+                {
+                    float x = row[j] * scale;
+                    row[j] = x;
+                    if (x > max) max = x;
+                }
+                inverseSums[r] = 1f / ExpAndSum(row, keys, max);
+                new Span<float>(row + keys, (int)(scoreStride - keys)).Clear(); // no weight for the keys this row does not see
+            }
+            for (int r0 = 0; r0 < rows; r0 += GemmMicroKernels.Rows)
+            {
+                int tileRows = Math.Min(GemmMicroKernels.Rows, rows - r0);
+                long tileKeys = causal ? Math.Min(maxKeys, firstKeys + r0 + tileRows - 1) : maxKeys;
+                for (long c = 0; c < valueSize; c += 16)
+                    WeightedValues(scores + r0 * scoreStride, scoreStride, tileRows, v.Pointer + vBase + c, vSeqStride, tileKeys,
+                        inverseSums + r0, output.Pointer + outBase + r0 * outSeqStride + c, outSeqStride);
+            }
+        }
+    }
+
+    /// <summary>The owner type of <see cref="Rows"/>'s per-thread scratch (transposed keys, scores, 1/sums).</summary>
+    sealed class BlockScratch;
+
+    /// <summary>
+    /// <c>keysT[p][d][j] = k[(16p + j)·stride + d]</c> for the first <paramref name="keys"/> keys, zero past them: the
+    /// key rows as B panels of the GEMM's 6 × 16 tile, 8 × 8 blocks transposed in registers where whole.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void TransposeKeys(float* k, long stride, long keys, long headSize, float* keysT)
+    {
+        for (long key0 = 0; key0 < keys; key0 += 8)
+        {
+            float* panel = keysT + key0 / 16 * 16 * headSize + key0 % 16;
+            long count = Math.Min(8, keys - key0), d = 0;
+            if (count == 8 && System.Runtime.Intrinsics.X86.Avx.IsSupported)
+                for (; d + 8 <= headSize; d += 8) CpuMath.Transpose8x8(k + key0 * stride + d, stride, panel + d * 16, 16);
+            for (; d < headSize; d++)
+                for (long j = 0; j < 8; j++) panel[d * 16 + j] = j < count ? k[(key0 + j) * stride + d] : 0f;
+        }
+        if (keys % 16 is > 0 and <= 8) // the last panel's second half: no keys
+        {
+            float* panel = keysT + keys / 16 * 16 * headSize + 8;
+            for (long d = 0; d < headSize; d++) new Span<float>(panel + d * 16, 8).Clear();
+        }
+    }
+
+    /// <summary>
+    /// <c>out[r][0..16) = inverseSums[r] · Σ_j p[r][j] · v[j][0..16)</c> for r &lt; <paramref name="rows"/> (at most six):
+    /// the weights broadcast from the rows of p, two vectors of each value row (<paramref name="vStride"/> apart) loaded
+    /// once for all six, twelve accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void WeightedValues(float* p, long pStride, int rows, float* v, long vStride, long keys, float* inverseSums, float* o, long oStride)
+    {
+        float* p0 = p, p1 = p + Math.Min(1, rows - 1) * pStride, p2 = p + Math.Min(2, rows - 1) * pStride;
+        float* p3 = p + Math.Min(3, rows - 1) * pStride, p4 = p + Math.Min(4, rows - 1) * pStride, p5 = p + Math.Min(5, rows - 1) * pStride;
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (long j = 0; j < keys; j++, v += vStride)
+        {
+            var b0 = Vector256.Load(v);
+            var b1 = Vector256.Load(v + 8);
+            var w = Vector256.Create(p0[j]);
+            c00 = Vector256.FusedMultiplyAdd(w, b0, c00); c01 = Vector256.FusedMultiplyAdd(w, b1, c01);
+            w = Vector256.Create(p1[j]);
+            c10 = Vector256.FusedMultiplyAdd(w, b0, c10); c11 = Vector256.FusedMultiplyAdd(w, b1, c11);
+            w = Vector256.Create(p2[j]);
+            c20 = Vector256.FusedMultiplyAdd(w, b0, c20); c21 = Vector256.FusedMultiplyAdd(w, b1, c21);
+            w = Vector256.Create(p3[j]);
+            c30 = Vector256.FusedMultiplyAdd(w, b0, c30); c31 = Vector256.FusedMultiplyAdd(w, b1, c31);
+            w = Vector256.Create(p4[j]);
+            c40 = Vector256.FusedMultiplyAdd(w, b0, c40); c41 = Vector256.FusedMultiplyAdd(w, b1, c41);
+            w = Vector256.Create(p5[j]);
+            c50 = Vector256.FusedMultiplyAdd(w, b0, c50); c51 = Vector256.FusedMultiplyAdd(w, b1, c51);
+        }
+        StoreRow(o, c00, c01, inverseSums[0]);
+        if (rows > 1) StoreRow(o + oStride, c10, c11, inverseSums[1]);
+        if (rows > 2) StoreRow(o + 2 * oStride, c20, c21, inverseSums[2]);
+        if (rows > 3) StoreRow(o + 3 * oStride, c30, c31, inverseSums[3]);
+        if (rows > 4) StoreRow(o + 4 * oStride, c40, c41, inverseSums[4]);
+        if (rows > 5) StoreRow(o + 5 * oStride, c50, c51, inverseSums[5]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRow(float* o, Vector256<float> low, Vector256<float> high, float inverseSum)
+    {
+        var factor = Vector256.Create(inverseSum);
+        (low * factor).Store(o);
+        (high * factor).Store(o + 8);
+    }
+
     /// <summary>scores[j] ← exp(scores[j] − max), returning their sum (eight at a time, then the tail).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float ExpAndSum(float* scores, long n, float max)

@@ -500,6 +500,11 @@ public static class CpuKernelEmitter
     /// <summary>Fused attention: one work item per query row of one head (see CpuAttention.Row), then the epilogue on that row.</summary>
     static void EmitAttention(SourceWriter w, KernelPlan plan, Kernel k, AttentionRoot a, KernelSignature sig)
     {
+        if (a.Positions == null)
+        {
+            EmitBlockedAttention(w, plan, k, a, sig);
+            return;
+        }
         int rank = k.Shape.Rank;
         var rowDims = k.Shape.Dims.Take(rank - 1).ToList();
         string dv = k.Shape[rank - 1].ToCSharp(), tk = a.KeyLength.ToCSharp();
@@ -522,6 +527,57 @@ public static class CpuKernelEmitter
         w.Line($"    {Name(a.V)}, {Base(a.V, "0")}, {a.V.Strides[rank - 3].ToCSharp()}, {a.V.Strides[rank - 1].ToCSharp()},");
         w.Line($"    {a.HeadSize.ToCSharp()}, {dv}, keys, {ExprRenderer.FloatLiteral(a.Scale)}, {output}, item * {dv});");
         CloseRowTask(w, plan, k, sig, dv);
+    }
+
+    /// <summary>Query rows per work item of blocked attention: CpuAttention.BlockRows (two register tiles of six).</summary>
+    const int AttentionBlockRows = 12;
+
+    /// <summary>
+    /// Attention without a cache: one work item per block of <see cref="AttentionBlockRows"/> consecutive query rows of
+    /// one head (see CpuAttention.Rows: the keys and values loaded once for the block's rows), then the epilogue on each
+    /// of its rows. Row r of a causal block sees the block's first row's keys plus r.
+    /// </summary>
+    static void EmitBlockedAttention(SourceWriter w, KernelPlan plan, Kernel k, AttentionRoot a, KernelSignature sig)
+    {
+        int rank = k.Shape.Rank;
+        var batchDims = k.Shape.Dims.Take(rank - 3).ToList();
+        string tq = k.Shape[rank - 3].ToCSharp(), heads = k.Shape[rank - 2].ToCSharp(), dv = k.Shape[rank - 1].ToCSharp(), tk = a.KeyLength.ToCSharp();
+        string blocks = $"(({tq} + {AttentionBlockRows - 1}L) / {AttentionBlockRows}L)";
+        string output = KernelSignature.BufferName(plan, k.Output);
+        string Name(LoadExpr l) => KernelSignature.BufferName(plan, l.Buffer);
+        OpenTask(w, k, sig, $"global::Kiln.Runtime.Cpu.CpuParallel.For({IndexCode.Product(batchDims)} * {blocks} * {heads}, {AttentionBlockRows}L * {tk} * {a.HeadSize.ToCSharp()} * 4L, this);");
+        w.Line(HotMethod);
+        w.Open("public override void Run(long first, long end)");
+        w.Open("for (long item = first; item < end; item++)");
+        w.Line($"long attHead = item % {heads}, attBlock = item / {heads} % {blocks}, attBatch = item / {heads} / {blocks};");
+        IndexCode.Unravel(w, "attBatch", batchDims, "o");
+        var batch = IndexCode.Vars("o", batchDims.Count);
+        w.Line($"long attT0 = attBlock * {AttentionBlockRows}L;");
+        w.Line($"int attRows = (int)global::System.Math.Min({AttentionBlockRows}L, {tq} - attT0);");
+        string Base(LoadExpr l, string seq) => IndexCode.Offset(l, batch.Concat(new[] { seq, "attHead", "0" }).ToList());
+        // The first row's keys: all of them, or the causal prefix, aligned at the end when the lengths differ.
+        string firstKeys = !a.Causal ? tk : a.KeyLength == k.Shape[rank - 3] ? "attT0 + 1" : $"attT0 + {tk} - {tq} + 1";
+        w.Line($"global::Kiln.Runtime.Cpu.CpuAttention.Rows({Name(a.Q)}, {Base(a.Q, "attT0")}, {a.Q.Strides[rank - 3].ToCSharp()}, {a.Q.Strides[rank - 1].ToCSharp()},");
+        w.Line($"    {Name(a.K)}, {Base(a.K, "0")}, {a.K.Strides[rank - 3].ToCSharp()}, {a.K.Strides[rank - 1].ToCSharp()},");
+        w.Line($"    {Name(a.V)}, {Base(a.V, "0")}, {a.V.Strides[rank - 3].ToCSharp()}, {a.V.Strides[rank - 1].ToCSharp()},");
+        w.Line($"    {a.HeadSize.ToCSharp()}, {dv}, attRows, {firstKeys}, {(a.Causal ? "true" : "false")}, {tk}, {ExprRenderer.FloatLiteral(a.Scale)},");
+        w.Line($"    {output}, ((attBatch * {tq} + attT0) * {heads} + attHead) * {dv}, {heads} * {dv});");
+        bool epilogue = !IsPlainAcc(k.Body);
+        var rowSig = RowSignature(plan, k, sig);
+        if (epilogue)
+        {
+            w.Open("for (int attR = 0; attR < attRows; attR++)");
+            w.Call("Row", new[] { $"(attBatch * {tq} + attT0 + attR) * {heads} + attHead", "0", dv }.Concat(rowSig.Arguments()).ToList());
+            w.Close();
+        }
+        w.Close();
+        w.Close();
+        if (epilogue)
+        {
+            w.Line();
+            EmitRow(w, plan, k, rowSig);
+        }
+        w.Close();
     }
 
     /// <summary>A kernel's target for an error message: "&lt;graph&gt;: &lt;what&gt; '&lt;buffer&gt;'", as a C# string literal's contents.</summary>
