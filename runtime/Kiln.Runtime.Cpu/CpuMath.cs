@@ -92,11 +92,37 @@ public static class CpuMath
     public static Vector256<float> Erf(Vector256<float> x)
     {
         var a = Vector256.Abs(x);
-        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.3275911f) * a);
-        var poly = ((((Vector256.Create(1.061405429f) * t - Vector256.Create(1.453152027f)) * t + Vector256.Create(1.421413741f)) * t
-            - Vector256.Create(0.284496736f)) * t + Vector256.Create(0.254829592f)) * t;
-        var magnitude = Vector256<float>.One - poly * Exp(-(a * a));
+        var t = Vector256<float>.One / Vector256.FusedMultiplyAdd(Vector256.Create(0.3275911f), a, Vector256<float>.One);
+        var poly = Vector256.FusedMultiplyAdd(Vector256.Create(1.061405429f), t, Vector256.Create(-1.453152027f));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(1.421413741f));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(-0.284496736f));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(0.254829592f)) * t;
+        var magnitude = Vector256.FusedMultiplyAdd(-poly, ExpOfNonPositive(-(a * a)), Vector256<float>.One);
         return Vector256.CopySign(magnitude, x);
+    }
+
+    /// <summary>
+    /// e^x for x ≤ 0 (erf's e^−a²): <see cref="Exp(Vector256{float})"/> without its overflow side and special-value
+    /// selects — below −87 it returns e^−87, which erf multiplies by at most 0.26 and subtracts from 1, and a NaN may come
+    /// out finite, erf's other factor (from the same a) carrying the NaN — and with a degree-6
+    /// polynomial (relative error ≈ 1.2e-7 on |r| ≤ ln2/2, 3e-8 in erf). Erf-based GELU ran 1.3–1.5 ns per element
+    /// with the general exponential, 0.9–1.0 with this one (Zen 3).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> ExpOfNonPositive(Vector256<float> x)
+    {
+        var clamped = Vector256.MaxNative(x, Vector256.Create(-87f));
+        var n = Vector256.Round(clamped * Vector256.Create(1.44269504f));
+        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693145752f), clamped);
+        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-1.42860677e-6f), r);
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(1f / 720), r, Vector256.Create(1f / 120));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        // 2ⁿ with n in [−126, 0]: a normal float's exponent field.
+        return p * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
     }
     // Counter-based random numbers, eight lanes at once: the same 32-bit integer steps as CounterRandom, lane by lane
     // (the key and the coordinates arrive as whole-number floats below 2^24, exact through the conversions).
