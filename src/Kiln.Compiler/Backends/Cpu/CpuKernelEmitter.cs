@@ -354,6 +354,7 @@ public static class CpuKernelEmitter
         else
             w.Line("public ref float Row(long n, long c, long h) => throw new global::System.InvalidOperationException(\"the pooling input is read through a fused prologue\");");
     }
+
     /// <summary>
     /// Max-pooling's gradient, one input row (n, c, h) per work item through the runtime's <c>CpuPool.MaxGradientRow</c>
     /// (the kernel supplies the taps and the upstream gradient through their fused prologues), then the fused epilogue
@@ -446,8 +447,9 @@ public static class CpuKernelEmitter
     }
 
     /// <summary>
-    /// A convolution through the runtime's ConvJob (channels-last direct or implicit GEMM), the epilogue applied per finished output row:
-    /// a GEMM row is one output channel of one image, its columns the output pixels, split here into rows of the output.
+    /// A convolution through the runtime's ConvJob (channels-last direct or implicit GEMM), the epilogue applied to each
+    /// finished range of one output channel's pixels: as one row where the epilogue reads the spatial axes as one
+    /// (<see cref="PixelRows"/>), else split into rows of the output.
     /// </summary>
     static void EmitConv(SourceWriter w, KernelPlan plan, Kernel k, ConvRoot c, KernelSignature sig)
     {
@@ -497,7 +499,10 @@ public static class CpuKernelEmitter
         w.Close();
     }
 
-    /// <summary>Fused attention: one work item per query row of one head (see CpuAttention.Row), then the epilogue on that row.</summary>
+    /// <summary>
+    /// Fused attention. Cached attention (decoding): one work item per query row of one head (see CpuAttention.Row), then
+    /// the epilogue on that row; without a cache, blocks of query rows (<see cref="EmitBlockedAttention"/>).
+    /// </summary>
     static void EmitAttention(SourceWriter w, KernelPlan plan, Kernel k, AttentionRoot a, KernelSignature sig)
     {
         if (a.Positions == null)
