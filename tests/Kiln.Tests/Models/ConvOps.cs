@@ -19,6 +19,9 @@ public partial class ConvOps
     Tensor transposed = Param(4, 3, 3, 3);
     Tensor transposedBias = Param(3);
     readonly Kiln.Nn.ConvTranspose2d up = new(4, 2, 2, stride: 2);
+    Tensor wide = Param(16, 16, 3, 3);
+    Tensor wideBias = Param(16);
+    Tensor rowBias = Param(7);
 
     [Graph] public Tensor Same3x3([Shape("batch", 4, 9, 9)] Tensor x) => Conv2d(x, w3, padding: 1);
     [Graph] public Tensor Strided([Shape("batch", 4, 9, 8)] Tensor x) => Conv2d(x, w3, bias, stride: 2, padding: 1);
@@ -26,6 +29,12 @@ public partial class ConvOps
     [Graph] public Tensor Pointwise([Shape("batch", 4, 5, 7)] Tensor x) => Relu(Conv2d(x, w1, bias));
     [Graph] public Tensor Depthwise([Shape("batch", 4, 7, 7)] Tensor x) => Conv2d(x, depthwise, padding: 1, groups: 4);
     [Graph] public Tensor Grouped([Shape("batch", 4, 6, 6)] Tensor x) => Conv2d(x, grouped, groups: 2);
+
+    // Sixteen channels: the CPU's channels-last direct convolution. A residual and a per-channel bias read the two
+    // spatial axes as one (the epilogue runs over whole pixel ranges); a bias per output row does not (row by row).
+    [Graph] public Tensor WideResidual([Shape("batch", 16, 7, 6)] Tensor x) => Relu(Conv2d(x, wide, wideBias, padding: 1) + x);
+    [Graph] public Tensor WideStrided([Shape("batch", 16, 9, 8)] Tensor x) => Conv2d(x, wide, stride: 2, padding: 1);
+    [Graph] public Tensor WideRowBias([Shape("batch", 16, 7, 5)] Tensor x) => Conv2d(x, wide, padding: 1) + Reshape(rowBias, 1, 7, 1);
 
     /// <summary>Conv, inference batch norm and GELU: one kernel (the norm and activation are the conv's epilogue).</summary>
     [Graph]
