@@ -140,70 +140,40 @@ public static unsafe class CpuAttention
 
     /// <summary>
     /// <c>keysT[p][d][j] = k[(16p + j)·stride + d]</c> for the first <paramref name="keys"/> keys, zero past them: the
-    /// key rows as B panels of the GEMM's 6 × 16 tile, 8 × 8 blocks transposed in registers where whole.
+    /// key rows as B panels of the GEMM's 6 × 16 tile.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TransposeKeys(float* k, long stride, long keys, long headSize, float* keysT)
     {
-        for (long key0 = 0; key0 < keys; key0 += 8)
+        for (long key0 = 0; key0 < keys; key0 += 16)
         {
-            float* panel = keysT + key0 / 16 * 16 * headSize + key0 % 16;
-            long count = Math.Min(8, keys - key0), d = 0;
-            if (count == 8 && System.Runtime.Intrinsics.X86.Avx.IsSupported)
-                for (; d + 8 <= headSize; d += 8) CpuMath.Transpose8x8(k + key0 * stride + d, stride, panel + d * 16, 16);
-            for (; d < headSize; d++)
-                for (long j = 0; j < 8; j++) panel[d * 16 + j] = j < count ? k[(key0 + j) * stride + d] : 0f;
-        }
-        if (keys % 16 is > 0 and <= 8) // the last panel's second half: no keys
-        {
-            float* panel = keysT + keys / 16 * 16 * headSize + 8;
-            for (long d = 0; d < headSize; d++) new Span<float>(panel + d * 16, 8).Clear();
+            float* panel = keysT + key0 * headSize;
+            long count = Math.Min(16, keys - key0);
+            CpuMath.Transpose(k + key0 * stride, stride, panel, 16, count, headSize);
+            if (count < 16)
+                for (long d = 0; d < headSize; d++) new Span<float>(panel + d * 16 + count, (int)(16 - count)).Clear();
         }
     }
 
     /// <summary>
     /// <c>out[r][0..16) = inverseSums[r] · Σ_j p[r][j] · v[j][0..16)</c> for r &lt; <paramref name="rows"/> (at most six):
-    /// the weights broadcast from the rows of p, two vectors of each value row (<paramref name="vStride"/> apart) loaded
-    /// once for all six, twelve accumulators.
+    /// the GEMM's 6 × 16 register tile with the weights broadcast from the rows of p and the value rows as B
+    /// (<paramref name="vStride"/> apart, read where they lie), into a tile on the stack; its first rows then scaled
+    /// into the output (the others belong to other query rows).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void WeightedValues(float* p, long pStride, int rows, float* v, long vStride, long keys, float* inverseSums, float* o, long oStride)
     {
-        float* p0 = p, p1 = p + Math.Min(1, rows - 1) * pStride, p2 = p + Math.Min(2, rows - 1) * pStride;
-        float* p3 = p + Math.Min(3, rows - 1) * pStride, p4 = p + Math.Min(4, rows - 1) * pStride, p5 = p + Math.Min(5, rows - 1) * pStride;
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (long j = 0; j < keys; j++, v += vStride)
+        const int Width = 16;
+        nint* rowOffsets = stackalloc nint[GemmMicroKernels.Rows];
+        for (int r = 0; r < GemmMicroKernels.Rows; r++) rowOffsets[r] = (nint)(Math.Min(r, rows - 1) * pStride);
+        nint tap = 0;
+        float* tile = stackalloc float[GemmMicroKernels.Rows * Width];
+        Tile6x16.ConvTile(p, rowOffsets, &tap, 1, keys, v, vStride, 0, tile, Width, accumulate: false);
+        for (int r = 0; r < rows; r++)
         {
-            var b0 = Vector256.Load(v);
-            var b1 = Vector256.Load(v + 8);
-            var w = Vector256.Create(p0[j]);
-            c00 = Vector256.FusedMultiplyAdd(w, b0, c00); c01 = Vector256.FusedMultiplyAdd(w, b1, c01);
-            w = Vector256.Create(p1[j]);
-            c10 = Vector256.FusedMultiplyAdd(w, b0, c10); c11 = Vector256.FusedMultiplyAdd(w, b1, c11);
-            w = Vector256.Create(p2[j]);
-            c20 = Vector256.FusedMultiplyAdd(w, b0, c20); c21 = Vector256.FusedMultiplyAdd(w, b1, c21);
-            w = Vector256.Create(p3[j]);
-            c30 = Vector256.FusedMultiplyAdd(w, b0, c30); c31 = Vector256.FusedMultiplyAdd(w, b1, c31);
-            w = Vector256.Create(p4[j]);
-            c40 = Vector256.FusedMultiplyAdd(w, b0, c40); c41 = Vector256.FusedMultiplyAdd(w, b1, c41);
-            w = Vector256.Create(p5[j]);
-            c50 = Vector256.FusedMultiplyAdd(w, b0, c50); c51 = Vector256.FusedMultiplyAdd(w, b1, c51);
+            var factor = Vector256.Create(inverseSums[r]);
+            (Vector256.Load(tile + r * Width) * factor).Store(o + r * oStride);
+            (Vector256.Load(tile + r * Width + 8) * factor).Store(o + r * oStride + 8);
         }
-        StoreRow(o, c00, c01, inverseSums[0]);
-        if (rows > 1) StoreRow(o + oStride, c10, c11, inverseSums[1]);
-        if (rows > 2) StoreRow(o + 2 * oStride, c20, c21, inverseSums[2]);
-        if (rows > 3) StoreRow(o + 3 * oStride, c30, c31, inverseSums[3]);
-        if (rows > 4) StoreRow(o + 4 * oStride, c40, c41, inverseSums[4]);
-        if (rows > 5) StoreRow(o + 5 * oStride, c50, c51, inverseSums[5]);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow(float* o, Vector256<float> low, Vector256<float> high, float inverseSum)
-    {
-        var factor = Vector256.Create(inverseSum);
-        (low * factor).Store(o);
-        (high * factor).Store(o + 8);
     }
 
     /// <summary>scores[j] ← exp(scores[j] − max), returning their sum (eight at a time, then the tail).</summary>

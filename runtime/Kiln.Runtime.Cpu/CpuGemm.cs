@@ -1,7 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Runtime.Cpu;
 
@@ -323,8 +322,8 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     /// <summary>
     /// Rows [16·block, +16) of a strided A, copied contiguous: <c>copy[i, kk] ← A[i, kk]</c>. Sixteen rows at a time,
     /// K outer: a transposed A (a weight gradient's <c>Xᵀ</c>, rows one float apart) is read one cache line per kk for
-    /// all sixteen rows, where a row at a time touched a new line per element and re-read each line sixteen times; with
-    /// AVX, in 8 × 8 blocks transposed in registers.
+    /// all sixteen rows, where a row at a time touched a new line per element and re-read each line sixteen times; rows
+    /// one float apart as a transpose (<see cref="CpuMath.Transpose"/>, 8 × 8 blocks in registers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void PackA(long block)
@@ -332,11 +331,12 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
         long row0 = block * PackARows;
         int rows = (int)Math.Min(PackARows, _m - row0);
         float* dst = _aRows + row0 * _k, src = _a + row0 * _aRowStride;
-        long kk = 0;
-        if (_aRowStride == 1 && rows == PackARows && Avx.IsSupported)
-            for (; kk + 8 <= _k; kk += 8)
-                for (int r = 0; r < PackARows; r += 8) CpuMath.Transpose8x8(src + kk * _aColStride + r, _aColStride, dst + r * _k + kk, _k);
-        for (; kk < _k; kk++)
+        if (_aRowStride == 1)
+        {
+            CpuMath.Transpose(src, _aColStride, dst, _k, _k, rows);
+            return;
+        }
+        for (long kk = 0; kk < _k; kk++)
             for (int r = 0; r < rows; r++) dst[r * _k + kk] = src[kk * _aColStride + r * _aRowStride];
     }
 

@@ -240,6 +240,26 @@ public static class CpuMath
         return Vector256.Create<float>(r);
     }
 
+    /// <summary>
+    /// <c>to[i·toStride + j] ← from[j·fromStride + i]</c> for j &lt; <paramref name="rows"/>, i &lt; <paramref name="cols"/>:
+    /// rows of the source become columns of the destination. With AVX, 8 × 8 blocks in registers (sources rows outer, so
+    /// each group of eight source rows is read once, a cache line per row and block); the edges element by element.
+    /// </summary>
+    internal static unsafe void Transpose(float* from, long fromStride, float* to, long toStride, long rows, long cols)
+    {
+        long j = 0;
+        if (Avx.IsSupported)
+            for (; j + 8 <= rows; j += 8)
+            {
+                long i = 0;
+                for (; i + 8 <= cols; i += 8) Transpose8x8(from + j * fromStride + i, fromStride, to + i * toStride + j, toStride);
+                for (; i < cols; i++)
+                    for (long jj = j; jj < j + 8; jj++) to[i * toStride + jj] = from[jj * fromStride + i];
+            }
+        for (; j < rows; j++)
+            for (long i = 0; i < cols; i++) to[i * toStride + j] = from[j * fromStride + i];
+    }
+
     /// <summary><c>to[i·toStride + j] ← from[j·fromStride + i]</c> for an 8 × 8 block, in registers (unpack, shuffle, lane swap).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe void Transpose8x8(float* from, long fromStride, float* to, long toStride)

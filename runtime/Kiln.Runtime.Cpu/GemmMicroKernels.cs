@@ -35,11 +35,12 @@ public unsafe interface IGemmMicroKernel
 
     /// <summary>
     /// The same tile for a direct convolution over a channels-last input (<see cref="NhwcConv{TEpilogue}"/>):
-    /// <c>c[6 × Width] (+)= Σ_t Σ_kk x[rows[r] + taps[t] + kk] · b[t · bTapStride + kk · Width + j]</c> for
+    /// <c>c[6 × Width] (+)= Σ_t Σ_kk x[rows[r] + taps[t] + kk] · b[t · bTapStride + kk · ldb + j]</c> for
     /// kk &lt; <paramref name="channels"/>. Each of the six rows (an output pixel) has its own offset, so a tile may span
-    /// output rows and images; the accumulators stay in registers across all taps.
+    /// output rows and images; the accumulators stay in registers across all taps. B's rows are
+    /// <paramref name="ldb"/> apart: Width for packed panels, a value row's stride for attention's weighted sum.
     /// </summary>
-    static abstract void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long bTapStride, float* c, long ldc, bool accumulate);
+    static abstract void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long ldb, long bTapStride, float* c, long ldc, bool accumulate);
 }
 
 /// <summary>Constants shared by the micro-kernels and the driver.</summary>
@@ -109,7 +110,7 @@ public readonly unsafe struct Tile6x16 : IGemmMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long bTapStride, float* c, long ldc, bool accumulate)
+    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long ldb, long bTapStride, float* c, long ldc, bool accumulate)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -126,7 +127,7 @@ public readonly unsafe struct Tile6x16 : IGemmMicroKernel
         {
             float* tap = x + taps[t], bt = b + t * bTapStride;
             float* a0 = tap + rows[0], a1 = tap + rows[1], a2 = tap + rows[2], a3 = tap + rows[3], a4 = tap + rows[4], a5 = tap + rows[5];
-            for (long kk = 0; kk < channels; kk++, bt += 16)
+            for (long kk = 0; kk < channels; kk++, bt += ldb)
             {
                 var b0 = Vector256.Load(bt);
                 var b1 = Vector256.Load(bt + 8);
@@ -221,7 +222,7 @@ public readonly unsafe struct Tile6x32 : IGemmMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long bTapStride, float* c, long ldc, bool accumulate)
+    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long ldb, long bTapStride, float* c, long ldc, bool accumulate)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -238,7 +239,7 @@ public readonly unsafe struct Tile6x32 : IGemmMicroKernel
         {
             float* tap = x + taps[t], bt = b + t * bTapStride;
             float* a0 = tap + rows[0], a1 = tap + rows[1], a2 = tap + rows[2], a3 = tap + rows[3], a4 = tap + rows[4], a5 = tap + rows[5];
-            for (long kk = 0; kk < channels; kk++, bt += 32)
+            for (long kk = 0; kk < channels; kk++, bt += ldb)
             {
                 var b0 = Vector512.Load(bt);
                 var b1 = Vector512.Load(bt + 16);

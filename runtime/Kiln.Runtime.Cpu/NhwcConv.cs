@@ -1,6 +1,5 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Runtime.Cpu;
 
@@ -13,7 +12,7 @@ namespace Kiln.Runtime.Cpu;
 /// (<c>[panel][tap][c][lane]</c>, kept while the parameter stays where it is), and the accumulators stay in registers
 /// across all taps. Unlike implicit GEMM (<see cref="ImplicitGemmConv{TEpilogue}"/>) nothing is built per K step: its
 /// im2col block cost 10–33% of the CIFAR network's 3×3 layers (docs/benchmarks.md). Finished tiles are transposed into
-/// the NCHW output in 8 × 8 blocks and the epilogue runs on each output channel's pixels while they are in cache.
+/// the NCHW output (8 × 8 register transposes) and the epilogue runs on each output channel's pixels while they are in cache.
 /// <para>
 /// One group only (the channels of a tap must be contiguous); any window, stride, padding and dilation. Work items are
 /// blocks of <see cref="TilesPerBlock"/> tiles (48 pixels, across image boundaries) times a block of output-channel
@@ -135,7 +134,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
 
     /// <summary>
     /// Padded row <paramref name="row"/> (image · paddedHeight + r) of P: input row r − padH transposed to [column][channel]
-    /// in 8 × 8 blocks (AVX), zeros where the padding is.
+    /// (<see cref="CpuMath.Transpose"/>), zeros where the padding is.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void TransposeRow(long row)
@@ -152,18 +151,8 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         int first = Math.Min(_g.PadW, _paddedWidth), last = Math.Clamp(_g.PadW + _g.Width, first, _paddedWidth);
         new Span<float>(destination, (int)(first * channels)).Clear();
         new Span<float>(destination + last * channels, (int)((_paddedWidth - last) * channels)).Clear();
-        float* source = _x + image * channels * plane + (long)ih * _g.Width - _g.PadW; // + column: input column − padW
-        long c = 0;
-        if (Avx.IsSupported)
-            for (; c + 8 <= channels; c += 8)
-            {
-                int col = first;
-                for (; col + 8 <= last; col += 8) CpuMath.Transpose8x8(source + c * plane + col, plane, destination + col * channels + c, channels);
-                for (; col < last; col++)
-                    for (long cc = c; cc < c + 8; cc++) destination[col * channels + cc] = source[cc * plane + col];
-            }
-        for (; c < channels; c++)
-            for (int col = first; col < last; col++) destination[col * channels + c] = source[c * plane + col];
+        float* source = _x + image * channels * plane + (long)ih * _g.Width + (first - _g.PadW);
+        CpuMath.Transpose(source, plane, destination + first * channels, channels, channels, last - first);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -196,7 +185,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
                 {
                     float* b = _packed + panel * _panelFloats + c0 * width;
                     for (int t = 0; t < tiles; t++)
-                        TKernel.ConvTile(_p + c0, rowOffsets + t * MR, taps, _tapCount, channels, b, _g.Channels * width,
+                        TKernel.ConvTile(_p + c0, rowOffsets + t * MR, taps, _tapCount, channels, b, width, _g.Channels * width,
                             c + t * MR * ldc + (panel - panel0) * width, ldc, c0 > 0);
                 }
             }
@@ -215,19 +204,9 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         {
             long q = q0 + r0, image = q / _pixels, pixel = q % _pixels;
             int count = (int)Math.Min(rows - r0, _pixels - pixel);
-            float* y = _y + image * _g.OutChannels * _pixels + pixel, from = c + (long)r0 * ldc;
-            long o = o0;
-            if (Avx.IsSupported)
-                for (; o + 8 <= o1; o += 8)
-                {
-                    int p = 0;
-                    for (; p + 8 <= count; p += 8) CpuMath.Transpose8x8(from + (long)p * ldc + (o - o0), ldc, y + o * _pixels + p, _pixels);
-                    for (; p < count; p++)
-                        for (long oo = o; oo < o + 8; oo++) y[oo * _pixels + p] = from[(long)p * ldc + (oo - o0)];
-                }
-            for (; o < o1; o++)
-                for (int p = 0; p < count; p++) y[o * _pixels + p] = from[(long)p * ldc + (o - o0)];
-            for (o = o0; o < o1; o++) _epilogue.Apply(image, o, pixel, count);
+            float* y = _y + (image * _g.OutChannels + o0) * _pixels + pixel;
+            CpuMath.Transpose(c + (long)r0 * ldc, ldc, y, _pixels, count, o1 - o0);
+            for (long o = o0; o < o1; o++) _epilogue.Apply(image, o, pixel, count);
             r0 += count;
         }
     }
