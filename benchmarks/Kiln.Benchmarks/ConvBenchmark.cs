@@ -8,7 +8,9 @@ namespace Kiln.Benchmarks;
 /// The CIFAR network's 3×3 convolutions one by one — its forward layers and the input-gradient convolutions of its
 /// backward (the same geometry with input and output channels swapped) — implicit GEMM against the channels-last
 /// direct convolution on the same data, called in turn (interleaved) at batch 1, 4, 16 and 64: the measurement behind
-/// <see cref="NhwcConv{TEpilogue}.Applies"/>. Times are medians; GFLOP/s count the convolution's multiply-adds.
+/// <see cref="NhwcConv{TEpilogue}.Applies"/> and <see cref="ConvTilePlan"/> (the direct convolution with every tap run on
+/// every pixel, and with the padding taps skipped). Times are medians; GFLOP/s count the convolution's nominal
+/// multiply-adds (padding included), so a path that skips work shows above the machine's peak.
 /// </summary>
 public static class ConvBenchmark
 {
@@ -22,8 +24,8 @@ public static class ConvBenchmark
         };
         Console.WriteLine($"CPU: {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores");
         Console.WriteLine();
-        Console.WriteLine("| layer (3×3, padding 1 unless named) | batch | implicit GEMM | channels-last direct | direct / implicit | chosen |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| layer (3×3, padding 1 unless named) | batch | implicit GEMM | direct, all taps | direct, rows grouped | direct, rows and columns grouped | direct as chosen | chosen / all taps | chosen / implicit | chosen (grouping) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         using var device = Device.Cpu();
         foreach (int batch in new[] { 1, 4, 16, 64 })
             foreach (var (name, c, size, o, kernel, padding) in layers)
@@ -34,13 +36,20 @@ public static class ConvBenchmark
                 using var w = device.Upload(Tensor.Random(2, 1f, o, c, kernel, kernel));
                 using var y = device.Allocate(new[] { batch, o, outSize, outSize });
                 var implicitGemm = new ImplicitGemmConv<NoEpilogue>();
+                var allTaps = new NhwcConv<NoEpilogue>(ConvTilePlan.Grouping.None);
+                var byRows = new NhwcConv<NoEpilogue>(ConvTilePlan.Grouping.Rows);
+                var byRowsAndColumns = new NhwcConv<NoEpilogue>(ConvTilePlan.Grouping.RowsAndColumns);
                 var direct = new NhwcConv<NoEpilogue>();
                 var t = Timing.InterleavedMedianSeconds(quick,
                     () => implicitGemm.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default),
+                    () => allTaps.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true),
+                    () => byRows.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true),
+                    () => byRowsAndColumns.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true),
                     () => direct.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true));
                 double flops = 2.0 * batch * o * outSize * outSize * c * kernel * kernel;
                 string Cell(double s) => $"{s * 1e3:F3} ms ({flops / s / 1e9:F0})";
-                Console.WriteLine($"| {name} {c}→{o} at {outSize}×{outSize} | {batch} | {Cell(t[0])} | {Cell(t[1])} | {t[1] / t[0]:F2} | {ConvJob<NoEpilogue>.Chosen(g)} |");
+                string chosen = ConvJob<NoEpilogue>.Chosen(g) is var path && NhwcConv<NoEpilogue>.Applies(g) ? $"{path} ({direct.Plan!.Chosen})" : path;
+                Console.WriteLine($"| {name} {c}→{o} at {outSize}×{outSize} | {batch} | {Cell(t[0])} | {Cell(t[1])} | {Cell(t[2])} | {Cell(t[3])} | {Cell(t[4])} | {t[4] / t[1]:F2} | {t[4] / t[0]:F2} | {chosen} |");
             }
     }
 }

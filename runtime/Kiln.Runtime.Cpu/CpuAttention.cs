@@ -167,7 +167,7 @@ public static unsafe class CpuAttention
         for (int r = 0; r < GemmMicroKernels.Rows; r++) rowOffsets[r] = (nint)(Math.Min(r, rows - 1) * pStride);
         nint tap = 0;
         float* tile = stackalloc float[GemmMicroKernels.Rows * Width];
-        Tile6x16.ConvTile(p, rowOffsets, &tap, 1, keys, v, vStride, 0, tile, Width, accumulate: false);
+        Tile6x16.ConvTile(p, rowOffsets, &tap, 1, keys, v, vStride, &tap, tile, Width, accumulate: false);
         for (int r = 0; r < rows; r++)
         {
             var factor = Vector256.Create(inverseSums[r]);

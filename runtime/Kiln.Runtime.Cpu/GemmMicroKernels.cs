@@ -35,12 +35,13 @@ public unsafe interface IGemmMicroKernel
 
     /// <summary>
     /// The same tile for a direct convolution over a channels-last input (<see cref="NhwcConv{TEpilogue}"/>):
-    /// <c>c[6 × Width] (+)= Σ_t Σ_kk x[rows[r] + taps[t] + kk] · b[t · bTapStride + kk · ldb + j]</c> for
+    /// <c>c[6 × Width] (+)= Σ_t Σ_kk x[rows[r] + taps[t] + kk] · b[bTaps[t] + kk · ldb + j]</c> for
     /// kk &lt; <paramref name="channels"/>. Each of the six rows (an output pixel) has its own offset, so a tile may span
-    /// output rows and images; the accumulators stay in registers across all taps. B's rows are
+    /// output rows and images; each tap has its own offset in x and in B, so a tile runs any subset of a window's taps
+    /// (<see cref="ConvTilePlan"/>); the accumulators stay in registers across all taps. B's rows are
     /// <paramref name="ldb"/> apart: Width for packed panels, a value row's stride for attention's weighted sum.
     /// </summary>
-    static abstract void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long ldb, long bTapStride, float* c, long ldc, bool accumulate);
+    static abstract void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long ldb, nint* bTaps, float* c, long ldc, bool accumulate);
 }
 
 /// <summary>Constants shared by the micro-kernels and the driver.</summary>
@@ -110,7 +111,7 @@ public readonly unsafe struct Tile6x16 : IGemmMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long ldb, long bTapStride, float* c, long ldc, bool accumulate)
+    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long ldb, nint* bTaps, float* c, long ldc, bool accumulate)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -125,7 +126,7 @@ public readonly unsafe struct Tile6x16 : IGemmMicroKernel
         }
         for (int t = 0; t < tapCount; t++)
         {
-            float* tap = x + taps[t], bt = b + t * bTapStride;
+            float* tap = x + taps[t], bt = b + bTaps[t];
             float* a0 = tap + rows[0], a1 = tap + rows[1], a2 = tap + rows[2], a3 = tap + rows[3], a4 = tap + rows[4], a5 = tap + rows[5];
             for (long kk = 0; kk < channels; kk++, bt += ldb)
             {
@@ -222,7 +223,7 @@ public readonly unsafe struct Tile6x32 : IGemmMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long ldb, long bTapStride, float* c, long ldc, bool accumulate)
+    public static void ConvTile(float* x, nint* rows, nint* taps, int tapCount, long channels, float* b, long ldb, nint* bTaps, float* c, long ldc, bool accumulate)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -237,7 +238,7 @@ public readonly unsafe struct Tile6x32 : IGemmMicroKernel
         }
         for (int t = 0; t < tapCount; t++)
         {
-            float* tap = x + taps[t], bt = b + t * bTapStride;
+            float* tap = x + taps[t], bt = b + bTaps[t];
             float* a0 = tap + rows[0], a1 = tap + rows[1], a2 = tap + rows[2], a3 = tap + rows[3], a4 = tap + rows[4], a5 = tap + rows[5];
             for (long kk = 0; kk < channels; kk++, bt += ldb)
             {

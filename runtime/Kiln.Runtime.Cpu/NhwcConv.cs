@@ -30,8 +30,16 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     enum Phase { Pack, Transpose, Blocks }
 
     float[] _input = Array.Empty<float>(), _weights = Array.Empty<float>();
-    nint[] _taps = Array.Empty<nint>();
     (IntPtr Weights, ConvGeometry Geometry, long Epoch, int Width)? _packedFor;
+    readonly ConvTilePlan.Grouping? _grouping;
+    ConvTilePlan? _plan;
+    (ConvGeometry Geometry, long Images, int Width) _planFor;
+
+    /// <param name="grouping">The pixel grouping to use always (tests, benchmarks); null: the cheapest for each call's geometry and batch.</param>
+    public NhwcConv(ConvTilePlan.Grouping? grouping = null) => _grouping = grouping;
+
+    /// <summary>The plan of the last call.</summary>
+    public ConvTilePlan? Plan => _plan;
 
     // The call in flight (one at a time: a model serializes its calls).
     Phase _phase;
@@ -41,6 +49,9 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     TEpilogue _epilogue;
     int _width, _tapCount, _paddedHeight, _paddedWidth;
     long _pixels, _rows, _tiles, _tileBlocks, _panels, _panelBlocks, _panelFloats;
+    long* _order;
+    int* _tileClass, _classTapStart, _classTapCount;
+    nint* _inputTaps, _weightTaps;
 
     /// <summary>
     /// Whether this path takes a convolution: one group and enough channels per tap that the tile's inner loop is long
@@ -71,9 +82,11 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         _paddedHeight = (g.OutHeight - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1;
         _paddedWidth = (g.OutWidth - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1;
 
-        if (_taps.Length < _tapCount) _taps = GC.AllocateArray<nint>(_tapCount, pinned: true);
-        for (int t = 0; t < _tapCount; t++)
-            _taps[t] = (nint)(((long)t / g.KernelW * g.DilationH * _paddedWidth + (long)t % g.KernelW * g.DilationW) * g.Channels);
+        if (_plan is null || _planFor != (g, images, _width))
+        {
+            _plan = _grouping is { } grouping ? ConvTilePlan.Build(g, images, _paddedWidth, _width, grouping) : ConvTilePlan.Build(g, images, _paddedWidth, _width);
+            _planFor = (g, images, _width);
+        }
 
         var key = ((IntPtr)w.Pointer, g, ParameterEpoch.Current, _width);
         if (!constantWeights || _packedFor != key)
@@ -90,15 +103,24 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         }
 
         PinnedBuffer.Grow(ref _input, images * _paddedHeight * _paddedWidth * g.Channels);
-        _tiles = (_rows + MR - 1) / MR;
+        _tiles = _plan.Tiles;
         _tileBlocks = (_tiles + TilesPerBlock - 1) / TilesPerBlock;
         // Output channels split only when the pixel blocks alone leave a core idle (one small image).
         _panelBlocks = Math.Clamp((2L * CpuParallel.MaxThreads + _tileBlocks - 1) / _tileBlocks, 1, _panels);
         fixed (float* input = _input)
         fixed (float* packed = _weights)
+        fixed (long* order = _plan.Order)
+        fixed (int* tileClass = _plan.TileClass, classTapStart = _plan.ClassTapStart, classTapCount = _plan.ClassTapCount)
+        fixed (nint* inputTaps = _plan.InputTaps, weightTaps = _plan.WeightTaps)
         {
             _p = input;
             _packed = packed;
+            _order = order;
+            _tileClass = tileClass;
+            _classTapStart = classTapStart;
+            _classTapCount = classTapCount;
+            _inputTaps = inputTaps;
+            _weightTaps = weightTaps;
             _phase = Phase.Transpose;
             CpuParallel.For(images * _paddedHeight, (long)_paddedWidth * g.Channels, this);
             _phase = Phase.Blocks;
@@ -160,23 +182,25 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     {
         int width = TKernel.Width;
         long tileBlock = item / _panelBlocks, panelBlock = item % _panelBlocks;
-        long tile0 = tileBlock * TilesPerBlock, q0 = tile0 * MR;
-        int tiles = (int)Math.Min(TilesPerBlock, _tiles - tile0), rows = (int)Math.Min(tiles * MR, _rows - q0);
+        long tile0 = tileBlock * TilesPerBlock, m0 = tile0 * MR;
+        int tiles = (int)Math.Min(TilesPerBlock, _tiles - tile0);
         long panel0 = panelBlock * _panels / _panelBlocks, panel1 = (panelBlock + 1) * _panels / _panelBlocks;
         int ldc = (int)(panel1 - panel0) * width;
 
-        // Each pixel's first tap in P; the last tile's missing pixels repeat its last one (their results are not stored).
+        // Each tile row's pixel's first tap in P; a tile's unused rows (after its class's last pixel) repeat its first
+        // one, and their results are not stored.
         nint* rowOffsets = stackalloc nint[PixelsPerBlock];
         for (int r = 0; r < tiles * MR; r++)
         {
-            long q = q0 + Math.Min(r, rows - 1), image = q / _pixels, pixel = q % _pixels;
+            long q = _order[m0 + r];
+            if (q < 0) q = _order[m0 + r / MR * MR];
+            long image = q / _pixels, pixel = q % _pixels;
             long oh = pixel / _g.OutWidth, ow = pixel % _g.OutWidth;
             rowOffsets[r] = (nint)(((image * _paddedHeight + oh * _g.StrideH) * _paddedWidth + ow * _g.StrideW) * _g.Channels);
         }
 
         var scratch = ThreadScratch<NhwcConv<TEpilogue>>.For((long)tiles * MR * ldc);
         fixed (float* c = scratch)
-        fixed (nint* taps = _taps)
         {
             for (long c0 = 0; c0 < _g.Channels; c0 += ChannelBlock)
             {
@@ -185,25 +209,35 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
                 {
                     float* b = _packed + panel * _panelFloats + c0 * width;
                     for (int t = 0; t < tiles; t++)
-                        TKernel.ConvTile(_p + c0, rowOffsets + t * MR, taps, _tapCount, channels, b, width, _g.Channels * width,
-                            c + t * MR * ldc + (panel - panel0) * width, ldc, c0 > 0);
+                    {
+                        int klass = _tileClass[tile0 + t], first = _classTapStart[klass];
+                        TKernel.ConvTile(_p + c0, rowOffsets + t * MR, _inputTaps + first, _classTapCount[klass], channels, b, width,
+                            _weightTaps + first, c + t * MR * ldc + (panel - panel0) * width, ldc, c0 > 0);
+                    }
                 }
             }
-            Store(c, ldc, q0, rows, panel0 * width, Math.Min(_g.OutChannels, panel1 * width));
+            Store(c, ldc, m0, tiles * MR, panel0 * width, Math.Min(_g.OutChannels, panel1 * width));
         }
     }
 
     /// <summary>
-    /// The block's C (<c>[pixel][channel]</c>, <paramref name="ldc"/> apart) into the NCHW output, split where its pixels
-    /// cross an image; each output channel's pixels then given to the epilogue.
+    /// The block's C (<c>[tile row][channel]</c>, <paramref name="ldc"/> apart) into the NCHW output, in runs of tile rows
+    /// whose pixels are consecutive in one image; each output channel's run then given to the epilogue.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Store(float* c, int ldc, long q0, int rows, long o0, long o1)
+    void Store(float* c, int ldc, long m0, int rows, long o0, long o1)
     {
         for (int r0 = 0; r0 < rows;)
         {
-            long q = q0 + r0, image = q / _pixels, pixel = q % _pixels;
-            int count = (int)Math.Min(rows - r0, _pixels - pixel);
+            long q = _order[m0 + r0];
+            if (q < 0)
+            {
+                r0++;
+                continue;
+            }
+            long image = q / _pixels, pixel = q % _pixels;
+            int count = 1;
+            while (r0 + count < rows && pixel + count < _pixels && _order[m0 + r0 + count] == q + count) count++;
             float* y = _y + (image * _g.OutChannels + o0) * _pixels + pixel;
             CpuMath.Transpose(c + (long)r0 * ldc, ldc, y, _pixels, count, o1 - o0);
             for (long o = o0; o < o1; o++) _epilogue.Apply(image, o, pixel, count);

@@ -11,8 +11,9 @@ namespace Kiln.Tests.Execution;
 /// The channels-last direct convolution against the reference's double-precision loop, with both register tiles:
 /// stride, padding, dilation, 1×1 and 5×5 windows, pixel blocks that cross images, channels that fill no 8 × 8
 /// transpose block and no weight panel, more channels than one pass over the taps, output channels split to fill the
-/// cores (one small image). Weights packed once must be repacked when the parameter epoch moves; weights that are not
-/// constant are packed every call. The epilogue must see every output element exactly once, after it is final.
+/// cores (one small image), each with every pixel grouping of <see cref="ConvTilePlan"/> (padding taps run or skipped).
+/// Weights packed once must be repacked when the parameter epoch moves; weights that are not constant are packed every
+/// call. The epilogue must see every output element exactly once, after it is final.
 /// </summary>
 [Collection(nameof(ProcessWideCpuSettings))]
 public sealed class NhwcConvTests
@@ -42,19 +43,20 @@ public sealed class NhwcConvTests
         using var w = device.Upload(weights);
         foreach (bool wide in new[] { false, true })
             foreach (bool constant in new[] { true, false })
-            {
-                using var tile = GemmTileSetting.Use(wide);
-                using var y = device.Allocate(new[] { images, outChannels, outHeight, outWidth });
-                var seen = new int[images * outChannels * outHeight * outWidth];
-                var job = new NhwcConv<CountingEpilogue>();
-                for (int call = 0; call < 2; call++) // the second call reuses the job's buffers (and, constant, its packed weights)
+                foreach (var grouping in new ConvTilePlan.Grouping?[] { null, ConvTilePlan.Grouping.None, ConvTilePlan.Grouping.Rows, ConvTilePlan.Grouping.RowsAndColumns })
                 {
-                    Array.Clear(seen);
-                    job.Run(x.Cpu(), w.Cpu(), y.Cpu(), images, g, new CountingEpilogue(seen, outChannels, outHeight * outWidth), constant);
-                    Tolerance.AssertClose(expected, y.Download(), $"wide tile {wide}, constant weights {constant}, call {call}", atol: 1e-4f);
-                    Assert.All(seen, count => Assert.Equal(1, count));
+                    using var tile = GemmTileSetting.Use(wide);
+                    using var y = device.Allocate(new[] { images, outChannels, outHeight, outWidth });
+                    var seen = new int[images * outChannels * outHeight * outWidth];
+                    var job = new NhwcConv<CountingEpilogue>(grouping);
+                    for (int call = 0; call < 2; call++) // the second call reuses the job's buffers (and, constant, its packed weights)
+                    {
+                        Array.Clear(seen);
+                        job.Run(x.Cpu(), w.Cpu(), y.Cpu(), images, g, new CountingEpilogue(seen, outChannels, outHeight * outWidth), constant);
+                        Tolerance.AssertClose(expected, y.Download(), $"wide tile {wide}, constant weights {constant}, grouping {grouping?.ToString() ?? "chosen"}, call {call}", atol: 1e-4f);
+                        Assert.All(seen, count => Assert.Equal(1, count));
+                    }
                 }
-            }
     }
 
     [Fact]

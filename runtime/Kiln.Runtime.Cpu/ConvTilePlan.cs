@@ -1,0 +1,173 @@
+using System;
+using System.Collections.Generic;
+
+namespace Kiln.Runtime.Cpu;
+
+/// <summary>
+/// Which output pixels <see cref="NhwcConv{TEpilogue}"/> puts in each register tile, and which taps each tile runs.
+/// A pixel on the border of a padded convolution has taps that only read padding (a 3×3, padding-1 window keeps 6 of
+/// its 9 taps on an edge and 4 in a corner); run in a tile with interior pixels they cost full multiply-adds on zeros
+/// — 18% of a 7×7 layer's work, 9% at 15×15, 40% at 3×3. So pixels are grouped into classes by the range of kernel
+/// rows (and, where it pays, columns) that stay inside the input; each class's pixels, across all images, fill whole
+/// tiles of their own, and a tile runs only its class's taps. The grouping is chosen per geometry and batch by a cost
+/// model (<see cref="Cost"/>): none (every pixel one class), by output row, or by output row and column — a class ends
+/// in a partly filled tile, which at one small image can cost more than the padding taps it saves, and column classes
+/// cut the output into short runs that cost more to store.
+/// <para>
+/// Built once per geometry and batch (a pure function of them) and kept by the convolution that uses it.
+/// </para>
+/// </summary>
+public sealed class ConvTilePlan
+{
+    const int MR = GemmMicroKernels.Rows;
+
+    /// <summary>How the pixels are grouped into classes.</summary>
+    public enum Grouping { None, Rows, RowsAndColumns }
+
+    ConvTilePlan(Grouping grouping, long[] order, int[] tileClass, nint[] inputTaps, nint[] weightTaps, int[] classTapStart, int[] classTapCount)
+    {
+        (Chosen, Order, TileClass, InputTaps, WeightTaps, ClassTapStart, ClassTapCount) =
+            (grouping, order, tileClass, inputTaps, weightTaps, classTapStart, classTapCount);
+    }
+
+    public Grouping Chosen { get; }
+
+    /// <summary>Tile row (tile · 6 + row) → output pixel image · OH·OW + oh · OW + ow, or −1 where a class's last tile is not full.</summary>
+    public long[] Order { get; }
+
+    /// <summary>Tile → its class.</summary>
+    public int[] TileClass { get; }
+
+    /// <summary>Each class's taps, concatenated: offsets in the channels-last padded input, in floats, from a pixel's first tap.</summary>
+    public nint[] InputTaps { get; }
+
+    /// <summary>The same taps' offsets within a packed weight panel (<c>[tap][channel][lane]</c>), in floats.</summary>
+    public nint[] WeightTaps { get; }
+
+    public int[] ClassTapStart { get; }
+    public int[] ClassTapCount { get; }
+
+    public long Tiles => TileClass.Length;
+
+    /// <summary>Multiply-add passes the plan runs: Σ over tiles of the taps of its class.</summary>
+    public long TileTaps
+    {
+        get
+        {
+            long sum = 0;
+            foreach (int c in TileClass) sum += ClassTapCount[c];
+            return sum;
+        }
+    }
+
+    /// <summary>
+    /// The plan with the fewest tile-taps for <paramref name="images"/> images of geometry <paramref name="g"/>; P is
+    /// <paramref name="paddedWidth"/> pixels wide and a packed panel <paramref name="panelWidth"/> lanes wide.
+    /// </summary>
+    public static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth)
+    {
+        var rows = Ranges(g.OutHeight, g.StrideH, g.PadH, g.DilationH, g.KernelH, g.Height);
+        var columns = Ranges(g.OutWidth, g.StrideW, g.PadW, g.DilationW, g.KernelW, g.Width);
+        var allRows = new[] { (0, g.OutHeight, 0, g.KernelH) };
+        var allColumns = new[] { (0, g.OutWidth, 0, g.KernelW) };
+        var candidates = new (Grouping Grouping, (int, int, int, int)[] Rows, (int, int, int, int)[] Columns)[]
+        {
+            (Grouping.None, allRows, allColumns), (Grouping.Rows, rows, allColumns), (Grouping.RowsAndColumns, rows, columns),
+        };
+        var best = candidates[0];
+        double bestCost = double.MaxValue;
+        foreach (var candidate in candidates)
+        {
+            double cost = Cost(g, images, panelWidth, candidate.Rows, candidate.Columns);
+            if (cost < bestCost) (best, bestCost) = (candidate, cost); // ties keep the simpler grouping
+        }
+        return Build(g, images, paddedWidth, panelWidth, best.Grouping, best.Rows, best.Columns);
+    }
+
+    /// <summary>
+    /// Cycles one core would spend, roughly, in units where the tile retires two FMAs per cycle: each tile-tap runs C
+    /// K-steps of 6 cycles on every panel, and each pixel run in the output (a stretch of consecutive pixels of one
+    /// image, stored as a unit) costs <see cref="RunElementCycles"/> per output channel. Column classes save a third
+    /// of an edge pixel's taps but cut the output into runs of one pixel, each a partial cache line in every output
+    /// plane: measured (`benchmarks … conv`, Zen 3) they lose at 31×31 with 24 channels and at 15×15 with 64, and win
+    /// at 7×7 and 3×3 with 256 — which this model reproduces with a penalty of 24 cycles.
+    /// </summary>
+    static double Cost(in ConvGeometry g, long images, int panelWidth, (int H0, int H1, int Kh0, int Kh1)[] rows, (int W0, int W1, int Kw0, int Kw1)[] columns)
+    {
+        long panels = (g.OutChannels + panelWidth - 1) / panelWidth, tileTaps = 0, runs = 0;
+        foreach (var (h0, h1, kh0, kh1) in rows)
+            foreach (var (w0, w1, kw0, kw1) in columns)
+            {
+                tileTaps += (images * (h1 - h0) * (w1 - w0) + MR - 1) / MR * (kh1 - kh0) * (kw1 - kw0);
+                runs += w1 - w0 == g.OutWidth ? images : images * (h1 - h0);
+            }
+        return 6.0 * tileTaps * g.Channels * panels + (double)RunElementCycles * runs * g.OutChannels;
+    }
+
+    const int RunElementCycles = 24;
+
+    /// <summary>The plan for one given grouping (tests compare them).</summary>
+    public static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth, Grouping grouping) =>
+        grouping switch
+        {
+            Grouping.None => Build(g, images, paddedWidth, panelWidth, grouping, new[] { (0, g.OutHeight, 0, g.KernelH) }, new[] { (0, g.OutWidth, 0, g.KernelW) }),
+            Grouping.Rows => Build(g, images, paddedWidth, panelWidth, grouping,
+                Ranges(g.OutHeight, g.StrideH, g.PadH, g.DilationH, g.KernelH, g.Height), new[] { (0, g.OutWidth, 0, g.KernelW) }),
+            _ => Build(g, images, paddedWidth, panelWidth, grouping,
+                Ranges(g.OutHeight, g.StrideH, g.PadH, g.DilationH, g.KernelH, g.Height), Ranges(g.OutWidth, g.StrideW, g.PadW, g.DilationW, g.KernelW, g.Width)),
+        };
+
+    static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth, Grouping grouping,
+        (int H0, int H1, int Kh0, int Kh1)[] rows, (int W0, int W1, int Kw0, int Kw1)[] columns)
+    {
+        long pixels = (long)g.OutHeight * g.OutWidth;
+        var order = new List<long>();
+        var tileClass = new List<int>();
+        var inputTaps = new List<nint>();
+        var weightTaps = new List<nint>();
+        var tapStart = new List<int>();
+        var tapCount = new List<int>();
+        foreach (var (h0, h1, kh0, kh1) in rows)
+            foreach (var (w0, w1, kw0, kw1) in columns)
+            {
+                if (h1 == h0 || w1 == w0) continue;
+                int klass = tapStart.Count;
+                tapStart.Add(inputTaps.Count);
+                for (int kh = kh0; kh < kh1; kh++)
+                    for (int kw = kw0; kw < kw1; kw++)
+                    {
+                        inputTaps.Add((nint)(((long)kh * g.DilationH * paddedWidth + (long)kw * g.DilationW) * g.Channels));
+                        weightTaps.Add((nint)(((long)kh * g.KernelW + kw) * g.Channels * panelWidth));
+                    }
+                tapCount.Add(inputTaps.Count - tapStart[klass]);
+                for (long image = 0; image < images; image++)
+                    for (int oh = h0; oh < h1; oh++)
+                        for (int ow = w0; ow < w1; ow++)
+                            order.Add(image * pixels + (long)oh * g.OutWidth + ow);
+                while (order.Count % MR != 0) order.Add(-1);
+                while (tileClass.Count < order.Count / MR) tileClass.Add(klass);
+            }
+        return new ConvTilePlan(grouping, order.ToArray(), tileClass.ToArray(), inputTaps.ToArray(), weightTaps.ToArray(), tapStart.ToArray(), tapCount.ToArray());
+    }
+
+    /// <summary>
+    /// Output positions along one axis grouped into runs with the same kernel range inside the input:
+    /// (first output, end, first kernel index, end kernel index). The ranges shrink monotonically towards both edges,
+    /// so positions with equal ranges are contiguous.
+    /// </summary>
+    static (int, int, int, int)[] Ranges(int outSize, int stride, int pad, int dilation, int kernel, int inSize)
+    {
+        var runs = new List<(int, int, int, int)>();
+        for (int o = 0; o < outSize; o++)
+        {
+            int k0 = 0, k1 = kernel;
+            while (k0 < kernel && (uint)(o * stride - pad + k0 * dilation) >= (uint)inSize) k0++;
+            while (k1 > k0 && (uint)(o * stride - pad + (k1 - 1) * dilation) >= (uint)inSize) k1--;
+            if (runs.Count > 0 && runs[^1].Item2 == o && runs[^1].Item3 == k0 && runs[^1].Item4 == k1)
+                runs[^1] = (runs[^1].Item1, o + 1, k0, k1);
+            else
+                runs.Add((o, o + 1, k0, k1));
+        }
+        return runs.ToArray();
+    }
+}
