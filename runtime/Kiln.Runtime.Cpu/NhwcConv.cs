@@ -12,7 +12,9 @@ namespace Kiln.Runtime.Cpu;
 /// (<c>[panel][tap][c][lane]</c>, kept while the parameter stays where it is), and the accumulators stay in registers
 /// across all taps. Unlike implicit GEMM (<see cref="ImplicitGemmConv{TEpilogue}"/>) nothing is built per K step: its
 /// im2col block cost 10–33% of the CIFAR network's 3×3 layers (docs/benchmarks.md). Finished tiles are transposed into
-/// the NCHW output (8 × 8 register transposes) and the epilogue runs on each output channel's pixels while they are in cache.
+/// the NCHW output (8 × 8 register transposes) and the epilogue runs on each output channel's pixels while they are in
+/// cache — or, when the pixels were grouped by column (<see cref="ConvTilePlan"/>) and so come in runs of one or a few,
+/// in one pass over each output plane after the last block.
 /// <para>
 /// One group only (the channels of a tap must be contiguous); any window, stride, padding and dilation. Work items are
 /// blocks of <see cref="TilesPerBlock"/> tiles (48 pixels, across image boundaries) times a block of output-channel
@@ -27,7 +29,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     /// <summary>Channels of one pass over the taps; longer inputs accumulate several passes in the item's C block.</summary>
     const long ChannelBlock = 512;
 
-    enum Phase { Pack, Transpose, Blocks }
+    enum Phase { Pack, Transpose, Blocks, Epilogue }
 
     float[] _input = Array.Empty<float>(), _weights = Array.Empty<float>();
     (IntPtr Weights, ConvGeometry Geometry, long Epoch, int Width)? _packedFor;
@@ -43,7 +45,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
 
     // The call in flight (one at a time: a model serializes its calls).
     Phase _phase;
-    bool _wide;
+    bool _wide, _deferEpilogue;
     float* _x, _w, _y, _p, _packed;
     ConvGeometry _g;
     TEpilogue _epilogue;
@@ -123,9 +125,17 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
             _weightTaps = weightTaps;
             _phase = Phase.Transpose;
             CpuParallel.For(images * _paddedHeight, (long)_paddedWidth * g.Channels, this);
+            // Column classes store the output in runs of a pixel or a few: an epilogue called per run and channel costs
+            // more than one more pass over the output, plane by plane, once every block is stored.
+            _deferEpilogue = _plan.Chosen == ConvTilePlan.Grouping.RowsAndColumns && typeof(TEpilogue) != typeof(NoEpilogue);
             _phase = Phase.Blocks;
             long tilePanels = (_panels + _panelBlocks - 1) / _panelBlocks;
             CpuParallel.For(_tileBlocks * _panelBlocks, 2L * PixelsPerBlock * tilePanels * _width * g.Channels * _tapCount, this);
+            if (_deferEpilogue)
+            {
+                _phase = Phase.Epilogue;
+                CpuParallel.For(images * g.OutChannels, _pixels, this);
+            }
         }
     }
 
@@ -135,6 +145,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         for (long item = first; item < end; item++)
             if (_phase == Phase.Pack) Pack(item);
             else if (_phase == Phase.Transpose) TransposeRow(item);
+            else if (_phase == Phase.Epilogue) _epilogue.Apply(item / _g.OutChannels, item % _g.OutChannels, 0, _pixels);
             else if (_wide) Block<Tile6x32>(item);
             else Block<Tile6x16>(item);
     }
@@ -240,7 +251,8 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
             while (r0 + count < rows && pixel + count < _pixels && _order[m0 + r0 + count] == q + count) count++;
             float* y = _y + (image * _g.OutChannels + o0) * _pixels + pixel;
             CpuMath.Transpose(c + (long)r0 * ldc, ldc, y, _pixels, count, o1 - o0);
-            for (long o = o0; o < o1; o++) _epilogue.Apply(image, o, pixel, count);
+            if (!_deferEpilogue)
+                for (long o = o0; o < o1; o++) _epilogue.Apply(image, o, pixel, count);
             r0 += count;
         }
     }
