@@ -24,4 +24,16 @@ public class CifarBenchmarks : KilnVsOrt
     }
 
     protected override void RunKiln() => _kiln.Forward(Input, Output);
+
+    /// <summary>
+    /// Kiln's side at one batch size, 30 forwards and nothing else: run with <c>KILN_PROFILE=1</c> for its kernel
+    /// profile (<c>-- profile "cifar 64"</c>).
+    /// </summary>
+    public static void Profile(int batch)
+    {
+        var benchmark = new CifarBenchmarks { Batch = batch };
+        benchmark.Setup();
+        for (int i = 0; i < 30; i++) benchmark.RunKiln();
+        benchmark.Cleanup(); // disposing the model prints the profile
+    }
 }

@@ -11,14 +11,20 @@ using Kiln.Benchmarks;
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- export-weights   (the sized models' weights, for export_onnx.py)
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- gpu [--quick] [--ilgpu-cpu]   (not part of "all")
 // dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- ptx      (ILGPU's IL → PTX time per example model, no GPU needed)
-// KILN_PROFILE=1 dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- profile "chargpt6 256"   (one sized workload's kernel profile)
+// KILN_PROFILE=1 dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- profile "chargpt6 256"   (one sized workload's kernel profile; also "cifar 64")
 bool quick = args.Contains("--quick");
 string what = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 Console.WriteLine($"Kiln benchmarks ({what}{(quick ? ", quick" : "")}) on {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 Console.WriteLine();
 
 if (what is "ptx") { PtxCompileBenchmark.Run(); return; }
-if (what is "profile") { SizedBenchmarks.Profile(args.SkipWhile(a => a != "profile").Skip(1).FirstOrDefault() ?? "chargpt6 256"); return; }
+if (what is "profile")
+{
+    string workload = args.SkipWhile(a => a != "profile").Skip(1).FirstOrDefault() ?? "chargpt6 256";
+    if (workload.StartsWith("cifar ", StringComparison.Ordinal)) CifarBenchmarks.Profile(int.Parse(workload["cifar ".Length..]));
+    else SizedBenchmarks.Profile(workload);
+    return;
+}
 if (what is "export-weights") { SizedBenchmarks.ExportWeights(Path.Combine("benchmarks", "models")); return; }
 if (what is "gpu") { GpuBenchmark.Run(quick, args.Contains("--ilgpu-cpu")); return; }
 if (what is "gemm" or "all") { GemmBenchmark.Run(quick); Console.WriteLine(); }
