@@ -95,16 +95,51 @@ public sealed class ConvTilePlan
     static double Cost(in ConvGeometry g, long images, int panelWidth, (int H0, int H1, int Kh0, int Kh1)[] rows, (int W0, int W1, int Kw0, int Kw1)[] columns)
     {
         long panels = (g.OutChannels + panelWidth - 1) / panelWidth, tileTaps = 0, runs = 0;
-        foreach (var (h0, h1, kh0, kh1) in rows)
-            foreach (var (w0, w1, kw0, kw1) in columns)
-            {
-                tileTaps += (images * (h1 - h0) * (w1 - w0) + MR - 1) / MR * (kh1 - kh0) * (kw1 - kw0);
-                runs += w1 - w0 == g.OutWidth ? images : images * (h1 - h0);
-            }
+        foreach (var c in Classes(g, images, rows, columns))
+        {
+            tileTaps += (c.Pixels + MR - 1) / MR * c.Taps;
+            runs += c.W1 - c.W0 == g.OutWidth ? images : images * (c.H1 - c.H0);
+        }
         return 6.0 * tileTaps * g.Channels * panels + (double)RunElementCycles * runs * g.OutChannels;
     }
 
     const int RunElementCycles = 24;
+
+    /// <summary>
+    /// The classes of a grouping — output rows [H0, H1) × columns [W0, W1) of every image, running kernel rows [Kh0, Kh1)
+    /// × columns [Kw0, Kw1) — and how many pixels each ends up with: a class's last few pixels, which would leave its
+    /// last tile mostly empty, move to the whole-window class (last in the list, added if missing) when running the
+    /// whole window on them in full tiles costs less than the partial tile (<c>leftover · window &lt; 6 · taps</c>).
+    /// Running more taps than a pixel needs is only more zeros: the padded input has room for every tap of every
+    /// pixel. At one 7×7 image, grouped by row, this turns 10 tiles (60 rows for 49 pixels) into 9.
+    /// </summary>
+    static List<(int H0, int H1, int W0, int W1, int Kh0, int Kh1, int Kw0, int Kw1, long Pixels, long Taps, long Moved)> Classes(
+        in ConvGeometry g, long images, (int H0, int H1, int Kh0, int Kh1)[] rows, (int W0, int W1, int Kw0, int Kw1)[] columns)
+    {
+        var classes = new List<(int H0, int H1, int W0, int W1, int Kh0, int Kh1, int Kw0, int Kw1, long Pixels, long Taps, long Moved)>();
+        long window = (long)g.KernelH * g.KernelW, moved = 0;
+        (int H0, int H1, int W0, int W1, int Kh0, int Kh1, int Kw0, int Kw1, long Pixels, long Taps, long Moved)? whole = null;
+        foreach (var (h0, h1, kh0, kh1) in rows)
+            foreach (var (w0, w1, kw0, kw1) in columns)
+            {
+                long count = images * (h1 - h0) * (w1 - w0), taps = (long)(kh1 - kh0) * (kw1 - kw0);
+                if (count == 0) continue;
+                if (taps == window && whole is null)
+                {
+                    whole = (h0, h1, w0, w1, kh0, kh1, kw0, kw1, count, taps, 0);
+                    continue;
+                }
+                long leftover = count % MR, move = leftover > 0 && leftover * window < MR * taps ? leftover : 0;
+                moved += move;
+                classes.Add((h0, h1, w0, w1, kh0, kh1, kw0, kw1, count - move, taps, move));
+            }
+        if (whole is { } w || moved > 0)
+        {
+            var host = whole ?? (0, 0, 0, 0, 0, g.KernelH, 0, g.KernelW, 0, window, 0);
+            classes.Add(host with { Pixels = host.Pixels + moved });
+        }
+        return classes;
+    }
 
     /// <summary>The plan for one given grouping (tests compare them).</summary>
     public static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth, Grouping grouping) =>
@@ -127,26 +162,30 @@ public sealed class ConvTilePlan
         var weightTaps = new List<nint>();
         var tapStart = new List<int>();
         var tapCount = new List<int>();
-        foreach (var (h0, h1, kh0, kh1) in rows)
-            foreach (var (w0, w1, kw0, kw1) in columns)
-            {
-                if (h1 == h0 || w1 == w0) continue;
-                int klass = tapStart.Count;
-                tapStart.Add(inputTaps.Count);
-                for (int kh = kh0; kh < kh1; kh++)
-                    for (int kw = kw0; kw < kw1; kw++)
-                    {
-                        inputTaps.Add((nint)(((long)kh * g.DilationH * paddedWidth + (long)kw * g.DilationW) * g.Channels));
-                        weightTaps.Add((nint)(((long)kh * g.KernelW + kw) * g.Channels * panelWidth));
-                    }
-                tapCount.Add(inputTaps.Count - tapStart[klass]);
-                for (long image = 0; image < images; image++)
-                    for (int oh = h0; oh < h1; oh++)
-                        for (int ow = w0; ow < w1; ow++)
-                            order.Add(image * pixels + (long)oh * g.OutWidth + ow);
-                while (order.Count % MR != 0) order.Add(-1);
-                while (tileClass.Count < order.Count / MR) tileClass.Add(klass);
-            }
+        var movedPixels = new List<long>();
+        var classes = Classes(g, images, rows, columns);
+        foreach (var c in classes)
+        {
+            int klass = tapStart.Count;
+            bool host = klass == classes.Count - 1 && c.Taps == (long)g.KernelH * g.KernelW;
+            tapStart.Add(inputTaps.Count);
+            for (int kh = c.Kh0; kh < c.Kh1; kh++)
+                for (int kw = c.Kw0; kw < c.Kw1; kw++)
+                {
+                    inputTaps.Add((nint)(((long)kh * g.DilationH * paddedWidth + (long)kw * g.DilationW) * g.Channels));
+                    weightTaps.Add((nint)(((long)kh * g.KernelW + kw) * g.Channels * panelWidth));
+                }
+            tapCount.Add(inputTaps.Count - tapStart[klass]);
+            // The class's own pixels (image by image, row-major), then — the whole-window class — those moved to it.
+            long own = c.Pixels - (host ? movedPixels.Count : 0), emitted = 0;
+            for (long image = 0; image < images; image++)
+                for (int oh = c.H0; oh < c.H1; oh++)
+                    for (int ow = c.W0; ow < c.W1; ow++, emitted++)
+                        (emitted < own ? order : movedPixels).Add(image * pixels + (long)oh * g.OutWidth + ow);
+            if (host) order.AddRange(movedPixels);
+            while (order.Count % MR != 0) order.Add(-1);
+            while (tileClass.Count < order.Count / MR) tileClass.Add(klass);
+        }
         return new ConvTilePlan(grouping, order.ToArray(), tileClass.ToArray(), inputTaps.ToArray(), weightTaps.ToArray(), tapStart.ToArray(), tapCount.ToArray());
     }
 

@@ -56,11 +56,26 @@ public sealed class ConvTilePlanTests
                             var tap = ((nint)((kh * dilation * paddedWidth + kw * dilation) * Channels), (nint)((kh * kernel + kw) * Channels * PanelWidth));
                             if (reads) Assert.Contains(tap, kept); // a tap that reads the input is never skipped
                             if (grouping == ConvTilePlan.Grouping.None) Assert.Contains(tap, kept);
-                            if (grouping == ConvTilePlan.Grouping.RowsAndColumns && !reads) Assert.DoesNotContain(tap, kept);
+                            // Column grouping skips every padding tap, except for pixels moved to the whole-window class
+                            // to fill its tiles (their class keeps all taps).
+                            if (grouping == ConvTilePlan.Grouping.RowsAndColumns && !reads && plan.ClassTapCount[klass] < kernel * kernel)
+                                Assert.DoesNotContain(tap, kept);
                         }
                 }
             }
         }
+    }
+
+    [Fact]
+    public void LeftoverPixelsFillTheWholeWindowTiles()
+    {
+        // One 7×7 image grouped by rows: 7 + 35 + 7 pixels in 2 + 6 + 2 tiles (60 rows); the two single leftovers of the
+        // edge rows join the middle rows' class (37 → 7 tiles) and the plan has 9 tiles with one partial one.
+        var g = new ConvGeometry(16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7, 7);
+        var plan = ConvTilePlan.Build(g, 1, 9, 16, ConvTilePlan.Grouping.Rows);
+        Assert.Equal(9, plan.Tiles);
+        Assert.Equal(5, plan.Order.Count(q => q < 0));
+        Assert.Equal(new[] { 6, 6, 9 }, plan.ClassTapCount); // the whole-window class last
     }
 
     [Theory]
