@@ -107,8 +107,9 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         PinnedBuffer.Grow(ref _input, images * _paddedHeight * _paddedWidth * g.Channels);
         _tiles = _plan.Tiles;
         _tileBlocks = (_tiles + TilesPerBlock - 1) / TilesPerBlock;
-        // Output channels split only when the pixel blocks alone leave a core idle (one small image).
-        _panelBlocks = Math.Clamp((2L * CpuParallel.MaxThreads + _tileBlocks - 1) / _tileBlocks, 1, _panels);
+        // Output channels split when there are too few pixel blocks to share evenly between the cores (a small image):
+        // at least eight items per thread, so the last ones to finish are short.
+        _panelBlocks = Math.Clamp((8L * CpuParallel.MaxThreads + _tileBlocks - 1) / _tileBlocks, 1, _panels);
         fixed (float* input = _input)
         fixed (float* packed = _weights)
         fixed (long* order = _plan.Order)
