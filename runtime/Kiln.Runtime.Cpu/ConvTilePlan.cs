@@ -24,16 +24,22 @@ public sealed class ConvTilePlan
     /// <summary>How the pixels are grouped into classes.</summary>
     public enum Grouping { None, Rows, RowsAndColumns }
 
-    ConvTilePlan(Grouping grouping, long[] order, int[] tileClass, nint[] inputTaps, nint[] weightTaps, int[] classTapStart, int[] classTapCount)
+    ConvTilePlan(Grouping grouping, long[] order, nint[] pixelOffsets, int[] tileClass, nint[] inputTaps, nint[] weightTaps, int[] classTapStart, int[] classTapCount)
     {
-        (Chosen, Order, TileClass, InputTaps, WeightTaps, ClassTapStart, ClassTapCount) =
-            (grouping, order, tileClass, inputTaps, weightTaps, classTapStart, classTapCount);
+        (Chosen, Order, PixelOffsets, TileClass, InputTaps, WeightTaps, ClassTapStart, ClassTapCount) =
+            (grouping, order, pixelOffsets, tileClass, inputTaps, weightTaps, classTapStart, classTapCount);
     }
 
     public Grouping Chosen { get; }
 
     /// <summary>Tile row (tile · 6 + row) → output pixel image · OH·OW + oh · OW + ow, or −1 where a class's last tile is not full.</summary>
     public long[] Order { get; }
+
+    /// <summary>
+    /// Per tile row, where its pixel's first tap lies in the channels-last padded input (floats); a row past its class's
+    /// last pixel repeats its tile's first (computed, never stored). The tile reads these in place.
+    /// </summary>
+    public nint[] PixelOffsets { get; }
 
     /// <summary>Tile → its class.</summary>
     public int[] TileClass { get; }
@@ -186,7 +192,14 @@ public sealed class ConvTilePlan
             while (order.Count % MR != 0) order.Add(-1);
             while (tileClass.Count < order.Count / MR) tileClass.Add(klass);
         }
-        return new ConvTilePlan(grouping, order.ToArray(), tileClass.ToArray(), inputTaps.ToArray(), weightTaps.ToArray(), tapStart.ToArray(), tapCount.ToArray());
+        int paddedHeight = (g.OutHeight - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1;
+        var offsets = new nint[order.Count];
+        for (int m = 0; m < order.Count; m++)
+        {
+            long q = order[m] >= 0 ? order[m] : order[m / MR * MR], image = q / pixels, oh = q % pixels / g.OutWidth, ow = q % g.OutWidth;
+            offsets[m] = (nint)(((image * paddedHeight + oh * g.StrideH) * paddedWidth + ow * g.StrideW) * g.Channels);
+        }
+        return new ConvTilePlan(grouping, order.ToArray(), offsets, tileClass.ToArray(), inputTaps.ToArray(), weightTaps.ToArray(), tapStart.ToArray(), tapCount.ToArray());
     }
 
     /// <summary>

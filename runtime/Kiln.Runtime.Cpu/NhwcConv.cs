@@ -52,6 +52,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     int _width, _tapCount, _paddedHeight, _paddedWidth;
     long _pixels, _rows, _tiles, _tileBlocks, _panels, _panelBlocks, _panelFloats;
     long* _order;
+    nint* _pixelOffsets;
     int* _tileClass, _classTapStart, _classTapCount;
     nint* _inputTaps, _weightTaps;
 
@@ -114,11 +115,12 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         fixed (float* packed = _weights)
         fixed (long* order = _plan.Order)
         fixed (int* tileClass = _plan.TileClass, classTapStart = _plan.ClassTapStart, classTapCount = _plan.ClassTapCount)
-        fixed (nint* inputTaps = _plan.InputTaps, weightTaps = _plan.WeightTaps)
+        fixed (nint* inputTaps = _plan.InputTaps, weightTaps = _plan.WeightTaps, pixelOffsets = _plan.PixelOffsets)
         {
             _p = input;
             _packed = packed;
             _order = order;
+            _pixelOffsets = pixelOffsets;
             _tileClass = tileClass;
             _classTapStart = classTapStart;
             _classTapCount = classTapCount;
@@ -199,18 +201,6 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         long panel0 = panelBlock * _panels / _panelBlocks, panel1 = (panelBlock + 1) * _panels / _panelBlocks;
         int ldc = (int)(panel1 - panel0) * width;
 
-        // Each tile row's pixel's first tap in P; a tile's unused rows (after its class's last pixel) repeat its first
-        // one, and their results are not stored.
-        nint* rowOffsets = stackalloc nint[PixelsPerBlock];
-        for (int r = 0; r < tiles * MR; r++)
-        {
-            long q = _order[m0 + r];
-            if (q < 0) q = _order[m0 + r / MR * MR];
-            long image = q / _pixels, pixel = q % _pixels;
-            long oh = pixel / _g.OutWidth, ow = pixel % _g.OutWidth;
-            rowOffsets[r] = (nint)(((image * _paddedHeight + oh * _g.StrideH) * _paddedWidth + ow * _g.StrideW) * _g.Channels);
-        }
-
         var scratch = ThreadScratch<NhwcConv<TEpilogue>>.For((long)tiles * MR * ldc);
         fixed (float* c = scratch)
         {
@@ -223,7 +213,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
                     for (int t = 0; t < tiles; t++)
                     {
                         int klass = _tileClass[tile0 + t], first = _classTapStart[klass];
-                        TKernel.ConvTile(_p + c0, rowOffsets + t * MR, _inputTaps + first, _classTapCount[klass], channels, b, width,
+                        TKernel.ConvTile(_p + c0, _pixelOffsets + m0 + t * MR, _inputTaps + first, _classTapCount[klass], channels, b, width,
                             _weightTaps + first, c + t * MR * ldc + (panel - panel0) * width, ldc, c0 > 0);
                     }
                 }

@@ -48,6 +48,8 @@ public sealed class ConvTilePlanTests
                     long q = plan.Order[tile * GemmMicroKernels.Rows + r];
                     if (q < 0) continue;
                     int oh = (int)(q % (outSize * outSize) / outSize), ow = (int)(q % outSize);
+                    long image = q / (outSize * outSize), paddedHeight = (outSize - 1) * stride + (kernel - 1) * dilation + 1;
+                    Assert.Equal((nint)(((image * paddedHeight + oh * stride) * paddedWidth + ow * stride) * Channels), plan.PixelOffsets[tile * GemmMicroKernels.Rows + r]);
                     for (int kh = 0; kh < kernel; kh++)
                         for (int kw = 0; kw < kernel; kw++)
                         {
