@@ -27,7 +27,8 @@ public class CifarBenchmarks : KilnVsOrt
 
     /// <summary>
     /// Kiln's side at one batch size, 60 forwards (30 to warm up, 30 timed, then 30 of ONNX Runtime's): run with
-    /// <c>KILN_PROFILE=1</c> for its kernel profile (<c>-- profile "cifar 64"</c>).
+    /// <c>KILN_PROFILE=1</c> for its kernel profile (<c>-- profile "cifar 64"</c>); then ONNX Runtime's per-node
+    /// profile from its own profiler, to compare layer by layer.
     /// </summary>
     public static void Profile(int batch)
     {
@@ -60,5 +61,12 @@ public class CifarBenchmarks : KilnVsOrt
         System.Array.Sort(ort);
         System.Console.WriteLine($"CIFAR batch {batch}, 30 forwards each: Kiln min {kiln[0]:F3} / median {kiln[15]:F3} ms; ONNX Runtime min {ort[0]:F3} / median {ort[15]:F3} ms");
         benchmark.Cleanup(); // disposing the model prints the profile
+
+        // ONNX Runtime's own per-node times on the same model and input: each node's fastest of 40 calls (a session of its own).
+        var images = Tensor.Random(2, 1f, batch, 3, 32, 32);
+        using var profiled = OrtRunner.Create("cifar.onnx", "images", images.Data, new long[] { batch, 3, 32, 32 }, "logits",
+            new long[] { batch, CifarNet.Classes }, profilePrefix: System.IO.Path.Combine(System.IO.Path.GetTempPath(), "kiln-ort-profile"));
+        for (int i = 0; i < 40; i++) profiled.Run();
+        profiled.PrintNodeProfile();
     }
 }

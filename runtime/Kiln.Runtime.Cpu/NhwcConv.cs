@@ -16,10 +16,11 @@ namespace Kiln.Runtime.Cpu;
 /// cache — or, when the pixels were grouped by column (<see cref="ConvTilePlan"/>) and so come in runs of one or a few,
 /// in one pass over each output plane after the last block.
 /// <para>
-/// One group only (the channels of a tap must be contiguous); any window, stride, padding and dilation. Work items are
-/// blocks of <see cref="TilesPerBlock"/> tiles (48 pixels, across image boundaries) times a block of output-channel
-/// panels (split only when there are too few pixel blocks to fill the cores); within an item each weight panel is read
-/// from L2 once per tile while the block's input rows stay in L1/L2.
+/// One group only (the channels of a tap must be contiguous); any window, stride, padding and dilation. Which pixels
+/// share a tile, and which taps each tile runs, is a <see cref="ConvTilePlan"/> (border pixels skip the taps that
+/// only read padding). Work items are blocks of <see cref="TilesPerBlock"/> tiles (48 tile rows, across image
+/// boundaries) times a block of output-channel panels (split until there are eight items per thread); within an item
+/// each weight panel is read from L2 once per tile while the block's input rows stay in L1/L2.
 /// </para>
 /// </summary>
 public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struct, IGemmEpilogue
