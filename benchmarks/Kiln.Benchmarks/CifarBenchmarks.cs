@@ -34,32 +34,7 @@ public class CifarBenchmarks : KilnVsOrt
     {
         var benchmark = new CifarBenchmarks { Batch = batch };
         benchmark.Setup();
-        for (int i = 0; i < 30; i++) // past tiered compilation's first tier, as BenchmarkDotNet's warmup
-        {
-            benchmark.RunKiln();
-            benchmark.OnnxRuntime();
-        }
-        System.Threading.Thread.Sleep(200);
-        var kiln = new double[30];
-        var ort = new double[30];
-        // Whole forwards, Kiln's 30 then ONNX Runtime's 30 (not call by call: each runtime's idle threads spin for a
-        // while after a call, and on two cores the other's spinning threads take the cores from it). The spread
-        // between min and median is time outside the kernels' best.
-        for (int i = 0; i < 30; i++)
-        {
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            benchmark.RunKiln();
-            kiln[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        for (int i = 0; i < 30; i++)
-        {
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            benchmark.OnnxRuntime();
-            ort[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        System.Array.Sort(kiln);
-        System.Array.Sort(ort);
-        System.Console.WriteLine($"CIFAR batch {batch}, 30 forwards each: Kiln min {kiln[0]:F3} / median {kiln[15]:F3} ms; ONNX Runtime min {ort[0]:F3} / median {ort[15]:F3} ms");
+        benchmark.PrintWholeForwards($"CIFAR batch {batch}");
         benchmark.Cleanup(); // disposing the model prints the profile
 
         // ONNX Runtime's own per-node times on the same model and input: each node's fastest of 40 calls (a session of its own).

@@ -44,6 +44,37 @@ public abstract class KilnVsOrt
     /// <summary>One compiled forward from <see cref="Input"/> into <see cref="Output"/>.</summary>
     protected abstract void RunKiln();
 
+    /// <summary>
+    /// Whole forwards after a warmup of 30 calls each (past tiered compilation's first tier, as BenchmarkDotNet's):
+    /// Kiln's 30, then ONNX Runtime's 30 — not call by call, since each runtime's idle threads spin for a while after a
+    /// call and on two cores the other's spinning threads take the cores from it. The spread between min and median
+    /// is time outside the kernels' best (a worker descheduled by the host, a slow launch).
+    /// </summary>
+    public void PrintWholeForwards(string what)
+    {
+        for (int i = 0; i < 30; i++)
+        {
+            KilnCompiled();
+            OnnxRuntime();
+        }
+        System.Threading.Thread.Sleep(200);
+        double[] kiln = Time(KilnCompiled), ort = Time(OnnxRuntime);
+        Console.WriteLine($"{what}, 30 forwards each: Kiln min {kiln[0]:F3} / median {kiln[15]:F3} ms; ONNX Runtime min {ort[0]:F3} / median {ort[15]:F3} ms");
+
+        static double[] Time(Action run)
+        {
+            var times = new double[30];
+            for (int i = 0; i < times.Length; i++)
+            {
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                run();
+                times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            Array.Sort(times);
+            return times;
+        }
+    }
+
     [GlobalCleanup]
     public void Cleanup()
     {

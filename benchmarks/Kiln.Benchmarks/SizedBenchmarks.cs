@@ -67,14 +67,14 @@ public class SizedBenchmarks : KilnVsOrt
     protected override void RunKiln() => _run();
 
     /// <summary>
-    /// Kiln's side of one workload, 30 forwards and nothing else: run with <c>KILN_PROFILE=1</c> for its kernel profile
-    /// (<c>-- profile "chargpt6 256"</c>).
+    /// One workload's whole forwards, Kiln's and ONNX Runtime's (<see cref="KilnVsOrt.PrintWholeForwards"/>): run with
+    /// <c>KILN_PROFILE=1</c> for Kiln's kernel profile (<c>-- profile "chargpt6 256"</c>).
     /// </summary>
     public static void Profile(string workload)
     {
         var benchmark = new SizedBenchmarks { Workload = workload };
         benchmark.Setup();
-        for (int i = 0; i < 30; i++) benchmark._run();
+        benchmark.PrintWholeForwards(workload);
         benchmark.Cleanup(); // disposing the model prints the profile
     }
 
