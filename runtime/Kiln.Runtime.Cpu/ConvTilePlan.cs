@@ -55,39 +55,38 @@ public sealed class ConvTilePlan
 
     public long Tiles => TileClass.Length;
 
-    /// <summary>Multiply-add passes the plan runs: Σ over tiles of the taps of its class.</summary>
-    public long TileTaps
-    {
-        get
-        {
-            long sum = 0;
-            foreach (int c in TileClass) sum += ClassTapCount[c];
-            return sum;
-        }
-    }
-
     /// <summary>
-    /// The plan with the fewest tile-taps for <paramref name="images"/> images of geometry <paramref name="g"/>; P is
+    /// The cheapest plan (<see cref="Cost"/>) for <paramref name="images"/> images of geometry <paramref name="g"/>; P is
     /// <paramref name="paddedWidth"/> pixels wide and a packed panel <paramref name="panelWidth"/> lanes wide.
     /// </summary>
     public static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth)
     {
-        var rows = Ranges(g.OutHeight, g.StrideH, g.PadH, g.DilationH, g.KernelH, g.Height);
-        var columns = Ranges(g.OutWidth, g.StrideW, g.PadW, g.DilationW, g.KernelW, g.Width);
+        var best = Grouping.None;
+        double bestCost = double.MaxValue;
+        foreach (var grouping in new[] { Grouping.None, Grouping.Rows, Grouping.RowsAndColumns })
+        {
+            var (rows, columns) = Axes(g, grouping);
+            double cost = Cost(g, images, panelWidth, rows, columns);
+            if (cost < bestCost) (best, bestCost) = (grouping, cost); // ties keep the simpler grouping
+        }
+        return Build(g, images, paddedWidth, panelWidth, best);
+    }
+
+    /// <summary>The plan for one given grouping (tests and benchmarks compare them).</summary>
+    public static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth, Grouping grouping)
+    {
+        var (rows, columns) = Axes(g, grouping);
+        return Build(g, images, paddedWidth, panelWidth, grouping, rows, columns);
+    }
+
+    /// <summary>A grouping's output rows and columns as runs with their kernel ranges: one run of the whole axis where it does not group.</summary>
+    static ((int, int, int, int)[] Rows, (int, int, int, int)[] Columns) Axes(in ConvGeometry g, Grouping grouping)
+    {
         var allRows = new[] { (0, g.OutHeight, 0, g.KernelH) };
         var allColumns = new[] { (0, g.OutWidth, 0, g.KernelW) };
-        var candidates = new (Grouping Grouping, (int, int, int, int)[] Rows, (int, int, int, int)[] Columns)[]
-        {
-            (Grouping.None, allRows, allColumns), (Grouping.Rows, rows, allColumns), (Grouping.RowsAndColumns, rows, columns),
-        };
-        var best = candidates[0];
-        double bestCost = double.MaxValue;
-        foreach (var candidate in candidates)
-        {
-            double cost = Cost(g, images, panelWidth, candidate.Rows, candidate.Columns);
-            if (cost < bestCost) (best, bestCost) = (candidate, cost); // ties keep the simpler grouping
-        }
-        return Build(g, images, paddedWidth, panelWidth, best.Grouping, best.Rows, best.Columns);
+        var rows = grouping == Grouping.None ? allRows : Ranges(g.OutHeight, g.StrideH, g.PadH, g.DilationH, g.KernelH, g.Height);
+        var columns = grouping == Grouping.RowsAndColumns ? Ranges(g.OutWidth, g.StrideW, g.PadW, g.DilationW, g.KernelW, g.Width) : allColumns;
+        return (rows, columns);
     }
 
     /// <summary>
@@ -139,24 +138,13 @@ public sealed class ConvTilePlan
                 moved += move;
                 classes.Add((h0, h1, w0, w1, kh0, kh1, kw0, kw1, count - move, taps, move));
             }
-        if (whole is { } w || moved > 0)
+        if (whole != null || moved > 0)
         {
             var host = whole ?? (0, 0, 0, 0, 0, g.KernelH, 0, g.KernelW, 0, window, 0);
             classes.Add(host with { Pixels = host.Pixels + moved });
         }
         return classes;
     }
-
-    /// <summary>The plan for one given grouping (tests compare them).</summary>
-    public static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth, Grouping grouping) =>
-        grouping switch
-        {
-            Grouping.None => Build(g, images, paddedWidth, panelWidth, grouping, new[] { (0, g.OutHeight, 0, g.KernelH) }, new[] { (0, g.OutWidth, 0, g.KernelW) }),
-            Grouping.Rows => Build(g, images, paddedWidth, panelWidth, grouping,
-                Ranges(g.OutHeight, g.StrideH, g.PadH, g.DilationH, g.KernelH, g.Height), new[] { (0, g.OutWidth, 0, g.KernelW) }),
-            _ => Build(g, images, paddedWidth, panelWidth, grouping,
-                Ranges(g.OutHeight, g.StrideH, g.PadH, g.DilationH, g.KernelH, g.Height), Ranges(g.OutWidth, g.StrideW, g.PadW, g.DilationW, g.KernelW, g.Width)),
-        };
 
     static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth, Grouping grouping,
         (int H0, int H1, int Kh0, int Kh1)[] rows, (int W0, int W1, int Kw0, int Kw1)[] columns)
