@@ -144,8 +144,9 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
                 return;
             }
             // Tiles of at most 48 rows, at least sixteen per thread where the panels allow, cut evenly (within one
-            // slice or panel) so that no thread is left with a large last tile. (Four per thread left the GPT-2 block's
-            // M = 128 products — three row tiles of 48, 48 and 32 rows — 8% slower: 12.4 → 11.4 ms, docs/benchmarks.md.)
+            // slice or panel) so that no thread is left with a large last tile. (Four per thread left the GPT-2 block —
+            // four products with M = 128: row tiles of 48, 48 and 32 rows, three column tiles — 8% slower: its kernels
+            // 12.4 → 11.4 ms, docs/benchmarks.md.)
             _rowTiles = (_slices + SlicesPerTile - 1) / SlicesPerTile;
             long tilesPerEntry = Math.Max(1, (16L * CpuParallel.MaxThreads + _entries - 1) / _entries);
             _colTiles = Math.Clamp((tilesPerEntry + _rowTiles - 1) / _rowTiles, 1, _panels);
