@@ -18,12 +18,15 @@ public class CifarBenchmarks : KilnVsOrt
     {
         var images = Tensor.Random(2, 1f, Batch, 3, 32, 32);
         _kiln = CifarNet.Compile(CpuWithAllCores(), CifarNet.SyntheticWeights(1));
-        var ort = OrtRunner.Create("cifar.onnx", "images", (float[])images.Data.Clone(), new long[] { Batch, 3, 32, 32 },
-            "logits", new long[] { Batch, CifarNet.Classes });
-        Prepare(_kiln, images, new[] { Batch, CifarNet.Classes }, ort, $"CIFAR at batch {Batch}");
+        Prepare(_kiln, images, new[] { Batch, CifarNet.Classes }, Ort(images, Batch), $"CIFAR at batch {Batch}");
     }
 
     protected override void RunKiln() => _kiln.Forward(Input, Output);
+
+    /// <summary>An ONNX Runtime session on cifar.onnx with its own copy of <paramref name="images"/>.</summary>
+    static OrtRunner Ort(Tensor images, int batch, string? profilePrefix = null) =>
+        OrtRunner.Create("cifar.onnx", "images", (float[])images.Data.Clone(), new long[] { batch, 3, 32, 32 }, "logits",
+            new long[] { batch, CifarNet.Classes }, profilePrefix);
 
     /// <summary>
     /// Kiln's side at one batch size, 60 forwards (30 to warm up, 30 timed, then 30 of ONNX Runtime's): run with
@@ -38,9 +41,7 @@ public class CifarBenchmarks : KilnVsOrt
         benchmark.Cleanup(); // disposing the model prints the profile
 
         // ONNX Runtime's own per-node times on the same model and input: each node's fastest of 40 calls (a session of its own).
-        var images = Tensor.Random(2, 1f, batch, 3, 32, 32);
-        using var profiled = OrtRunner.Create("cifar.onnx", "images", images.Data, new long[] { batch, 3, 32, 32 }, "logits",
-            new long[] { batch, CifarNet.Classes }, profilePrefix: System.IO.Path.Combine(System.IO.Path.GetTempPath(), "kiln-ort-profile"));
+        using var profiled = Ort(Tensor.Random(2, 1f, batch, 3, 32, 32), batch, System.IO.Path.Combine(System.IO.Path.GetTempPath(), "kiln-ort-profile"));
         for (int i = 0; i < 40; i++) profiled.Run();
         profiled.PrintNodeProfile();
     }

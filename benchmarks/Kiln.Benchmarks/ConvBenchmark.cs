@@ -48,7 +48,7 @@ public static class ConvBenchmark
                     () => direct.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true));
                 double flops = 2.0 * batch * o * outSize * outSize * c * kernel * kernel;
                 string Cell(double s) => $"{s * 1e3:F3} ms ({flops / s / 1e9:F0})";
-                string chosen = ConvJob<NoEpilogue>.Chosen(g) is var path && NhwcConv<NoEpilogue>.Applies(g) ? $"{path} ({direct.Plan!.Chosen})" : path;
+                string path = ConvJob<NoEpilogue>.Chosen(g), chosen = NhwcConv<NoEpilogue>.Applies(g) ? $"{path} ({direct.Plan!.Chosen})" : path;
                 Console.WriteLine($"| {name} {c}→{o} at {outSize}×{outSize} | {batch} | {Cell(t[0])} | {Cell(t[1])} | {Cell(t[2])} | {Cell(t[3])} | {Cell(t[4])} | {t[4] / t[1]:F2} | {t[4] / t[0]:F2} | {chosen} |");
             }
     }

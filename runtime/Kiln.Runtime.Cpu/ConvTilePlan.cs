@@ -56,10 +56,17 @@ public sealed class ConvTilePlan
     public long Tiles => TileClass.Length;
 
     /// <summary>
-    /// The cheapest plan (<see cref="Cost"/>) for <paramref name="images"/> images of geometry <paramref name="g"/>; P is
-    /// <paramref name="paddedWidth"/> pixels wide and a packed panel <paramref name="panelWidth"/> lanes wide.
+    /// The channels-last padded input's height and width: every position a tap of an output pixel reads, with the
+    /// padding explicit. The convolution builds its copy of the input in this shape and the plan's offsets index it.
     /// </summary>
-    public static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth)
+    public static (int Height, int Width) PaddedInput(in ConvGeometry g) =>
+        ((g.OutHeight - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1, (g.OutWidth - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1);
+
+    /// <summary>
+    /// The cheapest plan (<see cref="Cost"/>) for <paramref name="images"/> images of geometry <paramref name="g"/>, a
+    /// packed panel <paramref name="panelWidth"/> lanes wide.
+    /// </summary>
+    public static ConvTilePlan Build(in ConvGeometry g, long images, int panelWidth)
     {
         var best = Grouping.None;
         double bestCost = double.MaxValue;
@@ -69,14 +76,14 @@ public sealed class ConvTilePlan
             double cost = Cost(g, images, panelWidth, rows, columns);
             if (cost < bestCost) (best, bestCost) = (grouping, cost); // ties keep the simpler grouping
         }
-        return Build(g, images, paddedWidth, panelWidth, best);
+        return Build(g, images, panelWidth, best);
     }
 
     /// <summary>The plan for one given grouping (tests and benchmarks compare them).</summary>
-    public static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth, Grouping grouping)
+    public static ConvTilePlan Build(in ConvGeometry g, long images, int panelWidth, Grouping grouping)
     {
         var (rows, columns) = Axes(g, grouping);
-        return Build(g, images, paddedWidth, panelWidth, grouping, rows, columns);
+        return Build(g, images, panelWidth, grouping, rows, columns);
     }
 
     /// <summary>A grouping's output rows and columns as runs with their kernel ranges: one run of the whole axis where it does not group.</summary>
@@ -146,10 +153,11 @@ public sealed class ConvTilePlan
         return classes;
     }
 
-    static ConvTilePlan Build(in ConvGeometry g, long images, int paddedWidth, int panelWidth, Grouping grouping,
+    static ConvTilePlan Build(in ConvGeometry g, long images, int panelWidth, Grouping grouping,
         (int H0, int H1, int Kh0, int Kh1)[] rows, (int W0, int W1, int Kw0, int Kw1)[] columns)
     {
         long pixels = (long)g.OutHeight * g.OutWidth;
+        var (paddedHeight, paddedWidth) = PaddedInput(g);
         var order = new List<long>();
         var tileClass = new List<int>();
         var inputTaps = new List<nint>();
@@ -180,7 +188,6 @@ public sealed class ConvTilePlan
             while (order.Count % MR != 0) order.Add(-1);
             while (tileClass.Count < order.Count / MR) tileClass.Add(klass);
         }
-        int paddedHeight = (g.OutHeight - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1;
         var offsets = new nint[order.Count];
         for (int m = 0; m < order.Count; m++)
         {

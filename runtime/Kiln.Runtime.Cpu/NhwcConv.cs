@@ -51,7 +51,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     ConvGeometry _g;
     TEpilogue _epilogue;
     int _width, _tapCount, _paddedHeight, _paddedWidth;
-    long _pixels, _rows, _tiles, _tileBlocks, _panels, _panelBlocks, _panelFloats;
+    long _pixels, _tiles, _tileBlocks, _panels, _panelBlocks, _panelFloats;
     long* _order;
     nint* _pixelOffsets;
     int* _tileClass, _classTapStart, _classTapCount;
@@ -72,8 +72,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     {
         if (g.Groups != 1) throw new ArgumentException("NhwcConv takes one group; grouped convolutions run as implicit GEMM.", nameof(g));
         _pixels = (long)g.OutHeight * g.OutWidth;
-        _rows = images * _pixels;
-        if (_rows == 0 || g.OutChannels == 0) return;
+        if (images * _pixels == 0 || g.OutChannels == 0) return;
         _x = x.Pointer;
         _w = w.Pointer;
         _y = output.Pointer;
@@ -83,12 +82,11 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         _tapCount = g.KernelH * g.KernelW;
         _panels = (g.OutChannels + _width - 1) / _width;
         _panelFloats = _tapCount * g.Channels * _width;
-        _paddedHeight = (g.OutHeight - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1;
-        _paddedWidth = (g.OutWidth - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1;
+        (_paddedHeight, _paddedWidth) = ConvTilePlan.PaddedInput(g);
 
         if (_plan is null || _planFor != (g, images, _width))
         {
-            _plan = _grouping is { } grouping ? ConvTilePlan.Build(g, images, _paddedWidth, _width, grouping) : ConvTilePlan.Build(g, images, _paddedWidth, _width);
+            _plan = _grouping is { } grouping ? ConvTilePlan.Build(g, images, _width, grouping) : ConvTilePlan.Build(g, images, _width);
             _planFor = (g, images, _width);
         }
 

@@ -32,7 +32,7 @@ public sealed class ConvTilePlanTests
         int paddedWidth = (outSize - 1) * stride + (kernel - 1) * dilation + 1;
         foreach (var grouping in new[] { ConvTilePlan.Grouping.None, ConvTilePlan.Grouping.Rows, ConvTilePlan.Grouping.RowsAndColumns })
         {
-            var plan = ConvTilePlan.Build(g, images, paddedWidth, PanelWidth, grouping);
+            var plan = ConvTilePlan.Build(g, images, PanelWidth, grouping);
             Assert.Equal(plan.Tiles * GemmMicroKernels.Rows, plan.Order.Length);
             var pixels = plan.Order.Where(q => q >= 0).OrderBy(q => q).ToArray();
             Assert.Equal(Enumerable.Range(0, images * outSize * outSize).Select(q => (long)q), pixels);
@@ -74,7 +74,7 @@ public sealed class ConvTilePlanTests
         // One 7×7 image grouped by rows: 7 + 35 + 7 pixels in 2 + 6 + 2 tiles (60 rows); the two single leftovers of the
         // edge rows join the middle rows' class (37 → 7 tiles) and the plan has 9 tiles with one partial one.
         var g = new ConvGeometry(16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7, 7);
-        var plan = ConvTilePlan.Build(g, 1, 9, 16, ConvTilePlan.Grouping.Rows);
+        var plan = ConvTilePlan.Build(g, 1, 16, ConvTilePlan.Grouping.Rows);
         Assert.Equal(9, plan.Tiles);
         Assert.Equal(5, plan.Order.Count(q => q < 0));
         Assert.Equal(new[] { 6, 6, 9 }, plan.ClassTapCount); // the whole-window class last
@@ -89,6 +89,6 @@ public sealed class ConvTilePlanTests
     public void ChoosesTheGroupingMeasuredFastest(int channels, int size, int outChannels, int images, ConvTilePlan.Grouping expected)
     {
         var g = new ConvGeometry(channels, size, size, outChannels, 3, 3, 1, 1, 1, 1, 1, 1, 1, size, size);
-        Assert.Equal(expected, ConvTilePlan.Build(g, images, size + 2, 16).Chosen);
+        Assert.Equal(expected, ConvTilePlan.Build(g, images, 16).Chosen);
     }
 }
