@@ -9,7 +9,8 @@ namespace Kiln.Benchmarks;
 /// backward (the same geometry with input and output channels swapped) — implicit GEMM against the channels-last
 /// direct convolution on the same data, called in turn (interleaved) at batch 1, 4, 16 and 64: the measurement behind
 /// <see cref="NhwcConv{TEpilogue}.Applies"/> and <see cref="ConvTilePlan"/> (the direct convolution with every tap run on
-/// every pixel, and with the padding taps skipped). Times are medians; GFLOP/s count the convolution's nominal
+/// every pixel, and with the padding taps skipped; the batch transposed into one buffer first, and image by image —
+/// <see cref="NhwcConv{TEpilogue}.PerImage"/>). Times are medians; GFLOP/s count the convolution's nominal
 /// multiply-adds (padding included), so a path that skips work shows above the machine's peak.
 /// </summary>
 public static class ConvBenchmark
@@ -24,8 +25,8 @@ public static class ConvBenchmark
         };
         Console.WriteLine($"CPU: {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores");
         Console.WriteLine();
-        Console.WriteLine("| layer (3×3, padding 1 unless named) | batch | implicit GEMM | direct, all taps | direct, rows grouped | direct, rows and columns grouped | direct as chosen | chosen / all taps | chosen / implicit | chosen (grouping) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| layer (3×3, padding 1 unless named) | batch | implicit GEMM | direct, all taps | direct, rows grouped | direct, rows and columns grouped | direct, whole batch transposed first | direct, image by image | direct as chosen | chosen / all taps | chosen / implicit | chosen (grouping, schedule) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         using var device = Device.Cpu();
         foreach (int batch in new[] { 1, 4, 16, 64 })
             foreach (var (name, c, size, o, kernel, padding) in layers)
@@ -39,17 +40,22 @@ public static class ConvBenchmark
                 var allTaps = new NhwcConv<NoEpilogue>(ConvTilePlan.Grouping.None);
                 var byRows = new NhwcConv<NoEpilogue>(ConvTilePlan.Grouping.Rows);
                 var byRowsAndColumns = new NhwcConv<NoEpilogue>(ConvTilePlan.Grouping.RowsAndColumns);
+                var batchFirst = new NhwcConv<NoEpilogue>(perImage: false);
+                var imageByImage = new NhwcConv<NoEpilogue>(perImage: true);
                 var direct = new NhwcConv<NoEpilogue>();
                 var t = Timing.InterleavedMedianSeconds(quick,
                     () => implicitGemm.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default),
                     () => allTaps.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true),
                     () => byRows.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true),
                     () => byRowsAndColumns.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true),
+                    () => batchFirst.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true),
+                    () => imageByImage.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true),
                     () => direct.Run(x.Cpu(), w.Cpu(), y.Cpu(), batch, g, default, constantWeights: true));
                 double flops = 2.0 * batch * o * outSize * outSize * c * kernel * kernel;
                 string Cell(double s) => $"{s * 1e3:F3} ms ({flops / s / 1e9:F0})";
-                string path = ConvJob<NoEpilogue>.Chosen(g), chosen = NhwcConv<NoEpilogue>.Applies(g) ? $"{path} ({direct.Plan!.Chosen})" : path;
-                Console.WriteLine($"| {name} {c}→{o} at {outSize}×{outSize} | {batch} | {Cell(t[0])} | {Cell(t[1])} | {Cell(t[2])} | {Cell(t[3])} | {Cell(t[4])} | {t[4] / t[1]:F2} | {t[4] / t[0]:F2} | {chosen} |");
+                string path = ConvJob<NoEpilogue>.Chosen(g), chosen = NhwcConv<NoEpilogue>.Applies(g)
+                    ? $"{path} ({direct.Plan!.Chosen}, {(direct.RanPerImage ? "image by image" : "batch first")})" : path;
+                Console.WriteLine($"| {name} {c}→{o} at {outSize}×{outSize} | {batch} | {Cell(t[0])} | {Cell(t[1])} | {Cell(t[2])} | {Cell(t[3])} | {Cell(t[4])} | {Cell(t[5])} | {Cell(t[6])} | {t[6] / t[1]:F2} | {t[6] / t[0]:F2} | {chosen} |");
             }
     }
 }

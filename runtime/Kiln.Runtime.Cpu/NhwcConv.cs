@@ -5,44 +5,65 @@ namespace Kiln.Runtime.Cpu;
 
 /// <summary>
 /// Direct convolution over a channels-last copy of the input, the orientation MLAS and oneDNN use:
-/// <c>out[q, o] = Σ_taps Σ_c P[q + tap, c] · W[tap][c][o]</c>, where P is the input transposed once per call to
-/// [images, paddedHeight, paddedWidth, C] with its padding explicit. A register tile holds six output pixels × one
-/// panel of output channels: the pixels' inputs are broadcast straight from P (a tap is a fixed offset from each
-/// pixel's first tap, and the channels of a tap are contiguous), the weights are a panel packed once
-/// (<c>[panel][tap][c][lane]</c>, kept while the parameter stays where it is), and the accumulators stay in registers
-/// across all taps. Unlike implicit GEMM (<see cref="ImplicitGemmConv{TEpilogue}"/>) nothing is built per K step: its
-/// im2col block cost 10–33% of the CIFAR network's 3×3 layers (docs/benchmarks.md). Finished tiles are transposed into
-/// the NCHW output (8 × 8 register transposes) and the epilogue runs on each output channel's pixels while they are in
-/// cache — or, when the pixels were grouped by column (<see cref="ConvTilePlan"/>) and so come in runs of one or a few,
-/// in one pass over each output plane after the last block.
+/// <c>out[q, o] = Σ_taps Σ_c P[q + tap, c] · W[tap][c][o]</c>, where P is the input transposed to [images,
+/// paddedHeight, paddedWidth, C] with its padding explicit: the whole batch into one buffer before the tiles start, or,
+/// given enough images that are large enough (<see cref="PerImage"/>), each image by the work item that computes it,
+/// into its thread's scratch. A register tile holds six output pixels × one panel of output channels: the pixels'
+/// inputs are broadcast straight from P (a tap is a fixed offset from each pixel's first tap, and the channels of a tap
+/// are contiguous), the weights are a panel packed once (<c>[panel][tap][c][lane]</c>, kept while the parameter stays
+/// where it is), and the accumulators stay in registers across all taps. Unlike implicit GEMM
+/// (<see cref="ImplicitGemmConv{TEpilogue}"/>) nothing is built per K step: its im2col block cost 10–33% of the CIFAR
+/// network's 3×3 layers (docs/benchmarks.md). Finished tiles are transposed into the NCHW output (8 × 8 register
+/// transposes) and the epilogue runs on each output channel's pixels while they are in cache — or, when the pixels
+/// were grouped by column (<see cref="ConvTilePlan"/>) and so come in runs of one or a few, in one pass over each output
+/// plane after the last block.
 /// <para>
 /// One group only (the channels of a tap must be contiguous); any window, stride, padding and dilation. Which pixels
 /// share a tile, and which taps each tile runs, is a <see cref="ConvTilePlan"/> (border pixels skip the taps that
-/// only read padding). Work items are blocks of <see cref="TilesPerBlock"/> tiles (48 tile rows, across image
-/// boundaries) times a block of output-channel panels (split until there are eight items per thread); within an item
-/// each weight panel is read from L2 once per tile while the block's input rows stay in L1/L2.
+/// only read padding). Batch first, work items are blocks of up to <see cref="TilesPerBlock"/> tiles (48 tile rows,
+/// across image boundaries; shared evenly, and all in one block when there are few: <see cref="TileBlockSize"/>) times
+/// a block of output-channel panels (split until there are eight items per thread); image by image, an item is an
+/// image, its tiles in the same blocks against all panels. Within a block each weight panel is read from L2 once per
+/// tile while the block's input rows stay in L1/L2.
 /// </para>
 /// </summary>
 public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struct, IGemmEpilogue
 {
-    const int MR = GemmMicroKernels.Rows, TilesPerBlock = 8, PixelsPerBlock = TilesPerBlock * MR;
+    const int MR = GemmMicroKernels.Rows, TilesPerBlock = 8;
 
     /// <summary>Channels of one pass over the taps; longer inputs accumulate several passes in the item's C block.</summary>
     const long ChannelBlock = 512;
 
-    enum Phase { Pack, Transpose, Blocks, Epilogue }
+    enum Phase { Pack, Transpose, Blocks, Epilogue, Images }
 
     float[] _input = Array.Empty<float>(), _weights = Array.Empty<float>();
     (IntPtr Weights, ConvGeometry Geometry, long Epoch, int Width)? _packedFor;
     readonly ConvTilePlan.Grouping? _grouping;
+    readonly bool? _perImage;
     ConvTilePlan? _plan;
     (ConvGeometry Geometry, long Images, int Width) _planFor;
 
     /// <param name="grouping">The pixel grouping to use always (tests, benchmarks); null: the cheapest for each call's geometry and batch.</param>
-    public NhwcConv(ConvTilePlan.Grouping? grouping = null) => _grouping = grouping;
+    /// <param name="perImage">Whether to run image by image (<see cref="PerImage"/>) always or never (tests, benchmarks); null: as <see cref="PerImage"/> decides.</param>
+    public NhwcConv(ConvTilePlan.Grouping? grouping = null, bool? perImage = null) => (_grouping, _perImage) = (grouping, perImage);
 
     /// <summary>The plan of the last call.</summary>
     public ConvTilePlan? Plan => _plan;
+
+    /// <summary>Whether the last call ran image by image.</summary>
+    public bool RanPerImage => _phase == Phase.Images;
+
+    /// <summary>
+    /// Whether a call runs image by image: one work item per image transposes that image into a padded copy of the
+    /// thread's own (in L2) and runs all its tiles and panels from it, instead of transposing the whole batch into one
+    /// buffer (written to and read back from memory: 6.7 MB for the CIFAR net's first 3×3 layer at batch 64) before the
+    /// tiles start. It needs enough images to keep the cores busy (four per thread), and images of at least two blocks of
+    /// tiles: an item reads every weight panel once, and each pixel class of a one-image plan ends in its own partly
+    /// filled tile, which a whole-batch plan fills across images — at 7 × 7 (49 pixels) image by image measured 2–7%
+    /// slower, at 3 × 3 40–65% slower, at 15 × 15 and 31 × 31 4–14% faster (docs/benchmarks.md).
+    /// </summary>
+    public static bool PerImage(in ConvGeometry g, long images) =>
+        images >= 4L * CpuParallel.MaxThreads && (long)g.OutHeight * g.OutWidth >= 2 * TilesPerBlock * MR;
 
     // The call in flight (one at a time: a model serializes its calls).
     Phase _phase;
@@ -51,7 +72,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     ConvGeometry _g;
     TEpilogue _epilogue;
     int _width, _tapCount, _paddedHeight, _paddedWidth;
-    long _pixels, _tiles, _tileBlocks, _panels, _panelBlocks, _panelFloats;
+    long _pixels, _tiles, _tilesPerBlock, _tileBlocks, _panels, _panelBlocks, _panelFloats;
     long* _order;
     nint* _pixelOffsets;
     int* _tileClass, _classTapStart, _classTapCount;
@@ -84,10 +105,12 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         _panelFloats = _tapCount * g.Channels * _width;
         (_paddedHeight, _paddedWidth) = ConvTilePlan.PaddedInput(g);
 
-        if (_plan is null || _planFor != (g, images, _width))
+        bool perImage = _perImage ?? PerImage(g, images);
+        long planImages = perImage ? 1 : images; // run image by image, the plan covers one image and is reused for each
+        if (_plan is null || _planFor != (g, planImages, _width))
         {
-            _plan = _grouping is { } grouping ? ConvTilePlan.Build(g, images, _width, grouping) : ConvTilePlan.Build(g, images, _width);
-            _planFor = (g, images, _width);
+            _plan = _grouping is { } grouping ? ConvTilePlan.Build(g, planImages, _width, grouping) : ConvTilePlan.Build(g, planImages, _width);
+            _planFor = (g, planImages, _width);
         }
 
         var key = ((IntPtr)w.Pointer, g, ParameterEpoch.Current, _width);
@@ -104,12 +127,16 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
             if (constantWeights) _packedFor = key;
         }
 
-        PinnedBuffer.Grow(ref _input, images * _paddedHeight * _paddedWidth * g.Channels);
+        if (!perImage) PinnedBuffer.Grow(ref _input, images * _paddedHeight * _paddedWidth * g.Channels);
         _tiles = _plan.Tiles;
-        _tileBlocks = (_tiles + TilesPerBlock - 1) / TilesPerBlock;
+        _tilesPerBlock = TileBlockSize(_tiles);
+        _tileBlocks = (_tiles + _tilesPerBlock - 1) / _tilesPerBlock;
         // Output channels split when there are too few pixel blocks to share evenly between the cores (a small image):
         // at least eight items per thread, so the last ones to finish are short.
-        _panelBlocks = Math.Clamp((8L * CpuParallel.MaxThreads + _tileBlocks - 1) / _tileBlocks, 1, _panels);
+        _panelBlocks = perImage ? 1 : Math.Clamp((8L * CpuParallel.MaxThreads + _tileBlocks - 1) / _tileBlocks, 1, _panels);
+        // Column classes store the output in runs of a pixel or a few: an epilogue called per run and channel costs
+        // more than one more pass over the output, plane by plane, once every block is stored.
+        _deferEpilogue = _plan.Chosen == ConvTilePlan.Grouping.RowsAndColumns && typeof(TEpilogue) != typeof(NoEpilogue);
         fixed (float* input = _input)
         fixed (float* packed = _weights)
         fixed (long* order = _plan.Order)
@@ -125,14 +152,17 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
             _classTapCount = classTapCount;
             _inputTaps = inputTaps;
             _weightTaps = weightTaps;
+            if (perImage)
+            {
+                _phase = Phase.Images;
+                CpuParallel.For(images, 2L * _pixels * g.OutChannels * g.Channels * _tapCount, this);
+                return;
+            }
             _phase = Phase.Transpose;
             CpuParallel.For(images * _paddedHeight, (long)_paddedWidth * g.Channels, this);
-            // Column classes store the output in runs of a pixel or a few: an epilogue called per run and channel costs
-            // more than one more pass over the output, plane by plane, once every block is stored.
-            _deferEpilogue = _plan.Chosen == ConvTilePlan.Grouping.RowsAndColumns && typeof(TEpilogue) != typeof(NoEpilogue);
             _phase = Phase.Blocks;
             long tilePanels = (_panels + _panelBlocks - 1) / _panelBlocks;
-            CpuParallel.For(_tileBlocks * _panelBlocks, 2L * PixelsPerBlock * tilePanels * _width * g.Channels * _tapCount, this);
+            CpuParallel.For(_tileBlocks * _panelBlocks, 2L * _tilesPerBlock * MR * tilePanels * _width * g.Channels * _tapCount, this);
             if (_deferEpilogue)
             {
                 _phase = Phase.Epilogue;
@@ -146,10 +176,28 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     {
         for (long item = first; item < end; item++)
             if (_phase == Phase.Pack) Pack(item);
-            else if (_phase == Phase.Transpose) TransposeRow(item);
+            else if (_phase == Phase.Transpose) TransposeRow(item / _paddedHeight, (int)(item % _paddedHeight), _p + item * _paddedWidth * _g.Channels);
             else if (_phase == Phase.Epilogue) _epilogue.Apply(item / _g.OutChannels, item % _g.OutChannels, 0, _pixels);
-            else if (_wide) Block<Tile6x32>(item);
-            else Block<Tile6x16>(item);
+            else if (_phase == Phase.Images)
+            {
+                if (_wide) Image<Tile6x32>(item);
+                else Image<Tile6x16>(item);
+            }
+            else if (_wide) Block<Tile6x32>(_p, 0, item / _panelBlocks, item % _panelBlocks);
+            else Block<Tile6x16>(_p, 0, item / _panelBlocks, item % _panelBlocks);
+    }
+
+    /// <summary>
+    /// Tiles per work item. Every block of tiles reads all the weights of its panels once (from L3 when they are large),
+    /// so a small image's last, short block cost a whole second pass over them for a tile or two (the 7 × 7 layers of
+    /// the CIFAR net at batch 1: 9 tiles = 8 + 1, and 2.4 MB of weights read twice). Up to two blocks' worth of tiles
+    /// is one block (the output channels are split instead); more are shared evenly between ⌈tiles / 8⌉ blocks.
+    /// </summary>
+    internal static long TileBlockSize(long tiles)
+    {
+        if (tiles <= 2 * TilesPerBlock) return Math.Max(tiles, 1);
+        long blocks = (tiles + TilesPerBlock - 1) / TilesPerBlock;
+        return (tiles + blocks - 1) / blocks;
     }
 
     /// <summary>Panel <paramref name="panel"/> of the weights: <c>packed[panel][t][c][lane] = w[panel·width + lane, c, t]</c>, zero past O.</summary>
@@ -168,15 +216,14 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     }
 
     /// <summary>
-    /// Padded row <paramref name="row"/> (image · paddedHeight + r) of P: input row r − padH transposed to [column][channel]
-    /// (<see cref="CpuMath.Transpose"/>), zeros where the padding is.
+    /// Padded row <paramref name="row"/> of image <paramref name="image"/>, into <paramref name="destination"/>: input row
+    /// row − padH transposed to [column][channel] (<see cref="CpuMath.Transpose"/>), zeros where the padding is.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void TransposeRow(long row)
+    void TransposeRow(long image, int row, float* destination)
     {
-        long image = row / _paddedHeight, channels = _g.Channels, plane = (long)_g.Height * _g.Width;
-        int ih = (int)(row % _paddedHeight) - _g.PadH;
-        float* destination = _p + row * _paddedWidth * channels;
+        long channels = _g.Channels, plane = (long)_g.Height * _g.Width;
+        int ih = row - _g.PadH;
         if ((uint)ih >= (uint)_g.Height)
         {
             new Span<float>(destination, (int)(_paddedWidth * channels)).Clear();
@@ -190,13 +237,34 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         CpuMath.Transpose(source, plane, destination + first * channels, channels, channels, last - first);
     }
 
+    /// <summary>
+    /// Image <paramref name="image"/> whole (<see cref="PerImage"/>): its padded channels-last copy in this thread's
+    /// scratch, every tile block of the one-image plan against all the panels, then (if deferred) its epilogue.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Block<TKernel>(long item) where TKernel : struct, IGemmMicroKernel
+    void Image<TKernel>(long image) where TKernel : struct, IGemmMicroKernel
+    {
+        long rowFloats = (long)_paddedWidth * _g.Channels;
+        var scratch = ThreadScratch<PaddedImage>.For(_paddedHeight * rowFloats);
+        fixed (float* p = scratch)
+        {
+            for (int row = 0; row < _paddedHeight; row++) TransposeRow(image, row, p + row * rowFloats);
+            for (long tileBlock = 0; tileBlock < _tileBlocks; tileBlock++) Block<TKernel>(p, image, tileBlock, 0);
+        }
+        if (_deferEpilogue)
+            for (long o = 0; o < _g.OutChannels; o++) _epilogue.Apply(image, o, 0, _pixels);
+    }
+
+    /// <summary>
+    /// Tile block <paramref name="tileBlock"/> × panel block <paramref name="panelBlock"/> of the plan, reading the padded
+    /// input at <paramref name="p"/>; the plan's image 0 is output image <paramref name="firstImage"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void Block<TKernel>(float* p, long firstImage, long tileBlock, long panelBlock) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width;
-        long tileBlock = item / _panelBlocks, panelBlock = item % _panelBlocks;
-        long tile0 = tileBlock * TilesPerBlock, m0 = tile0 * MR;
-        int tiles = (int)Math.Min(TilesPerBlock, _tiles - tile0);
+        long tile0 = tileBlock * _tilesPerBlock, m0 = tile0 * MR;
+        int tiles = (int)Math.Min(_tilesPerBlock, _tiles - tile0);
         long panel0 = panelBlock * _panels / _panelBlocks, panel1 = (panelBlock + 1) * _panels / _panelBlocks;
         int ldc = (int)(panel1 - panel0) * width;
 
@@ -212,21 +280,22 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
                     for (int t = 0; t < tiles; t++)
                     {
                         int klass = _tileClass[tile0 + t], first = _classTapStart[klass];
-                        TKernel.ConvTile(_p + c0, _pixelOffsets + m0 + t * MR, _inputTaps + first, _classTapCount[klass], channels, b, width,
+                        TKernel.ConvTile(p + c0, _pixelOffsets + m0 + t * MR, _inputTaps + first, _classTapCount[klass], channels, b, width,
                             _weightTaps + first, c + t * MR * ldc + (panel - panel0) * width, ldc, c0 > 0);
                     }
                 }
             }
-            Store(c, ldc, m0, tiles * MR, panel0 * width, Math.Min(_g.OutChannels, panel1 * width));
+            Store(c, ldc, firstImage, m0, tiles * MR, panel0 * width, Math.Min(_g.OutChannels, panel1 * width));
         }
     }
 
     /// <summary>
     /// The block's C (<c>[tile row][channel]</c>, <paramref name="ldc"/> apart) into the NCHW output, in runs of tile rows
-    /// whose pixels are consecutive in one image; each output channel's run then given to the epilogue.
+    /// whose pixels are consecutive in one image (the plan's image i is output image firstImage + i); each output
+    /// channel's run then given to the epilogue.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Store(float* c, int ldc, long m0, int rows, long o0, long o1)
+    void Store(float* c, int ldc, long firstImage, long m0, int rows, long o0, long o1)
     {
         for (int r0 = 0; r0 < rows;)
         {
@@ -236,7 +305,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
                 r0++;
                 continue;
             }
-            long image = q / _pixels, pixel = q % _pixels;
+            long image = firstImage + q / _pixels, pixel = q % _pixels;
             int count = 1;
             while (r0 + count < rows && pixel + count < _pixels && _order[m0 + r0 + count] == q + count) count++;
             float* y = _y + (image * _g.OutChannels + o0) * _pixels + pixel;
@@ -247,3 +316,6 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         }
     }
 }
+
+/// <summary>The key of the per-thread scratch that holds one image's padded channels-last copy (<see cref="NhwcConv{TEpilogue}.PerImage"/>).</summary>
+file sealed class PaddedImage;

@@ -11,7 +11,8 @@ namespace Kiln.Tests.Execution;
 /// The channels-last direct convolution against the reference's double-precision loop, with both register tiles:
 /// stride, padding, dilation, 1×1 and 5×5 windows, pixel blocks that cross images, channels that fill no 8 × 8
 /// transpose block and no weight panel, more channels than one pass over the taps, output channels split to fill the
-/// cores (one small image), each with every pixel grouping of <see cref="ConvTilePlan"/> (padding taps run or skipped).
+/// cores (one small image), each with every pixel grouping of <see cref="ConvTilePlan"/> (padding taps run or skipped)
+/// and both schedules (the batch transposed first, or image by image from a per-thread copy).
 /// Weights packed once must be repacked when the parameter epoch moves; weights that are not constant are packed every
 /// call. The epilogue must see every output element exactly once, after it is final.
 /// </summary>
@@ -23,6 +24,8 @@ public sealed class NhwcConvTests
     [InlineData(2, 24, 31, 31, 64, 3, 1, 1, 1)]    // the CIFAR network's first 3×3 layer
     [InlineData(5, 256, 3, 3, 256, 3, 1, 1, 1)]    // its last: pixel blocks span images
     [InlineData(1, 64, 3, 3, 40, 3, 1, 1, 1)]      // one small image: output channels split across the cores
+    [InlineData(1, 32, 7, 7, 24, 3, 1, 1, 1)]      // 9–16 tiles: one block of all of them
+    [InlineData(9, 16, 10, 10, 24, 3, 1, 1, 1)]    // enough images, and large enough, to run image by image when chosen
     [InlineData(2, 16, 10, 10, 6, 3, 2, 1, 1)]     // stride 2
     [InlineData(2, 16, 12, 12, 6, 3, 1, 2, 2)]     // dilation 2
     [InlineData(3, 16, 7, 7, 20, 1, 1, 0, 1)]      // pointwise
@@ -44,17 +47,19 @@ public sealed class NhwcConvTests
         foreach (bool wide in new[] { false, true })
             foreach (bool constant in new[] { true, false })
                 foreach (var grouping in new ConvTilePlan.Grouping?[] { null, ConvTilePlan.Grouping.None, ConvTilePlan.Grouping.Rows, ConvTilePlan.Grouping.RowsAndColumns })
+                foreach (bool? perImage in new bool?[] { null, false, true })
                 {
                     using var tile = GemmTileSetting.Use(wide);
                     using var y = device.Allocate(new[] { images, outChannels, outHeight, outWidth });
                     var seen = new int[images * outChannels * outHeight * outWidth];
-                    var job = new NhwcConv<CountingEpilogue>(grouping);
+                    var job = new NhwcConv<CountingEpilogue>(grouping, perImage);
                     for (int call = 0; call < 2; call++) // the second call reuses the job's buffers (and, constant, its packed weights)
                     {
                         Array.Clear(seen);
                         job.Run(x.Cpu(), w.Cpu(), y.Cpu(), images, g, new CountingEpilogue(seen, outChannels, outHeight * outWidth), constant);
-                        Tolerance.AssertClose(expected, y.Download(), $"wide tile {wide}, constant weights {constant}, grouping {grouping?.ToString() ?? "chosen"}, call {call}", atol: 1e-4f);
+                        Tolerance.AssertClose(expected, y.Download(), $"wide tile {wide}, constant weights {constant}, grouping {grouping?.ToString() ?? "chosen"}, image by image {perImage?.ToString() ?? "chosen"}, call {call}", atol: 1e-4f);
                         Assert.All(seen, count => Assert.Equal(1, count));
+                        Assert.Equal(perImage ?? NhwcConv<CountingEpilogue>.PerImage(g, images), job.RanPerImage);
                     }
                 }
     }
