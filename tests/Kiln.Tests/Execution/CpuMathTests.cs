@@ -7,7 +7,7 @@ namespace Kiln.Tests.Execution;
 
 /// <summary>
 /// The SIMD exponential and error function of generated CPU kernels against double precision (Math.Exp, the
-/// reference's series erf), and at their special values.
+/// reference's series erf), and at their special values; the partial-vector load and store of a row's tail.
 /// </summary>
 public sealed class CpuMathTests
 {
@@ -73,5 +73,28 @@ public sealed class CpuMathTests
         Assert.True(float.IsNaN(At(float.NaN)));
         Assert.True(float.IsNaN(CpuMath.GeluErf(Vector256.Create(float.NaN)).GetElement(0)));
         Assert.Equal(0f, CpuMath.GeluErf(Vector256.Create(-30f)).GetElement(0), 1e-30f);
+    }
+
+    [Fact]
+    public void TailStoreWritesExactlyItsLanesAndTailLoadReadsThem()
+    {
+        var value = Vector256.Create(1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f);
+        for (int offset = 0; offset < 3; offset++) // unaligned destinations too
+            for (int lanes = 0; lanes <= 8; lanes++)
+            {
+                var row = new float[16];
+                Array.Fill(row, -1f);
+                CpuMath.StoreTail(value, ref row[offset], lanes);
+                for (int i = 0; i < row.Length; i++)
+                {
+                    int lane = i - offset;
+                    Assert.Equal(lane >= 0 && lane < lanes ? lane + 1f : -1f, row[i]);
+                }
+                if (lanes is > 0 and < 8)
+                {
+                    var loaded = CpuMath.LoadTail(ref row[offset], lanes);
+                    for (int lane = 0; lane < 8; lane++) Assert.Equal(lane < lanes ? lane + 1f : 0f, loaded.GetElement(lane));
+                }
+            }
     }
 }
