@@ -30,6 +30,7 @@ public static class GemmBenchmark
             (512, 512, 512, "square"),
             (1024, 1024, 1024, "square"),
             (128, 2304, 768, "GPT-2 small QKV, 128 tokens"),
+            (128, 3072, 768, "GPT-2 small MLP up, 128 tokens"),
             (128, 768, 3072, "GPT-2 small MLP down, 128 tokens"),
             (1, 768, 768, "one token, 768²"),
             (256, 576, 14400, "CIFAR layer2.conv1 filter gradient, batch 64 (split K)"),

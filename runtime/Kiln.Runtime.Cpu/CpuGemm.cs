@@ -35,6 +35,7 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     long _aRowStride, _aColStride, _bRowStride, _bColStride, _lda, _m, _n, _k, _batch;
     long _entries, _aEntryStride, _bEntryStride, _cEntryStride;
     long _slices, _panels, _panelFloats, _rowTiles, _colTiles, _splits;
+    bool _panelsOuter;
     bool _splitPacksB;
     float* _partial;
     TEpilogue _epilogue;
@@ -150,6 +151,11 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
             _rowTiles = (_slices + SlicesPerTile - 1) / SlicesPerTile;
             long tilesPerEntry = Math.Max(1, (16L * CpuParallel.MaxThreads + _entries - 1) / _entries);
             _colTiles = Math.Clamp((tilesPerEntry + _rowTiles - 1) / _rowTiles, 1, _panels);
+            // Consecutive tiles (which the cores take at about the same time) share the larger operand: B's panels when
+            // B is the larger (a transformer's weights at M = 128: 9.4 MB for GPT-2's first MLP layer, more than this
+            // VM's L3 with the rest of the block), so each column tile's panels come from memory once and from cache
+            // for its other row tiles; else A's rows (a convolution's long M).
+            _panelsOuter = _n > _m;
             Launch(Phase.Tiles, _entries * _rowTiles * _colTiles, _m * _n * _k / (_rowTiles * _colTiles));
         }
     }
@@ -200,7 +206,9 @@ public sealed unsafe class GemmJob<TEpilogue> : CpuTask where TEpilogue : struct
     void Tile<TKernel>(long t) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width;
-        long entry = t / (_rowTiles * _colTiles), rowTile = t / _colTiles % _rowTiles, colTile = t % _colTiles;
+        long entry = t / (_rowTiles * _colTiles);
+        long rowTile = _panelsOuter ? t % _rowTiles : t / _colTiles % _rowTiles;
+        long colTile = _panelsOuter ? t / _rowTiles % _colTiles : t % _colTiles;
         float* aRows = _aRows + entry * _aEntryStride, bPacked = _bPacked + entry * _panels * _panelFloats;
         long s0 = rowTile * _slices / _rowTiles, s1 = (rowTile + 1) * _slices / _rowTiles;
         long p0 = colTile * _panels / _colTiles, p1 = (colTile + 1) * _panels / _colTiles;
