@@ -21,7 +21,7 @@ namespace Kiln.Runtime.Cpu;
 /// One group only (the channels of a tap must be contiguous); any window, stride, padding and dilation. Which pixels
 /// share a tile, and which taps each tile runs, is a <see cref="ConvTilePlan"/> (border pixels skip the taps that
 /// only read padding). Batch first, work items are blocks of up to <see cref="TilesPerBlock"/> tiles (48 tile rows,
-/// across image boundaries; shared evenly, and all in one block when there are few: <see cref="TileBlockSize"/>) times
+/// across image boundaries; shared evenly, and all in one block when there are few: <see cref="TileBlocks"/>) times
 /// a block of output-channel panels (split until there are sixteen items per thread); image by image, an item is an
 /// image, its tiles in the same blocks against all panels. Within a block each weight panel is read from L2 once per
 /// tile while the block's input rows stay in L1/L2.
@@ -72,7 +72,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     ConvGeometry _g;
     TEpilogue _epilogue;
     int _width, _tapCount, _paddedHeight, _paddedWidth;
-    long _pixels, _tiles, _tilesPerBlock, _tileBlocks, _panels, _panelBlocks, _panelFloats;
+    long _pixels, _tiles, _tileBlocks, _panels, _panelBlocks, _panelFloats;
     long* _order;
     nint* _pixelOffsets;
     int* _tileClass, _classTapStart, _classTapCount;
@@ -129,8 +129,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
 
         if (!perImage) PinnedBuffer.Grow(ref _input, images * _paddedHeight * _paddedWidth * g.Channels);
         _tiles = _plan.Tiles;
-        _tilesPerBlock = TileBlockSize(_tiles);
-        _tileBlocks = (_tiles + _tilesPerBlock - 1) / _tilesPerBlock;
+        _tileBlocks = TileBlocks(_tiles);
         // Output channels split when there are too few pixel blocks to share evenly between the cores (a small image):
         // at least sixteen items per thread, so the last ones to finish are short.
         _panelBlocks = perImage ? 1 : Math.Clamp((16L * CpuParallel.MaxThreads + _tileBlocks - 1) / _tileBlocks, 1, _panels);
@@ -164,7 +163,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
             CpuParallel.For(images * _paddedHeight, 4L * _paddedWidth * g.Channels, this);
             _phase = Phase.Blocks;
             long tilePanels = (_panels + _panelBlocks - 1) / _panelBlocks;
-            CpuParallel.For(_tileBlocks * _panelBlocks, 2L * _tilesPerBlock * MR * tilePanels * _width * g.Channels * _tapCount, this);
+            CpuParallel.For(_tileBlocks * _panelBlocks, 2L * (_tiles + _tileBlocks - 1) / _tileBlocks * MR * tilePanels * _width * g.Channels * _tapCount, this);
             if (_deferEpilogue)
             {
                 _phase = Phase.Epilogue;
@@ -190,17 +189,13 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     }
 
     /// <summary>
-    /// Tiles per work item. Every block of tiles reads all the weights of its panels once (from L3 when they are large),
-    /// so a small image's last, short block cost a whole second pass over them for a tile or two (the 7 × 7 layers of
-    /// the CIFAR net at batch 1: 9 tiles = 8 + 1, and 2.4 MB of weights read twice). Up to two blocks' worth of tiles
-    /// is one block (the output channels are split instead); more are shared evenly between ⌈tiles / 8⌉ blocks.
+    /// How many blocks the tiles are cut into; block b holds tiles [b·tiles/blocks, (b+1)·tiles/blocks), so their sizes
+    /// differ by at most one. Every block reads all the weights of its panels once (from L3 when they are large), so a
+    /// small image's last, short block cost a whole second pass over them for a tile or two (the 7 × 7 layers of the
+    /// CIFAR net at batch 1: 9 tiles were 8 + 1, and 2.4 MB of weights read twice). Up to two blocks' worth of tiles are
+    /// one block (the output channels are split instead); more are ⌈tiles / 8⌉ blocks.
     /// </summary>
-    internal static long TileBlockSize(long tiles)
-    {
-        if (tiles <= 2 * TilesPerBlock) return Math.Max(tiles, 1);
-        long blocks = (tiles + TilesPerBlock - 1) / TilesPerBlock;
-        return (tiles + blocks - 1) / blocks;
-    }
+    internal static long TileBlocks(long tiles) => tiles <= 2 * TilesPerBlock ? 1 : (tiles + TilesPerBlock - 1) / TilesPerBlock;
 
     /// <summary>Panel <paramref name="panel"/> of the weights: <c>packed[panel][t][c][lane] = w[panel·width + lane, c, t]</c>, zero past O.</summary>
     void Pack(long panel)
@@ -265,8 +260,8 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     void Block<TKernel>(float* p, long firstImage, long tileBlock, long panelBlock) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width;
-        long tile0 = tileBlock * _tilesPerBlock, m0 = tile0 * MR;
-        int tiles = (int)Math.Min(_tilesPerBlock, _tiles - tile0);
+        long tile0 = tileBlock * _tiles / _tileBlocks, m0 = tile0 * MR;
+        int tiles = (int)((tileBlock + 1) * _tiles / _tileBlocks - tile0);
         long panel0 = panelBlock * _panels / _panelBlocks, panel1 = (panelBlock + 1) * _panels / _panelBlocks;
         int ldc = (int)(panel1 - panel0) * width;
 

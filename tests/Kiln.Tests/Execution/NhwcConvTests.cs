@@ -65,6 +65,22 @@ public sealed class NhwcConvTests
     }
 
     [Fact]
+    public void SmallImagesAreOneTileBlockAndLargerOnesBlocksOfAtMostEight()
+    {
+        for (long tiles = 1; tiles <= 200; tiles++)
+        {
+            long blocks = NhwcConv<NoEpilogue>.TileBlocks(tiles);
+            if (tiles <= 16) Assert.Equal(1, blocks); // up to two blocks' worth: one block, the weights read once
+            else
+            {
+                long largest = (tiles + blocks - 1) / blocks;
+                Assert.InRange(largest, 1, 8);
+                Assert.Equal((tiles + 7) / 8, blocks);
+            }
+        }
+    }
+
+    [Fact]
     public void RepacksConstantWeightsWhenTheParametersMove()
     {
         var g = new ConvGeometry(16, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 6, 6);
