@@ -60,7 +60,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     /// tiles start. It needs enough images to keep the cores busy (four per thread), and images of at least two blocks of
     /// tiles: an item reads every weight panel once, and each pixel class of a one-image plan ends in its own partly
     /// filled tile, which a whole-batch plan fills across images — at 7 × 7 (49 pixels) image by image measured 2–7%
-    /// slower, at 3 × 3 40–65% slower, at 15 × 15 and 31 × 31 4–14% faster (docs/benchmarks.md).
+    /// slower, at 3 × 3 40–70% slower, at 15 × 15 and 31 × 31 1–14% faster (docs/benchmarks.md).
     /// </summary>
     public static bool PerImage(in ConvGeometry g, long images) =>
         images >= 4L * CpuParallel.MaxThreads && (long)g.OutHeight * g.OutWidth >= 2 * TilesPerBlock * MR;
