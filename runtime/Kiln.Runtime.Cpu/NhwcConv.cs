@@ -191,9 +191,9 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     /// <summary>
     /// How many blocks the tiles are cut into; block b holds tiles [b·tiles/blocks, (b+1)·tiles/blocks), so their sizes
     /// differ by at most one. Every block reads all the weights of its panels once (from L3 when they are large), so a
-    /// small image's last, short block cost a whole second pass over them for a tile or two (the 7 × 7 layers of the
-    /// CIFAR net at batch 1: 9 tiles were 8 + 1, and 2.4 MB of weights read twice). Up to two blocks' worth of tiles are
-    /// one block (the output channels are split instead); more are ⌈tiles / 8⌉ blocks.
+    /// small image's last, short block cost a whole second pass over them for a few tiles (a 7 × 7 layer of the CIFAR
+    /// net at batch 1: a block of 8 tiles and one of the rest, 2.4 MB of weights read twice). Up to two blocks' worth of
+    /// tiles are one block (the output channels are split instead); more are ⌈tiles / 8⌉ blocks.
     /// </summary>
     internal static long TileBlocks(long tiles) => tiles <= 2 * TilesPerBlock ? 1 : (tiles + TilesPerBlock - 1) / TilesPerBlock;
 
