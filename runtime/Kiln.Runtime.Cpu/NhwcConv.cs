@@ -16,7 +16,7 @@ namespace Kiln.Runtime.Cpu;
 /// network's 3×3 layers (docs/benchmarks.md). Finished tiles are transposed into the NCHW output (8 × 8 register
 /// transposes) and the epilogue runs on each output channel's pixels while they are in cache — or, when the pixels
 /// were grouped by column (<see cref="ConvTilePlan"/>) and so come in runs of one or a few, in one pass over each output
-/// plane after the last block.
+/// plane after the last block; image by image, over each of the image's planes once the image is done.
 /// <para>
 /// One group only (the channels of a tap must be contiguous); any window, stride, padding and dilation. Which pixels
 /// share a tile, and which taps each tile runs, is a <see cref="ConvTilePlan"/> (border pixels skip the taps that
@@ -184,8 +184,8 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
                 if (_wide) Image<Tile6x32>(item);
                 else Image<Tile6x16>(item);
             }
-            else if (_wide) Block<Tile6x32>(_p, 0, item / _panelBlocks, item % _panelBlocks);
-            else Block<Tile6x16>(_p, 0, item / _panelBlocks, item % _panelBlocks);
+            else if (_wide) Block<Tile6x32>(_p, _y, 0, item / _panelBlocks, item % _panelBlocks, !_deferEpilogue);
+            else Block<Tile6x16>(_p, _y, 0, item / _panelBlocks, item % _panelBlocks, !_deferEpilogue);
     }
 
     /// <summary>
@@ -236,7 +236,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
 
     /// <summary>
     /// Image <paramref name="image"/> whole (<see cref="PerImage"/>): its padded channels-last copy in this thread's
-    /// scratch, every tile block of the one-image plan against all the panels, then (if deferred) its epilogue.
+    /// scratch, every tile block of the one-image plan against all the panels, then the epilogue over its planes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Image<TKernel>(long image) where TKernel : struct, IGemmMicroKernel
@@ -246,9 +246,11 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         fixed (float* p = scratch)
         {
             for (int row = 0; row < _paddedHeight; row++) TransposeRow(image, row, p + row * rowFloats);
-            for (long tileBlock = 0; tileBlock < _tileBlocks; tileBlock++) Block<TKernel>(p, image, tileBlock, 0);
+            float* output = _y + image * _g.OutChannels * _pixels;
+            for (long tileBlock = 0; tileBlock < _tileBlocks; tileBlock++) Block<TKernel>(p, output, image, tileBlock, 0, epilogue: false);
         }
-        if (_deferEpilogue)
+        // The image's output (a few hundred KB) is still in L2: the epilogue runs over its whole planes, one call each.
+        if (typeof(TEpilogue) != typeof(NoEpilogue))
             for (long o = 0; o < _g.OutChannels; o++) _epilogue.Apply(image, o, 0, _pixels);
     }
 
@@ -257,7 +259,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     /// input at <paramref name="p"/>; the plan's image 0 is output image <paramref name="firstImage"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Block<TKernel>(float* p, long firstImage, long tileBlock, long panelBlock) where TKernel : struct, IGemmMicroKernel
+    void Block<TKernel>(float* p, float* output, long firstImage, long tileBlock, long panelBlock, bool epilogue) where TKernel : struct, IGemmMicroKernel
     {
         int width = TKernel.Width;
         long tile0 = tileBlock * _tiles / _tileBlocks, m0 = tile0 * MR;
@@ -282,7 +284,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
                     }
                 }
             }
-            Store(c, ldc, firstImage, m0, tiles * MR, panel0 * width, Math.Min(_g.OutChannels, panel1 * width));
+            Store(c, ldc, output, firstImage, m0, tiles * MR, panel0 * width, Math.Min(_g.OutChannels, panel1 * width), epilogue);
         }
     }
 
@@ -292,7 +294,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
     /// channel's run then given to the epilogue.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Store(float* c, int ldc, long firstImage, long m0, int rows, long o0, long o1)
+    void Store(float* c, int ldc, float* output, long firstImage, long m0, int rows, long o0, long o1, bool epilogue)
     {
         for (int r0 = 0; r0 < rows;)
         {
@@ -302,13 +304,13 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
                 r0++;
                 continue;
             }
-            long image = firstImage + q / _pixels, pixel = q % _pixels;
+            long image = q / _pixels, pixel = q % _pixels;
             int count = 1;
             while (r0 + count < rows && pixel + count < _pixels && _order[m0 + r0 + count] == q + count) count++;
-            float* y = _y + (image * _g.OutChannels + o0) * _pixels + pixel;
+            float* y = output + (image * _g.OutChannels + o0) * _pixels + pixel;
             CpuMath.Transpose(c + (long)r0 * ldc, ldc, y, _pixels, count, o1 - o0);
-            if (!_deferEpilogue)
-                for (long o = o0; o < o1; o++) _epilogue.Apply(image, o, pixel, count);
+            if (epilogue)
+                for (long o = o0; o < o1; o++) _epilogue.Apply(firstImage + image, o, pixel, count);
             r0 += count;
         }
     }
