@@ -67,12 +67,12 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
 
     // The call in flight (one at a time: a model serializes its calls).
     Phase _phase;
-    bool _wide, _deferEpilogue;
+    bool _wide, _deferEpilogue, _epilogueInBlock;
     float* _x, _w, _y, _p, _packed;
     ConvGeometry _g;
     TEpilogue _epilogue;
     int _width, _tapCount, _paddedHeight, _paddedWidth;
-    long _pixels, _tiles, _tileBlocks, _panels, _panelBlocks, _panelFloats;
+    long _pixels, _planImages, _tiles, _tileBlocks, _panels, _panelBlocks, _panelFloats;
     long* _order;
     nint* _pixelOffsets;
     int* _tileClass, _classTapStart, _classTapCount;
@@ -136,6 +136,10 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
         // Column classes store the output in runs of a pixel or a few: an epilogue called per run and channel costs
         // more than one more pass over the output, plane by plane, once every block is stored.
         _deferEpilogue = _plan.Chosen == ConvTilePlan.Grouping.RowsAndColumns && typeof(TEpilogue) != typeof(NoEpilogue);
+        // One block of all the tiles (a small image, batch first): each item finishes whole planes of its channels and
+        // runs their deferred epilogue itself, while they are in cache and without another launch.
+        _epilogueInBlock = _deferEpilogue && !perImage && _tileBlocks == 1;
+        _planImages = planImages;
         fixed (float* input = _input)
         fixed (float* packed = _weights)
         fixed (long* order = _plan.Order)
@@ -164,7 +168,7 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
             _phase = Phase.Blocks;
             long tilePanels = (_panels + _panelBlocks - 1) / _panelBlocks;
             CpuParallel.For(_tileBlocks * _panelBlocks, 2L * (_tiles + _tileBlocks - 1) / _tileBlocks * MR * tilePanels * _width * g.Channels * _tapCount, this);
-            if (_deferEpilogue)
+            if (_deferEpilogue && !_epilogueInBlock)
             {
                 _phase = Phase.Epilogue;
                 CpuParallel.For(images * g.OutChannels, _pixels, this);
@@ -284,7 +288,11 @@ public sealed unsafe class NhwcConv<TEpilogue> : CpuTask where TEpilogue : struc
                     }
                 }
             }
-            Store(c, ldc, output, firstImage, m0, tiles * MR, panel0 * width, Math.Min(_g.OutChannels, panel1 * width), epilogue);
+            long o0 = panel0 * width, o1 = Math.Min(_g.OutChannels, panel1 * width);
+            Store(c, ldc, output, firstImage, m0, tiles * MR, o0, o1, epilogue);
+            if (_epilogueInBlock)
+                for (long image = 0; image < _planImages; image++)
+                    for (long o = o0; o < o1; o++) _epilogue.Apply(firstImage + image, o, 0, _pixels);
         }
     }
 

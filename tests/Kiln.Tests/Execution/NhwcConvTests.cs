@@ -14,7 +14,7 @@ namespace Kiln.Tests.Execution;
 /// cores (one small image), each with every pixel grouping of <see cref="ConvTilePlan"/> (padding taps run or skipped)
 /// and both schedules (the batch transposed first, or image by image from a per-thread copy).
 /// Weights packed once must be repacked when the parameter epoch moves; weights that are not constant are packed every
-/// call. The epilogue must see every output element exactly once, after it is final.
+/// call. The epilogue must see every output element exactly once, after it is final (its value then is the one stored).
 /// </summary>
 [Collection(nameof(ProcessWideCpuSettings))]
 public sealed class NhwcConvTests
@@ -52,13 +52,15 @@ public sealed class NhwcConvTests
                     using var tile = GemmTileSetting.Use(wide);
                     using var y = device.Allocate(new[] { images, outChannels, outHeight, outWidth });
                     var seen = new int[images * outChannels * outHeight * outWidth];
+                    var valueSeen = new float[seen.Length];
                     var job = new NhwcConv<CountingEpilogue>(grouping, perImage);
                     for (int call = 0; call < 2; call++) // the second call reuses the job's buffers (and, constant, its packed weights)
                     {
                         Array.Clear(seen);
-                        job.Run(x.Cpu(), w.Cpu(), y.Cpu(), images, g, new CountingEpilogue(seen, outChannels, outHeight * outWidth), constant);
+                        job.Run(x.Cpu(), w.Cpu(), y.Cpu(), images, g, new CountingEpilogue(seen, valueSeen, y.Cpu(), outChannels, outHeight * outWidth), constant);
                         Tolerance.AssertClose(expected, y.Download(), $"wide tile {wide}, constant weights {constant}, grouping {grouping?.ToString() ?? "chosen"}, image by image {perImage?.ToString() ?? "chosen"}, call {call}", atol: 1e-4f);
                         Assert.All(seen, count => Assert.Equal(1, count));
+                        Assert.Equal(y.Download().Data, valueSeen); // the epilogue saw each element's final value
                         Assert.Equal(perImage ?? NhwcConv<CountingEpilogue>.PerImage(g, images), job.RanPerImage);
                     }
                 }
@@ -101,13 +103,20 @@ public sealed class NhwcConvTests
         Tolerance.AssertClose(Reference.Conv2d(input, after, 1, 1, 1, 1), y.Download(), "after the update", atol: 1e-4f);
     }
 
-    /// <summary>Counts the epilogue's visits to each output element (batch = image, row = output channel).</summary>
-    readonly struct CountingEpilogue(int[] seen, int outChannels, int pixels) : IGemmEpilogue
+    /// <summary>
+    /// Counts the epilogue's visits to each output element (batch = image, row = output channel) and records the value
+    /// the element had when visited.
+    /// </summary>
+    readonly struct CountingEpilogue(int[] seen, float[] valueSeen, CpuView output, int outChannels, int pixels) : IGemmEpilogue
     {
         public void Apply(long batch, long row, long col0, long count)
         {
             for (long i = col0; i < col0 + count; i++)
-                Interlocked.Increment(ref seen[(batch * outChannels + row) * pixels + i]);
+            {
+                long index = (batch * outChannels + row) * pixels + i;
+                Interlocked.Increment(ref seen[index]);
+                valueSeen[index] = output[index];
+            }
         }
     }
 }
