@@ -59,6 +59,12 @@ public static class CpuPool
             MaxRow2x2(ref input.Row(n, c, 2 * oh), ref input.Row(n, c, 2 * oh + 1), g.OutWidth, ref output[outBase]);
             return;
         }
+        if (input.Contiguous && Avx.IsSupported && g.KernelW <= 8 && g.PadH == 0 && g.PadW == 0
+            && (g.OutWidth - 1L) * g.StrideW + g.KernelW <= g.Width && (g.OutHeight - 1L) * g.StrideH + g.KernelH <= g.Height)
+        {
+            MaxRowNarrowWindow(input, g, n, c, oh, ref output[outBase]);
+            return;
+        }
         for (long ow = 0; ow < g.OutWidth; ow++)
         {
             float acc = float.NegativeInfinity;
@@ -109,6 +115,33 @@ public static class CpuPool
             var ordered = Avx2.Permute4x64(pairs.AsDouble(), 0b11_01_10_00).AsSingle();
             if (count == 8) ordered.StoreUnsafe(ref Unsafe.Add(ref output, (nint)ow));
             else CpuMath.StoreTail(ordered, ref Unsafe.Add(ref output, (nint)ow), count);
+        }
+    }
+
+    /// <summary>
+    /// Output row (n, c, oh) of a window at most eight wide that stays inside the input (no padding; the 3 × 3 → 1 pooling
+    /// at the end of the CIFAR net): each window row one vector (lanes past KW set to −∞), the rows' maximum, then the
+    /// lanes' — instead of the scalar path's KH·KW reads through the input (that pooling at batch 64: 0.23 → 0.17 ms; ORT's
+    /// 0.05). Maximum as the scalar path's: NaN wins, +0 over −0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void MaxRowNarrowWindow<TInput>(TInput input, in ConvGeometry g, long n, long c, long oh, ref float output)
+        where TInput : struct, ICpuPoolInput
+    {
+        var lanes = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(g.KernelW)).AsSingle();
+        var negativeInfinity = Vector256.Create(float.NegativeInfinity);
+        for (long ow = 0; ow < g.OutWidth; ow++)
+        {
+            var window = negativeInfinity;
+            for (long kh = 0; kh < g.KernelH; kh++)
+            {
+                ref float start = ref Unsafe.Add(ref input.Row(n, c, oh * g.StrideH + kh), (nint)(ow * g.StrideW));
+                window = Vector256.Max(window, Vector256.ConditionalSelect(lanes, CpuMath.LoadTail(ref start, g.KernelW), negativeInfinity));
+            }
+            window = Vector256.Max(window, Avx.Permute2x128(window, window, 1));
+            window = Vector256.Max(window, Avx.Permute(window, 0b01_00_11_10));
+            window = Vector256.Max(window, Avx.Permute(window, 0b10_11_00_01));
+            Unsafe.Add(ref output, (nint)ow) = window.ToScalar();
         }
     }
 

@@ -9,7 +9,8 @@ namespace Kiln.Tests.Execution;
 /// CpuPool.MaxRow's SIMD path for 2×2, stride-2 windows over a contiguous input (eight outputs per step, the last
 /// partial group through masked loads and store) against the scalar path over the same input read through a prologue
 /// (<c>Contiguous</c> false): every width from 2 to 40 (odd ones leave a column unread), NaN in the window (it wins, as
-/// PyTorch's max-pooling), signed zeros, and nothing written past the row.
+/// PyTorch's max-pooling), signed zeros, and nothing written past the row. The same for the path of other windows up to
+/// eight wide without padding (one vector per window row).
 /// </summary>
 public sealed class CpuPoolTests
 {
@@ -52,6 +53,49 @@ public sealed class CpuPoolTests
                 }
                 Assert.Equal(42f, rows[0][outWidth]);
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(3, 3, 3, 3, 3, 3)]   // the CIFAR net's last pooling: the whole 3 × 3 map → 1
+    [InlineData(3, 3, 1, 1, 7, 9)]   // overlapping windows
+    [InlineData(2, 5, 2, 3, 6, 17)]
+    [InlineData(1, 8, 1, 8, 2, 16)]  // a full vector per window row
+    [InlineData(2, 7, 3, 1, 7, 20)]  // a last row never read
+    [InlineData(4, 2, 1, 2, 8, 11)]  // a last column never read
+    public void NarrowWindowRowMatchesScalarRow(int kernelH, int kernelW, int strideH, int strideW, int height, int width)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx.IsSupported) return; // the vector path needs AVX; elsewhere both are the scalar path
+        var random = new Random(7);
+        int outHeight = (height - kernelH) / strideH + 1, outWidth = (width - kernelW) / strideW + 1;
+        var g = new ConvGeometry(1, height, width, 1, kernelH, kernelW, strideH, strideW, 0, 0, 1, 1, 1, outHeight, outWidth);
+        var input = new float[height * width];
+        for (int i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
+        input[random.Next(input.Length)] = float.NaN;
+        input[random.Next(input.Length)] = -0f;
+        using var device = Device.Cpu();
+        using var x = device.Upload(new Tensor(input, height, width));
+        for (int oh = 0; oh < outHeight; oh++)
+        {
+            var rows = new float[2][]; // vector, scalar: each row with a sentinel past it
+            for (int path = 0; path < 2; path++)
+            {
+                using var y = device.Upload(new Tensor(new float[outWidth + 1], outWidth + 1));
+                y.Cpu()[outWidth] = 42f;
+                CpuPool.MaxRow(new Input(x.Cpu(), width, contiguous: path == 0), g, 0, 0, oh, y.Cpu(), 0);
+                rows[path] = y.Download().Data;
+            }
+            for (int ow = 0; ow < outWidth; ow++)
+            {
+                float expected = float.NegativeInfinity;
+                for (int kh = 0; kh < kernelH; kh++)
+                    for (int kw = 0; kw < kernelW; kw++)
+                        expected = MathF.Max(expected, input[(oh * strideH + kh) * width + ow * strideW + kw]);
+                Assert.Equal(expected, rows[1][ow]);
+                Assert.True(BitConverter.SingleToInt32Bits(rows[1][ow]) == BitConverter.SingleToInt32Bits(rows[0][ow]) || (float.IsNaN(rows[0][ow]) && float.IsNaN(rows[1][ow])),
+                    $"row {oh}, output {ow}: vector {rows[0][ow]}, scalar {rows[1][ow]}");
+            }
+            Assert.Equal(42f, rows[0][outWidth]);
         }
     }
 
