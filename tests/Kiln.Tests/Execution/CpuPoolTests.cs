@@ -24,23 +24,12 @@ public sealed class CpuPoolTests
             const int height = 4;
             int outWidth = width / 2;
             var g = new ConvGeometry(1, height, width, 1, 2, 2, 2, 2, 0, 0, 1, 1, 1, height / 2, outWidth);
-            var input = new float[height * width];
-            for (int i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
-            input[random.Next(input.Length)] = float.NaN;
-            input[random.Next(input.Length)] = -0f;
+            var input = RandomWithNanAndNegativeZero(random, height * width);
             using var device = Device.Cpu();
             using var x = device.Upload(new Tensor(input, height, width));
-            var rows = new float[2][]; // SIMD, scalar: each row with a sentinel past it
             for (int oh = 0; oh < height / 2; oh++)
             {
-                for (int path = 0; path < 2; path++)
-                {
-                    using var y = device.Upload(new Tensor(new float[outWidth + 1], outWidth + 1));
-                    var view = y.Cpu();
-                    view[outWidth] = 42f;
-                    CpuPool.MaxRow(new Input(x.Cpu(), width, contiguous: path == 0), g, 0, 0, oh, view, 0);
-                    rows[path] = y.Download().Data;
-                }
+                var rows = BothPaths(device, x, width, g, oh);
                 for (int ow = 0; ow < outWidth; ow++)
                 {
                     // The scalar path is the definition: each output the largest of its window, NaN where the window has one.
@@ -48,8 +37,7 @@ public sealed class CpuPoolTests
                     var window = new[] { input[at], input[at + 1], input[at + width], input[at + width + 1] };
                     float expected = Array.Exists(window, float.IsNaN) ? float.NaN : MathF.Max(MathF.Max(window[0], window[1]), MathF.Max(window[2], window[3]));
                     Assert.Equal(expected, rows[1][ow]);
-                    Assert.True(BitConverter.SingleToInt32Bits(rows[1][ow]) == BitConverter.SingleToInt32Bits(rows[0][ow]) || (float.IsNaN(rows[0][ow]) && float.IsNaN(rows[1][ow])),
-                        $"width {width}, row {oh}, output {ow}: SIMD {rows[0][ow]}, scalar {rows[1][ow]}");
+                    AssertSameBits(rows[0][ow], rows[1][ow], $"width {width}, row {oh}, output {ow}");
                 }
                 Assert.Equal(42f, rows[0][outWidth]);
             }
@@ -69,22 +57,12 @@ public sealed class CpuPoolTests
         var random = new Random(7);
         int outHeight = (height - kernelH) / strideH + 1, outWidth = (width - kernelW) / strideW + 1;
         var g = new ConvGeometry(1, height, width, 1, kernelH, kernelW, strideH, strideW, 0, 0, 1, 1, 1, outHeight, outWidth);
-        var input = new float[height * width];
-        for (int i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
-        input[random.Next(input.Length)] = float.NaN;
-        input[random.Next(input.Length)] = -0f;
+        var input = RandomWithNanAndNegativeZero(random, height * width);
         using var device = Device.Cpu();
         using var x = device.Upload(new Tensor(input, height, width));
         for (int oh = 0; oh < outHeight; oh++)
         {
-            var rows = new float[2][]; // vector, scalar: each row with a sentinel past it
-            for (int path = 0; path < 2; path++)
-            {
-                using var y = device.Upload(new Tensor(new float[outWidth + 1], outWidth + 1));
-                y.Cpu()[outWidth] = 42f;
-                CpuPool.MaxRow(new Input(x.Cpu(), width, contiguous: path == 0), g, 0, 0, oh, y.Cpu(), 0);
-                rows[path] = y.Download().Data;
-            }
+            var rows = BothPaths(device, x, width, g, oh);
             for (int ow = 0; ow < outWidth; ow++)
             {
                 float expected = float.NegativeInfinity;
@@ -92,12 +70,38 @@ public sealed class CpuPoolTests
                     for (int kw = 0; kw < kernelW; kw++)
                         expected = MathF.Max(expected, input[(oh * strideH + kh) * width + ow * strideW + kw]);
                 Assert.Equal(expected, rows[1][ow]);
-                Assert.True(BitConverter.SingleToInt32Bits(rows[1][ow]) == BitConverter.SingleToInt32Bits(rows[0][ow]) || (float.IsNaN(rows[0][ow]) && float.IsNaN(rows[1][ow])),
-                    $"row {oh}, output {ow}: vector {rows[0][ow]}, scalar {rows[1][ow]}");
+                AssertSameBits(rows[0][ow], rows[1][ow], $"row {oh}, output {ow}");
             }
             Assert.Equal(42f, rows[0][outWidth]);
         }
     }
+
+    static float[] RandomWithNanAndNegativeZero(Random random, int length)
+    {
+        var input = new float[length];
+        for (int i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
+        input[random.Next(input.Length)] = float.NaN;
+        input[random.Next(input.Length)] = -0f;
+        return input;
+    }
+
+    /// <summary>Output row <paramref name="oh"/> through the vector path (contiguous input) and the scalar one, each with a sentinel (42) past it.</summary>
+    static float[][] BothPaths(Device device, DeviceTensor x, int width, in ConvGeometry g, int oh)
+    {
+        var rows = new float[2][];
+        for (int path = 0; path < 2; path++)
+        {
+            using var y = device.Upload(new Tensor(new float[g.OutWidth + 1], g.OutWidth + 1));
+            y.Cpu()[g.OutWidth] = 42f;
+            CpuPool.MaxRow(new Input(x.Cpu(), width, contiguous: path == 0), g, 0, 0, oh, y.Cpu(), 0);
+            rows[path] = y.Download().Data;
+        }
+        return rows;
+    }
+
+    static void AssertSameBits(float vector, float scalar, string where) =>
+        Assert.True(BitConverter.SingleToInt32Bits(scalar) == BitConverter.SingleToInt32Bits(vector) || (float.IsNaN(vector) && float.IsNaN(scalar)),
+            $"{where}: vector {vector}, scalar {scalar}");
 
     readonly struct Input(CpuView x, int width, bool contiguous) : ICpuPoolInput
     {
