@@ -58,8 +58,19 @@ public abstract class KilnVsOrt
             OnnxRuntime();
         }
         System.Threading.Thread.Sleep(200);
-        double[] kiln = Time(KilnCompiled), ort = Time(OnnxRuntime);
-        Console.WriteLine($"{what}, 30 forwards each: Kiln min {kiln[0]:F3} / median {kiln[15]:F3} ms; ONNX Runtime min {ort[0]:F3} / median {ort[15]:F3} ms");
+        // KILN_ROUNDS=n repeats the measurement n times in one process (with more forwards between), to tell a state of
+        // the process (code tiering, placement of buffers) from a state of the machine (where the vCPUs sit).
+        int rounds = int.TryParse(Environment.GetEnvironmentVariable("KILN_ROUNDS"), out int r) && r > 1 ? r : 1;
+        for (int round = 0; round < rounds; round++)
+        {
+            if (round > 0)
+            {
+                for (int i = 0; i < 100; i++) KilnCompiled();
+                System.Threading.Thread.Sleep(300);
+            }
+            double[] kiln = Time(KilnCompiled), ort = Time(OnnxRuntime);
+            Console.WriteLine($"{what}, 30 forwards each: Kiln min {kiln[0]:F3} / median {kiln[15]:F3} ms; ONNX Runtime min {ort[0]:F3} / median {ort[15]:F3} ms");
+        }
 
         static double[] Time(Action run)
         {

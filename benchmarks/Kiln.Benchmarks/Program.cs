@@ -14,7 +14,7 @@ using Kiln.Benchmarks;
 // KILN_PROFILE=1 dotnet run -c Release --project benchmarks/Kiln.Benchmarks -- profile "chargpt6 256"   (one sized workload's kernel profile; also "cifar 64")
 bool quick = args.Contains("--quick");
 string what = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
-Console.WriteLine($"Kiln benchmarks ({what}{(quick ? ", quick" : "")}) on {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+Console.WriteLine($"Kiln benchmarks ({what}{(quick ? ", quick" : "")}) on {GemmBenchmark.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {CoreToCore.Describe()}");
 Console.WriteLine();
 
 if (what is "ptx") { PtxCompileBenchmark.Run(); return; }
@@ -40,3 +40,4 @@ if (what is "mlp" or "all") BenchmarkRunner.Run<MlpBenchmarks>(config);
 if (what is "gpt" or "all") BenchmarkRunner.Run<GptBenchmarks>(config);
 if (what is "cifar" or "all") BenchmarkRunner.Run<CifarBenchmarks>(config);
 if (what is "sized" or "all") BenchmarkRunner.Run<SizedBenchmarks>(config);
+if (what is "mlp" or "gpt" or "cifar" or "sized" or "all") Console.WriteLine($"At the end: {CoreToCore.Describe()}");

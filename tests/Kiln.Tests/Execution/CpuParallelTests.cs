@@ -16,7 +16,7 @@ public sealed class ProcessWideCpuSettings;
 
 /// <summary>
 /// The worker pool: every item of every launch runs exactly once, whatever the sizes and however many workers are late
-/// (more threads than cores make late workers common); a failure reaches the caller and the pool keeps working; a
+/// (more threads than cores make late workers common, and their parts are taken over by the others); a failure reaches the caller and the pool keeps working; a
 /// second launcher while the pool is busy runs inline.
 /// </summary>
 [Collection(nameof(ProcessWideCpuSettings))]
@@ -52,6 +52,26 @@ public sealed class CpuParallelTests
             task.Runs = new int[items];
             CpuParallel.For(items, 1 << 20, task);
             for (int i = 0; i < items; i++) Assert.True(task.Runs[i] == 1, $"launch {launch}: item {i} of {items} ran {task.Runs[i]} times");
+        }
+    }
+
+    /// <summary>
+    /// Launches of changing width: workers beyond the threads a launch asks for stay out of it even when they woke for
+    /// an earlier, wider launch, and each launch's parts are cut for its own thread count.
+    /// </summary>
+    [Fact]
+    public void EveryItemRunsExactlyOnceWhenTheThreadCountChangesBetweenLaunches()
+    {
+        using var setting = ThreadsSetting.Use(5);
+        var task = new CountingTask();
+        var random = new Random(11);
+        for (int launch = 0; launch < 2000; launch++)
+        {
+            CpuParallel.MaxThreads = 1 + random.Next(5);
+            int items = random.Next(1, 40);
+            task.Runs = new int[items];
+            CpuParallel.For(items, 1 << 20, task);
+            for (int i = 0; i < items; i++) Assert.True(task.Runs[i] == 1, $"launch {launch} ({CpuParallel.MaxThreads} threads): item {i} of {items} ran {task.Runs[i]} times");
         }
     }
 
