@@ -44,5 +44,49 @@ static class CoreToCore
         return rounds[Rounds / 2];
     }
 
-    public static string Describe() => $"core-to-core round trip {RoundTripNanoseconds():F0} ns";
+    /// <summary>Items of equal, fixed work: a dependent chain of multiply-adds the JIT cannot remove.</summary>
+    sealed class FixedWork(int steps) : Kiln.Runtime.Cpu.CpuTask
+    {
+        public double Sink;
+
+        public override void Run(long first, long end)
+        {
+            for (long item = first; item < end; item++)
+            {
+                double x = item;
+                for (int i = 0; i < steps; i++) x = x * 0.999999 + 1e-9;
+                if (x == 42) Sink = x;
+            }
+        }
+    }
+
+    /// <summary>
+    /// What a launch of <see cref="Kiln.Runtime.Cpu.CpuParallel"/> costs beyond its work, in microseconds: one item of
+    /// ≈ 10 µs per thread, launched on all cores, minus the time of one such item alone — the wake-up, the claims and
+    /// the join that every kernel a forward runs in parallel pays.
+    /// </summary>
+    public static double ForkJoinMicroseconds()
+    {
+        const int Launches = 2_000, Rounds = 5, Steps = 2_500; // ≈ 4 cycles per step: ≈ 10 µs per item at 1 GHz
+        int threads = Kiln.Runtime.Cpu.CpuParallel.MaxThreads;
+        var work = new FixedWork(Steps);
+        double alone = Median(() => work.Run(0, 1)), launched = Median(() => Kiln.Runtime.Cpu.CpuParallel.For(threads, 1 << 20, work));
+        return launched - alone;
+
+        static double Median(System.Action run)
+        {
+            var rounds = new double[Rounds];
+            for (int round = 0; round < Rounds; round++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                for (int i = 0; i < Launches; i++) run();
+                rounds[round] = Stopwatch.GetElapsedTime(start).TotalMilliseconds * 1e3 / Launches;
+            }
+            System.Array.Sort(rounds);
+            return rounds[Rounds / 2];
+        }
+    }
+
+    public static string Describe() =>
+        $"core-to-core round trip {RoundTripNanoseconds():F0} ns, a fork-join on {Kiln.Runtime.Cpu.CpuParallel.MaxThreads} threads {ForkJoinMicroseconds():F1} µs beyond its work";
 }
