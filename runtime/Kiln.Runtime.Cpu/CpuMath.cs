@@ -115,21 +115,22 @@ public static class CpuMath
         poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(1.421413741f));
         poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(-0.284496736f));
         poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(0.254829592f)) * t;
-        var magnitude = Vector256.FusedMultiplyAdd(-poly, ExpOfNonPositive(-(a * a)), Vector256<float>.One);
+        var magnitude = Vector256.FusedMultiplyAdd(-poly, ExpClamped(-(a * a)), Vector256<float>.One);
         return Vector256.CopySign(magnitude, x);
     }
 
     /// <summary>
-    /// e^x for x ≤ 0 (erf's e^−a²): <see cref="Exp(Vector256{float})"/> without its overflow side and special-value
-    /// selects — below −87 it returns e^−87, which erf multiplies by at most 0.26 and subtracts from 1, and a NaN may come
-    /// out finite, erf's other factor (from the same a) carrying the NaN — and with a degree-6
-    /// polynomial (relative error ≈ 1.2e-7 on |r| ≤ ln2/2, 3e-8 in erf). Erf-based GELU ran 1.3–1.5 ns per element
-    /// with the general exponential, 0.9–1.0 with this one (Zen 3).
+    /// e^x for x clamped to [−87, 88], for callers that tolerate the clamp: erf's e^−a² (below −87 it returns e^−87,
+    /// which erf multiplies by at most 0.26 and subtracts from 1) and GELU's 1 + e^−2u (past 88 it returns e^88, and x
+    /// divided by it is within 1e-38 of GELU's 0 for any float x). Unlike <see cref="Exp(Vector256{float})"/> it has no
+    /// special-value selects (a NaN may come out finite; both callers carry the NaN through their other factor, x) and a
+    /// degree-6 polynomial (relative error ≈ 1.2e-7 on |r| ≤ ln2/2, 3e-8 in erf). Erf-based GELU ran 1.3–1.5 ns per
+    /// element with the general exponential, 0.9–1.0 with this one (Zen 3).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> ExpOfNonPositive(Vector256<float> x)
+    static Vector256<float> ExpClamped(Vector256<float> x)
     {
-        var clamped = Vector256.MaxNative(x, Vector256.Create(-87f));
+        var clamped = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(-87f)), Vector256.Create(88f));
         var n = Vector256.Round(clamped * Vector256.Create(1.44269504f));
         var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693145752f), clamped);
         r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-1.42860677e-6f), r);
@@ -139,7 +140,7 @@ public static class CpuMath
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
         p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        // 2ⁿ with n in [−126, 0]: a normal float's exponent field.
+        // 2ⁿ with n in [−126, 127]: a normal float's exponent field.
         return p * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
     }
     // Counter-based random numbers, eight lanes at once: the same 32-bit integer steps as CounterRandom, lane by lane
@@ -228,11 +229,18 @@ public static class CpuMath
     public static Vector256<float> Tanh(Vector256<float> x) =>
         Vector256<float>.One - Vector256.Create(2f) / (Exp(x + x) + Vector256<float>.One);
 
+    /// <summary>
+    /// GELU's tanh form, ½x(1 + tanh u) with u = √(2/π)(x + 0.044715x³), computed as x·σ(2u) = x / (1 + e^−2u): one
+    /// clamped exponential and one division, where tanh through <see cref="Exp(Vector256{float})"/> took a full
+    /// exponential, a division and the products around them (GPT-2's MLP applies it to 4·width values per token in
+    /// its up-projection's epilogue). At −∞ it gives −∞ where the scalar form gives NaN; at every finite x it is within
+    /// a few ulps of the exact value (CpuMathTests).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Gelu(Vector256<float> x)
     {
-        var inner = Vector256.Create(SqrtTwoOverPi) * (x + Vector256.Create(0.044715f) * x * x * x);
-        return Vector256.Create(0.5f) * x * (Vector256<float>.One + Tanh(inner));
+        var minusTwoU = x * Vector256.FusedMultiplyAdd(Vector256.Create(-2 * SqrtTwoOverPi * 0.044715f), x * x, Vector256.Create(-2 * SqrtTwoOverPi));
+        return x / (Vector256<float>.One + ExpClamped(minusTwoU));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Silu(Vector256<float> x) => x / (Vector256<float>.One + Exp(-x));

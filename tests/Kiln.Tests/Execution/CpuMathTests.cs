@@ -62,6 +62,28 @@ public sealed class CpuMathTests
     }
 
     [Fact]
+    public void TanhGeluIsWithinAFewUlpsOfTheExactValue()
+    {
+        // Against ½x(1 + tanh(√(2/π)(x + 0.044715x³))) in double: the vector form computes x / (1 + e^−2u) in float.
+        var rng = new Random(9);
+        double worst = 0;
+        for (int i = 0; i < 20000; i++)
+        {
+            float x = (float)(rng.NextDouble() * 20 - 10);
+            double exact = 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            worst = Math.Max(worst, Math.Abs(CpuMath.Gelu(Vector256.Create(x)).GetElement(0) - exact) / Math.Max(1e-3, Math.Abs(exact)));
+        }
+        Assert.True(worst <= 1e-6, $"GELU (tanh): worst relative error {worst:E2}");
+        float At(float x) => CpuMath.Gelu(Vector256.Create(x)).GetElement(0);
+        Assert.Equal(0f, At(0f));
+        Assert.True(float.IsNaN(At(float.NaN)));
+        Assert.Equal(float.PositiveInfinity, At(float.PositiveInfinity));
+        Assert.Equal(1e30f, At(1e30f));
+        Assert.Equal(0f, At(-30f), 1e-30f);
+        Assert.Equal(0f, At(-1e30f), 1e-8f);
+    }
+
+    [Fact]
     public void ErfSpecialValues()
     {
         float At(float x) => CpuMath.Erf(Vector256.Create(x)).GetElement(0);
