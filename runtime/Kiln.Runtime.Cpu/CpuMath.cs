@@ -98,8 +98,9 @@ public static class CpuMath
         if ((lanes & 1) != 0) *at = part.ToScalar();
     }
 
+    /// <summary>All ones in lanes [0, <paramref name="lanes"/>), zeros above.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> TailMask(long lanes) =>
+    internal static Vector256<float> TailMask(long lanes) =>
         Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create((int)lanes)).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

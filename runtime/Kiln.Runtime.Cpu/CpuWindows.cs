@@ -128,7 +128,7 @@ public static class CpuPool
     static void MaxRowNarrowWindow<TInput>(TInput input, in ConvGeometry g, long n, long c, long oh, ref float output)
         where TInput : struct, ICpuPoolInput
     {
-        var lanes = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(g.KernelW)).AsSingle();
+        var lanes = CpuMath.TailMask(g.KernelW);
         var negativeInfinity = Vector256.Create(float.NegativeInfinity);
         for (long ow = 0; ow < g.OutWidth; ow++)
         {
