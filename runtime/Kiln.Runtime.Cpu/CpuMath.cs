@@ -122,8 +122,8 @@ public static class CpuMath
 
     /// <summary>
     /// e^x for x clamped to [−87, 88], for callers that tolerate the clamp: erf's e^−a² (below −87 it returns e^−87,
-    /// which erf multiplies by at most 0.26 and subtracts from 1) and GELU's 1 + e^−2u (past 88 it returns e^88, and x
-    /// divided by it is within 1e-38 of GELU's 0 for any float x). Unlike <see cref="Exp(Vector256{float})"/> it has no
+    /// which erf multiplies by at most 0.26 and subtracts from 1) and GELU's e^−2u (which selects 0 where −2u passes 88;
+    /// below −87, 1 + e^−87 is 1 in float anyway). Unlike <see cref="Exp(Vector256{float})"/> it has no
     /// special-value selects (a NaN may come out finite; both callers carry the NaN through their other factor, x) and a
     /// degree-6 polynomial (relative error ≈ 1.2e-7 on |r| ≤ ln2/2, 3e-8 in erf). Erf-based GELU ran 1.3–1.5 ns per
     /// element with the general exponential, 0.9–1.0 with this one (Zen 3).
@@ -234,14 +234,16 @@ public static class CpuMath
     /// GELU's tanh form, ½x(1 + tanh u) with u = √(2/π)(x + 0.044715x³), computed as x·σ(2u) = x / (1 + e^−2u): one
     /// clamped exponential and one division, where tanh through <see cref="Exp(Vector256{float})"/> took a full
     /// exponential, a division and the products around them (GPT-2's MLP applies it to 4·width values per token in
-    /// its up-projection's epilogue). At −∞ it gives −∞ where the scalar form gives NaN; at every finite x it is within
-    /// a few ulps of the exact value (CpuMathTests).
+    /// its up-projection's epilogue). Where −2u passes 88 (x below ≈ −10.3, where GELU is under 1e-37 in magnitude) it
+    /// returns 0: x over a clamped e^88 would leave up to −2 at x = −3.4e38. At −∞ that is 0, GELU's limit, where the
+    /// scalar form gives NaN; at every finite x it is within a few ulps of the exact value (CpuMathTests).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Gelu(Vector256<float> x)
     {
         var minusTwoU = x * Vector256.FusedMultiplyAdd(Vector256.Create(-2 * SqrtTwoOverPi * 0.044715f), x * x, Vector256.Create(-2 * SqrtTwoOverPi));
-        return x / (Vector256<float>.One + ExpClamped(minusTwoU));
+        var gelu = x / (Vector256<float>.One + ExpClamped(minusTwoU));
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(minusTwoU, Vector256.Create(88f)), Vector256<float>.Zero, gelu);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Silu(Vector256<float> x) => x / (Vector256<float>.One + Exp(-x));

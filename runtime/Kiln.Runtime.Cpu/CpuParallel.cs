@@ -141,8 +141,9 @@ public static class CpuParallel
         /// part, half of what remains at a time (at least one item): the owner's claims touch only its own line, and
         /// the cursors meet other cores only at the end, when a thread that finished early takes over the rest of a
         /// slower (or absent) thread's part. One shared cursor for the whole launch (guided self-scheduling, as
-        /// before) moved its cache line between the cores on every claim: ≈ 0.25 ms of a 1.4 ms CIFAR forward when
-        /// the two cores do not share an L3. Fixed parts also give each core the same rows in consecutive kernels.
+        /// before) moved its cache line between the cores on every claim: replacing it took 4% off a CIFAR batch-1
+        /// forward when the two cores do not share an L3 (docs/benchmarks.md, 2026-12-06), nothing measurable when
+        /// they do.
         /// </summary>
         static void Work(int slot, int slots)
         {

@@ -74,13 +74,16 @@ public sealed class CpuMathTests
             worst = Math.Max(worst, Math.Abs(CpuMath.Gelu(Vector256.Create(x)).GetElement(0) - exact) / Math.Max(1e-3, Math.Abs(exact)));
         }
         Assert.True(worst <= 1e-6, $"GELU (tanh): worst relative error {worst:E2}");
+        for (float x = -10f; x > -3e38f; x *= 1.5f) Assert.True(Math.Abs(At(x)) <= 1e-20, $"GELU (tanh) at {x}: {At(x)}");
         float At(float x) => CpuMath.Gelu(Vector256.Create(x)).GetElement(0);
         Assert.Equal(0f, At(0f));
         Assert.True(float.IsNaN(At(float.NaN)));
         Assert.Equal(float.PositiveInfinity, At(float.PositiveInfinity));
         Assert.Equal(1e30f, At(1e30f));
         Assert.Equal(0f, At(-30f), 1e-30f);
-        Assert.Equal(0f, At(-1e30f), 1e-8f);
+        Assert.Equal(0f, At(-1e30f));
+        Assert.Equal(0f, At(-3.4e38f));
+        Assert.Equal(0f, At(float.NegativeInfinity));
     }
 
     [Fact]
