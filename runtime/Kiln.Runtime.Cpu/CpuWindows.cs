@@ -138,10 +138,7 @@ public static class CpuPool
                 ref float start = ref Unsafe.Add(ref input.Row(n, c, oh * g.StrideH + kh), (nint)(ow * g.StrideW));
                 window = Vector256.Max(window, Vector256.ConditionalSelect(lanes, CpuMath.LoadTail(ref start, g.KernelW), negativeInfinity));
             }
-            window = Vector256.Max(window, Avx.Permute2x128(window, window, 1));
-            window = Vector256.Max(window, Avx.Permute(window, 0b01_00_11_10));
-            window = Vector256.Max(window, Avx.Permute(window, 0b10_11_00_01));
-            Unsafe.Add(ref output, (nint)ow) = window.ToScalar();
+            Unsafe.Add(ref output, (nint)ow) = CpuMath.HorizontalMax(window);
         }
     }
 
