@@ -150,30 +150,32 @@ public static class CpuParallel
             var task = _task!;
             try
             {
-                for (int i = 0; i < slots; i++)
+                for (int i = 0; i < slots && Volatile.Read(ref _failure) == null; i++)
                 {
-                    int victim = (slot + i) % slots;
-                    ref long next = ref _cursors[victim * Stride + Next];
-                    long end = _cursors[victim * Stride + End];
-                    while (Volatile.Read(ref _failure) == null)
-                    {
-                        long start, count;
-                        do
-                        {
-                            start = Volatile.Read(ref next);
-                            if (start >= end) goto nextPart;
-                            count = Math.Max(1, (end - start) / 2);
-                        }
-                        while (Interlocked.CompareExchange(ref next, start + count, start) != start);
-                        task.Run(start, start + count);
-                    }
-                    return;
-                nextPart:;
+                    int part = (slot + i) % slots;
+                    RunPart(task, ref _cursors[part * Stride + Next], _cursors[part * Stride + End]);
                 }
             }
             catch (Exception e)
             {
                 Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null); // the others stop taking chunks
+            }
+        }
+
+        /// <summary>Claims and runs half of what is left of one part at a time, until it is empty or a task failed.</summary>
+        static void RunPart(CpuTask task, ref long next, long end)
+        {
+            while (Volatile.Read(ref _failure) == null)
+            {
+                long start, count;
+                do
+                {
+                    start = Volatile.Read(ref next);
+                    if (start >= end) return;
+                    count = Math.Max(1, (end - start) / 2);
+                }
+                while (Interlocked.CompareExchange(ref next, start + count, start) != start);
+                task.Run(start, start + count);
             }
         }
 
