@@ -19,12 +19,13 @@ namespace Kiln.Benchmarks;
 /// the MLP and CIFAR examples end to end (first call, which includes ILGPU's IL → PTX compile and the driver's JIT,
 /// then steady latency at batch 1 and throughput at batch 256). Needs a CUDA GPU; `-- gpu --ilgpu-cpu` runs the same
 /// code on ILGPU's CPU accelerator at tiny sizes, to check the benchmark itself (its numbers mean nothing).
-/// Also the TF32 tensor-core GEMM, cuBLAS's SGEMM (ILGPU.Algorithms' binding, where the machine has libcublas) and tiled
+/// Also the TF32 tensor-core GEMM, cuBLAS's SGEMM (ILGPU.Algorithms' binding, where the machine has libcublas) and tiled (fp32 and TF32)
 /// attention against the thread-per-row kernel.
 /// </summary>
 public static class GpuBenchmark
 {
     const double PeakFlops = 67e12, PeakBytes = 4.8e12; // H200 datasheet: fp32 CUDA cores, HBM3e
+    const double Tf32PeakFlops = 494e12;                // H200 datasheet: TF32 tensor cores, dense
 
     public static void Run(bool quick, bool cpuAccelerator)
     {
@@ -101,14 +102,19 @@ public static class GpuBenchmark
         Console.WriteLine($"Softmax {shape.Rows} × {shape.Length}: {seconds * 1e6:F1} µs, {bytes / seconds / 1e9:F0} GB/s = {bytes / seconds / PeakBytes:P0} of DRAM bandwidth");
     }
 
-    /// <summary>Causal self-attention, [B, T, H, D] operands: the tiled kernel against the thread-per-row one, in TFLOP/s (4·T²·D per head, halved by causality).</summary>
+    /// <summary>
+    /// Causal self-attention, [B, T, H, D] operands: the tiled fp32 kernel and the TF32 tensor-core one against the
+    /// thread-per-row kernel, in TFLOP/s (4·T²·D per head, halved by causality); the TF32 kernel also as a share of the
+    /// H200's dense TF32 tensor-core peak (494 TFLOP/s, datasheet).
+    /// </summary>
     static void AttentionTable(IlgpuDevice device, (int B, int H, int T, int D)[] shapes, bool cpuAccelerator)
     {
         var accelerator = device.Accelerator;
         var tiled = accelerator.LoadStreamKernel<Attention>(CudaAttention.Tiled);
+        var tf32 = accelerator.LoadStreamKernel<Attention>(CudaAttentionTf32.Kernel);
         var row = accelerator.LoadAutoGroupedStreamKernel<Index1D, Attention>(CudaAttention.Row);
-        Console.WriteLine("| B × H × T × D (causal) | tiled µs | TFLOP/s | row kernel µs | tiled / row |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine("| B × H × T × D (causal) | tiled µs | TFLOP/s | TF32 tensor cores µs | TFLOP/s | of TF32 peak | row kernel µs | tiled / row |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var (b, h, t, d) in shapes)
         {
             long count = (long)b * t * h * d;
@@ -119,9 +125,11 @@ public static class GpuBenchmark
             q.MemSetToZero(); k.MemSetToZero(); v.MemSetToZero();
             var parts = new Attention { QData = q.View, KData = k.View, VData = v.View, Out = o.View, BatchCount = b, Length = t, HeadCount = h, Size = d };
             double tiledSeconds = Time(accelerator, cpuAccelerator ? 1 : 10, () => tiled(CudaAttention.Config(parts), parts));
+            double tf32Seconds = Time(accelerator, cpuAccelerator ? 1 : 10, () => tf32(CudaAttentionTf32.Config(parts), parts));
             double rowSeconds = Time(accelerator, cpuAccelerator ? 1 : 3, () => row(b * t * h, parts));
             double flops = 2.0 * b * h * t * t * d; // QKᵀ and PV, each 2·T²·D, halved by the causal mask
-            Console.WriteLine($"| {b} × {h} × {t} × {d} | {tiledSeconds * 1e6:F0} | {flops / tiledSeconds / 1e12:F2} | {rowSeconds * 1e6:F0} | {rowSeconds / tiledSeconds:F1}× |");
+            Console.WriteLine($"| {b} × {h} × {t} × {d} | {tiledSeconds * 1e6:F0} | {flops / tiledSeconds / 1e12:F2} | {tf32Seconds * 1e6:F0} | {flops / tf32Seconds / 1e12:F2} | " +
+                $"{flops / tf32Seconds / Tf32PeakFlops:P1} | {rowSeconds * 1e6:F0} | {rowSeconds / tiledSeconds:F1}× |");
         }
     }
 

@@ -11,6 +11,7 @@ public enum GpuPrecision
     /// <summary>
     /// TF32 tensor cores for fp32 data (inputs rounded to 10 mantissa bits, fp32 accumulation), as PyTorch's
     /// <c>allow_tf32</c>: products carry a relative error of about 2⁻¹⁰, for up to 8× the fp32 rate on an H100/H200.
+    /// Covers the matrix products and fused attention's two products (scores and the weighted sum of values).
     /// </summary>
     Tf32 = 1,
 }

@@ -336,7 +336,32 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
     [InlineData(1, 70, 70, 2, 64, 64, false)]
     [InlineData(1, 5, 40, 1, 128, 128, false)] // cross attention: more keys than queries, the largest head size
     [InlineData(1, 5, 40, 4, 16, 100, true)]   // causal with Tk > Tq: the queries see the last keys
-    public void TiledAttentionMatchesReference(int batch, int tq, int tk, int heads, int dk, int dv, bool causal)
+    public void TiledAttentionMatchesReference(int batch, int tq, int tk, int heads, int dk, int dv, bool causal) =>
+        RunAttention(CudaAttention.Tiled, CudaAttention.Config, batch, tq, tk, heads, dk, dv, causal, tf32: false);
+
+    /// <summary>
+    /// The tensor-core kernel (emulated <c>mma</c>): 32 queries and 16 keys per tile, head sizes padded to 8, each warp's
+    /// 16 rows with their own key counts (causal rows that see none of a tile the warp still computes).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1, 1, 1, 1, 1, true)]       // one query, one key, head size 1 (padded to 8)
+    [InlineData(2, 9, 9, 3, 33, 5, true)]      // odd sizes, Dv ≠ Dk, one query tile of 9
+    [InlineData(1, 70, 70, 2, 64, 64, true)]   // three query tiles, five key tiles, the last ones ragged
+    [InlineData(1, 70, 70, 2, 64, 64, false)]
+    [InlineData(1, 5, 40, 1, 128, 128, false)] // more keys than queries, the largest head size: all 16 output fragments
+    [InlineData(1, 5, 40, 4, 16, 100, true)]   // causal with Tk > Tq
+    [InlineData(1, 33, 17, 1, 24, 8, false)]   // a second query tile of one row, one output fragment
+    public void Tf32TensorCoreAttentionMatchesReference(int batch, int tq, int tk, int heads, int dk, int dv, bool causal) =>
+        RunAttention(CudaAttentionTf32.Kernel, CudaAttentionTf32.Config, batch, tq, tk, heads, dk, dv, causal, tf32: true);
+
+    /// <summary>
+    /// Runs an attention kernel over random q, k, v in [−1, 1] and checks it against softmax(q·kᵀ·scale)·v in double. fp32:
+    /// within 2e-5 relative. TF32 (inputs rounded to 10 mantissa bits, each product off by at most 2⁻¹⁰ relative): a
+    /// score moves by at most δ = 2⁻¹⁰ · scale · max over keys of Σ|q·k|, each weight then by a factor within e^{±2δ}, and
+    /// the rounded values and probabilities add 2⁻¹¹ each, so an output is within (2δ + 2⁻⁹) · max|v| (times 1.1, plus
+    /// 1e-5 for fp32 summation order).
+    /// </summary>
+    void RunAttention(Action<TestAttention> kernel, Func<TestAttention, KernelConfig> config, int batch, int tq, int tk, int heads, int dk, int dv, bool causal, bool tf32)
     {
         var random = new Random(tq * 131 + tk * 17 + dk);
         float[] q = Values(random, batch * tq * heads * dk), k = Values(random, batch * tk * heads * dk), v = Values(random, batch * tk * heads * dv), bias = Values(random, dv);
@@ -353,7 +378,7 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
             QData = qb.View, KData = kb.View, VData = vb.View, Out = output.View, Bias = biasBuffer.View,
             BatchCount = batch, Tq = tq, Tk = tk, HeadCount = heads, Dk = dk, Dv = dv, Causal = causal ? 1 : 0, ScaleValue = scale,
         };
-        accelerator.LoadStreamKernel<TestAttention>(CudaAttention.Tiled)(CudaAttention.Config(parts), parts);
+        accelerator.LoadStreamKernel(kernel)(config(parts), parts);
         accelerator.Synchronize();
         var actual = output.GetAsArray1D();
 
@@ -363,16 +388,28 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
                 {
                     int keys = causal ? t + tk - tq + 1 : tk;
                     var scores = new double[keys];
+                    double magnitude = 0, largestValue = 0;
                     for (int j = 0; j < keys; j++)
+                    {
+                        double absolute = 0;
                         for (int d = 0; d < dk; d++)
-                            scores[j] += (double)q[((b * tq + t) * heads + h) * dk + d] * k[((b * tk + j) * heads + h) * dk + d] * scale;
+                        {
+                            double product = (double)q[((b * tq + t) * heads + h) * dk + d] * k[((b * tk + j) * heads + h) * dk + d];
+                            scores[j] += product * scale;
+                            absolute += Math.Abs(product) * scale;
+                        }
+                        magnitude = Math.Max(magnitude, absolute);
+                        for (int d = 0; d < dv; d++) largestValue = Math.Max(largestValue, Math.Abs(v[((b * tk + j) * heads + h) * dv + d]));
+                    }
                     double max = scores.Max(), sum = scores.Sum(x => Math.Exp(x - max));
+                    double tf32Bound = 1.1 * (2 * Math.Pow(2, -10) * magnitude + Math.Pow(2, -9)) * largestValue + 1e-5;
                     for (int d = 0; d < dv; d++)
                     {
                         double expected = bias[d];
                         for (int j = 0; j < keys; j++) expected += Math.Exp(scores[j] - max) / sum * v[((b * tk + j) * heads + h) * dv + d];
                         float got = actual[((b * tq + t) * heads + h) * dv + d];
-                        Assert.True(Math.Abs(got - expected) <= 2e-5 * (1 + Math.Abs(expected)), $"out[{b},{t},{h},{d}] = {got}, expected {expected}");
+                        double tolerance = tf32 ? tf32Bound : 2e-5 * (1 + Math.Abs(expected));
+                        Assert.True(Math.Abs(got - expected) <= tolerance, $"out[{b},{t},{h},{d}] = {got}, expected {expected} (tolerance {tolerance:g3})");
                     }
                 }
     }

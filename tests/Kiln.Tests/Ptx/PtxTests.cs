@@ -26,7 +26,7 @@ public sealed class PtxTests : System.IDisposable
     public static readonly System.Type[] AllModelTypes =
     {
         typeof(MlpClassifier), typeof(Kiln.Examples.Gpt.CharGpt), typeof(Kiln.Examples.Cifar.CifarNet), typeof(ElementwiseOps), typeof(PositiveOps),
-        typeof(StructureOps), typeof(FusedChains), typeof(ModuleStack), typeof(LayerOps), typeof(ConvOps), typeof(SelectionOps), typeof(NnModules), typeof(Tf32Perceptron),
+        typeof(StructureOps), typeof(FusedChains), typeof(ModuleStack), typeof(LayerOps), typeof(ConvOps), typeof(SelectionOps), typeof(NnModules), typeof(Tf32Perceptron), typeof(Tf32Attention),
         typeof(Kiln.Examples.Llama.TinyLlama), typeof(TinyLlamaDecoder),
     };
 

@@ -28,6 +28,7 @@ public static class LibraryKernels
             ("conv.implicit-gemm", Entry(nameof(ConvImplicitGemm)), CudaGemm.Threads),
             ("conv.direct", Entry(nameof(ConvDirect)), 0),
             ("attention.tiled", Entry(nameof(AttentionTiled)), CudaAttention.Threads),
+            ("attention.tf32", Entry(nameof(AttentionTf32)), CudaAttentionTf32.Threads),
             ("attention.row", Entry(nameof(AttentionRow)), 0),
             ("optimizer.update", Entry(nameof(OptimizerUpdate)), 0),
             ("optimizer.multi-update", Entry(nameof(OptimizerMultiUpdate)), 0),
@@ -47,6 +48,7 @@ public static class LibraryKernels
     static void ConvDirect(Index1D index, Conv parts) => CudaConv.Direct(index, parts);
     static void AttentionRow(Index1D index, Attention parts) => CudaAttention.Row(index, parts);
     static void AttentionTiled(Attention parts) => CudaAttention.Tiled(parts);
+    static void AttentionTf32(Attention parts) => CudaAttentionTf32.Kernel(parts);
     static void OptimizerUpdate(Index1D index, CudaOptimizer.UpdateArgs args) => CudaOptimizer.Update(index, args);
     static void OptimizerMultiUpdate(Index1D index, CudaOptimizer.MultiUpdateArgs args) => CudaOptimizer.MultiUpdate(index, args);
     static void RowsSum(RowParts parts) => CudaRows.Sum(parts);

@@ -104,6 +104,8 @@ public static class CudaKernelEmitter
     {
         MatMulRoot when plan.GpuPrecision == Model.MatMulPrecision.Tf32 =>
             ("global::Kiln.Runtime.Cuda.CudaGemmTf32.Kernel", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemmTf32.Config"),
+        AttentionRoot a when plan.GpuPrecision == Model.MatMulPrecision.Tf32 && FitsTiledAttention(k, a) =>
+            ("global::Kiln.Runtime.Cuda.CudaAttentionTf32.Kernel", "global::Kiln.Runtime.Cuda.ICudaAttention", "global::Kiln.Runtime.Cuda.CudaAttentionTf32.Config"),
         AttentionRoot a when FitsTiledAttention(k, a) => ("global::Kiln.Runtime.Cuda.CudaAttention.Tiled", "global::Kiln.Runtime.Cuda.ICudaAttention", "global::Kiln.Runtime.Cuda.CudaAttention.Config"),
         AttentionRoot => ("global::Kiln.Runtime.Cuda.CudaAttention.Row", "global::Kiln.Runtime.Cuda.ICudaAttention", null),
         ConvRoot c when IsDepthwise(c) => ("global::Kiln.Runtime.Cuda.CudaConv.Direct", "global::Kiln.Runtime.Cuda.ICudaConv", null),
@@ -118,7 +120,7 @@ public static class CudaKernelEmitter
         _ => null,
     };
 
-    /// <summary>The tiled attention kernel holds head and value sizes up to 128 (known at build time) in its tiles and registers.</summary>
+    /// <summary>The tiled attention kernels (fp32 and TF32) hold head and value sizes up to 128 (known at build time) in their tiles and registers.</summary>
     static bool FitsTiledAttention(Kernel k, AttentionRoot a) =>
         a.HeadSize.IsConstant && a.HeadSize.Coefficient <= 128 && k.Shape[k.Shape.Rank - 1] is { IsConstant: true, Coefficient: <= 128 };
 
