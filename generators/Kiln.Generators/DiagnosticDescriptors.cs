@@ -181,8 +181,8 @@ public static class DiagnosticDescriptors
         "Bad state write: {0}",
         Shape, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
-    // KLN0035 is the build targets' (src/Kiln/buildTransitive/Kiln.targets): KilnReport=true and `kiln report` failed.
-    // Taken here so that no generator diagnostic reuses it.
+    // KLN0035 and KLN0036 are the build targets' (src/Kiln/buildTransitive/Kiln.targets): KilnReport=true and `kiln
+    // report` failed; KilnPrecompilePtx=true and `kiln ptx-pack` failed. Taken here so that no generator diagnostic reuses them.
 
     static readonly System.Collections.Generic.Dictionary<string, DiagnosticDescriptor> All =
         System.Linq.Enumerable.ToDictionary(

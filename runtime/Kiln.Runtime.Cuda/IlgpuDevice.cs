@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using ILGPU;
+using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -92,20 +93,50 @@ public sealed class IlgpuDevice : Device
         }
     }
 
-    /// <summary>The launcher of a generated kernel, compiled once per device and cached.</summary>
+    /// <summary>The launcher of a generated kernel, compiled once per device and cached (on a GPU, loaded from the model's precompiled PTX when it has it).</summary>
     public Action<Index1D, TArgs> Load<TArgs>(Action<Index1D, TArgs> kernel) where TArgs : struct
     {
         var method = kernel.Method;
         return (Action<Index1D, TArgs>)_kernels.GetValue(method.DeclaringType!, _ => new ConcurrentDictionary<MethodInfo, Delegate>())
-            .GetOrAdd(method, _ => Accelerator.LoadAutoGroupedStreamKernel(kernel));
+            .GetOrAdd(method, _ =>
+            {
+                if (Precompiled(method) is not { } compiled) return Accelerator.LoadAutoGroupedStreamKernel(kernel);
+                var launch = Accelerator.LoadAutoGroupedKernel(compiled).CreateLauncherDelegate<Action<AcceleratorStream, Index1D, TArgs>>();
+                return (Action<Index1D, TArgs>)((index, args) => launch(Accelerator.DefaultStream, index, args));
+            });
     }
 
-    /// <summary>The launcher of a generated kernel written for explicit thread blocks, compiled once per device and cached.</summary>
+    /// <summary>The launcher of a generated kernel written for explicit thread blocks, compiled once per device and cached (or loaded from precompiled PTX, as <see cref="Load{TArgs}"/>).</summary>
     public Action<KernelConfig, TArgs> LoadGrouped<TArgs>(Action<TArgs> kernel) where TArgs : struct
     {
         var method = kernel.Method;
         return (Action<KernelConfig, TArgs>)_kernels.GetValue(method.DeclaringType!, _ => new ConcurrentDictionary<MethodInfo, Delegate>())
-            .GetOrAdd(method, _ => Accelerator.LoadStreamKernel(kernel));
+            .GetOrAdd(method, _ =>
+            {
+                if (Precompiled(method) is not { } compiled) return Accelerator.LoadStreamKernel(kernel);
+                var launch = Accelerator.LoadKernel(compiled).CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, TArgs>>();
+                return (Action<KernelConfig, TArgs>)((config, args) => launch(Accelerator.DefaultStream, config, args));
+            });
+    }
+
+    /// <summary>How many kernels this device loaded from precompiled PTX rather than compiling them (<see cref="PrecompiledPtx"/>).</summary>
+    public int PrecompiledKernelsLoaded => _precompiledLoaded;
+
+    int _precompiledLoaded;
+
+    // The precompiled PTX of each model assembly, read once; Absent where there is none (or only one from another build).
+    readonly ConditionalWeakTable<Assembly, PrecompiledFile> _precompiled = new();
+
+    sealed record PrecompiledFile(PrecompiledPtx? Kernels);
+
+    /// <summary>On a CUDA GPU, <paramref name="method"/>'s PTX from its assembly's precompiled file, ready for the driver; null elsewhere or without one.</summary>
+    PTXCompiledKernel? Precompiled(MethodInfo method)
+    {
+        if (Accelerator is not CudaAccelerator) return null;
+        var file = _precompiled.GetValue(method.DeclaringType!.Assembly, assembly => new PrecompiledFile(PrecompiledPtx.Open(assembly)));
+        var compiled = file.Kernels?.CompiledKernel(_context, method);
+        if (compiled != null) System.Threading.Interlocked.Increment(ref _precompiledLoaded);
+        return compiled;
     }
 
     protected override void ApplyOptimizer(in OptimizerStep step, DeviceMemory parameter, DeviceMemory gradient, DeviceMemory? first, DeviceMemory? second)

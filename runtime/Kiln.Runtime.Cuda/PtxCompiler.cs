@@ -34,15 +34,19 @@ public sealed class PtxCompiler : IDisposable
     /// The PTX module for one kernel method: <c>static void K(Index1D, …)</c> (a thread per work item) or
     /// <c>static void K(TArgs)</c> (written for thread blocks, launched with a grid and block size).
     /// </summary>
-    public string Compile(MethodInfo kernel)
+    public string Compile(MethodInfo kernel) => CompileKernel(kernel).PTXAssembly;
+
+    /// <summary>The compiled kernel ILGPU's CUDA accelerator would load: the PTX and its entry point.</summary>
+    public PTXCompiledKernel CompileKernel(MethodInfo kernel) => (PTXCompiledKernel)_backend.Compile(Describe(kernel), new KernelSpecialization());
+
+    /// <summary>How ILGPU sees a kernel method: implicitly grouped (an index first: a thread per work item) or written for thread blocks.</summary>
+    public static EntryPointDescription Describe(MethodInfo kernel)
     {
         var parameters = kernel.GetParameters();
         bool implicitlyGrouped = parameters.Length > 0 && parameters[0].ParameterType is var first
             && (first == typeof(Index1D) || first == typeof(Index2D) || first == typeof(Index3D));
-        var entry = implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
+        return implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
             : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
-        var compiled = (PTXCompiledKernel)_backend.Compile(entry, new KernelSpecialization());
-        return compiled.PTXAssembly;
     }
 
     public void Dispose()

@@ -10,8 +10,9 @@ public static class Program
 {
     const string Usage = "kiln <command> [options]\n\nCommands:\n  report         an HTML compile report of a model assembly\n" +
         "  ptx            the PTX of every CUDA kernel of a model assembly, or of the kernel library\n" +
+        "  ptx-pack       the same PTX in one file beside the assembly, loaded at a model's first call instead of compiling\n" +
         "  ptxas-report   NVIDIA's assembler on those: registers, spills, shared memory, occupancy, tensor cores\n\n" +
-        ReportOptions.Usage + "\n\n" + PtxCommand.Usage + "\n\n" + PtxasReportCommand.Usage;
+        ReportOptions.Usage + "\n\n" + PtxCommand.Usage + "\n\n" + PtxPackCommand.Usage + "\n\n" + PtxasReportCommand.Usage;
 
     public static int Main(string[] args)
     {
@@ -34,6 +35,11 @@ public static class Program
                     if (ptx == null) { Console.WriteLine(PtxCommand.Usage); return 0; }
                     PtxCommand.Run(ptx, Console.Out);
                     return 0;
+                case "ptx-pack":
+                    var pack = PtxPackCommand.Parse(args.Skip(1).ToList());
+                    if (pack == null) { Console.WriteLine(PtxPackCommand.Usage); return 0; }
+                    PtxPackCommand.Run(pack, Console.Out);
+                    return 0;
                 case "ptxas-report":
                     var ptxas = PtxasReportCommand.Parse(args.Skip(1).ToList());
                     if (ptxas == null) { Console.WriteLine(PtxasReportCommand.Usage); return 0; }
@@ -46,7 +52,7 @@ public static class Program
         }
         catch (ArgumentException e)
         {
-            Console.Error.WriteLine($"{e.Message}\n\n{(args[0] switch { "ptx" => PtxCommand.Usage, "ptxas-report" => PtxasReportCommand.Usage, _ => ReportOptions.Usage })}");
+            Console.Error.WriteLine($"{e.Message}\n\n{(args[0] switch { "ptx" => PtxCommand.Usage, "ptx-pack" => PtxPackCommand.Usage, "ptxas-report" => PtxasReportCommand.Usage, _ => ReportOptions.Usage })}");
             return 2;
         }
         catch (Exception e) when (e is System.IO.IOException or System.ComponentModel.Win32Exception or BadImageFormatException or InvalidOperationException or UnauthorizedAccessException)
