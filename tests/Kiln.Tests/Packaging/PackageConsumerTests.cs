@@ -129,6 +129,71 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
     }
 
     /// <summary>
+    /// A CUDA model project with <c>KilnPrecompilePtx=true</c>: without the tool the build fails with KLN0036; with the
+    /// <c>kiln</c> tool from the same feed it writes <c>App.dll.kiln-ptx</c>, which the app's own CUDA runtime opens (the
+    /// fingerprint of the assembly it runs and of the package's runtime match) and finds every kernel of the model in;
+    /// <c>dotnet publish</c> carries the file. (Loading those kernels through the driver needs a GPU:
+    /// <c>PrecompiledPtxTests</c>.)
+    /// </summary>
+    [Fact]
+    public void CudaKernelsArePrecompiledAtBuildTime()
+    {
+        string app = NewConsoleApp("ptx", "Kiln", "Kiln.Runtime.Cuda");
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using Kiln.Runtime.Cuda;
+
+            var file = PrecompiledPtx.Open(typeof(TinyNet).Assembly);
+            var kernels = typeof(TinyNet.Compiled).GetNestedType("ForwardCuda")!.GetMethods()
+                .Where(m => m.IsStatic && m.Name.Length > 1 && m.Name[0] == 'K' && m.Name.Skip(1).All(char.IsDigit)).ToList();
+            Console.WriteLine($"kernels: {kernels.Count}");
+            Console.WriteLine($"precompiled: {file?.Count ?? -1}");
+            Console.WriteLine($"all found: {kernels.All(k => file?.Find(k) != null)}");
+            """);
+        File.WriteAllText(Path.Combine(app, "TinyNet.cs"), """
+            using Kiln;
+            using static Kiln.Ops;
+
+            [Model]
+            public partial class TinyNet
+            {
+                [Param(6, 8)] Tensor w;
+
+                [Graph]
+                public Tensor Forward([Shape("batch", 6)] Tensor x) => Softmax(Gelu(MatMul(x, w)), -1);
+            }
+            """);
+        string tools = Path.Combine(app, "..", "tools");
+        DotnetCli.Run(app, $"tool install Kiln.Cli --version {PackedFeed.Version} --tool-path \"{tools}\"", Minutes5).Succeeded("dotnet tool install Kiln.Cli");
+        string settings = Path.Combine(app, "Directory.Build.props");
+        void Settings(string tool) => File.WriteAllText(settings, $"""
+            <Project>
+              <PropertyGroup>
+                <KilnPrecompilePtx>true</KilnPrecompilePtx>
+                <KilnTool>"{tool}"</KilnTool>
+              </PropertyGroup>
+            </Project>
+            """);
+        Settings(Path.Combine(tools, "no-such-kiln"));
+        var noTool = DotnetCli.Run(app, "build -c Release -nodeReuse:false", Minutes5);
+        Assert.NotEqual(0, noTool.ExitCode);
+        Assert.Contains("error KLN0036", noTool.Output);
+
+        Settings(Path.Combine(tools, "kiln"));
+        var build = DotnetCli.Run(app, "build -c Release -nodeReuse:false", Minutes5).Succeeded("dotnet build with KilnPrecompilePtx=true");
+        Assert.Contains("(precompiled PTX)", build.Output);
+        Assert.True(File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "App.dll.kiln-ptx")));
+        var run = DotnetCli.Run(app, "run -c Release --no-build", Minutes5);
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("all found: True", run.Output);
+        string kernels = run.Output.Split('\n').Single(l => l.StartsWith("kernels: ", StringComparison.Ordinal)).Trim();
+        Assert.True(int.Parse(kernels["kernels: ".Length..], System.Globalization.CultureInfo.InvariantCulture) >= 2, run.Output);
+        Assert.Contains("precompiled: " + kernels["kernels: ".Length..], run.Output);
+
+        DotnetCli.Run(app, "publish -c Release --no-build -o published -nodeReuse:false", Minutes5).Succeeded("dotnet publish");
+        Assert.True(File.Exists(Path.Combine(app, "published", "App.dll.kiln-ptx")));
+    }
+
+    /// <summary>
     /// An ONNX file in the user's project (PyTorch's export of the test conv net) compiles through <c>[OnnxModel]</c> with
     /// nothing but the packages — the Kiln package makes the project's .onnx files AdditionalFiles — runs on its weights
     /// read from the file, matches PyTorch's output, and exports back to ONNX.
