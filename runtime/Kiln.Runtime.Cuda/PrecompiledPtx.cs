@@ -84,21 +84,25 @@ public sealed class PrecompiledPtx
     public static void Write(Assembly modelAssembly, IEnumerable<MethodInfo> kernels, PtxCompiler compiler, string path)
     {
         string temporary = path + ".tmp";
-        using (var archive = ZipFile.Open(temporary, ZipArchiveMode.Create))
+        try
         {
-            var table = new StringBuilder("kernel\tstatic shared bytes\tdynamic shared\n");
-            foreach (var method in kernels)
+            using (var archive = ZipFile.Open(temporary, ZipArchiveMode.Create))
             {
-                var compiled = compiler.CompileKernel(method);
-                var shared = ((EntryPoint)EntryPointProperty.GetValue(compiled)!).SharedMemory;
-                string key = KeyOf(method);
-                table.Append(CultureInfo.InvariantCulture, $"{key}\t{shared.StaticSize}\t{(shared.HasDynamicMemory ? 1 : 0)}\n");
-                WriteEntry(archive, key + ".ptx", compiled.PTXAssembly);
+                var table = new StringBuilder("kernel\tstatic shared bytes\tdynamic shared\n");
+                foreach (var method in kernels)
+                {
+                    var compiled = compiler.CompileKernel(method);
+                    var shared = ((EntryPoint)EntryPointProperty.GetValue(compiled)!).SharedMemory;
+                    string key = KeyOf(method);
+                    table.Append(CultureInfo.InvariantCulture, $"{key}\t{shared.StaticSize}\t{(shared.HasDynamicMemory ? 1 : 0)}\n");
+                    WriteEntry(archive, key + ".ptx", compiled.PTXAssembly);
+                }
+                WriteEntry(archive, KernelsEntry, table.ToString());
+                WriteEntry(archive, FingerprintEntry, Fingerprint(modelAssembly));
             }
-            WriteEntry(archive, KernelsEntry, table.ToString());
-            WriteEntry(archive, FingerprintEntry, Fingerprint(modelAssembly));
+            File.Move(temporary, path, overwrite: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        finally { File.Delete(temporary); } // nothing left after the move; after a failure the partial file goes and the old one stays
     }
 
     static void WriteEntry(ZipArchive archive, string name, string text)

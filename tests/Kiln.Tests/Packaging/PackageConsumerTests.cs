@@ -30,6 +30,16 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
         return app;
     }
 
+    /// <summary>The app's Directory.Build.props: <paramref name="properties"/> (Kiln's build properties) and the kiln tool at <paramref name="tool"/>.</summary>
+    static void KilnBuildSettings(string app, string tool, string properties) => File.WriteAllText(Path.Combine(app, "Directory.Build.props"), $"""
+        <Project>
+          <PropertyGroup>
+            {properties}
+            <KilnTool>"{tool}"</KilnTool>
+          </PropertyGroup>
+        </Project>
+        """);
+
     /// <remarks>Then the <c>kiln</c> tool, installed from the same feed, writes the compile report of the app's model.</remarks>
     [Fact]
     public void AModelBuildsRunsAndReportsFromThePackages()
@@ -106,16 +116,7 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
             && l.Contains("over the project's KilnMemoryBudget of 100 B", StringComparison.Ordinal));
 
         // The report as a build output (KilnReport=true), through the tool: a missing tool is KLN0035, then the report.
-        string settings = Path.Combine(app, "Directory.Build.props");
-        void Settings(string tool) => File.WriteAllText(settings, $"""
-            <Project>
-              <PropertyGroup>
-                <KilnReport>true</KilnReport>
-                <KilnTool>"{tool}"</KilnTool>
-                <KilnReportArguments>--sizes batch=4 --cpu-gflops 50 --cpu-gbs 10</KilnReportArguments>
-              </PropertyGroup>
-            </Project>
-            """);
+        void Settings(string tool) => KilnBuildSettings(app, tool, "<KilnReport>true</KilnReport><KilnReportArguments>--sizes batch=4 --cpu-gflops 50 --cpu-gbs 10</KilnReportArguments>");
         Settings(Path.Combine(tools, "no-such-kiln"));
         var noTool = DotnetCli.Run(app, "build -c Release -nodeReuse:false", Minutes5);
         Assert.NotEqual(0, noTool.ExitCode);
@@ -164,15 +165,7 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
             """);
         string tools = Path.Combine(app, "..", "tools");
         DotnetCli.Run(app, $"tool install Kiln.Cli --version {PackedFeed.Version} --tool-path \"{tools}\"", Minutes5).Succeeded("dotnet tool install Kiln.Cli");
-        string settings = Path.Combine(app, "Directory.Build.props");
-        void Settings(string tool) => File.WriteAllText(settings, $"""
-            <Project>
-              <PropertyGroup>
-                <KilnPrecompilePtx>true</KilnPrecompilePtx>
-                <KilnTool>"{tool}"</KilnTool>
-              </PropertyGroup>
-            </Project>
-            """);
+        void Settings(string tool) => KilnBuildSettings(app, tool, "<KilnPrecompilePtx>true</KilnPrecompilePtx>");
         Settings(Path.Combine(tools, "no-such-kiln"));
         var noTool = DotnetCli.Run(app, "build -c Release -nodeReuse:false", Minutes5);
         Assert.NotEqual(0, noTool.ExitCode);
