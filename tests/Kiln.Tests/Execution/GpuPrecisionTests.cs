@@ -82,7 +82,7 @@ public sealed class GpuPrecisionTests : IClassFixture<IlgpuCpuFixture>
     }
 
     /// <summary>
-    /// Both graphs of <see cref="Tf32Attention"/> on the CPU accelerator (emulated mma) against the eager reference: the
+    /// Every graph of <see cref="Tf32Attention"/> on the CPU accelerator (emulated mma) against the eager reference: the
     /// outputs are weighted means of values of magnitude ≤ max|v|, off by TF32's error in the scores and the values;
     /// checked within 2⁻⁶ of the largest output (plus one).
     /// </summary>
@@ -97,6 +97,9 @@ public sealed class GpuPrecisionTests : IClassFixture<IlgpuCpuFixture>
         AssertWithinTf32(eager.SelfAttention(x), model.SelfAttention(x));
         Tensor q = Tensor.Random(8, 1f, 1, 5, 2, 16), k = Tensor.Random(9, 1f, 1, 40, 2, 16), v = Tensor.Random(10, 1f, 1, 40, 2, 12);
         AssertWithinTf32(eager.CrossAttention(q, k, v), model.CrossAttention(q, k, v));
+        Tensor q3 = Tensor.Random(11, 1f, 2, 3, 2, 16), cacheK = Tensor.Random(12, 1f, 2, 40, 2, 16), cacheV = Tensor.Random(13, 1f, 2, 40, 2, 16);
+        var positions = new Tensor(new[] { 4f, 30f }, 2);
+        AssertWithinTf32(eager.CachedStep(q3, cacheK, cacheV, positions), model.CachedStep(q3, cacheK, cacheV, positions));
     }
 
     /// <summary>The real <c>mma.sync</c> (not its emulation): both TF32 models on a CUDA GPU against the eager reference. Skipped without one.</summary>

@@ -17,7 +17,7 @@ public partial class Tf32Perceptron
 /// <summary>
 /// Attention whose products (the projection and both of attention's) run on TF32 tensor cores on a GPU: causal
 /// self-attention over a fused projection (3 heads of 20, padded to 24 in the kernel; 37 positions: two query tiles and
-/// three key tiles, the last ones ragged), and cross attention with more keys than queries and Dv ≠ Dk.
+/// three key tiles, the last ones ragged), cross attention with more keys than queries and Dv ≠ Dk, and cached attention.
 /// </summary>
 [Model, GpuPrecision(GpuPrecision.Tf32)]
 public partial class Tf32Attention
@@ -39,4 +39,10 @@ public partial class Tf32Attention
     [Graph]
     public Tensor CrossAttention([Shape("batch", 5, 2, 16)] Tensor q, [Shape("batch", 40, 2, 16)] Tensor k, [Shape("batch", 40, 2, 12)] Tensor v) =>
         Attention(q, k, v) * 2f;
+
+    /// <summary>Three new queries per sequence over a 40-row cache, each sequence at its own position: per-row key counts in one block.</summary>
+    [Graph]
+    public Tensor CachedStep([Shape("batch", 3, 2, 16)] Tensor q, [Shape("batch", 40, 2, 16)] Tensor k, [Shape("batch", 40, 2, 16)] Tensor v,
+        [Shape("batch", DType = DType.Int32)] Tensor positions) =>
+        CachedAttention(q, k, v, positions);
 }
