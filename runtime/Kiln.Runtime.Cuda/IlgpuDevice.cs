@@ -32,6 +32,9 @@ public sealed class IlgpuDevice : Device
 
     public Accelerator Accelerator { get; }
 
+    /// <summary>How many threads the device keeps resident at once: its multiprocessors × the threads each holds (the width of a grid-stride launch).</summary>
+    public long ResidentThreads => (long)Accelerator.NumMultiprocessors * Accelerator.MaxNumThreadsPerMultiprocessor;
+
     public override void Synchronize()
     {
         base.Synchronize();

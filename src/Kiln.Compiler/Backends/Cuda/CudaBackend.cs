@@ -38,7 +38,9 @@ public sealed class CudaBackend : Backend
     protected override string KernelField(KernelPlan plan, Kernel kernel, string kernelClass, string field) =>
         CudaKernelEmitter.GroupedLaunch(plan, kernel) is { } config
             ? $"readonly global::Kiln.Runtime.Cuda.CudaGroupedKernel<{kernelClass}Args> {field} = new({kernelClass}, {config});"
-            : $"readonly global::Kiln.Runtime.Cuda.CudaKernel<{kernelClass}Args> {field} = new({kernelClass});";
+            : CudaKernelEmitter.IsGridStride(plan, kernel)
+                ? $"readonly global::Kiln.Runtime.Cuda.CudaGridStrideKernel<{kernelClass}Args> {field} = new({kernelClass});"
+                : $"readonly global::Kiln.Runtime.Cuda.CudaKernel<{kernelClass}Args> {field} = new({kernelClass});";
 
     protected override void EmitCallPrologue(SourceWriter w, IReadOnlyList<string> outputs)
     {

@@ -13,7 +13,8 @@ namespace Kiln.Compiler.Backends.Cuda;
 /// library computes from the parts), <c>static void K0(Index1D index, K0Args args)</c> for one launched a thread per work
 /// item. Every kernel but an elementwise one calls a library kernel of the CUDA runtime with <c>K0Args</c> as its
 /// model-specific parts: sizes, reads through strides and the fused prologue, the fused epilogue; an elementwise kernel
-/// is written whole, one thread per output element. The arguments travel as one struct because ILGPU's launchers take a
+/// (or a state write) is written whole, as a grid-stride loop over its output elements (<c>CudaGridStrideKernel</c>: at
+/// most as many threads as the GPU keeps resident, each taking elements a launch's width apart). The arguments travel as one struct because ILGPU's launchers take a
 /// fixed number of parameters (a kernel with 14 or more would not compile); a struct holds any number of buffers.
 /// Index arithmetic is 32-bit: NVIDIA GPUs do 64-bit integer multiplies and divisions in several instructions, and
 /// every tensor the GPU path runs is at most 2³¹−1 elements (checked per call by the CUDA runtime).
@@ -35,9 +36,14 @@ public static class CudaKernelEmitter
         w.Line(library == null
             ? $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>"
             : $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>, and its model-specific parts of {library.Value.Kernel}: sizes, reads, the fused epilogue.</summary>");
-        w.Open($"public struct K{k.Id}Args{(library == null ? "" : " : " + library.Value.Interface)}");
+        w.Open($"public struct K{k.Id}Args : {library?.Interface ?? "global::Kiln.Runtime.Cuda.ICudaGridStride"}");
         foreach (var b in sig.Buffers) w.Line($"public {View} {KernelSignature.BufferName(b)};");
         foreach (var s in symbols) w.Line($"public int {SymbolNames.Identifier(s)};");
+        if (library == null)
+        {
+            w.Line("public int GridItems { get; set; }");
+            w.Line("public int GridStride { get; set; }");
+        }
         if (members.Length > 0)
         {
             w.Line();
@@ -59,10 +65,15 @@ public static class CudaKernelEmitter
         w.Open($"public static void K{k.Id}(global::ILGPU.Index1D index, K{k.Id}Args args)");
         foreach (var b in sig.Buffers) w.Line($"var {KernelSignature.BufferName(b)} = args.{KernelSignature.BufferName(b)};");
         foreach (var s in symbols) w.Line($"int {SymbolNames.Identifier(s)} = args.{SymbolNames.Identifier(s)};");
-        w.Line("int flat = index;");
+        w.Line("int items = args.GridItems, stride = args.GridStride;");
+        w.Open("for (int flat = index; flat < items; flat += stride)");
         w.Lines(body);
         w.Close();
+        w.Close();
     }
+
+    /// <summary>Whether <paramref name="k"/> is written whole here and launched grid-stride (element-wise, a state write) rather than a library kernel.</summary>
+    public static bool IsGridStride(KernelPlan plan, Kernel k) => LibraryKernel(plan, k) == null;
 
     /// <summary>The symbolic dims kernel <paramref name="k"/> reads (its argument struct carries only these).</summary>
     public static IReadOnlyList<string> Symbols(KernelPlan plan, Kernel k) => Parts(plan, k).Symbols;
