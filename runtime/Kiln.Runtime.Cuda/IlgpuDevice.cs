@@ -127,7 +127,7 @@ public sealed class IlgpuDevice : Device
 
     int _precompiledLoaded;
 
-    // The precompiled PTX of each model assembly, read once; Absent where there is none (or only one from another build).
+    // The precompiled PTX of each model assembly, read once; Kernels is null where it has none (or one from another build).
     readonly ConditionalWeakTable<Assembly, PrecompiledFile> _precompiled = new();
 
     sealed record PrecompiledFile(PrecompiledPtx? Kernels);

@@ -14,8 +14,9 @@ namespace Kiln.Compiler.Backends.Cuda;
 /// item. Every kernel but an elementwise one calls a library kernel of the CUDA runtime with <c>K0Args</c> as its
 /// model-specific parts: sizes, reads through strides and the fused prologue, the fused epilogue; an elementwise kernel
 /// (or a state write) is written whole, as a grid-stride loop over its output elements (<c>CudaGridStrideKernel</c>: at
-/// most as many threads as the GPU keeps resident, each taking elements a launch's width apart). The arguments travel as one struct because ILGPU's launchers take a
-/// fixed number of parameters (a kernel with 14 or more would not compile); a struct holds any number of buffers.
+/// most as many threads as the GPU keeps resident, each taking elements a launch's width apart). The arguments travel
+/// as one struct because ILGPU's launchers take a fixed number of parameters (a kernel with 14 or more would not
+/// compile); a struct holds any number of buffers.
 /// Index arithmetic is 32-bit: NVIDIA GPUs do 64-bit integer multiplies and divisions in several instructions, and
 /// every tensor the GPU path runs is at most 2³¹−1 elements (checked per call by the CUDA runtime).
 /// ILGPU compiles the kernels to PTX for CUDA, and its CPU accelerator runs the very same methods in tests.
