@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.IO;
 using System.Linq;
 using ILGPU;
 using ILGPU.Runtime;
@@ -141,6 +142,53 @@ public static class GpuBenchmark
             batch => Tensor.Random(3, 1f, batch, MlpClassifier.Pixels), cpuAccelerator);
         Example("CIFAR", device, CifarNet.RandomWeights(0), (d, w) => CifarNet.Compile(d, w), (m, x) => m.Forward(x),
             batch => Tensor.Random(3, 1f, batch, 3, 32, 32), cpuAccelerator);
+        Console.WriteLine();
+        if (cpuAccelerator)
+        {
+            Console.WriteLine("First call with precompiled PTX: not measured on the CPU accelerator (it runs the kernels' IL, not PTX).");
+            return;
+        }
+        Console.WriteLine("| model | first call ms, fresh device, compiled IL → PTX (ILGPU warm) | first call ms, fresh device, precompiled PTX | kernels from the file |");
+        Console.WriteLine("|---|---|---|---|");
+        FirstCall("MLP", typeof(MlpClassifier), MlpClassifier.RandomWeights(0), (d, w) => MlpClassifier.Compile(d, w), (m, x) => m.Forward(x),
+            Tensor.Random(3, 1f, 1, MlpClassifier.Pixels));
+        FirstCall("CIFAR", typeof(CifarNet), CifarNet.RandomWeights(0), (d, w) => CifarNet.Compile(d, w), (m, x) => m.Forward(x),
+            Tensor.Random(3, 1f, 1, 3, 32, 32));
+    }
+
+    /// <summary>
+    /// A model's first batch-1 call on a fresh CUDA device (its kernel caches empty), compiling its kernels, then on
+    /// another fresh device with the model assembly's precompiled PTX file beside it (written here for the inference
+    /// graph when there is none, and removed again; one that was there is used and left alone).
+    /// </summary>
+    static void FirstCall<TModel>(string name, Type modelType, Weights weights, Func<Device, Weights, TModel> compile,
+        Func<TModel, DeviceTensor, DeviceTensor> forward, Tensor input) where TModel : IDisposable
+    {
+        double Measure(out int fromFile)
+        {
+            using var fresh = (IlgpuDevice)Device.Cuda();
+            using var model = compile(fresh, weights);
+            using var x = fresh.Upload(input);
+            var watch = Stopwatch.StartNew();
+            forward(model, x).Dispose();
+            fresh.Synchronize();
+            fromFile = fresh.PrecompiledKernelsLoaded;
+            return watch.Elapsed.TotalMilliseconds;
+        }
+        string path = PrecompiledPtx.PathFor(modelType.Assembly)!;
+        bool written = !File.Exists(path);
+        double compiled = written ? Measure(out _) : double.NaN;
+        if (written)
+            using (var compiler = new PtxCompiler()) PrecompiledPtx.Write(modelType.Assembly, PtxCompileBenchmark.CudaKernels(modelType, inferenceOnly: true), compiler, path);
+        try
+        {
+            double precompiled = Measure(out int fromFile);
+            Console.WriteLine($"| {name} | {(written ? compiled.ToString("F0") : "(a file was already there)")} | {precompiled:F0} | {fromFile} |");
+        }
+        finally
+        {
+            if (written) File.Delete(path);
+        }
     }
 
     static void Example<TModel>(string name, IlgpuDevice device, Weights weights, Func<Device, Weights, TModel> compile,

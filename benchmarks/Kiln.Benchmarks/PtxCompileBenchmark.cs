@@ -28,12 +28,7 @@ public static class PtxCompileBenchmark
         foreach (var model in new[] { typeof(Kiln.Examples.Mlp.MlpClassifier), typeof(Kiln.Examples.Gpt.CharGpt), typeof(Kiln.Examples.Cifar.CifarNet) })
         foreach (bool forwardOnly in new[] { true, false })
         {
-            // A first inference call loads its graph's kernels only (Forward; the GPT's Logits); training loads the loss and
-            // gradient graphs' too.
-            var kernels = model.GetNestedType("Compiled")!.GetNestedTypes()
-                .Where(t => forwardOnly ? t.Name is "ForwardCuda" or "LogitsCuda" : t.Name.EndsWith("Cuda", StringComparison.Ordinal))
-                .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.Name.StartsWith('K')))
-                .ToList();
+            var kernels = CudaKernels(model, forwardOnly);
             string name = model.Name + (forwardOnly ? " (inference graph)" : " (every graph)");
             double cold = Time(kernels), warm;
             string file = System.IO.Path.Combine(folder, model.Name + (forwardOnly ? ".forward" : "") + PrecompiledPtx.Extension);
@@ -49,8 +44,19 @@ public static class PtxCompileBenchmark
             Console.WriteLine($"| {name} | {kernels.Count} | {cold:F0} | {warm:F0} | {warm / kernels.Count:F1} | {first:F1} | {again:F1} | {new System.IO.FileInfo(file).Length / 1024} |");
         }
         System.IO.Directory.Delete(folder, recursive: true);
+        Console.WriteLine();
         Console.WriteLine($"An ILGPU context for CUDA (what every device creates first, the process's first): {contextMs:F0} ms, in neither column.");
     }
+
+    /// <summary>
+    /// A model's generated CUDA kernel methods: its inference graph's only (Forward; the GPT's Logits), what a first
+    /// inference call loads, or every graph's, with training's loss and gradient graphs.
+    /// </summary>
+    public static System.Collections.Generic.List<MethodInfo> CudaKernels(Type model, bool inferenceOnly) =>
+        model.GetNestedType("Compiled")!.GetNestedTypes()
+            .Where(t => inferenceOnly ? t.Name is "ForwardCuda" or "LogitsCuda" : t.Name.EndsWith("Cuda", StringComparison.Ordinal))
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.Name.StartsWith('K')))
+            .ToList();
 
     /// <summary>Reads the file and builds every kernel's compiled form, as the CUDA device does at a model's first call (less the driver's load).</summary>
     static double Load(ILGPU.Context context, Assembly assembly, string file, System.Collections.Generic.IReadOnlyList<MethodInfo> kernels)
