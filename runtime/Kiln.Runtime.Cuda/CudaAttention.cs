@@ -164,7 +164,7 @@ public static class CudaAttention
         if (lane + 96 < dv) a.Store(row, lane + 96, acc3 * inverse);
     }
 
-    static int XMax(int a, int b) => a > b ? a : b;
+    internal static int XMax(int a, int b) => a > b ? a : b;
 
     /// <summary>
     /// One thread per query row with online softmax: the running maximum m and sum l rescale the output row, so there is

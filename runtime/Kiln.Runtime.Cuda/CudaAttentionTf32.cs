@@ -56,7 +56,7 @@ public static class CudaAttentionTf32
         int tA = t0 + warpRow + g, tB = tA + 8;
         int rowA = Row(batch, tA < queries ? tA : t0, queries, heads, head), rowB = Row(batch, tB < queries ? tB : t0, queries, heads, head);
         int keysA = tA < queries ? a.Keys(rowA) : 0, keysB = tB < queries ? a.Keys(rowB) : 0;
-        int warpKeys = WarpMax(XMax(keysA, keysB));
+        int warpKeys = WarpMax(CudaAttention.XMax(keysA, keysB));
         // The block's key range: lane i of each warp asks for query t0 + i (a block holds 32 queries, one per lane).
         int tLane = t0 + lane;
         int blockKeys = WarpMax(tLane < queries ? a.Keys(Row(batch, tLane, queries, heads, head)) : 0);
@@ -152,11 +152,9 @@ public static class CudaAttentionTf32
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int Bits(float tf32) => (int)Interop.FloatAsInt(tf32);
 
-    static int XMax(int a, int b) => a > b ? a : b;
-
     static int WarpMax(int x)
     {
-        for (int delta = 16; delta > 0; delta >>= 1) x = XMax(x, Warp.ShuffleXor(x, delta));
+        for (int delta = 16; delta > 0; delta >>= 1) x = CudaAttention.XMax(x, Warp.ShuffleXor(x, delta));
         return x;
     }
 

@@ -26,20 +26,23 @@ public interface ICudaGridStride
 /// </summary>
 public sealed class CudaGridStrideKernel<TArgs> where TArgs : struct, ICudaGridStride
 {
-    readonly Action<Index1D, TArgs> _kernel;
-    Action<Index1D, TArgs>? _launcher;
+    readonly Action<Index1D, TArgs> _method;
+    readonly CudaKernel<TArgs> _kernel;
 
-    public CudaGridStrideKernel(Action<Index1D, TArgs> kernel) => _kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
+    public CudaGridStrideKernel(Action<Index1D, TArgs> kernel)
+    {
+        _method = kernel ?? throw new ArgumentNullException(nameof(kernel));
+        _kernel = new CudaKernel<TArgs>(kernel);
+    }
 
     /// <summary>Runs the kernel over <paramref name="items"/> elements on <paramref name="device"/>'s stream.</summary>
     public void Launch(IlgpuDevice device, long items, TArgs args)
     {
         if (items > int.MaxValue)
-            throw new KilnDeviceException($"{_kernel.Method.DeclaringType?.Name}.{_kernel.Method.Name} runs over {items} elements; the GPU path supports at most {int.MaxValue}.");
-        if (items == 0) return;
+            throw new KilnDeviceException($"{_method.Method.DeclaringType?.Name}.{_method.Method.Name} runs over {items} elements; the GPU path supports at most {int.MaxValue}.");
         int threads = (int)Math.Min(items, device.ResidentThreads);
         args.GridItems = (int)items;
         args.GridStride = threads;
-        (_launcher ??= device.Load(_kernel))(new Index1D(threads), args);
+        _kernel.Launch(device, threads, args); // nothing for 0 elements
     }
 }

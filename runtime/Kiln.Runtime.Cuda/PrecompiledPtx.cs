@@ -92,7 +92,7 @@ public sealed class PrecompiledPtx
                 foreach (var method in kernels)
                 {
                     var compiled = compiler.CompileKernel(method);
-                    var shared = ((EntryPoint)EntryPointProperty.GetValue(compiled)!).SharedMemory;
+                    var shared = SharedMemoryOf(compiled);
                     string key = KeyOf(method);
                     table.Append(CultureInfo.InvariantCulture, $"{key}\t{shared.StaticSize}\t{(shared.HasDynamicMemory ? 1 : 0)}\n");
                     WriteEntry(archive, key + ".ptx", compiled.PTXAssembly);
@@ -104,6 +104,9 @@ public sealed class PrecompiledPtx
         }
         finally { File.Delete(temporary); } // nothing left after the move; after a failure the partial file goes and the old one stays
     }
+
+    /// <summary>A compiled kernel's shared-memory specification (its entry point's; ILGPU keeps the entry point internal).</summary>
+    internal static SharedMemorySpecification SharedMemoryOf(CompiledKernel kernel) => ((EntryPoint)EntryPointProperty.GetValue(kernel)!).SharedMemory;
 
     static void WriteEntry(ZipArchive archive, string name, string text)
     {

@@ -64,19 +64,14 @@ public sealed class PrecompiledPtxTests : IDisposable
             Assert.Equal(fresh.IndexType, loaded.IndexType);
             Assert.Equal(fresh.NumParameters, loaded.NumParameters);
             Assert.Equal(method, loaded.SourceMethod);
-            Assert.Equal(SharedMemory(fresh), SharedMemory(loaded));
+            Assert.Equal(PrecompiledPtx.SharedMemoryOf(fresh), PrecompiledPtx.SharedMemoryOf(loaded));
         }
-        Assert.Contains(kernels, m => SharedMemory(file.CompiledKernel(context, m)!).StaticSize > 0); // the tiled kernels declare theirs
+        Assert.Contains(kernels, m => PrecompiledPtx.SharedMemoryOf(file.CompiledKernel(context, m)!).StaticSize > 0); // the tiled kernels declare theirs
         Assert.Null(file.CompiledKernel(context, typeof(CudaAttentionTf32).GetMethod(nameof(CudaAttentionTf32.Kernel))!)); // not in the file
     }
 
     /// <summary>PTX with ILGPU's per-compile numbering of its names (<c>_args_368799</c>) taken out: two compiles of one kernel differ only there.</summary>
     static string WithoutIds(string ptx) => System.Text.RegularExpressions.Regex.Replace(ptx, @"_\d+\b", "_#");
-
-    /// <summary>A compiled kernel's shared-memory specification (ILGPU keeps the entry point internal).</summary>
-    static ILGPU.Backends.EntryPoints.SharedMemorySpecification SharedMemory(ILGPU.Backends.CompiledKernel kernel) =>
-        ((ILGPU.Backends.EntryPoints.EntryPoint)typeof(ILGPU.Backends.CompiledKernel).GetProperty("EntryPoint", BindingFlags.NonPublic | BindingFlags.Instance)!
-            .GetValue(kernel)!).SharedMemory;
 
     /// <summary>A file written for another build of the assembly (another module version id) is not used: the kernels compile as usual.</summary>
     [Fact]
