@@ -120,7 +120,7 @@ public static class ModelParser
         if (attribute is not { ConstructorArguments.Length: 1 } || attribute.ConstructorArguments[0].Value is not int value) return MatMulPrecision.Fp32;
         if (Enum.IsDefined(typeof(MatMulPrecision), value)) return (MatMulPrecision)value;
         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidGpuPrecision, attribute.ApplicationSyntaxReference?.GetSyntax(cancellation),
-            $"{value} is not a precision; use GpuPrecision.Fp32 or GpuPrecision.Tf32"));
+            $"{value} is not a precision; use GpuPrecision.Fp32, Tf32, Bf16 or Fp16"));
         return MatMulPrecision.Fp32;
     }
 

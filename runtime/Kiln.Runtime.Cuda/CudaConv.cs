@@ -56,6 +56,19 @@ public static class CudaConv
     public static void ImplicitGemm<TConv>(TConv conv) where TConv : struct, ICudaConv => CudaGemm.Tiled(new ConvAsGemm<TConv>(conv));
 
     /// <summary>
+    /// The implicit GEMM on tensor cores: the same product (<see cref="ConvAsGemm{TConv}"/>) through the TF32 GEMM
+    /// (<see cref="CudaGemmTf32"/>), for the convolutions of a <c>[GpuPrecision(GpuPrecision.Tf32)]</c> model. Its tiles
+    /// are the fp32 kernel's 128×128, so <see cref="Config{TConv}"/> launches it too.
+    /// </summary>
+    public static void ImplicitGemmTf32<TConv>(TConv conv) where TConv : struct, ICudaConv => CudaGemmTf32.Kernel(new ConvAsGemm<TConv>(conv));
+
+    /// <summary>The implicit GEMM on bf16 tensor cores (<see cref="CudaGemmHalf"/>; 128×128 tiles as well).</summary>
+    public static void ImplicitGemmBf16<TConv>(TConv conv) where TConv : struct, ICudaConv => CudaGemmHalf.Kernel<ConvAsGemm<TConv>, Bf16>(new ConvAsGemm<TConv>(conv));
+
+    /// <summary>The implicit GEMM on fp16 tensor cores.</summary>
+    public static void ImplicitGemmFp16<TConv>(TConv conv) where TConv : struct, ICudaConv => CudaGemmHalf.Kernel<ConvAsGemm<TConv>, Fp16>(new ConvAsGemm<TConv>(conv));
+
+    /// <summary>
     /// One thread per output element, the window and its group's channels read straight from global memory: correct
     /// for every stride, padding, dilation and group count. Used for depthwise convolutions (one channel per group),
     /// where a GEMM's tiles would hold a single row.

@@ -46,7 +46,7 @@ public static class CudaGemmTf32
         Stage(bTile, 0, t, bAlongK, b);
         Group.Barrier();
 
-        WarpTile c = default;
+        TensorCoreWarpTile c = default;
         int slices = (kSize + TileK - 1) / TileK;
         for (int slice = 0; slice < slices; slice++)
         {
@@ -57,8 +57,8 @@ public static class CudaGemmTf32
                 a = Load(gemm, true, batch, rowBase, (slice + 1) * TileK, t, aAlongK, m, kSize);
                 b = Load(gemm, false, batch, colBase, (slice + 1) * TileK, t, bAlongK, n, kSize);
             }
-            c = WarpTile.Step(c, aTile, bTile, current, warpRow, warpCol, lane, scratch);
-            c = WarpTile.Step(c, aTile, bTile, current + 8 * Pitch, warpRow, warpCol, lane, scratch);
+            c = Step(c, aTile, bTile, current, warpRow, warpCol, lane, scratch);
+            c = Step(c, aTile, bTile, current + 8 * Pitch, warpRow, warpCol, lane, scratch);
             if (more)
             {
                 Stage(aTile, Buffer - current, t, aAlongK, a);
@@ -66,11 +66,7 @@ public static class CudaGemmTf32
             }
             Group.Barrier();
         }
-        int row = rowBase + warpRow, col = colBase + warpCol;
-        StoreRows(gemm, batch, row, col, m, n, lane, c.T00, c.T01, c.T02, c.T03);
-        StoreRows(gemm, batch, row + 16, col, m, n, lane, c.T10, c.T11, c.T12, c.T13);
-        StoreRows(gemm, batch, row + 32, col, m, n, lane, c.T20, c.T21, c.T22, c.T23);
-        StoreRows(gemm, batch, row + 48, col, m, n, lane, c.T30, c.T31, c.T32, c.T33);
+        c.Store(gemm, batch, rowBase + warpRow, colBase + warpCol, m, n, lane);
     }
 
     /// <summary>log₂ of the slice depth (16): the fp32 kernel's staging (<see cref="CudaGemm.Slot"/>, <see cref="CudaGemm.Read"/>) at this depth.</summary>
@@ -110,56 +106,28 @@ public static class CudaGemmTf32
         tile[buffer + k * Pitch + other] = Interop.IntAsFloat((uint)Mma.Tf32(value));
     }
 
-    static void StoreRows<TGemm>(TGemm gemm, int batch, int row, int col, int m, int n, int lane,
-        Mma.Accumulator c0, Mma.Accumulator c1, Mma.Accumulator c2, Mma.Accumulator c3) where TGemm : struct, ICudaGemm
-    {
-        StoreFragment(gemm, batch, row, col, m, n, lane, c0);
-        StoreFragment(gemm, batch, row, col + 8, m, n, lane, c1);
-        StoreFragment(gemm, batch, row, col + 16, m, n, lane, c2);
-        StoreFragment(gemm, batch, row, col + 24, m, n, lane, c3);
-    }
-
-    static void StoreFragment<TGemm>(TGemm gemm, int batch, int row, int col, int m, int n, int lane, Mma.Accumulator c) where TGemm : struct, ICudaGemm
-    {
-        Store(gemm, batch, row + Mma.CRow(lane, 0), col + Mma.CCol(lane, 0), m, n, c.C0);
-        Store(gemm, batch, row + Mma.CRow(lane, 1), col + Mma.CCol(lane, 1), m, n, c.C1);
-        Store(gemm, batch, row + Mma.CRow(lane, 2), col + Mma.CCol(lane, 2), m, n, c.C2);
-        Store(gemm, batch, row + Mma.CRow(lane, 3), col + Mma.CCol(lane, 3), m, n, c.C3);
-    }
-
-    static void Store<TGemm>(TGemm gemm, int batch, int row, int col, int m, int n, float value) where TGemm : struct, ICudaGemm
-    {
-        if (row < m && col < n) gemm.Store(batch, row, col, value);
-    }
-
     struct Octet
     {
         public float X0, X1, X2, X3, X4, X5, X6, X7;
     }
 
-    /// <summary>A lane's share of its warp's 64×32 tile: fragment Tij covers rows 16i…16i+15 and columns 8j…8j+7.</summary>
-    struct WarpTile
+    /// <summary>One 8-deep step at <paramref name="s"/> (a k row of the current buffers): 4 A and 4 B fragments, 16 MMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TensorCoreWarpTile Step(TensorCoreWarpTile c, ArrayView<float> aTile, ArrayView<float> bTile, int s, int warpRow, int warpCol, int lane, ArrayView<float> scratch)
     {
-        public Mma.Accumulator T00, T01, T02, T03, T10, T11, T12, T13, T20, T21, T22, T23, T30, T31, T32, T33;
-
-        /// <summary>One 8-deep step at <paramref name="s"/> (a k row of the current buffers): 4 A and 4 B fragments, 16 MMAs.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static WarpTile Step(WarpTile c, ArrayView<float> aTile, ArrayView<float> bTile, int s, int warpRow, int warpCol, int lane, ArrayView<float> scratch)
-        {
-            var a0 = AFragment.Load(aTile, s, warpRow, lane);
-            var a1 = AFragment.Load(aTile, s, warpRow + 16, lane);
-            var a2 = AFragment.Load(aTile, s, warpRow + 32, lane);
-            var a3 = AFragment.Load(aTile, s, warpRow + 48, lane);
-            var b0 = BFragment.Load(bTile, s, warpCol, lane);
-            var b1 = BFragment.Load(bTile, s, warpCol + 8, lane);
-            var b2 = BFragment.Load(bTile, s, warpCol + 16, lane);
-            var b3 = BFragment.Load(bTile, s, warpCol + 24, lane);
-            c.T00 = a0.Times(b0, c.T00, scratch); c.T01 = a0.Times(b1, c.T01, scratch); c.T02 = a0.Times(b2, c.T02, scratch); c.T03 = a0.Times(b3, c.T03, scratch);
-            c.T10 = a1.Times(b0, c.T10, scratch); c.T11 = a1.Times(b1, c.T11, scratch); c.T12 = a1.Times(b2, c.T12, scratch); c.T13 = a1.Times(b3, c.T13, scratch);
-            c.T20 = a2.Times(b0, c.T20, scratch); c.T21 = a2.Times(b1, c.T21, scratch); c.T22 = a2.Times(b2, c.T22, scratch); c.T23 = a2.Times(b3, c.T23, scratch);
-            c.T30 = a3.Times(b0, c.T30, scratch); c.T31 = a3.Times(b1, c.T31, scratch); c.T32 = a3.Times(b2, c.T32, scratch); c.T33 = a3.Times(b3, c.T33, scratch);
-            return c;
-        }
+        var a0 = AFragment.Load(aTile, s, warpRow, lane);
+        var a1 = AFragment.Load(aTile, s, warpRow + 16, lane);
+        var a2 = AFragment.Load(aTile, s, warpRow + 32, lane);
+        var a3 = AFragment.Load(aTile, s, warpRow + 48, lane);
+        var b0 = BFragment.Load(bTile, s, warpCol, lane);
+        var b1 = BFragment.Load(bTile, s, warpCol + 8, lane);
+        var b2 = BFragment.Load(bTile, s, warpCol + 16, lane);
+        var b3 = BFragment.Load(bTile, s, warpCol + 24, lane);
+        c.T00 = a0.Times(b0, c.T00, scratch); c.T01 = a0.Times(b1, c.T01, scratch); c.T02 = a0.Times(b2, c.T02, scratch); c.T03 = a0.Times(b3, c.T03, scratch);
+        c.T10 = a1.Times(b0, c.T10, scratch); c.T11 = a1.Times(b1, c.T11, scratch); c.T12 = a1.Times(b2, c.T12, scratch); c.T13 = a1.Times(b3, c.T13, scratch);
+        c.T20 = a2.Times(b0, c.T20, scratch); c.T21 = a2.Times(b1, c.T21, scratch); c.T22 = a2.Times(b2, c.T22, scratch); c.T23 = a2.Times(b3, c.T23, scratch);
+        c.T30 = a3.Times(b0, c.T30, scratch); c.T31 = a3.Times(b1, c.T31, scratch); c.T32 = a3.Times(b2, c.T32, scratch); c.T33 = a3.Times(b3, c.T33, scratch);
+        return c;
     }
 
     struct AFragment

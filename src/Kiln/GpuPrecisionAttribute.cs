@@ -14,6 +14,20 @@ public enum GpuPrecision
     /// Covers the matrix products and fused attention's two products (scores and the weighted sum of values).
     /// </summary>
     Tf32 = 1,
+
+    /// <summary>
+    /// bf16 tensor cores for fp32 data (each input rounded to 8 significant bits when a GEMM stages it, fp32
+    /// accumulation; cuBLAS's <c>CUBLAS_COMPUTE_32F_FAST_16BF</c>): a product's relative error is up to about 2⁻⁷, at twice
+    /// TF32's tensor-core rate on an H100/H200. Covers the matrix products and convolutions; fused attention runs on
+    /// TF32 tensor cores (its scores feed an exponential). Activations and weights stay fp32 in memory.
+    /// </summary>
+    Bf16 = 2,
+
+    /// <summary>
+    /// fp16 tensor cores for fp32 data, as <see cref="Bf16"/> but each input rounded to IEEE half (11 significant bits,
+    /// finite up to 65504 — larger values become infinities): more precise than bf16 where the values fit its range.
+    /// </summary>
+    Fp16 = 3,
 }
 
 /// <summary>

@@ -5,4 +5,6 @@ public enum MatMulPrecision
 {
     Fp32 = 0,
     Tf32 = 1,
+    Bf16 = 2,
+    Fp16 = 3,
 }

@@ -7,7 +7,10 @@ using Xunit;
 
 namespace Kiln.Tests.Execution;
 
-/// <summary><c>[GpuPrecision(GpuPrecision.Tf32)]</c>: the CUDA backend's products use the TF32 tensor-core GEMM; the CPU backend stays fp32.</summary>
+/// <summary>
+/// <c>[GpuPrecision]</c>: the CUDA backend's products use the TF32 or 16-bit (bf16, fp16) tensor-core GEMMs, convolutions
+/// included, and attention the TF32 kernel; the CPU backend stays fp32.
+/// </summary>
 public sealed class GpuPrecisionTests : IClassFixture<IlgpuCpuFixture>
 {
     readonly IlgpuCpuFixture _ilgpu;
@@ -120,6 +123,112 @@ public sealed class GpuPrecisionTests : IClassFixture<IlgpuCpuFixture>
         using var compiledAttention = Tf32Attention.Compile(gpu, attentionWeights);
         var x = Tensor.Random(7, 1f, 4, Tf32Attention.Length, Tf32Attention.Width);
         AssertWithinTf32(attention.SelfAttention(x), compiledAttention.SelfAttention(x));
+    }
+
+    [Fact]
+    public void HalfModelsUseTheHalfTensorCoreKernelsOnCudaOnly()
+    {
+        const string model = """
+            [Model{0}]
+            public partial class Net
+            {{
+                Tensor w = Param(8, 4);
+                Tensor filters = Param(6, 3, 3, 3);
+                [Graph] public Tensor Forward([Shape("batch", 8)] Tensor x) => MatMul(x, w);
+                [Graph] public Tensor Convolve([Shape("batch", 3, 6, 6)] Tensor x) => Conv2d(x, filters, padding: 1);
+                [Graph] public Tensor Attend([Shape("batch", 9, 2, 16)] Tensor q, [Shape("batch", 9, 2, 16)] Tensor k, [Shape("batch", 9, 2, 16)] Tensor v) =>
+                    Attention(q, k, v, causal: true);
+            }}
+            """;
+        foreach (var (precision, gemm, conv) in new[]
+        {
+            ("Bf16", "CudaGemmHalf.KernelBf16(args)", "CudaConv.ImplicitGemmBf16(args)"),
+            ("Fp16", "CudaGemmHalf.KernelFp16(args)", "CudaConv.ImplicitGemmFp16(args)"),
+            ("Tf32", "CudaGemmTf32.Kernel(args)", "CudaConv.ImplicitGemmTf32(args)"),
+        })
+        {
+            var result = GeneratorHarness.Run(GeneratorHarness.Model(string.Format(model, $", GpuPrecision(GpuPrecision.{precision})")));
+            Assert.Empty(result.CompilationErrors);
+            string cuda = result.Source(".Cuda.g.cs");
+            Assert.Contains(gemm, cuda);
+            Assert.Contains(conv, cuda);
+            Assert.Contains("CudaAttentionTf32.Kernel(args)", cuda);
+            Assert.DoesNotContain("CudaGemm.Tiled", cuda);
+            Assert.DoesNotContain("CudaConv.ImplicitGemm(args)", cuda);
+            Assert.DoesNotContain("CudaGemm", result.Source(".Cpu.g.cs"));
+        }
+        string plain = GeneratorHarness.Run(GeneratorHarness.Model(string.Format(model, ""))).Source(".Cuda.g.cs");
+        Assert.Contains("CudaConv.ImplicitGemm(args)", plain);
+        Assert.DoesNotContain("CudaGemmHalf", plain);
+    }
+
+    /// <summary>
+    /// <see cref="Bf16ConvNet"/> (two implicit-GEMM convolutions, two GEMMs) on the CPU accelerator (emulated mma) against
+    /// the eager reference: bf16 inputs carry up to 2⁻⁸ relative error each, so a layer's output up to about 2⁻⁷ of its Σ|a·b|;
+    /// checked within 2⁻⁵ of the largest output (plus one) after four layers — a wrong fragment or pair layout is off
+    /// by the outputs' own size. The fp32 CPU backend matches the reference to 1e-4.
+    /// </summary>
+    [Fact]
+    public void Bf16ConvNetMatchesTheReferenceWithinBf16Error()
+    {
+        var weights = Bf16ConvNet.RandomWeights(3);
+        var eager = new Bf16ConvNet();
+        eager.LoadWeights(weights);
+        var x = Tensor.Random(4, 1f, 3, 5, 8, 8);
+        using var model = Bf16ConvNet.Compile(_ilgpu.Device, weights);
+        AssertWithin(eager.Forward(x), model.Forward(x), Math.Pow(2, -5));
+        using var cpu = Bf16ConvNet.Compile(Device.Cpu(), weights);
+        var expected = eager.Forward(x);
+        var fp32 = cpu.Forward(x);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected.Data[i], fp32.Data[i], 4);
+    }
+
+    /// <summary><see cref="Fp16Perceptron"/>: its GEMMs within fp16's error (2⁻⁷ of the largest output, two layers), its attention within TF32's.</summary>
+    [Fact]
+    public void Fp16ModelMatchesTheReferenceWithinFp16Error()
+    {
+        var weights = Fp16Perceptron.RandomWeights(13);
+        var eager = new Fp16Perceptron();
+        eager.LoadWeights(weights);
+        using var model = Fp16Perceptron.Compile(_ilgpu.Device, weights);
+        var x = Tensor.Random(5, 1f, 6, 40);
+        AssertWithin(eager.Forward(x), model.Forward(x), Math.Pow(2, -7));
+        Tensor q = Tensor.Random(6, 1f, 2, 9, 2, 16), k = Tensor.Random(7, 1f, 2, 9, 2, 16), v = Tensor.Random(8, 1f, 2, 9, 2, 16);
+        AssertWithinTf32(eager.Attend(q, k, v), model.Attend(q, k, v));
+    }
+
+    /// <summary>The real bf16 and fp16 <c>mma.sync</c> and <c>cvt.rn.*x2.f32</c>: both models on a CUDA GPU against the eager reference. Skipped without one.</summary>
+    [CudaFact]
+    public void HalfModelsMatchTheReferenceOnCuda()
+    {
+        using var gpu = Device.Cuda();
+        var convWeights = Bf16ConvNet.RandomWeights(3);
+        var conv = new Bf16ConvNet();
+        conv.LoadWeights(convWeights);
+        using var compiledConv = Bf16ConvNet.Compile(gpu, convWeights);
+        var images = Tensor.Random(4, 1f, 64, 5, 8, 8);
+        AssertWithin(conv.Forward(images), compiledConv.Forward(images), Math.Pow(2, -5));
+
+        var perceptronWeights = Fp16Perceptron.RandomWeights(13);
+        var perceptron = new Fp16Perceptron();
+        perceptron.LoadWeights(perceptronWeights);
+        using var compiledPerceptron = Fp16Perceptron.Compile(gpu, perceptronWeights);
+        var x = Tensor.Random(5, 1f, 300, 40);
+        AssertWithin(perceptron.Forward(x), compiledPerceptron.Forward(x), Math.Pow(2, -7));
+    }
+
+    static void AssertWithin(Tensor expected, Tensor actual, double relative)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        double scale = expected.Data.Max(v => Math.Abs(v)) + 1;
+        double worst = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            worst = Math.Max(worst, Math.Abs(actual.Data[i] - expected.Data[i]));
+            Assert.True(Math.Abs(actual.Data[i] - expected.Data[i]) <= scale * relative, $"[{i}] {actual.Data[i]} vs {expected.Data[i]}");
+        }
+        // The reduced precision shows: a backend that silently computed in fp32 would be off by < 1e-5.
+        Assert.True(worst > 1e-5 * scale, $"no output differs from fp32 (largest difference {worst})");
     }
 
     static void AssertWithinTf32(Tensor expected, Tensor actual)

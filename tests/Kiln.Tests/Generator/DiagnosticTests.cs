@@ -855,7 +855,7 @@ public sealed class DiagnosticTests
             [Param(4)] Tensor w;
             [Graph] public Tensor F([Shape("batch", 4)] Tensor x) => x * w;
         }
-        """, "KLN0029", "Invalid [GpuPrecision]: 7 is not a precision; use GpuPrecision.Fp32 or GpuPrecision.Tf32");
+        """, "KLN0029", "Invalid [GpuPrecision]: 7 is not a precision; use GpuPrecision.Fp32, Tf32, Bf16 or Fp16");
 }
 
 /// <summary>The diagnostics of training: a loss Kiln cannot differentiate, and a [Loss] in the wrong place.</summary>

@@ -46,3 +46,42 @@ public partial class Tf32Attention
         [Shape("batch", DType = DType.Int32)] Tensor positions) =>
         CachedAttention(q, k, v, positions);
 }
+
+/// <summary>
+/// A small convolutional net whose products run on bf16 tensor cores on a GPU: a 3×3 convolution over 5 channels
+/// (K = 45: one 32-deep slice and a ragged one, odd k-pairs), a strided grouped one, then two linear layers —
+/// implicit-GEMM convolutions and GEMMs through <c>CudaGemmHalf</c>.
+/// </summary>
+[Model, GpuPrecision(GpuPrecision.Bf16)]
+public partial class Bf16ConvNet
+{
+    Tensor conv1 = Param(12, 5, 3, 3);
+    Tensor conv1Bias = Param(12);
+    Tensor conv2 = Param(12, 6, 3, 3);
+    Tensor w1 = Param(12 * 4 * 4, 33);
+    Tensor b1 = Param(33);
+    Tensor w2 = Param(33, 7);
+
+    [Graph]
+    public Tensor Forward([Shape("batch", 5, 8, 8)] Tensor x)
+    {
+        var h = Relu(Conv2d(x, conv1, conv1Bias, padding: 1));
+        h = Relu(Conv2d(h, conv2, stride: 2, padding: 1, groups: 2));
+        return MatMul(Relu(MatMul(Flatten(h, 1), w1) + b1), w2);
+    }
+}
+
+/// <summary>The perceptron of <see cref="Tf32Perceptron"/> on fp16 tensor cores; its attention graph runs on TF32 ones.</summary>
+[Model, GpuPrecision(GpuPrecision.Fp16)]
+public partial class Fp16Perceptron
+{
+    Tensor w1 = Param(40, 70);
+    Tensor b1 = Param(70);
+    Tensor w2 = Param(70, 9);
+
+    [Graph] public Tensor Forward([Shape("batch", 40)] Tensor x) => MatMul(Relu(MatMul(x, w1) + b1), w2);
+
+    [Graph]
+    public Tensor Attend([Shape("batch", 9, 2, 16)] Tensor q, [Shape("batch", 9, 2, 16)] Tensor k, [Shape("batch", 9, 2, 16)] Tensor v) =>
+        Attention(q, k, v, causal: true);
+}

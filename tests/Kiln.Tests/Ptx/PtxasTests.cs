@@ -43,13 +43,18 @@ public sealed class PtxasTests
     /// <summary>The examples' kernels and every library kernel: what CI assembles (about a minute on 2 cores).</summary>
     [CudaToolsFact]
     public void ExampleAndLibraryKernelsAssembleWithinBudget() =>
-        AssembleWithinBudget(PtxTests.AllModelTypes.Where(t => t.Assembly != typeof(PtxasTests).Assembly).Append(typeof(Tf32Perceptron)).Append(typeof(Tf32Attention)), library: true);
+        AssembleWithinBudget(PtxTests.AllModelTypes.Where(t => t.Assembly != typeof(PtxasTests).Assembly).Concat(TensorCoreModels), library: true);
 
-    /// <summary>The kernels that must contain tensor-core instructions: the TF32 library kernels and a TF32 model's products and attention.</summary>
+    /// <summary>The test models marked for tensor cores (<c>[GpuPrecision]</c> TF32, bf16, fp16).</summary>
+    static readonly System.Type[] TensorCoreModels = { typeof(Tf32Perceptron), typeof(Tf32Attention), typeof(Bf16ConvNet), typeof(Fp16Perceptron) };
+
+    /// <summary>
+    /// The kernels that must contain tensor-core instructions: the TF32, bf16 and fp16 library kernels, and a
+    /// tensor-core model's products, convolutions and attention.
+    /// </summary>
     static bool UsesTensorCores(PtxCommand.Entry e) =>
-        e.File.Contains(".tf32.", System.StringComparison.Ordinal)
-        || (e.File.StartsWith(nameof(Tf32Perceptron) + ".", System.StringComparison.Ordinal) || e.File.StartsWith(nameof(Tf32Attention) + ".", System.StringComparison.Ordinal))
-            && e.Kind is "matmul" or "attention";
+        new[] { ".tf32.", ".bf16.", ".fp16." }.Any(format => e.File.Contains(format, System.StringComparison.Ordinal))
+        || TensorCoreModels.Any(t => e.File.StartsWith(t.Name + ".", System.StringComparison.Ordinal)) && e.Kind is "matmul" or "attention" or "conv2d";
 
     /// <summary>
     /// The test models' kernels too (about 200; ten minutes on 2 cores): run with KILN_PTXAS_ALL=1, reported as

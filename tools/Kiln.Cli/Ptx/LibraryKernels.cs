@@ -25,7 +25,12 @@ public static class LibraryKernels
             ("gemm.nt", Entry(nameof(GemmNT)), CudaGemm.Threads),
             ("gemm.tf32.nn", Entry(nameof(GemmTf32NN)), CudaGemmTf32.Threads),
             ("gemm.tf32.nt", Entry(nameof(GemmTf32NT)), CudaGemmTf32.Threads),
+            ("gemm.bf16.nn", Entry(nameof(GemmBf16NN)), CudaGemmHalf.Threads),
+            ("gemm.bf16.nt", Entry(nameof(GemmBf16NT)), CudaGemmHalf.Threads),
+            ("gemm.fp16.nt", Entry(nameof(GemmFp16NT)), CudaGemmHalf.Threads),
             ("conv.implicit-gemm", Entry(nameof(ConvImplicitGemm)), CudaGemm.Threads),
+            ("conv.implicit-gemm.tf32", Entry(nameof(ConvImplicitGemmTf32)), CudaGemmTf32.Threads),
+            ("conv.implicit-gemm.bf16", Entry(nameof(ConvImplicitGemmBf16)), CudaGemmHalf.Threads),
             ("conv.direct", Entry(nameof(ConvDirect)), 0),
             ("attention.tiled", Entry(nameof(AttentionTiled)), CudaAttention.Threads),
             ("attention.tf32", Entry(nameof(AttentionTf32)), CudaAttentionTf32.Threads),
@@ -44,7 +49,12 @@ public static class LibraryKernels
     static void GemmNT(GemmTransposedB parts) => CudaGemm.Tiled(parts);
     static void GemmTf32NN(Gemm parts) => CudaGemmTf32.Kernel(parts);
     static void GemmTf32NT(GemmTransposedB parts) => CudaGemmTf32.Kernel(parts);
+    static void GemmBf16NN(Gemm parts) => CudaGemmHalf.KernelBf16(parts);
+    static void GemmBf16NT(GemmTransposedB parts) => CudaGemmHalf.KernelBf16(parts);
+    static void GemmFp16NT(GemmTransposedB parts) => CudaGemmHalf.KernelFp16(parts);
     static void ConvImplicitGemm(Conv parts) => CudaConv.ImplicitGemm(parts);
+    static void ConvImplicitGemmTf32(Conv parts) => CudaConv.ImplicitGemmTf32(parts);
+    static void ConvImplicitGemmBf16(Conv parts) => CudaConv.ImplicitGemmBf16(parts);
     static void ConvDirect(Index1D index, Conv parts) => CudaConv.Direct(index, parts);
     static void AttentionRow(Index1D index, Attention parts) => CudaAttention.Row(index, parts);
     static void AttentionTiled(Attention parts) => CudaAttention.Tiled(parts);

@@ -114,19 +114,25 @@ public static class CudaKernelEmitter
     /// </summary>
     static (string Kernel, string Interface, string? Config)? LibraryKernel(KernelPlan plan, Kernel k) => k.Root switch
     {
-        MatMulRoot when plan.GpuPrecision == Model.MatMulPrecision.Tf32 =>
-            ("global::Kiln.Runtime.Cuda.CudaGemmTf32.Kernel", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemmTf32.Config"),
-        AttentionRoot a when plan.GpuPrecision == Model.MatMulPrecision.Tf32 && FitsTiledAttention(k, a) =>
+        MatMulRoot => plan.GpuPrecision switch
+        {
+            Model.MatMulPrecision.Tf32 => ("global::Kiln.Runtime.Cuda.CudaGemmTf32.Kernel", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemmTf32.Config"),
+            Model.MatMulPrecision.Bf16 => ("global::Kiln.Runtime.Cuda.CudaGemmHalf.KernelBf16", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemmHalf.Config"),
+            Model.MatMulPrecision.Fp16 => ("global::Kiln.Runtime.Cuda.CudaGemmHalf.KernelFp16", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemmHalf.Config"),
+            _ => ("global::Kiln.Runtime.Cuda.CudaGemm.Tiled", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemm.Config"),
+        },
+        // Attention in a reduced-precision model runs on TF32 tensor cores: the scores feed an exponential, where bf16's 8 bits would show.
+        AttentionRoot a when plan.GpuPrecision != Model.MatMulPrecision.Fp32 && FitsTiledAttention(k, a) =>
             ("global::Kiln.Runtime.Cuda.CudaAttentionTf32.Kernel", "global::Kiln.Runtime.Cuda.ICudaAttention", "global::Kiln.Runtime.Cuda.CudaAttentionTf32.Config"),
         AttentionRoot a when FitsTiledAttention(k, a) => ("global::Kiln.Runtime.Cuda.CudaAttention.Tiled", "global::Kiln.Runtime.Cuda.ICudaAttention", "global::Kiln.Runtime.Cuda.CudaAttention.Config"),
         AttentionRoot => ("global::Kiln.Runtime.Cuda.CudaAttention.Row", "global::Kiln.Runtime.Cuda.ICudaAttention", null),
         ConvRoot c when IsDepthwise(c) => ("global::Kiln.Runtime.Cuda.CudaConv.Direct", "global::Kiln.Runtime.Cuda.ICudaConv", null),
-        ConvRoot => ("global::Kiln.Runtime.Cuda.CudaConv.ImplicitGemm", "global::Kiln.Runtime.Cuda.ICudaConv", "global::Kiln.Runtime.Cuda.CudaConv.Config"),
+        ConvRoot => ($"global::Kiln.Runtime.Cuda.CudaConv.ImplicitGemm{plan.GpuPrecision switch { Model.MatMulPrecision.Fp32 => "", var p => p.ToString() }}",
+            "global::Kiln.Runtime.Cuda.ICudaConv", "global::Kiln.Runtime.Cuda.CudaConv.Config"),
         PoolRoot p => ($"global::Kiln.Runtime.Cuda.CudaPool.{p.Op switch { OpKind.MaxPool2d => "Max", OpKind.MaxPool2dTaps => "MaxTap", _ => "Average" }}", "global::Kiln.Runtime.Cuda.ICudaWindow", null),
         PoolGradientRoot => ("global::Kiln.Runtime.Cuda.CudaPool.MaxGradient", "global::Kiln.Runtime.Cuda.ICudaPoolGradient", null),
         GatherRoot => ("global::Kiln.Runtime.Cuda.CudaGather.Rows", "global::Kiln.Runtime.Cuda.ICudaGather", null),
         ScatterAddRoot => ("global::Kiln.Runtime.Cuda.CudaScatter.Columns", "global::Kiln.Runtime.Cuda.ICudaScatter", null),
-        MatMulRoot => ("global::Kiln.Runtime.Cuda.CudaGemm.Tiled", "global::Kiln.Runtime.Cuda.ICudaGemm", "global::Kiln.Runtime.Cuda.CudaGemm.Config"),
         ReduceRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
         RowRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
         _ => null,
