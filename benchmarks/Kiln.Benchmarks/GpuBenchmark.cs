@@ -20,13 +20,14 @@ namespace Kiln.Benchmarks;
 /// the MLP and CIFAR examples end to end (first call, which includes ILGPU's IL → PTX compile and the driver's JIT,
 /// then steady latency at batch 1 and throughput at batch 256). Needs a CUDA GPU; `-- gpu --ilgpu-cpu` runs the same
 /// code on ILGPU's CPU accelerator at tiny sizes, to check the benchmark itself (its numbers mean nothing).
-/// Also the TF32 tensor-core GEMM, cuBLAS's SGEMM (ILGPU.Algorithms' binding, where the machine has libcublas) and tiled (fp32 and TF32)
+/// Also the TF32 and bf16 tensor-core GEMMs, cuBLAS's SGEMM (ILGPU.Algorithms' binding, where the machine has libcublas) and tiled (fp32 and TF32)
 /// attention against the thread-per-row kernel.
 /// </summary>
 public static class GpuBenchmark
 {
     const double PeakFlops = 67e12, PeakBytes = 4.8e12; // H200 datasheet: fp32 CUDA cores, HBM3e
     const double Tf32PeakFlops = 494e12;                // H200 datasheet: TF32 tensor cores, dense
+    const double Bf16PeakFlops = 989e12;                // H200 datasheet: bf16/fp16 tensor cores, dense
 
     public static void Run(bool quick, bool cpuAccelerator)
     {
@@ -55,6 +56,7 @@ public static class GpuBenchmark
         var tiled = accelerator.LoadStreamKernel<Gemm>(CudaGemm.Tiled);
         var naive = accelerator.LoadAutoGroupedStreamKernel<Index1D, Gemm>(CudaGemm.Naive);
         var tf32 = accelerator.LoadStreamKernel<Gemm>(CudaGemmTf32.Kernel);
+        var bf16 = accelerator.LoadStreamKernel<Gemm>(CudaGemmHalf.KernelBf16);
         CuBlas? blas = null;
         string? noBlas = null;
         if (accelerator is CudaAccelerator cuda)
@@ -64,8 +66,8 @@ public static class GpuBenchmark
         }
         else noBlas = "not a CUDA device";
         if (noBlas != null) Console.WriteLine($"cuBLAS: not measured ({noBlas})");
-        Console.WriteLine("| M × N × K | fp32 tiled TFLOP/s | % of fp32 peak | cuBLAS SGEMM TFLOP/s | tiled / cuBLAS | TF32 tensor cores TFLOP/s | naive TFLOP/s |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| M × N × K | fp32 tiled TFLOP/s | % of fp32 peak | cuBLAS SGEMM TFLOP/s | tiled / cuBLAS | TF32 tensor cores TFLOP/s | of TF32 peak | bf16 tensor cores TFLOP/s | of bf16 peak | naive TFLOP/s |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var (m, n, k) in shapes)
         {
             using var a = accelerator.Allocate1D<float>((long)m * k);
@@ -77,13 +79,15 @@ public static class GpuBenchmark
             double flops = 2.0 * m * n * k;
             double tiledSeconds = Time(accelerator, cpuAccelerator ? 1 : 20, () => tiled(CudaGemm.Config(parts), parts));
             double tf32Seconds = Time(accelerator, cpuAccelerator ? 1 : 20, () => tf32(CudaGemmTf32.Config(parts), parts));
+            double bf16Seconds = Time(accelerator, cpuAccelerator ? 1 : 20, () => bf16(CudaGemmHalf.Config(parts), parts));
             double naiveSeconds = Time(accelerator, cpuAccelerator ? 1 : 5, () => naive(m * n, parts));
             // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: cuBLAS gets B first.
             double blasSeconds = blas == null ? double.NaN : Time(accelerator, 20, () => blas.Gemm(CuBlasOperation.NonTranspose, CuBlasOperation.NonTranspose,
                 n, m, k, 1f, b.View, n, a.View, k, 0f, c.View, n));
             Console.WriteLine($"| {m} × {n} × {k} | {flops / tiledSeconds / 1e12:F2} | {flops / tiledSeconds / PeakFlops:P0} | " +
                 $"{(blas == null ? "-" : $"{flops / blasSeconds / 1e12:F2}")} | {(blas == null ? "-" : $"{blasSeconds / tiledSeconds:P0}")} | " +
-                $"{flops / tf32Seconds / 1e12:F2} | {flops / naiveSeconds / 1e12:F2} |");
+                $"{flops / tf32Seconds / 1e12:F2} | {flops / tf32Seconds / Tf32PeakFlops:P0} | {flops / bf16Seconds / 1e12:F2} | {flops / bf16Seconds / Bf16PeakFlops:P0} | " +
+                $"{flops / naiveSeconds / 1e12:F2} |");
         }
         blas?.Dispose();
     }

@@ -10,6 +10,18 @@ public static class CudaTensors
     /// <summary>The tensor's data as an ILGPU view; throws when it lives on another device.</summary>
     public static ArrayView<float> Cuda(this DeviceTensor tensor) => tensor.Memory is IlgpuMemory m ? m.View : throw NotHere(tensor.Memory, tensor);
 
+    /// <summary>
+    /// A parameter held as 16-bit values (<see cref="TensorStorage"/>), as its kernels read it; throws when it lives on
+    /// another device or is held as fp32 (a kernel generated for a 16-bit parameter cannot read anything else).
+    /// </summary>
+    public static ArrayView<ushort> Cuda16(this DeviceTensor tensor)
+    {
+        if (tensor.Memory is not IlgpuMemory m) throw NotHere(tensor.Memory, tensor);
+        if (tensor.Storage == TensorStorage.Float32)
+            throw new InvalidOperationException($"{tensor} is held as fp32, but the kernels reading it were generated for 16-bit values ([GpuPrecision]).");
+        return m.View.Cast<ushort>();
+    }
+
     /// <summary>Arena buffer <paramref name="index"/> of a call on an ILGPU device.</summary>
     public static ArrayView<float> Cuda(this in Frame frame, int index) =>
         (frame.Arena is IlgpuMemory m ? m.View : throw NotHere(frame.Arena, frame.Program)).SubView(frame.BufferOffset(index), frame.BufferLength(index));

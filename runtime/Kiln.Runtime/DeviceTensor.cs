@@ -28,7 +28,11 @@ public sealed class DeviceTensor : IDisposable
     /// </summary>
     public WeightFormat WeightFormat { get; internal set; }
 
-    public long Length => Memory.Elements;
+    /// <summary>How the values are held: fp32, or (a parameter of a 16-bit model on the CUDA backend) two to a word.</summary>
+    public TensorStorage Storage { get; internal set; }
+
+    /// <summary>Values in the tensor (for 16-bit storage, twice the words of its memory, less one when odd).</summary>
+    public long Length => Storage == TensorStorage.Float32 ? Memory.Elements : Kiln.Tensor.ElementCount(Shape);
 
     public bool IsDisposed => _memory == null;
 
@@ -40,7 +44,7 @@ public sealed class DeviceTensor : IDisposable
     {
         var data = new float[Memory.Elements];
         Memory.CopyTo(data);
-        return new Kiln.Tensor(data, Shape);
+        return new Kiln.Tensor(Storage == TensorStorage.Float32 ? data : TensorStorages.Unpack(data, Length, Storage), Shape);
     }
 
     public void Dispose()

@@ -42,8 +42,12 @@ public static class Pipeline
     }
 
     /// <summary>Every graph of <paramref name="model"/> through the passes and fusion.</summary>
-    public static CompiledModel CompileModel(ModelSpec model) =>
-        new(model, model.EntryPoints.Select(e => new CompiledGraph(e, Compile(e.Graph, recomputeActivations: e.RecomputeActivations).Plan with { GpuPrecision = model.GpuPrecision })).ToList());
+    public static CompiledModel CompileModel(ModelSpec model)
+    {
+        var plans = model.EntryPoints.Select(e => Compile(e.Graph, recomputeActivations: e.RecomputeActivations).Plan with { GpuPrecision = model.GpuPrecision }).ToList();
+        var halfStored = Backends.Cuda.HalfStoredParameters.Of(model, plans);
+        return new(model, model.EntryPoints.Select((e, i) => new CompiledGraph(e, plans[i] with { HalfStoredParams = halfStored })).ToList());
+    }
 
     /// <summary>A model's generated files: the typed API, then each backend's kernels and runner.</summary>
     public static IReadOnlyList<GeneratedFile> Generate(CompiledModel compiled, IReadOnlyList<Backend> backends) =>

@@ -36,11 +36,16 @@ public sealed class ModelSession : IDisposable
         if (WeightFormat != WeightFormat.Float32 && options?.DeviceWeightBytes != null)
             throw new NotSupportedException($"{model}: quantized weights (CompileOptions.WeightFormat) and weight streaming (DeviceWeightBytes) do not combine yet.");
         weights.Validate(parameters, model);
-        long weightBytes = parameters.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * sizeof(float));
+        // The CUDA backend's kernels read 16-bit parameters as such; the CPU backend's read fp32.
+        bool halfStorage = device.Kind != DeviceKind.Cpu && parameters.Any(p => p.GpuStorage != TensorStorage.Float32);
+        long weightBytes = parameters.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * (halfStorage && p.GpuStorage != TensorStorage.Float32 ? 2 : sizeof(float)));
         if (options?.DeviceWeightBytes is long budget && weightBytes > budget)
         {
             if (budget <= 0) throw new ArgumentOutOfRangeException(nameof(options), budget, "CompileOptions.DeviceWeightBytes must be positive.");
             if (!device.CanStreamWeights) throw device.CannotStreamWeights();
+            if (halfStorage)
+                throw new NotSupportedException($"{model}: its weights are held as 16-bit on the GPU ([GpuPrecision]), and streaming them " +
+                    $"(CompileOptions.DeviceWeightBytes = {budget}, the weights take {weightBytes} bytes) does not handle 16-bit weights yet.");
             _streamer = new WeightStreamer(model, device, weights, parameters, budget);
             _params = Array.Empty<DeviceTensor>();
         }
@@ -51,7 +56,9 @@ public sealed class ModelSession : IDisposable
             {
                 for (int i = 0; i < _params.Length; i++)
                 {
-                    _params[i] = device.Upload(weights[parameters[i].Name], parameters[i].Name);
+                    _params[i] = halfStorage && parameters[i].GpuStorage != TensorStorage.Float32
+                        ? UploadHalf(device, weights[parameters[i].Name], parameters[i])
+                        : device.Upload(weights[parameters[i].Name], parameters[i].Name);
                     _params[i].WeightFormat = WeightFormat;
                 }
             }
@@ -75,10 +82,24 @@ public sealed class ModelSession : IDisposable
             _streamer?.Dispose();
             throw;
         }
+        WeightBytes = weightBytes;
         StateBytes = _stateSpecs.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * sizeof(float));
         LargestParam = Math.Max(parameters.Count == 0 ? 0 : parameters.Max(p => Kiln.Tensor.ElementCount(p.Shape)),
             _stateSpecs.Count == 0 ? 0 : _stateSpecs.Max(p => Kiln.Tensor.ElementCount(p.Shape)));
     }
+
+    /// <summary>A parameter rounded to its 16-bit <see cref="ParameterSpec.GpuStorage"/> and packed two to a word on the device.</summary>
+    static DeviceTensor UploadHalf(Device device, Kiln.Tensor value, ParameterSpec spec)
+    {
+        var words = TensorStorages.Pack(value.Data, spec.GpuStorage);
+        var memory = device.AllocateWithinLimit(words.Length, spec.Name);
+        try { memory.CopyFrom(words); }
+        catch { memory.Dispose(); throw; }
+        return new DeviceTensor(device, memory, spec.Shape, spec.Name) { Storage = spec.GpuStorage };
+    }
+
+    /// <summary>Bytes of the parameters on the device (16-bit ones at 2 bytes a value).</summary>
+    public long WeightBytes { get; }
 
     /// <summary>Bytes of the model's states (key/value caches), allocated once with the session.</summary>
     public long StateBytes { get; }

@@ -148,7 +148,7 @@ public abstract class Backend
             var sig = new KernelSignature(plan, k);
             var arguments = sig.Buffers.Select(b => b.Kind switch
             {
-                BufferKind.Param => $"View(frame.Param({paramNames.IndexOf(b.Name)}))",
+                BufferKind.Param => ParamArgument(plan, b, paramNames.IndexOf(b.Name)),
                 BufferKind.State => $"View(frame.State({stateNames.IndexOf(b.Name)}))",
                 BufferKind.Intermediate => KernelSignature.BufferName(b),
                 _ => $"View({KernelSignature.BufferName(b)})",
@@ -161,6 +161,9 @@ public abstract class Backend
         }
         w.Close();
     }
+
+    /// <summary>How a launch passes parameter <paramref name="index"/> (<paramref name="b"/>) to a kernel: as the backend's view of it.</summary>
+    protected virtual string ParamArgument(KernelPlan plan, BufferInfo b, int index) => $"View(frame.Param({index}))";
 
     static string FieldName(CompiledGraph graph, Kernel k) => GeneratedNames.KernelField(graph.Name, k.Id);
 }

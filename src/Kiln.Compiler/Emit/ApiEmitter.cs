@@ -27,8 +27,11 @@ public static class ApiEmitter
 
         w.Line($"/// <summary>The learned parameters of <see cref=\"{CSharpNames.Escape(cls)}\"/>, in declaration order.</summary>");
         w.Open($"public static readonly {Runtime}ParameterSpec[] Parameters =");
+        var halfStored = compiled.Graphs.Count == 0 ? Util.EquatableArray<string>.Empty : compiled.Graphs[0].Plan.HalfStoredParams;
+        string storage = model.GpuPrecision == MatMulPrecision.Fp16 ? "Float16" : "BFloat16";
         foreach (var p in model.Params)
-            w.Line($"new(\"{p.Name}\", new[] {{ {string.Join(", ", p.Shape)} }}{(p.Init == Init.FanIn ? "" : $", global::Kiln.Init.{p.Init}")}),");
+            w.Line($"new(\"{p.Name}\", new[] {{ {string.Join(", ", p.Shape)} }}" +
+                (halfStored.Contains(p.Name) ? $", global::Kiln.Init.{p.Init}, {Runtime}TensorStorage.{storage}" : p.Init == Init.FanIn ? "" : $", global::Kiln.Init.{p.Init}") + "),");
         w.Close(";");
         w.Line();
         if (model.States.Count > 0)
@@ -80,6 +83,9 @@ public static class ApiEmitter
         w.Line();
         w.Line("/// <summary>Bytes of the activation arena currently allocated (grown only when a larger shape arrives).</summary>");
         w.Line("public long ArenaBytes => _session.ArenaBytes;");
+        w.Line();
+        w.Line("/// <summary>Bytes of the parameters on the device (on the CUDA backend, those held as 16-bit take 2 bytes a value).</summary>");
+        w.Line("public long WeightBytes => _session.WeightBytes;");
         w.Line();
         if (model.States.Count > 0)
         {

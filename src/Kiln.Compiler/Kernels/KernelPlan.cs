@@ -81,5 +81,11 @@ public sealed record KernelPlan(string Name, EquatableArray<BufferInfo> Buffers,
     /// <summary>How the CUDA backend runs the plan's matrix products (the model's <c>[GpuPrecision]</c>).</summary>
     public Model.MatMulPrecision GpuPrecision { get; init; }
 
+    /// <summary>
+    /// The model's parameters the CUDA backend holds as 16-bit (<see cref="Backends.Cuda.HalfStoredParameters"/>): the
+    /// same list in every plan of a model, since a parameter has one storage.
+    /// </summary>
+    public EquatableArray<string> HalfStoredParams { get; init; } = EquatableArray<string>.Empty;
+
     public override string ToString() => KernelPlanPrinter.Print(this);
 }

@@ -20,9 +20,9 @@ public static class LibraryParts
         + $"{output[2].Coefficient}, {output[3].Coefficient})";
 
     /// <summary>A convolution's <c>X(n, c, h, w)</c> and <c>W(o, c, kh, kw)</c>: input and weights through their strides.</summary>
-    public static void WriteConvReads(SourceWriter w, KernelPlan plan, ConvRoot c)
+    public static void WriteConvReads(SourceWriter w, KernelPlan plan, ConvRoot c, System.Func<LoadExpr, IReadOnlyList<string>, string>? read = null)
     {
-        string Read(LoadExpr l, params string[] index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
+        string Read(LoadExpr l, params string[] index) => read?.Invoke(l, index) ?? $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
         w.Line($"public float X(long n, long c, long h, long w) => {Read(c.X, "n", "c", "h", "w")};");
         w.Line();
         w.Line($"public float W(long o, long c, long kh, long kw) => {Read(c.W, "o", "c", "kh", "kw")};");

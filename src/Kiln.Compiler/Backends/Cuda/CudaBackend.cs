@@ -42,6 +42,10 @@ public sealed class CudaBackend : Backend
                 ? $"readonly global::Kiln.Runtime.Cuda.CudaGridStrideKernel<{kernelClass}Args> {field} = new({kernelClass});"
                 : $"readonly global::Kiln.Runtime.Cuda.CudaKernel<{kernelClass}Args> {field} = new({kernelClass});";
 
+    /// <summary>A parameter held as 16-bit goes to its kernels as 16-bit values (<see cref="HalfStoredParameters"/>).</summary>
+    protected override string ParamArgument(KernelPlan plan, BufferInfo b, int index) =>
+        CudaKernelEmitter.IsHalfStored(plan, b.Id) ? $"global::Kiln.Runtime.Cuda.CudaTensors.Cuda16(frame.Param({index}))" : base.ParamArgument(plan, b, index);
+
     protected override void EmitCallPrologue(SourceWriter w, IReadOnlyList<string> outputs)
     {
         foreach (var output in outputs) w.Line($"global::Kiln.Runtime.Cuda.CudaTensors.CheckIndexRange(frame, {output});");

@@ -38,7 +38,7 @@ public static class CudaKernelEmitter
             ? $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>"
             : $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>, and its model-specific parts of {library.Value.Kernel}: sizes, reads, the fused epilogue.</summary>");
         w.Open($"public struct K{k.Id}Args : {library?.Interface ?? "global::Kiln.Runtime.Cuda.ICudaGridStride"}");
-        foreach (var b in sig.Buffers) w.Line($"public {View} {KernelSignature.BufferName(b)};");
+        foreach (var b in sig.Buffers) w.Line($"public {ViewOf(plan, b)} {KernelSignature.BufferName(b)};");
         foreach (var s in symbols) w.Line($"public int {SymbolNames.Identifier(s)};");
         if (library == null)
         {
@@ -142,8 +142,23 @@ public static class CudaKernelEmitter
     static bool FitsTiledAttention(Kernel k, AttentionRoot a) =>
         a.HeadSize.IsConstant && a.HeadSize.Coefficient <= 128 && k.Shape[k.Shape.Rank - 1] is { IsConstant: true, Coefficient: <= 128 };
 
+    /// <summary>Whether <paramref name="buffer"/> is a parameter held as 16-bit (<see cref="HalfStoredParameters"/>).</summary>
+    public static bool IsHalfStored(KernelPlan plan, int buffer) =>
+        plan.Buffers[buffer] is { Kind: BufferKind.Param } b && plan.HalfStoredParams.Contains(b.Name);
+
+    /// <summary>The ILGPU view a kernel takes <paramref name="b"/> as: 16-bit values for a parameter held so, fp32 otherwise.</summary>
+    static string ViewOf(KernelPlan plan, BufferInfo b) => IsHalfStored(plan, b.Id) ? "global::ILGPU.ArrayView<ushort>" : View;
+
+    /// <summary>A product's operand read at <paramref name="index"/>: a 16-bit parameter through its format's widening, exact.</summary>
+    static string Read(KernelPlan plan, LoadExpr l, IReadOnlyList<string> index)
+    {
+        string name = KernelSignature.BufferName(plan, l.Buffer), offset = IndexCode.Offset(l, index);
+        if (!IsHalfStored(plan, l.Buffer)) return $"{name}[{offset}]";
+        return $"global::Kiln.Runtime.Cuda.HalfStorage.{(plan.GpuPrecision == Model.MatMulPrecision.Fp16 ? "Fp16" : "Bf16")}({name}, {offset})";
+    }
+
     /// <summary>One input channel per group: a GEMM per group would have one row, so such a convolution runs direct.</summary>
-    static bool IsDepthwise(ConvRoot c) => c.Window.Groups > 1 && c.InputShape[1] == Dim.Of(c.Window.Groups);
+    internal static bool IsDepthwise(ConvRoot c) => c.Window.Groups > 1 && c.InputShape[1] == Dim.Of(c.Window.Groups);
 
     /// <summary>
     /// For a kernel written for thread blocks (shared memory, barriers, warp shuffles), the library method that computes
@@ -248,7 +263,7 @@ public static class CudaKernelEmitter
     {
         w.Line($"public global::Kiln.Runtime.ConvGeometry Geometry => {LibraryParts.Geometry(c.InputShape, k.Shape, c.Window)};");
         w.Line($"public long Images => {k.Shape[0].ToCSharp()};");
-        LibraryParts.WriteConvReads(w, plan, c);
+        LibraryParts.WriteConvReads(w, plan, c, (l, index) => Read(plan, l, index));
         w.Line();
         LibraryParts.WriteFlatStore(w, plan, k, Math);
     }
@@ -358,7 +373,7 @@ public static class CudaKernelEmitter
         int rank = k.Shape.Rank;
         var batchDims = k.Shape.Dims.Take(rank - 2).ToList();
         var o = IndexCode.Vars("o", batchDims.Count);
-        string Load(LoadExpr l, IEnumerable<string> index) => $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index.ToList())}]";
+        string Load(LoadExpr l, IEnumerable<string> index) => Read(plan, l, index.ToList());
         w.Line($"public long Batch => {Dim.Product(batchDims).ToCSharp()};");
         w.Line($"public long M => {k.Shape[rank - 2].ToCSharp()};");
         w.Line($"public long N => {k.Shape[rank - 1].ToCSharp()};");

@@ -1,0 +1,108 @@
+using System;
+using System.Linq;
+using Kiln.Runtime;
+using Kiln.Tests.Models;
+using Kiln.Tests.Support;
+using Xunit;
+
+namespace Kiln.Tests.Execution;
+
+/// <summary>
+/// 16-bit parameter storage on the CUDA backend: a <c>[GpuPrecision(Bf16 or Fp16)]</c> inference model holds the
+/// parameters only its products read as 16-bit values (half the bytes), everything else as fp32; the CPU backend and
+/// training models keep fp32.
+/// </summary>
+public sealed class HalfStorageTests : IClassFixture<IlgpuCpuFixture>
+{
+    readonly IlgpuCpuFixture _ilgpu;
+
+    public HalfStorageTests(IlgpuCpuFixture ilgpu) => _ilgpu = ilgpu;
+
+    static TensorStorage StorageOf(ParameterSpec[] parameters, string name) => parameters.Single(p => p.Name == name).GpuStorage;
+
+    [Fact]
+    public void ProductOperandsAreHeldAs16BitAndEverythingElseAsFp32()
+    {
+        Assert.Equal(TensorStorage.BFloat16, StorageOf(Bf16ConvNet.Parameters, "conv1"));
+        Assert.Equal(TensorStorage.BFloat16, StorageOf(Bf16ConvNet.Parameters, "conv2"));
+        Assert.Equal(TensorStorage.BFloat16, StorageOf(Bf16ConvNet.Parameters, "w1"));
+        Assert.Equal(TensorStorage.BFloat16, StorageOf(Bf16ConvNet.Parameters, "w2"));
+        Assert.Equal(TensorStorage.Float32, StorageOf(Bf16ConvNet.Parameters, "conv1_bias")); // read in the epilogue
+        Assert.Equal(TensorStorage.Float32, StorageOf(Bf16ConvNet.Parameters, "b1"));
+        Assert.Equal(TensorStorage.Float16, StorageOf(Fp16Perceptron.Parameters, "w1"));
+        Assert.Equal(TensorStorage.Float32, StorageOf(Fp16Perceptron.Parameters, "b1"));
+        Assert.All(Tf32Perceptron.Parameters, p => Assert.Equal(TensorStorage.Float32, p.GpuStorage));
+    }
+
+    [Fact]
+    public void ParametersReadOutsideAProductOrByATrainingModelStayFp32()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Model("""
+            [Model, GpuPrecision(GpuPrecision.Bf16)]
+            public partial class Net
+            {
+                Tensor w = Param(8, 4);
+                Tensor shared = Param(4, 4);
+                Tensor depthwise = Param(3, 1, 3, 3);
+                [Graph] public Tensor Forward([Shape("batch", 8)] Tensor x) => MatMul(MatMul(x, w), shared) + Sum(shared, 0);
+                [Graph] public Tensor Filter([Shape("batch", 3, 6, 6)] Tensor x) => Conv2d(x, depthwise, padding: 1, groups: 3);
+            }
+            """));
+        Assert.Empty(result.CompilationErrors);
+        string api = result.Source("Net.g.cs"), cuda = result.Source(".Cuda.g.cs");
+        Assert.Contains("new(\"w\", new[] { 8, 4 }, global::Kiln.Init.FanIn, global::Kiln.Runtime.TensorStorage.BFloat16),", api);
+        Assert.Contains("new(\"shared\", new[] { 4, 4 }),", api);        // also summed: not only a product's operand
+        Assert.Contains("new(\"depthwise\", new[] { 3, 1, 3, 3 }),", api); // a depthwise filter is read directly
+        Assert.Contains("public global::ILGPU.ArrayView<ushort> p_w;", cuda);
+        Assert.Contains("global::Kiln.Runtime.Cuda.HalfStorage.Bf16(p_w, ", cuda);
+        Assert.Contains("global::Kiln.Runtime.Cuda.CudaTensors.Cuda16(frame.Param(0))", cuda);
+        Assert.DoesNotContain("ArrayView<ushort> p_shared", cuda);
+        Assert.DoesNotContain("ushort", result.Source(".Cpu.g.cs"));
+
+        var training = GeneratorHarness.Run(GeneratorHarness.Model("""
+            [Model, GpuPrecision(GpuPrecision.Bf16)]
+            public partial class Net
+            {
+                Tensor w = Param(8, 4);
+                [Graph] public Tensor Forward([Shape("batch", 8)] Tensor x) => MatMul(x, w);
+                [Graph, Loss] public Tensor Loss([Shape("batch", 8)] Tensor x) => Sum(Sum(MatMul(x, w), 1), 0);
+            }
+            """));
+        Assert.Empty(training.CompilationErrors);
+        Assert.DoesNotContain("TensorStorage", training.Source("Net.g.cs")); // its optimizer updates fp32 weights
+        Assert.DoesNotContain("ushort", training.Source(".Cuda.g.cs"));
+    }
+
+    /// <summary>The device holds the 16-bit parameters at 2 bytes a value (the CPU backend at 4), and the outputs stay within the format's error.</summary>
+    [Fact]
+    public void TheDeviceHoldsHalfTheBytesForProductWeights()
+    {
+        var weights = Bf16ConvNet.RandomWeights(3);
+        long Count(string name) => Kiln.Tensor.ElementCount(Bf16ConvNet.Parameters.Single(p => p.Name == name).Shape);
+        long sixteen = new[] { "conv1", "conv2", "w1", "w2" }.Sum(Count), fp32 = new[] { "conv1_bias", "b1" }.Sum(Count);
+        using var gpu = Bf16ConvNet.Compile(_ilgpu.Device, weights);
+        Assert.Equal(2 * sixteen + 4 * fp32, gpu.WeightBytes);
+        using var cpu = Bf16ConvNet.Compile(Device.Cpu(), weights);
+        Assert.Equal(4 * (sixteen + fp32), cpu.WeightBytes);
+    }
+
+    [Fact]
+    public void StreamingSixteenBitWeightsIsRefusedByName()
+    {
+        var error = Assert.Throws<NotSupportedException>(() => Bf16ConvNet.Compile(_ilgpu.Device, Bf16ConvNet.RandomWeights(3), new CompileOptions { DeviceWeightBytes = 1000 }));
+        Assert.Contains("Bf16ConvNet", error.Message);
+        Assert.Contains("16-bit", error.Message);
+    }
+
+    /// <summary>Host packing round-trips through the formats' rounding: .NET's Half for fp16, and bf16's top 16 bits rounded to nearest even; an odd count fills half a word.</summary>
+    [Fact]
+    public void HostPackingRoundsToTheFormat()
+    {
+        var values = new[] { 1f, -2.5f, 1.00390625f, 1.005859375f, 65504f, 1e-6f, 3.3895314e38f };
+        var bf16 = TensorStorages.Unpack(TensorStorages.Pack(values, TensorStorage.BFloat16), values.Length, TensorStorage.BFloat16);
+        Assert.Equal(new[] { 1f, -2.5f, 1f, 1.0078125f, 65536f, BitConverter.Int32BitsToSingle(0x35860000) /* 1e-6 = 0x358637BD: the lower neighbour is nearer */, 3.3895314e38f }, bf16);
+        var fp16 = TensorStorages.Unpack(TensorStorages.Pack(values, TensorStorage.Float16), values.Length, TensorStorage.Float16);
+        Assert.Equal(values.Select(v => (float)(Half)v).ToArray(), fp16);
+        Assert.Equal(4, TensorStorages.Pack(values, TensorStorage.Float16).Length);
+    }
+}
