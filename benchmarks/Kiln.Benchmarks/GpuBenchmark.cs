@@ -43,6 +43,8 @@ public static class GpuBenchmark
         GemmTable(device, quick || cpuAccelerator ? new[] { (64, 64, 64), (130, 96, 40) }
             : new[] { (1024, 1024, 1024), (4096, 4096, 4096), (8192, 2304, 768), (8192, 768, 3072), (8192, 3072, 768) }, cpuAccelerator);
         Console.WriteLine();
+        FewRowTable(device, cpuAccelerator ? new[] { (1, 96, 64), (8, 96, 64) } : new[] { (1, 4096, 4096), (8, 4096, 4096), (1, 11008, 4096), (1, 4096, 11008) }, cpuAccelerator);
+        Console.WriteLine();
         SoftmaxLine(device, cpuAccelerator ? (64, 100) : (65536, 1024));
         Console.WriteLine();
         AttentionTable(device, cpuAccelerator ? new[] { (1, 2, 40, 64) } : new[] { (8, 12, 1024, 64), (4, 16, 2048, 64), (1, 32, 4096, 128) }, cpuAccelerator);
@@ -90,6 +92,34 @@ public static class GpuBenchmark
                 $"{flops / naiveSeconds / 1e12:F2} |");
         }
         blas?.Dispose();
+    }
+
+    /// <summary>
+    /// Decoding's products, x·Wᵀ with M ≤ 8 rows: the few-row kernel against the tiled one, and its bandwidth on the
+    /// weight's bytes (read once: the lower bound on a bandwidth-bound product's time) against the datasheet's.
+    /// </summary>
+    static void FewRowTable(IlgpuDevice device, (int M, int N, int K)[] shapes, bool cpuAccelerator)
+    {
+        var accelerator = device.Accelerator;
+        var tiled = accelerator.LoadStreamKernel<GemmTransposedB>(CudaGemm.Tiled);
+        var skinny = accelerator.LoadStreamKernel<GemmTransposedB>(CudaSkinnyGemm.Kernel);
+        Console.WriteLine("| M × N × K (x·Wᵀ) | tiled µs | few-row µs | tiled / few-row | weight GB/s | of DRAM bandwidth |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var (m, n, k) in shapes)
+        {
+            using var a = accelerator.Allocate1D<float>((long)m * k);
+            using var w = accelerator.Allocate1D<float>((long)n * k);
+            using var c = accelerator.Allocate1D<float>((long)m * n);
+            a.MemSetToZero();
+            w.MemSetToZero();
+            var parts = new GemmTransposedB { AData = a.View, W = w.View, C = c.View, Rows = m, Cols = n, Depth = k };
+            int calls = cpuAccelerator ? 1 : 50;
+            double tiledSeconds = Time(accelerator, calls, () => tiled(CudaGemm.Config(parts), parts));
+            double skinnySeconds = Time(accelerator, calls, () => skinny(CudaSkinnyGemm.Config(parts), parts));
+            double bytes = 4.0 * n * k;
+            Console.WriteLine($"| {m} × {n} × {k} | {tiledSeconds * 1e6:F1} | {skinnySeconds * 1e6:F1} | {tiledSeconds / skinnySeconds:F1}× | " +
+                $"{bytes / skinnySeconds / 1e9:F0} | {bytes / skinnySeconds / PeakBytes:P0} |");
+        }
     }
 
     static void SoftmaxLine(IlgpuDevice device, (int Rows, int Length) shape)

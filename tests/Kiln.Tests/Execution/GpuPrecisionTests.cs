@@ -50,7 +50,7 @@ public sealed class GpuPrecisionTests : IClassFixture<IlgpuCpuFixture>
     public void Tf32ModelMatchesTheReferenceWithinTf32Error()
     {
         var weights = Tf32Perceptron.RandomWeights(11);
-        var x = Tensor.Random(3, 1f, 5, 40);
+        var x = Tensor.Random(3, 1f, 19, 40); // more than 8 rows: the tensor-core GEMM, not the few-row kernel
         var eager = new Tf32Perceptron();
         eager.LoadWeights(weights);
         var expected = eager.Forward(x);
@@ -125,6 +125,40 @@ public sealed class GpuPrecisionTests : IClassFixture<IlgpuCpuFixture>
         AssertWithinTf32(attention.SelfAttention(x), compiledAttention.SelfAttention(x));
     }
 
+    /// <summary>
+    /// A product whose M may be at most 8 also gets the few-row kernel (<c>CudaSkinnyGemm</c>), chosen per call; one whose
+    /// M is known to be larger does not. Run: a TF32 model's call of 3 rows goes to it and matches the reference to fp32
+    /// accuracy (the few-row kernel is fp32), one of 19 rows to the tensor cores (within TF32's error).
+    /// </summary>
+    [Fact]
+    public void FewRowCallsUseTheSkinnyKernel()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Model("""
+            [Model]
+            public partial class Net
+            {
+                Tensor w = Param(8, 4);
+                [Graph] public Tensor Forward([Shape("batch", 8)] Tensor x) => MatMul(x, w);
+                [Graph] public Tensor Fixed([Shape(16, 8)] Tensor x) => MatMul(x, w);
+            }
+            """));
+        Assert.Empty(result.CompilationErrors);
+        string cuda = result.Source(".Cuda.g.cs");
+        Assert.Contains("CudaGemmKernel<ForwardCuda.K0Args> _Forward_k0 = new(ForwardCuda.K0, global::Kiln.Runtime.Cuda.CudaGemm.Config, ForwardCuda.K0Skinny);", cuda);
+        Assert.Contains("public static void K0Skinny(K0Args args) => global::Kiln.Runtime.Cuda.CudaSkinnyGemm.Kernel(args);", cuda);
+        Assert.Contains("CudaGroupedKernel<FixedCuda.K0Args>", cuda);
+        Assert.DoesNotContain("FixedCuda.K0Skinny", cuda);
+
+        var weights = Tf32Perceptron.RandomWeights(11);
+        var eager = new Tf32Perceptron();
+        eager.LoadWeights(weights);
+        using var model = Tf32Perceptron.Compile(_ilgpu.Device, weights);
+        var few = Tensor.Random(3, 1f, 3, 40);
+        var expected = eager.Forward(few);
+        var actual = model.Forward(few);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected.Data[i], actual.Data[i], 4);
+    }
+
     [Fact]
     public void HalfModelsUseTheHalfTensorCoreKernelsOnCudaOnly()
     {
@@ -174,7 +208,7 @@ public sealed class GpuPrecisionTests : IClassFixture<IlgpuCpuFixture>
         var weights = Bf16ConvNet.RandomWeights(3);
         var eager = new Bf16ConvNet();
         eager.LoadWeights(weights);
-        var x = Tensor.Random(4, 1f, 3, 5, 8, 8);
+        var x = Tensor.Random(4, 1f, 9, 5, 8, 8); // 9 images: the linear layers' 9 rows go to the tensor-core GEMM
         using var model = Bf16ConvNet.Compile(_ilgpu.Device, weights);
         AssertWithin(eager.Forward(x), model.Forward(x), Math.Pow(2, -5));
         using var cpu = Bf16ConvNet.Compile(Device.Cpu(), weights);
@@ -191,7 +225,7 @@ public sealed class GpuPrecisionTests : IClassFixture<IlgpuCpuFixture>
         var eager = new Fp16Perceptron();
         eager.LoadWeights(weights);
         using var model = Fp16Perceptron.Compile(_ilgpu.Device, weights);
-        var x = Tensor.Random(5, 1f, 6, 40);
+        var x = Tensor.Random(5, 1f, 21, 40);
         AssertWithin(eager.Forward(x), model.Forward(x), Math.Pow(2, -7));
         Tensor q = Tensor.Random(6, 1f, 2, 9, 2, 16), k = Tensor.Random(7, 1f, 2, 9, 2, 16), v = Tensor.Random(8, 1f, 2, 9, 2, 16);
         AssertWithinTf32(eager.Attend(q, k, v), model.Attend(q, k, v));

@@ -84,6 +84,50 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
                 }
     }
 
+    /// <summary>
+    /// <see cref="CudaSkinnyGemm"/> (M ≤ 8: decoding) at the edges — M = 1, 3 and 8, N not a multiple of a block's 8
+    /// (warp per column) or 32 (lane per column) columns, K shorter and longer than a warp's stride, K = 1, batches, A
+    /// read either way — against double loops.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1, 1, 1, false, false)]
+    [InlineData(1, 1, 300, 70, false, true)]
+    [InlineData(1, 3, 45, 33, false, false)]
+    [InlineData(2, 8, 77, 129, true, true)]
+    [InlineData(3, 5, 33, 9, true, false)]
+    [InlineData(1, 8, 9, 1000, false, true)]
+    public void SkinnyGemmMatchesReference(int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
+    {
+        var random = new Random(m * 131 + n * 7 + k);
+        float[] a = Values(random, batch * m * k), b = Values(random, batch * k * n), bias = Values(random, n);
+        var accelerator = _device.Accelerator;
+        using var aBuffer = accelerator.Allocate1D(a);
+        using var bBuffer = accelerator.Allocate1D(b);
+        using var biasBuffer = accelerator.Allocate1D(bias);
+        using var c = accelerator.Allocate1D<float>(batch * m * n);
+        c.MemSetToZero();
+        var parts = new TestGemm
+        {
+            AData = aBuffer.View, BData = bBuffer.View, Bias = biasBuffer.View, C = c.View,
+            BatchCount = batch, Rows = m, Cols = n, Depth = k, ATransposed = aTransposed ? 1 : 0, BTransposed = bTransposed ? 1 : 0,
+        };
+        accelerator.LoadStreamKernel<TestGemm>(CudaSkinnyGemm.Kernel)(CudaSkinnyGemm.Config(parts), parts);
+        accelerator.Synchronize();
+        var actual = c.GetAsArray1D();
+        for (int p = 0; p < batch; p++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double expected = bias[j];
+                    for (int q = 0; q < k; q++)
+                        expected += (double)a[p * m * k + (aTransposed ? q * m + i : i * k + q)] * b[p * k * n + (bTransposed ? j * k + q : q * n + j)];
+                    float got = actual[(p * m + i) * n + j];
+                    Assert.True(Math.Abs(got - expected) <= 1e-4 * (1 + Math.Abs(expected)) + 1e-5 * k,
+                        $"C[{p},{i},{j}] = {got}, expected {expected} (M={m} N={n} K={k})");
+                }
+        Assert.Equal(0, CudaSkinnyGemm.Config(parts with { Rows = 0 }).GridDim.Size);
+    }
+
     [Theory]
     [InlineData(1, 1, 1, 1, false, false)]
     [InlineData(1, 5, 300, 1, false, true)]

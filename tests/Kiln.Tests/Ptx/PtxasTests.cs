@@ -31,6 +31,7 @@ public sealed class PtxasTests
     /// </summary>
     static int RegisterBudget(PtxCommand.Entry e) => e.Kind switch
     {
+        _ when IsSkinny(e) => 64,
         "matmul" or "gemm" => 128,
         "conv2d" or "conv" => 136,
         "attention" when UsesTensorCores(e) => 128,
@@ -52,9 +53,12 @@ public sealed class PtxasTests
     /// The kernels that must contain tensor-core instructions: the TF32, bf16 and fp16 library kernels, and a
     /// tensor-core model's products, convolutions and attention.
     /// </summary>
-    static bool UsesTensorCores(PtxCommand.Entry e) =>
+    static bool UsesTensorCores(PtxCommand.Entry e) => !IsSkinny(e) && (
         new[] { ".tf32.", ".bf16.", ".fp16." }.Any(format => e.File.Contains(format, System.StringComparison.Ordinal))
-        || TensorCoreModels.Any(t => e.File.StartsWith(t.Name + ".", System.StringComparison.Ordinal)) && e.Kind is "matmul" or "attention" or "conv2d";
+        || TensorCoreModels.Any(t => e.File.StartsWith(t.Name + ".", System.StringComparison.Ordinal)) && e.Kind is "matmul" or "attention" or "conv2d");
+
+    /// <summary>The few-row product kernel (<c>CudaSkinnyGemm</c>): fp32 dot products, shared memory only when B is read row-fastest.</summary>
+    static bool IsSkinny(PtxCommand.Entry e) => e.File.Contains("Skinny.", System.StringComparison.Ordinal) || e.File.Contains(".skinny.", System.StringComparison.Ordinal);
 
     /// <summary>
     /// The test models' kernels too (about 200; ten minutes on 2 cores): run with KILN_PTXAS_ALL=1, reported as
@@ -84,7 +88,7 @@ public sealed class PtxasTests
                 var (e, arch) = item;
                 // The tiled kernels (GEMM, implicit-GEMM convolution, attention) are disassembled: their SASS must stage
                 // through shared memory. Row kernels are also written for blocks but exchange values by shuffles.
-                bool tiled = e.Threads > 0 && e.Kind is "matmul" or "gemm" or "conv2d" or "conv" or "attention";
+                bool tiled = e.Threads > 0 && !IsSkinny(e) && e.Kind is "matmul" or "gemm" or "conv2d" or "conv" or "attention";
                 var r = tools.Assemble(Path.Combine(folder, e.File), arch, disassemble: tiled || UsesTensorCores(e));
                 lines.Add($"{r.Kernel,-40} {arch} {e.Kind,-10} {r.Registers,4} regs {r.SpillBytes} spill {r.SharedBytes,6} smem {r.SharedInstructions,4} LDS/STS");
                 if (r.Error != null) { failures.Add($"{r.Kernel} {arch}: {r.Error}"); return; }

@@ -25,6 +25,8 @@ public static class LibraryKernels
             ("gemm.nt", Entry(nameof(GemmNT)), CudaGemm.Threads),
             ("gemm.tf32.nn", Entry(nameof(GemmTf32NN)), CudaGemmTf32.Threads),
             ("gemm.tf32.nt", Entry(nameof(GemmTf32NT)), CudaGemmTf32.Threads),
+            ("gemm.skinny.nn", Entry(nameof(GemmSkinnyNN)), CudaSkinnyGemm.Threads),
+            ("gemm.skinny.nt", Entry(nameof(GemmSkinnyNT)), CudaSkinnyGemm.Threads),
             ("gemm.bf16.nn", Entry(nameof(GemmBf16NN)), CudaGemmHalf.Threads),
             ("gemm.bf16.nt", Entry(nameof(GemmBf16NT)), CudaGemmHalf.Threads),
             ("gemm.fp16.nt", Entry(nameof(GemmFp16NT)), CudaGemmHalf.Threads),
@@ -49,6 +51,8 @@ public static class LibraryKernels
     static void GemmNT(GemmTransposedB parts) => CudaGemm.Tiled(parts);
     static void GemmTf32NN(Gemm parts) => CudaGemmTf32.Kernel(parts);
     static void GemmTf32NT(GemmTransposedB parts) => CudaGemmTf32.Kernel(parts);
+    static void GemmSkinnyNN(Gemm parts) => CudaSkinnyGemm.Kernel(parts);
+    static void GemmSkinnyNT(GemmTransposedB parts) => CudaSkinnyGemm.Kernel(parts);
     static void GemmBf16NN(Gemm parts) => CudaGemmHalf.KernelBf16(parts);
     static void GemmBf16NT(GemmTransposedB parts) => CudaGemmHalf.KernelBf16(parts);
     static void GemmFp16NT(GemmTransposedB parts) => CudaGemmHalf.KernelFp16(parts);

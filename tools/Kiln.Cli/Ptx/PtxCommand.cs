@@ -95,17 +95,24 @@ public static class PtxCommand
                 if (kernels == null) continue;
                 var costs = graph.Program.KernelCosts(SizeArguments.For(graph.Program, sizes));
                 var names = graph.Program.Kernels.Select(k => k.Name).ToList();
-                foreach (var method in kernels.GetMethods(BindingFlags.Public | BindingFlags.Static)
-                             .Where(m => m.Name.Length > 1 && m.Name[0] == 'K' && m.Name.Skip(1).All(char.IsDigit))
-                             .OrderBy(m => int.Parse(m.Name.Substring(1), CultureInfo.InvariantCulture)))
+                foreach (var (method, id) in kernels.GetMethods(BindingFlags.Public | BindingFlags.Static)
+                             .Select(m => (Method: m, Id: KernelId(m.Name))).Where(m => m.Id != null)
+                             .OrderBy(m => int.Parse(m.Id!, CultureInfo.InvariantCulture)).ThenBy(m => m.Method.Name, System.StringComparer.Ordinal))
                 {
-                    int index = names.IndexOf("k" + method.Name.Substring(1));
+                    int index = names.IndexOf("k" + id);
                     bool grouped = method.GetParameters().Length == 1;
                     entries.Add(new Entry($"{model.ModelType.Name}.{graph.Name}.{method.Name}.ptx", method,
                         index >= 0 ? graph.Program.Kernels[index].Kind : "?", grouped ? LibraryThreads : 0, index >= 0 ? costs[index].Flops : null, index >= 0 ? costs[index].Bytes : null));
                 }
             }
         return entries;
+    }
+
+    /// <summary>The kernel number of a generated kernel method: <c>K12</c>, or <c>K12Skinny</c> (a product's few-row kernel); null for anything else.</summary>
+    static string? KernelId(string name)
+    {
+        string digits = name.EndsWith("Skinny", System.StringComparison.Ordinal) ? name[1..^"Skinny".Length] : name.Length > 1 ? name[1..] : "";
+        return name[0] == 'K' && digits.Length > 0 && digits.All(char.IsDigit) ? digits : null;
     }
 
     /// <summary>Every library kernel written for thread blocks runs 256 threads per block (CudaGemm, CudaRows).</summary>

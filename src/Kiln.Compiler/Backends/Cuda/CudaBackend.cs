@@ -36,7 +36,9 @@ public sealed class CudaBackend : Backend
     protected override void EmitConstructorBody(SourceWriter w) => w.Line("_device = (global::Kiln.Runtime.Cuda.IlgpuDevice)device;");
 
     protected override string KernelField(KernelPlan plan, Kernel kernel, string kernelClass, string field) =>
-        CudaKernelEmitter.GroupedLaunch(plan, kernel) is { } config
+        CudaKernelEmitter.HasSkinnyVariant(kernel)
+            ? $"readonly global::Kiln.Runtime.Cuda.CudaGemmKernel<{kernelClass}Args> {field} = new({kernelClass}, {CudaKernelEmitter.GroupedLaunch(plan, kernel)}, {kernelClass}Skinny);"
+        : CudaKernelEmitter.GroupedLaunch(plan, kernel) is { } config
             ? $"readonly global::Kiln.Runtime.Cuda.CudaGroupedKernel<{kernelClass}Args> {field} = new({kernelClass}, {config});"
             : CudaKernelEmitter.IsGridStride(plan, kernel)
                 ? $"readonly global::Kiln.Runtime.Cuda.CudaGridStrideKernel<{kernelClass}Args> {field} = new({kernelClass});"

@@ -56,6 +56,12 @@ public static class CudaKernelEmitter
         if (library is { Config: not null })
         {
             w.Line($"public static void K{k.Id}(K{k.Id}Args args) => {library.Value.Kernel}(args);");
+            if (HasSkinnyVariant(k))
+            {
+                w.Line();
+                w.Line($"/// <summary>k{k.Id} for calls of at most {SkinnyRows} rows (decoding): every column's dot products spread over the GPU.</summary>");
+                w.Line($"public static void K{k.Id}Skinny(K{k.Id}Args args) => global::Kiln.Runtime.Cuda.CudaSkinnyGemm.Kernel(args);");
+            }
             return;
         }
         if (library != null)
@@ -137,6 +143,16 @@ public static class CudaKernelEmitter
         RowRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
         _ => null,
     };
+
+    /// <summary>The runtime's <c>CudaSkinnyGemm.MaxRows</c>: products of at most this many rows run on that kernel.</summary>
+    const int SkinnyRows = 8;
+
+    /// <summary>
+    /// Whether matrix product <paramref name="k"/> also gets the skinny kernel, launched when a call's M is at most
+    /// <see cref="SkinnyRows"/>: unless its M is known at build time to be larger.
+    /// </summary>
+    public static bool HasSkinnyVariant(Kernel k) =>
+        k.Root is MatMulRoot && k.Shape[k.Shape.Rank - 2] is not { IsConstant: true, Coefficient: > SkinnyRows };
 
     /// <summary>The tiled attention kernels (fp32 and TF32) hold head and value sizes up to 128 (known at build time) in their tiles and registers.</summary>
     static bool FitsTiledAttention(Kernel k, AttentionRoot a) =>
