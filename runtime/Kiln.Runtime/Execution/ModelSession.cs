@@ -98,7 +98,7 @@ public sealed class ModelSession : IDisposable
         return new DeviceTensor(device, memory, spec.Shape, spec.Name) { Storage = spec.GpuStorage };
     }
 
-    /// <summary>Bytes of the parameters on the device (16-bit ones at 2 bytes a value).</summary>
+    /// <summary>Bytes the parameters take on the device, 16-bit ones at 2 a value (with weight streaming: what streams through the window).</summary>
     public long WeightBytes { get; }
 
     /// <summary>Bytes of the model's states (key/value caches), allocated once with the session.</summary>

@@ -54,34 +54,9 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
     [InlineData(3, 33, 65, 9, true, true)]
     public void TiledGemmMatchesReference(int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
     {
-        var random = new Random(m * 7919 + n * 31 + k);
-        float[] a = Values(random, batch * m * k), b = Values(random, batch * k * n), bias = Values(random, n);
-        using var aBuffer = _device.Accelerator.Allocate1D(a);
-        using var bBuffer = _device.Accelerator.Allocate1D(b);
-        using var biasBuffer = _device.Accelerator.Allocate1D(bias);
-        using var c = _device.Accelerator.Allocate1D<float>(batch * m * n);
-        c.MemSetToZero();
-        var parts = new TestGemm
-        {
-            AData = aBuffer.View, BData = bBuffer.View, Bias = biasBuffer.View, C = c.View,
-            BatchCount = batch, Rows = m, Cols = n, Depth = k, ATransposed = aTransposed ? 1 : 0, BTransposed = bTransposed ? 1 : 0,
-        };
-        var kernel = _device.Accelerator.LoadStreamKernel<TestGemm>(CudaGemm.Tiled);
-        kernel(CudaGemm.Config(parts), parts);
-        _device.Accelerator.Synchronize();
-        var actual = c.GetAsArray1D();
-
-        for (int p = 0; p < batch; p++)
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double expected = bias[j];
-                    for (int q = 0; q < k; q++)
-                        expected += (double)a[p * m * k + (aTransposed ? q * m + i : i * k + q)] * b[p * k * n + (bTransposed ? j * k + q : q * n + j)];
-                    float got = actual[(p * m + i) * n + j];
-                    Assert.True(Math.Abs(got - expected) <= 1e-4 * (1 + Math.Abs(expected)) + 1e-5 * k,
-                        $"C[{p},{i},{j}] = {got}, expected {expected} (M={m} N={n} K={k})");
-                }
+        var gemm = new GemmCase(batch, m, n, k, aTransposed, bTransposed, seed: m * 7919 + n * 31 + k);
+        foreach (var (got, expected, _, where) in gemm.Compare(gemm.Run(_device, CudaGemm.Tiled, CudaGemm.Config)))
+            Assert.True(Math.Abs(got - expected) <= 1e-4 * (1 + Math.Abs(expected)) + 1e-5 * k, $"{where} = {got}, expected {expected}");
     }
 
     /// <summary>
@@ -98,34 +73,10 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
     [InlineData(1, 8, 9, 1000, false, true)]
     public void SkinnyGemmMatchesReference(int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
     {
-        var random = new Random(m * 131 + n * 7 + k);
-        float[] a = Values(random, batch * m * k), b = Values(random, batch * k * n), bias = Values(random, n);
-        var accelerator = _device.Accelerator;
-        using var aBuffer = accelerator.Allocate1D(a);
-        using var bBuffer = accelerator.Allocate1D(b);
-        using var biasBuffer = accelerator.Allocate1D(bias);
-        using var c = accelerator.Allocate1D<float>(batch * m * n);
-        c.MemSetToZero();
-        var parts = new TestGemm
-        {
-            AData = aBuffer.View, BData = bBuffer.View, Bias = biasBuffer.View, C = c.View,
-            BatchCount = batch, Rows = m, Cols = n, Depth = k, ATransposed = aTransposed ? 1 : 0, BTransposed = bTransposed ? 1 : 0,
-        };
-        accelerator.LoadStreamKernel<TestGemm>(CudaSkinnyGemm.Kernel)(CudaSkinnyGemm.Config(parts), parts);
-        accelerator.Synchronize();
-        var actual = c.GetAsArray1D();
-        for (int p = 0; p < batch; p++)
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double expected = bias[j];
-                    for (int q = 0; q < k; q++)
-                        expected += (double)a[p * m * k + (aTransposed ? q * m + i : i * k + q)] * b[p * k * n + (bTransposed ? j * k + q : q * n + j)];
-                    float got = actual[(p * m + i) * n + j];
-                    Assert.True(Math.Abs(got - expected) <= 1e-4 * (1 + Math.Abs(expected)) + 1e-5 * k,
-                        $"C[{p},{i},{j}] = {got}, expected {expected} (M={m} N={n} K={k})");
-                }
-        Assert.Equal(0, CudaSkinnyGemm.Config(parts with { Rows = 0 }).GridDim.Size);
+        var gemm = new GemmCase(batch, m, n, k, aTransposed, bTransposed, seed: m * 131 + n * 7 + k);
+        foreach (var (got, expected, _, where) in gemm.Compare(gemm.Run(_device, CudaSkinnyGemm.Kernel, CudaSkinnyGemm.Config)))
+            Assert.True(Math.Abs(got - expected) <= 1e-4 * (1 + Math.Abs(expected)) + 1e-5 * k, $"{where} = {got}, expected {expected}");
+        Assert.Equal(0, CudaSkinnyGemm.Config(new TestGemm { BatchCount = 1, Rows = 0, Cols = n, Depth = k }).GridDim.Size);
     }
 
     [Theory]
@@ -137,38 +88,10 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
     [InlineData(3, 33, 65, 9, true, true)]
     public void Tf32TensorCoreGemmMatchesReference(int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
     {
-        var random = new Random(m * 7919 + n * 31 + k + 1);
-        float[] a = Values(random, batch * m * k), b = Values(random, batch * k * n), bias = Values(random, n);
-        var accelerator = _device.Accelerator;
-        using var aBuffer = accelerator.Allocate1D(a);
-        using var bBuffer = accelerator.Allocate1D(b);
-        using var biasBuffer = accelerator.Allocate1D(bias);
-        using var c = accelerator.Allocate1D<float>(batch * m * n);
-        c.MemSetToZero();
-        var parts = new TestGemm
-        {
-            AData = aBuffer.View, BData = bBuffer.View, Bias = biasBuffer.View, C = c.View,
-            BatchCount = batch, Rows = m, Cols = n, Depth = k, ATransposed = aTransposed ? 1 : 0, BTransposed = bTransposed ? 1 : 0,
-        };
-        accelerator.LoadStreamKernel<TestGemm>(CudaGemmTf32.Kernel)(CudaGemmTf32.Config(parts), parts);
-        accelerator.Synchronize();
-        var actual = c.GetAsArray1D();
-        for (int p = 0; p < batch; p++)
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double expected = bias[j], magnitude = 0;
-                    for (int q = 0; q < k; q++)
-                    {
-                        double product = (double)a[p * m * k + (aTransposed ? q * m + i : i * k + q)] * b[p * k * n + (bTransposed ? j * k + q : q * n + j)];
-                        expected += product;
-                        magnitude += Math.Abs(product);
-                    }
-                    // TF32 keeps 10 mantissa bits: each input is off by at most 2⁻¹¹ relative, so a product by about 2⁻¹⁰.
-                    float got = actual[(p * m + i) * n + j];
-                    Assert.True(Math.Abs(got - expected) <= magnitude * Math.Pow(2, -10) + 1e-5 * (1 + Math.Abs(expected)),
-                        $"C[{p},{i},{j}] = {got}, expected {expected} (M={m} N={n} K={k})");
-                }
+        var gemm = new GemmCase(batch, m, n, k, aTransposed, bTransposed, seed: m * 7919 + n * 31 + k + 1);
+        // TF32 keeps 10 mantissa bits: each input is off by at most 2⁻¹¹ relative, so a product by about 2⁻¹⁰.
+        foreach (var (got, expected, magnitude, where) in gemm.Compare(gemm.Run(_device, CudaGemmTf32.Kernel, CudaGemmTf32.Config)))
+            Assert.True(Math.Abs(got - expected) <= magnitude * Math.Pow(2, -10) + 1e-5 * (1 + Math.Abs(expected)), $"{where} = {got}, expected {expected}");
     }
 
     /// <summary>

@@ -145,45 +145,18 @@ public sealed class HalfTensorCoreTests : IClassFixture<IlgpuCpuFixture>
     [InlineData(true, 1, 70, 140, 100, true, true)]
     public void HalfTensorCoreGemmMatchesReference(bool fp16, int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
     {
-        var random = new Random(m * 7919 + n * 31 + k + (fp16 ? 2 : 3));
-        float[] a = Values(random, batch * m * k), b = Values(random, batch * k * n), bias = Values(random, n);
-        var accelerator = _device.Accelerator;
-        using var aBuffer = accelerator.Allocate1D(a);
-        using var bBuffer = accelerator.Allocate1D(b);
-        using var biasBuffer = accelerator.Allocate1D(bias);
-        using var c = accelerator.Allocate1D<float>(batch * m * n);
-        c.MemSetToZero();
-        var parts = new TestGemm
-        {
-            AData = aBuffer.View, BData = bBuffer.View, Bias = biasBuffer.View, C = c.View,
-            BatchCount = batch, Rows = m, Cols = n, Depth = k, ATransposed = aTransposed ? 1 : 0, BTransposed = bTransposed ? 1 : 0,
-        };
-        if (fp16) accelerator.LoadStreamKernel<TestGemm>(CudaGemmHalf.KernelFp16)(CudaGemmHalf.Config(parts), parts);
-        else accelerator.LoadStreamKernel<TestGemm>(CudaGemmHalf.KernelBf16)(CudaGemmHalf.Config(parts), parts);
-        accelerator.Synchronize();
-        var actual = c.GetAsArray1D();
+        var gemm = new GemmCase(batch, m, n, k, aTransposed, bTransposed, seed: m * 7919 + n * 31 + k + (fp16 ? 2 : 3));
+        var actual = fp16 ? gemm.Run(_device, CudaGemmHalf.KernelFp16, CudaGemmHalf.Config) : gemm.Run(_device, CudaGemmHalf.KernelBf16, CudaGemmHalf.Config);
         double u = fp16 ? Math.Pow(2, -11) : Math.Pow(2, -8);
         bool rounded = false;
-        for (int p = 0; p < batch; p++)
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double expected = bias[j], magnitude = 0;
-                    for (int q = 0; q < k; q++)
-                    {
-                        double product = (double)a[p * m * k + (aTransposed ? q * m + i : i * k + q)] * b[p * k * n + (bTransposed ? j * k + q : q * n + j)];
-                        expected += product;
-                        magnitude += Math.Abs(product);
-                    }
-                    float got = actual[(p * m + i) * n + j];
-                    double error = Math.Abs(got - expected);
-                    Assert.True(error <= magnitude * (2 * u + u * u) + 1e-6 * (1 + Math.Abs(expected)) + 1e-7 * k,
-                        $"C[{p},{i},{j}] = {got}, expected {expected} (M={m} N={n} K={k}, {(fp16 ? "fp16" : "bf16")})");
-                    rounded |= error > 1e-6 * (1 + Math.Abs(expected)) * k;
-                }
+        foreach (var (got, expected, magnitude, where) in gemm.Compare(actual))
+        {
+            double error = Math.Abs(got - expected);
+            Assert.True(error <= magnitude * (2 * u + u * u) + 1e-6 * (1 + Math.Abs(expected)) + 1e-7 * k,
+                $"{where} = {got}, expected {expected} ({(fp16 ? "fp16" : "bf16")})");
+            rounded |= error > 1e-6 * (1 + Math.Abs(expected)) * k;
+        }
         // The inputs were rounded at all (a kernel that kept fp32 would pass the bound too).
         if (m * n * k > 1000) Assert.True(rounded, "no output shows the format's rounding");
     }
-
-    static float[] Values(Random random, int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
 }
