@@ -86,6 +86,63 @@ public sealed class HalfStorageTests : IClassFixture<IlgpuCpuFixture>
         Assert.Equal(4 * (sixteen + fp32), cpu.WeightBytes);
     }
 
+    /// <summary>
+    /// Calls of at most 8 rows run on the few-row kernel, which reads the 16-bit weights directly (widened exactly) and
+    /// keeps the activations fp32: within the weights' rounding of the eager reference — bf16 (2⁻⁸ a weight) through
+    /// two convolutions and two linear layers, fp16 (2⁻¹¹) through two linear layers — and the rounding shows.
+    /// </summary>
+    [Fact]
+    public void FewRowCallsReadTheSixteenBitWeights()
+    {
+        var convWeights = Bf16ConvNet.RandomWeights(3);
+        var conv = new Bf16ConvNet();
+        conv.LoadWeights(convWeights);
+        using var compiledConv = Bf16ConvNet.Compile(_ilgpu.Device, convWeights);
+        var images = Tensor.Random(4, 1f, 2, 5, 8, 8);
+        AssertClose(conv.Forward(images), compiledConv.Forward(images), Math.Pow(2, -5));
+
+        var weights = Fp16Perceptron.RandomWeights(13);
+        var perceptron = new Fp16Perceptron();
+        perceptron.LoadWeights(weights);
+        using var compiled = Fp16Perceptron.Compile(_ilgpu.Device, weights);
+        var x = Tensor.Random(5, 1f, 3, 40);
+        AssertClose(perceptron.Forward(x), compiled.Forward(x), Math.Pow(2, -8));
+    }
+
+    static void AssertClose(Tensor expected, Tensor actual, double relative)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        double scale = expected.Data.Max(v => Math.Abs(v)) + 1, worst = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs(actual.Data[i] - expected.Data[i]);
+            worst = Math.Max(worst, error);
+            Assert.True(error <= scale * relative, $"[{i}] {actual.Data[i]} vs {expected.Data[i]}");
+        }
+        Assert.True(worst > 1e-6 * scale, $"no output shows the weights' rounding (largest difference {worst})");
+    }
+
+    /// <summary>A session holds a 16-bit parameter in half the words (an odd count rounds up) and downloads it as the rounded values.</summary>
+    [Fact]
+    public void SixteenBitParametersDownloadAsTheirRoundedValues()
+    {
+        var spec = new ParameterSpec("w", new[] { 3, 5 }, Init.FanIn, TensorStorage.BFloat16);
+        var value = Tensor.Random(9, 1f, 3, 5);
+        using var session = new ModelSession("Probe", _ilgpu.Device, new Weights(new System.Collections.Generic.Dictionary<string, Tensor> { ["w"] = value }), new[] { spec });
+        var held = session.Param(0);
+        Assert.Equal(TensorStorage.BFloat16, held.Storage);
+        Assert.Equal(15, held.Length);
+        Assert.Equal(8, held.Memory.Elements);
+        Assert.Equal(30, session.WeightBytes);
+        var back = held.Download();
+        Assert.Equal(new[] { 3, 5 }, back.Shape);
+        for (int i = 0; i < 15; i++)
+            Assert.Equal(TensorStorages.Decode(TensorStorages.Encode(value.Data[i], TensorStorage.BFloat16), TensorStorage.BFloat16), back.Data[i]);
+        using var cpu = new ModelSession("Probe", Device.Cpu(), new Weights(new System.Collections.Generic.Dictionary<string, Tensor> { ["w"] = value }), new[] { spec });
+        Assert.Equal(TensorStorage.Float32, cpu.Param(0).Storage);
+        Assert.Equal(value.Data, cpu.Param(0).Download().Data);
+    }
+
     [Fact]
     public void StreamingSixteenBitWeightsIsRefusedByName()
     {
