@@ -11,7 +11,8 @@ public enum GpuPrecision
     /// <summary>
     /// TF32 tensor cores for fp32 data (inputs rounded to 10 mantissa bits, fp32 accumulation), as PyTorch's
     /// <c>allow_tf32</c>: products carry a relative error of about 2⁻¹⁰, for up to 8× the fp32 rate on an H100/H200.
-    /// Covers the matrix products and fused attention's two products (scores and the weighted sum of values).
+    /// Covers the matrix products, the convolutions (but depthwise ones) and fused attention's two products (scores and the
+    /// weighted sum of values); calls of at most 8 rows (decoding) run in fp32 on CUDA cores.
     /// </summary>
     Tf32 = 1,
 
@@ -19,7 +20,9 @@ public enum GpuPrecision
     /// bf16 tensor cores for fp32 data (each input rounded to 8 significant bits when a GEMM stages it, fp32
     /// accumulation; cuBLAS's <c>CUBLAS_COMPUTE_32F_FAST_16BF</c>): a product's relative error is up to about 2⁻⁷, at twice
     /// TF32's tensor-core rate on an H100/H200. Covers the matrix products and convolutions; fused attention runs on
-    /// TF32 tensor cores (its scores feed an exponential). Activations and weights stay fp32 in memory.
+    /// TF32 tensor cores (its scores feed an exponential), and calls of at most 8 rows (decoding) on fp32 CUDA cores.
+    /// Activations stay fp32 in memory; in a model without training graphs, the weights that only products read are held
+    /// as 16-bit on the GPU (half their memory and bytes; the tensor-core products round them so anyway).
     /// </summary>
     Bf16 = 2,
 

@@ -5,8 +5,8 @@ namespace Kiln.Runtime;
 /// <summary>
 /// How a tensor's values are held in device memory. Parameters a <c>[GpuPrecision(Bf16 or Fp16)]</c> model uses only as
 /// matrix-product operands are held in that 16-bit format on the CUDA backend (<see cref="ParameterSpec.GpuStorage"/>):
-/// half the memory and half the bytes each product reads, and the same numbers, since the product rounds its operands
-/// to that format anyway.
+/// half the memory and half the bytes each product reads, and the same numbers from the tensor-core kernels, which round
+/// their operands to that format anyway (the few-row kernel of calls with M ≤ 8 then reads the rounded weights).
 /// </summary>
 public enum TensorStorage
 {

@@ -10,8 +10,9 @@ namespace Kiln.Compiler.Backends.Cuda;
 /// Which parameters the CUDA backend holds as 16-bit: in a <c>[GpuPrecision(Bf16 or Fp16)]</c> model without training
 /// graphs, every parameter that each kernel of each graph reads only as a matrix product's operand — a GEMM's A or B, an
 /// implicit-GEMM convolution's filter. Those products round their operands to the 16-bit format as they stage them, and
-/// rounding twice to the same format is rounding once, so holding them so changes no result and halves their memory
-/// and the bytes each product reads. A parameter read anywhere else (a bias, a norm's scale, an embedding table, an
+/// rounding twice to the same format is rounding once, so holding them so changes no tensor-core result and halves
+/// their memory and the bytes each product reads (the fp32 few-row kernel of calls with M ≤ 8 then reads the rounded
+/// weights: the precision the model chose). A parameter read anywhere else (a bias, a norm's scale, an embedding table, an
 /// epilogue, a depthwise filter) stays fp32; a model that trains keeps fp32 weights, which its optimizer updates.
 /// </summary>
 public static class HalfStoredParameters
