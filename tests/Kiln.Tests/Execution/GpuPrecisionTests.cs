@@ -63,6 +63,8 @@ public sealed class GpuPrecisionTests : IClassFixture<IlgpuCpuFixture>
         using var cpu = Tf32Perceptron.Compile(Device.Cpu(), weights);
         var fp32 = cpu.Forward(x);
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected.Data[i], fp32.Data[i], 4);
+        var images = Tensor.Random(6, 1f, 2, 3, 7, 7);
+        AssertWithinTf32(eager.Convolve(images), model.Convolve(images)); // the implicit-GEMM convolution on TF32 tensor cores
     }
 
     [Fact]

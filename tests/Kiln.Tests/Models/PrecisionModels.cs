@@ -3,15 +3,21 @@ using static Kiln.Ops;
 
 namespace Kiln.Tests.Models;
 
-/// <summary>A two-layer perceptron whose matrix products run on TF32 tensor cores on a GPU (<c>[GpuPrecision]</c>).</summary>
+/// <summary>
+/// A two-layer perceptron whose matrix products run on TF32 tensor cores on a GPU (<c>[GpuPrecision]</c>), and a 3×3
+/// convolution (K = 27: one 16-deep slice and a ragged one) through the TF32 implicit GEMM.
+/// </summary>
 [Model, GpuPrecision(GpuPrecision.Tf32)]
 public partial class Tf32Perceptron
 {
     Tensor w1 = Param(40, 70);
     Tensor b1 = Param(70);
     Tensor w2 = Param(70, 9);
+    Tensor filters = Param(6, 3, 3, 3);
 
     [Graph] public Tensor Forward([Shape("batch", 40)] Tensor x) => MatMul(Relu(MatMul(x, w1) + b1), w2);
+
+    [Graph] public Tensor Convolve([Shape("batch", 3, 7, 7)] Tensor x) => Conv2d(x, filters, padding: 1);
 }
 
 /// <summary>
