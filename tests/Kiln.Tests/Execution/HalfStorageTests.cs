@@ -99,27 +99,14 @@ public sealed class HalfStorageTests : IClassFixture<IlgpuCpuFixture>
         conv.LoadWeights(convWeights);
         using var compiledConv = Bf16ConvNet.Compile(_ilgpu.Device, convWeights);
         var images = Tensor.Random(4, 1f, 2, 5, 8, 8);
-        AssertClose(conv.Forward(images), compiledConv.Forward(images), Math.Pow(2, -5));
+        GpuPrecisionTests.AssertWithin(conv.Forward(images), compiledConv.Forward(images), Math.Pow(2, -5), shows: 1e-6);
 
         var weights = Fp16Perceptron.RandomWeights(13);
         var perceptron = new Fp16Perceptron();
         perceptron.LoadWeights(weights);
         using var compiled = Fp16Perceptron.Compile(_ilgpu.Device, weights);
         var x = Tensor.Random(5, 1f, 3, 40);
-        AssertClose(perceptron.Forward(x), compiled.Forward(x), Math.Pow(2, -8));
-    }
-
-    static void AssertClose(Tensor expected, Tensor actual, double relative)
-    {
-        Assert.Equal(expected.Shape, actual.Shape);
-        double scale = expected.Data.Max(v => Math.Abs(v)) + 1, worst = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double error = Math.Abs(actual.Data[i] - expected.Data[i]);
-            worst = Math.Max(worst, error);
-            Assert.True(error <= scale * relative, $"[{i}] {actual.Data[i]} vs {expected.Data[i]}");
-        }
-        Assert.True(worst > 1e-6 * scale, $"no output shows the weights' rounding (largest difference {worst})");
+        GpuPrecisionTests.AssertWithin(perceptron.Forward(x), compiled.Forward(x), Math.Pow(2, -8), shows: 1e-6);
     }
 
     /// <summary>A session holds a 16-bit parameter in half the words (an odd count rounds up) and downloads it as the rounded values.</summary>
