@@ -62,7 +62,7 @@ public sealed unsafe class QuantizedPanels
             {
                 case WeightFormat.BFloat16:
                     for (long kk = 0; kk < _k; kk++)
-                        for (int j = 0; j < width; j++) ((ushort*)dst)[kk * width + j] = ToBFloat16(W(kk, j));
+                        for (int j = 0; j < width; j++) ((ushort*)dst)[kk * width + j] = TensorStorages.ToBFloat16(W(kk, j));
                     break;
                 case WeightFormat.Int8:
                     for (int j = 0; j < width; j++)
@@ -91,14 +91,6 @@ public sealed unsafe class QuantizedPanels
                     break;
             }
         }
-    }
-
-    /// <summary>fp32 → bf16, rounded to nearest even (NaN stays NaN).</summary>
-    static ushort ToBFloat16(float value)
-    {
-        uint bits = BitConverter.SingleToUInt32Bits(value);
-        if (float.IsNaN(value)) return (ushort)(bits >> 16 | 0x40);
-        return (ushort)((bits + 0x7FFF + (bits >> 16 & 1)) >> 16);
     }
 
     /// <summary>Steps <paramref name="k0"/> … +<paramref name="steps"/> of panel <paramref name="p"/> as fp32 <c>[kk][Width]</c>, for the tile micro-kernel.</summary>

@@ -67,8 +67,11 @@ public static class CudaGemm
     const int Buffer = TileK * Pitch;
 
     /// <summary>The launch of <see cref="Tiled{TGemm}"/> for <paramref name="gemm"/>: a block per 128×128 tile of each product.</summary>
-    public static KernelConfig Config<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm =>
-        new(new Index3D((gemm.N + TileN - 1) / TileN, (gemm.M + TileM - 1) / TileM, gemm.Batch), new Index3D(Threads, 1, 1));
+    public static KernelConfig Config<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm => TileGrid(gemm, TileM, TileN, Threads);
+
+    /// <summary>A block of <paramref name="threads"/> per <paramref name="tileM"/>×<paramref name="tileN"/> tile of each product: the tiled GEMMs' launch.</summary>
+    internal static KernelConfig TileGrid<TGemm>(TGemm gemm, int tileM, int tileN, int threads) where TGemm : struct, ICudaGemm =>
+        new(new Index3D((gemm.N + tileN - 1) / tileN, (gemm.M + tileM - 1) / tileM, gemm.Batch), new Index3D(threads, 1, 1));
 
     public static void Tiled<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm
     {

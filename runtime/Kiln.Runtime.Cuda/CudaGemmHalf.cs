@@ -27,8 +27,7 @@ public static class CudaGemmHalf
 
     const int Pitch = 136, Buffer = TileK / 2 * Pitch;
 
-    public static KernelConfig Config<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm =>
-        new(new Index3D((gemm.N + TileN - 1) / TileN, (gemm.M + TileM - 1) / TileM, gemm.Batch), new Index3D(Threads, 1, 1));
+    public static KernelConfig Config<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm => CudaGemm.TileGrid(gemm, TileM, TileN, Threads);
 
     /// <summary>The kernel on bf16 inputs (what the generated code of a <c>[GpuPrecision(GpuPrecision.Bf16)]</c> model calls).</summary>
     public static void KernelBf16<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm => Kernel<TGemm, Bf16>(gemm);

@@ -25,8 +25,7 @@ public static class CudaGemmTf32
 
     const int Pitch = 136, Buffer = TileK * Pitch;
 
-    public static KernelConfig Config<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm =>
-        new(new Index3D((gemm.N + TileN - 1) / TileN, (gemm.M + TileM - 1) / TileM, gemm.Batch), new Index3D(Threads, 1, 1));
+    public static KernelConfig Config<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm => CudaGemm.TileGrid(gemm, TileM, TileN, Threads);
 
     public static void Kernel<TGemm>(TGemm gemm) where TGemm : struct, ICudaGemm
     {

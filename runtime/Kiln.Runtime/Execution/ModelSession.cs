@@ -37,8 +37,9 @@ public sealed class ModelSession : IDisposable
             throw new NotSupportedException($"{model}: quantized weights (CompileOptions.WeightFormat) and weight streaming (DeviceWeightBytes) do not combine yet.");
         weights.Validate(parameters, model);
         // The CUDA backend's kernels read 16-bit parameters as such; the CPU backend's read fp32.
-        bool halfStorage = device.Kind != DeviceKind.Cpu && parameters.Any(p => p.GpuStorage != TensorStorage.Float32);
-        long weightBytes = parameters.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * (halfStorage && p.GpuStorage != TensorStorage.Float32 ? 2 : sizeof(float)));
+        bool Holds16(ParameterSpec p) => device.Kind != DeviceKind.Cpu && p.GpuStorage != TensorStorage.Float32;
+        bool halfStorage = parameters.Any(Holds16);
+        long weightBytes = parameters.Sum(p => Kiln.Tensor.ElementCount(p.Shape) * (Holds16(p) ? 2 : sizeof(float)));
         if (options?.DeviceWeightBytes is long budget && weightBytes > budget)
         {
             if (budget <= 0) throw new ArgumentOutOfRangeException(nameof(options), budget, "CompileOptions.DeviceWeightBytes must be positive.");
@@ -56,7 +57,7 @@ public sealed class ModelSession : IDisposable
             {
                 for (int i = 0; i < _params.Length; i++)
                 {
-                    _params[i] = halfStorage && parameters[i].GpuStorage != TensorStorage.Float32
+                    _params[i] = Holds16(parameters[i])
                         ? UploadHalf(device, weights[parameters[i].Name], parameters[i])
                         : device.Upload(weights[parameters[i].Name], parameters[i].Name);
                     _params[i].WeightFormat = WeightFormat;

@@ -46,7 +46,7 @@ public static class TensorStorages
 
     public static ushort Encode(float value, TensorStorage storage) => storage switch
     {
-        TensorStorage.BFloat16 => RoundToBFloat16(value),
+        TensorStorage.BFloat16 => ToBFloat16(value),
         TensorStorage.Float16 => BitConverter.HalfToUInt16Bits((Half)value),
         _ => throw new ArgumentOutOfRangeException(nameof(storage), storage, "not a 16-bit storage"),
     };
@@ -58,7 +58,8 @@ public static class TensorStorages
         _ => throw new ArgumentOutOfRangeException(nameof(storage), storage, "not a 16-bit storage"),
     };
 
-    static ushort RoundToBFloat16(float value)
+    /// <summary>fp32 → bfloat16 bits, to nearest with ties to even; NaN stays a (quiet) NaN.</summary>
+    public static ushort ToBFloat16(float value)
     {
         uint bits = BitConverter.SingleToUInt32Bits(value);
         if ((bits & 0x7FFFFFFF) > 0x7F800000) return (ushort)((bits >> 16) | 0x40); // NaN stays a quiet NaN

@@ -51,7 +51,10 @@ public sealed record Kernel(
     };
 
     /// <summary>Buffers read, in first-use order.</summary>
-    public EquatableArray<int> Reads()
+    public EquatableArray<int> Reads() => System.Linq.Enumerable.Distinct(System.Linq.Enumerable.Select(Loads(), l => l.Buffer)).ToEquatableArray();
+
+    /// <summary>Every load of the kernel: its root's operands and prologues, then its body's.</summary>
+    public System.Collections.Generic.List<LoadExpr> Loads()
     {
         var loads = new System.Collections.Generic.List<LoadExpr>();
         switch (Root)
@@ -71,7 +74,7 @@ public sealed record Kernel(
             case PoolGradientRoot p: loads.AddRange(p.Taps.Loads()); loads.AddRange(p.Gradient.Loads()); break;
         }
         loads.AddRange(Body.Loads());
-        return System.Linq.Enumerable.Distinct(System.Linq.Enumerable.Select(loads, l => l.Buffer)).ToEquatableArray();
+        return loads;
     }
 }
 

@@ -28,7 +28,8 @@ public static class HalfStoredParameters
             {
                 var operands = Operands(kernel);
                 foreach (var load in operands) Note(plan, load.Buffer, asOperand);
-                foreach (var load in OtherLoads(kernel)) Note(plan, load.Buffer, otherwise);
+                // By reference: an epilogue may load the same tensor through an equal view, and that read is not staged.
+                foreach (var load in kernel.Loads().Where(l => !operands.Any(o => ReferenceEquals(o, l)))) Note(plan, load.Buffer, otherwise);
                 if (plan.Buffers[kernel.Output].Kind == BufferKind.Param) Note(plan, kernel.Output, otherwise);
             }
         return asOperand.Where(name => !otherwise.Contains(name)).OrderBy(name => name, System.StringComparer.Ordinal).ToEquatableArray();
@@ -46,25 +47,4 @@ public static class HalfStoredParameters
         ConvRoot c when !CudaKernelEmitter.IsDepthwise(c) => new[] { c.W },
         _ => System.Array.Empty<LoadExpr>(),
     };
-
-    /// <summary>Every other load of the kernel: its epilogue's, and its root's when the root is not a product.</summary>
-    static IEnumerable<LoadExpr> OtherLoads(Kernel kernel)
-    {
-        var body = kernel.Body.Loads();
-        return kernel.Root switch
-        {
-            MatMulRoot => body,
-            ConvRoot c when !CudaKernelEmitter.IsDepthwise(c) => body.Append(c.X),
-            ConvRoot c => body.Append(c.X).Append(c.W),
-            ReduceRoot r => body.Concat(r.Input.Loads()),
-            RowRoot r => body.Concat(r.Input.Loads()),
-            GatherRoot g => body.Append(g.Table).Concat(g.Indices.Loads()),
-            ScatterAddRoot s => body.Concat(s.Values.Loads()).Concat(s.Indices.Loads()),
-            AttentionRoot a => body.Append(a.Q).Append(a.K).Append(a.V).Concat(a.Positions?.Loads() ?? Enumerable.Empty<LoadExpr>()),
-            WriteAtRoot w => body.Concat(w.Positions.Loads()),
-            PoolRoot p => body.Concat(p.Input.Loads()),
-            PoolGradientRoot p => body.Concat(p.Taps.Loads()).Concat(p.Gradient.Loads()),
-            _ => body,
-        };
-    }
 }
