@@ -1,5 +1,6 @@
 using System;
 using ILGPU;
+using ILGPU.Runtime;
 using Kiln.Runtime.Memory;
 
 namespace Kiln.Runtime.Cuda;
@@ -25,6 +26,13 @@ public static class CudaTensors
     /// <summary>Arena buffer <paramref name="index"/> of a call on an ILGPU device.</summary>
     public static ArrayView<float> Cuda(this in Frame frame, int index) =>
         (frame.Arena is IlgpuMemory m ? m.View : throw NotHere(frame.Arena, frame.Program)).SubView(frame.BufferOffset(index), frame.BufferLength(index));
+
+    /// <summary>
+    /// Whether <paramref name="view"/> starts on a 16-byte boundary, so that a kernel may read it four floats at a time
+    /// (<see cref="Float4"/>); an empty view is (nothing is read).
+    /// </summary>
+    public static bool Aligned16(ArrayView<float> view) =>
+        view.Length == 0 || view.LoadEffectiveAddressAsPtr().ToInt64() % 16 == 0;
 
     /// <summary>
     /// The generated GPU kernels index with 32-bit arithmetic (64-bit integer math costs several instructions on NVIDIA

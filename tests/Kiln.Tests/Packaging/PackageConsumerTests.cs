@@ -145,7 +145,7 @@ public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
 
             var file = PrecompiledPtx.Open(typeof(TinyNet).Assembly);
             var kernels = typeof(TinyNet.Compiled).GetNestedType("ForwardCuda")!.GetMethods()
-                .Where(m => m.IsStatic && System.Text.RegularExpressions.Regex.IsMatch(m.Name, @"^K\d+(Skinny)?$")).ToList(); // Kn, and a product's few-row KnSkinny
+                .Where(m => m.IsStatic && System.Text.RegularExpressions.Regex.IsMatch(m.Name, @"^K\d+(Skinny|Quads)?$")).ToList(); // Kn, a product's few-row KnSkinny, an element-wise kernel's four-wide KnQuads
             Console.WriteLine($"kernels: {kernels.Count}");
             Console.WriteLine($"precompiled: {file?.Count ?? -1}");
             Console.WriteLine($"all found: {kernels.All(k => file?.Find(k) != null)}");

@@ -44,7 +44,14 @@ public sealed class PtxTests : System.IDisposable
             string ptx = _compiler.Compile(kernel);
             Assert.Contains(".target sm_80", ptx);
             Assert.Matches(@"\.visible \.entry \w+", ptx);
-            Assert.Matches(@"st\.global\.f32", ptx); // every kernel stores its output, to global memory (O2's address-space inference)
+            // Every kernel stores its output to global memory (O2's address-space inference); an element-wise kernel's
+            // four-wide form four values at a time, and reads its contiguous inputs so too.
+            if (kernel.Name.EndsWith("Quads", System.StringComparison.Ordinal))
+            {
+                Assert.Matches(@"st\.global\.v4\.f32", ptx);
+                Assert.DoesNotMatch(@"st\.global\.f32", ptx);
+            }
+            else Assert.Matches(@"st\.global\.f32", ptx);
         }
     }
 

@@ -108,11 +108,14 @@ public static class PtxCommand
         return entries;
     }
 
-    /// <summary>The kernel number of a generated kernel method: <c>K12</c>, or <c>K12Skinny</c> (a product's few-row kernel); null for anything else.</summary>
+    /// <summary>
+    /// The kernel number of a generated kernel method: <c>K12</c>, <c>K12Skinny</c> (a product's few-row kernel) or
+    /// <c>K12Quads</c> (an element-wise kernel's four-wide form); null for anything else.
+    /// </summary>
     static string? KernelId(string name)
     {
-        string digits = name.EndsWith("Skinny", System.StringComparison.Ordinal) ? name[1..^"Skinny".Length] : name.Length > 1 ? name[1..] : "";
-        return name[0] == 'K' && digits.Length > 0 && digits.All(char.IsDigit) ? digits : null;
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^K(\d+)(Skinny|Quads)?$");
+        return m.Success ? m.Groups[1].Value : null;
     }
 
     /// <summary>Every library kernel written for thread blocks runs 256 threads per block (CudaGemm, CudaRows).</summary>

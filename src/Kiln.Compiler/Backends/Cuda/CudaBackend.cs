@@ -40,6 +40,8 @@ public sealed class CudaBackend : Backend
             ? $"readonly global::Kiln.Runtime.Cuda.CudaGemmKernel<{kernelClass}Args> {field} = new({kernelClass}, {CudaKernelEmitter.GroupedLaunch(plan, kernel)}, {kernelClass}Skinny);"
         : CudaKernelEmitter.GroupedLaunch(plan, kernel) is { } config
             ? $"readonly global::Kiln.Runtime.Cuda.CudaGroupedKernel<{kernelClass}Args> {field} = new({kernelClass}, {config});"
+            : CudaKernelEmitter.HasQuadVariant(plan, kernel)
+                ? $"readonly global::Kiln.Runtime.Cuda.CudaQuadKernel<{kernelClass}Args> {field} = new({kernelClass}, {kernelClass}Quads);"
             : CudaKernelEmitter.IsGridStride(plan, kernel)
                 ? $"readonly global::Kiln.Runtime.Cuda.CudaGridStrideKernel<{kernelClass}Args> {field} = new({kernelClass});"
                 : $"readonly global::Kiln.Runtime.Cuda.CudaKernel<{kernelClass}Args> {field} = new({kernelClass});";

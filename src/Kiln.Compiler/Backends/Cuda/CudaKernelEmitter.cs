@@ -37,13 +37,15 @@ public static class CudaKernelEmitter
         w.Line(library == null
             ? $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>.</summary>"
             : $"/// <summary>The arguments of <see cref=\"K{k.Id}\"/>, and its model-specific parts of {library.Value.Kernel}: sizes, reads, the fused epilogue.</summary>");
-        w.Open($"public struct K{k.Id}Args : {library?.Interface ?? "global::Kiln.Runtime.Cuda.ICudaGridStride"}");
+        bool quads = HasQuadVariant(plan, k);
+        w.Open($"public struct K{k.Id}Args : {library?.Interface ?? (quads ? "global::Kiln.Runtime.Cuda.ICudaQuads" : "global::Kiln.Runtime.Cuda.ICudaGridStride")}");
         foreach (var b in sig.Buffers) w.Line($"public {ViewOf(plan, b)} {KernelSignature.BufferName(b)};");
         foreach (var s in symbols) w.Line($"public int {SymbolNames.Identifier(s)};");
         if (library == null)
         {
             w.Line("public int GridItems { get; set; }");
             w.Line("public int GridStride { get; set; }");
+            if (quads) QuadElementwise.WriteAlignedMember(w, plan, k);
         }
         if (members.Length > 0)
         {
@@ -70,14 +72,36 @@ public static class CudaKernelEmitter
             return;
         }
         w.Open($"public static void K{k.Id}(global::ILGPU.Index1D index, K{k.Id}Args args)");
-        foreach (var b in sig.Buffers) w.Line($"var {KernelSignature.BufferName(b)} = args.{KernelSignature.BufferName(b)};");
-        foreach (var s in symbols) w.Line($"int {SymbolNames.Identifier(s)} = args.{SymbolNames.Identifier(s)};");
+        WriteLocals(w, sig, symbols);
         w.Line("int items = args.GridItems, stride = args.GridStride;");
         w.Open("for (int flat = index; flat < items; flat += stride)");
         w.Lines(body);
         w.Close();
         w.Close();
+        if (!quads) return;
+        w.Line();
+        w.Line($"/// <summary>k{k.Id} four elements a thread, with 128-bit loads and stores where its views allow (launched when they are 16-byte aligned).</summary>");
+        w.Open($"public static void K{k.Id}Quads(global::ILGPU.Index1D index, K{k.Id}Args args)");
+        WriteLocals(w, sig, symbols);
+        foreach (var line in QuadElementwise.QuadViewDeclarations(plan, k)) w.Line(line);
+        w.Line("int items = args.GridItems, stride = args.GridStride;");
+        w.Open("for (int quad = index; quad < items; quad += stride)");
+        var quadBody = new SourceWriter();
+        QuadElementwise.WriteLoopBody(quadBody, plan, k, Math);
+        w.Lines(Narrow(quadBody.ToString()));
+        w.Close();
+        w.Close();
     }
+
+    /// <summary>A kernel written whole copies its views and sizes out of the argument struct first.</summary>
+    static void WriteLocals(SourceWriter w, KernelSignature sig, IReadOnlyList<string> symbols)
+    {
+        foreach (var b in sig.Buffers) w.Line($"var {KernelSignature.BufferName(b)} = args.{KernelSignature.BufferName(b)};");
+        foreach (var s in symbols) w.Line($"int {SymbolNames.Identifier(s)} = args.{SymbolNames.Identifier(s)};");
+    }
+
+    /// <summary>Whether element-wise kernel <paramref name="k"/> also has its four-wide form (<see cref="QuadElementwise"/>).</summary>
+    public static bool HasQuadVariant(KernelPlan plan, Kernel k) => IsGridStride(plan, k) && QuadElementwise.Applies(k);
 
     /// <summary>Whether <paramref name="k"/> is written whole here and launched grid-stride (element-wise, a state write) rather than a library kernel.</summary>
     public static bool IsGridStride(KernelPlan plan, Kernel k) => LibraryKernel(plan, k) == null;
