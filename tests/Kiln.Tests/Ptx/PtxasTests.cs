@@ -60,6 +60,9 @@ public sealed class PtxasTests
     /// <summary>The few-row product kernel (<c>CudaSkinnyGemm</c>): fp32 dot products, shared memory only when B is read row-fastest.</summary>
     static bool IsSkinny(PtxCommand.Entry e) => e.File.Contains("Skinny.", System.StringComparison.Ordinal) || e.File.Contains(".skinny.", System.StringComparison.Ordinal);
 
+    /// <summary>An element-wise kernel's four-wide form (<c>K0Quads</c>): its SASS must store (and read contiguous inputs) 128 bits at a time.</summary>
+    static bool IsQuads(PtxCommand.Entry e) => e.File.Contains("Quads.", System.StringComparison.Ordinal);
+
     /// <summary>
     /// The test models' kernels too (about 200; ten minutes on 2 cores): run with KILN_PTXAS_ALL=1, reported as
     /// skipped otherwise.
@@ -89,14 +92,15 @@ public sealed class PtxasTests
                 // The tiled kernels (GEMM, implicit-GEMM convolution, attention) are disassembled: their SASS must stage
                 // through shared memory. Row kernels are also written for blocks but exchange values by shuffles.
                 bool tiled = e.Threads > 0 && !IsSkinny(e) && e.Kind is "matmul" or "gemm" or "conv2d" or "conv" or "attention";
-                var r = tools.Assemble(Path.Combine(folder, e.File), arch, disassemble: tiled || UsesTensorCores(e));
-                lines.Add($"{r.Kernel,-40} {arch} {e.Kind,-10} {r.Registers,4} regs {r.SpillBytes} spill {r.SharedBytes,6} smem {r.SharedInstructions,4} LDS/STS");
+                var r = tools.Assemble(Path.Combine(folder, e.File), arch, disassemble: tiled || UsesTensorCores(e) || IsQuads(e));
+                lines.Add($"{r.Kernel,-40} {arch} {e.Kind,-10} {r.Registers,4} regs {r.SpillBytes} spill {r.SharedBytes,6} smem {r.SharedInstructions,4} LDS/STS {r.WideGlobalInstructions,3} LDG/STG.128");
                 if (r.Error != null) { failures.Add($"{r.Kernel} {arch}: {r.Error}"); return; }
                 if (r.SpillBytes > 0 || r.StackBytes > 0) failures.Add($"{r.Kernel} {arch}: {r.SpillBytes} spill bytes, {r.StackBytes} stack bytes");
                 if (r.Registers > RegisterBudget(e)) failures.Add($"{r.Kernel} {arch}: {r.Registers} registers > {RegisterBudget(e)}");
                 if (r.SharedBytes > SharedLimit) failures.Add($"{r.Kernel} {arch}: {r.SharedBytes} bytes of shared memory");
                 if (UsesTensorCores(e) && r.HmmaInstructions == 0) failures.Add($"{r.Kernel} {arch}: no HMMA instruction in a tensor-core kernel");
                 if (!UsesTensorCores(e) && r.HmmaInstructions > 0) failures.Add($"{r.Kernel} {arch}: HMMA in an fp32 kernel");
+                if (IsQuads(e) && r.WideGlobalInstructions == 0) failures.Add($"{r.Kernel} {arch}: a four-wide kernel without 128-bit global loads or stores");
                 if (tiled && (r.SharedBytes == 0 || r.SharedInstructions == 0))
                     failures.Add($"{r.Kernel} {arch}: a tiled kernel without shared memory ({r.SharedBytes} bytes, {r.SharedInstructions} LDS/STS)");
             });
@@ -121,9 +125,12 @@ public sealed class PtxasTests
                 /*0420*/                   HMMA.16816.F32 R8, R12, R16, R8 ;
                 /*0430*/                   STS [R3], R5 ;
                 /*0440*/                   FFMA R1, R2, R3, R1 ;
+                /*0450*/                   LDG.E.128 R4, [R2.64] ;
+                /*0460*/                   STG.E.128 [R6.64], R8 ;
+                /*0470*/                   LDG.E R9, [R2.64] ;
             """;
         var r = PtxasResult.Parse("K0", "sm_90", ptxas, sass);
-        Assert.Equal(new PtxasResult("K0", "sm_90", 122, 4, 12, 8, 16896, 1, 2), r);
+        Assert.Equal(new PtxasResult("K0", "sm_90", 122, 4, 12, 8, 16896, 1, 2, 2), r);
         Assert.Equal(16, r.SpillBytes);
     }
 

@@ -77,13 +77,13 @@ public static class PtxasReportCommand
     static void Print(IReadOnlyList<Row> rows, TextWriter output)
     {
         int width = Math.Max(6, rows.Max(r => r.Result.Kernel.Length));
-        output.WriteLine($"{"kernel".PadRight(width)}  arch   threads  regs  spill B  stack B  smem B  occupancy  HMMA  LDS/STS  H200 bound µs");
+        output.WriteLine($"{"kernel".PadRight(width)}  arch   threads  regs  spill B  stack B  smem B  occupancy  HMMA  LDS/STS  LDG/STG.128  H200 bound µs");
         foreach (var r in rows)
         {
             var x = r.Result;
             if (x.Error != null) { output.WriteLine($"{x.Kernel.PadRight(width)}  {x.Arch}  FAILED: {x.Error.Split('\n')[0]}"); continue; }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{x.Kernel.PadRight(width)}  {x.Arch}  {r.Threads,7}  {x.Registers,4}  {x.SpillBytes,7}  {x.StackBytes,7}  {x.SharedBytes,6}  {r.Occupancy,8:P0}  {x.HmmaInstructions,4}  {x.SharedInstructions,7}  {(r.H200Microseconds is double m ? m.ToString("0.00", CultureInfo.InvariantCulture) : "-"),13}"));
+                $"{x.Kernel.PadRight(width)}  {x.Arch}  {r.Threads,7}  {x.Registers,4}  {x.SpillBytes,7}  {x.StackBytes,7}  {x.SharedBytes,6}  {r.Occupancy,8:P0}  {x.HmmaInstructions,4}  {x.SharedInstructions,7}  {x.WideGlobalInstructions,11}  {(r.H200Microseconds is double m ? m.ToString("0.00", CultureInfo.InvariantCulture) : "-"),13}"));
         }
         output.WriteLine("Occupancy: theoretical, from registers, shared memory and block size (threads chosen at launch: the best size).");
         output.WriteLine("H200 bound: max(FLOPs / 67 TFLOP/s, bytes / 4.8 TB/s) at kernels.tsv's sizes, datasheet figures, not measured.");

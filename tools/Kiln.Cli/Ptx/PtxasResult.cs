@@ -5,16 +5,17 @@ namespace Kiln.Cli.Ptx;
 
 /// <summary>
 /// What NVIDIA's assembler reports for one kernel on one architecture (<c>ptxas -v</c>: registers per thread, spill
-/// bytes, stack frame, static shared memory) and what its SASS holds: tensor-core instructions (HMMA) and shared-memory
-/// loads and stores (LDS/STS). <see cref="Error"/> is set when the PTX did not assemble.
+/// bytes, stack frame, static shared memory) and what its SASS holds: tensor-core instructions (HMMA), shared-memory
+/// loads and stores (LDS/STS) and 128-bit global loads and stores (LDG/STG …128). <see cref="Error"/> is set when the
+/// PTX did not assemble.
 /// </summary>
 public sealed record PtxasResult(
     string Kernel, string Arch, int Registers, int SpillStoreBytes, int SpillLoadBytes, int StackBytes, int SharedBytes,
-    int HmmaInstructions, int SharedInstructions, string? Error = null)
+    int HmmaInstructions, int SharedInstructions, int WideGlobalInstructions, string? Error = null)
 {
     public int SpillBytes => SpillStoreBytes + SpillLoadBytes;
 
-    public static PtxasResult Failed(string kernel, string arch, string error) => new(kernel, arch, 0, 0, 0, 0, 0, 0, 0, error);
+    public static PtxasResult Failed(string kernel, string arch, string error) => new(kernel, arch, 0, 0, 0, 0, 0, 0, 0, 0, error);
 
     public static PtxasResult Parse(string kernel, string arch, string ptxasOutput, string sass)
     {
@@ -28,6 +29,7 @@ public sealed record PtxasResult(
             StackBytes: Sum(ptxasOutput, @"(\d+) bytes stack frame"),
             SharedBytes: Sum(ptxasOutput, @"(\d+) bytes smem"),
             HmmaInstructions: Regex.Matches(sass, @"\bHMMA\.").Count,
-            SharedInstructions: Regex.Matches(sass, @"\b(LDS|STS|LDSM)(\.|\s)").Count);
+            SharedInstructions: Regex.Matches(sass, @"\b(LDS|STS|LDSM)(\.|\s)").Count,
+            WideGlobalInstructions: Regex.Matches(sass, @"\b(LDG|STG)(\.\w+)*\.128\b").Count);
     }
 }
