@@ -230,6 +230,15 @@ public readonly struct ConvAsGemm<TConv> : ICudaGemm where TConv : struct, ICuda
 
     public bool BAlongK => false;
 
+    /// <summary>The filter is read through the window's index decoding and the image through its padding: never four at a time.</summary>
+    public int Quads { get => 0; set { } }
+
+    public int QuadOperands() => 0;
+
+    public Float4 A4(int batch, int row, int k) => default;
+
+    public Float4 B4(int batch, int k, int col) => default;
+
     public float A(int batch, int row, int k)
     {
         var g = _conv.Geometry;

@@ -35,6 +35,25 @@ public interface ICudaGemm
 
     /// <summary>Writes the result at (batch, row, col), through the fused epilogue.</summary>
     void Store(int batch, int row, int col, float acc);
+
+    /// <summary>
+    /// Which operands the tiled kernels read four k at a time with one 128-bit load (<see cref="A4"/>, <see cref="B4"/>):
+    /// bit 1 for A, bit 2 for B. Set per launch from <see cref="QuadOperands"/> (<see cref="CudaGemmKernel{TArgs}"/>).
+    /// </summary>
+    int Quads { get; set; }
+
+    /// <summary>
+    /// On the host: the operands that may be read four k at a time for these views (bits as <see cref="Quads"/>) —
+    /// contiguous along k with every row (A) or column (B) starting at a multiple of 4 floats, known at build time, and
+    /// a view starting on a 16-byte boundary, checked here.
+    /// </summary>
+    int QuadOperands();
+
+    /// <summary>A[batch, row, k..k+3] with one 128-bit load; called only when <see cref="Quads"/> has bit 1 and k + 3 &lt; K.</summary>
+    Float4 A4(int batch, int row, int k);
+
+    /// <summary>B[batch, k..k+3, col] with one 128-bit load; called only when <see cref="Quads"/> has bit 2 and k + 3 &lt; K.</summary>
+    Float4 B4(int batch, int k, int col);
 }
 
 /// <summary>
@@ -47,15 +66,16 @@ public interface ICudaGemm
 /// Strided by 16 rather than 8 in a row, so that in the inner loop the 16 threads of a half-warp read 16 consecutive
 /// shared words (no bank conflict) and the epilogue's stores from a warp hit consecutive addresses (coalesced).</para>
 /// <para><b>Staging.</b> Each thread loads 4 values of A and 4 of B per 8-deep slice. When an operand is contiguous
-/// along k the threads walk k fastest (8 threads read one 32-byte row segment), otherwise rows or columns fastest (a
-/// warp reads 128 consecutive bytes); the generated parts say which, as constants ILGPU folds. Shared tiles are stored
-/// k-major with a pitch of 132 words: the k-fastest stores of a warp then land on 32 distinct banks.</para>
+/// along k a thread reads 4 consecutive k of one row — one 128-bit load where the rows start at multiples of 16 bytes
+/// (<see cref="ICudaGemm.Quads"/>), two threads a row's 32 bytes — otherwise rows or columns fastest (a warp reads 128
+/// consecutive bytes); the generated parts say which, as constants ILGPU folds. Shared tiles are stored k-major with a
+/// pitch of 132 words: a warp's stores of either mapping land on 32 distinct banks.</para>
 /// <para><b>Pipelining.</b> Two shared buffers: the next slice's global loads are issued into registers before the
 /// current slice is multiplied, and stored to the other buffer after it, with one barrier per slice.</para>
 /// <para><b>Edges.</b> Loads outside M, N or K read 0 and stores outside M×N are skipped, in the same kernel: no
 /// separate edge kernel, no padding of operands. Index math is 32-bit throughout.</para>
-/// <para><b>Not yet:</b> 128-bit vector loads, <c>cp.async</c>, tensor cores (TF32, fp16/bf16), split-K for products
-/// with few tiles. Those are what separates this kernel from cuBLAS on large products.</para>
+/// <para><b>Not yet:</b> <c>cp.async</c> (ILGPU cannot hand a shared-memory address to inline PTX: docs/gpu.md) and
+/// split-K for products with few tiles.</para>
 /// </remarks>
 public static class CudaGemm
 {
@@ -149,25 +169,55 @@ public static class CudaGemm
 
     /// <summary>
     /// Where value <paramref name="i"/> of thread <paramref name="t"/> (of 256) goes in a 128-wide slice 2^<paramref name="depthShift"/>
-    /// deep — 8 here, 16 in <see cref="CudaGemmTf32"/>. Along k: 2^depthShift consecutive threads read one row's run of
-    /// k; otherwise 128 consecutive threads read one k's row of 128.
+    /// deep — 8 here, 16 in <see cref="CudaGemmTf32"/>. Along k: each thread takes runs of 4 consecutive k (one 128-bit
+    /// load, <see cref="Read4{TGemm}"/>), 2^depthShift / 4 consecutive threads one row's run of the slice, values 4i..4i+3
+    /// the same k in a row 256 / (2^depthShift / 4) further on; otherwise 128 consecutive threads read one k's row of 128.
     /// </summary>
     internal static void Slot(int t, int i, int depthShift, bool alongK, out int k, out int other)
     {
-        k = alongK ? t & ((1 << depthShift) - 1) : (t >> 7) + 2 * i;
-        other = alongK ? (t >> depthShift) + (Threads >> depthShift) * i : t & 127;
+        int quadShift = depthShift - 2;
+        k = alongK ? ((t & ((1 << quadShift) - 1)) << 2) + (i & 3) : (t >> 7) + 2 * i;
+        other = alongK ? (t >> quadShift) + (Threads >> quadShift) * (i >> 2) : t & 127;
     }
 
     /// <summary>A thread's four values of a slice of A (<paramref name="isA"/>) or B, zero outside the product.</summary>
     static Quad Load<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
     {
         Quad q;
+        if (alongK)
+        {
+            var f = Read4(gemm, isA, batch, otherBase, kBase, t, 0, DepthShift, limit, kSize);
+            q.X0 = f.X; q.X1 = f.Y; q.X2 = f.Z; q.X3 = f.W;
+            return q;
+        }
         q.X0 = Read(gemm, isA, batch, otherBase, kBase, t, 0, DepthShift, alongK, limit, kSize);
         q.X1 = Read(gemm, isA, batch, otherBase, kBase, t, 1, DepthShift, alongK, limit, kSize);
         q.X2 = Read(gemm, isA, batch, otherBase, kBase, t, 2, DepthShift, alongK, limit, kSize);
         q.X3 = Read(gemm, isA, batch, otherBase, kBase, t, 3, DepthShift, alongK, limit, kSize);
         return q;
     }
+
+    /// <summary>
+    /// Values <paramref name="i"/>..<paramref name="i"/>+3 (<paramref name="i"/> a multiple of 4) of thread
+    /// <paramref name="t"/> in the slice at <paramref name="kBase"/> of an operand contiguous along k — four consecutive
+    /// k of one row — with one 128-bit load when the launch allows it (<see cref="ICudaGemm.Quads"/>) and all four lie
+    /// inside K, otherwise one by one; zero outside the product.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Float4 Read4<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, int i, int depthShift, int limit, int kSize) where TGemm : struct, ICudaGemm
+    {
+        Slot(t, i, depthShift, alongK: true, out int k, out int other);
+        k += kBase;
+        other += otherBase;
+        if (other >= limit) return default;
+        if ((gemm.Quads & (isA ? 1 : 2)) != 0 && k + 3 < kSize) return isA ? gemm.A4(batch, other, k) : gemm.B4(batch, k, other);
+        return new Float4(At(gemm, isA, batch, other, k, kSize), At(gemm, isA, batch, other, k + 1, kSize),
+            At(gemm, isA, batch, other, k + 2, kSize), At(gemm, isA, batch, other, k + 3, kSize));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float At<TGemm>(TGemm gemm, bool isA, int batch, int other, int k, int kSize) where TGemm : struct, ICudaGemm =>
+        k >= kSize ? 0f : isA ? gemm.A(batch, other, k) : gemm.B(batch, k, other);
 
     /// <summary>Value <paramref name="i"/> of thread <paramref name="t"/> in the slice at <paramref name="kBase"/> of A or B; zero outside the product.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

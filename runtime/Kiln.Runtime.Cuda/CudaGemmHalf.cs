@@ -78,19 +78,36 @@ public static class CudaGemmHalf
 
     /// <summary>
     /// Where pair <paramref name="i"/> (of 8) of thread <paramref name="t"/> goes in a slice of 16 k-pairs × 128. Along k:
-    /// 16 consecutive threads read one row's 32 consecutive k (128 bytes); otherwise 128 consecutive threads read a row of
-    /// 128 at k and at k + 1.
+    /// pairs 2j and 2j + 1 are 4 consecutive k of one row, read with one 128-bit load where the launch allows it
+    /// (<see cref="CudaGemm.Read4{TGemm}"/>, whose 32-deep mapping this is), 8 consecutive threads a row's 32 k (128
+    /// bytes); otherwise 128 consecutive threads read a row of 128 at k and at k + 1.
     /// </summary>
     static void Slot(int t, int i, bool alongK, out int pair, out int other)
     {
-        pair = alongK ? t & 15 : (t >> 7) + 2 * i;
-        other = alongK ? (t >> 4) + 16 * i : t & 127;
+        pair = alongK ? ((t & 7) << 1) + (i & 1) : (t >> 7) + 2 * i;
+        other = alongK ? (t >> 3) + 32 * (i >> 1) : t & 127;
     }
+
+    /// <summary>log₂ of the slice depth in k (32), for <see cref="CudaGemm.Read4{TGemm}"/>.</summary>
+    const int DepthShift = 5;
 
     static Octet Load<TGemm, THalf>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, bool alongK, int limit, int kSize)
         where TGemm : struct, ICudaGemm where THalf : struct, IHalfFormat
     {
         Octet o;
+        if (alongK)
+        {
+            var f0 = CudaGemm.Read4(gemm, isA, batch, otherBase, kBase, t, 0, DepthShift, limit, kSize);
+            var f1 = CudaGemm.Read4(gemm, isA, batch, otherBase, kBase, t, 4, DepthShift, limit, kSize);
+            var f2 = CudaGemm.Read4(gemm, isA, batch, otherBase, kBase, t, 8, DepthShift, limit, kSize);
+            var f3 = CudaGemm.Read4(gemm, isA, batch, otherBase, kBase, t, 12, DepthShift, limit, kSize);
+            var h = default(THalf);
+            o.X0 = h.Pack(f0.X, f0.Y); o.X1 = h.Pack(f0.Z, f0.W);
+            o.X2 = h.Pack(f1.X, f1.Y); o.X3 = h.Pack(f1.Z, f1.W);
+            o.X4 = h.Pack(f2.X, f2.Y); o.X5 = h.Pack(f2.Z, f2.W);
+            o.X6 = h.Pack(f3.X, f3.Y); o.X7 = h.Pack(f3.Z, f3.W);
+            return o;
+        }
         o.X0 = Pair<TGemm, THalf>(gemm, isA, batch, otherBase, kBase, t, 0, alongK, limit, kSize);
         o.X1 = Pair<TGemm, THalf>(gemm, isA, batch, otherBase, kBase, t, 1, alongK, limit, kSize);
         o.X2 = Pair<TGemm, THalf>(gemm, isA, batch, otherBase, kBase, t, 2, alongK, limit, kSize);

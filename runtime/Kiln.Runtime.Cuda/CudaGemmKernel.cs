@@ -22,5 +22,11 @@ public sealed class CudaGemmKernel<TArgs> where TArgs : struct, ICudaGemm
         _skinny = new CudaGroupedKernel<TArgs>(skinny, CudaSkinnyGemm.Config);
     }
 
-    public void Launch(IlgpuDevice device, TArgs args) => (args.M <= CudaSkinnyGemm.MaxRows ? _skinny : _tiled).Launch(device, args);
+    /// <summary>Launches the kernel the call's M asks for, the tiled one reading four k at a time from the operands whose views allow it.</summary>
+    public void Launch(IlgpuDevice device, TArgs args)
+    {
+        if (args.M <= CudaSkinnyGemm.MaxRows) { _skinny.Launch(device, args); return; }
+        args.Quads = args.QuadOperands();
+        _tiled.Launch(device, args);
+    }
 }

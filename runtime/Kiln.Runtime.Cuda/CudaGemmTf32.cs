@@ -74,6 +74,14 @@ public static class CudaGemmTf32
     static Octet Load<TGemm>(TGemm gemm, bool isA, int batch, int otherBase, int kBase, int t, bool alongK, int limit, int kSize) where TGemm : struct, ICudaGemm
     {
         Octet o;
+        if (alongK)
+        {
+            var lo = CudaGemm.Read4(gemm, isA, batch, otherBase, kBase, t, 0, DepthShift, limit, kSize);
+            var hi = CudaGemm.Read4(gemm, isA, batch, otherBase, kBase, t, 4, DepthShift, limit, kSize);
+            o.X0 = lo.X; o.X1 = lo.Y; o.X2 = lo.Z; o.X3 = lo.W;
+            o.X4 = hi.X; o.X5 = hi.Y; o.X6 = hi.Z; o.X7 = hi.W;
+            return o;
+        }
         o.X0 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 0, DepthShift, alongK, limit, kSize);
         o.X1 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 1, DepthShift, alongK, limit, kSize);
         o.X2 = CudaGemm.Read(gemm, isA, batch, otherBase, kBase, t, 2, DepthShift, alongK, limit, kSize);

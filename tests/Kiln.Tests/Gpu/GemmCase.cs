@@ -27,7 +27,10 @@ internal sealed class GemmCase
         _bias = Values(random, n);
     }
 
-    /// <summary>C = A·B + bias through <paramref name="kernel"/> launched as <paramref name="config"/> says.</summary>
+    /// <summary>
+    /// C = A·B + bias through <paramref name="kernel"/> launched as <paramref name="config"/> says, reading four k at a
+    /// time from the operands that allow it, as <c>CudaGemmKernel</c> launches (<see cref="Quads"/> says which did).
+    /// </summary>
     public float[] Run(IlgpuDevice device, Action<TestGemm> kernel, Func<TestGemm, KernelConfig> config)
     {
         var accelerator = device.Accelerator;
@@ -41,10 +44,20 @@ internal sealed class GemmCase
             AData = a.View, BData = b.View, Bias = bias.View, C = c.View,
             BatchCount = _batch, Rows = _m, Cols = _n, Depth = _k, ATransposed = _aTransposed ? 1 : 0, BTransposed = _bTransposed ? 1 : 0,
         };
+        parts.Quads = Quads = parts.QuadOperands();
         accelerator.LoadStreamKernel(kernel)(config(parts), parts);
         accelerator.Synchronize();
         return c.GetAsArray1D();
     }
+
+    /// <summary>The operands the last run read four k at a time (bit 1: A, bit 2: B).</summary>
+    public int Quads { get; private set; }
+
+    /// <summary>
+    /// The operands that must have been read so: those stored k-fastest when K is a multiple of 4 (fresh allocations
+    /// start 16-byte aligned) — so that these cases are known to run the 128-bit path.
+    /// </summary>
+    public int QuadsExpected => _k % 4 != 0 ? 0 : (_aTransposed ? 0 : 1) | (_bTransposed ? 2 : 0);
 
     /// <summary>Every output of <paramref name="actual"/> with its exact value, Σ|a·b| over its products, and where it is.</summary>
     public IEnumerable<(float Got, double Expected, double Magnitude, string Where)> Compare(float[] actual)

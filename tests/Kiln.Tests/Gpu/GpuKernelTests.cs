@@ -42,6 +42,16 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
             BData[batch * Depth * Cols + (BTransposed != 0 ? col * Depth + k : k * Cols + col)];
 
         public void Store(int batch, int row, int col, float acc) => C[(batch * Rows + row) * Cols + col] = acc + Bias[col];
+
+        public int Quads { get; set; }
+
+        /// <summary>An operand stored k-fastest is read four k at a time when K is a multiple of 4 (every row then starts on 16 bytes).</summary>
+        public int QuadOperands() =>
+            (ATransposed == 0 && Depth % 4 == 0 && CudaTensors.Aligned16(AData) ? 1 : 0) | (BTransposed != 0 && Depth % 4 == 0 && CudaTensors.Aligned16(BData) ? 2 : 0);
+
+        public Float4 A4(int batch, int row, int k) => AData.AsAligned(16).Cast<Float4>()[(batch * Rows * Depth + row * Depth + k) >> 2];
+
+        public Float4 B4(int batch, int k, int col) => BData.AsAligned(16).Cast<Float4>()[(batch * Depth * Cols + col * Depth + k) >> 2];
     }
 
     [Theory]
@@ -52,11 +62,14 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
     [InlineData(2, 130, 129, 17, false, true)]   // every edge, a batch of two
     [InlineData(1, 257, 3, 40, true, false)]     // three blocks down, a ragged slice
     [InlineData(3, 33, 65, 9, true, true)]
+    [InlineData(2, 130, 129, 36, false, true)]   // both operands read four k at a time, a ragged last slice
+    [InlineData(1, 67, 200, 20, false, false)]   // A four at a time, B row-fastest
     public void TiledGemmMatchesReference(int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
     {
         var gemm = new GemmCase(batch, m, n, k, aTransposed, bTransposed, seed: m * 7919 + n * 31 + k);
         foreach (var (got, expected, _, where) in gemm.Compare(gemm.Run(_device, CudaGemm.Tiled, CudaGemm.Config)))
             Assert.True(Math.Abs(got - expected) <= 1e-4 * (1 + Math.Abs(expected)) + 1e-5 * k, $"{where} = {got}, expected {expected}");
+        Assert.Equal(gemm.QuadsExpected, gemm.Quads);
     }
 
     /// <summary>
@@ -86,12 +99,15 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
     [InlineData(2, 130, 129, 37, false, true)]
     [InlineData(1, 257, 3, 40, true, false)]
     [InlineData(3, 33, 65, 9, true, true)]
+    [InlineData(2, 130, 129, 44, false, true)]   // both operands four k at a time, a ragged last slice
+    [InlineData(1, 9, 140, 12, false, true)]
     public void Tf32TensorCoreGemmMatchesReference(int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
     {
         var gemm = new GemmCase(batch, m, n, k, aTransposed, bTransposed, seed: m * 7919 + n * 31 + k + 1);
         // TF32 keeps 10 mantissa bits: each input is off by at most 2⁻¹¹ relative, so a product by about 2⁻¹⁰.
         foreach (var (got, expected, magnitude, where) in gemm.Compare(gemm.Run(_device, CudaGemmTf32.Kernel, CudaGemmTf32.Config)))
             Assert.True(Math.Abs(got - expected) <= magnitude * Math.Pow(2, -10) + 1e-5 * (1 + Math.Abs(expected)), $"{where} = {got}, expected {expected}");
+        Assert.Equal(gemm.QuadsExpected, gemm.Quads);
     }
 
     /// <summary>

@@ -143,6 +143,8 @@ public sealed class HalfTensorCoreTests : IClassFixture<IlgpuCpuFixture>
     [InlineData(true, 1, 1, 1, 3, false, false)]
     [InlineData(true, 2, 130, 129, 37, false, true)]
     [InlineData(true, 1, 70, 140, 100, true, true)]
+    [InlineData(false, 2, 130, 129, 68, false, true)] // both operands four k at a time, a ragged last slice
+    [InlineData(true, 1, 140, 70, 36, false, false)]
     public void HalfTensorCoreGemmMatchesReference(bool fp16, int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
     {
         var gemm = new GemmCase(batch, m, n, k, aTransposed, bTransposed, seed: m * 7919 + n * 31 + k + (fp16 ? 2 : 3));
@@ -158,5 +160,6 @@ public sealed class HalfTensorCoreTests : IClassFixture<IlgpuCpuFixture>
         }
         // The inputs were rounded at all (a kernel that kept fp32 would pass the bound too).
         if (m * n * k > 1000) Assert.True(rounded, "no output shows the format's rounding");
+        Assert.Equal(gemm.QuadsExpected, gemm.Quads);
     }
 }

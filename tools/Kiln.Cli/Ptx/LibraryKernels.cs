@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Reflection;
 using ILGPU;
+using ILGPU.Runtime;
 using Kiln.Runtime;
 using Kiln.Runtime.Cuda;
 
@@ -88,6 +89,10 @@ public static class LibraryKernels
         public float A(int batch, int row, int k) => AData[row * Depth + k];
         public float B(int batch, int k, int col) => BData[k * Cols + col];
         public void Store(int batch, int row, int col, float acc) => C[row * Cols + col] = acc;
+        public int Quads { get; set; }
+        public int QuadOperands() => Depth % 4 == 0 && CudaTensors.Aligned16(AData) ? 1 : 0;
+        public Float4 A4(int batch, int row, int k) => AData.AsAligned(16).Cast<Float4>()[(row * Depth + k) >> 2];
+        public Float4 B4(int batch, int k, int col) => default;
     }
 
     /// <summary>C[M, N] = A[M, K] · W[N, K]ᵀ: a linear layer.</summary>
@@ -104,6 +109,10 @@ public static class LibraryKernels
         public float A(int batch, int row, int k) => AData[row * Depth + k];
         public float B(int batch, int k, int col) => W[col * Depth + k];
         public void Store(int batch, int row, int col, float acc) => C[row * Cols + col] = acc;
+        public int Quads { get; set; }
+        public int QuadOperands() => Depth % 4 == 0 ? (CudaTensors.Aligned16(AData) ? 1 : 0) | (CudaTensors.Aligned16(W) ? 2 : 0) : 0;
+        public Float4 A4(int batch, int row, int k) => AData.AsAligned(16).Cast<Float4>()[(row * Depth + k) >> 2];
+        public Float4 B4(int batch, int k, int col) => W.AsAligned(16).Cast<Float4>()[(col * Depth + k) >> 2];
     }
 
     /// <summary>A 3×3 convolution, stride 1, padding 1, 64 → 64 channels on 32×32 images, NCHW.</summary>

@@ -24,7 +24,7 @@ namespace Kiln.Compiler.Backends.Cuda;
 /// </remarks>
 public static class QuadElementwise
 {
-    const int Width = 4;
+    const int Width = QuadLoads.Width;
 
     static readonly string[] Lane = { "X", "Y", "Z", "W" };
 
@@ -45,7 +45,7 @@ public static class QuadElementwise
     /// <summary>The argument struct's member saying whether every quad view starts 16-byte aligned.</summary>
     public static void WriteAlignedMember(SourceWriter w, KernelPlan plan, Kernel k) =>
         w.Line("public bool QuadsAligned => " + string.Join(" && ", QuadBuffers(plan, k)
-            .Select(b => $"global::Kiln.Runtime.Cuda.CudaTensors.Aligned16({KernelSignature.BufferName(plan, b)})")) + ";");
+            .Select(b => QuadLoads.Aligned(KernelSignature.BufferName(plan, b)))) + ";");
 
     /// <summary>
     /// The body of the four-wide kernel's loop over quads (<c>quad</c>), 64-bit index code as the scalar body's (the
@@ -81,14 +81,13 @@ public static class QuadElementwise
 
     /// <summary>The quad views the kernel declares before its loop: <c>var quads_x = args.x.AsAligned(16).Cast&lt;Float4&gt;();</c></summary>
     public static IEnumerable<string> QuadViewDeclarations(KernelPlan plan, Kernel k) => QuadBuffers(plan, k).Select(b =>
-        $"var {QuadView(plan, b)} = global::ILGPU.Runtime.ArrayViewExtensions.AsAligned(args.{KernelSignature.BufferName(plan, b)}, 16).Cast<global::Kiln.Runtime.Cuda.Float4>();");
+        $"var {QuadView(plan, b)} = {QuadLoads.View("args." + KernelSignature.BufferName(plan, b))};");
 
     static Kind Classify(KernelPlan plan, LoadExpr l, int rank)
     {
         var last = l.Strides[rank - 1];
         if (last.IsConstant && last.Coefficient == 0) return Kind.Shared;
-        bool aligned = last.IsOne && l.Strides.Take(rank - 1).Concat(l.Offset).All(d => d.Coefficient % Width == 0);
-        return aligned && !CudaKernelEmitter.IsHalfStored(plan, l.Buffer) ? Kind.Quad : Kind.PerLane;
+        return QuadLoads.Contiguous(plan, l, rank - 1) ? Kind.Quad : Kind.PerLane;
     }
 
     /// <summary>
