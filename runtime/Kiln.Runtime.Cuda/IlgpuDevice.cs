@@ -109,14 +109,17 @@ public sealed class IlgpuDevice : Device
             });
     }
 
-    /// <summary>The launcher of a generated kernel written for explicit thread blocks, compiled once per device and cached (or loaded from precompiled PTX, as <see cref="Load{TArgs}"/>).</summary>
+    /// <summary>
+    /// The launcher of a generated kernel written for explicit thread blocks, compiled once per device (within its
+    /// <see cref="LaunchBoundsAttribute"/>, if it has one) and cached, or loaded from precompiled PTX, as <see cref="Load{TArgs}"/>.
+    /// </summary>
     public Action<KernelConfig, TArgs> LoadGrouped<TArgs>(Action<TArgs> kernel) where TArgs : struct
     {
         var method = kernel.Method;
         return (Action<KernelConfig, TArgs>)_kernels.GetValue(method.DeclaringType!, _ => new ConcurrentDictionary<MethodInfo, Delegate>())
             .GetOrAdd(method, _ =>
             {
-                if (Precompiled(method) is not { } compiled) return Accelerator.LoadStreamKernel(kernel);
+                if (Precompiled(method) is not { } compiled) return Accelerator.LoadStreamKernel(kernel, LaunchBoundsAttribute.SpecializationOf(method));
                 var launch = Accelerator.LoadKernel(compiled).CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, TArgs>>();
                 return (Action<KernelConfig, TArgs>)((config, args) => launch(Accelerator.DefaultStream, config, args));
             });

@@ -37,7 +37,8 @@ public sealed class PtxCompiler : IDisposable
     public string Compile(MethodInfo kernel) => CompileKernel(kernel).PTXAssembly;
 
     /// <summary>The compiled kernel ILGPU's CUDA accelerator would load: the PTX and its entry point.</summary>
-    public PTXCompiledKernel CompileKernel(MethodInfo kernel) => (PTXCompiledKernel)_backend.Compile(Describe(kernel), new KernelSpecialization());
+    /// <remarks>Compiled within the kernel's <see cref="LaunchBoundsAttribute"/>, as <see cref="IlgpuDevice"/> compiles it.</remarks>
+    public PTXCompiledKernel CompileKernel(MethodInfo kernel) => (PTXCompiledKernel)_backend.Compile(Describe(kernel), LaunchBoundsAttribute.SpecializationOf(kernel));
 
     /// <summary>How ILGPU sees a kernel method: implicitly grouped (an index first: a thread per work item) or written for thread blocks.</summary>
     public static EntryPointDescription Describe(MethodInfo kernel)

@@ -46,24 +46,25 @@ public static class LibraryKernels
         return list;
     }
 
+    // The tiled kernels carry the launch bounds the generated code gives them (CudaKernelEmitter.LaunchBounds).
     static MethodInfo Entry(string name) => typeof(LibraryKernels).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
 
-    static void GemmNN(Gemm parts) => CudaGemm.Tiled(parts);
-    static void GemmNT(GemmTransposedB parts) => CudaGemm.Tiled(parts);
-    static void GemmTf32NN(Gemm parts) => CudaGemmTf32.Kernel(parts);
-    static void GemmTf32NT(GemmTransposedB parts) => CudaGemmTf32.Kernel(parts);
+    [LaunchBounds(256, 2)] static void GemmNN(Gemm parts) => CudaGemm.Tiled(parts);
+    [LaunchBounds(256, 2)] static void GemmNT(GemmTransposedB parts) => CudaGemm.Tiled(parts);
+    [LaunchBounds(256, 2)] static void GemmTf32NN(Gemm parts) => CudaGemmTf32.Kernel(parts);
+    [LaunchBounds(256, 2)] static void GemmTf32NT(GemmTransposedB parts) => CudaGemmTf32.Kernel(parts);
     static void GemmSkinnyNN(Gemm parts) => CudaSkinnyGemm.Kernel(parts);
     static void GemmSkinnyNT(GemmTransposedB parts) => CudaSkinnyGemm.Kernel(parts);
-    static void GemmBf16NN(Gemm parts) => CudaGemmHalf.KernelBf16(parts);
-    static void GemmBf16NT(GemmTransposedB parts) => CudaGemmHalf.KernelBf16(parts);
-    static void GemmFp16NT(GemmTransposedB parts) => CudaGemmHalf.KernelFp16(parts);
-    static void ConvImplicitGemm(Conv parts) => CudaConv.ImplicitGemm(parts);
-    static void ConvImplicitGemmTf32(Conv parts) => CudaConv.ImplicitGemmTf32(parts);
-    static void ConvImplicitGemmBf16(Conv parts) => CudaConv.ImplicitGemmBf16(parts);
+    [LaunchBounds(256, 2)] static void GemmBf16NN(Gemm parts) => CudaGemmHalf.KernelBf16(parts);
+    [LaunchBounds(256, 2)] static void GemmBf16NT(GemmTransposedB parts) => CudaGemmHalf.KernelBf16(parts);
+    [LaunchBounds(256, 2)] static void GemmFp16NT(GemmTransposedB parts) => CudaGemmHalf.KernelFp16(parts);
+    [LaunchBounds(256, 2)] static void ConvImplicitGemm(Conv parts) => CudaConv.ImplicitGemm(parts);
+    [LaunchBounds(256, 2)] static void ConvImplicitGemmTf32(Conv parts) => CudaConv.ImplicitGemmTf32(parts);
+    [LaunchBounds(256, 2)] static void ConvImplicitGemmBf16(Conv parts) => CudaConv.ImplicitGemmBf16(parts);
     static void ConvDirect(Index1D index, Conv parts) => CudaConv.Direct(index, parts);
     static void AttentionRow(Index1D index, Attention parts) => CudaAttention.Row(index, parts);
     static void AttentionTiled(Attention parts) => CudaAttention.Tiled(parts);
-    static void AttentionTf32(Attention parts) => CudaAttentionTf32.Kernel(parts);
+    [LaunchBounds(CudaAttentionTf32.Threads, 8)] static void AttentionTf32(Attention parts) => CudaAttentionTf32.Kernel(parts);
     static void OptimizerUpdate(Index1D index, CudaOptimizer.UpdateArgs args) => CudaOptimizer.Update(index, args);
     static void OptimizerMultiUpdate(Index1D index, CudaOptimizer.MultiUpdateArgs args) => CudaOptimizer.MultiUpdate(index, args);
     static void RowsSum(RowParts parts) => CudaRows.Sum(parts);

@@ -57,6 +57,7 @@ public static class CudaKernelEmitter
         comments(w);
         if (library is { Config: not null })
         {
+            if (LaunchBounds(plan, k) is var (threads, blocks)) w.Line($"[global::Kiln.Runtime.Cuda.LaunchBounds({threads}, {blocks})]");
             w.Line($"public static void K{k.Id}(K{k.Id}Args args) => {library.Value.Kernel}(args);");
             if (HasSkinnyVariant(k))
             {
@@ -165,6 +166,19 @@ public static class CudaKernelEmitter
         ScatterAddRoot => ("global::Kiln.Runtime.Cuda.CudaScatter.Columns", "global::Kiln.Runtime.Cuda.ICudaScatter", null),
         ReduceRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op switch { OpKind.Mean => "Mean", OpKind.ReduceMax => "Max", OpKind.ArgMax => "ArgMax", _ => "Sum" }}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
         RowRoot r => ($"global::Kiln.Runtime.Cuda.CudaRows.{r.Op}", "global::Kiln.Runtime.Cuda.ICudaRows", "global::Kiln.Runtime.Cuda.CudaRows.Config"),
+        _ => null,
+    };
+
+    /// <summary>
+    /// The launch bounds of the tiled library kernels (<c>LaunchBoundsAttribute</c>): block size, and blocks an SM must
+    /// hold — so that the assembler keeps each within 128 registers a thread, their design budget, however long the
+    /// fused epilogue: the GEMMs and implicit-GEMM convolutions (256 threads, 2 blocks), the tensor-core attention (64, 8).
+    /// </summary>
+    static (int Threads, int Blocks)? LaunchBounds(KernelPlan plan, Kernel k) => k.Root switch
+    {
+        MatMulRoot => (256, 2),
+        ConvRoot c when !IsDepthwise(c) => (256, 2),
+        AttentionRoot a when plan.GpuPrecision != Model.MatMulPrecision.Fp32 && FitsTiledAttention(k, a) => (64, 8),
         _ => null,
     };
 
