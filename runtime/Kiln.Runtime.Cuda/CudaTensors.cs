@@ -34,6 +34,10 @@ public static class CudaTensors
     public static bool Aligned16(ArrayView<float> view) =>
         view.Length == 0 || view.LoadEffectiveAddressAsPtr().ToInt64() % 16 == 0;
 
+    /// <summary>Whether a 16-bit parameter's <paramref name="view"/> starts on an 8-byte boundary (four values a load: <see cref="HalfStorage.Bf16x4"/>).</summary>
+    public static bool Aligned8(ArrayView<ushort> view) =>
+        view.Length == 0 || view.LoadEffectiveAddressAsPtr().ToInt64() % 8 == 0;
+
     /// <summary>
     /// The generated GPU kernels index with 32-bit arithmetic (64-bit integer math costs several instructions on NVIDIA
     /// hardware), so every tensor of a call must have at most 2³¹−1 elements.

@@ -102,6 +102,8 @@ public sealed class PtxasTests
                 if (UsesTensorCores(e) && r.HmmaInstructions == 0) failures.Add($"{r.Kernel} {arch}: no HMMA instruction in a tensor-core kernel");
                 if (!UsesTensorCores(e) && r.HmmaInstructions > 0) failures.Add($"{r.Kernel} {arch}: HMMA in an fp32 kernel");
                 if (IsQuads(e) && r.WideGlobalInstructions == 0) failures.Add($"{r.Kernel} {arch}: a four-wide kernel without 128-bit global loads or stores");
+                // The library GEMMs' A is contiguous along k: staged four k at a time.
+                if (e.Kind == "gemm" && !IsSkinny(e) && r.WideGlobalInstructions == 0) failures.Add($"{r.Kernel} {arch}: a tiled GEMM without 128-bit operand loads");
                 if (tiled && (r.SharedBytes == 0 || r.SharedInstructions == 0))
                     failures.Add($"{r.Kernel} {arch}: a tiled kernel without shared memory ({r.SharedBytes} bytes, {r.SharedInstructions} LDS/STS)");
             });

@@ -446,10 +446,10 @@ public static class CudaKernelEmitter
         // Four k at a time (the tiled kernels' staging) from an operand contiguous along k, where its view allows.
         var quads = new[] { (Name: "A4(long batch, long row, long k)", Load: m.A, Index: new[] { "row", "k" }, Axis: rank - 1, Bit: 1),
                             (Name: "B4(long batch, long k, long col)", Load: m.B, Index: new[] { "k", "col" }, Axis: rank - 2, Bit: 2) }
-            .Select(q => (q.Name, q.Load, q.Index, q.Bit, Contiguous: QuadLoads.Contiguous(plan, q.Load, q.Axis))).ToList();
+            .Select(q => (q.Name, q.Load, q.Index, q.Bit, Contiguous: QuadLoads.Contiguous(q.Load, q.Axis))).ToList();
         w.Line("public int Quads { get; set; }");
         w.Line();
-        var aligned = quads.Where(q => q.Contiguous).Select(q => $"({QuadLoads.Aligned(KernelSignature.BufferName(plan, q.Load.Buffer))} ? {q.Bit} : 0)").ToList();
+        var aligned = quads.Where(q => q.Contiguous).Select(q => $"({QuadLoads.Aligned(plan, q.Load.Buffer)} ? {q.Bit} : 0)").ToList();
         w.Line($"public int QuadOperands() => {(aligned.Count == 0 ? "0" : string.Join(" | ", aligned))};");
         w.Line();
         foreach (var q in quads)
@@ -457,7 +457,7 @@ public static class CudaKernelEmitter
             if (!q.Contiguous) { w.Line($"public global::Kiln.Runtime.Cuda.Float4 {q.Name} => default;"); w.Line(); continue; }
             w.Open($"public global::Kiln.Runtime.Cuda.Float4 {q.Name}");
             IndexCode.Unravel(w, "batch", batchDims, "o");
-            w.Line($"return {QuadLoads.View(KernelSignature.BufferName(plan, q.Load.Buffer))}[({IndexCode.Offset(q.Load, o.Concat(q.Index).ToList())}) >> 2];");
+            w.Line($"return {QuadLoads.Read(plan, q.Load, IndexCode.Offset(q.Load, o.Concat(q.Index).ToList()), plan.GpuPrecision == Model.MatMulPrecision.Fp16)};");
             w.Close();
             w.Line();
         }

@@ -45,7 +45,7 @@ public static class QuadElementwise
     /// <summary>The argument struct's member saying whether every quad view starts 16-byte aligned.</summary>
     public static void WriteAlignedMember(SourceWriter w, KernelPlan plan, Kernel k) =>
         w.Line("public bool QuadsAligned => " + string.Join(" && ", QuadBuffers(plan, k)
-            .Select(b => QuadLoads.Aligned(KernelSignature.BufferName(plan, b)))) + ";");
+            .Select(b => QuadLoads.Aligned(plan, b))) + ";");
 
     /// <summary>
     /// The body of the four-wide kernel's loop over quads (<c>quad</c>), 64-bit index code as the scalar body's (the
@@ -87,7 +87,8 @@ public static class QuadElementwise
     {
         var last = l.Strides[rank - 1];
         if (last.IsConstant && last.Coefficient == 0) return Kind.Shared;
-        return QuadLoads.Contiguous(plan, l, rank - 1) ? Kind.Quad : Kind.PerLane;
+        // A parameter held as 16-bit values is read only by products, never here; it would be read per lane.
+        return QuadLoads.Contiguous(l, rank - 1) && !CudaKernelEmitter.IsHalfStored(plan, l.Buffer) ? Kind.Quad : Kind.PerLane;
     }
 
     /// <summary>
