@@ -22,11 +22,10 @@ public sealed class CudaGemmKernel<TArgs> where TArgs : struct, ICudaGemm
         _skinny = new CudaGroupedKernel<TArgs>(skinny, CudaSkinnyGemm.Config);
     }
 
-    /// <summary>Launches the kernel the call's M asks for, the tiled one reading four k at a time from the operands whose views allow it.</summary>
+    /// <summary>Launches the kernel the call's M asks for, reading four k at a time from the operands whose views allow it.</summary>
     public void Launch(IlgpuDevice device, TArgs args)
     {
-        if (args.M <= CudaSkinnyGemm.MaxRows) { _skinny.Launch(device, args); return; }
         args.Quads = args.QuadOperands();
-        _tiled.Launch(device, args);
+        (args.M <= CudaSkinnyGemm.MaxRows ? _skinny : _tiled).Launch(device, args);
     }
 }

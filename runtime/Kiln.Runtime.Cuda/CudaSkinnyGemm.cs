@@ -15,8 +15,9 @@ namespace Kiln.Runtime.Cuda;
 /// </summary>
 /// <remarks>
 /// B contiguous along k (a linear layer's weight, x·Wᵀ): a warp per output column, its lanes striding k (a warp reads
-/// 128 consecutive bytes of the weight's row), up to 8 row sums per lane folded by butterfly shuffles; 8 columns per
-/// block. B contiguous along columns (x·W): a lane per column (a warp reads 128 consecutive bytes of a row of B), the 8
+/// 128 consecutive bytes of the weight's row — 512, four k a lane with one 128-bit load, where the launch allows it:
+/// <see cref="ICudaGemm.Quads"/>; 256 of a 16-bit weight), up to 8 row sums per lane folded by butterfly shuffles; 8
+/// columns per block. B contiguous along columns (x·W): a lane per column (a warp reads 128 consecutive bytes of a row of B), the 8
 /// warps of a block each taking every 8th k, their sums met in shared memory; 32 columns per block.
 /// </remarks>
 public static class CudaSkinnyGemm
@@ -41,7 +42,16 @@ public static class CudaSkinnyGemm
         if (gemm.BAlongK)
         {
             int col = Grid.IdxX * Warps + warp;
-            if (col < n)
+            if (col < n && (gemm.Quads & 2) != 0)
+            {
+                // Runs of 4 k a lane, one 128-bit load of B each (a warp reads 512 consecutive bytes); the lane whose
+                // run crosses K finishes it value by value.
+                bool aQuads = (gemm.Quads & 1) != 0;
+                int k = lane * 4;
+                for (; k + 3 < kSize; k += 128) sums = sums.Add4(gemm, batch, m, k, gemm.B4(batch, k, col), aQuads);
+                for (; k < kSize; k++) sums = sums.Add(gemm, batch, m, k, gemm.B(batch, k, col));
+            }
+            else if (col < n)
                 for (int k = lane; k < kSize; k += 32) sums = sums.Add(gemm, batch, m, k, gemm.B(batch, k, col));
             sums = sums.WarpSum();
             if (lane == 0 && col < n) sums.Store(gemm, batch, m, col);
@@ -75,6 +85,29 @@ public static class CudaSkinnyGemm
             if (m > 6) R6 += gemm.A(batch, 6, k) * b;
             if (m > 7) R7 += gemm.A(batch, 7, k) * b;
             return this;
+        }
+
+        /// <summary>Adds A[row, k..k+3]·b for every row below <paramref name="m"/>, A's four values in one load where <paramref name="aQuads"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Rows Add4<TGemm>(TGemm gemm, int batch, int m, int k, Float4 b, bool aQuads) where TGemm : struct, ICudaGemm
+        {
+            R0 += Dot(gemm, batch, 0, k, b, aQuads);
+            if (m > 1) R1 += Dot(gemm, batch, 1, k, b, aQuads);
+            if (m > 2) R2 += Dot(gemm, batch, 2, k, b, aQuads);
+            if (m > 3) R3 += Dot(gemm, batch, 3, k, b, aQuads);
+            if (m > 4) R4 += Dot(gemm, batch, 4, k, b, aQuads);
+            if (m > 5) R5 += Dot(gemm, batch, 5, k, b, aQuads);
+            if (m > 6) R6 += Dot(gemm, batch, 6, k, b, aQuads);
+            if (m > 7) R7 += Dot(gemm, batch, 7, k, b, aQuads);
+            return this;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static float Dot<TGemm>(TGemm gemm, int batch, int row, int k, Float4 b, bool aQuads) where TGemm : struct, ICudaGemm
+        {
+            var a = aQuads ? gemm.A4(batch, row, k)
+                : new Float4(gemm.A(batch, row, k), gemm.A(batch, row, k + 1), gemm.A(batch, row, k + 2), gemm.A(batch, row, k + 3));
+            return a.X * b.X + a.Y * b.Y + a.Z * b.Z + a.W * b.W;
         }
 
         public Rows WarpSum()

@@ -83,12 +83,15 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
     [InlineData(1, 3, 45, 33, false, false)]
     [InlineData(2, 8, 77, 129, true, true)]
     [InlineData(3, 5, 33, 9, true, false)]
-    [InlineData(1, 8, 9, 1000, false, true)]
+    [InlineData(1, 8, 9, 1000, false, true)]     // A and B four k a lane
+    [InlineData(2, 5, 33, 132, false, true)]     // one lane's second run of four, the others' past K
+    [InlineData(1, 3, 45, 36, true, true)]       // B four k a lane, A value by value
     public void SkinnyGemmMatchesReference(int batch, int m, int n, int k, bool aTransposed, bool bTransposed)
     {
         var gemm = new GemmCase(batch, m, n, k, aTransposed, bTransposed, seed: m * 131 + n * 7 + k);
         foreach (var (got, expected, _, where) in gemm.Compare(gemm.Run(_device, CudaSkinnyGemm.Kernel, CudaSkinnyGemm.Config)))
             Assert.True(Math.Abs(got - expected) <= 1e-4 * (1 + Math.Abs(expected)) + 1e-5 * k, $"{where} = {got}, expected {expected}");
+        Assert.Equal(gemm.QuadsExpected, gemm.Quads);
         Assert.Equal(0, CudaSkinnyGemm.Config(new TestGemm { BatchCount = 1, Rows = 0, Cols = n, Depth = k }).GridDim.Size);
     }
 
