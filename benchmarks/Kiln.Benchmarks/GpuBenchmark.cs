@@ -46,6 +46,7 @@ public static class GpuBenchmark
         FewRowTable(device, cpuAccelerator ? new[] { (1, 96, 64), (8, 96, 64) } : new[] { (1, 4096, 4096), (8, 4096, 4096), (1, 11008, 4096), (1, 4096, 11008) }, cpuAccelerator);
         Console.WriteLine();
         SoftmaxLine(device, cpuAccelerator ? (64, 100) : (65536, 1024));
+        ElementwiseLine(device, cpuAccelerator ? 4096 : 64 << 20);
         Console.WriteLine();
         AttentionTable(device, cpuAccelerator ? new[] { (1, 2, 40, 64) } : new[] { (8, 12, 1024, 64), (4, 16, 2048, 64), (1, 32, 4096, 128) }, cpuAccelerator);
         Console.WriteLine();
@@ -137,6 +138,53 @@ public static class GpuBenchmark
         // The kernel reads each row twice (max, then sum) and once more to write: count the DRAM minimum (read + write once).
         double bytes = 2.0 * count * sizeof(float);
         Console.WriteLine($"Softmax {shape.Rows} × {shape.Length}: {seconds * 1e6:F1} µs, {bytes / seconds / 1e9:F0} GB/s = {bytes / seconds / PeakBytes:P0} of DRAM bandwidth");
+    }
+
+    /// <summary>
+    /// An element-wise kernel over <paramref name="count"/> floats (y = 2x + 1, the shape of a fused chain: one read, one
+    /// write) in its scalar and its four-wide form (<c>CudaQuadKernel</c>: 128-bit loads and stores), in GB/s and as a
+    /// share of DRAM bandwidth — the target is 80 %.
+    /// </summary>
+    static void ElementwiseLine(IlgpuDevice device, int count)
+    {
+        var accelerator = device.Accelerator;
+        using var x = accelerator.Allocate1D<float>(count);
+        using var y = accelerator.Allocate1D<float>(count);
+        x.MemSetToZero();
+        var parts = new Affine { X = x.View, Y = y.View };
+        var scalar = new CudaGridStrideKernel<Affine>(Affine.Scalar);
+        var quads = new CudaGridStrideKernel<Affine>(Affine.Quads);
+        double scalarSeconds = Time(accelerator, 20, () => scalar.Launch(device, count, parts));
+        double quadSeconds = Time(accelerator, 20, () => quads.Launch(device, count / 4, parts));
+        double bytes = 2.0 * count * sizeof(float);
+        Console.WriteLine($"Element-wise {count}: scalar {bytes / scalarSeconds / 1e9:F0} GB/s = {bytes / scalarSeconds / PeakBytes:P0}, " +
+            $"four-wide {bytes / quadSeconds / 1e9:F0} GB/s = {bytes / quadSeconds / PeakBytes:P0} of DRAM bandwidth");
+    }
+
+    /// <summary>y = 2x + 1 in both forms of a generated element-wise kernel. Public: ILGPU's launchers need it.</summary>
+    public struct Affine : ICudaQuads
+    {
+        public ArrayView<float> X, Y;
+
+        public int GridItems { get; set; }
+        public int GridStride { get; set; }
+        public bool QuadsAligned => CudaTensors.Aligned16(X) && CudaTensors.Aligned16(Y);
+
+        public static void Scalar(Index1D index, Affine a)
+        {
+            for (int i = index; i < a.GridItems; i += a.GridStride) a.Y[i] = 2f * a.X[i] + 1f;
+        }
+
+        public static void Quads(Index1D index, Affine a)
+        {
+            var x = a.X.AsAligned(16).Cast<Float4>();
+            var y = a.Y.AsAligned(16).Cast<Float4>();
+            for (int q = index; q < a.GridItems; q += a.GridStride)
+            {
+                var v = x[q];
+                y[q] = new Float4(2f * v.X + 1f, 2f * v.Y + 1f, 2f * v.Z + 1f, 2f * v.W + 1f);
+            }
+        }
     }
 
     /// <summary>
