@@ -161,32 +161,6 @@ public static class GpuBenchmark
             $"four-wide {bytes / quadSeconds / 1e9:F0} GB/s = {bytes / quadSeconds / PeakBytes:P0} of DRAM bandwidth");
     }
 
-    /// <summary>y = 2x + 1 in both forms of a generated element-wise kernel. Public: ILGPU's launchers need it.</summary>
-    public struct Affine : ICudaQuads
-    {
-        public ArrayView<float> X, Y;
-
-        public int GridItems { get; set; }
-        public int GridStride { get; set; }
-        public bool QuadsAligned => CudaTensors.Aligned16(X) && CudaTensors.Aligned16(Y);
-
-        public static void Scalar(Index1D index, Affine a)
-        {
-            for (int i = index; i < a.GridItems; i += a.GridStride) a.Y[i] = 2f * a.X[i] + 1f;
-        }
-
-        public static void Quads(Index1D index, Affine a)
-        {
-            var x = a.X.AsAligned(16).Cast<Float4>();
-            var y = a.Y.AsAligned(16).Cast<Float4>();
-            for (int q = index; q < a.GridItems; q += a.GridStride)
-            {
-                var v = x[q];
-                y[q] = new Float4(2f * v.X + 1f, 2f * v.Y + 1f, 2f * v.Z + 1f, 2f * v.W + 1f);
-            }
-        }
-    }
-
     /// <summary>
     /// Causal self-attention, [B, T, H, D] operands: the tiled fp32 kernel and the TF32 tensor-core one against the
     /// thread-per-row kernel, in TFLOP/s (4·T²·D per head, halved by causality); the TF32 kernel also as a share of the

@@ -38,6 +38,6 @@ public sealed class CudaQuadKernel<TArgs> where TArgs : struct, ICudaQuads
         else _scalar.Launch(device, items, args);
     }
 
-    /// <summary>Whether the four-wide form would run for these arguments (for tests and the profiler).</summary>
+    /// <summary>Whether <see cref="Launch"/> runs the four-wide form for these arguments.</summary>
     public static bool UsesQuads(long items, TArgs args) => items % 4 == 0 && args.QuadsAligned;
 }

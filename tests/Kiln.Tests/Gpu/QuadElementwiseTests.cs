@@ -7,6 +7,7 @@ using Kiln.Runtime;
 using Kiln.Runtime.Cuda;
 using Kiln.Tests.Support;
 using Xunit;
+using Affine = Kiln.Cli.Ptx.LibraryKernels.Affine;
 
 namespace Kiln.Tests.Gpu;
 
@@ -77,32 +78,6 @@ public sealed class QuadElementwiseTests : IClassFixture<IlgpuCpuFixture>
         {
             using var buffer = accelerator.Allocate1D<float>(n);
             Assert.True(CudaTensors.Aligned16(buffer.View), $"a fresh buffer of {n} floats");
-        }
-    }
-
-    /// <summary>y = 2x + 1, by hand in both forms.</summary>
-    public struct Affine : ICudaQuads
-    {
-        public ArrayView<float> X, Y;
-
-        public int GridItems { get; set; }
-        public int GridStride { get; set; }
-        public bool QuadsAligned => CudaTensors.Aligned16(X) && CudaTensors.Aligned16(Y);
-
-        public static void Scalar(Index1D index, Affine a)
-        {
-            for (int i = index; i < a.GridItems; i += a.GridStride) a.Y[i] = 2f * a.X[i] + 1f;
-        }
-
-        public static void Quads(Index1D index, Affine a)
-        {
-            var x = a.X.AsAligned(16).Cast<Float4>();
-            var y = a.Y.AsAligned(16).Cast<Float4>();
-            for (int q = index; q < a.GridItems; q += a.GridStride)
-            {
-                var v = x[q];
-                y[q] = new Float4(2f * v.X + 1f, 2f * v.Y + 1f, 2f * v.Z + 1f, 2f * v.W + 1f);
-            }
         }
     }
 

@@ -62,7 +62,7 @@ public sealed class PtxasTests
     static bool IsSkinny(PtxCommand.Entry e) => e.File.Contains("Skinny.", System.StringComparison.Ordinal) || e.File.Contains(".skinny.", System.StringComparison.Ordinal);
 
     /// <summary>An element-wise kernel's four-wide form (<c>K0Quads</c>): its SASS must store (and read contiguous inputs) 128 bits at a time.</summary>
-    static bool IsQuads(PtxCommand.Entry e) => e.File.Contains("Quads.", System.StringComparison.Ordinal);
+    static bool IsQuads(PtxCommand.Entry e) => e.File.Contains("Quads.", System.StringComparison.Ordinal) || e.File.EndsWith(".quads.ptx", System.StringComparison.Ordinal);
 
     /// <summary>
     /// The test models' kernels too (about 200; ten minutes on 2 cores): run with KILN_PTXAS_ALL=1, reported as

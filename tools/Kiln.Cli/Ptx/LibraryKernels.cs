@@ -38,6 +38,8 @@ public static class LibraryKernels
             ("attention.tiled", Entry(nameof(AttentionTiled)), CudaAttention.Threads),
             ("attention.tf32", Entry(nameof(AttentionTf32)), CudaAttentionTf32.Threads),
             ("attention.row", Entry(nameof(AttentionRow)), 0),
+            ("elementwise.affine", Entry(nameof(ElementwiseAffine)), 0),
+            ("elementwise.affine.quads", Entry(nameof(ElementwiseAffineQuads)), 0),
             ("optimizer.update", Entry(nameof(OptimizerUpdate)), 0),
             ("optimizer.multi-update", Entry(nameof(OptimizerMultiUpdate)), 0),
         };
@@ -65,6 +67,8 @@ public static class LibraryKernels
     static void AttentionRow(Index1D index, Attention parts) => CudaAttention.Row(index, parts);
     static void AttentionTiled(Attention parts) => CudaAttention.Tiled(parts);
     [LaunchBounds(CudaAttentionTf32.Threads, 8)] static void AttentionTf32(Attention parts) => CudaAttentionTf32.Kernel(parts);
+    static void ElementwiseAffine(Index1D index, Affine parts) => Affine.Scalar(index, parts);
+    static void ElementwiseAffineQuads(Index1D index, Affine parts) => Affine.Quads(index, parts);
     static void OptimizerUpdate(Index1D index, CudaOptimizer.UpdateArgs args) => CudaOptimizer.Update(index, args);
     static void OptimizerMultiUpdate(Index1D index, CudaOptimizer.MultiUpdateArgs args) => CudaOptimizer.MultiUpdate(index, args);
     static void RowsSum(RowParts parts) => CudaRows.Sum(parts);
@@ -75,6 +79,36 @@ public static class LibraryKernels
     static void RowsLogSoftmax(RowParts parts) => CudaRows.LogSoftmax(parts);
     static void RowsLayerNorm(RowParts parts) => CudaRows.LayerNorm(parts);
     static void RowsRmsNorm(RowParts parts) => CudaRows.RmsNorm(parts);
+
+    /// <summary>
+    /// y = 2x + 1 in both forms of a generated element-wise kernel (<see cref="CudaQuadKernel{TArgs}"/>): a grid-stride
+    /// loop over elements, and four elements a thread with 128-bit loads and stores. Public: the GPU benchmark launches
+    /// it, the tests check the choice between the forms with it.
+    /// </summary>
+    public struct Affine : ICudaQuads
+    {
+        public ArrayView<float> X, Y;
+
+        public int GridItems { get; set; }
+        public int GridStride { get; set; }
+        public bool QuadsAligned => CudaTensors.Aligned16(X) && CudaTensors.Aligned16(Y);
+
+        public static void Scalar(Index1D index, Affine a)
+        {
+            for (int i = index; i < a.GridItems; i += a.GridStride) a.Y[i] = 2f * a.X[i] + 1f;
+        }
+
+        public static void Quads(Index1D index, Affine a)
+        {
+            var x = a.X.AsAligned(16).Cast<Float4>();
+            var y = a.Y.AsAligned(16).Cast<Float4>();
+            for (int q = index; q < a.GridItems; q += a.GridStride)
+            {
+                var v = x[q];
+                y[q] = new Float4(2f * v.X + 1f, 2f * v.Y + 1f, 2f * v.Z + 1f, 2f * v.W + 1f);
+            }
+        }
+    }
 
     /// <summary>C[M, N] = A[M, K] · B[K, N], all row-major. Public: ILGPU's launchers need it (the GPU benchmark runs it).</summary>
     public struct Gemm : ICudaGemm
