@@ -215,8 +215,9 @@ public static class CudaGemm
             At(gemm, isA, batch, other, k + 2, kSize), At(gemm, isA, batch, other, k + 3, kSize));
     }
 
+    /// <summary>A[batch, other, k] or B[batch, k, other]; zero past K.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float At<TGemm>(TGemm gemm, bool isA, int batch, int other, int k, int kSize) where TGemm : struct, ICudaGemm =>
+    internal static float At<TGemm>(TGemm gemm, bool isA, int batch, int other, int k, int kSize) where TGemm : struct, ICudaGemm =>
         k >= kSize ? 0f : isA ? gemm.A(batch, other, k) : gemm.B(batch, k, other);
 
     /// <summary>Value <paramref name="i"/> of thread <paramref name="t"/> in the slice at <paramref name="kBase"/> of A or B; zero outside the product.</summary>
@@ -226,8 +227,7 @@ public static class CudaGemm
         Slot(t, i, depthShift, alongK, out int k, out int other);
         k += kBase;
         other += otherBase;
-        if (other >= limit || k >= kSize) return 0f;
-        return isA ? gemm.A(batch, other, k) : gemm.B(batch, k, other);
+        return other >= limit ? 0f : At(gemm, isA, batch, other, k, kSize);
     }
 
     /// <summary>Stores a thread's four staged values into a shared tile, k-major.</summary>

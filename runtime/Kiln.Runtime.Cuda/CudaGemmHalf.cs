@@ -127,13 +127,8 @@ public static class CudaGemmHalf
         Slot(t, i, alongK, out int pair, out int other);
         int k = kBase + 2 * pair;
         other += otherBase;
-        float lo = 0f, hi = 0f;
-        if (other < limit)
-        {
-            if (k < kSize) lo = isA ? gemm.A(batch, other, k) : gemm.B(batch, k, other);
-            if (k + 1 < kSize) hi = isA ? gemm.A(batch, other, k + 1) : gemm.B(batch, k + 1, other);
-        }
-        return default(THalf).Pack(lo, hi);
+        if (other >= limit) return default(THalf).Pack(0f, 0f);
+        return default(THalf).Pack(CudaGemm.At(gemm, isA, batch, other, k, kSize), CudaGemm.At(gemm, isA, batch, other, k + 1, kSize));
     }
 
     static void Stage(ArrayView<int> tile, int buffer, int t, bool alongK, Octet o)

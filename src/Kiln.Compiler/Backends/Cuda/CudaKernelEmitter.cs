@@ -208,8 +208,12 @@ public static class CudaKernelEmitter
     {
         string name = KernelSignature.BufferName(plan, l.Buffer), offset = IndexCode.Offset(l, index);
         if (!IsHalfStored(plan, l.Buffer)) return $"{name}[{offset}]";
-        return $"global::Kiln.Runtime.Cuda.HalfStorage.{(plan.GpuPrecision == Model.MatMulPrecision.Fp16 ? "Fp16" : "Bf16")}({name}, {offset})";
+        return $"{HalfStorageRead(plan)}({name}, {offset})";
     }
+
+    /// <summary>The runtime's widening read of the model's 16-bit format: <c>HalfStorage.Bf16</c> or <c>Fp16</c>.</summary>
+    internal static string HalfStorageRead(KernelPlan plan) =>
+        $"global::Kiln.Runtime.Cuda.HalfStorage.{(plan.GpuPrecision == Model.MatMulPrecision.Fp16 ? "Fp16" : "Bf16")}";
 
     /// <summary>One input channel per group: a GEMM per group would have one row, so such a convolution runs direct.</summary>
     internal static bool IsDepthwise(ConvRoot c) => c.Window.Groups > 1 && c.InputShape[1] == Dim.Of(c.Window.Groups);
@@ -457,7 +461,7 @@ public static class CudaKernelEmitter
             if (!q.Contiguous) { w.Line($"public global::Kiln.Runtime.Cuda.Float4 {q.Name} => default;"); w.Line(); continue; }
             w.Open($"public global::Kiln.Runtime.Cuda.Float4 {q.Name}");
             IndexCode.Unravel(w, "batch", batchDims, "o");
-            w.Line($"return {QuadLoads.Read(plan, q.Load, IndexCode.Offset(q.Load, o.Concat(q.Index).ToList()), plan.GpuPrecision == Model.MatMulPrecision.Fp16)};");
+            w.Line($"return {QuadLoads.Read(plan, q.Load, IndexCode.Offset(q.Load, o.Concat(q.Index).ToList()))};");
             w.Close();
             w.Line();
         }

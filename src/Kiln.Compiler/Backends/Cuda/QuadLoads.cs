@@ -29,11 +29,11 @@ public static class QuadLoads
     /// Four values of load <paramref name="l"/> from <paramref name="offset"/> (a multiple of 4) as a <c>Float4</c>:
     /// one 128-bit load of floats, or for a parameter held as 16-bit values one 64-bit load, widened.
     /// </summary>
-    public static string Read(KernelPlan plan, LoadExpr l, string offset, bool fp16)
+    public static string Read(KernelPlan plan, LoadExpr l, string offset)
     {
         string name = KernelSignature.BufferName(plan, l.Buffer);
         return CudaKernelEmitter.IsHalfStored(plan, l.Buffer)
-            ? $"global::Kiln.Runtime.Cuda.HalfStorage.{(fp16 ? "Fp16x4" : "Bf16x4")}({name}, {offset})"
+            ? $"{CudaKernelEmitter.HalfStorageRead(plan)}x4({name}, {offset})"
             : $"{View(name)}[({offset}) >> 2]";
     }
 
