@@ -256,7 +256,15 @@ public static class ModelParser
             var attribute = p.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ShapeAttribute);
             var shape = InputShape(p, attribute, pSyntax, method, diagnostics);
             if (shape == null) return null;
-            inputs.Add((p, shape, InputType(attribute)));
+            var type = InputType(attribute);
+            if (type is DType.BFloat16 or DType.Float16)
+            {
+                // Host tensors are float[]: a 16-bit input would be rounded somewhere the model does not say.
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, pSyntax, p.Name,
+                    "a graph input is Float32 or Int32: pass float32 and round inside the graph with Ops.Cast(x, DType." + type + ")"));
+                return null;
+            }
+            inputs.Add((p, shape, type));
         }
 
         try
@@ -280,7 +288,7 @@ public static class ModelParser
     static DType InputType(AttributeData? shape)
     {
         var named = shape?.NamedArguments.FirstOrDefault(a => a.Key == "DType").Value;
-        return named is { Value: int value } && value == (int)DType.Int32 ? DType.Int32 : DType.Float32;
+        return named is { Value: int value } && System.Enum.IsDefined(typeof(DType), value) ? (DType)value : DType.Float32;
     }
 
     /// <summary>

@@ -50,6 +50,8 @@ public static class CpuMath
         public float Truncate(float x) => MathF.Truncate(x);
         public float Sin(float x) => MathF.Sin(x);
         public float Cos(float x) => MathF.Cos(x);
+        public uint Bits(float x) => BitConverter.SingleToUInt32Bits(x);
+        public float FromBits(uint bits) => BitConverter.UInt32BitsToSingle(bits);
     }
 
     /// <summary>
@@ -181,6 +183,23 @@ public static class CpuMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToFloat32(float x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ToInt32(Vector256<float> x) => Vector256.Truncate(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ToFloat32(Vector256<float> x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToBFloat16(float x) => Elementwise<Primitives>.ToBFloat16(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToFloat16(float x) => Elementwise<Primitives>.ToFloat16(x);
+
+    /// <summary>Eight lanes rounded to bfloat16 as the scalar form does: add half an ulp of the kept bits (ties to even), clear the rest; NaN lanes keep a quiet NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ToBFloat16(Vector256<float> x)
+    {
+        var bits = x.AsUInt32();
+        var upper = Vector256.Create(0xFFFF0000u);
+        var rounded = (bits + Vector256.Create(0x7FFFu) + (Vector256.ShiftRightLogical(bits, 16) & Vector256<uint>.One)) & upper;
+        var quiet = (bits | Vector256.Create(0x400000u)) & upper;
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x).AsUInt32(), rounded, quiet).AsSingle();
+    }
+
+    /// <summary>Eight lanes rounded to IEEE half, lane by lane (a cast to fp16 is rare enough on the CPU not to need more).</summary>
+    public static Vector256<float> ToFloat16(Vector256<float> x) => Vector256.Create(
+        ToFloat16(x[0]), ToFloat16(x[1]), ToFloat16(x[2]), ToFloat16(x[3]), ToFloat16(x[4]), ToFloat16(x[5]), ToFloat16(x[6]), ToFloat16(x[7]));
 
     /// <summary>0, 1, …, 7: added to a row coordinate, the coordinates of the eight lanes.</summary>
     public static readonly Vector256<float> Lanes = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);

@@ -1,3 +1,4 @@
+using ILGPU;
 using ILGPU.Algorithms;
 using Kiln.Compiler.IR;
 
@@ -36,6 +37,19 @@ public static class GpuMath
     public static bool IsNaN(float x) => XMath.IsNaN(x);
     public static float ToInt32(float x) => Elementwise<Primitives>.ToInt32(x);
     public static float ToFloat32(float x) => x;
+    public static float ToBFloat16(float x) => Elementwise<Primitives>.ToBFloat16(x);
+
+    /// <summary>To IEEE half and back: the hardware's two conversions on a GPU, Kiln's one definition elsewhere (same rounding).</summary>
+    public static float ToFloat16(float x)
+    {
+        if (ILGPU.Runtime.Cuda.CudaAsm.IsSupported)
+        {
+            ILGPU.Runtime.Cuda.CudaAsm.Emit("cvt.rn.f16.f32 %0, %1;", out ushort half, x);
+            ILGPU.Runtime.Cuda.CudaAsm.Emit("cvt.f32.f16 %0, %1;", out float value, half);
+            return value;
+        }
+        return Elementwise<Primitives>.ToFloat16(x);
+    }
 
     /// <summary>The float primitives under <see cref="Elementwise{TMath}"/> on the GPU.</summary>
     public readonly struct Primitives : IFloatMath
@@ -52,5 +66,7 @@ public static class GpuMath
         public float Truncate(float x) => x < 0f ? XMath.Ceiling(x) : XMath.Floor(x);
         public float Sin(float x) => XMath.Sin(x);
         public float Cos(float x) => XMath.Cos(x);
+        public uint Bits(float x) => Interop.FloatAsInt(x);
+        public float FromBits(uint bits) => Interop.IntAsFloat(bits);
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime.Cuda;
+using Kiln.Compiler.IR;
 
 namespace Kiln.Runtime.Cuda;
 
@@ -40,14 +41,9 @@ public struct Bf16 : IHalfFormat
     }
 
     /// <summary>fp32 → bfloat16 bits, to nearest with ties to even; NaN stays a (quiet) NaN.</summary>
-    public static int Round(float x)
-    {
-        int bits = (int)Interop.FloatAsInt(x);
-        if ((bits & 0x7FFFFFFF) > 0x7F800000) return ((bits >> 16) | 0x40) & 0xFFFF;
-        return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) & 0xFFFF;
-    }
+    public static int Round(float x) => (int)Elementwise<GpuMath.Primitives>.BFloat16Bits(x);
 
-    public float Unpack(int bits) => Interop.IntAsFloat((uint)(bits & 0xFFFF) << 16);
+    public float Unpack(int bits) => Elementwise<GpuMath.Primitives>.FromBFloat16Bits((uint)bits);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TensorCoreMma.Accumulator Mma(int a0, int a1, int a2, int a3, int b0, int b1, TensorCoreMma.Accumulator c, ArrayView<float> scratch)
@@ -87,38 +83,9 @@ public struct Fp16 : IHalfFormat
     }
 
     /// <summary>fp32 → IEEE half bits, to nearest with ties to even: overflow to infinity, gradual underflow, NaN stays NaN.</summary>
-    public static int Round(float x)
-    {
-        int bits = (int)Interop.FloatAsInt(x);
-        int sign = (bits >> 16) & 0x8000, exponent = (bits >> 23) & 0xFF, mantissa = bits & 0x7FFFFF;
-        if (exponent == 0xFF) return sign | 0x7C00 | (mantissa != 0 ? 0x200 : 0);
-        int e = exponent - 127 + 15;
-        if (e >= 31) return sign | 0x7C00;
-        if (e <= 0)
-        {
-            // Subnormal: the value in units of 2⁻²⁴ is (1.m) · 2^(e − 14 + 23) / 2²³, so drop 14 − e bits of the 24-bit significand.
-            if (e < -10) return sign;
-            int significand = mantissa | 0x800000, shift = 14 - e;
-            int kept = significand >> shift, dropped = significand & ((1 << shift) - 1), half = 1 << (shift - 1);
-            if (dropped > half || (dropped == half && (kept & 1) != 0)) kept++;
-            return sign | kept;
-        }
-        int h = (e << 10) | (mantissa >> 13), rest = mantissa & 0x1FFF;
-        if (rest > 0x1000 || (rest == 0x1000 && (h & 1) != 0)) h++; // a carry into the exponent is right, up to infinity
-        return sign | h;
-    }
+    public static int Round(float x) => (int)Elementwise<GpuMath.Primitives>.Float16Bits(x);
 
-    public float Unpack(int bits)
-    {
-        int sign = (bits & 0x8000) << 16, exponent = (bits >> 10) & 0x1F, mantissa = bits & 0x3FF;
-        if (exponent == 0x1F) return Interop.IntAsFloat((uint)(sign | 0x7F800000 | (mantissa << 13)));
-        if (exponent == 0)
-        {
-            float subnormal = mantissa * (1f / 16777216f); // 2⁻²⁴ per unit, exact in fp32
-            return sign != 0 ? -subnormal : subnormal;
-        }
-        return Interop.IntAsFloat((uint)(sign | ((exponent - 15 + 127) << 23) | (mantissa << 13)));
-    }
+    public float Unpack(int bits) => Elementwise<GpuMath.Primitives>.FromFloat16Bits((uint)bits);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TensorCoreMma.Accumulator Mma(int a0, int a1, int a2, int a3, int b0, int b1, TensorCoreMma.Accumulator c, ArrayView<float> scratch)

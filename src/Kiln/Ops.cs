@@ -143,9 +143,17 @@ public static class Ops
 
     /// <summary>
     /// Converts to <paramref name="type"/>: to <see cref="DType.Int32"/> truncates toward zero (as <c>.to(torch.int32)</c>),
-    /// to <see cref="DType.Float32"/> keeps the values. Lookups and losses need Int32 indices.
+    /// to <see cref="DType.Float32"/> keeps the values, to <see cref="DType.BFloat16"/> or <see cref="DType.Float16"/>
+    /// rounds to nearest with ties to even (as <c>.to(torch.bfloat16)</c>; ops on the result compute in fp32 and give
+    /// fp32 — cast again to round again). Lookups and losses need Int32 indices.
     /// </summary>
-    public static Tensor Cast(Tensor x, DType type) => type == DType.Int32 ? Reference.Unary(x, Math.Truncate) : x;
+    public static Tensor Cast(Tensor x, DType type) => type switch
+    {
+        DType.Int32 => Reference.Unary(x, Math.Truncate),
+        DType.BFloat16 => Reference.Unary(x, Reference.RoundToBFloat16),
+        DType.Float16 => Reference.Unary(x, v => (double)(Half)v),
+        _ => x,
+    };
 
     // Generated values
     /// <summary>0, 1, …, n − 1 for n = the size of <paramref name="like"/>'s <paramref name="axis"/> (which may be symbolic): positions, one-hot tests.</summary>

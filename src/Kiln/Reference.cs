@@ -30,6 +30,19 @@ public static partial class Reference
         return new Tensor(y, x.Shape);
     }
 
+    /// <summary>
+    /// <paramref name="x"/> (a float32 value) rounded to bfloat16 — 8 significant bits, float32's exponent range — to
+    /// nearest with ties to even, by arithmetic rather than bit manipulation (the compiled paths use bits): the value's
+    /// binade (at least float32's smallest normal one, where bfloat16's subnormals are spaced) sets the spacing 2^(e − 7).
+    /// </summary>
+    public static double RoundToBFloat16(double x)
+    {
+        if (double.IsNaN(x) || double.IsInfinity(x) || x == 0) return x;
+        double spacing = Math.ScaleB(1.0, Math.Max(Math.ILogB(x), -126) - 7);
+        double rounded = Math.Round(x / spacing, MidpointRounding.ToEven) * spacing;
+        return Math.Abs(rounded) > 3.3895313892515355e38 ? Math.CopySign(double.PositiveInfinity, x) : rounded; // past bfloat16's largest finite value
+    }
+
     public static Tensor Binary(Tensor a, Tensor b, Func<double, double, double> f)
     {
         Require(a, nameof(a)); Require(b, nameof(b));

@@ -13,6 +13,9 @@ public sealed class ShapeAttribute : Attribute
 
     public object[] Dims { get; }
 
-    /// <summary>The input's element type: <see cref="Kiln.DType.Int32"/> for token ids and class indices.</summary>
+    /// <summary>
+    /// The input's element type: <see cref="Kiln.DType.Int32"/> for token ids and class indices, float32 otherwise (a
+    /// 16-bit type is a build error: round inside the graph with <c>Ops.Cast</c>).
+    /// </summary>
     public DType DType { get; set; } = DType.Float32;
 }

@@ -214,7 +214,7 @@ sealed partial class GraphLowering
         var shape = _builder.ShapeOf(value.Tensor);
         if (shape != param.Shape)
             throw Unsupported(args[1], $"the value {shape} does not have the shape of '{name}' {param.Shape}");
-        if (_builder.TypeOf(value.Tensor) != DType.Float32) throw Unsupported(args[1], "the value must be a float tensor");
+        if (_builder.TypeOf(value.Tensor) == DType.Int32) throw Unsupported(args[1], "the value must be a float tensor");
         if (_updates.Any(u => u.Parameter == name)) throw Unsupported(call, $"'{name}' is assigned twice in one step");
         _updates.Add(new StateUpdate(name, value.Tensor));
     }

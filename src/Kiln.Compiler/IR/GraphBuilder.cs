@@ -39,8 +39,16 @@ public sealed class GraphBuilder
     public int Unary(OpKind op, int x)
     {
         if (!op.IsUnary()) throw new ArgumentException($"{op} is not unary.", nameof(op));
-        // Whole numbers stay whole under negation, |x|, ReLU and truncation; every other function gives floats.
-        var type = op == OpKind.ToInt32 || (op is OpKind.Neg or OpKind.Abs or OpKind.Relu && TypeOf(x) == DType.Int32) ? DType.Int32 : DType.Float32;
+        // Whole numbers stay whole under negation, |x|, ReLU and truncation; a rounding to 16 bits gives that type; every
+        // other function computes in fp32 and gives fp32 (Kiln rounds to 16 bits where the model casts, not after every op).
+        var type = op switch
+        {
+            OpKind.ToInt32 => DType.Int32,
+            OpKind.ToBFloat16 => DType.BFloat16,
+            OpKind.ToFloat16 => DType.Float16,
+            OpKind.Neg or OpKind.Abs or OpKind.Relu when TypeOf(x) == DType.Int32 => DType.Int32,
+            _ => DType.Float32,
+        };
         return Add(op, new[] { x }, ShapeOf(x), type: type);
     }
 
@@ -51,6 +59,9 @@ public sealed class GraphBuilder
         bool integers = TypeOf(a) == DType.Int32 && TypeOf(b) == DType.Int32 && op is OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Maximum or OpKind.Minimum;
         return Add(op, new[] { BroadcastTo(a, shape), BroadcastTo(b, shape) }, shape, type: integers ? DType.Int32 : DType.Float32);
     }
+
+    /// <summary>The type of sums of <paramref name="x"/>'s values: whole numbers stay whole; sums of 16-bit values are not 16-bit values.</summary>
+    DType SumType(int x) => TypeOf(x) == DType.Int32 ? DType.Int32 : DType.Float32;
 
     /// <summary>Fails unless <paramref name="x"/> holds whole numbers (int32): lookups and class targets index with them.</summary>
     public void RequireIntegers(int x, string what)
@@ -186,7 +197,7 @@ public sealed class GraphBuilder
         RequireIntegers(indices, "scatter-add indices");
         if (v.Rank < i.Rank || Enumerable.Range(0, i.Rank).Any(d => v[d] != i[d]))
             throw new ShapeException(ShapeErrorKind.Gather, $"scatter-add of values {v} at indices {i}: the values' shape must start with the indices' shape");
-        return Add(OpKind.ScatterAdd, new[] { values, indices }, new Shape(v.Dims.Skip(i.Rank).Prepend(rows).ToEquatableArray()), type: TypeOf(values));
+        return Add(OpKind.ScatterAdd, new[] { values, indices }, new Shape(v.Dims.Skip(i.Rank).Prepend(rows).ToEquatableArray()), type: SumType(values));
     }
 
     /// <summary>
@@ -326,7 +337,7 @@ public sealed class GraphBuilder
         RequireIntegers(taps, "max-pooling taps");
         if (ShapeOf(taps) != ShapeOf(gradient))
             throw new ShapeException(ShapeErrorKind.Window, $"maxpool2dgradient: taps {ShapeOf(taps)} and gradient {ShapeOf(gradient)} differ");
-        return Add(OpKind.MaxPool2dGradient, new[] { taps, gradient }, inputShape, window, type: TypeOf(gradient));
+        return Add(OpKind.MaxPool2dGradient, new[] { taps, gradient }, inputShape, window, type: SumType(gradient));
     }
 
     static (long H, long W) CheckWindow(string name, Shape input, Window2d w)

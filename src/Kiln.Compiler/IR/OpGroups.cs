@@ -4,7 +4,7 @@ public static class OpGroups
 {
     public static bool IsData(this OpKind op) => op is OpKind.Input or OpKind.Param or OpKind.Constant or OpKind.State;
 
-    public static bool IsUnary(this OpKind op) => op >= OpKind.Neg && op <= OpKind.Erf;
+    public static bool IsUnary(this OpKind op) => op >= OpKind.Neg && op <= OpKind.ToFloat16;
 
     public static bool IsBinary(this OpKind op) => op >= OpKind.Add && op <= OpKind.Equal;
 

@@ -28,6 +28,9 @@ public enum OpKind
     Sin,
     Cos,
     Erf,
+    // Round to a 16-bit format (ties to even) and keep the value as fp32: the element type's rounding (DType.BFloat16, Float16)
+    ToBFloat16,
+    ToFloat16,
 
     // Binary elementwise (operands already broadcast to the result shape)
     Add,

@@ -35,5 +35,5 @@ public sealed record Shape(EquatableArray<Dim> Dims)
 
 public sealed record TensorType(DType DType, Shape Shape)
 {
-    public override string ToString() => $"{(DType == DType.Int32 ? "i32" : "f32")}{Shape}";
+    public override string ToString() => $"{DType switch { DType.Int32 => "i32", DType.BFloat16 => "bf16", DType.Float16 => "f16", _ => "f32" }}{Shape}";
 }

@@ -52,10 +52,17 @@ public static class Composites
         return b.Where(b.Binary(OpKind.Less, u, b.Constant(p.Value)), b.Constant(0f), b.Binary(OpKind.Mul, x, b.Constant(1f / (1f - p.Value))));
     }
 
-    /// <summary>A cast to int32 (toward zero) or float32; none when the value already has that type.</summary>
-    public static int Cast(GraphBuilder b, int x, bool toInt) => toInt
-        ? (b.TypeOf(x) == DType.Int32 ? x : b.Unary(OpKind.ToInt32, x))
-        : (b.TypeOf(x) == DType.Float32 ? x : b.Unary(OpKind.ToFloat32, x));
+    /// <summary>
+    /// A cast to int32 (toward zero), float32 (exact from any other type), bfloat16 or float16 (to nearest, ties to even);
+    /// none when the value already has that type.
+    /// </summary>
+    public static int Cast(GraphBuilder b, int x, DType to) => b.TypeOf(x) == to ? x : b.Unary(to switch
+    {
+        DType.Int32 => OpKind.ToInt32,
+        DType.BFloat16 => OpKind.ToBFloat16,
+        DType.Float16 => OpKind.ToFloat16,
+        _ => OpKind.ToFloat32,
+    }, x);
 
     /// <summary>
     /// Group norm: [N, C, …] viewed as [N, G, C/G·…], so that each group of a sample is one row, normalized as a

@@ -59,7 +59,7 @@ public static class OpTable
         return name switch
         {
             "Embedding" => b.Gather(args.Tensor(1), args.Tensor(0)),
-            "Cast" => Composites.Cast(b, args.Tensor(0), toInt: args.Int(1) == (int)DType.Int32),
+            "Cast" => Composites.Cast(b, args.Tensor(0), (DType)args.Int(1)),
             "Arange" => Composites.Arange(b, args.Int(0)),
             "CrossEntropy" => Composites.CrossEntropy(b, args.Tensor(0), args.Tensor(1)),
             "Flatten" => b.Flatten(args.Tensor(0), args.Int(1), args.Int(2)),

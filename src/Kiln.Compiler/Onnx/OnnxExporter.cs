@@ -193,6 +193,9 @@ public sealed class OnnxExporter
             }
             case OpKind.ToInt32: return Op("Cast", new[] { Op("Cast", new[] { x() }, ("to", (long)OnnxDataType.Int64)) }, ("to", (long)OnnxDataType.Float));
             case OpKind.ToFloat32: return x();
+            // Rounded through the 16-bit type and back: the graph's values stay float, as Kiln's do.
+            case OpKind.ToBFloat16: return Op("Cast", new[] { Op("Cast", new[] { x() }, ("to", (long)OnnxDataType.BFloat16)) }, ("to", (long)OnnxDataType.Float));
+            case OpKind.ToFloat16: return Op("Cast", new[] { Op("Cast", new[] { x() }, ("to", (long)OnnxDataType.Float16)) }, ("to", (long)OnnxDataType.Float));
             case OpKind.Add: return Op("Add", new[] { x(), y() });
             case OpKind.Sub: return Op("Sub", new[] { x(), y() });
             case OpKind.Mul: return Op("Mul", new[] { x(), y() });

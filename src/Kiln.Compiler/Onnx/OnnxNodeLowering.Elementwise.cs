@@ -227,7 +227,7 @@ internal sealed partial class OnnxNodeLowering
             return toInt
                 ? (f.IsFloat ? Folded.OfInts(f.Shape, f.Floats!.Select(v => Dim.Of((long)Math.Truncate(v)))) : f)
                 : (f.IsFloat ? f : Folded.OfFloats(f.Shape, Enumerable.Range(0, f.Count).Select(i => f.Number(i))));
-        return Node(Composites.Cast(_b, AsNode(x), toInt));
+        return Node(Composites.Cast(_b, AsNode(x), toInt ? DType.Int32 : DType.Float32));
     }
 
     OnnxValue CastLike(OnnxValue x, OnnxValue like) => Cast(x, IsInteger(like) ? OnnxDataType.Int64 : OnnxDataType.Float);

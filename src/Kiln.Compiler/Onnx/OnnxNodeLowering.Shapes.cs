@@ -487,7 +487,7 @@ internal sealed partial class OnnxNodeLowering
         int iota = _b.Iota(Shape.Of(count), 0);
         int y = d == 1 ? iota : Bin(OpKind.Mul, iota, _b.Constant((float)d, integer: ints));
         if (s != 0) y = Bin(OpKind.Add, y, _b.Constant((float)s, integer: ints));
-        Set(n, Node(ints ? y : Composites.Cast(_b, y, toInt: false)));
+        Set(n, Node(ints ? y : Composites.Cast(_b, y, DType.Float32)));
     }
 
     /// <summary>Ones on diagonal k of a 2-D shape, zeros elsewhere.</summary>
@@ -498,7 +498,7 @@ internal sealed partial class OnnxNodeLowering
         bool integer = n.Attributes.ContainsKey("dtype") ? !OnnxTensorData.IsFloat((OnnxDataType)Int(n, "dtype", 1)) : IsInteger(In(n, 0));
         int diagonal = Bin(OpKind.Sub, _b.Iota(shape, 1), _b.Iota(shape, 0));
         int on = _b.Binary(OpKind.Equal, diagonal, _b.Constant(Int(n, "k", 0), integer: true));
-        Set(n, Node(integer ? Composites.Cast(_b, on, toInt: true) : on));
+        Set(n, Node(integer ? Composites.Cast(_b, on, DType.Int32) : on));
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ public static partial class Autodiff
         if (forward.Outputs.Count != 1)
             throw new NotDifferentiableException(null, $"a loss graph returns one scalar, '{forward.Name}' returns {forward.Outputs.Count} values");
         var lossNode = forward[forward.Outputs[0]];
-        if (lossNode.Shape.Rank != 0 || lossNode.Type.DType != DType.Float32)
+        if (lossNode.Shape.Rank != 0 || lossNode.Type.DType == DType.Int32)
             throw new NotDifferentiableException(lossNode, $"a loss must be a float scalar (reduce it with Mean or Sum), '{forward.Name}' returns {lossNode.Type}");
 
         var b = new GraphBuilder(name ?? forward.Name + "Gradients");
@@ -66,7 +66,7 @@ public static partial class Autodiff
     {
         var fromParam = new bool[graph.Nodes.Count];
         foreach (var n in graph.Nodes)
-            fromParam[n.Id] = n.Type.DType == DType.Float32
+            fromParam[n.Id] = n.Type.DType != DType.Int32
                 && (n.Op == OpKind.Param || DifferentiableInputs(n).Any(i => fromParam[i]));
         var toLoss = new bool[graph.Nodes.Count];
         toLoss[loss] = true;
@@ -135,7 +135,10 @@ public static partial class Autodiff
                 case OpKind.Erf: To(X, () => Mul(g, Mul(C(1.1283791670955126f), b.Unary(OpKind.Exp, Neg(Mul(X, X)))))); break;
                 case OpKind.Sin: To(X, () => Mul(g, b.Unary(OpKind.Cos, X))); break;
                 case OpKind.Cos: To(X, () => Neg(Mul(g, b.Unary(OpKind.Sin, X)))); break;
-                case OpKind.ToFloat32: break; // of an integer: nothing to differentiate
+                // Of an integer: nothing to differentiate. Of a 16-bit value, and a rounding to 16 bits: straight through (the
+                // rounding's derivative is 1 almost everywhere in the sense that matters: PyTorch passes the gradient too).
+                case OpKind.ToFloat32: if (b.TypeOf(X) != DType.Int32) To(X, () => g); break;
+                case OpKind.ToBFloat16 or OpKind.ToFloat16: To(X, () => g); break;
                 case OpKind.Add: To(n.Inputs[0], () => g); To(n.Inputs[1], () => g); break;
                 case OpKind.Sub: To(n.Inputs[0], () => g); To(n.Inputs[1], () => Neg(g)); break;
                 case OpKind.Mul: To(n.Inputs[0], () => Mul(g, n.Inputs[1])); To(n.Inputs[1], () => Mul(g, n.Inputs[0])); break;

@@ -49,5 +49,15 @@ public static class ConstantFolding
         public float Truncate(float x) => (float)Math.Truncate(x);
         public float Sin(float x) => (float)Math.Sin(x);
         public float Cos(float x) => (float)Math.Cos(x);
+        public uint Bits(float x) => new FloatWord { Float = x }.Bits;
+        public float FromBits(uint bits) => new FloatWord { Bits = bits }.Float;
+    }
+
+    /// <summary>A float and its bits in one word (netstandard2.0 has no BitConverter.SingleToUInt32Bits).</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit)]
+    struct FloatWord
+    {
+        [System.Runtime.InteropServices.FieldOffset(0)] public float Float;
+        [System.Runtime.InteropServices.FieldOffset(0)] public uint Bits;
     }
 }
