@@ -6,9 +6,9 @@ using ILGPU.Runtime.Cuda;
 namespace Kiln.Runtime.Cuda;
 
 /// <summary>
-/// Reads of parameters held as 16-bit values (<see cref="TensorStorage"/>), widened to fp32 — exactly, so a tensor-core
-/// GEMM that rounds them back to the format when staging gets the very bits that were stored. The generated parts of a
-/// <c>[GpuPrecision(Bf16 or Fp16)]</c> model read such parameters through these.
+/// Reads of tensors held as 16-bit values — parameters (<see cref="TensorStorage"/>) and 16-bit typed intermediates —
+/// widened to fp32 exactly, so a tensor-core GEMM that rounds them back to the format when staging gets the very bits
+/// that were stored; and the narrowing stores of such intermediates. The generated parts read and write them through these.
 /// </summary>
 public static class HalfStorage
 {
@@ -36,6 +36,22 @@ public static class HalfStorage
     {
         var h = view.AsAligned(8).Cast<UShort4>()[index >> 2];
         return new Float4(WidenFp16(h.X), WidenFp16(h.Y), WidenFp16(h.Z), WidenFp16(h.W));
+    }
+
+    /// <summary><paramref name="value"/> as bfloat16 bits, to nearest with ties to even (a 16-bit typed intermediate's store).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort NarrowBf16(float value) => (ushort)Kiln.Runtime.Cuda.Bf16.Round(value);
+
+    /// <summary><paramref name="value"/> as IEEE half bits, to nearest with ties to even: the hardware's conversion on a GPU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort NarrowFp16(float value)
+    {
+        if (CudaAsm.IsSupported)
+        {
+            CudaAsm.Emit("cvt.rn.f16.f32 %0, %1;", out ushort bits, value);
+            return bits;
+        }
+        return (ushort)Kiln.Runtime.Cuda.Fp16.Round(value);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

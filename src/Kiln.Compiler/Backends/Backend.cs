@@ -150,7 +150,7 @@ public abstract class Backend
             {
                 BufferKind.Param => ParamArgument(plan, b, paramNames.IndexOf(b.Name)),
                 BufferKind.State => $"View(frame.State({stateNames.IndexOf(b.Name)}))",
-                BufferKind.Intermediate => KernelSignature.BufferName(b),
+                BufferKind.Intermediate => IntermediateArgument(plan, b),
                 _ => $"View({KernelSignature.BufferName(b)})",
             }).Concat(sig.Symbols.Select(SymbolNames.Identifier)).ToList();
             var group = sharing.GroupOf(graphIndex, k);
@@ -164,6 +164,9 @@ public abstract class Backend
 
     /// <summary>How a launch passes parameter <paramref name="index"/> (<paramref name="b"/>) to a kernel: as the backend's view of it.</summary>
     protected virtual string ParamArgument(KernelPlan plan, BufferInfo b, int index) => $"View(frame.Param({index}))";
+
+    /// <summary>How a launch passes arena intermediate <paramref name="b"/> to a kernel: its view, declared at the call's start.</summary>
+    protected virtual string IntermediateArgument(KernelPlan plan, BufferInfo b) => KernelSignature.BufferName(b);
 
     static string FieldName(CompiledGraph graph, Kernel k) => GeneratedNames.KernelField(graph.Name, k.Id);
 }

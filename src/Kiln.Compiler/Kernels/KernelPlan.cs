@@ -17,6 +17,9 @@ public enum BufferKind { Input, Param, Intermediate, Output, State }
 /// </summary>
 public sealed record BufferInfo(int Id, BufferKind Kind, string Name, Shape Shape, string Identifier)
 {
+    /// <summary>The element type of the value it holds (an intermediate's node's): a 16-bit one may be stored so (<see cref="Backends.Cuda.HalfStoredActivations"/>).</summary>
+    public DType Type { get; init; } = DType.Float32;
+
     public override string ToString() => $"b{Id} {Kind.ToString().ToLowerInvariant()} {Name} {Shape}";
 }
 

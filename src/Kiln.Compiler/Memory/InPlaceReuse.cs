@@ -10,7 +10,8 @@ namespace Kiln.Compiler.Memory;
 /// the arena. Only a purely element-wise kernel (no matmul, reduction, row, window or gather root), and only an
 /// intermediate input of the same element count that every load of the kernel reads at the output's own index
 /// (contiguous strides over the kernel's shape, no offset) and that no later kernel reads: then element i is read
-/// before it is written, by the same thread or SIMD lane, on every backend.
+/// before it is written, by the same thread or SIMD lane, on every backend. Never a 16-bit typed buffer, which a backend
+/// may store at 2 bytes an element (<see cref="Backends.Cuda.HalfStoredActivations"/>): element i of the two would not overlap.
 /// </summary>
 public static class InPlaceReuse
 {
@@ -23,13 +24,13 @@ public static class InPlaceReuse
         var pairs = new Dictionary<int, int>();
         foreach (var k in plan.Kernels)
         {
-            if (k.Root != null || plan.Buffers[k.Output].Kind != BufferKind.Intermediate) continue;
+            if (k.Root != null || plan.Buffers[k.Output] is not { Kind: BufferKind.Intermediate, Type: not (DType.BFloat16 or DType.Float16) }) continue;
             var loads = k.Body.Loads().ToList();
             var contiguous = k.Shape.ContiguousStrides();
             foreach (var b in k.Reads())
             {
                 var info = plan.Buffers[b];
-                if (info.Kind != BufferKind.Intermediate || lastRead[b] != k.Id || info.Shape.ElementCount != k.Shape.ElementCount) continue;
+                if (info.Kind != BufferKind.Intermediate || info.Type is DType.BFloat16 or DType.Float16 || lastRead[b] != k.Id || info.Shape.ElementCount != k.Shape.ElementCount) continue;
                 if (!loads.Where(l => l.Buffer == b).All(l => SameIndex(l, k.Shape, contiguous))) continue;
                 pairs[k.Output] = b;
                 break;

@@ -593,7 +593,7 @@ public static class Fusion
         int EmitKernel(Pending p, Node? node, BufferKind kind, string reason, Shape? shape = null, int slot = -1, string? name = null)
         {
             var s = shape ?? node!.Shape;
-            int buffer = AddBuffer(kind, kind == BufferKind.Output ? OutputName(slot) : node != null ? $"t{node.Id}" : name ?? $"copy{_kernels.Count}", s);
+            int buffer = AddBuffer(kind, kind == BufferKind.Output ? OutputName(slot) : node != null ? $"t{node.Id}" : name ?? $"copy{_kernels.Count}", s, node?.Type.DType ?? DType.Float32);
             if (kind == BufferKind.Output) _outputBuffers[slot] = buffer;
             if (node != null)
             {
@@ -605,7 +605,7 @@ public static class Fusion
             return buffer;
         }
 
-        int AddBuffer(BufferKind kind, string name, Shape shape)
+        int AddBuffer(BufferKind kind, string name, Shape shape, DType type = DType.Float32)
         {
             string identifier = Identifiers.Fresh(kind switch
             {
@@ -614,7 +614,7 @@ public static class Fusion
                 BufferKind.State => BufferIdentifiers.State(name),
                 _ => name,
             });
-            _buffers.Add(new BufferInfo(_buffers.Count, kind, name, shape, identifier));
+            _buffers.Add(new BufferInfo(_buffers.Count, kind, name, shape, identifier) { Type = type });
             return _buffers.Count - 1;
         }
 

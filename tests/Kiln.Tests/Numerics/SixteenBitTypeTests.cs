@@ -178,4 +178,49 @@ public sealed class SixteenBitTypeTests : IClassFixture<IlgpuCpuFixture>
             Assert.True(exact, $"{what}: element {i} = {v:R} is not a {format} value");
         }
     }
+
+    /// <summary>
+    /// On the CUDA backend a 16-bit intermediate that kernels written here produce and read is held as 16-bit values —
+    /// the element-wise kernel's store narrows, the product's operand read widens — and one that the attention kernel
+    /// reads through its fp32 views stays fp32; both models match the eager reference on ILGPU's CPU accelerator.
+    /// </summary>
+    [Theory]
+    [InlineData("""[Param(16, 24)] Tensor w; [Graph] public Tensor Forward([Shape("batch", 16)] Tensor x) => MatMul(Cast(Tanh(x) * 2f, DType.BFloat16), w) + 1f;""", "BFloat16", true)]
+    [InlineData("""[Param(16, 24)] Tensor w; [Graph] public Tensor Forward([Shape("batch", 16)] Tensor x) => Relu(MatMul(Cast(x * 0.5f, DType.Float16), w));""", "Float16", true)]
+    [InlineData("""[Graph] public Tensor Forward([Shape("batch", 4, 2, 8)] Tensor q) => Attention(Cast(q, DType.BFloat16), q, q, causal: true);""", "BFloat16", false)]
+    public void CudaHoldsSixteenBitIntermediatesAsSixteenBit(string members, string format, bool held)
+    {
+        string source = $$"""
+            using Kiln;
+            using static Kiln.Ops;
+            namespace SixteenBitStorage;
+            [Model]
+            public partial class Net
+            {
+                {{members}}
+            }
+            """;
+        using var built = InMemoryAssembly.TryBuild(new[] { source }, out var error);
+        Assert.True(built != null, error);
+        var model = built!.Assembly.GetType("SixteenBitStorage.Net")!;
+        var kernels = model.GetNestedType("Compiled")!.GetNestedType("ForwardCuda")!;
+        var sixteenBitViews = kernels.GetNestedTypes().Where(t => t.Name.EndsWith("Args", StringComparison.Ordinal))
+            .SelectMany(t => t.GetFields()).Where(f => f.FieldType == typeof(ArrayView<ushort>)).Select(f => f.DeclaringType!.Name + "." + f.Name).ToList();
+        if (!held)
+        {
+            Assert.Empty(sixteenBitViews);
+        }
+        else
+        {
+            // The producer (k0) writes it and the product (k1) reads it, both as 16-bit.
+            Assert.Equal(2, sixteenBitViews.Count);
+            using var compiler = new PtxCompiler();
+            Assert.Matches(@"st\.global\.(u|b)16", compiler.Compile(kernels.GetMethod("K0")!));
+            Assert.Matches(@"ld\.global(\.nc)?\.(u|b)16", compiler.Compile(kernels.GetMethod("K1")!));
+        }
+        var inputs = GraphRunner.Inputs(model.GetMethod("Forward")!, seed: 4, low: -2f, high: 2f, symbolValue: 12);
+        var weights = GraphRunner.RandomWeights(model, 4);
+        var expected = GraphRunner.Eager(model, "Forward", inputs, weights);
+        Tolerance.AssertClose(expected, GraphRunner.Compiled(model, "Forward", inputs, weights, _ilgpu.Device), $"{format}, held: {held}");
+    }
 }

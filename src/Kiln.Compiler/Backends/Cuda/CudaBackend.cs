@@ -50,6 +50,10 @@ public sealed class CudaBackend : Backend
     protected override string ParamArgument(KernelPlan plan, BufferInfo b, int index) =>
         CudaKernelEmitter.IsHalfStored(plan, b.Id) ? $"global::Kiln.Runtime.Cuda.CudaTensors.Cuda16(frame.Param({index}))" : base.ParamArgument(plan, b, index);
 
+    /// <summary>An intermediate held as 16-bit goes to its kernels as 16-bit values in its slot (<see cref="HalfStoredActivations"/>).</summary>
+    protected override string IntermediateArgument(KernelPlan plan, BufferInfo b) =>
+        CudaKernelEmitter.IsHalfStored(plan, b.Id) ? $"global::Kiln.Runtime.Cuda.CudaTensors.As16({KernelSignature.BufferName(b)})" : base.IntermediateArgument(plan, b);
+
     protected override void EmitCallPrologue(SourceWriter w, IReadOnlyList<string> outputs)
     {
         foreach (var output in outputs) w.Line($"global::Kiln.Runtime.Cuda.CudaTensors.CheckIndexRange(frame, {output});");

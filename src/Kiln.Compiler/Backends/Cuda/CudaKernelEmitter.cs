@@ -102,7 +102,8 @@ public static class CudaKernelEmitter
     }
 
     /// <summary>Whether element-wise kernel <paramref name="k"/> also has its four-wide form (<see cref="QuadElementwise"/>).</summary>
-    public static bool HasQuadVariant(KernelPlan plan, Kernel k) => IsGridStride(plan, k) && QuadElementwise.Applies(k);
+    public static bool HasQuadVariant(KernelPlan plan, Kernel k) =>
+        IsGridStride(plan, k) && QuadElementwise.Applies(k) && !k.Reads().Append(k.Output).Any(b => IsHalfStored(plan, b)); // its lanes read and store fp32 views
 
     /// <summary>Whether <paramref name="k"/> is written whole here and launched grid-stride (element-wise, a state write) rather than a library kernel.</summary>
     public static bool IsGridStride(KernelPlan plan, Kernel k) => LibraryKernel(plan, k) == null;
@@ -196,24 +197,47 @@ public static class CudaKernelEmitter
     static bool FitsTiledAttention(Kernel k, AttentionRoot a) =>
         a.HeadSize.IsConstant && a.HeadSize.Coefficient <= 128 && k.Shape[k.Shape.Rank - 1] is { IsConstant: true, Coefficient: <= 128 };
 
-    /// <summary>Whether <paramref name="buffer"/> is a parameter held as 16-bit (<see cref="HalfStoredParameters"/>).</summary>
+    /// <summary>
+    /// Whether <paramref name="buffer"/> is held as 16-bit: a parameter (<see cref="HalfStoredParameters"/>) or an
+    /// intermediate (<see cref="HalfStoredActivations"/>).
+    /// </summary>
     public static bool IsHalfStored(KernelPlan plan, int buffer) =>
-        plan.Buffers[buffer] is { Kind: BufferKind.Param } b && plan.HalfStoredParams.Contains(b.Name);
+        plan.Buffers[buffer] is { Kind: BufferKind.Param } b ? plan.HalfStoredParams.Contains(b.Name) : HalfStoredActivations.Holds(plan, buffer);
 
-    /// <summary>The ILGPU view a kernel takes <paramref name="b"/> as: 16-bit values for a parameter held so, fp32 otherwise.</summary>
+    /// <summary>The ILGPU view a kernel takes <paramref name="b"/> as: 16-bit values for a buffer held so, fp32 otherwise.</summary>
     static string ViewOf(KernelPlan plan, BufferInfo b) => IsHalfStored(plan, b.Id) ? "global::ILGPU.ArrayView<ushort>" : View;
 
-    /// <summary>A product's operand read at <paramref name="index"/>: a 16-bit parameter through its format's widening, exact.</summary>
+    /// <summary>A read at <paramref name="index"/>: a buffer held as 16-bit through its format's widening, exact.</summary>
     static string Read(KernelPlan plan, LoadExpr l, IReadOnlyList<string> index)
     {
         string name = KernelSignature.BufferName(plan, l.Buffer), offset = IndexCode.Offset(l, index);
         if (!IsHalfStored(plan, l.Buffer)) return $"{name}[{offset}]";
-        return $"{HalfStorageRead(plan)}({name}, {offset})";
+        return $"{HalfStorageRead(plan, l.Buffer)}({name}, {offset})";
     }
 
-    /// <summary>The runtime's widening read of the model's 16-bit format: <c>HalfStorage.Bf16</c> or <c>Fp16</c>.</summary>
-    internal static string HalfStorageRead(KernelPlan plan) =>
-        $"global::Kiln.Runtime.Cuda.HalfStorage.{(plan.GpuPrecision == Model.MatMulPrecision.Fp16 ? "Fp16" : "Bf16")}";
+    /// <summary>Scalar rendering of an expression at one index, every load through <see cref="Read"/>.</summary>
+    static ExprRenderer At(KernelPlan plan, IReadOnlyList<string> index, string acc) =>
+        new(Math, vector: false, l => Read(plan, l, index), acc, d => index[d]);
+
+    /// <summary>The store of <paramref name="value"/> at <paramref name="offset"/> of <paramref name="buffer"/>: narrowed (to nearest, ties to even) where it is held as 16-bit.</summary>
+    static string Store(KernelPlan plan, int buffer, string offset, string value) =>
+        $"{KernelSignature.BufferName(plan, buffer)}[{offset}] = {(IsHalfStored(plan, buffer) ? $"global::Kiln.Runtime.Cuda.HalfStorage.Narrow{HalfFormatOf(plan, buffer)}({value})" : value)};";
+
+    /// <summary>A library kernel's <c>Store(flat, acc)</c>: the epilogue at the output element, stored.</summary>
+    static void WriteFlatStore(SourceWriter w, KernelPlan plan, Kernel k)
+    {
+        w.Open("public void Store(long flat, float acc)");
+        IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
+        w.Line(Store(plan, k.Output, "flat", At(plan, IndexCode.Vars("o", k.Shape.Rank), "acc").Render(k.Body)));
+        w.Close();
+    }
+
+    /// <summary>The runtime's widening read of <paramref name="buffer"/>'s 16-bit format: <c>HalfStorage.Bf16</c> or <c>Fp16</c>.</summary>
+    internal static string HalfStorageRead(KernelPlan plan, int buffer) => $"global::Kiln.Runtime.Cuda.HalfStorage.{HalfFormatOf(plan, buffer)}";
+
+    /// <summary>A 16-bit buffer's format: an intermediate's element type's, a parameter's the model's <c>[GpuPrecision]</c>.</summary>
+    static string HalfFormatOf(KernelPlan plan, int buffer) =>
+        (plan.Buffers[buffer].Kind == BufferKind.Intermediate ? plan.Buffers[buffer].Type == DType.Float16 : plan.GpuPrecision == Model.MatMulPrecision.Fp16) ? "Fp16" : "Bf16";
 
     /// <summary>One input channel per group: a GEMM per group would have one row, so such a convolution runs direct.</summary>
     internal static bool IsDepthwise(ConvRoot c) => c.Window.Groups > 1 && c.InputShape[1] == Dim.Of(c.Window.Groups);
@@ -235,12 +259,12 @@ public static class CudaKernelEmitter
         WriteRowsHeader(w, k.Shape.ElementCount, r.InputShape[r.Axis], epsilon: 0f);
         w.Open("public float Input(long row, long j)");
         IndexCode.Unravel(w, "row", k.Shape.Dims.ToList(), "o");
-        w.Line($"return {ExprRenderer.AtIndex(plan, Math, inIndex, "0f").Render(r.Input)};");
+        w.Line($"return {At(plan, inIndex, "0f").Render(r.Input)};");
         w.Close();
         w.Line();
         w.Open("public void Store(long row, long j, float acc)");
         IndexCode.Unravel(w, "row", k.Shape.Dims.ToList(), "o");
-        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[row] = {ExprRenderer.AtIndex(plan, Math, o, "acc").Render(k.Body)};");
+        w.Line(Store(plan, k.Output, "row", At(plan, o, "acc").Render(k.Body)));
         w.Close();
     }
 
@@ -253,13 +277,12 @@ public static class CudaKernelEmitter
         WriteRowsHeader(w, Dim.Product(rowDims), k.Shape[r.Axis], r.Epsilon);
         w.Open("public float Input(long row, long j)");
         IndexCode.Unravel(w, "row", rowDims, "r");
-        w.Line($"return {ExprRenderer.AtIndex(plan, Math, index, "0f").Render(r.Input)};");
+        w.Line($"return {At(plan, index, "0f").Render(r.Input)};");
         w.Close();
         w.Line();
         w.Open("public void Store(long row, long j, float acc)");
         IndexCode.Unravel(w, "row", rowDims, "r");
-        string output = KernelSignature.BufferName(plan, k.Output);
-        w.Line($"{output}[{IndexCode.Offset(k.Shape.ContiguousStrides(), index)}] = {ExprRenderer.AtIndex(plan, Math, index, "acc").Render(k.Body)};");
+        w.Line(Store(plan, k.Output, IndexCode.Offset(k.Shape.ContiguousStrides(), index), At(plan, index, "acc").Render(k.Body)));
         w.Close();
     }
 
@@ -312,7 +335,7 @@ public static class CudaKernelEmitter
         Base("VBase", a.V, "0");
         w.Open("public void Store(long row, long d, float acc)");
         IndexCode.Unravel(w, "row", rowDims, "o");
-        w.Line($"{output}[row * {dv} + d] = {ExprRenderer.AtIndex(plan, Math, o.Append("d").ToList(), "acc").Render(k.Body)};");
+        w.Line($"{output}[row * {dv} + d] = {At(plan, o.Append("d").ToList(), "acc").Render(k.Body)};");
         w.Close();
     }
 
@@ -323,7 +346,7 @@ public static class CudaKernelEmitter
         w.Line($"public long Images => {k.Shape[0].ToCSharp()};");
         LibraryParts.WriteConvReads(w, plan, c, (l, index) => Read(plan, l, index));
         w.Line();
-        LibraryParts.WriteFlatStore(w, plan, k, Math);
+        WriteFlatStore(w, plan, k);
     }
 
     /// <summary>A pooling kernel's <c>ICudaWindow</c> members: the geometry, the input through the fused prologue, the epilogue.</summary>
@@ -332,7 +355,7 @@ public static class CudaKernelEmitter
         w.Line($"public global::Kiln.Runtime.ConvGeometry Geometry => {LibraryParts.Geometry(p.InputShape, k.Shape, p.Window)};");
         LibraryParts.WritePoolRead(w, plan, p, Math);
         w.Line();
-        LibraryParts.WriteFlatStore(w, plan, k, Math);
+        WriteFlatStore(w, plan, k);
     }
 
     /// <summary>Max-pooling's gradient's <c>ICudaPoolGradient</c> members: the geometry, taps and gradient through their prologues, the epilogue.</summary>
@@ -341,7 +364,7 @@ public static class CudaKernelEmitter
         w.Line($"public global::Kiln.Runtime.ConvGeometry Geometry => {LibraryParts.Geometry(k.Shape, p.PooledShape, p.Window)};");
         LibraryParts.WritePoolGradientReads(w, plan, p, Math);
         w.Line();
-        LibraryParts.WriteFlatStore(w, plan, k, Math);
+        WriteFlatStore(w, plan, k);
     }
 
     /// <summary>A lookup's <c>ICudaGather</c> members: the index and table reads, the epilogue.</summary>
@@ -349,7 +372,7 @@ public static class CudaKernelEmitter
     {
         LibraryParts.WriteGatherReads(w, plan, k, g, Math);
         w.Line();
-        LibraryParts.WriteFlatStore(w, plan, k, Math);
+        WriteFlatStore(w, plan, k);
     }
 
     /// <summary>
@@ -369,7 +392,7 @@ public static class CudaKernelEmitter
         w.Line();
         w.Line($"public void Add(long flat, float value) => {output}[flat] += value;");
         w.Line();
-        LibraryParts.WriteFlatStore(w, plan, k, Math);
+        WriteFlatStore(w, plan, k);
     }
 
     /// <summary>
@@ -403,15 +426,14 @@ public static class CudaKernelEmitter
         w.Line($"long at = (long)({KeyPositions.At(plan, Math, r.Positions, o[0])}) + {o[1]};");
         var target = new[] { o[0], "at" }.Concat(o.Skip(2)).ToList();
         w.Line($"if (at >= 0 && at < {r.StateShape[1].ToCSharp()}) {KernelSignature.BufferName(plan, k.Output)}[{IndexCode.Offset(r.StateShape.ContiguousStrides(), target)}] = " +
-            $"{ExprRenderer.AtIndex(plan, Math, o, "0f").Render(k.Body)};");
+            $"{At(plan, o, "0f").Render(k.Body)};");
     }
 
     /// <summary>An elementwise kernel's body, one thread per output element: all of it is model-specific, so it is written here whole.</summary>
     static void WriteElementwise(SourceWriter w, KernelPlan plan, Kernel k)
     {
         IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
-        string value = ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", k.Shape.Rank), "0f").Render(k.Body);
-        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[flat] = {value};");
+        w.Line(Store(plan, k.Output, "flat", At(plan, IndexCode.Vars("o", k.Shape.Rank), "0f").Render(k.Body)));
     }
 
     static void WriteRowsHeader(SourceWriter w, Dim rows, Dim length, float epsilon)
@@ -468,7 +490,7 @@ public static class CudaKernelEmitter
         w.Open("public void Store(long batch, long row, long col, float acc)");
         w.Line("long flat = (batch * M + row) * N + col;");
         IndexCode.Unravel(w, "flat", k.Shape.Dims.ToList(), "o");
-        w.Line($"{KernelSignature.BufferName(plan, k.Output)}[flat] = {ExprRenderer.AtIndex(plan, Math, IndexCode.Vars("o", rank), "acc").Render(k.Body)};");
+        w.Line(Store(plan, k.Output, "flat", At(plan, IndexCode.Vars("o", rank), "acc").Render(k.Body)));
         w.Close();
     }
 

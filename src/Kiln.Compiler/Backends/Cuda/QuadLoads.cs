@@ -33,7 +33,7 @@ public static class QuadLoads
     {
         string name = KernelSignature.BufferName(plan, l.Buffer);
         return CudaKernelEmitter.IsHalfStored(plan, l.Buffer)
-            ? $"{CudaKernelEmitter.HalfStorageRead(plan)}x4({name}, {offset})"
+            ? $"{CudaKernelEmitter.HalfStorageRead(plan, l.Buffer)}x4({name}, {offset})"
             : $"{View(name)}[({offset}) >> 2]";
     }
 
