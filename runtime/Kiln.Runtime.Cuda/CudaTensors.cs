@@ -23,9 +23,10 @@ public static class CudaTensors
         return m.View.Cast<ushort>();
     }
 
-    /// <summary>Arena buffer <paramref name="index"/> of a call on an ILGPU device.</summary>
     /// <summary>An arena intermediate held as 16-bit values: its fp32 slot, read and written two bytes an element (its first half used).</summary>
     public static ArrayView<ushort> As16(ArrayView<float> slot) => slot.Cast<ushort>();
+
+    /// <summary>Arena buffer <paramref name="index"/> of a call on an ILGPU device.</summary>
 
     public static ArrayView<float> Cuda(this in Frame frame, int index) =>
         (frame.Arena is IlgpuMemory m ? m.View : throw NotHere(frame.Arena, frame.Program)).SubView(frame.BufferOffset(index), frame.BufferLength(index));

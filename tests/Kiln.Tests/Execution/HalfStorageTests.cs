@@ -70,7 +70,40 @@ public sealed class HalfStorageTests : IClassFixture<IlgpuCpuFixture>
             """));
         Assert.Empty(training.CompilationErrors);
         Assert.DoesNotContain("TensorStorage", training.Source("Net.g.cs")); // its optimizer updates fp32 weights
-        Assert.DoesNotContain("ushort", training.Source(".Cuda.g.cs"));
+        Assert.DoesNotContain("ArrayView<ushort> p_", training.Source(".Cuda.g.cs"));
+    }
+
+    /// <summary>
+    /// Activations too (<c>HalfStoredActivations</c>): in a bf16 model, the activations that only the next product reads
+    /// are held as 16-bit (their producer narrows, the product widens), while one an epilogue also reads (the residual
+    /// y) stays fp32; the CPU backend holds none so.
+    /// </summary>
+    [Fact]
+    public void ActivationsReadOnlyAsOperandsAreHeldAsSixteenBit()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Model("""
+            [Model, GpuPrecision(GpuPrecision.Bf16)]
+            public partial class Net
+            {
+                Tensor w1 = Param(16, 32);
+                Tensor w2 = Param(32, 16);
+                [Graph] public Tensor Forward([Shape("batch", 16)] Tensor x)
+                {
+                    var h = Relu(MatMul(x, w1));
+                    var y = Tanh(MatMul(h, w2)) * 2f;
+                    return MatMul(MatMul(y, Transpose(w2)), w2) + y;
+                }
+            }
+            """));
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationErrors);
+        string cuda = result.Source(".Cuda.g.cs");
+        var held = System.Text.RegularExpressions.Regex.Matches(cuda, @"ArrayView<ushort> (t\d+);").Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.Equal(2, held.Count); // h and y·w2ᵀ, each written by a product's epilogue and read by the next as A; not y
+        Assert.Contains($"global::Kiln.Runtime.Cuda.HalfStorage.NarrowBf16(", cuda);
+        Assert.Contains($"global::Kiln.Runtime.Cuda.HalfStorage.Bf16({held[0]}, ", cuda);
+        Assert.Contains($"global::Kiln.Runtime.Cuda.CudaTensors.As16({held[0]})", cuda);
+        Assert.DoesNotContain("ushort", result.Source(".Cpu.g.cs"));
     }
 
     /// <summary>The device holds the 16-bit parameters at 2 bytes a value (the CPU backend at 4), and the outputs stay within the format's error.</summary>
@@ -87,8 +120,8 @@ public sealed class HalfStorageTests : IClassFixture<IlgpuCpuFixture>
     }
 
     /// <summary>
-    /// Calls of at most 8 rows run on the few-row kernel, which reads the 16-bit weights directly (widened exactly) and
-    /// keeps the activations fp32: within the weights' rounding of the eager reference — bf16 (2⁻⁸ a weight) through
+    /// Calls of at most 8 rows run on the few-row kernel, which reads the 16-bit weights (and activations held so)
+    /// widened exactly and multiplies in fp32: within the weights' rounding of the eager reference — bf16 (2⁻⁸ a weight) through
     /// two convolutions and two linear layers, fp16 (2⁻¹¹) through two linear layers — and the rounding shows.
     /// </summary>
     [Fact]

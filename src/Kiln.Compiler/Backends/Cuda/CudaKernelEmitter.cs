@@ -235,9 +235,13 @@ public static class CudaKernelEmitter
     /// <summary>The runtime's widening read of <paramref name="buffer"/>'s 16-bit format: <c>HalfStorage.Bf16</c> or <c>Fp16</c>.</summary>
     internal static string HalfStorageRead(KernelPlan plan, int buffer) => $"global::Kiln.Runtime.Cuda.HalfStorage.{HalfFormatOf(plan, buffer)}";
 
-    /// <summary>A 16-bit buffer's format: an intermediate's element type's, a parameter's the model's <c>[GpuPrecision]</c>.</summary>
-    static string HalfFormatOf(KernelPlan plan, int buffer) =>
-        (plan.Buffers[buffer].Kind == BufferKind.Intermediate ? plan.Buffers[buffer].Type == DType.Float16 : plan.GpuPrecision == Model.MatMulPrecision.Fp16) ? "Fp16" : "Bf16";
+    /// <summary>A 16-bit buffer's format: a 16-bit element type's, else (a parameter, an fp32 operand) the model's <c>[GpuPrecision]</c>.</summary>
+    static string HalfFormatOf(KernelPlan plan, int buffer) => plan.Buffers[buffer].Type switch
+    {
+        DType.Float16 => "Fp16",
+        DType.BFloat16 => "Bf16",
+        _ => plan.GpuPrecision == Model.MatMulPrecision.Fp16 ? "Fp16" : "Bf16",
+    };
 
     /// <summary>One input channel per group: a GEMM per group would have one row, so such a convolution runs direct.</summary>
     internal static bool IsDepthwise(ConvRoot c) => c.Window.Groups > 1 && c.InputShape[1] == Dim.Of(c.Window.Groups);

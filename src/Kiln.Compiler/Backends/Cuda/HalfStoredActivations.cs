@@ -1,28 +1,55 @@
+using System.Collections.Generic;
 using System.Linq;
 using Kiln.Compiler.Kernels;
+using Kiln.Compiler.Model;
 
 namespace Kiln.Compiler.Backends.Cuda;
 
 /// <summary>
-/// Which intermediates the CUDA backend holds as 16-bit values in the arena: those whose element type is
-/// <see cref="DType.BFloat16"/> or <see cref="DType.Float16"/> (an <c>Ops.Cast</c>'s result, or a view of one), so that
-/// every value is exact in the format and the two bytes lose nothing, written by a kernel whose generated store narrows
-/// (element-wise, matrix product, reduction, row op, convolution) and read only by kernels whose generated reads widen
-/// (the same kinds: their epilogues, prologues and operands, through the read every load of this backend takes). A
-/// 16-bit intermediate that an attention, pooling, lookup or scatter kernel reads through the library's own fp32 views,
-/// or that one of those writes, stays fp32 — the values are the same, the bytes are not halved. The CPU backend holds
-/// every intermediate as fp32. The arena keeps an fp32-sized slot for it (memory plans are shared by the backends): the
-/// kernels move half the bytes; the arena is not smaller.
+/// Which intermediates the CUDA backend holds as 16-bit values in the arena, written by a kernel whose generated store
+/// narrows (element-wise, matrix product, reduction, row op, convolution):
+/// <list type="bullet">
+/// <item>those whose element type is <see cref="DType.BFloat16"/> or <see cref="DType.Float16"/> (an <c>Ops.Cast</c>'s
+/// result, or a view of one), read only by kernels whose generated reads widen (the same kinds: their operands,
+/// prologues and epilogues) — every value is exact in the format, so the two bytes lose nothing;</item>
+/// <item>in a <c>[GpuPrecision(Bf16 or Fp16)]</c> model, fp32 ones read only as a tensor-core product's operand (a
+/// GEMM's A or B, an implicit-GEMM convolution's input or filter), in the model's format — the product rounds its
+/// operands to that format as it stages them, and rounding twice to one format is rounding once, so the tiled kernels'
+/// results are the same bits (the few-row kernel of calls with M ≤ 8 then multiplies the rounded values in fp32: the
+/// precision the model chose). The same argument <see cref="HalfStoredParameters"/> makes for weights.</item>
+/// </list>
+/// Anything an attention, pooling, lookup or scatter kernel touches (they take the library's fp32 views) stays fp32, as
+/// do graph inputs and outputs; the CPU backend holds every intermediate as fp32. The arena keeps an fp32-sized slot for
+/// such a buffer (memory plans are shared by the backends): the kernels move half the bytes; the arena is not smaller.
 /// </summary>
 public static class HalfStoredActivations
 {
     /// <summary>Whether intermediate <paramref name="buffer"/> of <paramref name="plan"/> is held as 16-bit.</summary>
     public static bool Holds(KernelPlan plan, int buffer)
     {
-        if (plan.Buffers[buffer] is not { Kind: BufferKind.Intermediate, Type: DType.BFloat16 or DType.Float16 }) return false;
-        return plan.Kernels.All(k => !(k.Output == buffer || k.Reads().Contains(buffer)) || Narrows(k));
+        var info = plan.Buffers[buffer];
+        if (info.Kind != BufferKind.Intermediate) return false;
+        var producer = plan.Kernels.FirstOrDefault(k => k.Output == buffer);
+        if (producer == null || !Narrows(producer)) return false;
+        var readers = plan.Kernels.Where(k => k.Reads().Contains(buffer)).ToList();
+        if (info.Type is DType.BFloat16 or DType.Float16) return readers.All(Narrows);
+        return info.Type == DType.Float32 && plan.GpuPrecision is MatMulPrecision.Bf16 or MatMulPrecision.Fp16
+            && readers.Count > 0 && readers.All(k => ReadsOnlyAsOperand(k, buffer));
     }
 
     /// <summary>The kernels whose every read and store the CUDA emitter writes itself (through its widening read and narrowing store).</summary>
     static bool Narrows(Kernel k) => k.Root is null or MatMulRoot or ReduceRoot or RowRoot or ConvRoot;
+
+    /// <summary>Whether every load of <paramref name="buffer"/> in <paramref name="k"/> is an operand its tensor cores round as they stage it.</summary>
+    static bool ReadsOnlyAsOperand(Kernel k, int buffer)
+    {
+        IReadOnlyList<LoadExpr> operands = k.Root switch
+        {
+            MatMulRoot m => new[] { m.A, m.B },
+            ConvRoot c when !CudaKernelEmitter.IsDepthwise(c) => new[] { c.X, c.W },
+            _ => System.Array.Empty<LoadExpr>(),
+        };
+        // By reference: an epilogue may load the same tensor through an equal view, and that read is not staged.
+        return k.Loads().Where(l => l.Buffer == buffer).All(l => operands.Any(o => ReferenceEquals(o, l)));
+    }
 }
