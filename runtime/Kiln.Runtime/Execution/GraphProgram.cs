@@ -23,9 +23,10 @@ public sealed record InputSpec(string Name, DimSpec[] Dims)
 /// <summary>
 /// An intermediate buffer of the arena, live from kernel <paramref name="First"/> to <paramref name="Last"/>; when
 /// <paramref name="Reuses"/> is an arena buffer's index, the kernel that writes this one does so in place over that
-/// buffer, which dies there, and the two share a slot.
+/// buffer, which dies there, and the two share a slot. <paramref name="SixteenBitOnGpu"/>: the CUDA backend's kernels hold
+/// it as 16-bit values (a 16-bit typed or tensor-core-operand activation), so a GPU's arena gives it half the bytes.
 /// </summary>
-public sealed record ArenaBufferSpec(string Name, int First, int Last, int Reuses = -1);
+public sealed record ArenaBufferSpec(string Name, int First, int Last, int Reuses = -1, bool SixteenBitOnGpu = false);
 
 /// <summary>
 /// A generated kernel: its name, kind, the source ops it holds (with file:line), why fusion stopped around it, the
@@ -80,11 +81,18 @@ public sealed class GraphProgram
     public IReadOnlyList<KernelSummary> Kernels { get; }
 
     /// <summary>The arena's live buffers (bytes and live range) for concrete symbol values, in <see cref="ArenaBuffers"/> order.</summary>
-    public IReadOnlyList<LiveBuffer> LiveBuffers(params int[] symbolValues)
+    public IReadOnlyList<LiveBuffer> LiveBuffers(params int[] symbolValues) => LiveBuffers(symbolValues, gpu: false);
+
+    /// <summary>
+    /// The arena's live buffers as a device holds them: on a GPU (<paramref name="gpu"/>) a buffer its kernels hold as
+    /// 16-bit values takes whole floats for half its elements (<see cref="ArenaBufferSpec.SixteenBitOnGpu"/>).
+    /// </summary>
+    public IReadOnlyList<LiveBuffer> LiveBuffers(int[] symbolValues, bool gpu)
     {
         CheckSymbolCount(symbolValues);
         var elements = _bufferElements(symbolValues);
-        return ArenaBuffers.Select((b, i) => new LiveBuffer(i, checked(elements[i] * sizeof(float)), b.First, b.Last)
+        long Floats(int i) => gpu && ArenaBuffers[i].SixteenBitOnGpu ? (elements[i] + 1) / 2 : elements[i];
+        return ArenaBuffers.Select((b, i) => new LiveBuffer(i, checked(Floats(i) * sizeof(float)), b.First, b.Last)
         {
             Reuses = b.Reuses >= 0 ? b.Reuses : null,
         }).ToList();
@@ -105,9 +113,12 @@ public sealed class GraphProgram
     }
 
     /// <summary>The arena layout for concrete symbol values, verified by <see cref="MemoryPlanChecker"/>.</summary>
-    public MemoryPlan PlanMemory(params int[] symbolValues)
+    public MemoryPlan PlanMemory(params int[] symbolValues) => PlanMemory(symbolValues, gpu: false);
+
+    /// <summary>The arena layout as a device holds it (<see cref="LiveBuffers(int[], bool)"/>), verified by <see cref="MemoryPlanChecker"/>.</summary>
+    public MemoryPlan PlanMemory(int[] symbolValues, bool gpu)
     {
-        var buffers = LiveBuffers(symbolValues);
+        var buffers = LiveBuffers(symbolValues, gpu);
         var plan = MemoryPlanner.Plan(buffers);
         MemoryPlanChecker.Check(buffers, plan);
         return plan;

@@ -183,7 +183,8 @@ public sealed class ModelSession : IDisposable
         foreach (var layout in known)
             if (symbols.SequenceEqual(layout.Symbols)) return layout;
         var values = symbols.ToArray();
-        var created = new Layout(values, program.PlanMemory(values), program.LiveBuffers(values).Select(b => b.Bytes / sizeof(float)).ToArray());
+        bool gpu = Device.Kind != DeviceKind.Cpu; // the CUDA backend's kernels, on a GPU or ILGPU's CPU accelerator
+        var created = new Layout(values, program.PlanMemory(values, gpu), program.LiveBuffers(values, gpu).Select(b => b.Bytes / sizeof(float)).ToArray());
         known.Add(created);
         return created;
     }

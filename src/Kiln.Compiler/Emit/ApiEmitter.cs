@@ -211,8 +211,9 @@ public static class ApiEmitter
         foreach (var b in arena)
         {
             var (_, first, last, reuses) = intervals[b.Id];
-            string inPlace = reuses is int host ? $", {arena.FindIndex(a => a.Id == host)}" : "";
-            w.Line($"    new(\"{b.Name}\", {first}, {last}{inPlace}),");
+            bool sixteen = Backends.Cuda.HalfStoredActivations.Holds(plan, b.Id);
+            string inPlace = reuses is int host ? $", {arena.FindIndex(a => a.Id == host)}" : sixteen ? ", -1" : "";
+            w.Line($"    new(\"{b.Name}\", {first}, {last}{inPlace}{(sixteen ? ", true" : "")}),");
         }
         w.Line("},");
         w.Line("static symbols =>");

@@ -8,9 +8,9 @@ using Xunit;
 namespace Kiln.Tests.Execution;
 
 /// <summary>
-/// 16-bit parameter storage on the CUDA backend: a <c>[GpuPrecision(Bf16 or Fp16)]</c> inference model holds the
-/// parameters only its products read as 16-bit values (half the bytes), everything else as fp32; the CPU backend and
-/// training models keep fp32.
+/// 16-bit storage on the CUDA backend: a <c>[GpuPrecision(Bf16 or Fp16)]</c> inference model holds the parameters only
+/// its products read as 16-bit values (half the bytes), everything else as fp32; the CPU backend and training models
+/// keep fp32. Activations only products read are held so too, and take half the arena's bytes on a GPU.
 /// </summary>
 public sealed class HalfStorageTests : IClassFixture<IlgpuCpuFixture>
 {
@@ -104,6 +104,53 @@ public sealed class HalfStorageTests : IClassFixture<IlgpuCpuFixture>
         Assert.Contains($"global::Kiln.Runtime.Cuda.HalfStorage.Bf16({held[0]}, ", cuda);
         Assert.Contains($"global::Kiln.Runtime.Cuda.CudaTensors.As16({held[0]})", cuda);
         Assert.DoesNotContain("ushort", result.Source(".Cpu.g.cs"));
+    }
+
+    /// <summary>
+    /// The hidden activation of a bf16 two-layer perceptron, read only by the second product, takes half its fp32 bytes in
+    /// the arena of a GPU session (ILGPU's CPU accelerator here) — the arena is exactly the GPU plan's, smaller than the CPU
+    /// session's by half the buffer — and the outputs stay within bf16's rounding of the eager reference.
+    /// </summary>
+    [Fact]
+    public void HeldActivationsTakeHalfTheArenaOnTheGpu()
+    {
+        string source = """
+            using Kiln;
+            using static Kiln.Ops;
+            namespace HalfArena;
+            [Model, GpuPrecision(GpuPrecision.Bf16)]
+            public partial class Net
+            {
+                [Param(64, 256)] Tensor w1;
+                [Param(256, 8)] Tensor w2;
+                [Graph] public Tensor Forward([Shape("batch", 64)] Tensor x) => MatMul(Relu(MatMul(x, w1)), w2);
+            }
+            """;
+        using var built = InMemoryAssembly.TryBuild(new[] { source }, out var error);
+        Assert.True(built != null, error);
+        var model = built!.Assembly.GetType("HalfArena.Net")!;
+        var program = (GraphProgram)model.GetNestedType("Compiled")!.GetField("ForwardProgram")!.GetValue(null)!;
+        var hidden = Assert.Single(program.ArenaBuffers);
+        Assert.True(hidden.SixteenBitOnGpu);
+        const int batch = 32;
+        Assert.Equal(batch * 256 * 2, program.LiveBuffers(new[] { batch }, gpu: true).Single().Bytes);
+
+        var weights = GraphRunner.RandomWeights(model, 9);
+        var x = new[] { Tensor.Random(9, 1f, batch, 64) };
+        var expected = GraphRunner.Eager(model, "Forward", x, weights);
+        long ArenaAfterACall(Device device)
+        {
+            using var compiled = (IDisposable)model.GetMethod("Compile", new[] { typeof(Device), typeof(Weights) })!.Invoke(null, new object[] { device, weights })!;
+            var output = (Tensor)compiled.GetType().GetMethod("Forward", new[] { typeof(Tensor) })!.Invoke(compiled, x)!;
+            if (device.Kind == DeviceKind.Cpu) Tolerance.AssertClose(expected, output, "CPU");
+            else GpuPrecisionTests.AssertWithin(expected, output, Math.Pow(2, -6), shows: 1e-6);
+            return (long)compiled.GetType().GetProperty("ArenaBytes")!.GetValue(compiled)!;
+        }
+        using var cpu = Device.Cpu();
+        long cpuArena = ArenaAfterACall(cpu), gpuArena = ArenaAfterACall(_ilgpu.Device);
+        Assert.Equal(program.PlanMemory(new[] { batch }, gpu: true).ArenaBytes, gpuArena);
+        Assert.Equal(program.PlanMemory(batch).ArenaBytes, cpuArena);
+        Assert.Equal(cpuArena / 2, gpuArena);
     }
 
     /// <summary>The device holds the 16-bit parameters at 2 bytes a value (the CPU backend at 4), and the outputs stay within the format's error.</summary>

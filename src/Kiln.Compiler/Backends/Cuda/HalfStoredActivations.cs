@@ -20,21 +20,37 @@ namespace Kiln.Compiler.Backends.Cuda;
 /// </list>
 /// Anything an attention, pooling, lookup or scatter kernel touches (they take the library's fp32 views) stays fp32, as
 /// do graph inputs and outputs; the CPU backend holds every intermediate as fp32. The arena keeps an fp32-sized slot for
-/// such a buffer (memory plans are shared by the backends): the kernels move half the bytes; the arena is not smaller.
+/// such a buffer in the plan the backends share; the runtime gives it half that on a GPU (<c>ArenaBufferSpec.SixteenBitOnGpu</c>).
+/// Never a buffer written in place over another or one another is written over (<see cref="Memory.InPlaceReuse"/>).
 /// </summary>
 public static class HalfStoredActivations
 {
     /// <summary>Whether intermediate <paramref name="buffer"/> of <paramref name="plan"/> is held as 16-bit.</summary>
-    public static bool Holds(KernelPlan plan, int buffer)
+    public static bool Holds(KernelPlan plan, int buffer) => Of(plan).Contains(buffer);
+
+    /// <summary>The plan's buffers held as 16-bit, found once per plan (the emitters ask at every load and store).</summary>
+    public static HashSet<int> Of(KernelPlan plan) => Found.GetValue(plan, Find);
+
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<KernelPlan, HashSet<int>> Found = new();
+
+    static HashSet<int> Find(KernelPlan plan)
     {
-        var info = plan.Buffers[buffer];
-        if (info.Kind != BufferKind.Intermediate) return false;
-        var producer = plan.Kernels.FirstOrDefault(k => k.Output == buffer);
-        if (producer == null || !Narrows(producer)) return false;
-        var readers = plan.Kernels.Where(k => k.Reads().Contains(buffer)).ToList();
-        if (info.Type is DType.BFloat16 or DType.Float16) return readers.All(Narrows);
-        return info.Type == DType.Float32 && plan.GpuPrecision is MatMulPrecision.Bf16 or MatMulPrecision.Fp16
-            && readers.Count > 0 && readers.All(k => ReadsOnlyAsOperand(k, buffer));
+        // A buffer written in place over another shares its slot element for element: both must have one width.
+        var inPlace = Memory.InPlaceReuse.Find(plan);
+        var held = new HashSet<int>();
+        foreach (var info in plan.Buffers)
+        {
+            if (info.Kind != BufferKind.Intermediate || inPlace.ContainsKey(info.Id) || inPlace.Values.Contains(info.Id)) continue;
+            var producer = plan.Kernels.FirstOrDefault(k => k.Output == info.Id);
+            if (producer == null || !Narrows(producer)) continue;
+            var readers = plan.Kernels.Where(k => k.Reads().Contains(info.Id)).ToList();
+            bool holds = info.Type is DType.BFloat16 or DType.Float16
+                ? readers.All(Narrows)
+                : info.Type == DType.Float32 && plan.GpuPrecision is MatMulPrecision.Bf16 or MatMulPrecision.Fp16
+                    && readers.Count > 0 && readers.All(k => ReadsOnlyAsOperand(k, info.Id));
+            if (holds) held.Add(info.Id);
+        }
+        return held;
     }
 
     /// <summary>The kernels whose every read and store the CUDA emitter writes itself (through its widening read and narrowing store).</summary>
