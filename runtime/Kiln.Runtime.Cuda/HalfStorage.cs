@@ -38,6 +38,19 @@ public static class HalfStorage
         return new Float4(WidenFp16(h.X), WidenFp16(h.Y), WidenFp16(h.Z), WidenFp16(h.W));
     }
 
+    /// <summary>
+    /// <paramref name="value"/>'s four lanes narrowed to bfloat16 at <paramref name="index"/>..+3 (a multiple of 4, the
+    /// view 8-byte aligned) with one 64-bit store: an element-wise kernel's four-wide form writing a 16-bit intermediate.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void NarrowBf16x4(ArrayView<ushort> view, int index, Float4 value) =>
+        view.AsAligned(8).Cast<UShort4>()[index >> 2] = new UShort4 { X = NarrowBf16(value.X), Y = NarrowBf16(value.Y), Z = NarrowBf16(value.Z), W = NarrowBf16(value.W) };
+
+    /// <summary>As <see cref="NarrowBf16x4"/>, to IEEE half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void NarrowFp16x4(ArrayView<ushort> view, int index, Float4 value) =>
+        view.AsAligned(8).Cast<UShort4>()[index >> 2] = new UShort4 { X = NarrowFp16(value.X), Y = NarrowFp16(value.Y), Z = NarrowFp16(value.Z), W = NarrowFp16(value.W) };
+
     /// <summary><paramref name="value"/> as bfloat16 bits, to nearest with ties to even (a 16-bit typed intermediate's store).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort NarrowBf16(float value) => (ushort)Kiln.Runtime.Cuda.Bf16.Round(value);

@@ -216,6 +216,8 @@ public sealed class SixteenBitTypeTests : IClassFixture<IlgpuCpuFixture>
             Assert.Equal(2, sixteenBitViews.Count);
             using var compiler = new PtxCompiler();
             Assert.Matches(@"st\.global\.(u|b)16", compiler.Compile(kernels.GetMethod("K0")!));
+            // Its four-wide form narrows four lanes into one 64-bit store.
+            Assert.Matches(@"st\.global\.v4\.(u|b)16", compiler.Compile(kernels.GetMethod("K0Quads")!));
             Assert.Matches(@"ld\.global(\.nc)?\.(u|b)16", compiler.Compile(kernels.GetMethod("K1")!));
         }
         var inputs = GraphRunner.Inputs(model.GetMethod("Forward")!, seed: 4, low: -2f, high: 2f, symbolValue: 12);

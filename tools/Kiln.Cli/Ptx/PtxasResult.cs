@@ -15,6 +15,9 @@ public sealed record PtxasResult(
 {
     public int SpillBytes => SpillStoreBytes + SpillLoadBytes;
 
+    /// <summary>64-bit global loads and stores (LDG/STG …64): four 16-bit values at a time.</summary>
+    public int Global64Instructions { get; init; }
+
     public static PtxasResult Failed(string kernel, string arch, string error) => new(kernel, arch, 0, 0, 0, 0, 0, 0, 0, 0, error);
 
     public static PtxasResult Parse(string kernel, string arch, string ptxasOutput, string sass)
@@ -30,6 +33,9 @@ public sealed record PtxasResult(
             SharedBytes: Sum(ptxasOutput, @"(\d+) bytes smem"),
             HmmaInstructions: Regex.Matches(sass, @"\bHMMA\.").Count,
             SharedInstructions: Regex.Matches(sass, @"\b(LDS|STS|LDSM)(\.|\s)").Count,
-            WideGlobalInstructions: Regex.Matches(sass, @"\b(LDG|STG)(\.\w+)*\.128\b").Count);
+            WideGlobalInstructions: Regex.Matches(sass, @"\b(LDG|STG)(\.\w+)*\.128\b").Count)
+        {
+            Global64Instructions = Regex.Matches(sass, @"\b(LDG|STG)(\.\w+)*\.64\b").Count,
+        };
     }
 }

@@ -102,8 +102,7 @@ public static class CudaKernelEmitter
     }
 
     /// <summary>Whether element-wise kernel <paramref name="k"/> also has its four-wide form (<see cref="QuadElementwise"/>).</summary>
-    public static bool HasQuadVariant(KernelPlan plan, Kernel k) =>
-        IsGridStride(plan, k) && QuadElementwise.Applies(k) && !k.Reads().Append(k.Output).Any(b => IsHalfStored(plan, b)); // its lanes read and store fp32 views
+    public static bool HasQuadVariant(KernelPlan plan, Kernel k) => IsGridStride(plan, k) && QuadElementwise.Applies(k);
 
     /// <summary>Whether <paramref name="k"/> is written whole here and launched grid-stride (element-wise, a state write) rather than a library kernel.</summary>
     public static bool IsGridStride(KernelPlan plan, Kernel k) => LibraryKernel(plan, k) == null;
@@ -208,11 +207,13 @@ public static class CudaKernelEmitter
     static string ViewOf(KernelPlan plan, BufferInfo b) => IsHalfStored(plan, b.Id) ? "global::ILGPU.ArrayView<ushort>" : View;
 
     /// <summary>A read at <paramref name="index"/>: a buffer held as 16-bit through its format's widening, exact.</summary>
-    static string Read(KernelPlan plan, LoadExpr l, IReadOnlyList<string> index)
+    static string Read(KernelPlan plan, LoadExpr l, IReadOnlyList<string> index) => ReadAt(plan, l, IndexCode.Offset(l, index));
+
+    /// <summary><see cref="Read"/> at an offset already written out.</summary>
+    internal static string ReadAt(KernelPlan plan, LoadExpr l, string offset)
     {
-        string name = KernelSignature.BufferName(plan, l.Buffer), offset = IndexCode.Offset(l, index);
-        if (!IsHalfStored(plan, l.Buffer)) return $"{name}[{offset}]";
-        return $"{HalfStorageRead(plan, l.Buffer)}({name}, {offset})";
+        string name = KernelSignature.BufferName(plan, l.Buffer);
+        return IsHalfStored(plan, l.Buffer) ? $"{HalfStorageRead(plan, l.Buffer)}({name}, {offset})" : $"{name}[{offset}]";
     }
 
     /// <summary>Scalar rendering of an expression at one index, every load through <see cref="Read"/>.</summary>
@@ -221,7 +222,7 @@ public static class CudaKernelEmitter
 
     /// <summary>The store of <paramref name="value"/> at <paramref name="offset"/> of <paramref name="buffer"/>: narrowed (to nearest, ties to even) where it is held as 16-bit.</summary>
     static string Store(KernelPlan plan, int buffer, string offset, string value) =>
-        $"{KernelSignature.BufferName(plan, buffer)}[{offset}] = {(IsHalfStored(plan, buffer) ? $"global::Kiln.Runtime.Cuda.HalfStorage.Narrow{HalfFormatOf(plan, buffer)}({value})" : value)};";
+        $"{KernelSignature.BufferName(plan, buffer)}[{offset}] = {(IsHalfStored(plan, buffer) ? $"{HalfStorageNarrow(plan, buffer)}({value})" : value)};";
 
     /// <summary>A library kernel's <c>Store(flat, acc)</c>: the epilogue at the output element, stored.</summary>
     static void WriteFlatStore(SourceWriter w, KernelPlan plan, Kernel k)
@@ -234,6 +235,9 @@ public static class CudaKernelEmitter
 
     /// <summary>The runtime's widening read of <paramref name="buffer"/>'s 16-bit format: <c>HalfStorage.Bf16</c> or <c>Fp16</c>.</summary>
     internal static string HalfStorageRead(KernelPlan plan, int buffer) => $"global::Kiln.Runtime.Cuda.HalfStorage.{HalfFormatOf(plan, buffer)}";
+
+    /// <summary>The runtime's narrowing store into <paramref name="buffer"/>'s 16-bit format: <c>HalfStorage.NarrowBf16</c> or <c>NarrowFp16</c>.</summary>
+    internal static string HalfStorageNarrow(KernelPlan plan, int buffer) => $"global::Kiln.Runtime.Cuda.HalfStorage.Narrow{HalfFormatOf(plan, buffer)}";
 
     /// <summary>A 16-bit buffer's format: a 16-bit element type's, else (a parameter, an fp32 operand) the model's <c>[GpuPrecision]</c>.</summary>
     static string HalfFormatOf(KernelPlan plan, int buffer) => plan.Buffers[buffer].Type switch

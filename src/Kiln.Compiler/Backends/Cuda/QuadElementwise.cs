@@ -19,8 +19,10 @@ namespace Kiln.Compiler.Backends.Cuda;
 /// and every other stride and offset a multiple of 4 — one <c>Float4</c> load; stride 0 — one scalar load, shared;
 /// anything else (a transposed read, an odd slice, a load under a concat's or pad's range test, which may not be read
 /// outside its range) — four scalar loads, each where the scalar form has it.</para>
+/// <para>A buffer held as 16-bit values (<see cref="HalfStoredActivations"/>) is read and written four values with one
+/// 64-bit access (<c>HalfStorage.Bf16x4</c>, <c>NarrowBf16x4</c>), and read per lane through the widening read.</para>
 /// <para>The runtime (<c>CudaQuadKernel</c>) launches this form only when every view it reads or writes as quads starts
-/// on a 16-byte boundary, and the scalar form otherwise.</para>
+/// on a 16-byte boundary (8 for 16-bit values), and the scalar form otherwise.</para>
 /// </remarks>
 public static class QuadElementwise
 {
@@ -37,7 +39,10 @@ public static class QuadElementwise
 
     /// <summary>The buffers the four-wide form reads or writes as quads: its output and every input it reads so.</summary>
     public static IReadOnlyList<int> QuadBuffers(KernelPlan plan, Kernel k) =>
-        new[] { k.Output }.Concat(HoistedLoads(k.Body).Where(l => Classify(plan, l, k.Shape.Rank) == Kind.Quad).Select(l => l.Buffer)).Distinct().ToList();
+        new[] { k.Output }.Concat(HoistedLoads(k.Body).Where(l => Classify(l, k.Shape.Rank) == Kind.Quad).Select(l => l.Buffer)).Distinct().ToList();
+
+    /// <summary>The quad buffers read and written through a <c>Float4</c> view (fp32); one held as 16-bit goes through <c>HalfStorage</c>'s 64-bit accesses.</summary>
+    static IEnumerable<int> Fp32QuadBuffers(KernelPlan plan, Kernel k) => QuadBuffers(plan, k).Where(b => !CudaKernelEmitter.IsHalfStored(plan, b));
 
     /// <summary>The name of <paramref name="buffer"/>'s quad view in the four-wide kernel.</summary>
     static string QuadView(KernelPlan plan, int buffer) => "quads_" + KernelSignature.BufferName(plan, buffer);
@@ -60,12 +65,12 @@ public static class QuadElementwise
         var hoisted = new Dictionary<LoadExpr, (string Local, bool IsQuad)>();
         foreach (var l in HoistedLoads(k.Body).Distinct())
         {
-            var kind = Classify(plan, l, rank);
+            var kind = Classify(l, rank);
             if (kind == Kind.PerLane) continue;
             string local = $"v{hoisted.Count}", offset = IndexCode.Offset(l, o);
             w.Line(kind == Kind.Quad
-                ? $"var {local} = {QuadView(plan, l.Buffer)}[({offset}) >> 2];"
-                : $"float {local} = {KernelSignature.BufferName(plan, l.Buffer)}[{offset}];");
+                ? CudaKernelEmitter.IsHalfStored(plan, l.Buffer) ? $"var {local} = {QuadLoads.Read(plan, l, offset)};" : $"var {local} = {QuadView(plan, l.Buffer)}[({offset}) >> 2];"
+                : $"float {local} = {CudaKernelEmitter.ReadAt(plan, l, offset)};");
             hoisted[l] = (local, kind == Kind.Quad);
         }
         var lanes = Enumerable.Range(0, Width).Select(j =>
@@ -73,22 +78,24 @@ public static class QuadElementwise
             var index = o.Select((v, d) => d == rank - 1 && j > 0 ? $"({v} + {j})" : v).ToList();
             string Load(LoadExpr l) => hoisted.TryGetValue(l, out var h)
                 ? h.IsQuad ? $"{h.Local}.{Lane[j]}" : h.Local
-                : $"{KernelSignature.BufferName(plan, l.Buffer)}[{IndexCode.Offset(l, index)}]";
+                : CudaKernelEmitter.ReadAt(plan, l, IndexCode.Offset(l, index));
             return new ExprRenderer(math, vector: false, Load, "0f", d => index[d]).Render(k.Body);
         });
-        w.Line($"{QuadView(plan, k.Output)}[quad] = new global::Kiln.Runtime.Cuda.Float4({string.Join(", ", lanes)});");
+        string value = $"new global::Kiln.Runtime.Cuda.Float4({string.Join(", ", lanes)})";
+        w.Line(CudaKernelEmitter.IsHalfStored(plan, k.Output)
+            ? $"{CudaKernelEmitter.HalfStorageNarrow(plan, k.Output)}x4({KernelSignature.BufferName(plan, k.Output)}, flat, {value});"
+            : $"{QuadView(plan, k.Output)}[quad] = {value};");
     }
 
-    /// <summary>The quad views the kernel declares before its loop: <c>var quads_x = args.x.AsAligned(16).Cast&lt;Float4&gt;();</c></summary>
-    public static IEnumerable<string> QuadViewDeclarations(KernelPlan plan, Kernel k) => QuadBuffers(plan, k).Select(b =>
+    /// <summary>The fp32 quad views the kernel declares before its loop: <c>var quads_x = args.x.AsAligned(16).Cast&lt;Float4&gt;();</c></summary>
+    public static IEnumerable<string> QuadViewDeclarations(KernelPlan plan, Kernel k) => Fp32QuadBuffers(plan, k).Select(b =>
         $"var {QuadView(plan, b)} = {QuadLoads.View("args." + KernelSignature.BufferName(plan, b))};");
 
-    static Kind Classify(KernelPlan plan, LoadExpr l, int rank)
+    static Kind Classify(LoadExpr l, int rank)
     {
         var last = l.Strides[rank - 1];
         if (last.IsConstant && last.Coefficient == 0) return Kind.Shared;
-        // A parameter held as 16-bit values is read only by products, never here; it would be read per lane.
-        return QuadLoads.Contiguous(l, rank - 1) && !CudaKernelEmitter.IsHalfStored(plan, l.Buffer) ? Kind.Quad : Kind.PerLane;
+        return QuadLoads.Contiguous(l, rank - 1) ? Kind.Quad : Kind.PerLane;
     }
 
     /// <summary>
