@@ -142,19 +142,8 @@ public sealed class SixteenBitTypeTests : IClassFixture<IlgpuCpuFixture>
     [MemberData(nameof(Models))]
     public void CompiledModelsMatchTheReference(string what, string format, string members)
     {
-        string source = $$"""
-            using Kiln;
-            using static Kiln.Ops;
-            namespace SixteenBit;
-            [Model]
-            public partial class Net
-            {
-                {{members}}
-            }
-            """;
-        using var built = InMemoryAssembly.TryBuild(new[] { source }, out var error);
-        Assert.True(built != null, $"{what}: {error}");
-        var model = built!.Assembly.GetType("SixteenBit.Net")!;
+        using var built = Build(members, what);
+        var model = built.Assembly.GetType("SixteenBit.Net")!;
         var inputs = GraphRunner.Inputs(model.GetMethod("Forward")!, seed: 3, low: -3f, high: 3f, symbolValue: 10);
         var weights = GraphRunner.RandomWeights(model, 3);
         var expected = GraphRunner.Eager(model, "Forward", inputs, weights);
@@ -190,19 +179,8 @@ public sealed class SixteenBitTypeTests : IClassFixture<IlgpuCpuFixture>
     [InlineData("""[Graph] public Tensor Forward([Shape("batch", 4, 2, 8)] Tensor q) => Attention(Cast(q, DType.BFloat16), q, q, causal: true);""", "BFloat16", false)]
     public void CudaHoldsSixteenBitIntermediatesAsSixteenBit(string members, string format, bool held)
     {
-        string source = $$"""
-            using Kiln;
-            using static Kiln.Ops;
-            namespace SixteenBitStorage;
-            [Model]
-            public partial class Net
-            {
-                {{members}}
-            }
-            """;
-        using var built = InMemoryAssembly.TryBuild(new[] { source }, out var error);
-        Assert.True(built != null, error);
-        var model = built!.Assembly.GetType("SixteenBitStorage.Net")!;
+        using var built = Build(members, format);
+        var model = built.Assembly.GetType("SixteenBit.Net")!;
         var kernels = model.GetNestedType("Compiled")!.GetNestedType("ForwardCuda")!;
         var sixteenBitViews = kernels.GetNestedTypes().Where(t => t.Name.EndsWith("Args", StringComparison.Ordinal))
             .SelectMany(t => t.GetFields()).Where(f => f.FieldType == typeof(ArrayView<ushort>)).Select(f => f.DeclaringType!.Name + "." + f.Name).ToList();
@@ -224,5 +202,23 @@ public sealed class SixteenBitTypeTests : IClassFixture<IlgpuCpuFixture>
         var weights = GraphRunner.RandomWeights(model, 4);
         var expected = GraphRunner.Eager(model, "Forward", inputs, weights);
         Tolerance.AssertClose(expected, GraphRunner.Compiled(model, "Forward", inputs, weights, _ilgpu.Device), $"{format}, held: {held}");
+    }
+
+    /// <summary>A model <c>SixteenBit.Net</c> of <paramref name="members"/>, built by the real generator.</summary>
+    static InMemoryAssembly Build(string members, string what)
+    {
+        string source = $$"""
+            using Kiln;
+            using static Kiln.Ops;
+            namespace SixteenBit;
+            [Model]
+            public partial class Net
+            {
+                {{members}}
+            }
+            """;
+        var built = InMemoryAssembly.TryBuild(new[] { source }, out var error);
+        Assert.True(built != null, $"{what}: {error}");
+        return built!;
     }
 }
