@@ -27,12 +27,17 @@ public interface ICudaAttention
     /// <summary>How many keys row <paramref name="row"/> attends to (all, or up to its position when causal).</summary>
     int Keys(int row);
 
-    ArrayView<float> Q { get; }
+    /// <summary>
+    /// The element of q, k or v at <paramref name="index"/> (an offset from <see cref="QBase"/> and the strides): read
+    /// through the generated parts, so a tensor held as 16-bit values (a cast to bfloat16 or half) is widened there.
+    /// </summary>
+    float QAt(int index);
 
-    ArrayView<float> K { get; }
+    float KAt(int index);
 
-    ArrayView<float> V { get; }
+    float VAt(int index);
 
+    /// <summary>The output, which the one-thread-per-row kernel uses as its accumulator row (an attention's output is fp32).</summary>
     ArrayView<float> Output { get; }
 
     /// <summary>Where the row's query, first key and first value start.</summary>
@@ -100,12 +105,10 @@ public static class CudaAttention
         for (int i = 0; i < QueriesPerBlock; i++)
             if (t0 + i < queries) blockKeys = XMax(blockKeys, a.Keys((batch * queries + t0 + i) * heads + head));
         int kBase = a.KBase(row), vBase = a.VBase(row), kSeq = a.KSeqStride, vSeq = a.VSeqStride, kStride = a.KStride, vStride = a.VStride;
-        var q = a.Q; var k = a.K; var v = a.V;
-
         for (int e = tid; e < QueriesPerBlock * dk; e += Threads)
         {
             int i = e / dk, d = e - i * dk, ti = t0 + i;
-            qTile[i * MaxHeadSize + d] = ti < queries ? q[a.QBase((batch * queries + ti) * heads + head) + d * a.QStride] * a.Scale : 0f;
+            qTile[i * MaxHeadSize + d] = ti < queries ? a.QAt(a.QBase((batch * queries + ti) * heads + head) + d * a.QStride) * a.Scale : 0f;
         }
 
         float m = float.NegativeInfinity, l = 0f, acc0 = 0f, acc1 = 0f, acc2 = 0f, acc3 = 0f;
@@ -116,12 +119,12 @@ public static class CudaAttention
             for (int e = tid; e < KeysPerTile * dk; e += Threads)
             {
                 int j = e / dk, d = e - j * dk, key = start + j;
-                kTile[j * KPitch + d] = key < blockKeys ? k[kBase + key * kSeq + d * kStride] : 0f;
+                kTile[j * KPitch + d] = key < blockKeys ? a.KAt(kBase + key * kSeq + d * kStride) : 0f;
             }
             for (int e = tid; e < KeysPerTile * dv; e += Threads)
             {
                 int j = e / dv, d = e - j * dv, key = start + j;
-                vTile[j * MaxHeadSize + d] = key < blockKeys ? v[vBase + key * vSeq + d * vStride] : 0f;
+                vTile[j * MaxHeadSize + d] = key < blockKeys ? a.VAt(vBase + key * vSeq + d * vStride) : 0f;
             }
             Group.Barrier();
             if (start >= keys) continue; // this warp's query sees none of this tile (the whole warp skips together)
@@ -175,19 +178,19 @@ public static class CudaAttention
     {
         int row = index, dk = a.HeadSize, dv = a.ValueSize, keys = a.Keys(row);
         int qBase = a.QBase(row), kBase = a.KBase(row), vBase = a.VBase(row), outBase = row * dv;
-        var q = a.Q; var k = a.K; var v = a.V; var output = a.Output;
+        var output = a.Output;
         float m = float.NegativeInfinity, l = 0f;
         for (int d = 0; d < dv; d++) output[outBase + d] = 0f;
         for (int j = 0; j < keys; j++)
         {
             float s = 0f;
             int kRow = kBase + j * a.KSeqStride, vRow = vBase + j * a.VSeqStride;
-            for (int d = 0; d < dk; d++) s += q[qBase + d * a.QStride] * k[kRow + d * a.KStride];
+            for (int d = 0; d < dk; d++) s += a.QAt(qBase + d * a.QStride) * a.KAt(kRow + d * a.KStride);
             s *= a.Scale;
             float mNew = s > m ? s : m;
             float correction = GpuMath.Exp(m - mNew), p = GpuMath.Exp(s - mNew);
             l = l * correction + p;
-            for (int d = 0; d < dv; d++) output[outBase + d] = output[outBase + d] * correction + p * v[vRow + d * a.VStride];
+            for (int d = 0; d < dv; d++) output[outBase + d] = output[outBase + d] * correction + p * a.VAt(vRow + d * a.VStride);
             m = mNew;
         }
         for (int d = 0; d < dv; d++) a.Store(row, d, output[outBase + d] / l);

@@ -62,13 +62,12 @@ public static class CudaAttentionTf32
         int blockKeys = WarpMax(tLane < queries ? a.Keys(Row(batch, tLane, queries, heads, head)) : 0);
         int blockRow = Row(batch, t0, queries, heads, head);
         int kBase = a.KBase(blockRow), vBase = a.VBase(blockRow), kSeq = a.KSeqStride, vSeq = a.VSeqStride, kStride = a.KStride, vStride = a.VStride;
-        var q = a.Q; var k = a.K; var v = a.V;
         float scale = a.Scale;
 
         for (int e = tid; e < QueriesPerBlock * dkPadded; e += Threads)
         {
             int i = e / dkPadded, d = e - i * dkPadded, ti = t0 + i;
-            float x = ti < queries && d < dk ? q[a.QBase(Row(batch, ti, queries, heads, head)) + d * a.QStride] * scale : 0f;
+            float x = ti < queries && d < dk ? a.QAt(a.QBase(Row(batch, ti, queries, heads, head)) + d * a.QStride) * scale : 0f;
             qTile[i * QPitch + d] = Tf32(x);
         }
 
@@ -80,12 +79,12 @@ public static class CudaAttentionTf32
             for (int e = tid; e < KeysPerTile * dkPadded; e += Threads)
             {
                 int j = e / dkPadded, d = e - j * dkPadded, key = start + j;
-                kTile[j * KPitch + d] = Tf32(key < blockKeys && d < dk ? k[kBase + key * kSeq + d * kStride] : 0f);
+                kTile[j * KPitch + d] = Tf32(key < blockKeys && d < dk ? a.KAt(kBase + key * kSeq + d * kStride) : 0f);
             }
             for (int e = tid; e < KeysPerTile * dvPadded; e += Threads)
             {
                 int j = e / dvPadded, d = e - j * dvPadded, key = start + j;
-                vTile[j * VPitch + d] = Tf32(key < blockKeys && d < dv ? v[vBase + key * vSeq + d * vStride] : 0f);
+                vTile[j * VPitch + d] = Tf32(key < blockKeys && d < dv ? a.VAt(vBase + key * vSeq + d * vStride) : 0f);
             }
             Group.Barrier();
             if (start >= warpKeys) continue; // none of this warp's queries sees this tile (the whole warp skips together)

@@ -293,9 +293,9 @@ public sealed class GpuKernelTests : IClassFixture<IlgpuCpuFixture>
         public int HeadSize => Dk;
         public int ValueSize => Dv;
         public float Scale => ScaleValue;
-        public ArrayView<float> Q => QData;
-        public ArrayView<float> K => KData;
-        public ArrayView<float> V => VData;
+        public float QAt(int index) => QData[index];
+        public float KAt(int index) => KData[index];
+        public float VAt(int index) => VData[index];
         public ArrayView<float> Output => Out;
         public int QStride => 1;
         public int KStride => 1;

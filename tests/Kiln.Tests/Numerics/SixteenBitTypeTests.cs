@@ -170,13 +170,15 @@ public sealed class SixteenBitTypeTests : IClassFixture<IlgpuCpuFixture>
 
     /// <summary>
     /// On the CUDA backend a 16-bit intermediate that kernels written here produce and read is held as 16-bit values —
-    /// the element-wise kernel's store narrows, the product's operand read widens — and one that the attention kernel
-    /// reads through its fp32 views stays fp32; both models match the eager reference on ILGPU's CPU accelerator.
+    /// the element-wise kernel's store narrows, the product's operand read or attention's query read widens — and one
+    /// the attention kernel writes (its output view is fp32) stays fp32; every model matches the eager reference on
+    /// ILGPU's CPU accelerator.
     /// </summary>
     [Theory]
     [InlineData("""[Param(16, 24)] Tensor w; [Graph] public Tensor Forward([Shape("batch", 16)] Tensor x) => MatMul(Cast(Tanh(x) * 2f, DType.BFloat16), w) + 1f;""", "BFloat16", true)]
     [InlineData("""[Param(16, 24)] Tensor w; [Graph] public Tensor Forward([Shape("batch", 16)] Tensor x) => Relu(MatMul(Cast(x * 0.5f, DType.Float16), w));""", "Float16", true)]
-    [InlineData("""[Graph] public Tensor Forward([Shape("batch", 4, 2, 8)] Tensor q) => Attention(Cast(q, DType.BFloat16), q, q, causal: true);""", "BFloat16", false)]
+    [InlineData("""[Graph] public Tensor Forward([Shape("batch", 4, 2, 8)] Tensor q) => Attention(Cast(q * 2f, DType.BFloat16), q, q, causal: true);""", "BFloat16", true)]
+    [InlineData("""[Graph] public Tensor Forward([Shape("batch", 4, 2, 8)] Tensor q) => Sum(Cast(Attention(q, q, q, causal: true), DType.BFloat16), 3);""", "BFloat16", false)]
     public void CudaHoldsSixteenBitIntermediatesAsSixteenBit(string members, string format, bool held)
     {
         using var built = Build(members, format);
@@ -190,7 +192,7 @@ public sealed class SixteenBitTypeTests : IClassFixture<IlgpuCpuFixture>
         }
         else
         {
-            // The producer (k0) writes it and the product (k1) reads it, both as 16-bit.
+            // The producer (k0) writes it and the product or attention (k1) reads it, both as 16-bit.
             Assert.Equal(2, sixteenBitViews.Count);
             using var compiler = new PtxCompiler();
             Assert.Matches(@"st\.global\.(u|b)16", compiler.Compile(kernels.GetMethod("K0")!));

@@ -185,9 +185,9 @@ public static class LibraryKernels
         public int HeadSize => Size;
         public int ValueSize => Size;
         public float Scale => 0.125f;
-        public ArrayView<float> Q => QData;
-        public ArrayView<float> K => KData;
-        public ArrayView<float> V => VData;
+        public float QAt(int index) => QData[index];
+        public float KAt(int index) => KData[index];
+        public float VAt(int index) => VData[index];
         public ArrayView<float> Output => Out;
         public int QStride => 1;
         public int KStride => 1;

@@ -321,9 +321,9 @@ public static class CudaKernelEmitter
         w.Line($"public long HeadSize => {a.HeadSize.ToCSharp()};");
         w.Line($"public long ValueSize => {dv};");
         w.Line($"public float Scale => {ExprRenderer.FloatLiteral(a.Scale)};");
-        w.Line($"public {View} Q => {Name(a.Q)};");
-        w.Line($"public {View} K => {Name(a.K)};");
-        w.Line($"public {View} V => {Name(a.V)};");
+        w.Line($"public float QAt(long index) => {ReadAt(plan, a.Q, "index")};");
+        w.Line($"public float KAt(long index) => {ReadAt(plan, a.K, "index")};");
+        w.Line($"public float VAt(long index) => {ReadAt(plan, a.V, "index")};");
         w.Line($"public {View} Output => {output};");
         w.Line($"public long QStride => {a.Q.Strides[rank - 1].ToCSharp()};");
         w.Line($"public long KStride => {a.K.Strides[rank - 1].ToCSharp()};");

@@ -11,15 +11,17 @@ namespace Kiln.Compiler.Backends.Cuda;
 /// <list type="bullet">
 /// <item>those whose element type is <see cref="DType.BFloat16"/> or <see cref="DType.Float16"/> (an <c>Ops.Cast</c>'s
 /// result, or a view of one), read only by kernels whose generated reads widen (the same kinds: their operands,
-/// prologues and epilogues) — every value is exact in the format, so the two bytes lose nothing;</item>
+/// prologues and epilogues; and attention's q, k and v) — every value is exact in the format, so the two bytes lose
+/// nothing;</item>
 /// <item>in a <c>[GpuPrecision(Bf16 or Fp16)]</c> model, fp32 ones read only as a tensor-core product's operand (a
 /// GEMM's A or B, an implicit-GEMM convolution's input or filter), in the model's format — the product rounds its
 /// operands to that format as it stages them, and rounding twice to one format is rounding once, so the tiled kernels'
 /// results are the same bits (the few-row kernel of calls with M ≤ 8 then multiplies the rounded values in fp32: the
 /// precision the model chose). The same argument <see cref="HalfStoredParameters"/> makes for weights.</item>
 /// </list>
-/// Anything an attention, pooling, lookup or scatter kernel touches (they take the library's fp32 views) stays fp32, as
-/// do graph inputs and outputs; the CPU backend holds every intermediate as fp32. The arena keeps an fp32-sized slot for
+/// Anything a pooling, lookup or scatter kernel touches (they take the library's fp32 views) or an attention kernel
+/// writes stays fp32 (an fp32 q, k or v too: the attention kernels do not round their operands to the model's 16-bit
+/// format, so holding them so would change results), as do graph inputs and outputs; the CPU backend holds every intermediate as fp32. The arena keeps an fp32-sized slot for
 /// such a buffer in the plan the backends share; the runtime gives it half that on a GPU (<c>ArenaBufferSpec.SixteenBitOnGpu</c>).
 /// Never a buffer written in place over another or one another is written over (<see cref="Memory.InPlaceReuse"/>).
 /// </summary>
@@ -45,7 +47,7 @@ public static class HalfStoredActivations
             if (producer == null || !Narrows(producer)) continue;
             var readers = plan.Kernels.Where(k => k.Reads().Contains(info.Id)).ToList();
             bool holds = info.Type is DType.BFloat16 or DType.Float16
-                ? readers.All(Narrows)
+                ? readers.All(Widens)
                 : info.Type == DType.Float32 && plan.GpuPrecision is MatMulPrecision.Bf16 or MatMulPrecision.Fp16
                     && readers.Count > 0 && readers.All(k => ReadsOnlyAsOperand(k, info.Id));
             if (holds) held.Add(info.Id);
@@ -53,8 +55,11 @@ public static class HalfStoredActivations
         return held;
     }
 
-    /// <summary>The kernels whose every read and store the CUDA emitter writes itself (through its widening read and narrowing store).</summary>
+    /// <summary>The kernels whose every store and read the CUDA emitter writes itself (through its narrowing store and widening read).</summary>
     static bool Narrows(Kernel k) => k.Root is null or MatMulRoot or ReduceRoot or RowRoot or ConvRoot;
+
+    /// <summary>The kernels whose every read goes through the emitter's widening read: those, and attention (q, k and v through <c>QAt</c>/<c>KAt</c>/<c>VAt</c>).</summary>
+    static bool Widens(Kernel k) => Narrows(k) || k.Root is AttentionRoot;
 
     /// <summary>Whether every load of <paramref name="buffer"/> in <paramref name="k"/> is an operand its tensor cores round as they stage it.</summary>
     static bool ReadsOnlyAsOperand(Kernel k, int buffer)
