@@ -306,7 +306,6 @@ public static class CudaKernelEmitter
         var batch = o.Take(rank - 3).ToList();
         string t = o[rank - 3], h = o[rank - 2], tk = a.KeyLength.ToCSharp(), tq = k.Shape[rank - 3].ToCSharp();
         string dv = k.Shape[rank - 1].ToCSharp(), output = KernelSignature.BufferName(plan, k.Output);
-        string Name(LoadExpr l) => KernelSignature.BufferName(plan, l.Buffer);
         void Base(string name, LoadExpr l, string seq)
         {
             w.Open($"public long {name}(long row)");
