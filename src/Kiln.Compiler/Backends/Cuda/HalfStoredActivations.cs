@@ -35,21 +35,33 @@ public static class HalfStoredActivations
 
     static readonly System.Runtime.CompilerServices.ConditionalWeakTable<KernelPlan, HashSet<int>> Found = new();
 
+    /// <remarks>One pass over the kernels: sharing detection renders every kernel against a renamed copy of its plan, so this runs once per kernel too.</remarks>
     static HashSet<int> Find(KernelPlan plan)
     {
+        var producers = new Dictionary<int, Kernel>();
+        var readers = new Dictionary<int, List<Kernel>>();
+        foreach (var k in plan.Kernels)
+        {
+            producers[k.Output] = k;
+            foreach (var b in k.Reads())
+            {
+                if (!readers.TryGetValue(b, out var list)) readers[b] = list = new List<Kernel>();
+                list.Add(k);
+            }
+        }
         // A buffer written in place over another shares its slot element for element: both must have one width.
         var inPlace = Memory.InPlaceReuse.Find(plan);
+        var hosts = new HashSet<int>(inPlace.Values);
         var held = new HashSet<int>();
         foreach (var info in plan.Buffers)
         {
-            if (info.Kind != BufferKind.Intermediate || inPlace.ContainsKey(info.Id) || inPlace.Values.Contains(info.Id)) continue;
-            var producer = plan.Kernels.FirstOrDefault(k => k.Output == info.Id);
-            if (producer == null || !Narrows(producer)) continue;
-            var readers = plan.Kernels.Where(k => k.Reads().Contains(info.Id)).ToList();
+            if (info.Kind != BufferKind.Intermediate || inPlace.ContainsKey(info.Id) || hosts.Contains(info.Id)) continue;
+            if (!producers.TryGetValue(info.Id, out var producer) || !Narrows(producer)) continue;
+            var reading = readers.TryGetValue(info.Id, out var r) ? r : new List<Kernel>();
             bool holds = info.Type is DType.BFloat16 or DType.Float16
-                ? readers.All(Widens)
+                ? reading.All(Widens)
                 : info.Type == DType.Float32 && plan.GpuPrecision is MatMulPrecision.Bf16 or MatMulPrecision.Fp16
-                    && readers.Count > 0 && readers.All(k => ReadsOnlyAsOperand(k, info.Id));
+                    && reading.Count > 0 && reading.All(k => ReadsOnlyAsOperand(k, info.Id));
             if (holds) held.Add(info.Id);
         }
         return held;
