@@ -27,7 +27,6 @@ public static class CudaTensors
     public static ArrayView<ushort> As16(ArrayView<float> slot) => slot.Cast<ushort>();
 
     /// <summary>Arena buffer <paramref name="index"/> of a call on an ILGPU device.</summary>
-
     public static ArrayView<float> Cuda(this in Frame frame, int index) =>
         (frame.Arena is IlgpuMemory m ? m.View : throw NotHere(frame.Arena, frame.Program)).SubView(frame.BufferOffset(index), frame.BufferLength(index));
 

@@ -39,17 +39,9 @@ public static class GpuMath
     public static float ToFloat32(float x) => x;
     public static float ToBFloat16(float x) => Elementwise<Primitives>.ToBFloat16(x);
 
-    /// <summary>To IEEE half and back: the hardware's two conversions on a GPU, Kiln's one definition elsewhere (same rounding).</summary>
-    public static float ToFloat16(float x)
-    {
-        if (ILGPU.Runtime.Cuda.CudaAsm.IsSupported)
-        {
-            ILGPU.Runtime.Cuda.CudaAsm.Emit("cvt.rn.f16.f32 %0, %1;", out ushort half, x);
-            ILGPU.Runtime.Cuda.CudaAsm.Emit("cvt.f32.f16 %0, %1;", out float value, half);
-            return value;
-        }
-        return Elementwise<Primitives>.ToFloat16(x);
-    }
+
+    /// <summary>To IEEE half and back through the stores' and reads' conversions (the hardware's on a GPU, Kiln's one definition elsewhere).</summary>
+    public static float ToFloat16(float x) => HalfStorage.WidenFp16(HalfStorage.NarrowFp16(x));
 
     /// <summary>The float primitives under <see cref="Elementwise{TMath}"/> on the GPU.</summary>
     public readonly struct Primitives : IFloatMath

@@ -68,7 +68,7 @@ public static class HalfStorage
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float WidenFp16(ushort bits)
+    internal static float WidenFp16(ushort bits)
     {
         if (CudaAsm.IsSupported)
         {

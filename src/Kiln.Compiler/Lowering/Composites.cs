@@ -61,7 +61,8 @@ public static class Composites
         DType.Int32 => OpKind.ToInt32,
         DType.BFloat16 => OpKind.ToBFloat16,
         DType.Float16 => OpKind.ToFloat16,
-        _ => OpKind.ToFloat32,
+        DType.Float32 => OpKind.ToFloat32,
+        _ => throw new ShapeException(ShapeErrorKind.Argument, $"a cast to element type {(int)to}, which is not a DType"),
     }, x);
 
     /// <summary>

@@ -21,9 +21,10 @@ namespace Kiln.Compiler.Backends.Cuda;
 /// </list>
 /// Anything a pooling, lookup or scatter kernel touches (they take the library's fp32 views) or an attention kernel
 /// writes stays fp32 (an fp32 q, k or v too: the attention kernels do not round their operands to the model's 16-bit
-/// format, so holding them so would change results), as do graph inputs and outputs; the CPU backend holds every intermediate as fp32. The arena keeps an fp32-sized slot for
-/// such a buffer in the plan the backends share; the runtime gives it half that on a GPU (<c>ArenaBufferSpec.SixteenBitOnGpu</c>).
-/// Never a buffer written in place over another or one another is written over (<see cref="Memory.InPlaceReuse"/>).
+/// format, so holding them so would change results), as do graph inputs and outputs, and a buffer written in place over
+/// another or one another is written over (<see cref="Memory.InPlaceReuse"/>). The CPU backend holds every intermediate
+/// as fp32. The plan the backends share keeps an fp32-sized slot for such a buffer; the runtime gives it half that on a
+/// GPU (<c>ArenaBufferSpec.SixteenBitOnGpu</c>).
 /// </summary>
 public static class HalfStoredActivations
 {
@@ -31,7 +32,7 @@ public static class HalfStoredActivations
     public static bool Holds(KernelPlan plan, int buffer) => Of(plan).Contains(buffer);
 
     /// <summary>The plan's buffers held as 16-bit, found once per plan (the emitters ask at every load and store).</summary>
-    public static HashSet<int> Of(KernelPlan plan) => Found.GetValue(plan, Find);
+    static HashSet<int> Of(KernelPlan plan) => Found.GetValue(plan, Find);
 
     static readonly System.Runtime.CompilerServices.ConditionalWeakTable<KernelPlan, HashSet<int>> Found = new();
 

@@ -68,9 +68,7 @@ public static class QuadElementwise
             var kind = Classify(l, rank);
             if (kind == Kind.PerLane) continue;
             string local = $"v{hoisted.Count}", offset = IndexCode.Offset(l, o);
-            w.Line(kind == Kind.Quad
-                ? CudaKernelEmitter.IsHalfStored(plan, l.Buffer) ? $"var {local} = {QuadLoads.Read(plan, l, offset)};" : $"var {local} = {QuadView(plan, l.Buffer)}[({offset}) >> 2];"
-                : $"float {local} = {CudaKernelEmitter.ReadAt(plan, l, offset)};");
+            w.Line(kind == Kind.Quad ? $"var {local} = {QuadRead(plan, l, offset)};" : $"float {local} = {CudaKernelEmitter.ReadAt(plan, l, offset)};");
             hoisted[l] = (local, kind == Kind.Quad);
         }
         var lanes = Enumerable.Range(0, Width).Select(j =>
@@ -86,6 +84,10 @@ public static class QuadElementwise
             ? $"{CudaKernelEmitter.HalfStorageNarrow(plan, k.Output)}x4({KernelSignature.BufferName(plan, k.Output)}, flat, {value});"
             : $"{QuadView(plan, k.Output)}[quad] = {value};");
     }
+
+    /// <summary>Four values of <paramref name="l"/> at <paramref name="offset"/>: through the quad view declared before the loop, or a 16-bit buffer's 64-bit read.</summary>
+    static string QuadRead(KernelPlan plan, LoadExpr l, string offset) =>
+        CudaKernelEmitter.IsHalfStored(plan, l.Buffer) ? QuadLoads.Read(plan, l, offset) : $"{QuadView(plan, l.Buffer)}[({offset}) >> 2]";
 
     /// <summary>The fp32 quad views the kernel declares before its loop: <c>var quads_x = args.x.AsAligned(16).Cast&lt;Float4&gt;();</c></summary>
     public static IEnumerable<string> QuadViewDeclarations(KernelPlan plan, Kernel k) => Fp32QuadBuffers(plan, k).Select(b =>
